@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace LowLatencyRisk.Host;
+
+/// <summary>Entry point of <c>llr</c>.</summary>
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        var root = new RootCommand("LowLatencyRisk: zero-allocation pre-trade and portfolio-margin risk core.");
+        root.Subcommands.Add(RunCommand.Create());
+        return root.Parse(args).Invoke();
+    }
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README and CI run it:
+#   1. builds everything in Release (0 warnings: warnings are errors),
+#   2. builds and runs the native-interop C tests when a C compiler is present (CI installs one),
+#   3. runs every xunit project, then the math tests again with AVX2 off and with all hardware
+#      intrinsics off (the scalar and Vector128 fallbacks must be as exact as the AVX2 path),
+#   4. prints one summary line "N passed, N failed, N skipped" from the TRX files and exits
+#      non-zero if anything failed or nothing ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+echo "== build (Release)"
+dotnet build LowLatencyRisk.sln -c Release -nologo -clp:NoSummary
+
+native_failed=0
+if [ -f native-interop/Makefile ]; then
+  if command -v cc >/dev/null 2>&1 && command -v make >/dev/null 2>&1; then
+    echo "== native-interop (C)"
+    make -C native-interop check || native_failed=1
+  else
+    echo "!! no C compiler or make: native-interop tests cannot run" >&2
+    native_failed=1
+  fi
+fi
+
+run_tests() { # name, extra args...
+  local name=$1; shift
+  echo "== dotnet test: $name"
+  dotnet test "$@" -c Release --no-build --nologo \
+    --logger "trx" --results-directory "$results/$name" \
+    --blame-hang-timeout 5m || { echo "!! dotnet test $name exited non-zero" >&2; runs_failed=$((runs_failed + 1)); }
+}
+runs_failed=0
+
+run_tests all LowLatencyRisk.sln
+if [ -d tests/LowLatencyRisk.Core.Tests ]; then
+  DOTNET_EnableAVX2=0 run_tests core-noavx2 tests/LowLatencyRisk.Core.Tests --filter "Category=Math"
+  DOTNET_EnableHWIntrinsic=0 run_tests core-nointrinsics tests/LowLatencyRisk.Core.Tests --filter "Category=Math"
+fi
+
+passed=0 failed=0 skipped=0 total=0
+while IFS= read -r -d '' trx; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  t=$(get total); p=$(get passed); f=$(get failed); e=$(get error); n=$(get notExecuted)
+  total=$((total + ${t:-0})); passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0} + ${e:-0})); skipped=$((skipped + ${n:-0}))
+done < <(find "$results" -name '*.trx' -print0)
+
+if [ "$native_failed" -ne 0 ]; then
+  echo "native-interop tests failed" >&2
+  failed=$((failed + 1))
+fi
+if [ "$runs_failed" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # A crashed or aborted test host can leave a TRX without failures; it still failed.
+  failed=$runs_failed
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$failed" -ne 0 ] || [ "$total" -eq 0 ]; then
+  exit 1
+fi
