@@ -1,0 +1,145 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+
+namespace LowLatencyRisk.Ipc;
+
+/// <summary>A block of memory holding one ring: a memory-mapped file, or native memory for an in-process ring.</summary>
+/// <remarks>The pointer is acquired once and stays valid until <see cref="Dispose"/>.</remarks>
+internal abstract unsafe class RingMemory : IDisposable
+{
+    public byte* Pointer { get; protected set; }
+
+    public long Length { get; protected set; }
+
+    public abstract string Description { get; }
+
+    public abstract void Dispose();
+}
+
+/// <summary>Native memory, 4 KiB aligned and zeroed: the same layout as a file, for in-process rings.</summary>
+internal sealed unsafe class NativeRingMemory : RingMemory
+{
+    public NativeRingMemory(long length)
+    {
+        Pointer = (byte*)NativeMemory.AlignedAlloc((nuint)length, 4096);
+        NativeMemory.Clear(Pointer, (nuint)length);
+        Length = length;
+    }
+
+    public override string Description => "in-process memory";
+
+    ~NativeRingMemory() => Free();
+
+    public override void Dispose()
+    {
+        Free();
+        GC.SuppressFinalize(this);
+    }
+
+    private void Free()
+    {
+        if (Pointer != null)
+        {
+            NativeMemory.AlignedFree(Pointer);
+            Pointer = null;
+        }
+    }
+}
+
+/// <summary>A memory-mapped file (by default under /dev/shm), shared with other processes.</summary>
+internal sealed unsafe class MappedRingMemory : RingMemory
+{
+    private readonly MemoryMappedFile _file;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly string _path;
+
+    private MappedRingMemory(string path, FileStream stream, long length)
+    {
+        _path = path;
+        _file = MemoryMappedFile.CreateFromFile(stream, mapName: null, length, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
+        _view = _file.CreateViewAccessor(0, length, MemoryMappedFileAccess.ReadWrite);
+        byte* p = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        Pointer = p + _view.PointerOffset;
+        Length = length;
+    }
+
+    public override string Description => _path;
+
+    /// <summary>
+    /// Creates the file with its full length reserved (posix_fallocate through the preallocation
+    /// size), so a full /dev/shm fails here with an IOException instead of a SIGBUS on first touch.
+    /// </summary>
+    public static MappedRingMemory Create(string path, long length, UnixFileMode mode)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            PreallocationSize = length,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = mode;
+        }
+
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, options);
+        }
+        catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new IOException($"Cannot create ring file '{path}' with {length} bytes reserved: {ex.Message}", ex);
+        }
+
+        try
+        {
+            if (stream.Length < length)
+            {
+                stream.SetLength(length);
+            }
+
+            return new MappedRingMemory(path, stream, length);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Maps an existing file whole; the caller validates the header before trusting any field.</summary>
+    public static MappedRingMemory Open(string path)
+    {
+        var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        try
+        {
+            long length = stream.Length;
+            if (length < Layout.RingHeaderDescriptor.SlotsOffset)
+            {
+                throw new RingLayoutException($"Ring file '{path}' is {length} bytes; a ring needs at least {Layout.RingHeaderDescriptor.SlotsOffset} bytes of header.");
+            }
+
+            return new MappedRingMemory(path, stream, length);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    public override void Dispose()
+    {
+        if (Pointer != null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            Pointer = null;
+        }
+
+        _view.Dispose();
+        _file.Dispose();
+    }
+}
