@@ -1,12 +1,79 @@
+using System.Globalization;
+
 namespace LowLatencyRisk.PerfTests;
 
-/// <summary>Latency and throughput harness entry point.</summary>
+/// <summary>Latency and throughput harness entry point: <c>PerfTests TEST [--option value]...</c>.</summary>
 public static class Program
 {
-    /// <summary>Runs the named perf test.</summary>
+    /// <summary>Runs the named perf test, or a child role started by one.</summary>
     public static int Main(string[] args)
     {
-        Console.WriteLine("usage: PerfTests <test> [options]");
-        return args.Length == 0 ? 0 : 2;
+        if (args.Length == 0)
+        {
+            Console.WriteLine("""
+                usage: PerfTests <test> [options]
+                tests:
+                  ring-throughput   one producer -> one consumer, 64-byte messages, SP mapped ring
+                                    --cross-process true|false (default true), --messages N (50000000),
+                                    --batch N (64), --runs N (5), --out DIR
+                  ring-pingpong     round trip over two SP mapped rings, paced, from intended send time
+                                    --cross-process true|false (default true), --count N (1000000),
+                                    --rate N msgs/s (100000), --runs N (3), --out DIR
+                common: --pin true|false (default true: producer/echo on CPU 0, measuring thread on CPU 1)
+                """);
+            return 0;
+        }
+
+        var options = Options.Parse(args.AsSpan(1));
+        return args[0] switch
+        {
+            "ring-throughput" => RingThroughputTest.Run(options),
+            "ring-pingpong" => RingPingPongTest.Run(options),
+            RingThroughputTest.ChildRole => RingThroughputTest.RunChild(options),
+            RingPingPongTest.ChildRole => RingPingPongTest.RunChild(options),
+            _ => Unknown(args[0]),
+        };
     }
+
+    private static int Unknown(string test)
+    {
+        Console.Error.WriteLine($"unknown test '{test}'");
+        return 2;
+    }
+}
+
+/// <summary>--name value pairs.</summary>
+public sealed class Options
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+
+    /// <summary>The raw pairs, for re-passing to a child process.</summary>
+    public IReadOnlyDictionary<string, string> Values => _values;
+
+    /// <summary>Parses <c>--name value</c> pairs.</summary>
+    public static Options Parse(ReadOnlySpan<string> args)
+    {
+        var o = new Options();
+        for (int i = 0; i + 1 < args.Length; i += 2)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"expected --option, got '{args[i]}'");
+            }
+
+            o._values[args[i][2..]] = args[i + 1];
+        }
+
+        return o;
+    }
+
+    /// <summary>A long option.</summary>
+    public long Long(string name, long fallback) =>
+        _values.TryGetValue(name, out string? v) ? long.Parse(v, NumberStyles.Integer, CultureInfo.InvariantCulture) : fallback;
+
+    /// <summary>A boolean option.</summary>
+    public bool Bool(string name, bool fallback) => _values.TryGetValue(name, out string? v) ? bool.Parse(v) : fallback;
+
+    /// <summary>A string option.</summary>
+    public string String(string name, string fallback) => _values.TryGetValue(name, out string? v) ? v : fallback;
 }

@@ -1,0 +1,255 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using LowLatencyRisk.Core.Pricing;
+
+namespace LowLatencyRisk.Core.Risk;
+
+/// <summary>Struct-of-arrays description of the instruments of one underlying, for risk arrays.</summary>
+/// <remarks>
+/// Omega is 0 for a linear instrument (spot, future, perpetual), +1 for a call, −1 for a put.
+/// Underlying is the instrument's own reference price: the spot for spot and spot options, the
+/// instrument's forward for futures and options on them. Linear instruments ignore the option fields.
+/// </remarks>
+public readonly ref struct RiskArrayInputs
+{
+    /// <summary>Creates the view; all spans the same length.</summary>
+    public RiskArrayInputs(ReadOnlySpan<double> omega, ReadOnlySpan<double> underlying, ReadOnlySpan<double> strike, ReadOnlySpan<double> time,
+        ReadOnlySpan<double> volatility, ReadOnlySpan<double> rate, ReadOnlySpan<double> carry, ReadOnlySpan<double> spotModel, ReadOnlySpan<double> multiplier)
+    {
+        Omega = omega;
+        Underlying = underlying;
+        Strike = strike;
+        Time = time;
+        Volatility = volatility;
+        Rate = rate;
+        Carry = carry;
+        SpotModel = spotModel;
+        Multiplier = multiplier;
+    }
+
+    /// <summary>0 linear, +1 call, −1 put.</summary>
+    public ReadOnlySpan<double> Omega { get; }
+    /// <summary>Reference price of each instrument.</summary>
+    public ReadOnlySpan<double> Underlying { get; }
+    /// <summary>K (options).</summary>
+    public ReadOnlySpan<double> Strike { get; }
+    /// <summary>Years to expiry (options).</summary>
+    public ReadOnlySpan<double> Time { get; }
+    /// <summary>Mark implied volatility (options).</summary>
+    public ReadOnlySpan<double> Volatility { get; }
+    /// <summary>r.</summary>
+    public ReadOnlySpan<double> Rate { get; }
+    /// <summary>b.</summary>
+    public ReadOnlySpan<double> Carry { get; }
+    /// <summary>1 spot model, 0 Black-76.</summary>
+    public ReadOnlySpan<double> SpotModel { get; }
+    /// <summary>Contract multiplier.</summary>
+    public ReadOnlySpan<double> Multiplier { get; }
+
+    /// <summary>Number of instruments.</summary>
+    public int Length => Omega.Length;
+}
+
+/// <summary>
+/// Computes risk arrays: for every instrument, the loss of one long contract under every scenario
+/// of a <see cref="ScenarioGrid"/> (losses positive, gains negative, extreme scenarios already
+/// weighted by their cover fraction), laid out instrument-major: row i is
+/// <c>arrays[i * Count .. (i + 1) * Count]</c>, so an account's array is the position-weighted sum of rows.
+/// </summary>
+/// <remarks>
+/// The Vector256 path values four options at once and computes what a scenario shares once:
+/// ln(1 + move) per scenario (at construction), ln(S/K), discount and carry factors per instrument,
+/// so a scenario costs one division and two normal CDFs per option. The scalar reference revalues
+/// each (instrument, scenario) with <see cref="BlackScholes"/> from scratch. No allocation.
+/// </remarks>
+public sealed class RiskArrayCalculator
+{
+    /// <summary>Volatility floor after a downward shift.</summary>
+    public const double MinVolatility = 0.01;
+
+    private readonly double[] _moveFactor;
+    private readonly double[] _logMoveFactor;
+    private readonly double[] _relativeMove;
+    private readonly double[] _volShift;
+    private readonly double[] _weight;
+
+    /// <summary>Creates a calculator for <paramref name="grid"/>.</summary>
+    public RiskArrayCalculator(ScenarioGrid grid)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        Grid = grid;
+        int n = grid.Count;
+        _moveFactor = new double[n];
+        _logMoveFactor = new double[n];
+        _relativeMove = new double[n];
+        _volShift = new double[n];
+        _weight = new double[n];
+        for (int j = 0; j < n; j++)
+        {
+            var s = grid.Scenarios[j];
+            _relativeMove[j] = s.PriceMove * grid.PriceScanRange;
+            _moveFactor[j] = 1.0 + _relativeMove[j];
+            _logMoveFactor[j] = Math.Log(_moveFactor[j]);
+            _volShift[j] = s.VolShift;
+            _weight[j] = s.Weight;
+        }
+    }
+
+    /// <summary>The grid.</summary>
+    public ScenarioGrid Grid { get; }
+
+    /// <summary>Scenarios per risk array.</summary>
+    public int Count => _weight.Length;
+
+    /// <summary>Computes the risk arrays of every instrument of <paramref name="inputs"/> into <paramref name="arrays"/> (length ≥ n × Count).</summary>
+    public void Compute(in RiskArrayInputs inputs, Span<double> arrays)
+    {
+        int n = inputs.Length;
+        Check(inputs, arrays, n);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 4; i += 4)
+            {
+                Compute4(inputs, arrays, i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            ComputeOneScalar(inputs, arrays, i);
+        }
+    }
+
+    /// <summary>The scalar reference: every scenario revalued from scratch with <see cref="BlackScholes"/>.</summary>
+    public void ComputeScalar(in RiskArrayInputs inputs, Span<double> arrays)
+    {
+        int n = inputs.Length;
+        Check(inputs, arrays, n);
+        for (int i = 0; i < n; i++)
+        {
+            ComputeOneScalar(inputs, arrays, i);
+        }
+    }
+
+    private void Check(in RiskArrayInputs inputs, Span<double> arrays, int n)
+    {
+        if (inputs.Underlying.Length != n || inputs.Strike.Length != n || inputs.Time.Length != n || inputs.Volatility.Length != n ||
+            inputs.Rate.Length != n || inputs.Carry.Length != n || inputs.SpotModel.Length != n || inputs.Multiplier.Length != n ||
+            arrays.Length < n * Count)
+        {
+            throw new ArgumentException("Every input span must have the same length n and the output at least n × scenarios.");
+        }
+    }
+
+    private void ComputeOneScalar(in RiskArrayInputs inputs, Span<double> arrays, int i)
+    {
+        Span<double> row = arrays.Slice(i * Count, Count);
+        double omega = inputs.Omega[i];
+        double s = inputs.Underlying[i];
+        double multiplier = inputs.Multiplier[i];
+        if (omega == 0)
+        {
+            for (int j = 0; j < row.Length; j++)
+            {
+                row[j] = -s * _relativeMove[j] * multiplier * _weight[j];
+            }
+
+            return;
+        }
+
+        double k = inputs.Strike[i];
+        double t = inputs.Time[i];
+        double sigma = inputs.Volatility[i];
+        double r = inputs.Rate[i];
+        double b = inputs.Carry[i];
+        bool spot = inputs.SpotModel[i] != 0;
+        double value = BlackScholes.Compute(omega, s, k, t, sigma, r, b, spot).Price;
+        double scenarioTime = t - Grid.LookAheadYears;
+        double vsr = Grid.VolScanRangeFor(t);
+        for (int j = 0; j < row.Length; j++)
+        {
+            double shocked = Math.Max(sigma + (_volShift[j] * vsr), MinVolatility);
+            double scenarioValue = BlackScholes.Compute(omega, s * _moveFactor[j], k, scenarioTime, shocked, r, b, spot).Price;
+            row[j] = (value - scenarioValue) * multiplier * _weight[j];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Load(ReadOnlySpan<double> span, int i) => Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(span), (nuint)i);
+
+    private void Compute4(in RiskArrayInputs inputs, Span<double> arrays, int i)
+    {
+        Vector256<double> omega = Load(inputs.Omega, i);
+        Vector256<double> s = Load(inputs.Underlying, i);
+        Vector256<double> multiplier = Load(inputs.Multiplier, i);
+        Vector256<double> linear = Vector256.Equals(omega, Vector256<double>.Zero);
+        // Linear lanes get benign option inputs (K = S, T = 1, σ = 0.2) and are overwritten below.
+        Vector256<double> k = Vector256.ConditionalSelect(linear, s, Load(inputs.Strike, i));
+        Vector256<double> t = Vector256.ConditionalSelect(linear, Vector256<double>.One, Load(inputs.Time, i));
+        Vector256<double> sigma = Vector256.ConditionalSelect(linear, Vector256.Create(0.2), Load(inputs.Volatility, i));
+        Vector256<double> r = Load(inputs.Rate, i);
+        Vector256<double> b = Load(inputs.Carry, i);
+
+        Vector256<double> logMoneyness = Vector256.Log(s / k);
+        Vector256<double> value = Price(omega, s, k, logMoneyness, t, sigma, r, b);
+
+        Vector256<double> scenarioTime = t - Vector256.Create(Grid.LookAheadYears);
+        Vector256<double> vsr = Grid.TenorReferenceDays > 0
+            ? Vector256.Create(Grid.VolScanRangeFor(t.GetElement(0)), Grid.VolScanRangeFor(t.GetElement(1)), Grid.VolScanRangeFor(t.GetElement(2)), Grid.VolScanRangeFor(t.GetElement(3)))
+            : Vector256.Create(Grid.VolScanRange);
+        // Discount and carry over the scenario horizon are the same for every scenario.
+        Vector256<double> positiveTime = Vector256.Max(scenarioTime, Vector256<double>.Zero);
+        Vector256<double> discount = Vector256.Exp(-r * positiveTime);
+        Vector256<double> carryFactor = Vector256.Exp((b - r) * positiveTime);
+        Vector256<double> sqrtT = Vector256.Sqrt(positiveTime);
+        Vector256<double> expired = Vector256.LessThanOrEqual(scenarioTime, Vector256<double>.Zero);
+
+        int count = Count;
+        ref double row0 = ref MemoryMarshal.GetReference(arrays);
+        nint base0 = (nint)i * count;
+        for (int j = 0; j < count; j++)
+        {
+            Vector256<double> factor = Vector256.Create(_moveFactor[j]);
+            Vector256<double> weight = Vector256.Create(_weight[j]);
+            Vector256<double> shocked = Vector256.Max(sigma + (Vector256.Create(_volShift[j]) * vsr), Vector256.Create(MinVolatility));
+            Vector256<double> scenarioS = s * factor;
+            Vector256<double> sigmaSqrtT = Vector256.Max(shocked * sqrtT, Vector256.Create(BlackScholes.MinTotalVolatility));
+            Vector256<double> sig = sigmaSqrtT / Vector256.Max(sqrtT, Vector256.Create(1e-300));
+            Vector256<double> d1 = (logMoneyness + Vector256.Create(_logMoveFactor[j]) + ((b + (sig * 0.5 * sig)) * positiveTime)) / sigmaSqrtT;
+            Vector256<double> d2 = d1 - sigmaSqrtT;
+            Vector256<double> nd1 = NormalDistribution.Cdf(omega * d1, out _);
+            Vector256<double> nd2 = NormalDistribution.Cdf(omega * d2, out _);
+            Vector256<double> scenarioValue = omega * ((scenarioS * carryFactor * nd1) - (k * discount * nd2));
+            scenarioValue = Vector256.ConditionalSelect(expired, Vector256.Max(omega * (scenarioS - k), Vector256<double>.Zero), scenarioValue);
+            Vector256<double> loss = (value - scenarioValue) * multiplier * weight;
+            Vector256<double> linearLoss = -s * Vector256.Create(_relativeMove[j]) * multiplier * weight;
+            loss = Vector256.ConditionalSelect(linear, linearLoss, loss);
+            Unsafe.Add(ref row0, base0 + j) = loss.GetElement(0);
+            Unsafe.Add(ref row0, base0 + count + j) = loss.GetElement(1);
+            Unsafe.Add(ref row0, base0 + (2 * count) + j) = loss.GetElement(2);
+            Unsafe.Add(ref row0, base0 + (3 * count) + j) = loss.GetElement(3);
+        }
+    }
+
+    /// <summary>Current value of four options (same arithmetic as <see cref="BlackScholes.Compute(double, double, double, double, double, double, double, bool)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Price(Vector256<double> omega, Vector256<double> s, Vector256<double> k, Vector256<double> logMoneyness,
+        Vector256<double> tRaw, Vector256<double> volatility, Vector256<double> r, Vector256<double> b)
+    {
+        Vector256<double> expired = Vector256.LessThanOrEqual(tRaw, Vector256<double>.Zero);
+        Vector256<double> t = Vector256.ConditionalSelect(expired, Vector256<double>.One, tRaw);
+        Vector256<double> sqrtT = Vector256.Sqrt(t);
+        Vector256<double> sigmaSqrtT = Vector256.Max(volatility * sqrtT, Vector256.Create(BlackScholes.MinTotalVolatility));
+        Vector256<double> sigma = sigmaSqrtT / sqrtT;
+        Vector256<double> d1 = (logMoneyness + ((b + (sigma * 0.5 * sigma)) * t)) / sigmaSqrtT;
+        Vector256<double> d2 = d1 - sigmaSqrtT;
+        Vector256<double> discount = Vector256.Exp(-r * t);
+        Vector256<double> carry = Vector256.Exp((b - r) * t);
+        Vector256<double> nd1 = NormalDistribution.Cdf(omega * d1, out _);
+        Vector256<double> nd2 = NormalDistribution.Cdf(omega * d2, out _);
+        Vector256<double> price = omega * ((s * carry * nd1) - (k * discount * nd2));
+        return Vector256.ConditionalSelect(expired, Vector256.Max(omega * (s - k), Vector256<double>.Zero), price);
+    }
+}
