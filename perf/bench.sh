@@ -8,6 +8,7 @@ filter=${1:-*}
 out="perf/results/$(date -u +%Y-%m-%d)-benchmarks"
 mkdir -p "$out"
 # BenchmarkDotNet refuses benchmark assemblies under the temp directory; build artifacts stay in the repo.
+rm -rf perf/BenchmarkDotNet.Artifacts/results
 dotnet run -c Release --project perf/LowLatencyRisk.Benchmarks -- --filter "$filter" --artifacts perf/BenchmarkDotNet.Artifacts --exporters github "${@:2}"
 {
   echo "# BenchmarkDotNet results"

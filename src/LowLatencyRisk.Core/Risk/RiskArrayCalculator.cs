@@ -200,11 +200,13 @@ public sealed class RiskArrayCalculator
             ? Vector256.Create(Grid.VolScanRangeFor(t.GetElement(0)), Grid.VolScanRangeFor(t.GetElement(1)), Grid.VolScanRangeFor(t.GetElement(2)), Grid.VolScanRangeFor(t.GetElement(3)))
             : Vector256.Create(Grid.VolScanRange);
         // Discount and carry over the scenario horizon are the same for every scenario.
-        Vector256<double> positiveTime = Vector256.Max(scenarioTime, Vector256<double>.Zero);
+        // Lanes that expire within the look-ahead are valued with a benign horizon and replaced by
+        // the settled payoff at the scenario price below.
+        Vector256<double> expired = Vector256.LessThanOrEqual(scenarioTime, Vector256<double>.Zero);
+        Vector256<double> positiveTime = Vector256.ConditionalSelect(expired, Vector256<double>.One, scenarioTime);
         Vector256<double> discount = Vector256.Exp(-r * positiveTime);
         Vector256<double> carryFactor = Vector256.Exp((b - r) * positiveTime);
         Vector256<double> sqrtT = Vector256.Sqrt(positiveTime);
-        Vector256<double> expired = Vector256.LessThanOrEqual(scenarioTime, Vector256<double>.Zero);
 
         int count = Count;
         ref double row0 = ref MemoryMarshal.GetReference(arrays);
@@ -216,7 +218,7 @@ public sealed class RiskArrayCalculator
             Vector256<double> shocked = Vector256.Max(sigma + (Vector256.Create(_volShift[j]) * vsr), Vector256.Create(MinVolatility));
             Vector256<double> scenarioS = s * factor;
             Vector256<double> sigmaSqrtT = Vector256.Max(shocked * sqrtT, Vector256.Create(BlackScholes.MinTotalVolatility));
-            Vector256<double> sig = sigmaSqrtT / Vector256.Max(sqrtT, Vector256.Create(1e-300));
+            Vector256<double> sig = sigmaSqrtT / sqrtT;
             Vector256<double> d1 = (logMoneyness + Vector256.Create(_logMoveFactor[j]) + ((b + (sig * 0.5 * sig)) * positiveTime)) / sigmaSqrtT;
             Vector256<double> d2 = d1 - sigmaSqrtT;
             Vector256<double> nd1 = NormalDistribution.Cdf(omega * d1, out _);

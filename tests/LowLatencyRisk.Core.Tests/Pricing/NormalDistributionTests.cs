@@ -127,3 +127,18 @@ public class NormalDistributionTests
         });
     }
 }
+
+[Trait("Category", "Math")]
+public class NormalDistributionNaNTests
+{
+    [Fact]
+    public void Cdf_NaN_ReturnsNaN_InEveryLane_AndNeverReadsOutsideTheTable()
+    {
+        Assert.True(double.IsNaN(NormalDistribution.Cdf(double.NaN)));
+        var v = NormalDistribution.Cdf(Vector256.Create(double.NaN, 1.0, double.PositiveInfinity, double.NegativeInfinity), out var pdf);
+        Assert.True(double.IsNaN(v.GetElement(0)) && double.IsNaN(pdf.GetElement(0)));
+        Assert.Equal(NormalDistribution.Cdf(1.0), v.GetElement(1), 15);
+        Assert.Equal(1.0, v.GetElement(2));
+        Assert.Equal(0.0, v.GetElement(3));
+    }
+}
