@@ -1,0 +1,160 @@
+using LowLatencyRisk.Core.Risk;
+
+namespace LowLatencyRisk.Core.Book;
+
+/// <summary>What an instrument is.</summary>
+public enum InstrumentKind : byte
+{
+    /// <summary>The underlying itself (delta one, no expiry).</summary>
+    Spot = 0,
+    /// <summary>Dated future: price = index · e^(carry·T).</summary>
+    Future = 1,
+    /// <summary>Perpetual swap: tracks the index.</summary>
+    Perpetual = 2,
+    /// <summary>Call option on the underlying's forward to its expiry (Black-76).</summary>
+    Call = 3,
+    /// <summary>Put option on the underlying's forward to its expiry (Black-76).</summary>
+    Put = 4,
+}
+
+/// <summary>How profit and loss settle. Only linear (quote-currency) settlement is implemented; the enum leaves room for inverse (coin-settled) contracts.</summary>
+public enum Settlement : byte
+{
+    /// <summary>P&amp;L = quantity × price change × multiplier, in the quote currency.</summary>
+    Linear = 0,
+}
+
+/// <summary>An instrument definition.</summary>
+/// <param name="Kind">Spot, future, perpetual, call or put.</param>
+/// <param name="Underlying">Underlying index (dense, below <see cref="RiskConfig.MaxUnderlyings"/>).</param>
+/// <param name="Strike">Strike (options).</param>
+/// <param name="ExpiryNanos">Expiry, Unix nanoseconds (futures and options).</param>
+/// <param name="Multiplier">Contract multiplier.</param>
+/// <param name="TickSize">Price increment.</param>
+/// <param name="LotSize">Quantity increment.</param>
+public readonly record struct InstrumentSpec(InstrumentKind Kind, int Underlying, double Strike, long ExpiryNanos, double Multiplier, double TickSize, double LotSize)
+{
+    /// <summary>True for calls and puts.</summary>
+    public bool IsOption => Kind is InstrumentKind.Call or InstrumentKind.Put;
+}
+
+/// <summary>One tier of a collateral haircut schedule: value up to <paramref name="UpToValue"/> (cumulative) is counted at 1 − <paramref name="Haircut"/>.</summary>
+public readonly record struct HaircutTier(double UpToValue, double Haircut);
+
+/// <summary>What a mark update did.</summary>
+public enum MarkResult : byte
+{
+    /// <summary>Applied.</summary>
+    Accepted = 0,
+    /// <summary>A jump beyond the band: held until a second mark confirms it.</summary>
+    Held = 1,
+    /// <summary>Not a finite positive number.</summary>
+    RejectedInvalid = 2,
+    /// <summary>Unknown underlying or instrument id.</summary>
+    RejectedUnknownId = 3,
+    /// <summary>A jump beyond the band, and the policy rejects jumps.</summary>
+    RejectedJump = 4,
+    /// <summary>Older than the last accepted mark.</summary>
+    RejectedOutOfOrder = 5,
+}
+
+/// <summary>What a fill did.</summary>
+public enum FillResult : byte
+{
+    /// <summary>Applied.</summary>
+    Applied = 0,
+    /// <summary>Unknown account or instrument.</summary>
+    RejectedUnknownId = 1,
+    /// <summary>Quantity or price not finite, quantity zero, or price not positive.</summary>
+    RejectedInvalid = 2,
+    /// <summary>The account has no free position slot.</summary>
+    RejectedPositionCapacity = 3,
+}
+
+/// <summary>The margin ladder.</summary>
+public enum MarginState : byte
+{
+    /// <summary>Equity covers initial margin.</summary>
+    Healthy = 0,
+    /// <summary>Equity below initial margin: only risk-reducing orders pass.</summary>
+    MarginCall = 1,
+    /// <summary>Equity below maintenance margin: liquidate.</summary>
+    Liquidation = 2,
+}
+
+/// <summary>An account changed margin state.</summary>
+public readonly record struct MarginTransition(int Account, MarginState From, MarginState To, double Equity, double InitialMargin, double MaintenanceMargin);
+
+/// <summary>A position in a liquidation ranking: its loss in its underlying's worst scenario.</summary>
+public readonly record struct LiquidationCandidate(int Instrument, double Quantity, double WorstScenarioLoss);
+
+/// <summary>Policy for a mark that jumps beyond its band.</summary>
+public enum JumpPolicy : byte
+{
+    /// <summary>Hold it; a second mark within the band of the held one confirms and applies.</summary>
+    HoldForConfirmation = 0,
+    /// <summary>Reject it outright.</summary>
+    Reject = 1,
+}
+
+/// <summary>Capacities and parameters of a <see cref="RiskBook"/>; everything is preallocated from these.</summary>
+public sealed record RiskConfig
+{
+    /// <summary>Underlyings (indexes).</summary>
+    public int MaxUnderlyings { get; init; } = 4;
+    /// <summary>Instruments.</summary>
+    public int MaxInstruments { get; init; } = 1024;
+    /// <summary>Accounts.</summary>
+    public int MaxAccounts { get; init; } = 10_000;
+    /// <summary>Open positions per account.</summary>
+    public int MaxPositionsPerAccount { get; init; } = 64;
+    /// <summary>Collateral assets.</summary>
+    public int MaxAssets { get; init; } = 8;
+    /// <summary>Scenario grid of the risk arrays.</summary>
+    public ScenarioGrid Grid { get; init; } = ScenarioGrid.CmeSpan16(0.15, 0.25);
+    /// <summary>Continuously compounded rate used for discounting.</summary>
+    public double Rate { get; init; } = 0.03;
+    /// <summary>Maintenance margin as a fraction of initial (IM = MM × 1.25 ⇒ 0.8).</summary>
+    public double MaintenanceFraction { get; init; } = 0.8;
+    /// <summary>Short option minimum per short option contract, as a fraction of the underlying notional (index × multiplier).</summary>
+    public double ShortOptionMinimumFraction { get; init; } = 0.005;
+    /// <summary>Hysteresis: to move to a better state, equity must clear the threshold by this fraction.</summary>
+    public double Hysteresis { get; init; } = 0.02;
+    /// <summary>Largest accepted relative move of an index from the last accepted mark.</summary>
+    public double IndexBand { get; init; } = 0.10;
+    /// <summary>Largest accepted relative move of an implied volatility.</summary>
+    public double VolBand { get; init; } = 0.50;
+    /// <summary>Highest accepted implied volatility.</summary>
+    public double MaxVolatility { get; init; } = 10.0;
+    /// <summary>What to do with a jump.</summary>
+    public JumpPolicy Jumps { get; init; } = JumpPolicy.HoldForConfirmation;
+    /// <summary>A mark older than this is stale.</summary>
+    public long StaleAfterNanos { get; init; } = 180L * 1_000_000_000;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
+    public void Validate()
+    {
+        Require(MaxUnderlyings is > 0 and <= 1024, nameof(MaxUnderlyings), "must be in 1..1024");
+        Require(MaxInstruments is > 0 and <= 1 << 20, nameof(MaxInstruments), "must be in 1..1048576");
+        Require(MaxAccounts is > 0 and <= 1 << 24, nameof(MaxAccounts), "must be in 1..16777216");
+        Require(MaxPositionsPerAccount is > 0 and <= 4096, nameof(MaxPositionsPerAccount), "must be in 1..4096");
+        Require(MaxAssets is > 0 and <= 256, nameof(MaxAssets), "must be in 1..256");
+        Require(Grid is not null, nameof(Grid), "is required");
+        Require(double.IsFinite(Rate) && Math.Abs(Rate) < 1, nameof(Rate), "must be finite and below 100 %");
+        Require(MaintenanceFraction is > 0 and <= 1, nameof(MaintenanceFraction), "must be in (0, 1]");
+        Require(ShortOptionMinimumFraction is >= 0 and < 1, nameof(ShortOptionMinimumFraction), "must be in [0, 1)");
+        Require(Hysteresis is >= 0 and < 1, nameof(Hysteresis), "must be in [0, 1)");
+        Require(IndexBand > 0 && double.IsFinite(IndexBand), nameof(IndexBand), "must be positive");
+        Require(VolBand > 0 && double.IsFinite(VolBand), nameof(VolBand), "must be positive");
+        Require(MaxVolatility > 0 && double.IsFinite(MaxVolatility), nameof(MaxVolatility), "must be positive");
+        Require(StaleAfterNanos > 0, nameof(StaleAfterNanos), "must be positive");
+    }
+
+    private static void Require(bool ok, string field, string problem)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"RiskConfig.{field} {problem}.", field);
+        }
+    }
+}

@@ -1,0 +1,1040 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using LowLatencyRisk.Core.Pricing;
+using LowLatencyRisk.Core.Risk;
+
+namespace LowLatencyRisk.Core.Book;
+
+/// <summary>
+/// The risk state the engine thread owns: instruments, market, accounts, positions, collateral,
+/// netted Greeks, risk arrays and margin, all preallocated from <see cref="RiskConfig"/>.
+/// </summary>
+/// <remarks>
+/// <para>Single writer: every method is called from one thread (the engine's); nothing locks.
+/// The update paths (<see cref="ApplyFill"/>, <see cref="UpdateIndex"/>, <see cref="UpdateVolatility"/>,
+/// <see cref="SetCollateral"/>, <see cref="Revalue"/>, <see cref="WhatIf"/>) allocate nothing.</para>
+/// <para><b>How a fill propagates</b> (O(scenarios)): the position's quantity, average price and
+/// realized P&amp;L change; the account-underlying aggregates take dq × the instrument's cached
+/// per-contract delta, gamma, vega, theta and risk-array row (one fused multiply-add per
+/// scenario, four Vector256 operations for 16 scenarios); unrealized P&amp;L, short-option
+/// exposure, scan risk, initial and maintenance margin and the margin state are updated.</para>
+/// <para><b>How a price or volatility tick propagates</b>: the mark is validated and stored and the
+/// underlying is marked dirty. <see cref="Revalue"/> (called by the engine at the end of each
+/// batch, and by any fill or what-if on that underlying first) then (1) revalues the underlying's
+/// instruments with the Vector256 Greeks and risk-array kernels, and (2) recomputes, exactly and
+/// from the positions, the aggregates of only the accounts that hold that underlying (a holder
+/// set), re-margining each. This exact revaluation of holders costs, per affected position, the
+/// sums of five Greeks, the unrealized P&amp;L and one row of the risk array; it also re-bases the
+/// incremental fill sums, so floating-point drift cannot accumulate across ticks.</para>
+/// </remarks>
+public sealed class RiskBook
+{
+    /// <summary>Nanoseconds per (365-day) year.</summary>
+    public const double NanosPerYear = 365.0 * 86_400 * 1e9;
+
+    private readonly RiskConfig _config;
+    private readonly RiskArrayCalculator _calculator;
+    private readonly int _scenarios;
+    private readonly int _underlyings;
+    private readonly int _positionsPerAccount;
+    private readonly int _assets;
+
+    private readonly UnderlyingBlock[] _blocks;
+    private readonly InstrumentSpec[] _specs;
+    private readonly bool[] _defined;
+    private readonly int[] _slot;
+    private readonly bool[] _isOption;
+
+    // Positions: account-major, _positionsPerAccount slots each.
+    private readonly int[] _positionCount;
+    private readonly int[] _positionInstrument;
+    private readonly double[] _positionQuantity;
+    private readonly double[] _positionAverage;
+
+    // Account × underlying aggregates (index a * U + u).
+    private readonly int[] _positionsInUnderlying;
+    private readonly double[] _netDelta, _netGamma, _netVega, _netTheta, _unrealized, _shortOptionUnits, _scanRisk;
+    private readonly double[] _riskArrays; // (a * U + u) * S + j
+
+    // Accounts.
+    private readonly double[] _realized;
+    private readonly double[] _collateralValue;
+    private readonly double[] _initialMargin;
+    private readonly double[] _equity;
+    private readonly MarginState[] _state;
+
+    // Collateral.
+    private readonly double[] _balances; // a * A + asset
+    private readonly bool[] _assetDefined;
+    private readonly int[] _assetUnderlying;
+    private readonly double[] _assetFixedPrice;
+    private readonly HaircutTier[][] _assetTiers;
+    private readonly HolderSet[] _assetHolders;
+
+    // Margin transitions since the last drain.
+    private readonly MarginTransition[] _transitions;
+    private int _transitionHead;
+    private int _transitionCount;
+
+    private readonly double[] _scratchArray;
+
+    /// <summary>Creates an empty book with every table preallocated.</summary>
+    public RiskBook(RiskConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        _config = config;
+        _calculator = new RiskArrayCalculator(config.Grid);
+        _scenarios = config.Grid.Count;
+        _underlyings = config.MaxUnderlyings;
+        _positionsPerAccount = config.MaxPositionsPerAccount;
+        _assets = config.MaxAssets;
+        int accounts = config.MaxAccounts;
+
+        _blocks = new UnderlyingBlock[_underlyings];
+        for (int u = 0; u < _underlyings; u++)
+        {
+            _blocks[u] = new UnderlyingBlock(config.MaxInstruments, _scenarios, accounts);
+        }
+
+        _specs = new InstrumentSpec[config.MaxInstruments];
+        _defined = new bool[config.MaxInstruments];
+        _slot = new int[config.MaxInstruments];
+        _isOption = new bool[config.MaxInstruments];
+
+        _positionCount = new int[accounts];
+        _positionInstrument = new int[accounts * _positionsPerAccount];
+        _positionQuantity = new double[accounts * _positionsPerAccount];
+        _positionAverage = new double[accounts * _positionsPerAccount];
+
+        int au = accounts * _underlyings;
+        _positionsInUnderlying = new int[au];
+        _netDelta = new double[au];
+        _netGamma = new double[au];
+        _netVega = new double[au];
+        _netTheta = new double[au];
+        _unrealized = new double[au];
+        _shortOptionUnits = new double[au];
+        _scanRisk = new double[au];
+        _riskArrays = new double[au * _scenarios];
+
+        _realized = new double[accounts];
+        _collateralValue = new double[accounts];
+        _initialMargin = new double[accounts];
+        _equity = new double[accounts];
+        _state = new MarginState[accounts];
+
+        _balances = new double[accounts * _assets];
+        _assetDefined = new bool[_assets];
+        _assetUnderlying = new int[_assets];
+        _assetFixedPrice = new double[_assets];
+        _assetTiers = new HaircutTier[_assets][];
+        _assetHolders = new HolderSet[_assets];
+        for (int x = 0; x < _assets; x++)
+        {
+            _assetHolders[x] = new HolderSet(accounts);
+            _assetTiers[x] = [];
+        }
+
+        _transitions = new MarginTransition[accounts + 64];
+        _scratchArray = new double[_scenarios];
+    }
+
+    /// <summary>The configuration.</summary>
+    public RiskConfig Config => _config;
+
+    /// <summary>Scenarios per risk array.</summary>
+    public int Scenarios => _scenarios;
+
+    /// <summary>The book's clock: the latest accepted index timestamp (Unix ns), or what <see cref="AdvanceClock"/> set.</summary>
+    public long NowNanos { get; private set; }
+
+    /// <summary>Margin transitions dropped because the queue was full (the engine drains after every message, so this stays 0).</summary>
+    public long TransitionOverflows { get; private set; }
+
+    // ---------------------------------------------------------------- definitions (admin, start-up)
+
+    /// <summary>Defines underlying <paramref name="underlying"/> with a futures carry (basis) rate.</summary>
+    public void DefineUnderlying(int underlying, double carry = 0)
+    {
+        if ((uint)underlying >= (uint)_underlyings)
+        {
+            throw new ArgumentOutOfRangeException(nameof(underlying), underlying, $"Underlying ids are 0..{_underlyings - 1}.");
+        }
+
+        if (!double.IsFinite(carry))
+        {
+            throw new ArgumentOutOfRangeException(nameof(carry), carry, "Carry must be finite.");
+        }
+
+        _blocks[underlying].Defined = true;
+        _blocks[underlying].Carry = carry;
+    }
+
+    /// <summary>Defines instrument <paramref name="id"/>. Throws with the reason if the definition is invalid or the id taken.</summary>
+    public void DefineInstrument(int id, in InstrumentSpec spec)
+    {
+        if ((uint)id >= (uint)_specs.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(id), id, $"Instrument ids are 0..{_specs.Length - 1}.");
+        }
+
+        if (_defined[id])
+        {
+            throw new ArgumentException($"Instrument {id} is already defined.", nameof(id));
+        }
+
+        if ((uint)spec.Underlying >= (uint)_underlyings || !_blocks[spec.Underlying].Defined)
+        {
+            throw new ArgumentException($"Instrument {id}: underlying {spec.Underlying} is not defined.", nameof(spec));
+        }
+
+        if (!(spec.Multiplier > 0) || !double.IsFinite(spec.Multiplier) || !(spec.TickSize > 0) || !(spec.LotSize > 0))
+        {
+            throw new ArgumentException($"Instrument {id}: multiplier, tick size and lot size must be positive.", nameof(spec));
+        }
+
+        if (spec.IsOption && (!(spec.Strike > 0) || !double.IsFinite(spec.Strike) || spec.ExpiryNanos <= 0))
+        {
+            throw new ArgumentException($"Instrument {id}: an option needs a positive strike and an expiry.", nameof(spec));
+        }
+
+        if (spec.Kind == InstrumentKind.Future && spec.ExpiryNanos <= 0)
+        {
+            throw new ArgumentException($"Instrument {id}: a future needs an expiry.", nameof(spec));
+        }
+
+        if (spec.Kind > InstrumentKind.Put)
+        {
+            throw new ArgumentException($"Instrument {id}: unknown kind {(int)spec.Kind}.", nameof(spec));
+        }
+
+        var block = _blocks[spec.Underlying];
+        var group = spec.IsOption ? block.Options : block.Linear;
+        int slot = group.Count++;
+        group.Ids[slot] = id;
+        group.Kind[slot] = (byte)spec.Kind;
+        group.Expiry[slot] = spec.ExpiryNanos;
+        group.Omega[slot] = spec.Kind switch { InstrumentKind.Call => 1, InstrumentKind.Put => -1, _ => 0 };
+        group.Strike[slot] = spec.IsOption ? spec.Strike : 1;
+        group.Rate[slot] = _config.Rate;
+        group.CarryB[slot] = 0; // Black-76 on the instrument's forward
+        group.SpotModel[slot] = 0;
+        group.Multiplier[slot] = spec.Multiplier;
+        group.Volatility[slot] = 0.5;
+        group.Time[slot] = 1;
+        group.Forward[slot] = 1;
+        _specs[id] = spec;
+        _slot[id] = slot;
+        _isOption[id] = spec.IsOption;
+        _defined[id] = true;
+        block.Dirty = true;
+    }
+
+    /// <summary>Defines collateral asset <paramref name="asset"/>: priced by an underlying's index, or at a fixed price when <paramref name="linkedUnderlying"/> is −1, with tiered haircuts.</summary>
+    public void DefineAsset(int asset, int linkedUnderlying, double fixedPrice, ReadOnlySpan<HaircutTier> tiers)
+    {
+        if ((uint)asset >= (uint)_assets)
+        {
+            throw new ArgumentOutOfRangeException(nameof(asset), asset, $"Asset ids are 0..{_assets - 1}.");
+        }
+
+        if (linkedUnderlying != -1 && ((uint)linkedUnderlying >= (uint)_underlyings || !_blocks[linkedUnderlying].Defined))
+        {
+            throw new ArgumentException($"Asset {asset}: underlying {linkedUnderlying} is not defined.", nameof(linkedUnderlying));
+        }
+
+        if (linkedUnderlying == -1 && !(fixedPrice > 0 && double.IsFinite(fixedPrice)))
+        {
+            throw new ArgumentException($"Asset {asset}: a fixed price must be positive.", nameof(fixedPrice));
+        }
+
+        double last = 0;
+        foreach (var t in tiers)
+        {
+            if (!(t.UpToValue > last) || t.Haircut is < 0 or > 1 || double.IsNaN(t.Haircut))
+            {
+                throw new ArgumentException($"Asset {asset}: tiers must have increasing limits and haircuts in [0, 1].", nameof(tiers));
+            }
+
+            last = t.UpToValue;
+        }
+
+        _assetDefined[asset] = true;
+        _assetUnderlying[asset] = linkedUnderlying;
+        _assetFixedPrice[asset] = fixedPrice;
+        _assetTiers[asset] = tiers.ToArray();
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    /// <summary>True if <paramref name="instrument"/> is a defined instrument id.</summary>
+    public bool IsInstrument(int instrument) => (uint)instrument < (uint)_defined.Length && _defined[instrument];
+
+    /// <summary>True if <paramref name="account"/> is within capacity.</summary>
+    public bool IsAccount(int account) => (uint)account < (uint)_positionCount.Length;
+
+    /// <summary>True if <paramref name="underlying"/> is defined.</summary>
+    public bool IsUnderlying(int underlying) => (uint)underlying < (uint)_underlyings && _blocks[underlying].Defined;
+
+    /// <summary>Definition of a defined instrument.</summary>
+    public ref readonly InstrumentSpec Instrument(int instrument) => ref _specs[instrument];
+
+    /// <summary>Futures carry (basis) rate of an underlying.</summary>
+    public double UnderlyingCarry(int underlying) => _blocks[underlying].Carry;
+
+    /// <summary>Current index of an underlying (0 before the first mark).</summary>
+    public double IndexPrice(int underlying) => _blocks[underlying].Index;
+
+    /// <summary>True when the underlying has no accepted index or its last one is older than the staleness limit at <paramref name="nowNanos"/>.</summary>
+    public bool IsIndexStale(int underlying, long nowNanos)
+    {
+        var b = _blocks[underlying];
+        return !b.HasIndex || nowNanos - b.IndexNanos > _config.StaleAfterNanos;
+    }
+
+    /// <summary>Mark price of one contract unit of an instrument (futures: forward; options: model value at the mark volatility).</summary>
+    public double MarkPrice(int instrument)
+    {
+        var (group, slot) = Locate(instrument);
+        return group.Price[slot];
+    }
+
+    /// <summary>Mark implied volatility of an option.</summary>
+    public double MarkVolatility(int instrument)
+    {
+        var (group, slot) = Locate(instrument);
+        return group.Volatility[slot];
+    }
+
+    /// <summary>Risk-array row of one long contract (losses positive).</summary>
+    public ReadOnlySpan<double> InstrumentRiskArray(int instrument)
+    {
+        var (group, slot) = Locate(instrument);
+        return group.Row(slot);
+    }
+
+    /// <summary>Per-contract delta with respect to the index (multiplier included).</summary>
+    public double InstrumentDelta(int instrument)
+    {
+        var (group, slot) = Locate(instrument);
+        return group.Delta[slot] * group.ForwardPerIndex[slot] * group.Multiplier[slot];
+    }
+
+    /// <summary>Quantity held by <paramref name="account"/> in <paramref name="instrument"/> (0 if none).</summary>
+    public double PositionQuantity(int account, int instrument)
+    {
+        int k = FindPosition(account, instrument);
+        return k < 0 ? 0 : _positionQuantity[(account * _positionsPerAccount) + k];
+    }
+
+    /// <summary>Average open price of the position (0 if none).</summary>
+    public double PositionAveragePrice(int account, int instrument)
+    {
+        int k = FindPosition(account, instrument);
+        return k < 0 ? 0 : _positionAverage[(account * _positionsPerAccount) + k];
+    }
+
+    /// <summary>Number of open positions of an account.</summary>
+    public int PositionCount(int account) => _positionCount[account];
+
+    /// <summary>The instrument of position slot <paramref name="index"/> (0..PositionCount−1).</summary>
+    public int PositionInstrumentAt(int account, int index) => _positionInstrument[(account * _positionsPerAccount) + index];
+
+    /// <summary>Realized P&amp;L of an account.</summary>
+    public double RealizedPnl(int account) => _realized[account];
+
+    /// <summary>Haircut collateral value of an account.</summary>
+    public double CollateralValue(int account) => _collateralValue[account];
+
+    /// <summary>Collateral balance of an account in an asset.</summary>
+    public double CollateralBalance(int account, int asset) => _balances[(account * _assets) + asset];
+
+    /// <summary>Equity = haircut collateral + realized + unrealized P&amp;L.</summary>
+    public double Equity(int account) => _equity[account];
+
+    /// <summary>Initial margin: Σ over underlyings of max(scan risk, short option minimum).</summary>
+    public double InitialMargin(int account) => _initialMargin[account];
+
+    /// <summary>Maintenance margin = initial × <see cref="RiskConfig.MaintenanceFraction"/>.</summary>
+    public double MaintenanceMargin(int account) => _initialMargin[account] * _config.MaintenanceFraction;
+
+    /// <summary>Margin state.</summary>
+    public MarginState State(int account) => _state[account];
+
+    /// <summary>Net delta of an account in an underlying (underlying units).</summary>
+    public double NetDelta(int account, int underlying) => _netDelta[(account * _underlyings) + underlying];
+
+    /// <summary>Net gamma.</summary>
+    public double NetGamma(int account, int underlying) => _netGamma[(account * _underlyings) + underlying];
+
+    /// <summary>Net vega (per 1.00 of volatility).</summary>
+    public double NetVega(int account, int underlying) => _netVega[(account * _underlyings) + underlying];
+
+    /// <summary>Net theta (per year).</summary>
+    public double NetTheta(int account, int underlying) => _netTheta[(account * _underlyings) + underlying];
+
+    /// <summary>Unrealized P&amp;L of an account in an underlying.</summary>
+    public double UnrealizedPnl(int account, int underlying) => _unrealized[(account * _underlyings) + underlying];
+
+    /// <summary>Scan risk (worst weighted scenario loss, floored at 0) of an account in an underlying.</summary>
+    public double ScanRisk(int account, int underlying) => _scanRisk[(account * _underlyings) + underlying];
+
+    /// <summary>Short option minimum of an account in an underlying.</summary>
+    public double ShortOptionMinimum(int account, int underlying) =>
+        _shortOptionUnits[(account * _underlyings) + underlying] * _blocks[underlying].Index * _config.ShortOptionMinimumFraction;
+
+    /// <summary>The account's risk array in an underlying.</summary>
+    public ReadOnlySpan<double> RiskArray(int account, int underlying) =>
+        _riskArrays.AsSpan(((account * _underlyings) + underlying) * _scenarios, _scenarios);
+
+    // ---------------------------------------------------------------- market updates
+
+    /// <summary>Validates and applies an index price. The underlying is revalued at the next <see cref="Revalue"/>.</summary>
+    public MarkResult UpdateIndex(int underlying, double price, long timestampNanos)
+    {
+        if ((uint)underlying >= (uint)_underlyings || !_blocks[underlying].Defined)
+        {
+            return MarkResult.RejectedUnknownId;
+        }
+
+        if (!double.IsFinite(price) || price <= 0)
+        {
+            return MarkResult.RejectedInvalid;
+        }
+
+        var b = _blocks[underlying];
+        if (b.HasIndex && timestampNanos < b.IndexNanos)
+        {
+            return MarkResult.RejectedOutOfOrder;
+        }
+
+        if (b.HasIndex && Math.Abs((price / b.Index) - 1) > _config.IndexBand)
+        {
+            if (_config.Jumps == JumpPolicy.Reject)
+            {
+                return MarkResult.RejectedJump;
+            }
+
+            if (!b.HasHeld || Math.Abs((price / b.HeldIndex) - 1) > _config.IndexBand)
+            {
+                b.HasHeld = true;
+                b.HeldIndex = price;
+                return MarkResult.Held;
+            }
+        }
+
+        b.HasHeld = false;
+        b.HasIndex = true;
+        b.Index = price;
+        b.IndexNanos = timestampNanos;
+        b.Dirty = true;
+        if (timestampNanos > NowNanos)
+        {
+            NowNanos = timestampNanos;
+        }
+
+        return MarkResult.Accepted;
+    }
+
+    /// <summary>Validates and applies an option's mark implied volatility.</summary>
+    public MarkResult UpdateVolatility(int instrument, double volatility)
+    {
+        if (!IsInstrument(instrument) || !_isOption[instrument])
+        {
+            return MarkResult.RejectedUnknownId;
+        }
+
+        if (!double.IsFinite(volatility) || volatility <= 0 || volatility > _config.MaxVolatility)
+        {
+            return MarkResult.RejectedInvalid;
+        }
+
+        var block = _blocks[_specs[instrument].Underlying];
+        var g = block.Options;
+        int slot = _slot[instrument];
+        double last = g.Volatility[slot];
+        if (Math.Abs((volatility / last) - 1) > _config.VolBand)
+        {
+            if (_config.Jumps == JumpPolicy.Reject)
+            {
+                return MarkResult.RejectedJump;
+            }
+
+            if (!g.HasHeldVol[slot] || Math.Abs((volatility / g.HeldVol[slot]) - 1) > _config.VolBand)
+            {
+                g.HasHeldVol[slot] = true;
+                g.HeldVol[slot] = volatility;
+                return MarkResult.Held;
+            }
+        }
+
+        g.HasHeldVol[slot] = false;
+        g.Volatility[slot] = volatility;
+        block.Dirty = true;
+        return MarkResult.Accepted;
+    }
+
+    /// <summary>Sets an option's initial mark volatility without the jump band (definition time).</summary>
+    public void SetInitialVolatility(int instrument, double volatility)
+    {
+        if (!IsInstrument(instrument) || !_isOption[instrument] || !(volatility > 0) || volatility > _config.MaxVolatility)
+        {
+            throw new ArgumentException($"Instrument {instrument}: not an option, or volatility {volatility} out of range.");
+        }
+
+        _blocks[_specs[instrument].Underlying].Options.Volatility[_slot[instrument]] = volatility;
+        _blocks[_specs[instrument].Underlying].Dirty = true;
+    }
+
+    /// <summary>Moves the clock forward (time decay) without a price; every underlying becomes dirty.</summary>
+    public void AdvanceClock(long nowNanos)
+    {
+        if (nowNanos > NowNanos)
+        {
+            NowNanos = nowNanos;
+            for (int u = 0; u < _underlyings; u++)
+            {
+                _blocks[u].Dirty = _blocks[u].Defined;
+            }
+        }
+    }
+
+    /// <summary>Revalues every dirty underlying and re-margins its holders (see the class remarks).</summary>
+    public void Revalue()
+    {
+        for (int u = 0; u < _underlyings; u++)
+        {
+            if (_blocks[u].Dirty)
+            {
+                RevalueUnderlying(u);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- collateral
+
+    /// <summary>Sets an account's balance of a collateral asset; false for unknown ids or a non-finite balance.</summary>
+    public bool SetCollateral(int account, int asset, double balance)
+    {
+        if (!IsAccount(account) || (uint)asset >= (uint)_assets || !_assetDefined[asset] || !double.IsFinite(balance))
+        {
+            return false;
+        }
+
+        _balances[(account * _assets) + asset] = balance;
+        if (balance != 0)
+        {
+            _assetHolders[asset].Add(account);
+        }
+        else
+        {
+            _assetHolders[asset].Remove(account);
+        }
+
+        _collateralValue[account] = ComputeCollateralValue(account);
+        Remargin(account);
+        return true;
+    }
+
+    /// <summary>Haircut value of <paramref name="balance"/> units of an asset at its current price (tiers applied to the gross value).</summary>
+    public double HaircutValue(int asset, double balance)
+    {
+        double price = AssetPrice(asset);
+        double gross = balance * price;
+        if (gross <= 0)
+        {
+            return gross; // a debt counts in full
+        }
+
+        var tiers = _assetTiers[asset];
+        if (tiers.Length == 0)
+        {
+            return gross;
+        }
+
+        double value = 0;
+        double from = 0;
+        for (int t = 0; t < tiers.Length && from < gross; t++)
+        {
+            double to = Math.Min(gross, tiers[t].UpToValue);
+            value += (to - from) * (1 - tiers[t].Haircut);
+            from = to;
+        }
+
+        if (from < gross)
+        {
+            value += (gross - from) * (1 - tiers[^1].Haircut);
+        }
+
+        return value;
+    }
+
+    // ---------------------------------------------------------------- fills
+
+    /// <summary>
+    /// Applies a fill of signed quantity <paramref name="quantity"/> (buy positive) at
+    /// <paramref name="price"/>: position, average price, realized P&amp;L, netted Greeks, risk
+    /// array, margin and state. Invalid input changes nothing.
+    /// </summary>
+    public FillResult ApplyFill(int account, int instrument, double quantity, double price)
+    {
+        if (!IsAccount(account) || !IsInstrument(instrument))
+        {
+            return FillResult.RejectedUnknownId;
+        }
+
+        if (!double.IsFinite(quantity) || quantity == 0 || !double.IsFinite(price) || price <= 0)
+        {
+            return FillResult.RejectedInvalid;
+        }
+
+        int u = _specs[instrument].Underlying;
+        int baseIndex = account * _positionsPerAccount;
+        int k = FindPosition(account, instrument);
+        if (k < 0 && _positionCount[account] == _positionsPerAccount)
+        {
+            return FillResult.RejectedPositionCapacity;
+        }
+
+        if (_blocks[u].Dirty)
+        {
+            RevalueUnderlying(u);
+        }
+
+        var (group, slot) = Locate(instrument);
+        double multiplier = group.Multiplier[slot];
+        double mark = group.Price[slot];
+        double oldQuantity = 0, oldAverage = 0;
+        if (k < 0)
+        {
+            k = _positionCount[account]++;
+            _positionInstrument[baseIndex + k] = instrument;
+            _positionQuantity[baseIndex + k] = 0;
+            _positionAverage[baseIndex + k] = 0;
+            int auNew = (account * _underlyings) + u;
+            if (_positionsInUnderlying[auNew]++ == 0)
+            {
+                _blocks[u].Holders.Add(account);
+            }
+        }
+        else
+        {
+            oldQuantity = _positionQuantity[baseIndex + k];
+            oldAverage = _positionAverage[baseIndex + k];
+        }
+
+        double newQuantity = oldQuantity + quantity;
+        double newAverage;
+        if (oldQuantity == 0 || Math.Sign(oldQuantity) == Math.Sign(quantity))
+        {
+            newAverage = ((oldQuantity * oldAverage) + (quantity * price)) / newQuantity;
+        }
+        else
+        {
+            double closed = Math.Min(Math.Abs(quantity), Math.Abs(oldQuantity)) * Math.Sign(oldQuantity);
+            _realized[account] += closed * (price - oldAverage) * multiplier;
+            newAverage = Math.Abs(quantity) > Math.Abs(oldQuantity) ? price : newQuantity == 0 ? 0 : oldAverage;
+        }
+
+        int au = (account * _underlyings) + u;
+        double forwardPerIndex = group.ForwardPerIndex[slot];
+        _netDelta[au] += quantity * group.Delta[slot] * forwardPerIndex * multiplier;
+        _netGamma[au] += quantity * group.Gamma[slot] * forwardPerIndex * forwardPerIndex * multiplier;
+        _netVega[au] += quantity * group.Vega[slot] * multiplier;
+        _netTheta[au] += quantity * group.Theta[slot] * multiplier;
+        _unrealized[au] += ((newQuantity * (mark - newAverage)) - (oldQuantity * (mark - oldAverage))) * multiplier;
+        if (_isOption[instrument])
+        {
+            _shortOptionUnits[au] += (Math.Max(-newQuantity, 0) - Math.Max(-oldQuantity, 0)) * multiplier;
+        }
+
+        Span<double> accountArray = _riskArrays.AsSpan(au * _scenarios, _scenarios);
+        MultiplyAdd(accountArray, quantity, group.Row(slot));
+        _scanRisk[au] = ScanOf(accountArray);
+
+        if (newQuantity == 0)
+        {
+            RemovePosition(account, k, u);
+        }
+        else
+        {
+            _positionQuantity[baseIndex + k] = newQuantity;
+            _positionAverage[baseIndex + k] = newAverage;
+        }
+
+        Remargin(account);
+        return FillResult.Applied;
+    }
+
+    // ---------------------------------------------------------------- what-if and liquidation
+
+    /// <summary>
+    /// Initial margin and equity of <paramref name="account"/> as if <paramref name="quantity"/> of
+    /// <paramref name="instrument"/> were filled at <paramref name="price"/> (NaN = at the mark),
+    /// without changing any position. Refreshes the underlying's cached valuation first if it is dirty.
+    /// </summary>
+    public WhatIfResult WhatIf(int account, int instrument, double quantity, double price = double.NaN)
+    {
+        int u = _specs[instrument].Underlying;
+        if (_blocks[u].Dirty)
+        {
+            RevalueUnderlying(u);
+        }
+
+        var (group, slot) = Locate(instrument);
+        int au = (account * _underlyings) + u;
+        Span<double> scratch = _scratchArray;
+        _riskArrays.AsSpan(au * _scenarios, _scenarios).CopyTo(scratch);
+        MultiplyAdd(scratch, quantity, group.Row(slot));
+        double scanAfter = ScanOf(scratch);
+        double shortAfter = _shortOptionUnits[au];
+        double multiplier = group.Multiplier[slot];
+        if (_isOption[instrument])
+        {
+            double held = PositionQuantity(account, instrument);
+            shortAfter += (Math.Max(-(held + quantity), 0) - Math.Max(-held, 0)) * multiplier;
+        }
+
+        double index = _blocks[u].Index;
+        double before = Math.Max(_scanRisk[au], _shortOptionUnits[au] * index * _config.ShortOptionMinimumFraction);
+        double after = Math.Max(scanAfter, shortAfter * index * _config.ShortOptionMinimumFraction);
+        double initialAfter = _initialMargin[account] - before + after;
+        double fillPrice = double.IsNaN(price) ? group.Price[slot] : price;
+        double equityAfter = _equity[account] + (quantity * (group.Price[slot] - fillPrice) * multiplier);
+        return new WhatIfResult(_initialMargin[account], initialAfter, _equity[account], equityAfter);
+    }
+
+    /// <summary>
+    /// Ranks the account's positions by their loss in the worst scenario of their own underlying,
+    /// heaviest first, into <paramref name="destination"/>; returns how many were written.
+    /// </summary>
+    public int RankForLiquidation(int account, Span<LiquidationCandidate> destination)
+    {
+        int n = 0;
+        int baseIndex = account * _positionsPerAccount;
+        for (int k = 0; k < _positionCount[account]; k++)
+        {
+            int instrument = _positionInstrument[baseIndex + k];
+            int u = _specs[instrument].Underlying;
+            ReadOnlySpan<double> array = RiskArray(account, u);
+            int worst = 0;
+            for (int j = 1; j < array.Length; j++)
+            {
+                if (array[j] > array[worst])
+                {
+                    worst = j;
+                }
+            }
+
+            double quantity = _positionQuantity[baseIndex + k];
+            var candidate = new LiquidationCandidate(instrument, quantity, quantity * InstrumentRiskArray(instrument)[worst]);
+            // Insertion into the sorted prefix, keeping at most destination.Length.
+            int at = Math.Min(n, destination.Length);
+            while (at > 0 && destination[at - 1].WorstScenarioLoss < candidate.WorstScenarioLoss)
+            {
+                if (at < destination.Length)
+                {
+                    destination[at] = destination[at - 1];
+                }
+
+                at--;
+            }
+
+            if (at < destination.Length)
+            {
+                destination[at] = candidate;
+                n = Math.Min(n + 1, destination.Length);
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>Takes the oldest pending margin transition; false when none.</summary>
+    public bool TryDequeueTransition(out MarginTransition transition)
+    {
+        if (_transitionCount == 0)
+        {
+            transition = default;
+            return false;
+        }
+
+        transition = _transitions[_transitionHead];
+        _transitionHead = (_transitionHead + 1) % _transitions.Length;
+        _transitionCount--;
+        return true;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    private (UnderlyingBlock.Group Group, int Slot) Locate(int instrument)
+    {
+        var block = _blocks[_specs[instrument].Underlying];
+        return (_isOption[instrument] ? block.Options : block.Linear, _slot[instrument]);
+    }
+
+    private int FindPosition(int account, int instrument)
+    {
+        int baseIndex = account * _positionsPerAccount;
+        ReadOnlySpan<int> held = _positionInstrument.AsSpan(baseIndex, _positionCount[account]);
+        return held.IndexOf(instrument);
+    }
+
+    private void RemovePosition(int account, int k, int u)
+    {
+        int baseIndex = account * _positionsPerAccount;
+        int last = --_positionCount[account];
+        _positionInstrument[baseIndex + k] = _positionInstrument[baseIndex + last];
+        _positionQuantity[baseIndex + k] = _positionQuantity[baseIndex + last];
+        _positionAverage[baseIndex + k] = _positionAverage[baseIndex + last];
+        int au = (account * _underlyings) + u;
+        if (--_positionsInUnderlying[au] == 0)
+        {
+            _blocks[u].Holders.Remove(account);
+            // Nothing held: clear the sums exactly rather than keep rounding residue.
+            _netDelta[au] = _netGamma[au] = _netVega[au] = _netTheta[au] = _unrealized[au] = _shortOptionUnits[au] = _scanRisk[au] = 0;
+            _riskArrays.AsSpan(au * _scenarios, _scenarios).Clear();
+        }
+    }
+
+    private double AssetPrice(int asset) => _assetUnderlying[asset] < 0 ? _assetFixedPrice[asset] : _blocks[_assetUnderlying[asset]].Index;
+
+    private double ComputeCollateralValue(int account)
+    {
+        double value = 0;
+        int baseIndex = account * _assets;
+        for (int x = 0; x < _assets; x++)
+        {
+            double balance = _balances[baseIndex + x];
+            if (balance != 0)
+            {
+                value += HaircutValue(x, balance);
+            }
+        }
+
+        return value;
+    }
+
+    private void RevalueUnderlying(int u)
+    {
+        var block = _blocks[u];
+        block.Dirty = false;
+        if (!block.HasIndex)
+        {
+            return; // nothing can be valued before the first index mark
+        }
+
+        RevalueGroup(block, block.Options, isOption: true);
+        RevalueGroup(block, block.Linear, isOption: false);
+
+        foreach (int account in block.Holders.Members)
+        {
+            RecomputeAccountUnderlying(account, u);
+            Remargin(account);
+        }
+
+        for (int x = 0; x < _assets; x++)
+        {
+            if (_assetDefined[x] && _assetUnderlying[x] == u)
+            {
+                foreach (int account in _assetHolders[x].Members)
+                {
+                    _collateralValue[account] = ComputeCollateralValue(account);
+                    Remargin(account);
+                }
+            }
+        }
+    }
+
+    private void RevalueGroup(UnderlyingBlock block, UnderlyingBlock.Group g, bool isOption)
+    {
+        double index = block.Index;
+        double carry = block.Carry;
+        long now = NowNanos;
+        for (int k = 0; k < g.Count; k++)
+        {
+            double t = g.Expiry[k] == 0 ? 0 : (g.Expiry[k] - now) / NanosPerYear;
+            double forwardPerIndex = g.Kind[k] == (byte)InstrumentKind.Future ? Math.Exp(carry * Math.Max(t, 0)) : isOption ? Math.Exp(carry * Math.Max(t, 0)) : 1.0;
+            g.ForwardPerIndex[k] = forwardPerIndex;
+            g.Forward[k] = index * forwardPerIndex;
+            g.Time[k] = isOption ? t : Math.Max(t, 0);
+            if (!isOption)
+            {
+                g.Price[k] = g.Forward[k];
+                g.Delta[k] = 1; // ∂F/∂F; the chain-rule factor is ForwardPerIndex
+                g.Gamma[k] = 0;
+                g.Vega[k] = 0;
+                g.Theta[k] = -carry * g.Forward[k];
+                g.Rho[k] = 0;
+            }
+        }
+
+        if (g.Count == 0)
+        {
+            return;
+        }
+
+        if (isOption)
+        {
+            GreeksKernel.Compute(g.GreekInputs, g.GreekOutputs);
+        }
+
+        _calculator.Compute(g.RiskInputs, g.Rows.AsSpan(0, g.Count * _scenarios));
+    }
+
+    /// <summary>Exact recomputation of one account's aggregates in one underlying from its positions.</summary>
+    private void RecomputeAccountUnderlying(int account, int u)
+    {
+        int au = (account * _underlyings) + u;
+        double delta = 0, gamma = 0, vega = 0, theta = 0, unrealized = 0, shortUnits = 0;
+        Span<double> array = _riskArrays.AsSpan(au * _scenarios, _scenarios);
+        array.Clear();
+        int baseIndex = account * _positionsPerAccount;
+        int count = _positionCount[account];
+        var block = _blocks[u];
+        for (int k = 0; k < count; k++)
+        {
+            int instrument = _positionInstrument[baseIndex + k];
+            if (_specs[instrument].Underlying != u)
+            {
+                continue;
+            }
+
+            double q = _positionQuantity[baseIndex + k];
+            var g = _isOption[instrument] ? block.Options : block.Linear;
+            int slot = _slot[instrument];
+            double m = g.Multiplier[slot];
+            double f = g.ForwardPerIndex[slot];
+            delta += q * g.Delta[slot] * f * m;
+            gamma += q * g.Gamma[slot] * f * f * m;
+            vega += q * g.Vega[slot] * m;
+            theta += q * g.Theta[slot] * m;
+            unrealized += q * (g.Price[slot] - _positionAverage[baseIndex + k]) * m;
+            if (_isOption[instrument] && q < 0)
+            {
+                shortUnits += -q * m;
+            }
+
+            MultiplyAdd(array, q, g.Row(slot));
+        }
+
+        _netDelta[au] = delta;
+        _netGamma[au] = gamma;
+        _netVega[au] = vega;
+        _netTheta[au] = theta;
+        _unrealized[au] = unrealized;
+        _shortOptionUnits[au] = shortUnits;
+        _scanRisk[au] = ScanOf(array);
+    }
+
+    private void Remargin(int account)
+    {
+        double initial = 0;
+        double unrealized = 0;
+        int baseAu = account * _underlyings;
+        for (int u = 0; u < _underlyings; u++)
+        {
+            int au = baseAu + u;
+            unrealized += _unrealized[au];
+            if (_positionsInUnderlying[au] != 0)
+            {
+                initial += Math.Max(_scanRisk[au], _shortOptionUnits[au] * _blocks[u].Index * _config.ShortOptionMinimumFraction);
+            }
+        }
+
+        double equity = _collateralValue[account] + _realized[account] + unrealized;
+        _initialMargin[account] = initial;
+        _equity[account] = equity;
+        MarginState from = _state[account];
+        MarginState to = NextState(from, equity, initial, initial * _config.MaintenanceFraction, _config.Hysteresis);
+        if (to != from)
+        {
+            _state[account] = to;
+            Enqueue(new MarginTransition(account, from, to, equity, initial, initial * _config.MaintenanceFraction));
+        }
+    }
+
+    /// <summary>The ladder with hysteresis: worse states are entered at the threshold, better ones only once equity clears it by the hysteresis fraction.</summary>
+    internal static MarginState NextState(MarginState current, double equity, double initial, double maintenance, double hysteresis)
+    {
+        if (equity < maintenance)
+        {
+            return MarginState.Liquidation;
+        }
+
+        if (equity < initial)
+        {
+            if (current == MarginState.Liquidation && equity < maintenance * (1 + hysteresis))
+            {
+                return MarginState.Liquidation;
+            }
+
+            return MarginState.MarginCall;
+        }
+
+        // equity ≥ initial
+        if (current != MarginState.Healthy && equity < initial * (1 + hysteresis))
+        {
+            return current == MarginState.Liquidation && equity < maintenance * (1 + hysteresis) ? MarginState.Liquidation : MarginState.MarginCall;
+        }
+
+        return MarginState.Healthy;
+    }
+
+    private void Enqueue(in MarginTransition transition)
+    {
+        if (_transitionCount == _transitions.Length)
+        {
+            TransitionOverflows++;
+            return;
+        }
+
+        _transitions[(_transitionHead + _transitionCount) % _transitions.Length] = transition;
+        _transitionCount++;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MultiplyAdd(Span<double> target, double quantity, ReadOnlySpan<double> row)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref double t = ref MemoryMarshal.GetReference(target);
+            ref double r = ref MemoryMarshal.GetReference(row);
+            var q = Vector256.Create(quantity);
+            for (; i <= target.Length - 4; i += 4)
+            {
+                Vector256.FusedMultiplyAdd(q, Vector256.LoadUnsafe(ref r, (nuint)i), Vector256.LoadUnsafe(ref t, (nuint)i)).StoreUnsafe(ref t, (nuint)i);
+            }
+        }
+
+        for (; i < target.Length; i++)
+        {
+            target[i] = Math.FusedMultiplyAdd(quantity, row[i], target[i]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double ScanOf(ReadOnlySpan<double> array)
+    {
+        double worst = 0;
+        foreach (double v in array)
+        {
+            worst = Math.Max(worst, v);
+        }
+
+        return worst;
+    }
+}
+
+/// <summary>Margin before and after a hypothetical fill.</summary>
+public readonly record struct WhatIfResult(double InitialMarginBefore, double InitialMarginAfter, double EquityBefore, double EquityAfter)
+{
+    /// <summary>True when the fill does not increase initial margin (risk-reducing or neutral).</summary>
+    public bool IsRiskReducing => InitialMarginAfter <= InitialMarginBefore;
+
+    /// <summary>True when equity after the fill covers initial margin after it.</summary>
+    public bool IsCovered => EquityAfter >= InitialMarginAfter;
+}

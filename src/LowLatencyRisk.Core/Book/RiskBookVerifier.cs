@@ -1,0 +1,148 @@
+using LowLatencyRisk.Core.Pricing;
+using LowLatencyRisk.Core.Risk;
+
+namespace LowLatencyRisk.Core.Book;
+
+/// <summary>One account's risk recomputed from scratch.</summary>
+public sealed class RecomputedAccount
+{
+    internal RecomputedAccount(int underlyings, int scenarios)
+    {
+        NetDelta = new double[underlyings];
+        NetGamma = new double[underlyings];
+        NetVega = new double[underlyings];
+        NetTheta = new double[underlyings];
+        Unrealized = new double[underlyings];
+        RiskArrays = new double[underlyings][];
+        for (int u = 0; u < underlyings; u++)
+        {
+            RiskArrays[u] = new double[scenarios];
+        }
+    }
+
+    /// <summary>Per underlying.</summary>
+    public double[] NetDelta { get; }
+    /// <summary>Per underlying.</summary>
+    public double[] NetGamma { get; }
+    /// <summary>Per underlying.</summary>
+    public double[] NetVega { get; }
+    /// <summary>Per underlying.</summary>
+    public double[] NetTheta { get; }
+    /// <summary>Per underlying.</summary>
+    public double[] Unrealized { get; }
+    /// <summary>Per underlying, per scenario.</summary>
+    public double[][] RiskArrays { get; }
+    /// <summary>Haircut collateral + realized + unrealized.</summary>
+    public double Equity { get; internal set; }
+    /// <summary>Σ max(scan, short option minimum).</summary>
+    public double InitialMargin { get; internal set; }
+    /// <summary>Initial × maintenance fraction.</summary>
+    public double MaintenanceMargin { get; internal set; }
+}
+
+/// <summary>
+/// Recomputes an account's netted Greeks, risk arrays, margin and equity from its positions and the
+/// market alone, with the scalar reference pricing (<see cref="BlackScholes"/>) and the scalar
+/// risk-array reference, sharing nothing with the incremental paths but the definitions. Tests hold
+/// the incremental book to it; it allocates and is not for the hot path.
+/// </summary>
+public static class RiskBookVerifier
+{
+    /// <summary>From-scratch recomputation of <paramref name="account"/>.</summary>
+    public static RecomputedAccount Recompute(RiskBook book, int account)
+    {
+        ArgumentNullException.ThrowIfNull(book);
+        var config = book.Config;
+        int underlyings = config.MaxUnderlyings;
+        var calculator = new RiskArrayCalculator(config.Grid);
+        var result = new RecomputedAccount(underlyings, calculator.Count);
+        double[] row = new double[calculator.Count];
+        double unrealizedTotal = 0;
+        double[] shortUnits = new double[underlyings];
+        for (int k = 0; k < book.PositionCount(account); k++)
+        {
+            int instrument = book.PositionInstrumentAt(account, k);
+            ref readonly var spec = ref book.Instrument(instrument);
+            int u = spec.Underlying;
+            double q = book.PositionQuantity(account, instrument);
+            double average = book.PositionAveragePrice(account, instrument);
+            double index = book.IndexPrice(u);
+            double carry = book.UnderlyingCarry(u);
+            double t = spec.ExpiryNanos == 0 ? 0 : (spec.ExpiryNanos - book.NowNanos) / RiskBook.NanosPerYear;
+            double forwardPerIndex = spec.Kind is InstrumentKind.Future or InstrumentKind.Call or InstrumentKind.Put ? Math.Exp(carry * Math.Max(t, 0)) : 1.0;
+            double forward = index * forwardPerIndex;
+            double m = spec.Multiplier;
+            double omega, mark, delta, gamma, vega, theta, volatility = 0.5, strike = 1, time = Math.Max(t, 0);
+            if (spec.IsOption)
+            {
+                omega = spec.Kind == InstrumentKind.Call ? 1 : -1;
+                volatility = book.MarkVolatility(instrument);
+                strike = spec.Strike;
+                time = t;
+                var g = BlackScholes.Compute(new OptionInput(omega > 0 ? OptionRight.Call : OptionRight.Put, PricingModel.Forward, forward, strike, t, volatility, config.Rate));
+                mark = g.Price;
+                delta = g.Delta * forwardPerIndex;
+                gamma = g.Gamma * forwardPerIndex * forwardPerIndex;
+                vega = g.Vega;
+                theta = g.Theta;
+                if (q < 0)
+                {
+                    shortUnits[u] += -q * m;
+                }
+            }
+            else
+            {
+                omega = 0;
+                mark = forward;
+                delta = forwardPerIndex;
+                gamma = 0;
+                vega = 0;
+                theta = -carry * forward;
+            }
+
+            result.NetDelta[u] += q * delta * m;
+            result.NetGamma[u] += q * gamma * m;
+            result.NetVega[u] += q * vega * m;
+            result.NetTheta[u] += q * theta * m;
+            result.Unrealized[u] += q * (mark - average) * m;
+            unrealizedTotal += q * (mark - average) * m;
+
+            calculator.ComputeScalar(new RiskArrayInputs([omega], [forward], [strike], [time], [volatility], [config.Rate], [0.0], [0.0], [m]), row);
+            for (int j = 0; j < row.Length; j++)
+            {
+                result.RiskArrays[u][j] += q * row[j];
+            }
+        }
+
+        double initial = 0;
+        for (int u = 0; u < underlyings; u++)
+        {
+            bool held = false;
+            for (int k = 0; k < book.PositionCount(account); k++)
+            {
+                held |= book.Instrument(book.PositionInstrumentAt(account, k)).Underlying == u;
+            }
+
+            if (held)
+            {
+                double scan = Math.Max(0, result.RiskArrays[u].Max());
+                initial += Math.Max(scan, shortUnits[u] * book.IndexPrice(u) * config.ShortOptionMinimumFraction);
+            }
+        }
+
+        double collateral = 0;
+        for (int x = 0; x < config.MaxAssets; x++)
+        {
+            double balance = book.CollateralBalance(account, x);
+            if (balance != 0)
+            {
+                collateral += book.HaircutValue(x, balance);
+            }
+        }
+
+        result.InitialMargin = initial;
+        result.MaintenanceMargin = initial * config.MaintenanceFraction;
+        result.Equity = collateral + book.RealizedPnl(account) + unrealizedTotal;
+        return result;
+    }
+}

@@ -1,0 +1,147 @@
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Risk;
+
+namespace LowLatencyRisk.Core.Tests.Book;
+
+public class RiskBookExactnessTests
+{
+    /// <summary>
+    /// Incremental vs from-scratch: |incremental − recomputed| ≤ 1e-9 · |recomputed| + 1e-12 · gross,
+    /// where gross is the account's gross notional (Σ |q| · multiplier · index): a sum of hedged
+    /// legs can be near zero, so a bound purely relative to the net would ask for more than double
+    /// precision holds for the legs themselves.
+    /// </summary>
+    private static void AssertMatches(RiskBook book, int account)
+    {
+        var r = RiskBookVerifier.Recompute(book, account);
+        double gross = 1;
+        for (int k = 0; k < book.PositionCount(account); k++)
+        {
+            int i = book.PositionInstrumentAt(account, k);
+            gross += Math.Abs(book.PositionQuantity(account, i)) * book.Instrument(i).Multiplier * book.IndexPrice(book.Instrument(i).Underlying);
+        }
+
+        Close(book.Equity(account), r.Equity, "equity");
+        Close(book.InitialMargin(account), r.InitialMargin, "IM");
+        Close(book.MaintenanceMargin(account), r.MaintenanceMargin, "MM");
+        for (int u = 0; u < book.Config.MaxUnderlyings; u++)
+        {
+            Close(book.NetDelta(account, u), r.NetDelta[u], $"delta[{u}]");
+            Close(book.NetGamma(account, u), r.NetGamma[u], $"gamma[{u}]");
+            Close(book.NetVega(account, u), r.NetVega[u], $"vega[{u}]");
+            Close(book.NetTheta(account, u), r.NetTheta[u], $"theta[{u}]");
+            Close(book.UnrealizedPnl(account, u), r.Unrealized[u], $"unrealized[{u}]");
+            var array = book.RiskArray(account, u);
+            for (int j = 0; j < array.Length; j++)
+            {
+                Close(array[j], r.RiskArrays[u][j], $"riskArray[{u}][{j}]");
+            }
+        }
+
+        void Close(double actual, double expected, string what) =>
+            Assert.True(Math.Abs(actual - expected) <= (1e-9 * Math.Abs(expected)) + (1e-12 * gross),
+                $"account {account} {what}: incremental {actual:R}, recomputed {expected:R}, gross {gross}");
+    }
+
+    [Fact]
+    public void LongRandomSequence_EveryAccountEqualsFromScratchRecomputation()
+    {
+        var f = new BookFixture(underlyings: 2, accounts: 300);
+        var book = f.Book;
+        var rng = new Random(2024);
+        double[] index = [30_000, 2_000];
+        long now = BookFixture.Start;
+        int applied = 0;
+        for (int account = 0; account < 300; account++)
+        {
+            Assert.True(book.SetCollateral(account, BookFixture.Usd, 50_000 + rng.Next(200_000)));
+        }
+
+        for (int e = 0; e < 120_000; e++)
+        {
+            int kind = rng.Next(100);
+            if (kind < 25)
+            {
+                int account = rng.Next(300);
+                int instrument = f.Instruments[rng.Next(f.Instruments.Count)];
+                double quantity = (rng.Next(2) == 0 ? -1 : 1) * (1 + rng.Next(5)) * (book.Instrument(instrument).IsOption ? 0.5 : 0.1);
+                double price = book.MarkPrice(instrument) * (1 + ((rng.NextDouble() - 0.5) * 0.02));
+                if (book.ApplyFill(account, instrument, quantity, Math.Max(price, 0.01)) == FillResult.Applied)
+                {
+                    applied++;
+                }
+            }
+            else if (kind < 60)
+            {
+                int u = rng.Next(2);
+                index[u] *= 1 + ((rng.NextDouble() - 0.5) * 0.01);
+                now += 1_000_000_000;
+                Assert.Equal(MarkResult.Accepted, book.UpdateIndex(u, index[u], now));
+            }
+            else if (kind < 95)
+            {
+                int u = rng.Next(2);
+                int option = f.ByUnderlying[u][3 + rng.Next(30)];
+                double vol = Math.Clamp(book.MarkVolatility(option) * (1 + ((rng.NextDouble() - 0.5) * 0.1)), 0.2, 2.0);
+                Assert.Equal(MarkResult.Accepted, book.UpdateVolatility(option, vol));
+            }
+            else
+            {
+                int account = rng.Next(300);
+                Assert.True(book.SetCollateral(account, rng.Next(2), rng.Next(2) == 0 ? 0 : rng.NextDouble() * 20));
+            }
+
+            if (e % 500 == 0)
+            {
+                book.Revalue(); // the engine's end of batch
+            }
+
+            while (book.TryDequeueTransition(out _))
+            {
+            }
+        }
+
+        book.Revalue();
+        Assert.True(applied > 25_000, $"only {applied} fills applied");
+        for (int account = 0; account < 300; account++)
+        {
+            AssertMatches(book, account);
+        }
+
+        // Then fills alone (no revaluation in between): the pure incremental path, still exact.
+        for (int e = 0; e < 20_000; e++)
+        {
+            int account = rng.Next(300);
+            int instrument = f.Instruments[rng.Next(f.Instruments.Count)];
+            book.ApplyFill(account, instrument, (rng.Next(2) == 0 ? -1 : 1) * 0.5, book.MarkPrice(instrument));
+        }
+
+        for (int account = 0; account < 300; account++)
+        {
+            AssertMatches(book, account);
+        }
+    }
+
+    [Fact]
+    public void CryptoGridAndCarry_IncrementalEqualsRecomputation()
+    {
+        var f = new BookFixture(underlyings: 1, accounts: 20, grid: ScenarioGrid.Crypto(), carry: 0.05);
+        var rng = new Random(8);
+        for (int e = 0; e < 5_000; e++)
+        {
+            int instrument = f.Instruments[rng.Next(f.Instruments.Count)];
+            f.Book.ApplyFill(rng.Next(20), instrument, (rng.Next(2) == 0 ? -1 : 1) * 0.3, f.Book.MarkPrice(instrument));
+            if (e % 100 == 0)
+            {
+                f.Book.UpdateIndex(0, 30_000 * (1 + ((rng.NextDouble() - 0.5) * 0.05)), BookFixture.Start + (e * 1_000_000_000L));
+                f.Book.Revalue();
+            }
+        }
+
+        f.Book.Revalue();
+        for (int a = 0; a < 20; a++)
+        {
+            AssertMatches(f.Book, a);
+        }
+    }
+}
