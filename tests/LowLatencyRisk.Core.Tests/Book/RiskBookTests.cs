@@ -1,0 +1,439 @@
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Risk;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Core.Tests.Book;
+
+public class RiskBookTests
+{
+    private readonly BookFixture _f = new(underlyings: 2, accounts: 32);
+
+    private RiskBook Book => _f.Book;
+
+    // ------------------------------------------------------------ position arithmetic
+
+    [Fact]
+    public void Fill_OpenAddReduceCloseFlip_AveragePriceAndRealizedPnl()
+    {
+        int perp = _f.Perp(0);
+        Assert.Equal(FillResult.Applied, Book.ApplyFill(0, perp, 2, 100));
+        Assert.Equal(2, Book.PositionQuantity(0, perp));
+        Assert.Equal(100, Book.PositionAveragePrice(0, perp));
+
+        Book.ApplyFill(0, perp, 2, 110); // add
+        Assert.Equal(4, Book.PositionQuantity(0, perp));
+        Assert.Equal(105, Book.PositionAveragePrice(0, perp));
+        Assert.Equal(0, Book.RealizedPnl(0));
+
+        Book.ApplyFill(0, perp, -1, 120); // reduce: realize 1 × (120 − 105)
+        Assert.Equal(3, Book.PositionQuantity(0, perp));
+        Assert.Equal(105, Book.PositionAveragePrice(0, perp));
+        Assert.Equal(15, Book.RealizedPnl(0), 12);
+
+        Book.ApplyFill(0, perp, -5, 100); // flip: close 3 at 100 (−15), open −2 at 100
+        Assert.Equal(-2, Book.PositionQuantity(0, perp));
+        Assert.Equal(100, Book.PositionAveragePrice(0, perp));
+        Assert.Equal(0, Book.RealizedPnl(0), 12);
+
+        Book.ApplyFill(0, perp, 2, 90); // close: short from 100 bought back at 90: +20
+        Assert.Equal(0, Book.PositionQuantity(0, perp));
+        Assert.Equal(0, Book.PositionCount(0));
+        Assert.Equal(20, Book.RealizedPnl(0), 12);
+        Assert.Equal(0, Book.InitialMargin(0));
+        Assert.Equal(0, Book.NetDelta(0, 0));
+    }
+
+    [Fact]
+    public void Fill_InvalidInput_IsRejectedAndChangesNothing()
+    {
+        Book.SetCollateral(1, BookFixture.Usd, 1000);
+        double equity = Book.Equity(1);
+        Assert.Equal(FillResult.RejectedUnknownId, Book.ApplyFill(-1, _f.Perp(0), 1, 100));
+        Assert.Equal(FillResult.RejectedUnknownId, Book.ApplyFill(1, 10_000, 1, 100));
+        Assert.Equal(FillResult.RejectedUnknownId, Book.ApplyFill(99_999, _f.Perp(0), 1, 100));
+        Assert.Equal(FillResult.RejectedInvalid, Book.ApplyFill(1, _f.Perp(0), double.NaN, 100));
+        Assert.Equal(FillResult.RejectedInvalid, Book.ApplyFill(1, _f.Perp(0), 1, double.PositiveInfinity));
+        Assert.Equal(FillResult.RejectedInvalid, Book.ApplyFill(1, _f.Perp(0), 1, -5));
+        Assert.Equal(FillResult.RejectedInvalid, Book.ApplyFill(1, _f.Perp(0), 0, 100));
+        Assert.Equal(0, Book.PositionCount(1));
+        Assert.Equal(equity, Book.Equity(1));
+    }
+
+    [Fact]
+    public void Fill_BeyondPositionCapacity_IsRejected()
+    {
+        var f = new BookFixture(underlyings: 2, accounts: 2);
+        int n = 0;
+        foreach (int i in f.Instruments)
+        {
+            var r = f.Book.ApplyFill(0, i, 1, f.Book.MarkPrice(i) + 1);
+            if (n < f.Book.Config.MaxPositionsPerAccount)
+            {
+                Assert.Equal(FillResult.Applied, r);
+            }
+            else
+            {
+                Assert.Equal(FillResult.RejectedPositionCapacity, r);
+            }
+
+            n++;
+        }
+
+        Assert.Equal(f.Book.Config.MaxPositionsPerAccount, f.Book.PositionCount(0));
+    }
+
+    // ------------------------------------------------------------ hedges net
+
+    private double MarginOf(int account, params (int Instrument, double Quantity)[] legs)
+    {
+        foreach (var (i, q) in legs)
+        {
+            Assert.Equal(FillResult.Applied, Book.ApplyFill(account, i, q, Book.MarkPrice(i)));
+        }
+
+        return Book.InitialMargin(account);
+    }
+
+    private void AssertHedgeNets(params (int Instrument, double Quantity)[] legs)
+    {
+        double combined = MarginOf(0, legs);
+        double separate = 0;
+        for (int l = 0; l < legs.Length; l++)
+        {
+            separate += MarginOf(l + 1, legs[l]);
+        }
+
+        Assert.True(combined < separate, $"combined {combined} not below sum of legs {separate}");
+    }
+
+    [Fact]
+    public void DeltaHedgedShortStraddle_NeedsLessThanItsLegs()
+    {
+        int call = _f.Option(0, 1, 2, call: true), put = _f.Option(0, 1, 2, call: false);
+        Book.ApplyFill(31, call, -1, Book.MarkPrice(call));
+        Book.ApplyFill(31, put, -1, Book.MarkPrice(put));
+        double hedge = -Book.NetDelta(31, 0);
+        AssertHedgeNets((call, -1), (put, -1), (_f.Perp(0), hedge));
+    }
+
+    [Fact]
+    public void CoveredCall_NeedsLessThanItsLegs() => AssertHedgeNets((_f.Perp(0), 1), (_f.Option(0, 1, 3, call: true), -1));
+
+    [Fact]
+    public void CalendarSpread_NeedsLessThanItsLegs() => AssertHedgeNets((_f.Option(0, 0, 2, call: true), -1), (_f.Option(0, 2, 2, call: true), 1));
+
+    [Fact]
+    public void FuturesBasisTrade_NeedsLessThanItsLegs() => AssertHedgeNets((_f.Future(0, 0), 1), (_f.Future(0, 1), -1));
+
+    [Fact]
+    public void LongOption_NeverNeedsMoreThanItsPremium()
+    {
+        foreach (int i in _f.ByUnderlying[0].Skip(3))
+        {
+            var f = new BookFixture(underlyings: 1, accounts: 1);
+            f.Book.ApplyFill(0, i, 1, f.Book.MarkPrice(i));
+            Assert.True(f.Book.InitialMargin(0) <= f.Book.MarkPrice(i) * (1 + 1e-12), $"instrument {i}: IM {f.Book.InitialMargin(0)} > premium {f.Book.MarkPrice(i)}");
+        }
+    }
+
+    [Fact]
+    public void ShortOptionMinimum_AppliesToFarOutOfTheMoneyShorts()
+    {
+        var f = new BookFixture(underlyings: 1, accounts: 1, grid: ScenarioGrid.CmeSpan16(0.01, 0.01));
+        int farPut = f.Option(0, 0, 0, call: false); // 7-day 80 % put: the 1 % scan barely moves it
+        f.Book.ApplyFill(0, farPut, -2, f.Book.MarkPrice(farPut));
+        double minimum = 2 * 30_000 * f.Book.Config.ShortOptionMinimumFraction;
+        Assert.Equal(minimum, f.Book.ShortOptionMinimum(0, 0), 9);
+        Assert.Equal(minimum, f.Book.InitialMargin(0), 9);
+        Assert.True(f.Book.ScanRisk(0, 0) < minimum);
+    }
+
+    [Fact]
+    public void LongFuture_InitialMarginIsTheScanRange_AndMaintenanceTheFraction()
+    {
+        int perp = _f.Perp(0);
+        Book.ApplyFill(2, perp, 1, 30_000);
+        Assert.Equal(30_000 * 0.15, Book.InitialMargin(2), 6);
+        Assert.Equal(30_000 * 0.15 * 0.8, Book.MaintenanceMargin(2), 6);
+        Assert.Equal(1, Book.NetDelta(2, 0), 12);
+    }
+
+    // ------------------------------------------------------------ what-if
+
+    [Fact]
+    public void WhatIf_PredictsTheMarginOfTheFill_AndChangesNothing()
+    {
+        int call = _f.Option(0, 1, 3, call: true);
+        Book.ApplyFill(3, _f.Perp(0), 1, 30_000);
+        double before = Book.InitialMargin(3);
+        var w = Book.WhatIf(3, call, -1);
+        Assert.Equal(before, w.InitialMarginBefore);
+        Assert.Equal(before, Book.InitialMargin(3));
+        Assert.Equal(0, Book.PositionQuantity(3, call));
+        Book.ApplyFill(3, call, -1, Book.MarkPrice(call));
+        Assert.Equal(Book.InitialMargin(3), w.InitialMarginAfter, 9);
+        Assert.True(w.IsRiskReducing);
+        Assert.False(Book.WhatIf(3, call, -5).IsRiskReducing);
+    }
+
+    // ------------------------------------------------------------ ladder and ranking
+
+    [Theory]
+    [InlineData(MarginState.Healthy, 100, 80, 64, MarginState.Healthy)]
+    [InlineData(MarginState.Healthy, 79.9, 80, 64, MarginState.MarginCall)]
+    [InlineData(MarginState.Healthy, 63, 80, 64, MarginState.Liquidation)]
+    [InlineData(MarginState.MarginCall, 80.5, 80, 64, MarginState.MarginCall)]  // above IM but within hysteresis
+    [InlineData(MarginState.MarginCall, 81.7, 80, 64, MarginState.Healthy)]
+    [InlineData(MarginState.Liquidation, 64.5, 80, 64, MarginState.Liquidation)] // above MM but within hysteresis
+    [InlineData(MarginState.Liquidation, 66, 80, 64, MarginState.MarginCall)]
+    [InlineData(MarginState.Liquidation, 90, 80, 64, MarginState.Healthy)]
+    public void NextState_LadderWithHysteresis(MarginState from, double equity, double im, double mm, MarginState expected) =>
+        Assert.Equal(expected, RiskBook.NextState(from, equity, im, mm, 0.02));
+
+    [Fact]
+    public void PriceJitterAtABoundary_DoesNotFloodTransitions()
+    {
+        var f = new BookFixture(underlyings: 1, accounts: 1);
+        var book = f.Book;
+        book.SetCollateral(0, BookFixture.Usd, (30_000 * 0.15) + 10); // just above IM at 30,000
+        book.ApplyFill(0, f.Perp(0), 1, 30_000);
+        Assert.Equal(MarginState.Healthy, book.State(0));
+        Assert.Equal(0, Drain(book));
+        int transitions = 0;
+        long t = BookFixture.Start;
+        for (int i = 0; i < 200; i++)
+        {
+            // ±20 around 30,000: each −20 tick takes equity below IM, each +20 tick back above it.
+            book.UpdateIndex(0, 30_000 + (i % 2 == 0 ? -20 : 20), t += 1_000_000);
+            book.Revalue();
+            transitions += Drain(book);
+        }
+
+        Assert.True(transitions == 1, $"transitions {transitions}, state {book.State(0)}, equity {book.Equity(0)}, im {book.InitialMargin(0)}, index {book.IndexPrice(0)}");
+        Assert.Equal(MarginState.MarginCall, book.State(0));
+    }
+
+    private static int Drain(RiskBook book)
+    {
+        int n = 0;
+        while (book.TryDequeueTransition(out _))
+        {
+            n++;
+        }
+
+        return n;
+    }
+
+    [Fact]
+    public void Crash_TakesAccountThroughMarginCallToLiquidation_WithTransitions()
+    {
+        var f = new BookFixture(underlyings: 1, accounts: 1);
+        var book = f.Book;
+        book.ApplyFill(0, f.Perp(0), 2, 30_000);
+        book.SetCollateral(0, BookFixture.Usd, book.InitialMargin(0) * 1.2);
+        Drain(book);
+        long t = BookFixture.Start;
+        double price = 30_000;
+        var seen = new List<MarginTransition>();
+        while (book.State(0) != MarginState.Liquidation && price > 20_000)
+        {
+            price *= 0.99;
+            Assert.Equal(MarkResult.Accepted, book.UpdateIndex(0, price, t += 1_000_000_000));
+            book.Revalue();
+            while (book.TryDequeueTransition(out var tr))
+            {
+                seen.Add(tr);
+            }
+        }
+
+        Assert.Equal([MarginState.MarginCall, MarginState.Liquidation], seen.Select(s => s.To));
+        Assert.True(seen[1].Equity < seen[1].MaintenanceMargin);
+    }
+
+    [Fact]
+    public void RankForLiquidation_HeaviestWorstScenarioLossFirst()
+    {
+        int perp = _f.Perp(0), call = _f.Option(0, 1, 2, call: true), farCall = _f.Option(0, 1, 4, call: true);
+        Book.ApplyFill(4, perp, -1, 30_000);      // short: loses on the up moves
+        Book.ApplyFill(4, call, -3, Book.MarkPrice(call));
+        Book.ApplyFill(4, farCall, 1, Book.MarkPrice(farCall)); // a hedge: gains in the worst scenario
+        Span<LiquidationCandidate> ranked = stackalloc LiquidationCandidate[8];
+        int n = Book.RankForLiquidation(4, ranked);
+        Assert.Equal(3, n);
+        Assert.True(ranked[0].WorstScenarioLoss >= ranked[1].WorstScenarioLoss && ranked[1].WorstScenarioLoss >= ranked[2].WorstScenarioLoss);
+        Assert.Equal(farCall, ranked[2].Instrument);
+        Assert.True(ranked[2].WorstScenarioLoss < 0);
+        double sum = ranked[0].WorstScenarioLoss + ranked[1].WorstScenarioLoss + ranked[2].WorstScenarioLoss;
+        Assert.Equal(Book.ScanRisk(4, 0), sum, 6);
+        Span<LiquidationCandidate> top1 = stackalloc LiquidationCandidate[1];
+        Assert.Equal(1, Book.RankForLiquidation(4, top1));
+        Assert.Equal(ranked[0], top1[0]);
+    }
+
+    // ------------------------------------------------------------ mark validation
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(double.NegativeInfinity)]
+    [InlineData(0.0)]
+    [InlineData(-30_000.0)]
+    public void UpdateIndex_InvalidPrice_IsRejectedAndStateUnchanged(double price)
+    {
+        Assert.Equal(MarkResult.RejectedInvalid, Book.UpdateIndex(0, price, BookFixture.Start + 1));
+        Assert.Equal(30_000, Book.IndexPrice(0));
+    }
+
+    [Fact]
+    public void UpdateIndex_UnknownUnderlying_OutOfOrder_AreRejected()
+    {
+        Assert.Equal(MarkResult.RejectedUnknownId, Book.UpdateIndex(7, 1, BookFixture.Start));
+        Assert.Equal(MarkResult.RejectedUnknownId, Book.UpdateIndex(-1, 1, BookFixture.Start));
+        Assert.Equal(MarkResult.RejectedOutOfOrder, Book.UpdateIndex(0, 30_001, BookFixture.Start - 1));
+    }
+
+    [Fact]
+    public void UpdateIndex_JumpBeyondBand_IsHeldUntilConfirmed()
+    {
+        Assert.Equal(MarkResult.Held, Book.UpdateIndex(0, 40_000, BookFixture.Start + 1));
+        Assert.Equal(30_000, Book.IndexPrice(0));
+        Assert.Equal(MarkResult.Held, Book.UpdateIndex(0, 20_000, BookFixture.Start + 2)); // not a confirmation
+        Assert.Equal(30_000, Book.IndexPrice(0));
+        Assert.Equal(MarkResult.Accepted, Book.UpdateIndex(0, 20_500, BookFixture.Start + 3)); // confirms the held 20,000
+        Assert.Equal(20_500, Book.IndexPrice(0));
+    }
+
+    [Fact]
+    public void UpdateIndex_JumpWithRejectPolicy_IsRejected()
+    {
+        var f = new BookFixture(underlyings: 1, accounts: 1, jumps: JumpPolicy.Reject);
+        Assert.Equal(MarkResult.RejectedJump, f.Book.UpdateIndex(0, 40_000, BookFixture.Start + 1));
+        Assert.Equal(MarkResult.RejectedJump, f.Book.UpdateIndex(0, 40_000, BookFixture.Start + 2));
+        Assert.Equal(30_000, f.Book.IndexPrice(0));
+    }
+
+    [Fact]
+    public void IndexStaleness_FollowsTheLimit()
+    {
+        long limit = Book.Config.StaleAfterNanos;
+        Assert.False(Book.IsIndexStale(0, BookFixture.Start + limit));
+        Assert.True(Book.IsIndexStale(0, BookFixture.Start + limit + 1));
+    }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(0.0)]
+    [InlineData(-0.3)]
+    [InlineData(11.0)]
+    public void UpdateVolatility_Invalid_IsRejected(double vol)
+    {
+        int option = _f.Option(0, 0, 2, call: true);
+        Assert.Equal(MarkResult.RejectedInvalid, Book.UpdateVolatility(option, vol));
+        Assert.Equal(0.6, Book.MarkVolatility(option));
+    }
+
+    [Fact]
+    public void UpdateVolatility_OnANonOption_OrJump_IsHandled()
+    {
+        Assert.Equal(MarkResult.RejectedUnknownId, Book.UpdateVolatility(_f.Perp(0), 0.5));
+        int option = _f.Option(0, 0, 2, call: true);
+        Assert.Equal(MarkResult.Held, Book.UpdateVolatility(option, 1.5));
+        Assert.Equal(MarkResult.Accepted, Book.UpdateVolatility(option, 1.6));
+        Assert.Equal(1.6, Book.MarkVolatility(option));
+    }
+
+    // ------------------------------------------------------------ collateral
+
+    [Fact]
+    public void Collateral_TieredHaircuts_AndLinkedPrice()
+    {
+        // BTC at 30,000: 5 BTC = 150,000 gross → 100,000 at 90 % + 50,000 at 80 % = 130,000.
+        Assert.True(Book.SetCollateral(5, BookFixture.Btc, 5));
+        Assert.Equal(130_000, Book.CollateralValue(5), 6);
+        Assert.Equal(130_000, Book.Equity(5), 6);
+        Book.UpdateIndex(0, 32_000, BookFixture.Start + 1);
+        Book.Revalue(); // 160,000 gross → 90,000 + 48,000
+        Assert.Equal(138_000, Book.CollateralValue(5), 6);
+        Assert.False(Book.SetCollateral(5, 7, 1));
+        Assert.False(Book.SetCollateral(5, BookFixture.Usd, double.NaN));
+        Assert.True(Book.SetCollateral(5, BookFixture.Usd, -1000)); // a debt counts in full
+        Assert.Equal(137_000, Book.CollateralValue(5), 6);
+    }
+
+    [Fact]
+    public void Config_Invalid_NamesTheField()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new RiskBook(new RiskConfig { MaintenanceFraction = 1.5 }));
+        Assert.Contains("MaintenanceFraction", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => new RiskBook(new RiskConfig { MaxAccounts = 0 }));
+        Assert.Contains("MaxAccounts", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DefineInstrument_Invalid_Throws()
+    {
+        var f = new BookFixture(underlyings: 1, accounts: 1);
+        Assert.Throws<ArgumentException>(() => f.Book.DefineInstrument(0, new InstrumentSpec(InstrumentKind.Perpetual, 0, 0, 0, 1, 1, 1)));
+        Assert.Throws<ArgumentException>(() => f.Book.DefineInstrument(60, new InstrumentSpec(InstrumentKind.Call, 0, -5, BookFixture.Start, 1, 1, 1)));
+        Assert.Throws<ArgumentException>(() => f.Book.DefineInstrument(60, new InstrumentSpec(InstrumentKind.Perpetual, 3, 0, 0, 1, 1, 1)));
+        Assert.Throws<ArgumentException>(() => f.Book.DefineInstrument(60, new InstrumentSpec(InstrumentKind.Perpetual, 0, 0, 0, 0, 1, 1)));
+    }
+
+    // ------------------------------------------------------------ zero allocation
+
+    [Fact]
+    public void HotPaths_DoNotAllocate()
+    {
+        var f = new BookFixture(underlyings: 2, accounts: 64);
+        var book = f.Book;
+        for (int a = 0; a < 64; a++)
+        {
+            book.SetCollateral(a, BookFixture.Usd, 1e6);
+            for (int k = 0; k < 10; k++)
+            {
+                int i = f.Instruments[(a * 7 + k * 3) % f.Instruments.Count];
+                book.ApplyFill(a, i, 1, book.MarkPrice(i));
+            }
+        }
+
+        var state = new AllocationState(f);
+        GcAssert.NoAllocation(state, static s => s.Fill(), warmUp: 500, iterations: 5_000);
+        GcAssert.NoAllocation(state, static s => s.Tick(), warmUp: 50, iterations: 500);
+        GcAssert.NoAllocation(state, static s => s.Vol(), warmUp: 50, iterations: 500);
+        GcAssert.NoAllocation(state, static s => s.WhatIf(), warmUp: 500, iterations: 5_000);
+    }
+
+    private sealed class AllocationState(BookFixture f)
+    {
+        private int _n;
+        private long _t = BookFixture.Start;
+
+        public double Sink;
+
+        public void Fill()
+        {
+            int i = f.Instruments[_n++ % f.Instruments.Count];
+            f.Book.ApplyFill(_n % 64, i, (_n & 1) == 0 ? 0.5 : -0.5, f.Book.MarkPrice(i));
+            while (f.Book.TryDequeueTransition(out _))
+            {
+            }
+        }
+
+        public void Tick()
+        {
+            f.Book.UpdateIndex(0, 30_000 + (_n++ % 7), _t += 1_000_000);
+            f.Book.Revalue();
+            while (f.Book.TryDequeueTransition(out _))
+            {
+            }
+        }
+
+        public void Vol()
+        {
+            f.Book.UpdateVolatility(f.Option(1, 1, 2, true), 0.6 + ((_n++ % 5) * 0.01));
+            f.Book.Revalue();
+        }
+
+        public void WhatIf() => Sink += f.Book.WhatIf(_n++ % 64, f.Option(0, 1, 2, true), -1).InitialMarginAfter;
+    }
+}
