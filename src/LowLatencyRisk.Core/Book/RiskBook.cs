@@ -46,23 +46,14 @@ public sealed class RiskBook
     private readonly int[] _slot;
     private readonly bool[] _isOption;
 
-    // Positions: account-major, _positionsPerAccount slots each.
-    private readonly int[] _positionCount;
-    private readonly int[] _positionInstrument;
-    private readonly double[] _positionQuantity;
-    private readonly double[] _positionAverage;
-
-    // Account × underlying aggregates (index a * U + u).
-    private readonly int[] _positionsInUnderlying;
-    private readonly double[] _netDelta, _netGamma, _netVega, _netTheta, _unrealized, _shortOptionUnits, _scanRisk;
-    private readonly double[] _riskArrays; // (a * U + u) * S + j
-
-    // Accounts.
-    private readonly double[] _realized;
-    private readonly double[] _collateralValue;
-    private readonly double[] _initialMargin;
-    private readonly double[] _equity;
-    private readonly MarginState[] _state;
+    // Per-account state is array-of-structs on purpose (unlike the instrument tables, which are
+    // struct-of-arrays for the kernels): a tick visits holder accounts one after another, and
+    // keeping each account's positions, its per-underlying sums and its totals contiguous turns
+    // what were ~20 scattered cache lines per account into a few sequential ones.
+    private readonly Position[] _positions;            // account-major, _positionsPerAccount slots each
+    private readonly AccountUnderlying[] _au;          // index a * U + u
+    private readonly double[] _riskArrays;             // (a * U + u) * S + j
+    private readonly AccountTotals[] _accounts;
 
     // Collateral.
     private readonly double[] _balances; // a * A + asset
@@ -78,6 +69,11 @@ public sealed class RiskBook
     private int _transitionCount;
 
     private readonly double[] _scratchArray;
+
+    // Per-instrument values per contract (multiplier and the forward-to-index chain rule applied),
+    // refreshed by each revaluation: what fills, what-ifs and holder revaluations read.
+    private readonly InstrumentValue[] _values;
+    private readonly double[] _rows; // instrument * S + j: loss of one long contract per scenario
 
     /// <summary>Creates an empty book with every table preallocated.</summary>
     public RiskBook(RiskConfig config)
@@ -103,27 +99,10 @@ public sealed class RiskBook
         _slot = new int[config.MaxInstruments];
         _isOption = new bool[config.MaxInstruments];
 
-        _positionCount = new int[accounts];
-        _positionInstrument = new int[accounts * _positionsPerAccount];
-        _positionQuantity = new double[accounts * _positionsPerAccount];
-        _positionAverage = new double[accounts * _positionsPerAccount];
-
-        int au = accounts * _underlyings;
-        _positionsInUnderlying = new int[au];
-        _netDelta = new double[au];
-        _netGamma = new double[au];
-        _netVega = new double[au];
-        _netTheta = new double[au];
-        _unrealized = new double[au];
-        _shortOptionUnits = new double[au];
-        _scanRisk = new double[au];
-        _riskArrays = new double[au * _scenarios];
-
-        _realized = new double[accounts];
-        _collateralValue = new double[accounts];
-        _initialMargin = new double[accounts];
-        _equity = new double[accounts];
-        _state = new MarginState[accounts];
+        _positions = new Position[accounts * _positionsPerAccount];
+        _au = new AccountUnderlying[accounts * _underlyings];
+        _riskArrays = new double[accounts * _underlyings * _scenarios];
+        _accounts = new AccountTotals[accounts];
 
         _balances = new double[accounts * _assets];
         _assetDefined = new bool[_assets];
@@ -139,6 +118,8 @@ public sealed class RiskBook
 
         _transitions = new MarginTransition[accounts + 64];
         _scratchArray = new double[_scenarios];
+        _values = new InstrumentValue[config.MaxInstruments];
+        _rows = new double[config.MaxInstruments * _scenarios];
     }
 
     /// <summary>The configuration.</summary>
@@ -273,7 +254,7 @@ public sealed class RiskBook
     public bool IsInstrument(int instrument) => (uint)instrument < (uint)_defined.Length && _defined[instrument];
 
     /// <summary>True if <paramref name="account"/> is within capacity.</summary>
-    public bool IsAccount(int account) => (uint)account < (uint)_positionCount.Length;
+    public bool IsAccount(int account) => (uint)account < (uint)_accounts.Length;
 
     /// <summary>True if <paramref name="underlying"/> is defined.</summary>
     public bool IsUnderlying(int underlying) => (uint)underlying < (uint)_underlyings && _blocks[underlying].Defined;
@@ -297,8 +278,7 @@ public sealed class RiskBook
     /// <summary>Mark price of one contract unit of an instrument (futures: forward; options: model value at the mark volatility).</summary>
     public double MarkPrice(int instrument)
     {
-        var (group, slot) = Locate(instrument);
-        return group.Price[slot];
+        return _values[instrument].Mark;
     }
 
     /// <summary>Mark implied volatility of an option.</summary>
@@ -311,79 +291,77 @@ public sealed class RiskBook
     /// <summary>Risk-array row of one long contract (losses positive).</summary>
     public ReadOnlySpan<double> InstrumentRiskArray(int instrument)
     {
-        var (group, slot) = Locate(instrument);
-        return group.Row(slot);
+        return _rows.AsSpan(instrument * _scenarios, _scenarios);
     }
 
     /// <summary>Per-contract delta with respect to the index (multiplier included).</summary>
     public double InstrumentDelta(int instrument)
     {
-        var (group, slot) = Locate(instrument);
-        return group.Delta[slot] * group.ForwardPerIndex[slot] * group.Multiplier[slot];
+        return _values[instrument].Delta;
     }
 
     /// <summary>Quantity held by <paramref name="account"/> in <paramref name="instrument"/> (0 if none).</summary>
     public double PositionQuantity(int account, int instrument)
     {
         int k = FindPosition(account, instrument);
-        return k < 0 ? 0 : _positionQuantity[(account * _positionsPerAccount) + k];
+        return k < 0 ? 0 : _positions[(account * _positionsPerAccount) + k].Quantity;
     }
 
     /// <summary>Average open price of the position (0 if none).</summary>
     public double PositionAveragePrice(int account, int instrument)
     {
         int k = FindPosition(account, instrument);
-        return k < 0 ? 0 : _positionAverage[(account * _positionsPerAccount) + k];
+        return k < 0 ? 0 : _positions[(account * _positionsPerAccount) + k].Average;
     }
 
     /// <summary>Number of open positions of an account.</summary>
-    public int PositionCount(int account) => _positionCount[account];
+    public int PositionCount(int account) => _accounts[account].PositionCount;
 
     /// <summary>The instrument of position slot <paramref name="index"/> (0..PositionCount−1).</summary>
-    public int PositionInstrumentAt(int account, int index) => _positionInstrument[(account * _positionsPerAccount) + index];
+    public int PositionInstrumentAt(int account, int index) => _positions[(account * _positionsPerAccount) + index].Instrument;
 
     /// <summary>Realized P&amp;L of an account.</summary>
-    public double RealizedPnl(int account) => _realized[account];
+    public double RealizedPnl(int account) => _accounts[account].Realized;
 
     /// <summary>Haircut collateral value of an account.</summary>
-    public double CollateralValue(int account) => _collateralValue[account];
+    public double CollateralValue(int account) => _accounts[account].Collateral;
 
     /// <summary>Collateral balance of an account in an asset.</summary>
     public double CollateralBalance(int account, int asset) => _balances[(account * _assets) + asset];
 
     /// <summary>Equity = haircut collateral + realized + unrealized P&amp;L.</summary>
-    public double Equity(int account) => _equity[account];
+    public double Equity(int account) => _accounts[account].Equity;
 
     /// <summary>Initial margin: Σ over underlyings of max(scan risk, short option minimum).</summary>
-    public double InitialMargin(int account) => _initialMargin[account];
+    public double InitialMargin(int account) => _accounts[account].InitialMargin;
 
     /// <summary>Maintenance margin = initial × <see cref="RiskConfig.MaintenanceFraction"/>.</summary>
-    public double MaintenanceMargin(int account) => _initialMargin[account] * _config.MaintenanceFraction;
+    public double MaintenanceMargin(int account) => _accounts[account].InitialMargin * _config.MaintenanceFraction;
 
     /// <summary>Margin state.</summary>
-    public MarginState State(int account) => _state[account];
+    public MarginState State(int account) => _accounts[account].State;
 
     /// <summary>Net delta of an account in an underlying (underlying units).</summary>
-    public double NetDelta(int account, int underlying) => _netDelta[(account * _underlyings) + underlying];
+    public double NetDelta(int account, int underlying) => _au[(account * _underlyings) + underlying].NetDelta;
 
     /// <summary>Net gamma.</summary>
-    public double NetGamma(int account, int underlying) => _netGamma[(account * _underlyings) + underlying];
+    public double NetGamma(int account, int underlying) => _au[(account * _underlyings) + underlying].NetGamma;
 
     /// <summary>Net vega (per 1.00 of volatility).</summary>
-    public double NetVega(int account, int underlying) => _netVega[(account * _underlyings) + underlying];
+    public double NetVega(int account, int underlying) => _au[(account * _underlyings) + underlying].NetVega;
 
     /// <summary>Net theta (per year).</summary>
-    public double NetTheta(int account, int underlying) => _netTheta[(account * _underlyings) + underlying];
+    public double NetTheta(int account, int underlying) => _au[(account * _underlyings) + underlying].NetTheta;
 
     /// <summary>Unrealized P&amp;L of an account in an underlying.</summary>
-    public double UnrealizedPnl(int account, int underlying) => _unrealized[(account * _underlyings) + underlying];
+    public double UnrealizedPnl(int account, int underlying) => _au[(account * _underlyings) + underlying].Unrealized;
 
     /// <summary>Scan risk (worst weighted scenario loss, floored at 0) of an account in an underlying.</summary>
-    public double ScanRisk(int account, int underlying) => _scanRisk[(account * _underlyings) + underlying];
+    public double ScanRisk(int account, int underlying) => _au[(account * _underlyings) + underlying].ScanRisk;
 
     /// <summary>Short option minimum of an account in an underlying.</summary>
     public double ShortOptionMinimum(int account, int underlying) =>
-        _shortOptionUnits[(account * _underlyings) + underlying] * _blocks[underlying].Index * _config.ShortOptionMinimumFraction;
+        _au[(account * _underlyings) + underlying].ShortOptionUnits * _blocks[underlying].Index * _config.ShortOptionMinimumFraction;
 
     /// <summary>The account's risk array in an underlying.</summary>
     public ReadOnlySpan<double> RiskArray(int account, int underlying) =>
@@ -533,7 +511,7 @@ public sealed class RiskBook
             _assetHolders[asset].Remove(account);
         }
 
-        _collateralValue[account] = ComputeCollateralValue(account);
+        _accounts[account].Collateral = ComputeCollateralValue(account);
         Remargin(account);
         return true;
     }
@@ -593,7 +571,7 @@ public sealed class RiskBook
         int u = _specs[instrument].Underlying;
         int baseIndex = account * _positionsPerAccount;
         int k = FindPosition(account, instrument);
-        if (k < 0 && _positionCount[account] == _positionsPerAccount)
+        if (k < 0 && _accounts[account].PositionCount == _positionsPerAccount)
         {
             return FillResult.RejectedPositionCapacity;
         }
@@ -603,26 +581,27 @@ public sealed class RiskBook
             RevalueUnderlying(u);
         }
 
-        var (group, slot) = Locate(instrument);
-        double multiplier = group.Multiplier[slot];
-        double mark = group.Price[slot];
+        ref readonly InstrumentValue value = ref _values[instrument];
+        double multiplier = value.Multiplier;
+        double mark = value.Mark;
         double oldQuantity = 0, oldAverage = 0;
         if (k < 0)
         {
-            k = _positionCount[account]++;
-            _positionInstrument[baseIndex + k] = instrument;
-            _positionQuantity[baseIndex + k] = 0;
-            _positionAverage[baseIndex + k] = 0;
+            k = _accounts[account].PositionCount++;
+            _positions[baseIndex + k].Instrument = instrument;
+            _positions[baseIndex + k].Underlying = u;
+            _positions[baseIndex + k].Quantity = 0;
+            _positions[baseIndex + k].Average = 0;
             int auNew = (account * _underlyings) + u;
-            if (_positionsInUnderlying[auNew]++ == 0)
+            if (_au[auNew].PositionCount++ == 0)
             {
                 _blocks[u].Holders.Add(account);
             }
         }
         else
         {
-            oldQuantity = _positionQuantity[baseIndex + k];
-            oldAverage = _positionAverage[baseIndex + k];
+            oldQuantity = _positions[baseIndex + k].Quantity;
+            oldAverage = _positions[baseIndex + k].Average;
         }
 
         double newQuantity = oldQuantity + quantity;
@@ -634,25 +613,24 @@ public sealed class RiskBook
         else
         {
             double closed = Math.Min(Math.Abs(quantity), Math.Abs(oldQuantity)) * Math.Sign(oldQuantity);
-            _realized[account] += closed * (price - oldAverage) * multiplier;
+            _accounts[account].Realized += closed * (price - oldAverage) * multiplier;
             newAverage = Math.Abs(quantity) > Math.Abs(oldQuantity) ? price : newQuantity == 0 ? 0 : oldAverage;
         }
 
         int au = (account * _underlyings) + u;
-        double forwardPerIndex = group.ForwardPerIndex[slot];
-        _netDelta[au] += quantity * group.Delta[slot] * forwardPerIndex * multiplier;
-        _netGamma[au] += quantity * group.Gamma[slot] * forwardPerIndex * forwardPerIndex * multiplier;
-        _netVega[au] += quantity * group.Vega[slot] * multiplier;
-        _netTheta[au] += quantity * group.Theta[slot] * multiplier;
-        _unrealized[au] += ((newQuantity * (mark - newAverage)) - (oldQuantity * (mark - oldAverage))) * multiplier;
+        _au[au].NetDelta += quantity * value.Delta;
+        _au[au].NetGamma += quantity * value.Gamma;
+        _au[au].NetVega += quantity * value.Vega;
+        _au[au].NetTheta += quantity * value.Theta;
+        _au[au].Unrealized += ((newQuantity * (mark - newAverage)) - (oldQuantity * (mark - oldAverage))) * multiplier;
         if (_isOption[instrument])
         {
-            _shortOptionUnits[au] += (Math.Max(-newQuantity, 0) - Math.Max(-oldQuantity, 0)) * multiplier;
+            _au[au].ShortOptionUnits += (Math.Max(-newQuantity, 0) - Math.Max(-oldQuantity, 0)) * multiplier;
         }
 
         Span<double> accountArray = _riskArrays.AsSpan(au * _scenarios, _scenarios);
-        MultiplyAdd(accountArray, quantity, group.Row(slot));
-        _scanRisk[au] = ScanOf(accountArray);
+        MultiplyAdd(accountArray, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios));
+        _au[au].ScanRisk = ScanOf(accountArray);
 
         if (newQuantity == 0)
         {
@@ -660,8 +638,8 @@ public sealed class RiskBook
         }
         else
         {
-            _positionQuantity[baseIndex + k] = newQuantity;
-            _positionAverage[baseIndex + k] = newAverage;
+            _positions[baseIndex + k].Quantity = newQuantity;
+            _positions[baseIndex + k].Average = newAverage;
         }
 
         Remargin(account);
@@ -683,14 +661,14 @@ public sealed class RiskBook
             RevalueUnderlying(u);
         }
 
-        var (group, slot) = Locate(instrument);
+        ref readonly InstrumentValue value = ref _values[instrument];
         int au = (account * _underlyings) + u;
         Span<double> scratch = _scratchArray;
         _riskArrays.AsSpan(au * _scenarios, _scenarios).CopyTo(scratch);
-        MultiplyAdd(scratch, quantity, group.Row(slot));
+        MultiplyAdd(scratch, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios));
         double scanAfter = ScanOf(scratch);
-        double shortAfter = _shortOptionUnits[au];
-        double multiplier = group.Multiplier[slot];
+        double shortAfter = _au[au].ShortOptionUnits;
+        double multiplier = value.Multiplier;
         if (_isOption[instrument])
         {
             double held = PositionQuantity(account, instrument);
@@ -698,12 +676,12 @@ public sealed class RiskBook
         }
 
         double index = _blocks[u].Index;
-        double before = Math.Max(_scanRisk[au], _shortOptionUnits[au] * index * _config.ShortOptionMinimumFraction);
+        double before = Math.Max(_au[au].ScanRisk, _au[au].ShortOptionUnits * index * _config.ShortOptionMinimumFraction);
         double after = Math.Max(scanAfter, shortAfter * index * _config.ShortOptionMinimumFraction);
-        double initialAfter = _initialMargin[account] - before + after;
-        double fillPrice = double.IsNaN(price) ? group.Price[slot] : price;
-        double equityAfter = _equity[account] + (quantity * (group.Price[slot] - fillPrice) * multiplier);
-        return new WhatIfResult(_initialMargin[account], initialAfter, _equity[account], equityAfter);
+        double initialAfter = _accounts[account].InitialMargin - before + after;
+        double fillPrice = double.IsNaN(price) ? value.Mark : price;
+        double equityAfter = _accounts[account].Equity + (quantity * (value.Mark - fillPrice) * multiplier);
+        return new WhatIfResult(_accounts[account].InitialMargin, initialAfter, _accounts[account].Equity, equityAfter);
     }
 
     /// <summary>
@@ -714,9 +692,9 @@ public sealed class RiskBook
     {
         int n = 0;
         int baseIndex = account * _positionsPerAccount;
-        for (int k = 0; k < _positionCount[account]; k++)
+        for (int k = 0; k < _accounts[account].PositionCount; k++)
         {
-            int instrument = _positionInstrument[baseIndex + k];
+            int instrument = _positions[baseIndex + k].Instrument;
             int u = _specs[instrument].Underlying;
             ReadOnlySpan<double> array = RiskArray(account, u);
             int worst = 0;
@@ -728,7 +706,7 @@ public sealed class RiskBook
                 }
             }
 
-            double quantity = _positionQuantity[baseIndex + k];
+            double quantity = _positions[baseIndex + k].Quantity;
             var candidate = new LiquidationCandidate(instrument, quantity, quantity * InstrumentRiskArray(instrument)[worst]);
             // Insertion into the sorted prefix, keeping at most destination.Length.
             int at = Math.Min(n, destination.Length);
@@ -778,23 +756,29 @@ public sealed class RiskBook
     private int FindPosition(int account, int instrument)
     {
         int baseIndex = account * _positionsPerAccount;
-        ReadOnlySpan<int> held = _positionInstrument.AsSpan(baseIndex, _positionCount[account]);
-        return held.IndexOf(instrument);
+        int count = _accounts[account].PositionCount;
+        for (int k = 0; k < count; k++)
+        {
+            if (_positions[baseIndex + k].Instrument == instrument)
+            {
+                return k;
+            }
+        }
+
+        return -1;
     }
 
     private void RemovePosition(int account, int k, int u)
     {
         int baseIndex = account * _positionsPerAccount;
-        int last = --_positionCount[account];
-        _positionInstrument[baseIndex + k] = _positionInstrument[baseIndex + last];
-        _positionQuantity[baseIndex + k] = _positionQuantity[baseIndex + last];
-        _positionAverage[baseIndex + k] = _positionAverage[baseIndex + last];
+        int last = --_accounts[account].PositionCount;
+        _positions[baseIndex + k] = _positions[baseIndex + last];
         int au = (account * _underlyings) + u;
-        if (--_positionsInUnderlying[au] == 0)
+        if (--_au[au].PositionCount == 0)
         {
             _blocks[u].Holders.Remove(account);
             // Nothing held: clear the sums exactly rather than keep rounding residue.
-            _netDelta[au] = _netGamma[au] = _netVega[au] = _netTheta[au] = _unrealized[au] = _shortOptionUnits[au] = _scanRisk[au] = 0;
+            _au[au].NetDelta = _au[au].NetGamma = _au[au].NetVega = _au[au].NetTheta = _au[au].Unrealized = _au[au].ShortOptionUnits = _au[au].ScanRisk = 0;
             _riskArrays.AsSpan(au * _scenarios, _scenarios).Clear();
         }
     }
@@ -841,7 +825,7 @@ public sealed class RiskBook
             {
                 foreach (int account in _assetHolders[x].Members)
                 {
-                    _collateralValue[account] = ComputeCollateralValue(account);
+                    _accounts[account].Collateral = ComputeCollateralValue(account);
                     Remargin(account);
                 }
             }
@@ -882,6 +866,20 @@ public sealed class RiskBook
         }
 
         _calculator.Compute(g.RiskInputs, g.Rows.AsSpan(0, g.Count * _scenarios));
+        for (int k = 0; k < g.Count; k++)
+        {
+            int id = g.Ids[k];
+            double m = g.Multiplier[k];
+            double f = g.ForwardPerIndex[k];
+            ref InstrumentValue v = ref _values[id];
+            v.Mark = g.Price[k];
+            v.Multiplier = m;
+            v.Delta = g.Delta[k] * f * m;
+            v.Gamma = g.Gamma[k] * f * f * m;
+            v.Vega = g.Vega[k] * m;
+            v.Theta = g.Theta[k] * m;
+            g.Row(k).CopyTo(_rows.AsSpan(id * _scenarios, _scenarios));
+        }
     }
 
     /// <summary>Exact recomputation of one account's aggregates in one underlying from its positions.</summary>
@@ -891,42 +889,38 @@ public sealed class RiskBook
         double delta = 0, gamma = 0, vega = 0, theta = 0, unrealized = 0, shortUnits = 0;
         Span<double> array = _riskArrays.AsSpan(au * _scenarios, _scenarios);
         array.Clear();
-        int baseIndex = account * _positionsPerAccount;
-        int count = _positionCount[account];
-        var block = _blocks[u];
-        for (int k = 0; k < count; k++)
+        ReadOnlySpan<Position> positions = _positions.AsSpan(account * _positionsPerAccount, _accounts[account].PositionCount);
+        foreach (ref readonly Position p in positions)
         {
-            int instrument = _positionInstrument[baseIndex + k];
-            if (_specs[instrument].Underlying != u)
+            if (p.Underlying != u)
             {
                 continue;
             }
 
-            double q = _positionQuantity[baseIndex + k];
-            var g = _isOption[instrument] ? block.Options : block.Linear;
-            int slot = _slot[instrument];
-            double m = g.Multiplier[slot];
-            double f = g.ForwardPerIndex[slot];
-            delta += q * g.Delta[slot] * f * m;
-            gamma += q * g.Gamma[slot] * f * f * m;
-            vega += q * g.Vega[slot] * m;
-            theta += q * g.Theta[slot] * m;
-            unrealized += q * (g.Price[slot] - _positionAverage[baseIndex + k]) * m;
-            if (_isOption[instrument] && q < 0)
+            int instrument = p.Instrument;
+            double q = p.Quantity;
+            ref readonly InstrumentValue v = ref _values[instrument];
+            delta += q * v.Delta;
+            gamma += q * v.Gamma;
+            vega += q * v.Vega;
+            theta += q * v.Theta;
+            unrealized += q * (v.Mark - p.Average) * v.Multiplier;
+            if (q < 0 && _isOption[instrument])
             {
-                shortUnits += -q * m;
+                shortUnits -= q * v.Multiplier;
             }
 
-            MultiplyAdd(array, q, g.Row(slot));
+            MultiplyAdd(array, q, _rows.AsSpan(instrument * _scenarios, _scenarios));
         }
 
-        _netDelta[au] = delta;
-        _netGamma[au] = gamma;
-        _netVega[au] = vega;
-        _netTheta[au] = theta;
-        _unrealized[au] = unrealized;
-        _shortOptionUnits[au] = shortUnits;
-        _scanRisk[au] = ScanOf(array);
+        ref AccountUnderlying s = ref _au[au];
+        s.NetDelta = delta;
+        s.NetGamma = gamma;
+        s.NetVega = vega;
+        s.NetTheta = theta;
+        s.Unrealized = unrealized;
+        s.ShortOptionUnits = shortUnits;
+        s.ScanRisk = ScanOf(array);
     }
 
     private void Remargin(int account)
@@ -937,21 +931,21 @@ public sealed class RiskBook
         for (int u = 0; u < _underlyings; u++)
         {
             int au = baseAu + u;
-            unrealized += _unrealized[au];
-            if (_positionsInUnderlying[au] != 0)
+            unrealized += _au[au].Unrealized;
+            if (_au[au].PositionCount != 0)
             {
-                initial += Math.Max(_scanRisk[au], _shortOptionUnits[au] * _blocks[u].Index * _config.ShortOptionMinimumFraction);
+                initial += Math.Max(_au[au].ScanRisk, _au[au].ShortOptionUnits * _blocks[u].Index * _config.ShortOptionMinimumFraction);
             }
         }
 
-        double equity = _collateralValue[account] + _realized[account] + unrealized;
-        _initialMargin[account] = initial;
-        _equity[account] = equity;
-        MarginState from = _state[account];
+        double equity = _accounts[account].Collateral + _accounts[account].Realized + unrealized;
+        _accounts[account].InitialMargin = initial;
+        _accounts[account].Equity = equity;
+        MarginState from = _accounts[account].State;
         MarginState to = NextState(from, equity, initial, initial * _config.MaintenanceFraction, _config.Hysteresis);
         if (to != from)
         {
-            _state[account] = to;
+            _accounts[account].State = to;
             Enqueue(new MarginTransition(account, from, to, equity, initial, initial * _config.MaintenanceFraction));
         }
     }
@@ -1037,4 +1031,52 @@ public readonly record struct WhatIfResult(double InitialMarginBefore, double In
 
     /// <summary>True when equity after the fill covers initial margin after it.</summary>
     public bool IsCovered => EquityAfter >= InitialMarginAfter;
+}
+
+/// <summary>One open position.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct Position
+{
+    public int Instrument;
+    public int Underlying;
+    public double Quantity;
+    public double Average;
+}
+
+/// <summary>An account's sums in one underlying; 64 bytes, one cache line.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct AccountUnderlying
+{
+    public double NetDelta;
+    public double NetGamma;
+    public double NetVega;
+    public double NetTheta;
+    public double Unrealized;
+    public double ShortOptionUnits;
+    public double ScanRisk;
+    public int PositionCount;
+}
+
+/// <summary>An account's totals.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct AccountTotals
+{
+    public double Realized;
+    public double Collateral;
+    public double InitialMargin;
+    public double Equity;
+    public int PositionCount;
+    public MarginState State;
+}
+
+/// <summary>Per-contract values of one instrument (multiplier applied; Greeks with respect to the index).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct InstrumentValue
+{
+    public double Mark;       // per unit
+    public double Multiplier;
+    public double Delta;      // per contract
+    public double Gamma;
+    public double Vega;
+    public double Theta;
 }
