@@ -587,12 +587,12 @@ public sealed class RiskBook
         double oldQuantity = 0, oldAverage = 0;
         if (k < 0)
         {
-            k = _accounts[account].PositionCount++;
-            _positions[baseIndex + k].Instrument = instrument;
-            _positions[baseIndex + k].Underlying = u;
-            _positions[baseIndex + k].Quantity = 0;
-            _positions[baseIndex + k].Average = 0;
+            // Insert at the end of this underlying's group (positions stay grouped by underlying).
             int auNew = (account * _underlyings) + u;
+            k = GroupStart(account, u) + _au[auNew].PositionCount;
+            int count = _accounts[account].PositionCount++;
+            _positions.AsSpan(baseIndex + k, count - k).CopyTo(_positions.AsSpan(baseIndex + k + 1, count - k));
+            _positions[baseIndex + k] = new Position { Instrument = instrument, Underlying = u };
             if (_au[auNew].PositionCount++ == 0)
             {
                 _blocks[u].Holders.Add(account);
@@ -753,11 +753,30 @@ public sealed class RiskBook
         return (_isOption[instrument] ? block.Options : block.Linear, _slot[instrument]);
     }
 
+    /// <summary>
+    /// An account's positions are kept grouped by underlying, in underlying order, so a tick on
+    /// one underlying walks exactly that group, with no unpredictable skip branch per position.
+    /// Group u starts after the groups of the underlyings below it.
+    /// </summary>
+    private int GroupStart(int account, int u)
+    {
+        int start = 0;
+        int baseAu = account * _underlyings;
+        for (int v = 0; v < u; v++)
+        {
+            start += _au[baseAu + v].PositionCount;
+        }
+
+        return start;
+    }
+
     private int FindPosition(int account, int instrument)
     {
+        int u = _specs[instrument].Underlying;
+        int start = GroupStart(account, u);
+        int end = start + _au[(account * _underlyings) + u].PositionCount;
         int baseIndex = account * _positionsPerAccount;
-        int count = _accounts[account].PositionCount;
-        for (int k = 0; k < count; k++)
+        for (int k = start; k < end; k++)
         {
             if (_positions[baseIndex + k].Instrument == instrument)
             {
@@ -771,8 +790,8 @@ public sealed class RiskBook
     private void RemovePosition(int account, int k, int u)
     {
         int baseIndex = account * _positionsPerAccount;
-        int last = --_accounts[account].PositionCount;
-        _positions[baseIndex + k] = _positions[baseIndex + last];
+        int count = --_accounts[account].PositionCount;
+        _positions.AsSpan(baseIndex + k + 1, count - k).CopyTo(_positions.AsSpan(baseIndex + k, count - k));
         int au = (account * _underlyings) + u;
         if (--_au[au].PositionCount == 0)
         {
@@ -888,15 +907,16 @@ public sealed class RiskBook
         int au = (account * _underlyings) + u;
         double delta = 0, gamma = 0, vega = 0, theta = 0, unrealized = 0, shortUnits = 0;
         Span<double> array = _riskArrays.AsSpan(au * _scenarios, _scenarios);
+        if (_scenarios == 16 && Vector256.IsHardwareAccelerated)
+        {
+            RecomputeAccountUnderlying16(account, u, au, array);
+            return;
+        }
+
         array.Clear();
-        ReadOnlySpan<Position> positions = _positions.AsSpan(account * _positionsPerAccount, _accounts[account].PositionCount);
+        ReadOnlySpan<Position> positions = _positions.AsSpan((account * _positionsPerAccount) + GroupStart(account, u), _au[au].PositionCount);
         foreach (ref readonly Position p in positions)
         {
-            if (p.Underlying != u)
-            {
-                continue;
-            }
-
             int instrument = p.Instrument;
             double q = p.Quantity;
             ref readonly InstrumentValue v = ref _values[instrument];
@@ -921,6 +941,58 @@ public sealed class RiskBook
         s.Unrealized = unrealized;
         s.ShortOptionUnits = shortUnits;
         s.ScanRisk = ScanOf(array);
+    }
+
+    /// <summary>
+    /// The 16-scenario case (the CME grid) of <see cref="RecomputeAccountUnderlying"/>: the
+    /// account's risk array lives in four registers across the positions instead of going through
+    /// memory once per position. Same sums, same order.
+    /// </summary>
+    private void RecomputeAccountUnderlying16(int account, int u, int au, Span<double> array)
+    {
+        double delta = 0, gamma = 0, vega = 0, theta = 0, unrealized = 0, shortUnits = 0;
+        Vector256<double> r0 = Vector256<double>.Zero, r1 = r0, r2 = r0, r3 = r0;
+        ReadOnlySpan<Position> positions = _positions.AsSpan((account * _positionsPerAccount) + GroupStart(account, u), _au[au].PositionCount);
+        ref double rows = ref MemoryMarshal.GetArrayDataReference(_rows);
+        foreach (ref readonly Position p in positions)
+        {
+            int instrument = p.Instrument;
+            double q = p.Quantity;
+            ref readonly InstrumentValue v = ref _values[instrument];
+            delta += q * v.Delta;
+            gamma += q * v.Gamma;
+            vega += q * v.Vega;
+            theta += q * v.Theta;
+            unrealized += q * (v.Mark - p.Average) * v.Multiplier;
+            if (q < 0 && _isOption[instrument])
+            {
+                shortUnits -= q * v.Multiplier;
+            }
+
+            // _rows has MaxInstruments × 16 entries and instrument is a defined id: in range.
+            nuint row = (nuint)instrument * 16;
+            var qv = Vector256.Create(q);
+            r0 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref rows, row), r0);
+            r1 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref rows, row + 4), r1);
+            r2 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref rows, row + 8), r2);
+            r3 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref rows, row + 12), r3);
+        }
+
+        ref double target = ref MemoryMarshal.GetReference(array);
+        r0.StoreUnsafe(ref target, 0);
+        r1.StoreUnsafe(ref target, 4);
+        r2.StoreUnsafe(ref target, 8);
+        r3.StoreUnsafe(ref target, 12);
+        var worst = Vector256.Max(Vector256.Max(r0, r1), Vector256.Max(r2, r3));
+        double scan = Math.Max(Math.Max(worst.GetElement(0), worst.GetElement(1)), Math.Max(worst.GetElement(2), worst.GetElement(3)));
+        ref AccountUnderlying s = ref _au[au];
+        s.NetDelta = delta;
+        s.NetGamma = gamma;
+        s.NetVega = vega;
+        s.NetTheta = theta;
+        s.Unrealized = unrealized;
+        s.ShortOptionUnits = shortUnits;
+        s.ScanRisk = Math.Max(scan, 0);
     }
 
     private void Remargin(int account)
