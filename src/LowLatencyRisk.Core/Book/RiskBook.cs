@@ -320,6 +320,30 @@ public sealed class RiskBook
     /// <summary>The instrument of position slot <paramref name="index"/> (0..PositionCount−1).</summary>
     public int PositionInstrumentAt(int account, int index) => _positions[(account * _positionsPerAccount) + index].Instrument;
 
+    /// <summary>
+    /// Gross exposure of an account: Σ |quantity| × mark × multiplier over all positions, and
+    /// Σ |quantity| over the positions in <paramref name="underlying"/> (contracts).
+    /// </summary>
+    public double GrossNotional(int account, int underlying, out double grossContractsInUnderlying)
+    {
+        double notional = 0;
+        double contracts = 0;
+        ReadOnlySpan<Position> positions = _positions.AsSpan(account * _positionsPerAccount, _accounts[account].PositionCount);
+        foreach (ref readonly Position p in positions)
+        {
+            ref readonly InstrumentValue v = ref _values[p.Instrument];
+            double q = Math.Abs(p.Quantity);
+            notional += q * v.Mark * v.Multiplier;
+            if (p.Underlying == underlying)
+            {
+                contracts += q;
+            }
+        }
+
+        grossContractsInUnderlying = contracts;
+        return notional;
+    }
+
     /// <summary>Realized P&amp;L of an account.</summary>
     public double RealizedPnl(int account) => _accounts[account].Realized;
 

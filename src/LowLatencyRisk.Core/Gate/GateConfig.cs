@@ -1,0 +1,55 @@
+namespace LowLatencyRisk.Core.Gate;
+
+/// <summary>Venue defaults of the pre-trade gate; every instrument and account limit can be overridden.</summary>
+public sealed record GateConfig
+{
+    /// <summary>Largest order quantity (contracts).</summary>
+    public double MaxOrderQuantity { get; init; } = 1_000;
+    /// <summary>Largest order notional (quantity × price × multiplier).</summary>
+    public double MaxOrderNotional { get; init; } = 10_000_000;
+    /// <summary>Smallest order quantity.</summary>
+    public double MinQuantity { get; init; }
+    /// <summary>Limit prices must lie within mark × (1 ± band).</summary>
+    public double PriceBand { get; init; } = 0.30;
+    /// <summary>Market orders are checked at mark × (1 ± protection).</summary>
+    public double MarketProtection { get; init; } = 0.05;
+    /// <summary>Largest |position + same-side working + order| per instrument (contracts).</summary>
+    public double PositionLimit { get; init; } = 10_000;
+    /// <summary>Largest gross contracts per underlying, positions and working orders (per account).</summary>
+    public double UnderlyingPositionLimit { get; init; } = double.PositiveInfinity;
+    /// <summary>Largest gross position notional + open order notional + order notional (per account).</summary>
+    public double CreditLimit { get; init; } = double.PositiveInfinity;
+    /// <summary>Token bucket refill rate per account (orders per second; CME's 3-second window allows about 500/s).</summary>
+    public double ThrottleRate { get; init; } = 500;
+    /// <summary>Token bucket depth (burst).</summary>
+    public double ThrottleBurst { get; init; } = 500;
+    /// <summary>A client order id may not repeat within this window after its order ended.</summary>
+    public long DuplicateWindowNanos { get; init; } = 60L * 1_000_000_000;
+    /// <summary>Live orders plus recently ended ones remembered for the duplicate check.</summary>
+    public int MaxTrackedOrders { get; init; } = 1 << 20;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
+    public void Validate()
+    {
+        Require(MaxOrderQuantity > 0, nameof(MaxOrderQuantity));
+        Require(MaxOrderNotional > 0, nameof(MaxOrderNotional));
+        Require(MinQuantity >= 0 && double.IsFinite(MinQuantity), nameof(MinQuantity));
+        Require(PriceBand > 0, nameof(PriceBand));
+        Require(MarketProtection > 0 && MarketProtection < 1, nameof(MarketProtection));
+        Require(PositionLimit > 0, nameof(PositionLimit));
+        Require(UnderlyingPositionLimit > 0, nameof(UnderlyingPositionLimit));
+        Require(CreditLimit > 0, nameof(CreditLimit));
+        Require(ThrottleRate > 0 && double.IsFinite(ThrottleRate), nameof(ThrottleRate));
+        Require(ThrottleBurst >= 1 && double.IsFinite(ThrottleBurst), nameof(ThrottleBurst));
+        Require(DuplicateWindowNanos >= 0, nameof(DuplicateWindowNanos));
+        Require(MaxTrackedOrders is > 0 and <= 1 << 26, nameof(MaxTrackedOrders));
+    }
+
+    private static void Require(bool ok, string field)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"GateConfig.{field} is out of range.", field);
+        }
+    }
+}

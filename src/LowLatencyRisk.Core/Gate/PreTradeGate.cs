@@ -1,0 +1,489 @@
+using System.Runtime.CompilerServices;
+using LowLatencyRisk.Core.Book;
+
+namespace LowLatencyRisk.Core.Gate;
+
+/// <summary>
+/// The pre-trade risk gate: answers accept, or reject with one reason and the numbers that failed,
+/// for each order, and tracks accepted orders as working exposure until the matching engine
+/// reports their fill, cancel or expiry.
+/// </summary>
+/// <remarks>
+/// <para>Single writer: call on the thread that owns the <see cref="RiskBook"/> (the matching
+/// engine's thread when embedded, the risk engine's when out of process). No lock, no allocation.</para>
+/// <para>Checks, cheapest first, the first failure decides: ids and status → kill switches →
+/// throttle (every message takes a token) → malformed → tick, lot, minimum → maximum quantity and
+/// notional → price band (market orders use the protection price) → duplicate client order id →
+/// then, with one what-if margin computation shared by the rest: stale mark (risk-increasing only)
+/// → reduce-only → position limits (position + same-side working + order) → credit → account
+/// state (margin call, liquidation, venue risk-off: risk-reducing only) → margin (initial margin
+/// after the order must not exceed equity; an order that does not increase initial margin always
+/// passes). Limits equal to the value pass.</para>
+/// <para>Working orders reserve quantity for the position limits and notional for the credit check.
+/// Margin is checked per order against filled positions, as most venues do for resting orders.</para>
+/// </remarks>
+public sealed class PreTradeGate
+{
+    private const double Epsilon = 1e-9;
+
+    /// <summary>Client order ids are 0 ≤ id ≤ 2^40 − 1, so (account, id) packs into one exact 64-bit key.</summary>
+    public const long MaxClientOrderId = (1L << 40) - 1;
+
+    private readonly RiskBook _book;
+    private readonly GateConfig _config;
+
+    // Per instrument.
+    private readonly bool[] _halted;
+    private readonly double[] _maxOrderQuantity, _maxOrderNotional, _minQuantity, _priceBand, _positionLimit;
+
+    // Per underlying.
+    private readonly bool[] _underlyingKill;
+
+    // Per account.
+    private readonly bool[] _accountDisabled;
+    private readonly bool[] _accountKill;
+    private readonly double[] _creditLimit, _underlyingPositionLimit, _throttleRate, _throttleBurst;
+    private readonly double[] _tokens;
+    private readonly long[] _lastRefill;
+    private readonly double[] _workingNotional;
+
+    private readonly LongHashMap<WorkingOrder> _orders;
+    private readonly LongHashMap<WorkingQuantity> _workingByInstrument;   // key (account, instrument)
+    private readonly LongHashMap<double> _workingByUnderlying;            // key (account, underlying): gross working contracts
+    private readonly long[] _endedKeys;
+    private readonly long[] _endedAt;
+    private int _endedHead;
+    private int _endedCount;
+
+    /// <summary>Creates a gate over <paramref name="book"/> with venue defaults from <paramref name="config"/>.</summary>
+    public PreTradeGate(RiskBook book, GateConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(book);
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        _book = book;
+        _config = config;
+        int instruments = book.Config.MaxInstruments;
+        int accounts = book.Config.MaxAccounts;
+        _halted = new bool[instruments];
+        _maxOrderQuantity = Filled(instruments, config.MaxOrderQuantity);
+        _maxOrderNotional = Filled(instruments, config.MaxOrderNotional);
+        _minQuantity = Filled(instruments, config.MinQuantity);
+        _priceBand = Filled(instruments, config.PriceBand);
+        _positionLimit = Filled(instruments, config.PositionLimit);
+        _underlyingKill = new bool[book.Config.MaxUnderlyings];
+        _accountDisabled = new bool[accounts];
+        _accountKill = new bool[accounts];
+        _creditLimit = Filled(accounts, config.CreditLimit);
+        _underlyingPositionLimit = Filled(accounts, config.UnderlyingPositionLimit);
+        _throttleRate = Filled(accounts, config.ThrottleRate);
+        _throttleBurst = Filled(accounts, config.ThrottleBurst);
+        _tokens = Filled(accounts, config.ThrottleBurst);
+        _lastRefill = new long[accounts];
+        _workingNotional = new double[accounts];
+        _orders = new LongHashMap<WorkingOrder>(config.MaxTrackedOrders);
+        _workingByInstrument = new LongHashMap<WorkingQuantity>(config.MaxTrackedOrders);
+        _workingByUnderlying = new LongHashMap<double>(config.MaxTrackedOrders);
+        _endedKeys = new long[config.MaxTrackedOrders];
+        _endedAt = new long[config.MaxTrackedOrders];
+    }
+
+    /// <summary>Venue-wide kill switch: every order is rejected while on.</summary>
+    public bool VenueKillSwitch { get; set; }
+
+    /// <summary>Venue risk-off (the engine sets it when the breach ring is full): only risk-reducing orders pass.</summary>
+    public bool VenueRiskOff { get; set; }
+
+    /// <summary>Orders currently working.</summary>
+    public int WorkingOrderCount { get; private set; }
+
+    /// <summary>Counts of decisions by reason (index = <see cref="RejectReason"/>; [0] = accepted).</summary>
+    public long[] DecisionCounts { get; } = new long[32];
+
+    // ------------------------------------------------------------------ configuration
+
+    /// <summary>Halts or resumes trading in an instrument.</summary>
+    public void SetHalted(int instrument, bool halted) => _halted[instrument] = halted;
+
+    /// <summary>Kill switch of an underlying.</summary>
+    public void SetUnderlyingKillSwitch(int underlying, bool on) => _underlyingKill[underlying] = on;
+
+    /// <summary>Kill switch of an account.</summary>
+    public void SetAccountKillSwitch(int account, bool on) => _accountKill[account] = on;
+
+    /// <summary>Enables or disables an account.</summary>
+    public void SetAccountEnabled(int account, bool enabled) => _accountDisabled[account] = !enabled;
+
+    /// <summary>Overrides an instrument's limits; NaN keeps the current value.</summary>
+    public void SetInstrumentLimits(int instrument, double maxOrderQuantity = double.NaN, double maxOrderNotional = double.NaN,
+        double minQuantity = double.NaN, double priceBand = double.NaN, double positionLimit = double.NaN)
+    {
+        Set(_maxOrderQuantity, instrument, maxOrderQuantity);
+        Set(_maxOrderNotional, instrument, maxOrderNotional);
+        Set(_minQuantity, instrument, minQuantity);
+        Set(_priceBand, instrument, priceBand);
+        Set(_positionLimit, instrument, positionLimit);
+    }
+
+    /// <summary>Overrides an account's limits; NaN keeps the current value.</summary>
+    public void SetAccountLimits(int account, double creditLimit = double.NaN, double underlyingPositionLimit = double.NaN,
+        double throttleRate = double.NaN, double throttleBurst = double.NaN)
+    {
+        Set(_creditLimit, account, creditLimit);
+        Set(_underlyingPositionLimit, account, underlyingPositionLimit);
+        Set(_throttleRate, account, throttleRate);
+        Set(_throttleBurst, account, throttleBurst);
+        _tokens[account] = Math.Min(_tokens[account], _throttleBurst[account]);
+    }
+
+    // ------------------------------------------------------------------ the check
+
+    /// <summary>
+    /// Checks <paramref name="order"/> at <paramref name="nowNanos"/> (the order's wall-clock time,
+    /// which drives the throttle, staleness and duplicate window). Accepted orders become working.
+    /// </summary>
+    public Decision Check(in OrderRequest order, long nowNanos)
+    {
+        var d = Evaluate(order, nowNanos);
+        DecisionCounts[(int)d.Reason]++;
+        return d;
+    }
+
+    private Decision Evaluate(in OrderRequest order, long nowNanos)
+    {
+        int i = order.Instrument;
+        int a = order.Account;
+        if (!_book.IsInstrument(i))
+        {
+            return new Decision(RejectReason.UnknownInstrument, 0, i);
+        }
+
+        if (!_book.IsAccount(a))
+        {
+            return new Decision(RejectReason.UnknownAccount, 0, a);
+        }
+
+        if (_accountDisabled[a])
+        {
+            return new Decision(RejectReason.AccountDisabled);
+        }
+
+        if (_halted[i])
+        {
+            return new Decision(RejectReason.InstrumentHalted);
+        }
+
+        ref readonly InstrumentSpec spec = ref _book.Instrument(i);
+        int u = spec.Underlying;
+        if (VenueKillSwitch || _underlyingKill[u] || _accountKill[a])
+        {
+            return new Decision(RejectReason.KillSwitch);
+        }
+
+        // Token bucket: refill for the time since the last message, then take one token.
+        double burst = _throttleBurst[a];
+        double tokens = Math.Min(burst, _tokens[a] + (Math.Max(0, nowNanos - _lastRefill[a]) * 1e-9 * _throttleRate[a]));
+        _lastRefill[a] = Math.Max(_lastRefill[a], nowNanos);
+        if (tokens < 1)
+        {
+            _tokens[a] = tokens;
+            return new Decision(RejectReason.Throttled, burst, tokens);
+        }
+
+        _tokens[a] = tokens - 1;
+
+        double quantity = order.Quantity;
+        if (order.Side is not (OrderSide.Buy or OrderSide.Sell) || !double.IsFinite(quantity) || quantity <= 0 ||
+            (ulong)order.ClientOrderId > MaxClientOrderId ||
+            (order.Type == OrderType.Limit && !(order.LimitPrice > 0 && double.IsFinite(order.LimitPrice))) ||
+            order.Type is not (OrderType.Limit or OrderType.Market))
+        {
+            return new Decision(RejectReason.InvalidOrder, 0, quantity);
+        }
+
+        double mark = _book.MarkPrice(i);
+        if (order.Type == OrderType.Limit && !IsMultiple(order.LimitPrice, spec.TickSize))
+        {
+            return new Decision(RejectReason.InvalidTick, spec.TickSize, order.LimitPrice);
+        }
+
+        if (!IsMultiple(quantity, spec.LotSize))
+        {
+            return new Decision(RejectReason.InvalidLot, spec.LotSize, quantity);
+        }
+
+        if (quantity < _minQuantity[i])
+        {
+            return new Decision(RejectReason.BelowMinimumQuantity, _minQuantity[i], quantity);
+        }
+
+        if (quantity > _maxOrderQuantity[i])
+        {
+            return new Decision(RejectReason.MaxOrderQuantity, _maxOrderQuantity[i], quantity);
+        }
+
+        double price = order.Type == OrderType.Market
+            ? mark * (order.Side == OrderSide.Buy ? 1 + _config.MarketProtection : 1 - _config.MarketProtection)
+            : order.LimitPrice;
+        double notional = quantity * price * spec.Multiplier;
+        if (notional > _maxOrderNotional[i])
+        {
+            return new Decision(RejectReason.MaxOrderValue, _maxOrderNotional[i], notional);
+        }
+
+        if (order.Type == OrderType.Limit)
+        {
+            double band = _priceBand[i] * mark;
+            if (Math.Abs(price - mark) > band + (Epsilon * mark))
+            {
+                return new Decision(RejectReason.PriceOutsideBand, order.Side == OrderSide.Buy ? mark + band : mark - band, price);
+            }
+        }
+
+        long key = OrderKey(a, order.ClientOrderId);
+        ExpireEnded(nowNanos);
+        if (!Unsafe.IsNullRef(ref _orders.Find(key)))
+        {
+            return new Decision(RejectReason.DuplicateOrder, 0, order.ClientOrderId);
+        }
+
+        // From here on every check needs to know whether the order increases risk.
+        double signed = order.SignedQuantity;
+        WhatIfResult whatIf = _book.WhatIf(a, i, signed, price);
+        bool reducing = whatIf.IsRiskReducing;
+
+        if (!reducing && _book.IsIndexStale(u, nowNanos))
+        {
+            return new Decision(RejectReason.MarkStale, _book.Config.StaleAfterNanos, nowNanos);
+        }
+
+        double position = _book.PositionQuantity(a, i);
+        if (order.ReduceOnly && (position == 0 || Math.Sign(signed) == Math.Sign(position) || quantity > Math.Abs(position) + Epsilon))
+        {
+            return new Decision(RejectReason.ReduceOnlyWouldIncrease, Math.Abs(position), quantity);
+        }
+
+        ref WorkingQuantity working = ref _workingByInstrument.Find(InstrumentKey(a, i));
+        double sameSideWorking = Unsafe.IsNullRef(ref working) ? 0 : order.Side == OrderSide.Buy ? working.Buy : -working.Sell;
+        double projected = Math.Abs(position + sameSideWorking + signed);
+        if (projected > _positionLimit[i] + Epsilon && projected > Math.Abs(position))
+        {
+            return new Decision(RejectReason.PositionLimit, _positionLimit[i], projected);
+        }
+
+        double underlyingLimit = _underlyingPositionLimit[a];
+        double creditLimit = _creditLimit[a];
+        if (!double.IsPositiveInfinity(underlyingLimit) || !double.IsPositiveInfinity(creditLimit))
+        {
+            double grossNotional = _book.GrossNotional(a, u, out double grossContracts);
+            ref double workingU = ref _workingByUnderlying.Find(UnderlyingKey(a, u));
+            double grossAfter = grossContracts + (Unsafe.IsNullRef(ref workingU) ? 0 : workingU) + quantity;
+            if (grossAfter > underlyingLimit + Epsilon && !reducing)
+            {
+                return new Decision(RejectReason.UnderlyingPositionLimit, underlyingLimit, grossAfter);
+            }
+
+            double exposure = grossNotional + _workingNotional[a] + notional;
+            if (exposure > creditLimit + Epsilon && !reducing)
+            {
+                return new Decision(RejectReason.CreditLimit, creditLimit, exposure);
+            }
+        }
+
+        if (!reducing && (VenueRiskOff || _book.State(a) != MarginState.Healthy))
+        {
+            return new Decision(RejectReason.AccountReduceOnly, whatIf.InitialMarginBefore, whatIf.InitialMarginAfter);
+        }
+
+        if (!reducing && whatIf.InitialMarginAfter > whatIf.EquityAfter)
+        {
+            return new Decision(RejectReason.InsufficientMargin, whatIf.EquityAfter, whatIf.InitialMarginAfter);
+        }
+
+        return Track(order, key, signed, price, notional);
+    }
+
+    // ------------------------------------------------------------------ working orders
+
+    /// <summary>The matching engine filled <paramref name="filledQuantity"/> of a working order: its reservation shrinks (the fill itself goes to the risk book).</summary>
+    public bool OnOrderFilled(int account, long clientOrderId, double filledQuantity, long nowNanos)
+    {
+        ref WorkingOrder o = ref _orders.Find(OrderKey(account, clientOrderId));
+        if (Unsafe.IsNullRef(ref o) || !o.Live || !(filledQuantity > 0))
+        {
+            return false;
+        }
+
+        double release = Math.Min(filledQuantity, Math.Abs(o.Remaining));
+        Release(ref o, release);
+        if (Math.Abs(o.Remaining) <= Epsilon)
+        {
+            End(ref o, OrderKey(account, clientOrderId), nowNanos);
+        }
+
+        return true;
+    }
+
+    /// <summary>The order was cancelled or expired: release what it still reserved.</summary>
+    public bool OnOrderEnded(int account, long clientOrderId, long nowNanos)
+    {
+        long key = OrderKey(account, clientOrderId);
+        ref WorkingOrder o = ref _orders.Find(key);
+        if (Unsafe.IsNullRef(ref o) || !o.Live)
+        {
+            return false;
+        }
+
+        Release(ref o, Math.Abs(o.Remaining));
+        End(ref o, key, nowNanos);
+        return true;
+    }
+
+    /// <summary>Same-side working quantity of an account in an instrument (buy positive, sell negative).</summary>
+    public (double Buy, double Sell) WorkingQuantityOf(int account, int instrument)
+    {
+        ref WorkingQuantity w = ref _workingByInstrument.Find(InstrumentKey(account, instrument));
+        return Unsafe.IsNullRef(ref w) ? (0, 0) : (w.Buy, w.Sell);
+    }
+
+    /// <summary>Open order notional of an account.</summary>
+    public double WorkingNotional(int account) => _workingNotional[account];
+
+    private Decision Track(in OrderRequest order, long key, double signed, double price, double notional)
+    {
+        // The three tables hold at most MaxTrackedOrders entries each and every entry of the two
+        // working tables belongs to a live order, so room in the order table means room in all.
+        if (_orders.Count >= _orders.MaxCount)
+        {
+            return new Decision(RejectReason.OrderCapacity, _orders.MaxCount, _orders.Count);
+        }
+
+        ref WorkingQuantity working = ref _workingByInstrument.GetOrAdd(InstrumentKey(order.Account, order.Instrument), out _);
+        ref double workingU = ref _workingByUnderlying.GetOrAdd(UnderlyingKey(order.Account, _book.Instrument(order.Instrument).Underlying), out _);
+        ref WorkingOrder o = ref _orders.GetOrAdd(key, out _);
+        o = new WorkingOrder { Account = order.Account, Instrument = order.Instrument, Remaining = signed, Price = price, Multiplier = _book.Instrument(order.Instrument).Multiplier, Live = true };
+        if (signed > 0)
+        {
+            working.Buy += signed;
+        }
+        else
+        {
+            working.Sell += -signed;
+        }
+
+        workingU += Math.Abs(signed);
+        _workingNotional[order.Account] += notional;
+        WorkingOrderCount++;
+        return Decision.Accept;
+    }
+
+    private void Release(ref WorkingOrder o, double quantity)
+    {
+        long instrumentKey = InstrumentKey(o.Account, o.Instrument);
+        ref WorkingQuantity w = ref _workingByInstrument.Find(instrumentKey);
+        if (o.Remaining > 0)
+        {
+            w.Buy = Math.Max(0, w.Buy - quantity);
+            o.Remaining -= quantity;
+        }
+        else
+        {
+            w.Sell = Math.Max(0, w.Sell - quantity);
+            o.Remaining += quantity;
+        }
+
+        if (w.Buy <= Epsilon && w.Sell <= Epsilon)
+        {
+            _workingByInstrument.Remove(instrumentKey);
+        }
+
+        long underlyingKey = UnderlyingKey(o.Account, _book.Instrument(o.Instrument).Underlying);
+        ref double wu = ref _workingByUnderlying.Find(underlyingKey);
+        wu = Math.Max(0, wu - quantity);
+        if (wu <= Epsilon)
+        {
+            _workingByUnderlying.Remove(underlyingKey);
+        }
+
+        _workingNotional[o.Account] = Math.Max(0, _workingNotional[o.Account] - (quantity * o.Price * o.Multiplier));
+    }
+
+    private void End(ref WorkingOrder o, long key, long nowNanos)
+    {
+        o.Live = false;
+        WorkingOrderCount--;
+        // Remember the id for the duplicate window; when the memory is full the oldest goes first.
+        if (_endedCount == _endedKeys.Length)
+        {
+            _orders.Remove(_endedKeys[_endedHead]);
+            _endedHead = (_endedHead + 1) % _endedKeys.Length;
+            _endedCount--;
+        }
+
+        int tail = (_endedHead + _endedCount) % _endedKeys.Length;
+        _endedKeys[tail] = key;
+        _endedAt[tail] = nowNanos;
+        _endedCount++;
+    }
+
+    private void ExpireEnded(long nowNanos)
+    {
+        while (_endedCount > 0 && nowNanos - _endedAt[_endedHead] > _config.DuplicateWindowNanos)
+        {
+            _orders.Remove(_endedKeys[_endedHead]);
+            _endedHead = (_endedHead + 1) % _endedKeys.Length;
+            _endedCount--;
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsMultiple(double value, double increment)
+    {
+        double steps = value / increment;
+        return Math.Abs(steps - Math.Round(steps)) <= 1e-9 * Math.Max(1, Math.Abs(steps));
+    }
+
+    private static long OrderKey(int account, long clientOrderId) => ((long)account << 40) | clientOrderId;
+
+    private static long InstrumentKey(int account, int instrument) => ((long)account << 32) | (uint)instrument;
+
+    private static long UnderlyingKey(int account, int underlying) => ((long)account << 32) | (uint)underlying;
+
+    private static double[] Filled(int n, double value)
+    {
+        var a = new double[n];
+        Array.Fill(a, value);
+        return a;
+    }
+
+    private static void Set(double[] target, int index, double value)
+    {
+        if (!double.IsNaN(value))
+        {
+            if (!(value > 0))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Limits must be positive.");
+            }
+
+            target[index] = value;
+        }
+    }
+
+    private struct WorkingOrder
+    {
+        public int Account;
+        public int Instrument;
+        public double Remaining;   // signed
+        public double Price;
+        public double Multiplier;
+        public bool Live;
+    }
+
+    private struct WorkingQuantity
+    {
+        public double Buy;
+        public double Sell;
+    }
+}

@@ -1,0 +1,335 @@
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Core.Tests.Book;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Core.Tests.Gate;
+
+public class PreTradeGateTests
+{
+    private const long T0 = BookFixture.Start + 1_000_000;
+    private readonly BookFixture _f = new(underlyings: 2, accounts: 16);
+    private readonly PreTradeGate _gate;
+    private long _nextId = 1;
+
+    public PreTradeGateTests()
+    {
+        for (int a = 0; a < 16; a++)
+        {
+            _f.Book.SetCollateral(a, BookFixture.Usd, 1_000_000);
+        }
+
+        _gate = new PreTradeGate(_f.Book, new GateConfig { MaxOrderQuantity = 100, MaxOrderNotional = 2_000_000, PriceBand = 0.10, PositionLimit = 50 });
+    }
+
+    private RiskBook Book => _f.Book;
+
+    private int Perp => _f.Perp(0); // index 30,000, tick 0.5, lot 0.001
+
+    private OrderRequest Buy(double qty, double price, int account = 0, int? instrument = null, bool reduceOnly = false) =>
+        new(account, instrument ?? Perp, OrderSide.Buy, qty, price, OrderType.Limit, _nextId++, ReduceOnly: reduceOnly);
+
+    private OrderRequest Sell(double qty, double price, int account = 0, int? instrument = null, bool reduceOnly = false) =>
+        new(account, instrument ?? Perp, OrderSide.Sell, qty, price, OrderType.Limit, _nextId++, ReduceOnly: reduceOnly);
+
+    private Decision Check(OrderRequest o, long now = T0) => _gate.Check(o, now);
+
+    [Fact]
+    public void PlainOrder_IsAccepted_AndBecomesWorking()
+    {
+        var d = Check(Buy(1, 30_000));
+        Assert.True(d.Accepted, d.ToString());
+        Assert.Equal(1, _gate.WorkingOrderCount);
+        Assert.Equal((1.0, 0.0), _gate.WorkingQuantityOf(0, Perp));
+        Assert.Equal(30_000, _gate.WorkingNotional(0), 9);
+    }
+
+    [Fact]
+    public void UnknownIds_AndStatus()
+    {
+        Assert.Equal(RejectReason.UnknownInstrument, Check(Buy(1, 30_000, instrument: 9999)).Reason);
+        Assert.Equal(RejectReason.UnknownInstrument, Check(Buy(1, 30_000, instrument: -1)).Reason);
+        Assert.Equal(RejectReason.UnknownAccount, Check(Buy(1, 30_000, account: 16)).Reason);
+        Assert.Equal(RejectReason.UnknownAccount, Check(Buy(1, 30_000, account: -3)).Reason);
+        _gate.SetAccountEnabled(1, false);
+        Assert.Equal(RejectReason.AccountDisabled, Check(Buy(1, 30_000, account: 1)).Reason);
+        _gate.SetHalted(Perp, true);
+        Assert.Equal(RejectReason.InstrumentHalted, Check(Buy(1, 30_000)).Reason);
+    }
+
+    [Fact]
+    public void KillSwitches_VenueUnderlyingAccount_OnAndOff()
+    {
+        _gate.VenueKillSwitch = true;
+        Assert.Equal(RejectReason.KillSwitch, Check(Buy(1, 30_000)).Reason);
+        _gate.VenueKillSwitch = false;
+        _gate.SetUnderlyingKillSwitch(0, true);
+        Assert.Equal(RejectReason.KillSwitch, Check(Buy(1, 30_000)).Reason);
+        Assert.True(Check(Buy(1, 2_000, instrument: _f.Perp(1))).Accepted);
+        _gate.SetUnderlyingKillSwitch(0, false);
+        _gate.SetAccountKillSwitch(0, true);
+        Assert.Equal(RejectReason.KillSwitch, Check(Buy(1, 30_000)).Reason);
+        Assert.True(Check(Buy(1, 30_000, account: 1)).Accepted);
+        _gate.SetAccountKillSwitch(0, false);
+        Assert.True(Check(Buy(1, 30_000)).Accepted);
+    }
+
+    [Fact]
+    public void Throttle_TokenBucket_RefillsWithTheInjectedClock()
+    {
+        _gate.SetAccountLimits(2, throttleRate: 10, throttleBurst: 3);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(Check(Buy(0.001, 30_000, account: 2), T0).Accepted);
+        }
+
+        var d = Check(Buy(0.001, 30_000, account: 2), T0);
+        Assert.Equal(RejectReason.Throttled, d.Reason);
+        Assert.Equal(RejectReason.Throttled, Check(Buy(0.001, 30_000, account: 2), T0 + 50_000_000).Reason); // half a token
+        Assert.True(Check(Buy(0.001, 30_000, account: 2), T0 + 100_000_000).Accepted);                    // one token after 100 ms
+        Assert.True(Check(Buy(0.001, 30_000, account: 3), T0).Accepted); // other accounts unaffected
+    }
+
+    [Theory]
+    [InlineData(double.NaN, 30_000.0)]
+    [InlineData(-1.0, 30_000.0)]
+    [InlineData(0.0, 30_000.0)]
+    [InlineData(1.0, double.PositiveInfinity)]
+    [InlineData(1.0, -30_000.0)]
+    public void MalformedOrders_AreRejected(double qty, double price) =>
+        Assert.Equal(RejectReason.InvalidOrder, Check(Buy(qty, price)).Reason);
+
+    [Fact]
+    public void BadSideOrClientId_IsMalformed()
+    {
+        Assert.Equal(RejectReason.InvalidOrder, Check(new OrderRequest(0, Perp, (OrderSide)7, 1, 30_000, OrderType.Limit, 5)).Reason);
+        Assert.Equal(RejectReason.InvalidOrder, Check(new OrderRequest(0, Perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, -5)).Reason);
+        Assert.Equal(RejectReason.InvalidOrder, Check(new OrderRequest(0, Perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, PreTradeGate.MaxClientOrderId + 1)).Reason);
+    }
+
+    [Fact]
+    public void TickLotMinimum()
+    {
+        Assert.True(Check(Buy(1, 30_000.5)).Accepted);
+        var tick = Check(Buy(1, 30_000.3));
+        Assert.Equal((RejectReason.InvalidTick, 0.5, 30_000.3), (tick.Reason, tick.Limit, tick.Actual));
+        Assert.Equal(RejectReason.InvalidLot, Check(Buy(0.0015, 30_000)).Reason);
+        Assert.True(Check(Buy(0.002, 30_000)).Accepted);
+        _gate.SetInstrumentLimits(Perp, minQuantity: 0.01);
+        Assert.Equal(RejectReason.BelowMinimumQuantity, Check(Buy(0.009, 30_000)).Reason);
+        Assert.True(Check(Buy(0.01, 30_000)).Accepted); // equal to the minimum passes
+    }
+
+    [Fact]
+    public void MaxOrderQuantityAndValue_BoundaryPasses()
+    {
+        _gate.SetInstrumentLimits(Perp, maxOrderQuantity: 40, maxOrderNotional: 1_200_000);
+        var q = Check(Buy(40.001, 30_000));
+        Assert.Equal((RejectReason.MaxOrderQuantity, 40.0, 40.001), (q.Reason, q.Limit, q.Actual));
+        Assert.True(Check(Buy(40, 30_000)).Accepted);                   // notional 1,200,000 = limit passes
+        var v = Check(Buy(40, 30_000.5));
+        Assert.Equal(RejectReason.MaxOrderValue, v.Reason);
+        Assert.Equal(1_200_000, v.Limit);
+    }
+
+    [Fact]
+    public void PriceBand_AroundTheMark_BoundaryPasses_MarketOrdersUseProtection()
+    {
+        Assert.True(Check(Buy(1, 33_000)).Accepted);   // +10 % exactly
+        Assert.True(Check(Sell(1, 27_000)).Accepted);  // −10 % exactly
+        var d = Check(Buy(1, 33_000.5));
+        Assert.Equal((RejectReason.PriceOutsideBand, 33_000.0), (d.Reason, d.Limit));
+        Assert.Equal(RejectReason.PriceOutsideBand, Check(Sell(1, 26_999.5)).Reason);
+        var market = new OrderRequest(0, Perp, OrderSide.Buy, 1, 0, OrderType.Market, _nextId++);
+        Assert.True(Check(market).Accepted);
+        Assert.Equal(30_000 * 1.05, _gate.WorkingNotional(0) - (33_000 + 27_000), 6);
+    }
+
+    [Fact]
+    public void DuplicateClientOrderId_WithinWindow_IsRejected_AfterWindow_Accepted()
+    {
+        var o = new OrderRequest(0, Perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, 777);
+        Assert.True(Check(o).Accepted);
+        Assert.Equal(RejectReason.DuplicateOrder, Check(o).Reason);                 // still working
+        Assert.True(Check(o with { Account = 1 }).Accepted);                      // ids are per account
+        Assert.True(_gate.OnOrderEnded(0, 777, T0 + 1));
+        Assert.Equal(RejectReason.DuplicateOrder, Check(o, T0 + 1_000).Reason);   // ended, within the window
+        Assert.True(Check(o, T0 + 61_000_000_000).Accepted);                      // after 60 s
+    }
+
+    [Fact]
+    public void StaleMark_RejectsRiskIncreasing_ButNotRiskReducing()
+    {
+        Book.ApplyFill(4, Perp, 2, 30_000);
+        long stale = BookFixture.Start + Book.Config.StaleAfterNanos + 1;
+        Assert.Equal(RejectReason.MarkStale, Check(Buy(1, 30_000, account: 4), stale).Reason);
+        Assert.True(Check(Sell(1, 30_000, account: 4), stale).Accepted);
+    }
+
+    [Fact]
+    public void ReduceOnly_MustActuallyReduce()
+    {
+        Book.ApplyFill(5, Perp, 2, 30_000);
+        Assert.Equal(RejectReason.ReduceOnlyWouldIncrease, Check(Buy(1, 30_000, account: 5, reduceOnly: true)).Reason);
+        Assert.Equal(RejectReason.ReduceOnlyWouldIncrease, Check(Sell(3, 30_000, account: 5, reduceOnly: true)).Reason); // would flip
+        Assert.True(Check(Sell(2, 30_000, account: 5, reduceOnly: true)).Accepted);
+        Assert.Equal(RejectReason.ReduceOnlyWouldIncrease, Check(Sell(1, 30_000, account: 6, reduceOnly: true)).Reason); // flat
+    }
+
+    [Fact]
+    public void PositionLimit_CountsWorkingOrders_AndReleasesOnFillAndCancel()
+    {
+        Book.ApplyFill(7, Perp, 20, 30_000);
+        var first = Buy(20, 30_000, account: 7);
+        Assert.True(Check(first).Accepted);                       // 20 + 20 = 40
+        Assert.True(Check(Buy(10, 30_000, account: 7)).Accepted); // 50 = limit passes
+        var d = Check(Buy(0.001, 30_000, account: 7));
+        Assert.Equal((RejectReason.PositionLimit, 50.0), (d.Reason, d.Limit));
+        Assert.True(Check(Sell(60, 30_000, account: 7)).Accepted);  // the other side: |20 − 60| = 40 within the limit
+        Assert.Equal(RejectReason.PositionLimit, Check(Sell(11, 30_000, account: 7)).Reason); // |20 − 71| = 51
+        Assert.True(_gate.OnOrderEnded(7, first.ClientOrderId, T0));
+        Assert.True(Check(Buy(5, 30_000, account: 7)).Accepted);
+        Assert.Equal((15.0, 60.0), _gate.WorkingQuantityOf(7, Perp));
+    }
+
+    [Fact]
+    public void UnderlyingPositionLimit_AndCreditLimit()
+    {
+        _gate.SetAccountLimits(8, underlyingPositionLimit: 10);
+        Book.ApplyFill(8, Perp, 6, 30_000);
+        Assert.True(Check(Buy(4, 30_000, account: 8)).Accepted);   // 6 + 4 = 10 = limit
+        var u = Check(Buy(1, 30_000, account: 8, instrument: _f.Future(0, 0)));
+        Assert.Equal((RejectReason.UnderlyingPositionLimit, 10.0, 11.0), (u.Reason, u.Limit, u.Actual));
+        Assert.True(Check(Buy(1, 2_000, account: 8, instrument: _f.Perp(1))).Accepted); // another underlying
+
+        _gate.SetAccountLimits(12, creditLimit: 500_000);
+        _gate.SetInstrumentLimits(_f.Perp(1), maxOrderQuantity: 1_000, positionLimit: 1_000);
+        Book.ApplyFill(12, Perp, 6, 30_000);                                            // 180,000 of positions
+        Assert.True(Check(Buy(5, 2_000, account: 12, instrument: _f.Perp(1))).Accepted); // + 10,000 working
+        var over = Check(Buy(160, 2_000, account: 12, instrument: _f.Perp(1)));         // + 320,000 = 510,000
+        Assert.Equal(RejectReason.CreditLimit, over.Reason);
+        Assert.Equal(500_000, over.Limit);
+        Assert.Equal(510_000, over.Actual, 3);
+        Assert.True(Check(Buy(155, 2_000, account: 12, instrument: _f.Perp(1))).Accepted); // exactly 500,000 passes
+    }
+
+    [Fact]
+    public void Margin_InsufficientForRiskIncreasing_RiskReducingAlwaysPasses()
+    {
+        var f = new BookFixture(underlyings: 1, accounts: 2);
+        var gate = new PreTradeGate(f.Book, new GateConfig { MaxOrderQuantity = 1_000, MaxOrderNotional = 1e12, PositionLimit = 1_000 });
+        f.Book.SetCollateral(0, BookFixture.Usd, 4_600);          // IM of one perp = 4,500
+        Assert.True(gate.Check(new OrderRequest(0, f.Perp(0), OrderSide.Buy, 1, 30_000, OrderType.Limit, 1), T0).Accepted);
+        var d = gate.Check(new OrderRequest(0, f.Perp(0), OrderSide.Buy, 1.1, 30_000, OrderType.Limit, 2), T0);
+        Assert.Equal(RejectReason.InsufficientMargin, d.Reason);
+        Assert.Equal(4_600, d.Limit, 6);
+        Assert.Equal(1.1 * 4_500, d.Actual, 6);
+
+        // Underwater: a big long and little equity; selling (risk-reducing) is never blocked by margin.
+        f.Book.ApplyFill(1, f.Perp(0), 10, 30_000);
+        Assert.NotEqual(MarginState.Healthy, f.Book.State(1));
+        Assert.True(gate.Check(new OrderRequest(1, f.Perp(0), OrderSide.Sell, 3, 30_000, OrderType.Limit, 3), T0).Accepted);
+        var up = gate.Check(new OrderRequest(1, f.Perp(0), OrderSide.Buy, 0.001, 30_000, OrderType.Limit, 4), T0);
+        Assert.Equal(RejectReason.AccountReduceOnly, up.Reason);
+    }
+
+    [Fact]
+    public void VenueRiskOff_OnlyRiskReducingPasses()
+    {
+        Book.ApplyFill(9, Perp, 1, 30_000);
+        _gate.VenueRiskOff = true;
+        Assert.Equal(RejectReason.AccountReduceOnly, Check(Buy(1, 30_000, account: 9)).Reason);
+        Assert.True(Check(Sell(1, 30_000, account: 9)).Accepted);
+        _gate.VenueRiskOff = false;
+        Assert.True(Check(Buy(1, 30_000, account: 9)).Accepted);
+    }
+
+    [Fact]
+    public void FirstFailingCheckDecides()
+    {
+        _gate.SetAccountKillSwitch(10, true);
+        // Kill switch comes before tick, band and quantity.
+        Assert.Equal(RejectReason.KillSwitch, Check(Buy(5_000, 99_999.3, account: 10)).Reason);
+        _gate.SetAccountKillSwitch(10, false);
+        // Tick before maximum quantity and band.
+        Assert.Equal(RejectReason.InvalidTick, Check(Buy(5_000, 99_999.3, account: 10)).Reason);
+        // Quantity before band.
+        Assert.Equal(RejectReason.MaxOrderQuantity, Check(Buy(5_000, 99_999.5, account: 10)).Reason);
+        Assert.Equal(RejectReason.PriceOutsideBand, Check(Buy(1, 99_999.5, account: 10)).Reason);
+        Assert.Equal(3, _gate.DecisionCounts.Sum() - _gate.DecisionCounts[0] - 1);
+    }
+
+    [Fact]
+    public void PartialFills_ReleaseTheReservation()
+    {
+        var o = Buy(10, 30_000, account: 11);
+        Assert.True(Check(o).Accepted);
+        Assert.True(_gate.OnOrderFilled(11, o.ClientOrderId, 4, T0));
+        Assert.Equal((6.0, 0.0), _gate.WorkingQuantityOf(11, Perp));
+        Assert.Equal(6 * 30_000, _gate.WorkingNotional(11), 6);
+        Assert.True(_gate.OnOrderFilled(11, o.ClientOrderId, 6, T0));
+        Assert.Equal((0.0, 0.0), _gate.WorkingQuantityOf(11, Perp));
+        Assert.Equal(0, _gate.WorkingOrderCount);
+        Assert.False(_gate.OnOrderFilled(11, o.ClientOrderId, 1, T0));
+        Assert.False(_gate.OnOrderEnded(11, 123456, T0));
+    }
+
+    [Fact]
+    public void Check_DoesNotAllocate_OnAcceptAndEveryRejectPath()
+    {
+        var f = new BookFixture(underlyings: 2, accounts: 16);
+        for (int a = 0; a < 16; a++)
+        {
+            f.Book.SetCollateral(a, BookFixture.Usd, 1_000_000);
+        }
+
+        f.Book.ApplyFill(3, f.Perp(0), 1, 30_000);
+        var gate = new PreTradeGate(f.Book, new GateConfig { MaxOrderQuantity = 100, PriceBand = 0.1, PositionLimit = 1e9, ThrottleRate = 1e12, ThrottleBurst = 1e12, MaxTrackedOrders = 1 << 16 });
+        gate.SetAccountKillSwitch(15, true);
+        gate.SetAccountLimits(14, creditLimit: 1);
+        gate.SetAccountEnabled(13, false);
+        var state = new GateState(gate, f);
+        GcAssert.NoAllocation(state, static s => s.Run(), warmUp: 200, iterations: 2_000);
+        Assert.True(state.SeenReasons.Count(x => x) >= 10, string.Join(",", state.SeenReasons.Select((x, i) => x ? ((RejectReason)i).ToString() : null).Where(x => x is not null)));
+    }
+
+    private sealed class GateState(PreTradeGate gate, BookFixture f)
+    {
+        private long _id = 1;
+        private long _t = T0;
+
+        public bool[] SeenReasons { get; } = new bool[32];
+
+        public void Run()
+        {
+            int perp = f.Perp(0);
+            _t += 1_000;
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 0.001, 30_000, OrderType.Limit, _id));        // accept
+            gate.OnOrderEnded(0, _id++, _t);                                                               // release it
+            Record(new OrderRequest(0, 9999, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));          // unknown instrument
+            Record(new OrderRequest(99, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));         // unknown account
+            Record(new OrderRequest(13, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));         // disabled
+            Record(new OrderRequest(15, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));         // kill switch
+            Record(new OrderRequest(0, perp, OrderSide.Buy, double.NaN, 30_000, OrderType.Limit, _id++)); // malformed
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 30_000.3, OrderType.Limit, _id++));        // tick
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 0.0005, 30_000, OrderType.Limit, _id++));     // lot
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 500, 30_000, OrderType.Limit, _id++));        // max qty
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 40_000, OrderType.Limit, _id++));          // band
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++, ReduceOnly: true)); // reduce-only
+            Record(new OrderRequest(14, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));         // credit
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id - 1));        // duplicate? (ended ids are remembered)
+            Record(new OrderRequest(1, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++), _t + (1L << 50)); // stale mark
+            Record(new OrderRequest(2, perp, OrderSide.Buy, 90, 30_000, OrderType.Limit, _id++));         // margin or credit
+        }
+
+        private void Record(in OrderRequest o, long? at = null)
+        {
+            var d = gate.Check(o, at ?? _t);
+            SeenReasons[(int)d.Reason] = true;
+            if (d.Accepted)
+            {
+                gate.OnOrderEnded(o.Account, o.ClientOrderId, _t);
+            }
+        }
+    }
+}
