@@ -19,6 +19,8 @@ public static class Program
                   ring-pingpong     round trip over two SP mapped rings, paced, from intended send time
                                     --cross-process true|false (default true), --count N (1000000),
                                     --rate N msgs/s (100000), --runs N (3), --out DIR
+                  gate-inprocess    in-process pre-trade check histogram and throughput on the standard workload
+                                    --checks N (10000000), --out DIR
                 common: --pin true|false (default true: producer/echo on CPU 0, measuring thread on CPU 1)
                 """);
             return 0;
@@ -29,6 +31,7 @@ public static class Program
         {
             "ring-throughput" => RingThroughputTest.Run(options),
             "ring-pingpong" => RingPingPongTest.Run(options),
+            "gate-inprocess" => GateLatencyTest.Run(options),
             RingThroughputTest.ChildRole => RingThroughputTest.RunChild(options),
             RingPingPongTest.ChildRole => RingPingPongTest.RunChild(options),
             _ => Unknown(args[0]),

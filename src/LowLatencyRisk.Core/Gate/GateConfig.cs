@@ -26,7 +26,7 @@ public sealed record GateConfig
     /// <summary>A client order id may not repeat within this window after its order ended.</summary>
     public long DuplicateWindowNanos { get; init; } = 60L * 1_000_000_000;
     /// <summary>Live orders plus recently ended ones remembered for the duplicate check.</summary>
-    public int MaxTrackedOrders { get; init; } = 1 << 20;
+    public int MaxTrackedOrders { get; init; } = 1 << 18;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public void Validate()

@@ -82,7 +82,7 @@ public sealed class StandardWorkload
             MaxUnderlyings = scale.Underlyings,
             MaxInstruments = scale.Underlyings * perUnderlying,
             MaxAccounts = scale.Accounts,
-            MaxPositionsPerAccount = Math.Max(8, scale.PositionsPerAccount * 2),
+            MaxPositionsPerAccount = Math.Max(64, scale.PositionsPerAccount * 2),
             MaxAssets = 2,
             Grid = grid ?? ScenarioGrid.CmeSpan16(0.15, 0.25),
         };
