@@ -21,6 +21,8 @@ public static class Program
                                     --rate N msgs/s (100000), --runs N (3), --out DIR
                   gate-inprocess    in-process pre-trade check histogram and throughput on the standard workload
                                     --checks N (10000000), --out DIR
+                  gate-outofprocess order check → decision round trip to a gate service process
+                                    --count N (1000000), --rate N/s (100000), --out DIR
                 common: --pin true|false (default true: producer/echo on CPU 0, measuring thread on CPU 1)
                 """);
             return 0;
@@ -32,6 +34,8 @@ public static class Program
             "ring-throughput" => RingThroughputTest.Run(options),
             "ring-pingpong" => RingPingPongTest.Run(options),
             "gate-inprocess" => GateLatencyTest.Run(options),
+            "gate-outofprocess" => GateRoundTripTest.Run(options),
+            GateRoundTripTest.ChildRole => GateRoundTripTest.RunChild(options),
             RingThroughputTest.ChildRole => RingThroughputTest.RunChild(options),
             RingPingPongTest.ChildRole => RingPingPongTest.RunChild(options),
             _ => Unknown(args[0]),

@@ -1,4 +1,6 @@
 using System.Globalization;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Engine.Gate;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Ipc.TestPeer;
 
@@ -6,6 +8,9 @@ using LowLatencyRisk.Ipc.TestPeer;
 //   produce PATH PRODUCER_ID COUNT      attach, publish COUNT test messages, print "done"
 //   claim-and-hang PATH PRODUCER_ID     claim one slot, write it, print "claimed SEQ", never publish
 //   echo PATH_IN PATH_OUT COUNT         ping-pong: read COUNT messages from PATH_IN, echo each to PATH_OUT
+//   gate-client REQ RESP COUNT INSTRUMENT PRICE BAD_PRICE
+//                                       send COUNT order checks (even: valid at PRICE, odd: off-tick BAD_PRICE),
+//                                       check every response's correlation id and reason, print "ok COUNT"
 string mode = args.Length > 0 ? args[0] : "";
 try
 {
@@ -17,6 +22,9 @@ try
             return ClaimAndHang(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
         case "echo":
             return Echo(args[1], args[2], long.Parse(args[3], CultureInfo.InvariantCulture));
+        case "gate-client":
+            return GateClientRun(args[1], args[2], long.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture),
+                double.Parse(args[5], CultureInfo.InvariantCulture), double.Parse(args[6], CultureInfo.InvariantCulture));
         default:
             Console.Error.WriteLine("usage: produce|claim-and-hang|echo ...");
             return 2;
@@ -93,6 +101,54 @@ static int Echo(string pathIn, string pathOut, long count)
         }
     }
 
+    return 0;
+}
+
+static int GateClientRun(string requestPath, string responsePath, long count, int instrument, double price, double badPrice)
+{
+    using var requests = SharedRing.AttachMapped(requestPath, readyTimeout: TimeSpan.FromSeconds(10));
+    using var responses = SharedRing.AttachMapped(responsePath, readyTimeout: TimeSpan.FromSeconds(10));
+    var client = new GateClient(requests.CreateMultiProducer(), responses.CreateConsumer(0));
+    long sent = 0, received = 0;
+    long now = 1_767_225_600_000_000_000 + 1_000;
+    var wait = new YieldingWait();
+    int idle = 0;
+    while (received < count)
+    {
+        // Keep up to 64 requests in flight.
+        while (sent < count && sent - received < 64)
+        {
+            bool valid = (sent & 1) == 0;
+            var order = new OrderRequest(sent % 8 == 0 ? 1 : 2, instrument, OrderSide.Buy, 0.001, valid ? price : badPrice, OrderType.Limit, sent + 1);
+            client.Send(sent, order, now + sent);
+            sent++;
+        }
+
+        if (client.TryReceive(out long correlation, out var decision))
+        {
+            idle = 0;
+            if (correlation != received)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bad correlation {correlation}, expected {received}"));
+                return 4;
+            }
+
+            var expected = (received & 1) == 0 ? RejectReason.None : RejectReason.InvalidTick;
+            if (decision.Reason != expected)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"request {received}: {decision.Reason}, expected {expected}"));
+                return 5;
+            }
+
+            received++;
+        }
+        else
+        {
+            wait.Idle(idle++);
+        }
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ok {received}"));
     return 0;
 }
 

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Globalization;
+using LowLatencyRisk.Core.Diagnostics;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Engine.Gate;
+using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Ipc.Native;
+
+namespace LowLatencyRisk.PerfTests;
+
+/// <summary>
+/// The out-of-process pre-trade gate: a child process owns the standard workload's risk book and
+/// runs <see cref="GateService"/> busy-spinning on the request ring; this process sends paced
+/// order checks and measures request → decision round trips from the intended send time.
+/// </summary>
+public static class GateRoundTripTest
+{
+    /// <summary>The child role: the gate service.</summary>
+    public const string ChildRole = "child-gate-service";
+
+    /// <summary>Runs the test and writes results.</summary>
+    public static int Run(Options options)
+    {
+        long count = options.Long("count", 1_000_000);
+        long rate = options.Long("rate", 100_000);
+        bool pin = options.Bool("pin", true);
+        string requests = Path.Combine(SharedRing.DefaultDirectory, $"llr-perf-gate-req-{Environment.ProcessId}");
+        string responses = Path.Combine(SharedRing.DefaultDirectory, $"llr-perf-gate-resp-{Environment.ProcessId}");
+        var fromIntended = new LatencyHistogram();
+        var service = new LatencyHistogram();
+        try
+        {
+            using var requestRing = SharedRing.CreateMapped(requests, new RingOptions(64, 1024, ProducerMode.Multi));
+            using var responseRing = SharedRing.CreateMapped(responses, new RingOptions(64, 1024, ProducerMode.Single));
+            long warmUp = count / 10;
+            using var child = Child.Start(ChildRole, ("requests", requests), ("responses", responses), ("count", (count + warmUp).ToString(CultureInfo.InvariantCulture)), ("pin", pin.ToString()));
+            if (pin)
+            {
+                CpuAffinity.TryPinCurrentThread(1);
+            }
+
+            var client = new GateClient(requestRing.CreateMultiProducer(), responseRing.CreateConsumer(0));
+            // The child prints the instrument and price to use once its book is built.
+            var (instrument, price) = ReadReady(child);
+            long period = Stopwatch.Frequency / rate;
+            long start = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 10);
+            long now = StandardWorkload.StartNanos + 1_000;
+            for (long i = 0; i < count + warmUp; i++)
+            {
+                long intended = start + (i * period);
+                while (Stopwatch.GetTimestamp() < intended)
+                {
+                }
+
+                long sent = Stopwatch.GetTimestamp();
+                client.Send(i, new OrderRequest(GateWorkload.Account, instrument, OrderSide.Sell, 0.01, price, OrderType.Limit, i + 1), now + (i * 1_000));
+                long correlation;
+                Decision decision;
+                while (!client.TryReceive(out correlation, out decision))
+                {
+                }
+
+                long done = Stopwatch.GetTimestamp();
+                if (correlation != i || !decision.Accepted)
+                {
+                    throw new InvalidOperationException($"request {i}: correlation {correlation}, {decision}");
+                }
+
+                if (i >= warmUp)
+                {
+                    fromIntended.Record(Child.TicksToNanos(done - intended));
+                    service.Record(Child.TicksToNanos(done - sent));
+                }
+            }
+
+            child.WaitForExit();
+        }
+        finally
+        {
+            File.Delete(requests);
+            File.Delete(responses);
+        }
+
+        var table = new List<(string, string)>
+        {
+            ("setup", $"client process → mapped request ring → gate service process (standard workload, account with 50 positions, accept path with what-if margin; the service releases each order) → mapped response ring; {rate}/s paced, {count} after 10% warm-up, busy-spin, pinned {pin}"),
+            ("round trip p50 / p99 / p99.9 (ns, from intended send)", $"{fromIntended.ValueAtPercentile(50)} / {fromIntended.ValueAtPercentile(99)} / {fromIntended.ValueAtPercentile(99.9)}"),
+        };
+        ResultWriter.Write(options, "gate-outofprocess", $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- gate-outofprocess --count {count} --rate {rate}", table,
+            [("round-trip-from-intended-send", fromIntended), ("round-trip-from-actual-send", service)]);
+        return 0;
+    }
+
+    private static (int Instrument, double Price) ReadReady(Process child)
+    {
+        // The child writes "ready INSTRUMENT PRICE" to a file next to the rings (stdout stays the console's).
+        string? line = null;
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        string path = ReadyPath(child.Id);
+        while (DateTime.UtcNow < deadline && (line = File.Exists(path) ? File.ReadAllText(path) : null) is null)
+        {
+            Thread.Sleep(10);
+        }
+
+        File.Delete(path);
+        if (line is null)
+        {
+            throw new TimeoutException("the gate service did not start");
+        }
+
+        string[] parts = line.Split(' ');
+        return (int.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture));
+    }
+
+    private static string ReadyPath(int pid) => Path.Combine(Path.GetTempPath(), $"llr-perf-gate-ready-{pid}");
+
+    /// <summary>Child: build the workload and serve until <c>count</c> requests are answered.</summary>
+    public static int RunChild(Options options)
+    {
+        var (w, gate) = GateWorkload.Build();
+        using var requestRing = SharedRing.AttachMapped(options.String("requests", ""), readyTimeout: TimeSpan.FromSeconds(10));
+        using var responseRing = SharedRing.AttachMapped(options.String("responses", ""), readyTimeout: TimeSpan.FromSeconds(10));
+        var serviceLoop = new GateService(gate, requestRing.CreateConsumer(0), responseRing.CreateSingleProducer());
+        int instrument = w.Option(0, 4, 6, call: true);
+        double price = GateWorkload.OnTick(w.Book.MarkPrice(instrument), w.Book.Instrument(instrument).TickSize);
+        if (options.Bool("pin", true))
+        {
+            CpuAffinity.TryPinCurrentThread(0);
+        }
+
+        string tmp = ReadyPath(Environment.ProcessId) + ".tmp";
+        File.WriteAllText(tmp, string.Create(CultureInfo.InvariantCulture, $"ready {instrument} {price:R}"));
+        File.Move(tmp, ReadyPath(Environment.ProcessId));
+        long count = options.Long("count", 0);
+        long now = StandardWorkload.StartNanos + 1_000;
+        while (serviceLoop.Answered < count)
+        {
+            long before = serviceLoop.Answered;
+            serviceLoop.Poll();
+            // Release what was accepted, as the matching engine's cancel would (ids are sequential).
+            for (long id = before + 1; id <= serviceLoop.Answered; id++)
+            {
+                gate.OnOrderEnded(GateWorkload.Account, id, now + (id * 1_000));
+            }
+        }
+
+        return 0;
+    }
+}
