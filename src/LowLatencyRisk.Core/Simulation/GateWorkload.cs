@@ -15,7 +15,7 @@ public static class GateWorkload
     /// <summary>Builds the workload and gate.</summary>
     public static (StandardWorkload Workload, PreTradeGate Gate) Build()
     {
-        var w = StandardWorkload.Build(new WorkloadScale());
+        var w = StandardWorkload.Build(new WorkloadScale { MaxPositionsPerAccount = 64 });
         var book = w.Book;
         // Flatten account 0, then give it 50 positions: 25 in each of underlyings 0 and 1.
         while (book.PositionCount(Account) > 0)

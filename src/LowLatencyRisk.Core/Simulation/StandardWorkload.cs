@@ -18,6 +18,8 @@ public sealed record WorkloadScale
     public int Accounts { get; init; } = 10_000;
     /// <summary>Target positions per account.</summary>
     public int PositionsPerAccount { get; init; } = 20;
+    /// <summary>Position capacity per account (0 = twice the target).</summary>
+    public int MaxPositionsPerAccount { get; init; }
     /// <summary>Generator seed.</summary>
     public int Seed { get; init; } = 42;
 
@@ -82,7 +84,7 @@ public sealed class StandardWorkload
             MaxUnderlyings = scale.Underlyings,
             MaxInstruments = scale.Underlyings * perUnderlying,
             MaxAccounts = scale.Accounts,
-            MaxPositionsPerAccount = Math.Max(64, scale.PositionsPerAccount * 2),
+            MaxPositionsPerAccount = scale.MaxPositionsPerAccount > 0 ? scale.MaxPositionsPerAccount : Math.Max(8, scale.PositionsPerAccount * 2),
             MaxAssets = 2,
             Grid = grid ?? ScenarioGrid.CmeSpan16(0.15, 0.25),
         };

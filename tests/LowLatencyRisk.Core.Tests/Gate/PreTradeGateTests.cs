@@ -280,17 +280,24 @@ public class PreTradeGateTests
         var f = new BookFixture(underlyings: 2, accounts: 16);
         for (int a = 0; a < 16; a++)
         {
-            f.Book.SetCollateral(a, BookFixture.Usd, 1_000_000);
+            f.Book.SetCollateral(a, BookFixture.Usd, a == 6 ? 5_000 : 1_000_000);
         }
 
         f.Book.ApplyFill(3, f.Perp(0), 1, 30_000);
-        var gate = new PreTradeGate(f.Book, new GateConfig { MaxOrderQuantity = 100, PriceBand = 0.1, PositionLimit = 1e9, ThrottleRate = 1e12, ThrottleBurst = 1e12, MaxTrackedOrders = 1 << 16 });
+        f.Book.ApplyFill(7, f.Perp(0), 40, 30_000);            // 40 perps: IM 180,000, MM 144,000
+        f.Book.SetCollateral(7, BookFixture.Usd, 150_000);     // equity 150,000: margin call
+        var gate = new PreTradeGate(f.Book, new GateConfig { MaxOrderQuantity = 100, MaxOrderNotional = 1_000_000, PriceBand = 0.1, PositionLimit = 1e9, ThrottleRate = 1e12, ThrottleBurst = 1e12, MaxTrackedOrders = 1 << 16 });
         gate.SetAccountKillSwitch(15, true);
         gate.SetAccountLimits(14, creditLimit: 1);
         gate.SetAccountEnabled(13, false);
+        gate.SetAccountLimits(12, throttleRate: 1e-9, throttleBurst: 1);
+        gate.SetAccountLimits(11, underlyingPositionLimit: 0.5);
+        gate.SetInstrumentLimits(f.Future(0, 0), positionLimit: 0.5, minQuantity: 0.01);
+        gate.SetHalted(f.Future(1, 1), true);
         var state = new GateState(gate, f);
         GcAssert.NoAllocation(state, static s => s.Run(), warmUp: 200, iterations: 2_000);
-        Assert.True(state.SeenReasons.Count(x => x) >= 10, string.Join(",", state.SeenReasons.Select((x, i) => x ? ((RejectReason)i).ToString() : null).Where(x => x is not null)));
+        var missing = Enum.GetValues<RejectReason>().Where(r => r != RejectReason.OrderCapacity && !state.SeenReasons[(int)r]).ToArray();
+        Assert.True(missing.Length == 0, "paths not exercised: " + string.Join(", ", missing));
     }
 
     private sealed class GateState(PreTradeGate gate, BookFixture f)
@@ -303,30 +310,37 @@ public class PreTradeGateTests
         public void Run()
         {
             int perp = f.Perp(0);
+            int future = f.Future(0, 0);
             _t += 1_000;
-            Record(new OrderRequest(0, perp, OrderSide.Buy, 0.001, 30_000, OrderType.Limit, _id));        // accept
-            gate.OnOrderEnded(0, _id++, _t);                                                               // release it
-            Record(new OrderRequest(0, 9999, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));          // unknown instrument
-            Record(new OrderRequest(99, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));         // unknown account
-            Record(new OrderRequest(13, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));         // disabled
-            Record(new OrderRequest(15, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));         // kill switch
-            Record(new OrderRequest(0, perp, OrderSide.Buy, double.NaN, 30_000, OrderType.Limit, _id++)); // malformed
-            Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 30_000.3, OrderType.Limit, _id++));        // tick
-            Record(new OrderRequest(0, perp, OrderSide.Buy, 0.0005, 30_000, OrderType.Limit, _id++));     // lot
-            Record(new OrderRequest(0, perp, OrderSide.Buy, 500, 30_000, OrderType.Limit, _id++));        // max qty
-            Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 40_000, OrderType.Limit, _id++));          // band
-            Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++, ReduceOnly: true)); // reduce-only
-            Record(new OrderRequest(14, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));         // credit
-            Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id - 1));        // duplicate? (ended ids are remembered)
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 0.001, 30_000, OrderType.Limit, _id++));          // accept
+            Record(new OrderRequest(0, 9999, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));            // unknown instrument
+            Record(new OrderRequest(99, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // unknown account
+            Record(new OrderRequest(13, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // disabled
+            Record(new OrderRequest(0, f.Future(1, 1), OrderSide.Buy, 1, 2_000, OrderType.Limit, _id++));  // halted
+            Record(new OrderRequest(15, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // kill switch
+            Record(new OrderRequest(12, perp, OrderSide.Buy, 0.001, 30_000, OrderType.Limit, _id++));       // throttled (after its one token)
+            Record(new OrderRequest(0, perp, OrderSide.Buy, double.NaN, 30_000, OrderType.Limit, _id++));   // malformed
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 30_000.3, OrderType.Limit, _id++));          // tick
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 0.0005, 30_000, OrderType.Limit, _id++));       // lot
+            Record(new OrderRequest(0, future, OrderSide.Buy, 0.005, 30_000, OrderType.Limit, _id++));      // below minimum
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 500, 30_000, OrderType.Limit, _id++));          // max qty
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 99, 30_000, OrderType.Limit, _id++));           // max value (99 × 30,000 > 1,000,000)
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 40_000, OrderType.Limit, _id++));            // band
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 0.001, 30_000, OrderType.Limit, 1));            // duplicate of the first accept ever
             Record(new OrderRequest(1, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++), _t + (1L << 50)); // stale mark
-            Record(new OrderRequest(2, perp, OrderSide.Buy, 90, 30_000, OrderType.Limit, _id++));         // margin or credit
+            Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++, ReduceOnly: true)); // reduce-only
+            Record(new OrderRequest(0, future, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));          // position limit
+            Record(new OrderRequest(11, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // underlying position limit
+            Record(new OrderRequest(14, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // credit
+            Record(new OrderRequest(7, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));            // account in margin call
+            Record(new OrderRequest(6, perp, OrderSide.Buy, 30, 30_000, OrderType.Limit, _id++));           // insufficient margin
         }
 
         private void Record(in OrderRequest o, long? at = null)
         {
             var d = gate.Check(o, at ?? _t);
             SeenReasons[(int)d.Reason] = true;
-            if (d.Accepted)
+            if (d.Accepted && o.ClientOrderId != 1)
             {
                 gate.OnOrderEnded(o.Account, o.ClientOrderId, _t);
             }
