@@ -1,21 +1,72 @@
 using System.CommandLine;
+using System.Globalization;
+using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Engine;
 
 namespace LowLatencyRisk.Host;
 
-/// <summary><c>llr run</c>: the embedded default (simulated venue, engine, liquidator).</summary>
+/// <summary><c>llr run</c>: the embedded default (simulated venue, engine, liquidator over shared-memory rings).</summary>
 internal static class RunCommand
 {
     public static Command Create()
     {
-        var command = new Command("run", "Run the embedded default: simulated venue -> feed ring -> engine -> breach ring -> liquidator.");
-        command.SetAction(_ =>
+        var duration = new Option<double>("--duration") { Description = "Seconds the simulated venue publishes.", DefaultValueFactory = _ => 10 };
+        var accounts = new Option<int>("--accounts") { Description = "Accounts (the standard workload has 10,000).", DefaultValueFactory = _ => 10_000 };
+        var seed = new Option<int>("--seed") { Description = "Simulator seed.", DefaultValueFactory = _ => 7 };
+        var small = new Option<bool>("--small") { Description = "Small instrument set (2 underlyings, 66 instruments) instead of the standard 4 × 205." };
+        var noPin = new Option<bool>("--no-pin") { Description = "Do not pin the engine and simulator threads to CPUs." };
+        var rate = new Option<double>("--rate") { Description = "Offered load in events/s; 0 = as fast as the engine takes them.", DefaultValueFactory = _ => 2_000_000 };
+        var command = new Command("run", "Run the embedded default: simulated venue -> feed ring -> engine -> breach ring -> liquidator, with live progress and a final report.")
         {
-            Console.WriteLine("llr run: the engine is not built yet.");
-            Console.WriteLine("When it is, this command starts a deterministic simulated venue writing fills and prices into a");
-            Console.WriteLine("shared-memory feed ring, the single-writer risk engine consuming it, and a liquidator reading");
-            Console.WriteLine("margin breaches, then prints events/s, latency percentiles, breaches, allocations and GC count.");
-            return 0;
+            duration, accounts, seed, small, noPin, rate,
+        };
+        command.SetAction(parse =>
+        {
+            double seconds = parse.GetValue(duration);
+            int n = parse.GetValue(accounts);
+            if (!(seconds > 0) || seconds > 86_400)
+            {
+                Console.Error.WriteLine($"llr run: --duration must be in (0, 86400] seconds; was {seconds}.");
+                return 2;
+            }
+
+            if (n is < 1 or > 1_000_000)
+            {
+                Console.Error.WriteLine($"llr run: --accounts must be in 1..1000000; was {n}.");
+                return 2;
+            }
+
+            var scale = parse.GetValue(small) ? WorkloadScale.Small with { Accounts = n } : new WorkloadScale { Accounts = n };
+            double offered = parse.GetValue(rate);
+            if (!(offered >= 0) || double.IsInfinity(offered))
+            {
+                Console.Error.WriteLine($"llr run: --rate must be 0 or a positive number of events/s; was {offered}.");
+                return 2;
+            }
+
+            var options = new EmbeddedVenueOptions { Duration = TimeSpan.FromSeconds(seconds), Scale = scale, Seed = parse.GetValue(seed), Pin = !parse.GetValue(noPin), Rate = offered };
+            Console.WriteLine($"llr run: simulated venue -> feed ring -> engine -> breach ring -> liquidator, rings in {options.RingDirectory}, {seconds:F0} s");
+            var r = EmbeddedVenue.Run(options, Console.WriteLine);
+            Print(r);
+            return r.Events > 0 && r.BreachSequenceGaps == 0 ? 0 : 1;
         });
         return command;
+    }
+
+    private static void Print(EmbeddedVenueReport r)
+    {
+        var c = CultureInfo.InvariantCulture;
+        Console.WriteLine();
+        Console.WriteLine("== report");
+        Console.WriteLine(string.Create(c, $"workload            {r.Instruments} instruments, {r.Accounts:N0} accounts"));
+        Console.WriteLine(string.Create(c, $"events processed    {r.Events:N0} in {r.Seconds:F2} s = {r.EventsPerSecond / 1e6:F2} M events/s ({r.Batches:N0} batches, {(double)r.Events / Math.Max(1, r.Batches):F0} per batch)"));
+        Console.WriteLine(string.Create(c, $"  offered {(r.OfferedRate > 0 ? (r.OfferedRate / 1e6).ToString("F2", c) + " M events/s" : "as fast as possible")}; fills {r.Fills:N0}, marks {r.Marks:N0}, revaluations {r.Revaluations:N0}"));
+        Console.WriteLine(string.Create(c, $"  rejected {r.Rejects:N0}{(r.Rejects > 0 ? " (" + r.RejectsByReason + ")" : "")}"));
+        Console.WriteLine(string.Create(c, $"breaches            {r.Breaches:N0} read by the liquidator: {r.MarginCalls:N0} margin calls, {r.Liquidations:N0} liquidations, sequence gaps {r.BreachSequenceGaps}"));
+        Console.WriteLine(string.Create(c, $"latency, feed publish -> breach read by the liquidator (ns):"));
+        Console.WriteLine(string.Create(c, $"  fill -> breach      p50 {r.TradeLatencyP50,12:N0}  p99 {r.TradeLatencyP99,12:N0}  p99.9 {r.TradeLatencyP999,12:N0}  ({r.TradeLatencyCount:N0} breaches)"));
+        Console.WriteLine(string.Create(c, $"  mark -> breach      p50 {r.RevaluationLatencyP50,12:N0}  p99 {r.RevaluationLatencyP99,12:N0}  p99.9 {r.RevaluationLatencyP999,12:N0}  ({r.RevaluationLatencyCount:N0} breaches; marks coalesce up to 10 ms, then every holder is revalued)"));
+        Console.WriteLine(string.Create(c, $"  all                 p50 {r.LatencyP50,12:N0}  p99 {r.LatencyP99,12:N0}  p99.9 {r.LatencyP999,12:N0}  max {r.LatencyMax:N0}"));
+        Console.WriteLine(string.Create(c, $"engine thread       {r.EngineAllocatedBytes:N0} bytes allocated, {r.EngineGcCount} GC collections during the run; abandoned feed slots {r.AbandonedSlots}"));
     }
 }

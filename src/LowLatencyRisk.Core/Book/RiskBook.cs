@@ -600,11 +600,9 @@ public sealed class RiskBook
             return FillResult.RejectedPositionCapacity;
         }
 
-        if (_blocks[u].Dirty)
-        {
-            RevalueUnderlying(u);
-        }
-
+        // The fill uses the instrument's values as of the last revaluation: marks that arrived
+        // since are applied, exactly and for every holder, by the next Revalue() (the engine's end
+        // of batch). Revaluing here would cost a whole underlying per fill.
         ref readonly InstrumentValue value = ref _values[instrument];
         double multiplier = value.Multiplier;
         double mark = value.Mark;
@@ -675,16 +673,11 @@ public sealed class RiskBook
     /// <summary>
     /// Initial margin and equity of <paramref name="account"/> as if <paramref name="quantity"/> of
     /// <paramref name="instrument"/> were filled at <paramref name="price"/> (NaN = at the mark),
-    /// without changing any position. Refreshes the underlying's cached valuation first if it is dirty.
+    /// without changing anything, at the valuation of the last <see cref="Revalue"/>.
     /// </summary>
     public WhatIfResult WhatIf(int account, int instrument, double quantity, double price = double.NaN)
     {
         int u = _specs[instrument].Underlying;
-        if (_blocks[u].Dirty)
-        {
-            RevalueUnderlying(u);
-        }
-
         ref readonly InstrumentValue value = ref _values[instrument];
         int au = (account * _underlyings) + u;
         double scanAfter;
@@ -1065,7 +1058,7 @@ public sealed class RiskBook
     }
 
     /// <summary>The ladder with hysteresis: worse states are entered at the threshold, better ones only once equity clears it by the hysteresis fraction.</summary>
-    internal static MarginState NextState(MarginState current, double equity, double initial, double maintenance, double hysteresis)
+    public static MarginState NextState(MarginState current, double equity, double initial, double maintenance, double hysteresis)
     {
         if (equity < maintenance)
         {

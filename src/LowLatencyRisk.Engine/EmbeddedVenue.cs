@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Ipc.Native;
+
+namespace LowLatencyRisk.Engine;
+
+/// <summary>Options of the embedded default (<c>llr run</c>).</summary>
+public sealed record EmbeddedVenueOptions
+{
+    /// <summary>How long the simulator publishes.</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Workload scale.</summary>
+    public WorkloadScale Scale { get; init; } = new();
+    /// <summary>Simulator seed (the workload's own seed is <see cref="WorkloadScale.Seed"/>).</summary>
+    public int Seed { get; init; } = 7;
+    /// <summary>Folder for the ring files.</summary>
+    public string RingDirectory { get; init; } = SharedRing.DefaultDirectory;
+    /// <summary>Feed ring capacity (slots).</summary>
+    public int FeedCapacity { get; init; } = 1 << 16;
+    /// <summary>Pin the engine thread to CPU 1 and the simulator to CPU 0.</summary>
+    public bool Pin { get; init; } = true;
+    /// <summary>Offered load in events per second; 0 publishes as fast as the engine takes them (saturation).</summary>
+    public double Rate { get; init; } = 2_000_000;
+    /// <summary>Marks are applied to margins at most this often (coalescing); fills and breaches are never delayed by it.</summary>
+    public TimeSpan RevalueInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+}
+
+/// <summary>What <c>llr run</c> reports.</summary>
+public sealed record EmbeddedVenueReport(
+    long Events, double Seconds, double EventsPerSecond, long Fills, long Marks, long Batches, long Rejects,
+    long Breaches, long MarginCalls, long Liquidations, long LatencyCount, long LatencyP50, long LatencyP99, long LatencyP999, long LatencyMax,
+    long EngineAllocatedBytes, int EngineGcCount, long BreachSequenceGaps, long AbandonedSlots, int Instruments, int Accounts,
+    long Revaluations, string RejectsByReason, double OfferedRate,
+    long TradeLatencyCount, long TradeLatencyP50, long TradeLatencyP99, long TradeLatencyP999,
+    long RevaluationLatencyCount, long RevaluationLatencyP50, long RevaluationLatencyP99, long RevaluationLatencyP999);
+
+/// <summary>
+/// The embedded default: rings under /dev/shm, a simulated venue publishing the standard workload
+/// into the feed ring, the engine consuming it, and a liquidator reading the breach ring — three
+/// threads over shared memory, exactly as the separate processes would run.
+/// </summary>
+public static class EmbeddedVenue
+{
+    /// <summary>Runs it; <paramref name="progress"/> is called about once a second from the calling thread.</summary>
+    public static EmbeddedVenueReport Run(EmbeddedVenueOptions options, Action<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        string tag = $"{Environment.ProcessId}-{Stopwatch.GetTimestamp() & 0xFFFFFF}";
+        string feedPath = Path.Combine(options.RingDirectory, $"llr-feed-{tag}");
+        string breachPath = Path.Combine(options.RingDirectory, $"llr-breach-{tag}");
+        try
+        {
+            progress?.Invoke($"building the workload: {options.Scale.Underlyings} underlyings, {options.Scale.Accounts} accounts ...");
+            var engineWorkload = StandardWorkload.Build(options.Scale);
+            var shadow = StandardWorkload.Build(options.Scale);
+            var gate = new PreTradeGate(engineWorkload.Book, new GateConfig());
+            using var feedRing = SharedRing.CreateMapped(feedPath, new RingOptions(FeedMessageDescriptor.SlotSize, options.FeedCapacity, ProducerMode.Multi));
+            using var breachRing = SharedRing.CreateMapped(breachPath, new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single));
+            var engine = new RiskEngine(engineWorkload.Book, gate, feedRing.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breachRing.CreateSingleProducer(), options.RevalueInterval);
+            var liquidator = new Liquidator(breachRing.CreateConsumer(0));
+
+            // The stress episode runs in the middle of the run: estimated from a quick calibration below.
+            using var stop = new CancellationTokenSource();
+            long engineAllocated = 0;
+            int engineGc = 0;
+            var engineThread = new Thread(() =>
+            {
+                if (options.Pin)
+                {
+                    CpuAffinity.TryPinCurrentThread(1);
+                }
+
+                // Warm-up happened in the workload build; measure the engine thread from here on.
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                int gcBefore = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
+                var wait = new YieldingWait();
+                engine.Run(ref wait, stop.Token);
+                while (engine.PollOnce() > 0)
+                {
+                }
+
+                engineAllocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                engineGc = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2) - gcBefore;
+            }) { IsBackground = true, Name = "llr-engine" };
+
+            var liquidatorThread = new Thread(() =>
+            {
+                // Yielding, not sleeping: a sleep would add up to a millisecond to every breach.
+                var wait = new YieldingWait();
+                int idle = 0;
+                while (!stop.IsCancellationRequested || breachRing.ReadConsumerSequence(0) < breachRing.ReadClaimSequence())
+                {
+                    if (liquidator.Poll() == 0)
+                    {
+                        wait.Idle(idle++);
+                    }
+                    else
+                    {
+                        idle = 0;
+                    }
+                }
+            }) { IsBackground = true, Name = "llr-liquidator" };
+
+            long published = 0;
+            long duration = (long)(options.Duration.TotalSeconds * Stopwatch.Frequency);
+            var simulatorThread = new Thread(() =>
+            {
+                if (options.Pin)
+                {
+                    CpuAffinity.TryPinCurrentThread(0);
+                }
+
+                var producer = feedRing.CreateMultiProducer();
+                // Stress from 40 % to 60 % of the expected events (at saturation, assume 5 M events/s).
+                long expected = (long)(options.Duration.TotalSeconds * (options.Rate > 0 ? options.Rate : 5_000_000));
+                var sim = new VenueSimulator(shadow, options.Seed, 1, stressStart: expected * 4 / 10, stressLength: expected / 5);
+                var wait = new YieldingWait();
+                long start = Stopwatch.GetTimestamp();
+                long end = start + duration;
+                double ticksPerEvent = options.Rate > 0 ? Stopwatch.Frequency / options.Rate : 0;
+                const int Batch = 64;
+                while (Stopwatch.GetTimestamp() < end)
+                {
+                    if (ticksPerEvent > 0)
+                    {
+                        // Paced: this batch is due when the offered rate says so.
+                        long due = start + (long)(published * ticksPerEvent);
+                        int spins = 0;
+                        while (Stopwatch.GetTimestamp() < due)
+                        {
+                            wait.Idle(spins++ & 63);
+                        }
+                    }
+
+                    long first = producer.Claim(Batch, ref wait);
+                    long now = MonotonicClock.Now();
+                    for (int k = 0; k < Batch; k++)
+                    {
+                        sim.Next(producer.Payload(first + k), now);
+                    }
+
+                    for (int k = 0; k < Batch; k++)
+                    {
+                        producer.Publish(first + k);
+                    }
+
+                    Volatile.Write(ref published, published + Batch);
+                }
+            }) { IsBackground = true, Name = "llr-simulator" };
+
+            var clock = Stopwatch.StartNew();
+            engineThread.Start();
+            liquidatorThread.Start();
+            simulatorThread.Start();
+            long lastEvents = 0;
+            while (!simulatorThread.Join(1000))
+            {
+                long events = engine.Counters.Events;
+                progress?.Invoke($"{clock.Elapsed.TotalSeconds,5:F1} s  events {events,12:N0}  ({(events - lastEvents) / 1e6,5:F2} M/s)  lag {Volatile.Read(ref published) - events,8:N0}  margin calls {engine.Counters.BreachesByState[1],6:N0}  liquidations {engine.Counters.BreachesByState[2],6:N0}");
+                lastEvents = events;
+            }
+
+            // Let the engine drain what was published, then stop everything.
+            var drainDeadline = Stopwatch.StartNew();
+            while (engine.Counters.Events < Volatile.Read(ref published) && drainDeadline.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                Thread.Sleep(5);
+            }
+
+            double seconds = clock.Elapsed.TotalSeconds;
+            stop.Cancel();
+            engineThread.Join();
+            liquidatorThread.Join();
+            var c = engine.Counters;
+            var h = liquidator.Latency;
+            return new EmbeddedVenueReport(
+                c.Events, seconds, c.Events / seconds, c.EventsByType[(int)FeedMessageType.Fill],
+                c.EventsByType[(int)FeedMessageType.IndexPrice] + c.EventsByType[(int)FeedMessageType.OptionMark],
+                c.Batches, c.TotalRejects, liquidator.Read, liquidator.ByState[1], liquidator.ByState[2],
+                h.TotalCount, h.ValueAtPercentile(50), h.ValueAtPercentile(99), h.ValueAtPercentile(99.9), h.Max,
+                engineAllocated, engineGc, liquidator.SequenceGaps, feedRing.ReadAbandonedCount(0),
+                engineWorkload.InstrumentCount, options.Scale.Accounts, c.Revaluations,
+                string.Join(", ", Enum.GetValues<FeedReject>().Where(x => c.Rejects[(int)x] > 0).Select(x => $"{x} {c.Rejects[(int)x]:N0}")),
+                options.Rate,
+                liquidator.TradeLatency.TotalCount, liquidator.TradeLatency.ValueAtPercentile(50), liquidator.TradeLatency.ValueAtPercentile(99), liquidator.TradeLatency.ValueAtPercentile(99.9),
+                liquidator.RevaluationLatency.TotalCount, liquidator.RevaluationLatency.ValueAtPercentile(50), liquidator.RevaluationLatency.ValueAtPercentile(99), liquidator.RevaluationLatency.ValueAtPercentile(99.9));
+        }
+        finally
+        {
+            File.Delete(feedPath);
+            File.Delete(breachPath);
+        }
+    }
+}

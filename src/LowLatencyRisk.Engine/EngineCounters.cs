@@ -1,0 +1,63 @@
+namespace LowLatencyRisk.Engine;
+
+/// <summary>Why the engine rejected a feed message (it was counted and did not touch state).</summary>
+public enum FeedReject
+{
+    /// <summary>Unknown message type.</summary>
+    UnknownType = 0,
+    /// <summary>Layout version other than 1.</summary>
+    BadVersion = 1,
+    /// <summary>Producer id out of range.</summary>
+    BadProducer = 2,
+    /// <summary>Producer sequence not above the last one seen from that producer.</summary>
+    Duplicate = 3,
+    /// <summary>Unknown account, instrument, underlying or asset.</summary>
+    UnknownId = 4,
+    /// <summary>NaN, infinite, zero or negative where a positive finite value is required.</summary>
+    InvalidValue = 5,
+    /// <summary>A mark jumped beyond its band (held for confirmation or rejected, per policy).</summary>
+    MarkJump = 6,
+    /// <summary>A mark older than the last accepted one.</summary>
+    OutOfOrder = 7,
+    /// <summary>The account has no free position slot.</summary>
+    PositionCapacity = 8,
+    /// <summary>An order lifecycle event for an order the gate does not know.</summary>
+    UnknownOrder = 9,
+}
+
+/// <summary>
+/// The engine's counters: written by the engine thread only, read by anyone (a report, a
+/// progress line) with plain loads; values may be a moment old, never torn on x64.
+/// </summary>
+public sealed class EngineCounters
+{
+    /// <summary>Messages processed by type (index = FeedMessageType).</summary>
+    public long[] EventsByType { get; } = new long[16];
+
+    /// <summary>Rejected messages by reason (index = FeedReject).</summary>
+    public long[] Rejects { get; } = new long[16];
+
+    /// <summary>Breaches emitted by the state entered (index = MarginState).</summary>
+    public long[] BreachesByState { get; } = new long[4];
+
+    /// <summary>Gaps seen in producer sequences (messages still applied).</summary>
+    public long SequenceGaps { get; internal set; }
+
+    /// <summary>Revaluations of the book (marks applied to every holder).</summary>
+    public long Revaluations { get; internal set; }
+
+    /// <summary>Batches processed.</summary>
+    public long Batches { get; internal set; }
+
+    /// <summary>Messages processed (accepted or rejected).</summary>
+    public long Events { get; internal set; }
+
+    /// <summary>Times the breach ring was full (the venue went risk-off until it drained).</summary>
+    public long BreachRingFull { get; internal set; }
+
+    /// <summary>Breaches waiting for room on the breach ring.</summary>
+    public long PendingBreaches { get; internal set; }
+
+    /// <summary>Total rejects.</summary>
+    public long TotalRejects => Rejects.Sum();
+}

@@ -1,0 +1,93 @@
+using System.Buffers.Binary;
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Diagnostics;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Ipc;
+
+namespace LowLatencyRisk.Engine;
+
+/// <summary>A breach as read from the breach ring.</summary>
+public readonly record struct BreachRecord(long Sequence, int Account, MarginState From, MarginState To, double Equity, double InitialMargin, double MaintenanceMargin, int Candidates, int TopInstrument);
+
+/// <summary>
+/// The downstream reader of the breach ring (in production a separate liquidation process):
+/// decodes breaches, measures feed-publish → breach-read latency, counts by state, and hands each
+/// breach to an optional callback.
+/// </summary>
+public sealed class Liquidator
+{
+    private readonly RingConsumer _breaches;
+    private Handler _handler;
+
+    /// <summary>Creates a liquidator over the breach ring's consumer.</summary>
+    public Liquidator(RingConsumer breaches, Action<BreachRecord>? onBreach = null)
+    {
+        ArgumentNullException.ThrowIfNull(breaches);
+        _breaches = breaches;
+        _handler = new Handler(this, onBreach);
+    }
+
+    /// <summary>Feed publish → breach read, nanoseconds, every breach.</summary>
+    public LatencyHistogram Latency { get; } = new();
+
+    /// <summary>Fill (or collateral change) publish → breach read, nanoseconds.</summary>
+    public LatencyHistogram TradeLatency { get; } = new();
+
+    /// <summary>First waiting mark's publish → breach read after the revaluation, nanoseconds.</summary>
+    public LatencyHistogram RevaluationLatency { get; } = new();
+
+    /// <summary>Breaches read, by state entered.</summary>
+    public long[] ByState { get; } = new long[4];
+
+    /// <summary>Breaches read.</summary>
+    public long Read { get; private set; }
+
+    /// <summary>Breach sequence gaps (should stay 0: the engine never drops a breach).</summary>
+    public long SequenceGaps { get; private set; }
+
+    /// <summary>Reads what is available; returns how many.</summary>
+    public int Poll() => _breaches.Poll(ref _handler);
+
+    private long _lastSequence;
+
+    private void OnBreach(ReadOnlySpan<byte> p, Action<BreachRecord>? callback)
+    {
+        long now = MonotonicClock.Now();
+        if (p[BreachMessageDescriptor.TypeOffset] != BreachMessageDescriptor.MessageType)
+        {
+            return;
+        }
+
+        long sequence = BinaryPrimitives.ReadInt64LittleEndian(p[BreachMessageDescriptor.SequenceOffset..]);
+        if (sequence != _lastSequence + 1)
+        {
+            SequenceGaps++;
+        }
+
+        _lastSequence = sequence;
+        long published = BinaryPrimitives.ReadInt64LittleEndian(p[BreachMessageDescriptor.SourcePublishTicksOffset..]);
+        if (published > 0)
+        {
+            long latency = MonotonicClock.ToNanos(now - published);
+            Latency.Record(latency);
+            (p[BreachMessageDescriptor.CauseOffset] == BreachMessageDescriptor.CauseTrade ? TradeLatency : RevaluationLatency).Record(latency);
+        }
+
+        var to = (MarginState)p[BreachMessageDescriptor.ToOffset];
+        ByState[(int)to & 3]++;
+        Read++;
+        callback?.Invoke(new BreachRecord(sequence,
+            BinaryPrimitives.ReadInt32LittleEndian(p[BreachMessageDescriptor.AccountOffset..]),
+            (MarginState)p[BreachMessageDescriptor.FromOffset], to,
+            BinaryPrimitives.ReadDoubleLittleEndian(p[BreachMessageDescriptor.EquityOffset..]),
+            BinaryPrimitives.ReadDoubleLittleEndian(p[BreachMessageDescriptor.InitialOffset..]),
+            BinaryPrimitives.ReadDoubleLittleEndian(p[BreachMessageDescriptor.MaintenanceOffset..]),
+            BinaryPrimitives.ReadInt32LittleEndian(p[BreachMessageDescriptor.CandidateCountOffset..]),
+            BinaryPrimitives.ReadInt32LittleEndian(p[BreachMessageDescriptor.CandidatesOffset..])));
+    }
+
+    private readonly struct Handler(Liquidator owner, Action<BreachRecord>? callback) : IRingHandler
+    {
+        public void OnMessage(long sequence, ReadOnlySpan<byte> payload) => owner.OnBreach(payload, callback);
+    }
+}

@@ -1,0 +1,391 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Ipc;
+
+namespace LowLatencyRisk.Engine;
+
+/// <summary>
+/// The single writer: consumes the feed ring in batches, decodes and validates each message,
+/// applies it to the <see cref="RiskBook"/> (and the <see cref="PreTradeGate"/>'s working orders),
+/// revalues what the batch made dirty, and emits margin breaches to the breach ring.
+/// </summary>
+/// <remarks>
+/// <para>One thread calls <see cref="PollOnce"/> (or <see cref="Run"/>); nothing else touches the
+/// book while it runs. No allocation after construction.</para>
+/// <para>A message that fails validation is counted by reason (<see cref="EngineCounters"/>) and
+/// changes nothing; the engine never throws on input. Producer sequences are checked per producer:
+/// a repeated or older sequence is a duplicate and is dropped, a jump is counted as a gap and the
+/// message applied.</para>
+/// <para>The engine never blocks on the breach reader: a breach that finds the ring full waits in a
+/// preallocated queue, the gate goes risk-off (only risk-reducing orders pass) and the alarm
+/// counter moves; queued breaches go out, in order, as room appears. None is dropped.</para>
+/// </remarks>
+public sealed class RiskEngine
+{
+    private readonly RiskBook _book;
+    private readonly PreTradeGate? _gate;
+    private readonly RingConsumer _feed;
+    private readonly IRingProducer _breaches;
+    private readonly long[] _lastSequence = new long[FeedMessageDescriptor.MaxProducers];
+    private readonly PendingBreach[] _pending;
+    private readonly LiquidationCandidate[] _candidates = new LiquidationCandidate[BreachMessageDescriptor.MaxCandidates];
+    private int _pendingHead;
+    private int _pendingCount;
+    private long _breachSequence;
+    private bool _riskOff;
+    private long _batchTimestamp;
+    private long _batchPublishTicks;
+    private Handler _handler;
+    private readonly long _revalueIntervalTicks;
+    private long _lastRevalue;
+    private bool _pendingMarks;
+    private long _firstMarkTicks;
+
+    /// <summary>Creates the engine; marks are applied to margins at most every <paramref name="revalueInterval"/> (default: every batch).</summary>
+    public RiskEngine(RiskBook book, PreTradeGate? gate, RingConsumer feed, IRingProducer breaches, TimeSpan revalueInterval = default)
+    {
+        _revalueIntervalTicks = (long)(revalueInterval.TotalSeconds * Stopwatch.Frequency);
+        ArgumentNullException.ThrowIfNull(book);
+        ArgumentNullException.ThrowIfNull(feed);
+        ArgumentNullException.ThrowIfNull(breaches);
+        _book = book;
+        _gate = gate;
+        _feed = feed;
+        _breaches = breaches;
+        _pending = new PendingBreach[(book.Config.MaxAccounts * 2) + 1024];
+        _handler = new Handler(this);
+    }
+
+    /// <summary>The counters.</summary>
+    public EngineCounters Counters { get; } = new();
+
+    /// <summary>The book.</summary>
+    public RiskBook Book => _book;
+
+    /// <summary>True while breaches wait for room on the breach ring (the gate is risk-off meanwhile).</summary>
+    public bool IsRiskOff => _riskOff;
+
+    /// <summary>Processes one batch (at most <paramref name="maxBatch"/> messages); returns how many.</summary>
+    public int PollOnce(int maxBatch = 65_536)
+    {
+        FlushPending();
+        int n = _feed.Poll(ref _handler, maxBatch);
+        if (n > 0)
+        {
+            Counters.Batches++;
+        }
+
+        // Marks are coalesced: the book is revalued at the end of a batch once the interval since
+        // the last revaluation has passed (0 = every batch). Fills in between use the last
+        // valuation; the revaluation is exact for every holder and re-bases their sums.
+        long now = MonotonicClock.Now();
+        if (_pendingMarks && now - _lastRevalue >= _revalueIntervalTicks)
+        {
+            _book.Revalue();
+            _lastRevalue = now;
+            _pendingMarks = false;
+            Counters.Revaluations++;
+            DrainTransitions(_batchTimestamp, _firstMarkTicks, BreachMessageDescriptor.CauseRevaluation);
+        }
+
+        return n;
+    }
+
+    /// <summary>Runs until <paramref name="stop"/> is set, waiting with <typeparamref name="TWait"/> when the feed is empty.</summary>
+    public void Run<TWait>(ref TWait wait, CancellationToken stop) where TWait : struct, IWaitStrategy
+    {
+        int idle = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            if (PollOnce() == 0)
+            {
+                wait.Idle(idle++);
+            }
+            else
+            {
+                idle = 0;
+            }
+        }
+    }
+
+    private void Apply(ReadOnlySpan<byte> p)
+    {
+        Counters.Events++;
+        byte type = p[FeedMessageDescriptor.TypeOffset];
+        if (p[FeedMessageDescriptor.VersionOffset] != FeedMessageDescriptor.Version)
+        {
+            Reject(FeedReject.BadVersion);
+            return;
+        }
+
+        int producer = BinaryPrimitives.ReadUInt16LittleEndian(p[FeedMessageDescriptor.ProducerIdOffset..]);
+        if (producer >= FeedMessageDescriptor.MaxProducers)
+        {
+            Reject(FeedReject.BadProducer);
+            return;
+        }
+
+        if (type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.Heartbeat)
+        {
+            Reject(FeedReject.UnknownType);
+            return;
+        }
+
+        long sequence = FeedMessageDescriptor.ReadLong(p, FeedMessageDescriptor.ProducerSequenceOffset);
+        long last = _lastSequence[producer];
+        if (sequence <= last)
+        {
+            Reject(FeedReject.Duplicate);
+            return;
+        }
+
+        if (sequence != last + 1)
+        {
+            Counters.SequenceGaps++;
+        }
+
+        _lastSequence[producer] = sequence;
+        long timestamp = FeedMessageDescriptor.ReadLong(p, FeedMessageDescriptor.TimestampOffset);
+        long publishTicks = FeedMessageDescriptor.ReadLong(p, FeedMessageDescriptor.PublishTicksOffset);
+        _batchTimestamp = timestamp;
+        _batchPublishTicks = publishTicks;
+        Counters.EventsByType[type]++;
+        switch ((FeedMessageType)type)
+        {
+            case FeedMessageType.IndexPrice:
+                NoteMark(publishTicks);
+                Mark(_book.UpdateIndex(FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int0), FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double0), timestamp));
+                break;
+            case FeedMessageType.OptionMark:
+                NoteMark(publishTicks);
+                Mark(_book.UpdateVolatility(FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int0), FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double0)));
+                break;
+            case FeedMessageType.Fill:
+                var fill = _book.ApplyFill(FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int0), FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int1),
+                    FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double0), FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double1));
+                if (fill != FillResult.Applied)
+                {
+                    Reject(fill switch { FillResult.RejectedUnknownId => FeedReject.UnknownId, FillResult.RejectedPositionCapacity => FeedReject.PositionCapacity, _ => FeedReject.InvalidValue });
+                }
+
+                DrainTransitions(timestamp, publishTicks, BreachMessageDescriptor.CauseTrade);
+                break;
+            case FeedMessageType.OrderLifecycle:
+                ApplyLifecycle(p, timestamp);
+                break;
+            case FeedMessageType.Collateral:
+                double balance = FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double0);
+                if (!double.IsFinite(balance))
+                {
+                    Reject(FeedReject.InvalidValue);
+                }
+                else if (!_book.SetCollateral(FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int0), FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int1), balance))
+                {
+                    Reject(FeedReject.UnknownId);
+                }
+
+                DrainTransitions(timestamp, publishTicks, BreachMessageDescriptor.CauseTrade);
+                break;
+            case FeedMessageType.KillSwitch:
+                ApplyKillSwitch(p);
+                break;
+            default: // heartbeat
+                break;
+        }
+    }
+
+    private void ApplyLifecycle(ReadOnlySpan<byte> p, long timestamp)
+    {
+        int account = FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int0);
+        byte lifecycle = p[FeedMessageDescriptor.Byte4];
+        long clientOrderId = FeedMessageDescriptor.ReadLong(p, FeedMessageDescriptor.Double0);
+        double filled = FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double1);
+        if (_gate is null || !_book.IsAccount(account))
+        {
+            Reject(FeedReject.UnknownId);
+            return;
+        }
+
+        bool known = lifecycle switch
+        {
+            1 => double.IsFinite(filled) && filled > 0 && _gate.OnOrderFilled(account, clientOrderId, filled, timestamp),
+            2 or 3 => _gate.OnOrderEnded(account, clientOrderId, timestamp),
+            _ => false,
+        };
+        if (!known)
+        {
+            Reject(lifecycle is 1 or 2 or 3 ? FeedReject.UnknownOrder : FeedReject.InvalidValue);
+        }
+    }
+
+    private void ApplyKillSwitch(ReadOnlySpan<byte> p)
+    {
+        byte scope = p[FeedMessageDescriptor.Byte0];
+        bool on = p[FeedMessageDescriptor.Byte1] != 0;
+        int id = FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int1);
+        if (_gate is null)
+        {
+            Reject(FeedReject.UnknownId);
+            return;
+        }
+
+        switch (scope)
+        {
+            case 0:
+                _gate.VenueKillSwitch = on;
+                break;
+            case 1 when _book.IsUnderlying(id):
+                _gate.SetUnderlyingKillSwitch(id, on);
+                break;
+            case 2 when _book.IsAccount(id):
+                _gate.SetAccountKillSwitch(id, on);
+                break;
+            default:
+                Reject(FeedReject.UnknownId);
+                break;
+        }
+    }
+
+    private void Mark(MarkResult result)
+    {
+        switch (result)
+        {
+            case MarkResult.Accepted:
+                break;
+            case MarkResult.RejectedUnknownId:
+                Reject(FeedReject.UnknownId);
+                break;
+            case MarkResult.RejectedInvalid:
+                Reject(FeedReject.InvalidValue);
+                break;
+            case MarkResult.RejectedOutOfOrder:
+                Reject(FeedReject.OutOfOrder);
+                break;
+            default: // held or rejected jump
+                Reject(FeedReject.MarkJump);
+                break;
+        }
+    }
+
+    private void Reject(FeedReject reason) => Counters.Rejects[(int)reason]++;
+
+    /// <summary>A mark waits for the next revaluation; its breaches are timed from the first waiting mark's publish.</summary>
+    private void NoteMark(long publishTicks)
+    {
+        if (!_pendingMarks)
+        {
+            _pendingMarks = true;
+            _firstMarkTicks = publishTicks;
+        }
+    }
+
+    private void DrainTransitions(long timestamp, long publishTicks, byte cause)
+    {
+        while (_book.TryDequeueTransition(out var t))
+        {
+            if (_pendingCount == _pending.Length)
+            {
+                // Cannot happen with the sizes chosen (two transitions per account), but a breach
+                // is never silently lost: count it as an alarm.
+                Counters.BreachRingFull++;
+                continue;
+            }
+
+            int n = _book.RankForLiquidation(t.Account, _candidates);
+            ref var slot = ref _pending[(_pendingHead + _pendingCount) % _pending.Length];
+            slot = new PendingBreach(t, timestamp, publishTicks, cause, n,
+                n > 0 ? _candidates[0] : default, n > 1 ? _candidates[1] : default, n > 2 ? _candidates[2] : default);
+            _pendingCount++;
+            Counters.BreachesByState[(int)t.To]++;
+        }
+
+        FlushPending();
+    }
+
+    private void FlushPending()
+    {
+        while (_pendingCount > 0)
+        {
+            if (!_breaches.TryClaim(1, out long slot))
+            {
+                if (!_riskOff)
+                {
+                    _riskOff = true;
+                    Counters.BreachRingFull++;
+                    if (_gate is not null)
+                    {
+                        _gate.VenueRiskOff = true;
+                    }
+                }
+
+                Counters.PendingBreaches = _pendingCount;
+                return;
+            }
+
+            ref readonly var b = ref _pending[_pendingHead];
+            Write(_breaches.Payload(slot), b, ++_breachSequence);
+            _breaches.Publish(slot);
+            _pendingHead = (_pendingHead + 1) % _pending.Length;
+            _pendingCount--;
+        }
+
+        Counters.PendingBreaches = 0;
+        if (_riskOff)
+        {
+            _riskOff = false;
+            if (_gate is not null)
+            {
+                _gate.VenueRiskOff = false;
+            }
+        }
+    }
+
+    private static void Write(Span<byte> p, in PendingBreach b, long sequence)
+    {
+        p[..(BreachMessageDescriptor.SlotSize - 8)].Clear();
+        p[BreachMessageDescriptor.TypeOffset] = BreachMessageDescriptor.MessageType;
+        p[BreachMessageDescriptor.VersionOffset] = BreachMessageDescriptor.Version;
+        p[BreachMessageDescriptor.FromOffset] = (byte)b.Transition.From;
+        p[BreachMessageDescriptor.ToOffset] = (byte)b.Transition.To;
+        BinaryPrimitives.WriteInt32LittleEndian(p[BreachMessageDescriptor.AccountOffset..], b.Transition.Account);
+        BinaryPrimitives.WriteInt64LittleEndian(p[BreachMessageDescriptor.SequenceOffset..], sequence);
+        BinaryPrimitives.WriteInt64LittleEndian(p[BreachMessageDescriptor.TimestampOffset..], b.Timestamp);
+        BinaryPrimitives.WriteInt64LittleEndian(p[BreachMessageDescriptor.SourcePublishTicksOffset..], b.PublishTicks);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[BreachMessageDescriptor.EquityOffset..], b.Transition.Equity);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[BreachMessageDescriptor.InitialOffset..], b.Transition.InitialMargin);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[BreachMessageDescriptor.MaintenanceOffset..], b.Transition.MaintenanceMargin);
+        BinaryPrimitives.WriteInt32LittleEndian(p[BreachMessageDescriptor.CandidateCountOffset..], b.CandidateCount);
+        p[BreachMessageDescriptor.CauseOffset] = b.Cause;
+        WriteCandidate(p, 0, b.C0);
+        WriteCandidate(p, 1, b.C1);
+        WriteCandidate(p, 2, b.C2);
+    }
+
+    private static void WriteCandidate(Span<byte> p, int index, in LiquidationCandidate c)
+    {
+        int at = BreachMessageDescriptor.CandidatesOffset + (index * BreachMessageDescriptor.CandidateSize);
+        BinaryPrimitives.WriteInt32LittleEndian(p[at..], c.Instrument);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[(at + 8)..], c.Quantity);
+    }
+
+    private readonly record struct PendingBreach(MarginTransition Transition, long Timestamp, long PublishTicks, byte Cause, int CandidateCount,
+        LiquidationCandidate C0, LiquidationCandidate C1, LiquidationCandidate C2);
+
+    private struct Handler(RiskEngine engine) : IRingHandler
+    {
+        public readonly void OnMessage(long sequence, ReadOnlySpan<byte> payload) => engine.Apply(payload);
+    }
+}
+
+/// <summary>Monotonic timestamps comparable across processes on one machine.</summary>
+public static class MonotonicClock
+{
+    /// <summary>Now, in the units of <see cref="Stopwatch.GetTimestamp"/> (nanoseconds on Linux: CLOCK_MONOTONIC).</summary>
+    public static long Now() => Stopwatch.GetTimestamp();
+
+    /// <summary>Converts a difference of <see cref="Now"/> values to nanoseconds.</summary>
+    public static long ToNanos(long ticks) => (long)(ticks * (1_000_000_000.0 / Stopwatch.Frequency));
+}

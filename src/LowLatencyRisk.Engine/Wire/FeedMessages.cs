@@ -1,0 +1,172 @@
+using System.Buffers.Binary;
+
+namespace LowLatencyRisk.Engine.Wire;
+
+/// <summary>Feed message types.</summary>
+public enum FeedMessageType : byte
+{
+    /// <summary>Index price of an underlying.</summary>
+    IndexPrice = 2,
+    /// <summary>Mark implied volatility (and price) of an option.</summary>
+    OptionMark = 3,
+    /// <summary>A trade: signed quantity for one account.</summary>
+    Fill = 4,
+    /// <summary>An order left the book (cancelled or expired) or was partly filled: working exposure is released.</summary>
+    OrderLifecycle = 5,
+    /// <summary>A collateral balance.</summary>
+    Collateral = 6,
+    /// <summary>Kill switch on or off.</summary>
+    KillSwitch = 7,
+    /// <summary>Liveness.</summary>
+    Heartbeat = 8,
+}
+
+/// <summary>
+/// The feed ring's messages: 128-byte slots (120-byte payload), little-endian, a 32-byte header
+/// then a type-specific body. Mirrored by <c>native-interop/include/llr/llr_ipc.h</c> once that lands.
+/// </summary>
+/// <code>
+/// Header
+/// Offset Size Field
+///      0    1 Type              FeedMessageType
+///      1    1 Version           1
+///      2    2 ProducerId        0..63
+///      4    4 reserved          0
+///      8    8 ProducerSequence  1, 2, 3 … per producer: duplicates and gaps are detected and counted
+///     16    8 TimestampNanos    Unix ns, business time (marks, staleness, throttles)
+///     24    8 PublishTicks      monotonic clock (CLOCK_MONOTONIC ns) at publish, for latency only
+/// IndexPrice          32 i32 Underlying, 40 f64 Price
+/// OptionMark          32 i32 Instrument, 40 f64 Volatility, 48 f64 Price (informational)
+/// Fill                32 i32 Account, 36 i32 Instrument, 40 f64 Quantity (+buy/−sell), 48 f64 Price, 56 i64 TradeId
+/// OrderLifecycle      32 i32 Account, 36 u8 Event (1 filled, 2 cancelled, 3 expired), 40 i64 ClientOrderId, 48 f64 FilledQuantity
+/// Collateral          32 i32 Account, 36 i32 Asset, 40 f64 Balance
+/// KillSwitch          32 u8 Scope (0 venue, 1 underlying, 2 account), 33 u8 On, 36 i32 Id
+/// Heartbeat           (no body)
+/// </code>
+public static class FeedMessageDescriptor
+{
+    /// <summary>Slot size of the feed ring.</summary>
+    public const int SlotSize = 128;
+    /// <summary>Layout version.</summary>
+    public const byte Version = 1;
+    /// <summary>Producer ids are below this.</summary>
+    public const int MaxProducers = 64;
+
+    /// <summary>Header offsets.</summary>
+    public const int TypeOffset = 0, VersionOffset = 1, ProducerIdOffset = 2, ProducerSequenceOffset = 8, TimestampOffset = 16, PublishTicksOffset = 24, BodyOffset = 32;
+
+    /// <summary>Body offsets.</summary>
+    public const int Int0 = 32, Int1 = 36, Double0 = 40, Double1 = 48, Long2 = 56, Byte0 = 32, Byte1 = 33, Byte4 = 36;
+
+    /// <summary>Writes the header.</summary>
+    public static void WriteHeader(Span<byte> p, FeedMessageType type, int producerId, long producerSequence, long timestampNanos, long publishTicks)
+    {
+        p[..BodyOffset].Clear();
+        p[TypeOffset] = (byte)type;
+        p[VersionOffset] = Version;
+        BinaryPrimitives.WriteUInt16LittleEndian(p[ProducerIdOffset..], (ushort)producerId);
+        BinaryPrimitives.WriteInt64LittleEndian(p[ProducerSequenceOffset..], producerSequence);
+        BinaryPrimitives.WriteInt64LittleEndian(p[TimestampOffset..], timestampNanos);
+        BinaryPrimitives.WriteInt64LittleEndian(p[PublishTicksOffset..], publishTicks);
+    }
+
+    /// <summary>An index price.</summary>
+    public static void WriteIndexPrice(Span<byte> p, int underlying, double price)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(p[Int0..], underlying);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[Double0..], price);
+    }
+
+    /// <summary>An option mark.</summary>
+    public static void WriteOptionMark(Span<byte> p, int instrument, double volatility, double price)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(p[Int0..], instrument);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[Double0..], volatility);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[Double1..], price);
+    }
+
+    /// <summary>A fill.</summary>
+    public static void WriteFill(Span<byte> p, int account, int instrument, double quantity, double price, long tradeId)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(p[Int0..], account);
+        BinaryPrimitives.WriteInt32LittleEndian(p[Int1..], instrument);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[Double0..], quantity);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[Double1..], price);
+        BinaryPrimitives.WriteInt64LittleEndian(p[Long2..], tradeId);
+    }
+
+    /// <summary>An order lifecycle event.</summary>
+    public static void WriteOrderLifecycle(Span<byte> p, int account, byte lifecycleEvent, long clientOrderId, double filledQuantity)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(p[Int0..], account);
+        p[Byte4] = lifecycleEvent;
+        BinaryPrimitives.WriteInt64LittleEndian(p[Double0..], clientOrderId);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[Double1..], filledQuantity);
+    }
+
+    /// <summary>A collateral balance.</summary>
+    public static void WriteCollateral(Span<byte> p, int account, int asset, double balance)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(p[Int0..], account);
+        BinaryPrimitives.WriteInt32LittleEndian(p[Int1..], asset);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[Double0..], balance);
+    }
+
+    /// <summary>A kill switch.</summary>
+    public static void WriteKillSwitch(Span<byte> p, byte scope, int id, bool on)
+    {
+        p[Byte0] = scope;
+        p[Byte1] = on ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteInt32LittleEndian(p[Int1..], id);
+    }
+
+    /// <summary>Reads an int32 body field.</summary>
+    public static int ReadInt(ReadOnlySpan<byte> p, int offset) => BinaryPrimitives.ReadInt32LittleEndian(p[offset..]);
+
+    /// <summary>Reads an int64 field.</summary>
+    public static long ReadLong(ReadOnlySpan<byte> p, int offset) => BinaryPrimitives.ReadInt64LittleEndian(p[offset..]);
+
+    /// <summary>Reads a double field.</summary>
+    public static double ReadDouble(ReadOnlySpan<byte> p, int offset) => BinaryPrimitives.ReadDoubleLittleEndian(p[offset..]);
+}
+
+/// <summary>
+/// A margin breach on the breach ring: 128-byte slots (120-byte payload), little-endian.
+/// </summary>
+/// <code>
+/// Offset Size Field
+///      0    1 Type              16 = margin breach
+///      1    1 Version           1
+///      2    1 FromState         0 healthy, 1 margin call, 2 liquidation
+///      3    1 ToState
+///      4    4 Account
+///      8    8 BreachSequence    1, 2, 3 … from this engine
+///     16    8 TimestampNanos    business time of the event that caused it
+///     24    8 SourcePublishTicks monotonic clock at the publish of that event (latency)
+///     32    8 Equity            double
+///     40    8 InitialMargin     double
+///     48    8 MaintenanceMargin double
+///     56    4 CandidateCount    0..3
+///     60    1 Cause             1 a fill or collateral change, 2 the revaluation after marks
+///     61    3 reserved
+///     64   48 Candidates[3]     i32 Instrument, i32 reserved, f64 Quantity: heaviest in the worst scenario first
+/// </code>
+public static class BreachMessageDescriptor
+{
+    /// <summary>Slot size of the breach ring.</summary>
+    public const int SlotSize = 128;
+    /// <summary>Message type.</summary>
+    public const byte MessageType = 16;
+    /// <summary>Layout version.</summary>
+    public const byte Version = 1;
+    /// <summary>Liquidation candidates carried.</summary>
+    public const int MaxCandidates = 3;
+    /// <summary>Offsets.</summary>
+    public const int TypeOffset = 0, VersionOffset = 1, FromOffset = 2, ToOffset = 3, AccountOffset = 4, SequenceOffset = 8, TimestampOffset = 16,
+        SourcePublishTicksOffset = 24, EquityOffset = 32, InitialOffset = 40, MaintenanceOffset = 48, CandidateCountOffset = 56, CauseOffset = 60, CandidatesOffset = 64, CandidateSize = 16;
+
+    /// <summary>Cause: a fill or collateral change.</summary>
+    public const byte CauseTrade = 1;
+    /// <summary>Cause: the revaluation after marks.</summary>
+    public const byte CauseRevaluation = 2;
+}

@@ -1,0 +1,284 @@
+using System.Buffers.Binary;
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Engine.Tests;
+
+public sealed class RiskEngineTests : IDisposable
+{
+    private readonly List<SharedRing> _rings = [];
+
+    public void Dispose()
+    {
+        foreach (var r in _rings)
+        {
+            r.Dispose();
+        }
+    }
+
+    private sealed class Rig
+    {
+        public required StandardWorkload Workload;
+        public required PreTradeGate Gate;
+        public required RiskEngine Engine;
+        public required MultiProducer Feed;
+        public required Liquidator Liquidator;
+        public required List<BreachRecord> Breaches;
+        public required VenueSimulator Simulator;
+
+        /// <summary>Publishes <paramref name="n"/> simulated events (waits for room, polling the engine).</summary>
+        public void Simulate(int n)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                long s;
+                while (!Feed.TryClaim(1, out s))
+                {
+                    Engine.PollOnce();
+                    Liquidator.Poll();
+                }
+
+                Simulator.Next(Feed.Payload(s), MonotonicClock.Now());
+                Feed.Publish(s);
+            }
+        }
+
+        /// <summary>Publishes one hand-made message.</summary>
+        public void Publish(Action<Span<byte>> write)
+        {
+            Assert.True(Feed.TryClaim(1, out long s));
+            write(Feed.Payload(s));
+            Feed.Publish(s);
+        }
+    }
+
+    private Rig NewRig(int breachCapacity = 1 << 14, long stressStart = 2_000, long stressLength = 4_000)
+    {
+        var w = StandardWorkload.Build(WorkloadScale.Small);
+        var shadow = StandardWorkload.Build(WorkloadScale.Small);
+        // Thin the collateral so the stress episode breaches: equity about 1.3 × initial margin.
+        for (int a = 0; a < 200; a++)
+        {
+            double balance = (w.Book.InitialMargin(a) * 1.3) + 1_000 - (w.Book.Equity(a) - w.Book.CollateralValue(a));
+            w.Book.SetCollateral(a, StandardWorkload.UsdAsset, balance);
+            shadow.Book.SetCollateral(a, StandardWorkload.UsdAsset, balance);
+        }
+
+        while (w.Book.TryDequeueTransition(out _))
+        {
+        }
+
+        var gate = new PreTradeGate(w.Book, new GateConfig());
+        var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1024, ProducerMode.Multi));
+        var breaches = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, breachCapacity, ProducerMode.Single));
+        _rings.Add(feed);
+        _rings.Add(breaches);
+        var list = new List<BreachRecord>();
+        return new Rig
+        {
+            Workload = w,
+            Gate = gate,
+            Engine = new RiskEngine(w.Book, gate, feed.CreateConsumer(0), breaches.CreateSingleProducer()),
+            Feed = feed.CreateMultiProducer(),
+            Liquidator = new Liquidator(breaches.CreateConsumer(0), list.Add),
+            Breaches = list,
+            Simulator = new VenueSimulator(shadow, seed: 11, producerId: 1, stressStart, stressLength),
+        };
+    }
+
+    private static (double Equity, double Im, int Positions)[] Snapshot(RiskBook book, int accounts) =>
+        Enumerable.Range(0, accounts).Select(a => (book.Equity(a), book.InitialMargin(a), book.PositionCount(a))).ToArray();
+
+    [Fact]
+    public void EndToEnd_BreachesAreInOrder_StatesMatchTheBook_AndTheBookMatchesFromScratch()
+    {
+        var rig = NewRig();
+        for (int batch = 0; batch < 60; batch++)
+        {
+            rig.Simulate(200);
+            while (rig.Engine.PollOnce() > 0)
+            {
+            }
+
+            rig.Liquidator.Poll();
+        }
+
+        var book = rig.Workload.Book;
+        Assert.True(rig.Breaches.Count > 20, $"only {rig.Breaches.Count} breaches; engine emitted {string.Join(",", rig.Engine.Counters.BreachesByState)}; events {rig.Engine.Counters.Events}; rejects {rig.Engine.Counters.TotalRejects}; revaluations {rig.Engine.Counters.Revaluations}; index0 {book.IndexPrice(0)}; states {string.Join(",", Enumerable.Range(0, 200).Select(a => (int)book.State(a)).GroupBy(x => x).Select(g => g.Key + ":" + g.Count()))}; IM/eq a0 {book.InitialMargin(0)}/{book.Equity(0)}");
+        Assert.Contains(rig.Breaches, b => b.To == MarginState.Liquidation);
+        Assert.Equal(0, rig.Liquidator.SequenceGaps);
+        Assert.Equal(Enumerable.Range(1, rig.Breaches.Count).Select(i => (long)i), rig.Breaches.Select(b => b.Sequence));
+
+        // Replaying the breaches gives every account's current state; each breach is consistent with the ladder.
+        var state = new MarginState[200];
+        foreach (var b in rig.Breaches)
+        {
+            Assert.Equal(state[b.Account], b.From);
+            Assert.Equal(b.To, RiskBook.NextState(b.From, b.Equity, b.InitialMargin, b.MaintenanceMargin, book.Config.Hysteresis));
+            state[b.Account] = b.To;
+        }
+
+        for (int a = 0; a < 200; a++)
+        {
+            Assert.Equal(book.State(a), state[a]);
+            var r = RiskBookVerifier.Recompute(book, a);
+            Assert.Equal(r.Equity, book.Equity(a), 6);
+            Assert.Equal(r.InitialMargin, book.InitialMargin(a), 6);
+            // Outside the hysteresis bands the state is what the from-scratch numbers say.
+            if (r.Equity < r.MaintenanceMargin)
+            {
+                Assert.Equal(MarginState.Liquidation, state[a]);
+            }
+            else if (r.Equity >= r.InitialMargin * (1 + book.Config.Hysteresis))
+            {
+                Assert.Equal(MarginState.Healthy, state[a]);
+            }
+            else if (r.Equity < r.InitialMargin && r.Equity >= r.MaintenanceMargin * (1 + book.Config.Hysteresis))
+            {
+                Assert.Equal(MarginState.MarginCall, state[a]);
+            }
+        }
+
+        Assert.Equal(rig.Simulator.Generated, rig.Engine.Counters.Events);
+        Assert.Equal(0, rig.Engine.Counters.SequenceGaps);
+    }
+
+    [Fact]
+    public void BadInput_IsRejectedByReason_AndChangesNothing()
+    {
+        var rig = NewRig();
+        var book = rig.Workload.Book;
+        rig.Engine.PollOnce();
+        var before = Snapshot(book, 200);
+        double index = book.IndexPrice(0);
+        long seq = 0;
+        void Header(Span<byte> p, FeedMessageType type) => FeedMessageDescriptor.WriteHeader(p, type, 5, ++seq, StandardWorkload.StartNanos + seq, 0);
+
+        rig.Publish(p => { Header(p, FeedMessageType.IndexPrice); FeedMessageDescriptor.WriteIndexPrice(p, 99, 100); });           // unknown underlying
+        rig.Publish(p => { Header(p, FeedMessageType.IndexPrice); FeedMessageDescriptor.WriteIndexPrice(p, 0, double.NaN); });      // NaN
+        rig.Publish(p => { Header(p, FeedMessageType.IndexPrice); FeedMessageDescriptor.WriteIndexPrice(p, 0, -5); });              // negative
+        rig.Publish(p => { Header(p, FeedMessageType.IndexPrice); FeedMessageDescriptor.WriteIndexPrice(p, 0, double.PositiveInfinity); });
+        rig.Publish(p => { Header(p, FeedMessageType.OptionMark); FeedMessageDescriptor.WriteOptionMark(p, -1, 0.5, 0); });         // unknown option
+        rig.Publish(p => { Header(p, FeedMessageType.OptionMark); FeedMessageDescriptor.WriteOptionMark(p, rig.Workload.Option(0, 0, 0, true), 0, 0); }); // zero vol
+        rig.Publish(p => { Header(p, FeedMessageType.Fill); FeedMessageDescriptor.WriteFill(p, 5_000, 0, 1, 100, 1); });            // unknown account
+        rig.Publish(p => { Header(p, FeedMessageType.Fill); FeedMessageDescriptor.WriteFill(p, 1, 9_999, 1, 100, 2); });            // unknown instrument
+        rig.Publish(p => { Header(p, FeedMessageType.Fill); FeedMessageDescriptor.WriteFill(p, 1, 0, double.NaN, 100, 3); });       // NaN quantity
+        rig.Publish(p => { Header(p, FeedMessageType.Fill); FeedMessageDescriptor.WriteFill(p, 1, 0, 1, -100, 4); });               // negative price
+        rig.Publish(p => { Header(p, FeedMessageType.Collateral); FeedMessageDescriptor.WriteCollateral(p, 1, 7, 100); });          // unknown asset
+        rig.Publish(p => { Header(p, FeedMessageType.Collateral); FeedMessageDescriptor.WriteCollateral(p, 1, 0, double.NaN); });   // NaN balance
+        rig.Publish(p => { Header(p, FeedMessageType.OrderLifecycle); FeedMessageDescriptor.WriteOrderLifecycle(p, 1, 2, 12345, 0); }); // unknown order
+        rig.Publish(p => { Header(p, FeedMessageType.KillSwitch); FeedMessageDescriptor.WriteKillSwitch(p, 9, 0, true); });         // unknown scope
+        rig.Publish(p => { Header(p, (FeedMessageType)99); });                                                                      // unknown type
+        rig.Publish(p => { Header(p, FeedMessageType.IndexPrice); p[FeedMessageDescriptor.VersionOffset] = 7; FeedMessageDescriptor.WriteIndexPrice(p, 0, 1); }); // bad version
+        rig.Publish(p => { FeedMessageDescriptor.WriteHeader(p, FeedMessageType.Heartbeat, 700, 1, 0, 0); });                       // bad producer
+        rig.Publish(p => { p.Fill(0xFF); });                                                                                        // garbage
+        rig.Publish(p => { FeedMessageDescriptor.WriteHeader(p, FeedMessageType.IndexPrice, 5, 3, 0, 0); FeedMessageDescriptor.WriteIndexPrice(p, 0, 1); }); // duplicate sequence
+        while (rig.Engine.PollOnce() > 0)
+        {
+        }
+
+        var c = rig.Engine.Counters;
+        Assert.Equal(19, c.Events);
+        Assert.Equal(19, c.TotalRejects);
+        Assert.Equal(1, c.Rejects[(int)FeedReject.UnknownType]);   // type 99
+        Assert.Equal(2, c.Rejects[(int)FeedReject.BadVersion]);    // version 7, and the garbage (0xFF)
+        Assert.Equal(6, c.Rejects[(int)FeedReject.UnknownId]);     // underlying, option, account, instrument, asset, kill-switch scope
+        Assert.Equal(1, c.Rejects[(int)FeedReject.BadProducer]);
+        Assert.Equal(1, c.Rejects[(int)FeedReject.Duplicate]);
+        Assert.Equal(1, c.Rejects[(int)FeedReject.UnknownOrder]);
+        Assert.Equal(7, c.Rejects[(int)FeedReject.InvalidValue]);  // NaN, −5, ∞, zero vol, NaN quantity, negative price, NaN balance
+        Assert.Equal(index, book.IndexPrice(0));
+        Assert.Equal(before, Snapshot(book, 200));
+    }
+
+    [Fact]
+    public void ProducerSequences_DuplicatesDropped_GapsCountedAndApplied()
+    {
+        var rig = NewRig();
+        var book = rig.Workload.Book;
+        double index = book.IndexPrice(1);
+        void Tick(long sequence, double price) => rig.Publish(p =>
+        {
+            FeedMessageDescriptor.WriteHeader(p, FeedMessageType.IndexPrice, 3, sequence, StandardWorkload.StartNanos + sequence, 0);
+            FeedMessageDescriptor.WriteIndexPrice(p, 1, price);
+        });
+        Tick(1, index * 1.001);
+        Tick(2, index * 1.002);
+        Tick(2, index * 1.5);   // duplicate: dropped
+        Tick(1, index * 1.5);   // older: dropped
+        Tick(5, index * 1.003); // gap of two: counted, applied
+        rig.Engine.PollOnce();
+        Assert.Equal(2, rig.Engine.Counters.Rejects[(int)FeedReject.Duplicate]);
+        Assert.Equal(1, rig.Engine.Counters.SequenceGaps);
+        Assert.Equal(index * 1.003, book.IndexPrice(1), 9);
+    }
+
+    [Fact]
+    public void BreachRingFull_GoesRiskOff_DropsNothing_AndRecovers()
+    {
+        var rig = NewRig(breachCapacity: 2, stressStart: 100, stressLength: 3_000);
+        for (int batch = 0; batch < 40; batch++)
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                Assert.True(rig.Feed.TryClaim(1, out long s) || Drain(rig, out s));
+                rig.Simulator.Next(rig.Feed.Payload(s), MonotonicClock.Now());
+                rig.Feed.Publish(s);
+            }
+
+            while (rig.Engine.PollOnce() > 0)
+            {
+            }
+        }
+
+        Assert.True(rig.Engine.IsRiskOff);
+        Assert.True(rig.Gate.VenueRiskOff);
+        Assert.True(rig.Engine.Counters.BreachRingFull >= 1);
+        long emitted = rig.Engine.Counters.BreachesByState.Sum();
+        Assert.True(emitted > 2);
+        while (rig.Liquidator.Read < emitted)
+        {
+            rig.Liquidator.Poll();
+            rig.Engine.PollOnce();
+        }
+
+        Assert.False(rig.Engine.IsRiskOff);
+        Assert.False(rig.Gate.VenueRiskOff);
+        Assert.Equal(0, rig.Liquidator.SequenceGaps);
+        Assert.Equal(emitted, rig.Breaches.Count);
+
+        static bool Drain(Rig rig, out long s)
+        {
+            while (!rig.Feed.TryClaim(1, out s))
+            {
+                rig.Engine.PollOnce();
+            }
+
+            return true;
+        }
+    }
+
+    [Fact]
+    public void EngineHotPath_DoesNotAllocate()
+    {
+        var rig = NewRig(stressStart: 0, stressLength: 0);
+        var state = rig;
+        GcAssert.NoAllocation(state, static r =>
+        {
+            for (int i = 0; i < 64; i++)
+            {
+                r.Feed.TryClaim(1, out long s);
+                r.Simulator.Next(r.Feed.Payload(s), MonotonicClock.Now());
+                r.Feed.Publish(s);
+            }
+
+            r.Engine.PollOnce();
+            r.Liquidator.Poll();
+        }, warmUp: 200, iterations: 2_000);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Host.Tests;
+
+public partial class RunCommandTests
+{
+    [GeneratedRegex(@"events processed\s+([\d,]+) in ([\d.]+) s = ([\d.]+) M events/s")]
+    private static partial Regex EventsLine();
+
+    [GeneratedRegex(@"engine thread\s+([\d,]+) bytes allocated, (\d+) GC collections")]
+    private static partial Regex EngineLine();
+
+    [GeneratedRegex(@"breaches\s+([\d,]+) read by the liquidator: ([\d,]+) margin calls, ([\d,]+) liquidations, sequence gaps (\d+)")]
+    private static partial Regex BreachLine();
+
+    private static long Number(string s) => long.Parse(s.Replace(",", "", StringComparison.Ordinal), CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void Run_ShortMode_PrintsASaneReport()
+    {
+        using var llr = PeerProcess.StartDotnet("llr", "run", "--duration", "2", "--small", "--accounts", "300", "--no-pin", "--rate", "300000");
+        Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(120)));
+        string output = llr.Output;
+        var events = EventsLine().Match(output);
+        Assert.True(events.Success, output);
+        long count = Number(events.Groups[1].Value);
+        double rate = double.Parse(events.Groups[3].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(count, 100_000, 2_000_000);  // about 300,000 events/s offered for 2 s
+        Assert.True(rate > 0.05, output);
+        var engine = EngineLine().Match(output);
+        Assert.True(engine.Success, output);
+        Assert.Equal(0, Number(engine.Groups[1].Value)); // the engine thread allocated nothing
+        Assert.Equal(0, Number(engine.Groups[2].Value));
+        var breaches = BreachLine().Match(output);
+        Assert.True(breaches.Success, output);
+        Assert.Equal(0, Number(breaches.Groups[4].Value));
+        Assert.Contains("fill -> breach", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--duration", "0")]
+    [InlineData("--accounts", "0")]
+    [InlineData("--rate", "-1")]
+    public void Run_BadOptions_ExitWithAClearError(string option, string value)
+    {
+        using var llr = PeerProcess.StartDotnet("llr", "run", option, value);
+        Assert.Equal(2, llr.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains(option, llr.Output, StringComparison.Ordinal);
+    }
+}
