@@ -133,7 +133,7 @@ public static class EmbeddedVenue
                         int spins = 0;
                         while (Stopwatch.GetTimestamp() < due)
                         {
-                            wait.Idle(spins++ & 63);
+                            wait.Idle(spins++); // yields after a short spin: the liquidator shares this CPU
                         }
                     }
 

@@ -40,14 +40,17 @@ public sealed class RiskEngine
     private long _batchPublishTicks;
     private Handler _handler;
     private readonly long _revalueIntervalTicks;
-    private long _lastRevalue;
     private bool _pendingMarks;
-    private long _firstMarkTicks;
+    private readonly long[] _firstMarkTicks;
+    private readonly long[] _lastRevalue;
+    private int _nextUnderlying;
 
     /// <summary>Creates the engine; marks are applied to margins at most every <paramref name="revalueInterval"/> (default: every batch).</summary>
     public RiskEngine(RiskBook book, PreTradeGate? gate, RingConsumer feed, IRingProducer breaches, TimeSpan revalueInterval = default)
     {
         _revalueIntervalTicks = (long)(revalueInterval.TotalSeconds * Stopwatch.Frequency);
+        _firstMarkTicks = new long[book.Config.MaxUnderlyings];
+        _lastRevalue = new long[book.Config.MaxUnderlyings];
         ArgumentNullException.ThrowIfNull(book);
         ArgumentNullException.ThrowIfNull(feed);
         ArgumentNullException.ThrowIfNull(breaches);
@@ -65,6 +68,9 @@ public sealed class RiskEngine
     /// <summary>The book.</summary>
     public RiskBook Book => _book;
 
+    /// <summary>True while marks wait for their underlying's revaluation (call <see cref="PollOnce"/> to progress).</summary>
+    public bool HasPendingMarks => _pendingMarks;
+
     /// <summary>True while breaches wait for room on the breach ring (the gate is risk-off meanwhile).</summary>
     public bool IsRiskOff => _riskOff;
 
@@ -78,17 +84,34 @@ public sealed class RiskEngine
             Counters.Batches++;
         }
 
-        // Marks are coalesced: the book is revalued at the end of a batch once the interval since
-        // the last revaluation has passed (0 = every batch). Fills in between use the last
-        // valuation; the revaluation is exact for every holder and re-bases their sums.
-        long now = MonotonicClock.Now();
-        if (_pendingMarks && now - _lastRevalue >= _revalueIntervalTicks)
+        // Marks are coalesced per underlying: a dirty underlying is revalued once its interval has
+        // passed since its last revaluation (0 = every batch), at most one per poll, so a fill never
+        // waits behind more than one underlying's revaluation. Fills in between use the last
+        // valuation; each revaluation is exact for every holder and re-bases their sums.
+        if (_pendingMarks)
         {
-            _book.Revalue();
-            _lastRevalue = now;
+            long now = MonotonicClock.Now();
+            for (int k = 0; k < _firstMarkTicks.Length; k++)
+            {
+                int u = (_nextUnderlying + k) % _firstMarkTicks.Length;
+                if (_book.IsDirty(u) && now - _lastRevalue[u] >= _revalueIntervalTicks)
+                {
+                    _book.Revalue(u);
+                    _lastRevalue[u] = MonotonicClock.Now();
+                    Counters.Revaluations++;
+                    DrainTransitions(_batchTimestamp, _firstMarkTicks[u], BreachMessageDescriptor.CauseRevaluation);
+                    _firstMarkTicks[u] = 0;
+                    _nextUnderlying = (u + 1) % _firstMarkTicks.Length;
+                    break;
+                }
+            }
+
+            // Whether marks still wait is the book's word (its dirty flags), not this engine's bookkeeping.
             _pendingMarks = false;
-            Counters.Revaluations++;
-            DrainTransitions(_batchTimestamp, _firstMarkTicks, BreachMessageDescriptor.CauseRevaluation);
+            for (int u = 0; u < _firstMarkTicks.Length; u++)
+            {
+                _pendingMarks |= _book.IsDirty(u);
+            }
         }
 
         return n;
@@ -156,12 +179,14 @@ public sealed class RiskEngine
         switch ((FeedMessageType)type)
         {
             case FeedMessageType.IndexPrice:
-                NoteMark(publishTicks);
-                Mark(_book.UpdateIndex(FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int0), FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double0), timestamp));
+                int underlying = FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int0);
+                Mark(_book.UpdateIndex(underlying, FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double0), timestamp));
+                NoteMark(underlying, publishTicks);
                 break;
             case FeedMessageType.OptionMark:
-                NoteMark(publishTicks);
-                Mark(_book.UpdateVolatility(FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int0), FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double0)));
+                int option = FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int0);
+                Mark(_book.UpdateVolatility(option, FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double0)));
+                NoteMark(_book.IsInstrument(option) ? _book.Instrument(option).Underlying : -1, publishTicks);
                 break;
             case FeedMessageType.Fill:
                 var fill = _book.ApplyFill(FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int0), FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int1),
@@ -272,13 +297,16 @@ public sealed class RiskEngine
 
     private void Reject(FeedReject reason) => Counters.Rejects[(int)reason]++;
 
-    /// <summary>A mark waits for the next revaluation; its breaches are timed from the first waiting mark's publish.</summary>
-    private void NoteMark(long publishTicks)
+    /// <summary>A mark waits for its underlying's next revaluation; breaches are timed from the first waiting mark's publish.</summary>
+    private void NoteMark(int underlying, long publishTicks)
     {
-        if (!_pendingMarks)
+        if ((uint)underlying < (uint)_firstMarkTicks.Length && _book.IsDirty(underlying))
         {
             _pendingMarks = true;
-            _firstMarkTicks = publishTicks;
+            if (_firstMarkTicks[underlying] == 0)
+            {
+                _firstMarkTicks[underlying] = publishTicks;
+            }
         }
     }
 

@@ -13,14 +13,14 @@ namespace LowLatencyRisk.Core.Book;
 /// <remarks>
 /// <para>Single writer: every method is called from one thread (the engine's); nothing locks.
 /// The update paths (<see cref="ApplyFill"/>, <see cref="UpdateIndex"/>, <see cref="UpdateVolatility"/>,
-/// <see cref="SetCollateral"/>, <see cref="Revalue"/>, <see cref="WhatIf"/>) allocate nothing.</para>
+/// <see cref="SetCollateral"/>, <see cref="Revalue()"/>, <see cref="WhatIf"/>) allocate nothing.</para>
 /// <para><b>How a fill propagates</b> (O(scenarios)): the position's quantity, average price and
 /// realized P&amp;L change; the account-underlying aggregates take dq × the instrument's cached
 /// per-contract delta, gamma, vega, theta and risk-array row (one fused multiply-add per
 /// scenario, four Vector256 operations for 16 scenarios); unrealized P&amp;L, short-option
 /// exposure, scan risk, initial and maintenance margin and the margin state are updated.</para>
 /// <para><b>How a price or volatility tick propagates</b>: the mark is validated and stored and the
-/// underlying is marked dirty. <see cref="Revalue"/> (called by the engine at the end of each
+/// underlying is marked dirty. <see cref="Revalue()"/> (called by the engine at the end of each
 /// batch, and by any fill or what-if on that underlying first) then (1) revalues the underlying's
 /// instruments with the Vector256 Greeks and risk-array kernels, and (2) recomputes, exactly and
 /// from the positions, the aggregates of only the accounts that hold that underlying (a holder
@@ -262,6 +262,9 @@ public sealed class RiskBook
     /// <summary>Definition of a defined instrument.</summary>
     public ref readonly InstrumentSpec Instrument(int instrument) => ref _specs[instrument];
 
+    /// <summary>The book clock at the underlying's last revaluation: times to expiry are measured from it.</summary>
+    public long ValuationNanos(int underlying) => _blocks[underlying].ValuedAtNanos;
+
     /// <summary>Futures carry (basis) rate of an underlying.</summary>
     public double UnderlyingCarry(int underlying) => _blocks[underlying].Carry;
 
@@ -393,7 +396,7 @@ public sealed class RiskBook
 
     // ---------------------------------------------------------------- market updates
 
-    /// <summary>Validates and applies an index price. The underlying is revalued at the next <see cref="Revalue"/>.</summary>
+    /// <summary>Validates and applies an index price. The underlying is revalued at the next <see cref="Revalue()"/>.</summary>
     public MarkResult UpdateIndex(int underlying, double price, long timestampNanos)
     {
         if ((uint)underlying >= (uint)_underlyings || !_blocks[underlying].Defined)
@@ -501,6 +504,24 @@ public sealed class RiskBook
                 _blocks[u].Dirty = _blocks[u].Defined;
             }
         }
+    }
+
+    /// <summary>True when a mark arrived for <paramref name="underlying"/> since its last revaluation.</summary>
+    public bool IsDirty(int underlying) => (uint)underlying < (uint)_underlyings && _blocks[underlying].Dirty;
+
+    /// <summary>
+    /// Revalues one underlying if dirty and re-margins its holders; false when it was clean. Lets
+    /// a caller bound the pause of one call to a single underlying's revaluation.
+    /// </summary>
+    public bool Revalue(int underlying)
+    {
+        if (!IsDirty(underlying))
+        {
+            return false;
+        }
+
+        RevalueUnderlying(underlying);
+        return true;
     }
 
     /// <summary>Revalues every dirty underlying and re-margins its holders (see the class remarks).</summary>
@@ -673,7 +694,7 @@ public sealed class RiskBook
     /// <summary>
     /// Initial margin and equity of <paramref name="account"/> as if <paramref name="quantity"/> of
     /// <paramref name="instrument"/> were filled at <paramref name="price"/> (NaN = at the mark),
-    /// without changing anything, at the valuation of the last <see cref="Revalue"/>.
+    /// without changing anything, at the valuation of the last <see cref="Revalue()"/>.
     /// </summary>
     public WhatIfResult WhatIf(int account, int instrument, double quantity, double price = double.NaN)
     {
@@ -859,6 +880,7 @@ public sealed class RiskBook
     {
         var block = _blocks[u];
         block.Dirty = false;
+        block.ValuedAtNanos = NowNanos;
         if (!block.HasIndex)
         {
             return; // nothing can be valued before the first index mark

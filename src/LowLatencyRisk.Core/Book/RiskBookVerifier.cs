@@ -43,7 +43,8 @@ public sealed class RecomputedAccount
 /// <summary>
 /// Recomputes an account's netted Greeks, risk arrays, margin and equity from its positions and the
 /// market alone, with the scalar reference pricing (<see cref="BlackScholes"/>) and the scalar
-/// risk-array reference, sharing nothing with the incremental paths but the definitions. Tests hold
+/// risk-array reference, sharing nothing with the incremental paths but the definitions. Each
+/// underlying is valued at the market state and clock of its last revaluation. Tests hold
 /// the incremental book to it; it allocates and is not for the hot path.
 /// </summary>
 public static class RiskBookVerifier
@@ -68,7 +69,7 @@ public static class RiskBookVerifier
             double average = book.PositionAveragePrice(account, instrument);
             double index = book.IndexPrice(u);
             double carry = book.UnderlyingCarry(u);
-            double t = spec.ExpiryNanos == 0 ? 0 : (spec.ExpiryNanos - book.NowNanos) / RiskBook.NanosPerYear;
+            double t = spec.ExpiryNanos == 0 ? 0 : (spec.ExpiryNanos - book.ValuationNanos(u)) / RiskBook.NanosPerYear;
             double forwardPerIndex = spec.Kind is InstrumentKind.Future or InstrumentKind.Call or InstrumentKind.Put ? Math.Exp(carry * Math.Max(t, 0)) : 1.0;
             double forward = index * forwardPerIndex;
             double m = spec.Multiplier;

@@ -29,6 +29,7 @@ internal sealed class UnderlyingBlock
     public bool HasHeld;
     public double HeldIndex;
     public bool Dirty;
+    public long ValuedAtNanos;
 
     /// <summary>Instruments of one kind family, SoA, in the layout the kernels take.</summary>
     internal sealed class Group
