@@ -1003,7 +1003,9 @@ public sealed class RiskBook
     /// <summary>
     /// The 16-scenario case (the CME grid) of <see cref="RecomputeAccountUnderlying"/>: the
     /// account's risk array lives in four registers across the positions instead of going through
-    /// memory once per position. Same sums, same order.
+    /// memory once per position. Same sums, same order. Kept as its own loop on purpose: folding it
+    /// into the general one behind a per-position branch measured 660 µs instead of 560 µs per
+    /// tick on the standard workload (the JIT spills the accumulators).
     /// </summary>
     private void RecomputeAccountUnderlying16(int account, int u, int au, Span<double> array)
     {
