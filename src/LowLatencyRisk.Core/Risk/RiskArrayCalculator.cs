@@ -5,7 +5,7 @@ using LowLatencyRisk.Core.Pricing;
 
 namespace LowLatencyRisk.Core.Risk;
 
-/// <summary>Struct-of-arrays description of the instruments of one underlying, for risk arrays.</summary>
+/// <summary>Struct-of-arrays description of the instruments of one underlying, for risk arrays: the option inputs plus a multiplier.</summary>
 /// <remarks>
 /// Omega is 0 for a linear instrument (spot, future, perpetual), +1 for a call, −1 for a put.
 /// Underlying is the instrument's own reference price: the spot for spot and spot options, the
@@ -17,38 +17,18 @@ public readonly ref struct RiskArrayInputs
     public RiskArrayInputs(ReadOnlySpan<double> omega, ReadOnlySpan<double> underlying, ReadOnlySpan<double> strike, ReadOnlySpan<double> time,
         ReadOnlySpan<double> volatility, ReadOnlySpan<double> rate, ReadOnlySpan<double> carry, ReadOnlySpan<double> spotModel, ReadOnlySpan<double> multiplier)
     {
-        Omega = omega;
-        Underlying = underlying;
-        Strike = strike;
-        Time = time;
-        Volatility = volatility;
-        Rate = rate;
-        Carry = carry;
-        SpotModel = spotModel;
+        Options = new OptionBatchInputs(omega, underlying, strike, time, volatility, rate, carry, spotModel);
         Multiplier = multiplier;
     }
 
-    /// <summary>0 linear, +1 call, −1 put.</summary>
-    public ReadOnlySpan<double> Omega { get; }
-    /// <summary>Reference price of each instrument.</summary>
-    public ReadOnlySpan<double> Underlying { get; }
-    /// <summary>K (options).</summary>
-    public ReadOnlySpan<double> Strike { get; }
-    /// <summary>Years to expiry (options).</summary>
-    public ReadOnlySpan<double> Time { get; }
-    /// <summary>Mark implied volatility (options).</summary>
-    public ReadOnlySpan<double> Volatility { get; }
-    /// <summary>r.</summary>
-    public ReadOnlySpan<double> Rate { get; }
-    /// <summary>b.</summary>
-    public ReadOnlySpan<double> Carry { get; }
-    /// <summary>1 spot model, 0 Black-76.</summary>
-    public ReadOnlySpan<double> SpotModel { get; }
+    /// <summary>The option inputs (omega 0 marks a linear instrument).</summary>
+    public OptionBatchInputs Options { get; }
+
     /// <summary>Contract multiplier.</summary>
     public ReadOnlySpan<double> Multiplier { get; }
 
     /// <summary>Number of instruments.</summary>
-    public int Length => Omega.Length;
+    public int Length => Options.Length;
 }
 
 /// <summary>
@@ -135,8 +115,8 @@ public sealed class RiskArrayCalculator
 
     private void Check(in RiskArrayInputs inputs, Span<double> arrays, int n)
     {
-        if (inputs.Underlying.Length != n || inputs.Strike.Length != n || inputs.Time.Length != n || inputs.Volatility.Length != n ||
-            inputs.Rate.Length != n || inputs.Carry.Length != n || inputs.SpotModel.Length != n || inputs.Multiplier.Length != n ||
+        if (inputs.Options.Underlying.Length != n || inputs.Options.Strike.Length != n || inputs.Options.Time.Length != n || inputs.Options.Volatility.Length != n ||
+            inputs.Options.Rate.Length != n || inputs.Options.Carry.Length != n || inputs.Options.SpotModel.Length != n || inputs.Multiplier.Length != n ||
             arrays.Length < n * Count)
         {
             throw new ArgumentException("Every input span must have the same length n and the output at least n × scenarios.");
@@ -146,8 +126,8 @@ public sealed class RiskArrayCalculator
     private void ComputeOneScalar(in RiskArrayInputs inputs, Span<double> arrays, int i)
     {
         Span<double> row = arrays.Slice(i * Count, Count);
-        double omega = inputs.Omega[i];
-        double s = inputs.Underlying[i];
+        double omega = inputs.Options.Omega[i];
+        double s = inputs.Options.Underlying[i];
         double multiplier = inputs.Multiplier[i];
         if (omega == 0)
         {
@@ -159,12 +139,12 @@ public sealed class RiskArrayCalculator
             return;
         }
 
-        double k = inputs.Strike[i];
-        double t = inputs.Time[i];
-        double sigma = inputs.Volatility[i];
-        double r = inputs.Rate[i];
-        double b = inputs.Carry[i];
-        bool spot = inputs.SpotModel[i] != 0;
+        double k = inputs.Options.Strike[i];
+        double t = inputs.Options.Time[i];
+        double sigma = inputs.Options.Volatility[i];
+        double r = inputs.Options.Rate[i];
+        double b = inputs.Options.Carry[i];
+        bool spot = inputs.Options.SpotModel[i] != 0;
         double value = BlackScholes.Compute(omega, s, k, t, sigma, r, b, spot).Price;
         double scenarioTime = t - Grid.LookAheadYears;
         double vsr = Grid.VolScanRangeFor(t);
@@ -181,16 +161,16 @@ public sealed class RiskArrayCalculator
 
     private void Compute4(in RiskArrayInputs inputs, Span<double> arrays, int i)
     {
-        Vector256<double> omega = Load(inputs.Omega, i);
-        Vector256<double> s = Load(inputs.Underlying, i);
+        Vector256<double> omega = Load(inputs.Options.Omega, i);
+        Vector256<double> s = Load(inputs.Options.Underlying, i);
         Vector256<double> multiplier = Load(inputs.Multiplier, i);
         Vector256<double> linear = Vector256.Equals(omega, Vector256<double>.Zero);
         // Linear lanes get benign option inputs (K = S, T = 1, σ = 0.2) and are overwritten below.
-        Vector256<double> k = Vector256.ConditionalSelect(linear, s, Load(inputs.Strike, i));
-        Vector256<double> t = Vector256.ConditionalSelect(linear, Vector256<double>.One, Load(inputs.Time, i));
-        Vector256<double> sigma = Vector256.ConditionalSelect(linear, Vector256.Create(0.2), Load(inputs.Volatility, i));
-        Vector256<double> r = Load(inputs.Rate, i);
-        Vector256<double> b = Load(inputs.Carry, i);
+        Vector256<double> k = Vector256.ConditionalSelect(linear, s, Load(inputs.Options.Strike, i));
+        Vector256<double> t = Vector256.ConditionalSelect(linear, Vector256<double>.One, Load(inputs.Options.Time, i));
+        Vector256<double> sigma = Vector256.ConditionalSelect(linear, Vector256.Create(0.2), Load(inputs.Options.Volatility, i));
+        Vector256<double> r = Load(inputs.Options.Rate, i);
+        Vector256<double> b = Load(inputs.Options.Carry, i);
 
         Vector256<double> logMoneyness = Vector256.Log(s / k);
         Vector256<double> value = Price(omega, s, k, logMoneyness, t, sigma, r, b);
