@@ -1,0 +1,94 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Ipc.Layout;
+using LowLatencyRisk.Testing;
+using F = LowLatencyRisk.Engine.Wire.FeedMessageDescriptor;
+using B = LowLatencyRisk.Engine.Wire.BreachMessageDescriptor;
+
+namespace LowLatencyRisk.Engine.Tests.Interop;
+
+/// <summary>The C# layouts rebuilt as "Struct.Field offset size" lines must equal native-interop/layout.golden, which the C header prints.</summary>
+public class LayoutGoldenTests
+{
+    private static int FieldSize(string name) =>
+        Marshal.SizeOf(typeof(RingHeader).GetField(name, BindingFlags.Public | BindingFlags.Instance)!.FieldType);
+
+    private static string Ring(string cName, string csName) =>
+        $"RingHeader.{cName} {Marshal.OffsetOf<RingHeader>(csName)} {FieldSize(csName)}";
+
+    internal static IEnumerable<string> CSharpLines()
+    {
+        yield return Ring("magic", nameof(RingHeader.Magic));
+        yield return Ring("layout_version", nameof(RingHeader.LayoutVersion));
+        yield return Ring("header_length", nameof(RingHeader.HeaderLength));
+        yield return Ring("slot_size", nameof(RingHeader.SlotSize));
+        yield return Ring("capacity", nameof(RingHeader.Capacity));
+        yield return Ring("producer_mode", nameof(RingHeader.ProducerMode));
+        yield return Ring("consumer_count", nameof(RingHeader.ConsumerCount));
+        yield return Ring("file_length", nameof(RingHeader.FileLength));
+        yield return Ring("creator_pid", nameof(RingHeader.CreatorPid));
+        yield return Ring("ready", nameof(RingHeader.Ready));
+        yield return Ring("created_unix_nanos", nameof(RingHeader.CreatedUnixNanos));
+        yield return Ring("claim_sequence", nameof(RingHeader.ClaimSequence));
+        for (int i = 0; i < RingHeaderDescriptor.MaxConsumers; i++)
+        {
+            yield return $"RingHeader.consumer{i}_sequence {RingHeaderDescriptor.ConsumerLineOffset(i) + RingHeaderDescriptor.ConsumerSequenceOffsetInLine} 8";
+            yield return $"RingHeader.consumer{i}_abandoned_slots {RingHeaderDescriptor.ConsumerLineOffset(i) + RingHeaderDescriptor.ConsumerAbandonedOffsetInLine} 8";
+        }
+
+        yield return $"RingHeader.slots {RingHeaderDescriptor.SlotsOffset} 0";
+        yield return $"FeedHeader.type {F.TypeOffset} 1";
+        yield return $"FeedHeader.version {F.VersionOffset} 1";
+        yield return $"FeedHeader.producer_id {F.ProducerIdOffset} 2";
+        yield return $"FeedHeader.producer_sequence {F.ProducerSequenceOffset} 8";
+        yield return $"FeedHeader.timestamp_nanos {F.TimestampOffset} 8";
+        yield return $"FeedHeader.publish_ticks {F.PublishTicksOffset} 8";
+        yield return $"IndexPrice.underlying {F.Int0} 4";
+        yield return $"IndexPrice.price {F.Double0} 8";
+        yield return $"OptionMark.instrument {F.Int0} 4";
+        yield return $"OptionMark.volatility {F.Double0} 8";
+        yield return $"OptionMark.price {F.Double1} 8";
+        yield return $"Fill.account {F.Int0} 4";
+        yield return $"Fill.instrument {F.Int1} 4";
+        yield return $"Fill.quantity {F.Double0} 8";
+        yield return $"Fill.price {F.Double1} 8";
+        yield return $"Fill.trade_id {F.Long2} 8";
+        yield return $"Collateral.account {F.Int0} 4";
+        yield return $"Collateral.asset {F.Int1} 4";
+        yield return $"Collateral.balance {F.Double0} 8";
+        yield return $"Breach.type {B.TypeOffset} 1";
+        yield return $"Breach.version {B.VersionOffset} 1";
+        yield return $"Breach.from_state {B.FromOffset} 1";
+        yield return $"Breach.to_state {B.ToOffset} 1";
+        yield return $"Breach.account {B.AccountOffset} 4";
+        yield return $"Breach.breach_sequence {B.SequenceOffset} 8";
+        yield return $"Breach.timestamp_nanos {B.TimestampOffset} 8";
+        yield return $"Breach.source_publish_ticks {B.SourcePublishTicksOffset} 8";
+        yield return $"Breach.equity {B.EquityOffset} 8";
+        yield return $"Breach.initial_margin {B.InitialOffset} 8";
+        yield return $"Breach.maintenance_margin {B.MaintenanceOffset} 8";
+        yield return $"Breach.candidate_count {B.CandidateCountOffset} 4";
+        yield return $"Breach.cause {B.CauseOffset} 1";
+        yield return $"Breach.candidates {B.CandidatesOffset} {B.MaxCandidates * B.CandidateSize}";
+    }
+
+    [Fact]
+    public void CSharpLayout_EqualsTheGoldenFilePrintedByC()
+    {
+        string golden = Path.Combine(NativePeers.RepoRoot, "native-interop", "layout.golden");
+        string[] expected = File.ReadAllLines(golden).Where(l => l.Length > 0).ToArray();
+        Assert.Equal(expected, CSharpLines().ToArray());
+    }
+
+    [Fact]
+    public void AChangedField_WouldFailTheComparison()
+    {
+        // The comparison is line by line: a single moved field is a difference.
+        var lines = CSharpLines().ToArray();
+        lines[5] = lines[5].Replace(" 24 ", " 28 ", StringComparison.Ordinal);
+        string golden = Path.Combine(NativePeers.RepoRoot, "native-interop", "layout.golden");
+        Assert.NotEqual(File.ReadAllLines(golden).Where(l => l.Length > 0).ToArray(), lines);
+        Assert.Equal(FeedMessageDescriptor.SlotSize, BreachMessageDescriptor.SlotSize);
+    }
+}
