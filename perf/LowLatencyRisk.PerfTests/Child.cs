@@ -24,6 +24,38 @@ public static class Child
         return Process.Start(info) ?? throw new InvalidOperationException("could not start child process");
     }
 
+    /// <summary>Starts the C peer <c>native-interop/build/llr_ring_bench</c> (built with make if missing).</summary>
+    public static Process StartNativeBench(params string[] args)
+    {
+        string root = RepoRoot();
+        string exe = Path.Combine(root, "native-interop", "build", "llr_ring_bench");
+        if (!File.Exists(exe))
+        {
+            using var make = Process.Start(new ProcessStartInfo("make", ["-C", Path.Combine(root, "native-interop"), "all"])) ?? throw new InvalidOperationException("cannot start make");
+            make.WaitForExit();
+        }
+
+        var info = new ProcessStartInfo(exe) { UseShellExecute = false };
+        foreach (string a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException("could not start " + exe);
+    }
+
+    /// <summary>The repository root.</summary>
+    public static string RepoRoot()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d is not null && !File.Exists(Path.Combine(d.FullName, "LowLatencyRisk.sln")))
+        {
+            d = d.Parent;
+        }
+
+        return d?.FullName ?? Directory.GetCurrentDirectory();
+    }
+
     /// <summary>Stopwatch ticks to nanoseconds.</summary>
     public static long TicksToNanos(long ticks) => (long)(ticks * (1_000_000_000.0 / Stopwatch.Frequency));
 

@@ -23,7 +23,8 @@ public static class Program
                                     --checks N (10000000), --out DIR
                   gate-outofprocess order check → decision round trip to a gate service process
                                     --count N (1000000), --rate N/s (100000), --out DIR
-                common: --pin true|false (default true: producer/echo on CPU 0, measuring thread on CPU 1)
+                common: --peer c (ring tests: the other end is the C peer native-interop/build/llr_ring_bench),
+                        --pin true|false (default true: producer/echo on CPU 0, measuring thread on CPU 1)
                 """);
             return 0;
         }

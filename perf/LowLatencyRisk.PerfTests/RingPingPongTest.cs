@@ -26,6 +26,7 @@ public static class RingPingPongTest
         long rate = options.Long("rate", 100_000);
         int runs = (int)options.Long("runs", 3);
         bool pin = options.Bool("pin", true);
+        bool cPeer = options.String("peer", "csharp") == "c";
         var fromIntended = new LatencyHistogram();
         var service = new LatencyHistogram();
         var medians = new List<double>();
@@ -38,7 +39,7 @@ public static class RingPingPongTest
             string pong = Path.Combine(SharedRing.DefaultDirectory, $"llr-perf-pong-{Environment.ProcessId}-{run}");
             try
             {
-                RunOnce(ping, pong, cross, count, rate, pin, h, s);
+                RunOnce(ping, pong, cross || cPeer, count, rate, pin, h, s, cPeer);
             }
             finally
             {
@@ -54,14 +55,14 @@ public static class RingPingPongTest
         }
 
         table.Insert(0, ("median of run p50s (ns)", Child.Median(medians).ToString("F0", CultureInfo.InvariantCulture)));
-        table.Insert(1, ("setup", $"{(cross ? "cross-process" : "cross-thread")}, two SP mapped rings, 64 B slots, busy-spin, pinned {pin}, {rate} round trips/s paced, {count} per run after 10% warm-up, {runs} runs merged"));
-        string name = cross ? "ring-pingpong-cross-process" : "ring-pingpong-cross-thread";
-        ResultWriter.Write(options, name, $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- ring-pingpong --cross-process {cross.ToString().ToLowerInvariant()} --count {count} --rate {rate} --runs {runs}",
+        table.Insert(1, ("setup", $"{(cPeer ? "C# sender ↔ C echo process" : cross ? "cross-process" : "cross-thread")}, two SP mapped rings, 64 B slots, busy-spin, pinned {pin}, {rate} round trips/s paced, {count} per run after 10% warm-up, {runs} runs merged"));
+        string name = cPeer ? "ring-pingpong-c-echo" : cross ? "ring-pingpong-cross-process" : "ring-pingpong-cross-thread";
+        ResultWriter.Write(options, name, $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- ring-pingpong --cross-process {cross.ToString().ToLowerInvariant()}{(cPeer ? " --peer c" : "")} --count {count} --rate {rate} --runs {runs}",
             table, [("round-trip-from-intended-send", fromIntended), ("round-trip-from-actual-send", service)]);
         return 0;
     }
 
-    private static void RunOnce(string pingPath, string pongPath, bool cross, long count, long rate, bool pin, LatencyHistogram fromIntended, LatencyHistogram service)
+    private static void RunOnce(string pingPath, string pongPath, bool cross, long count, long rate, bool pin, LatencyHistogram fromIntended, LatencyHistogram service, bool cPeer)
     {
         var options = new RingOptions(64, 1024, ProducerMode.Single);
         using var ping = SharedRing.CreateMapped(pingPath, options);
@@ -70,7 +71,13 @@ public static class RingPingPongTest
         long total = count + warmUp;
         Process? child = null;
         Thread? thread = null;
-        if (cross)
+        if (cPeer)
+        {
+            child = pin
+                ? Child.StartNativeBench("echo", pingPath, pongPath, total.ToString(CultureInfo.InvariantCulture), "0")
+                : Child.StartNativeBench("echo", pingPath, pongPath, total.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (cross)
         {
             child = Child.Start(ChildRole, ("ping", pingPath), ("pong", pongPath), ("count", total.ToString(CultureInfo.InvariantCulture)), ("pin", pin.ToString()));
         }

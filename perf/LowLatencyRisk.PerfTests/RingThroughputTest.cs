@@ -25,6 +25,7 @@ public static class RingThroughputTest
         int batch = (int)options.Long("batch", 64);
         int runs = (int)options.Long("runs", 5);
         bool pin = options.Bool("pin", true);
+        bool cPeer = options.String("peer", "csharp") == "c";
         var rates = new List<double>();
         var table = new List<(string, string)>();
         for (int run = 0; run < runs; run++)
@@ -32,7 +33,7 @@ public static class RingThroughputTest
             string path = Path.Combine(SharedRing.DefaultDirectory, $"llr-perf-tput-{Environment.ProcessId}-{run}");
             try
             {
-                double rate = RunOnce(path, cross, messages, batch, pin);
+                double rate = RunOnce(path, cross || cPeer, messages, batch, pin, cPeer);
                 rates.Add(rate);
                 table.Add(($"run {run + 1} (M msgs/s)", (rate / 1e6).ToString("F1", CultureInfo.InvariantCulture)));
                 Console.WriteLine($"run {run + 1}: {rate / 1e6:F1} M msgs/s");
@@ -44,19 +45,25 @@ public static class RingThroughputTest
         }
 
         table.Insert(0, ("median (M msgs/s)", (Child.Median(rates) / 1e6).ToString("F1", CultureInfo.InvariantCulture)));
-        table.Insert(1, ("setup", $"{(cross ? "cross-process" : "cross-thread")}, SP mapped ring, 64 B slots, capacity {Capacity}, producer batch {batch}, busy-spin, pinned {pin}, {messages} msgs per run, {runs} runs"));
-        string name = cross ? "ring-throughput-cross-process" : "ring-throughput-cross-thread";
-        ResultWriter.Write(options, name, $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- ring-throughput --cross-process {cross.ToString().ToLowerInvariant()} --messages {messages} --batch {batch} --runs {runs}", table, []);
+        table.Insert(1, ("setup", $"{(cPeer ? "C producer process → C# consumer" : cross ? "cross-process" : "cross-thread")}, SP mapped ring, 64 B slots, capacity {Capacity}, producer batch {batch}, busy-spin, pinned {pin}, {messages} msgs per run, {runs} runs"));
+        string name = cPeer ? "ring-throughput-c-producer" : cross ? "ring-throughput-cross-process" : "ring-throughput-cross-thread";
+        ResultWriter.Write(options, name, $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- ring-throughput --cross-process {cross.ToString().ToLowerInvariant()}{(cPeer ? " --peer c" : "")} --messages {messages} --batch {batch} --runs {runs}", table, []);
         return 0;
     }
 
-    private static double RunOnce(string path, bool cross, long messages, int batch, bool pin)
+    private static double RunOnce(string path, bool cross, long messages, int batch, bool pin, bool cPeer)
     {
         using var ring = SharedRing.CreateMapped(path, new RingOptions(64, Capacity, ProducerMode.Single));
         var consumer = ring.CreateConsumer(0);
         Process? child = null;
         Thread? thread = null;
-        if (cross)
+        if (cPeer)
+        {
+            child = pin
+                ? Child.StartNativeBench("produce", path, messages.ToString(CultureInfo.InvariantCulture), batch.ToString(CultureInfo.InvariantCulture), "0")
+                : Child.StartNativeBench("produce", path, messages.ToString(CultureInfo.InvariantCulture), batch.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (cross)
         {
             child = Child.Start(ChildRole, ("path", path), ("messages", messages.ToString(CultureInfo.InvariantCulture)), ("batch", batch.ToString(CultureInfo.InvariantCulture)), ("pin", pin.ToString()));
         }
