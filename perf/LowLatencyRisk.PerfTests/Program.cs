@@ -23,6 +23,9 @@ public static class Program
                                     --checks N (10000000), --out DIR
                   gate-outofprocess order check → decision round trip to a gate service process
                                     --count N (1000000), --rate N/s (100000), --out DIR
+                  engine-throughput the engine on the standard workload at saturation (--duration S, --accounts N, --small true)
+                  fill-breach       the same at a fixed offered --rate, with fill→breach and mark→breach histograms
+                  suite             all of the above, standard parameters (a few minutes) or --short true (seconds)
                 common: --peer c (ring tests: the other end is the C peer native-interop/build/llr_ring_bench),
                         --pin true|false (default true: producer/echo on CPU 0, measuring thread on CPU 1)
                 """);
@@ -36,6 +39,9 @@ public static class Program
             "ring-pingpong" => RingPingPongTest.Run(options),
             "gate-inprocess" => GateLatencyTest.Run(options),
             "gate-outofprocess" => GateRoundTripTest.Run(options),
+            "engine-throughput" => EngineTests.Run(options, saturate: true),
+            "fill-breach" => EngineTests.Run(options, saturate: false),
+            "suite" => Suite.Run(options),
             GateRoundTripTest.ChildRole => GateRoundTripTest.RunChild(options),
             RingThroughputTest.ChildRole => RingThroughputTest.RunChild(options),
             RingPingPongTest.ChildRole => RingPingPongTest.RunChild(options),

@@ -47,6 +47,12 @@ public static class ResultWriter
             File.WriteAllText(Path.Combine(dir, name + ".hgrm"), h.ToHgrm());
         }
 
+        if (histograms.Count > 0)
+        {
+            File.WriteAllText(Path.Combine(dir, "latency.svg"), SvgPlot.Render($"{test} — {machine.Split(';')[0]}", histograms));
+            md.Append("\n![latency by percentile](latency.svg)\n");
+        }
+
         File.WriteAllText(Path.Combine(dir, "results.md"), md.ToString());
         var json = new Dictionary<string, object>
         {

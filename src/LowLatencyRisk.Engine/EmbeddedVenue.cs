@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Diagnostics;
 using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Core.Simulation;
 using LowLatencyRisk.Engine.Simulation;
@@ -37,7 +37,11 @@ public sealed record EmbeddedVenueReport(
     long EngineAllocatedBytes, int EngineGcCount, long BreachSequenceGaps, long AbandonedSlots, int Instruments, int Accounts,
     long Revaluations, string RejectsByReason, double OfferedRate,
     long TradeLatencyCount, long TradeLatencyP50, long TradeLatencyP99, long TradeLatencyP999,
-    long RevaluationLatencyCount, long RevaluationLatencyP50, long RevaluationLatencyP99, long RevaluationLatencyP999);
+    long RevaluationLatencyCount, long RevaluationLatencyP50, long RevaluationLatencyP99, long RevaluationLatencyP999)
+{
+    /// <summary>The liquidator's histograms (fill → breach, mark → breach), for harnesses that publish them.</summary>
+    public (LatencyHistogram Trade, LatencyHistogram Revaluation)? Histograms { get; init; }
+}
 
 /// <summary>
 /// The embedded default: rings under /dev/shm, a simulated venue publishing the standard workload
@@ -188,7 +192,10 @@ public static class EmbeddedVenue
                 string.Join(", ", Enum.GetValues<FeedReject>().Where(x => c.Rejects[(int)x] > 0).Select(x => $"{x} {c.Rejects[(int)x]:N0}")),
                 options.Rate,
                 liquidator.TradeLatency.TotalCount, liquidator.TradeLatency.ValueAtPercentile(50), liquidator.TradeLatency.ValueAtPercentile(99), liquidator.TradeLatency.ValueAtPercentile(99.9),
-                liquidator.RevaluationLatency.TotalCount, liquidator.RevaluationLatency.ValueAtPercentile(50), liquidator.RevaluationLatency.ValueAtPercentile(99), liquidator.RevaluationLatency.ValueAtPercentile(99.9));
+                liquidator.RevaluationLatency.TotalCount, liquidator.RevaluationLatency.ValueAtPercentile(50), liquidator.RevaluationLatency.ValueAtPercentile(99), liquidator.RevaluationLatency.ValueAtPercentile(99.9))
+            {
+                Histograms = (liquidator.TradeLatency, liquidator.RevaluationLatency),
+            };
         }
         finally
         {

@@ -1,0 +1,40 @@
+using System.Globalization;
+using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Engine;
+
+namespace LowLatencyRisk.PerfTests;
+
+/// <summary>
+/// The engine on the standard workload through the shared-memory rings (what <c>llr run</c> runs):
+/// <c>engine-throughput</c> publishes as fast as the engine takes events; <c>fill-breach</c> offers a
+/// fixed rate and publishes the fill → breach and mark → breach latency histograms.
+/// </summary>
+public static class EngineTests
+{
+    /// <summary>Runs one of the two tests.</summary>
+    public static int Run(Options options, bool saturate)
+    {
+        double seconds = options.Long("duration", 10);
+        long accounts = options.Long("accounts", 10_000);
+        double rate = saturate ? 0 : options.Long("rate", 2_000_000);
+        bool pin = options.Bool("pin", true);
+        var scale = options.Bool("small", false) ? WorkloadScale.Small with { Accounts = (int)accounts } : new WorkloadScale { Accounts = (int)accounts };
+        var r = EmbeddedVenue.Run(new EmbeddedVenueOptions { Duration = TimeSpan.FromSeconds(seconds), Scale = scale, Rate = rate, Pin = pin }, Console.WriteLine);
+        var c = CultureInfo.InvariantCulture;
+        var table = new List<(string, string)>
+        {
+            ("setup", $"{r.Instruments} instruments, {r.Accounts} accounts; simulator → mapped feed ring → engine → mapped breach ring → liquidator; {(rate > 0 ? rate.ToString("N0", c) + " events/s offered" : "saturation")}; {seconds} s; pinned {pin}"),
+            ("events/s", r.EventsPerSecond.ToString("N0", c)),
+            ("events, fills, marks, rejects", $"{r.Events:N0}, {r.Fills:N0}, {r.Marks:N0}, {r.Rejects:N0}"),
+            ("breaches: margin calls / liquidations / sequence gaps", $"{r.MarginCalls:N0} / {r.Liquidations:N0} / {r.BreachSequenceGaps}"),
+            ("fill → breach p50 / p99 / p99.9 (ns)", $"{r.TradeLatencyP50} / {r.TradeLatencyP99} / {r.TradeLatencyP999}"),
+            ("mark → breach p50 / p99 / p99.9 (ns)", $"{r.RevaluationLatencyP50} / {r.RevaluationLatencyP99} / {r.RevaluationLatencyP999}"),
+            ("engine thread: bytes allocated / GC collections", $"{r.EngineAllocatedBytes} / {r.EngineGcCount}"),
+        };
+        string name = saturate ? "engine-throughput" : "fill-breach";
+        string command = $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- {name} --duration {seconds}{(saturate ? "" : $" --rate {rate}")}";
+        var histograms = r.Histograms is { } h ? new List<(string, Core.Diagnostics.LatencyHistogram)> { ("fill-to-breach", h.Trade), ("mark-to-breach", h.Revaluation) } : [];
+        ResultWriter.Write(options, name, command, table, histograms);
+        return r.Events > 0 && r.BreachSequenceGaps == 0 ? 0 : 1;
+    }
+}
