@@ -26,13 +26,14 @@ public static class Program
                   engine-throughput the engine on the standard workload at saturation (--duration S, --accounts N, --small true)
                   fill-breach       the same at a fixed offered --rate, with fill→breach and mark→breach histograms
                   suite             all of the above, standard parameters (a few minutes) or --short true (seconds)
-                common: --peer c (ring tests: the other end is the C peer native-interop/build/llr_ring_bench),
+                common: --wait spin|yield (ring-throughput consumer), --peer c (ring tests: the other end is the C peer native-interop/build/llr_ring_bench),
                         --pin true|false (default true: producer/echo on CPU 0, measuring thread on CPU 1)
                 """);
             return 0;
         }
 
         var options = Options.Parse(args.AsSpan(1));
+        ResultWriter.MarkStart();
         return args[0] switch
         {
             "ring-throughput" => RingThroughputTest.Run(options),

@@ -32,6 +32,7 @@ public static class ResultWriter
         string dir = Path.Combine(root, $"{DateTime.UtcNow:yyyy-MM-dd}-{test}");
         Directory.CreateDirectory(dir);
         string machine = MachineFacts();
+        table = [.. table, ("GC collections in this process so far (gen0 / gen1 / gen2)", $"{GC.CollectionCount(0) - s_gen0} / {GC.CollectionCount(1) - s_gen1} / {GC.CollectionCount(2) - s_gen2}")];
         var md = new StringBuilder();
         var c = CultureInfo.InvariantCulture;
         md.Append(c, $"# {test}\n\n- machine: {machine}\n- command: `{command}`\n- date (UTC): {DateTime.UtcNow:yyyy-MM-dd HH:mm}\n\n| metric | value |\n|---|---|\n");
@@ -79,6 +80,15 @@ public static class ResultWriter
     }
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
+    private static int s_gen0, s_gen1, s_gen2;
+
+    /// <summary>Starts counting collections (called when a test starts).</summary>
+    public static void MarkStart()
+    {
+        s_gen0 = GC.CollectionCount(0);
+        s_gen1 = GC.CollectionCount(1);
+        s_gen2 = GC.CollectionCount(2);
+    }
 
     private static string FindRepoRoot()
     {

@@ -16,6 +16,7 @@ public static class RingThroughputTest
     /// <summary>The child process role: the producer.</summary>
     public const string ChildRole = "child-ring-produce";
     private const int Capacity = 1 << 16;
+    private static bool s_yield;
 
     /// <summary>Runs the test and writes results.</summary>
     public static int Run(Options options)
@@ -26,6 +27,7 @@ public static class RingThroughputTest
         int runs = (int)options.Long("runs", 5);
         bool pin = options.Bool("pin", true);
         bool cPeer = options.String("peer", "csharp") == "c";
+        s_yield = options.String("wait", "spin") == "yield";
         var rates = new List<double>();
         var table = new List<(string, string)>();
         for (int run = 0; run < runs; run++)
@@ -45,7 +47,7 @@ public static class RingThroughputTest
         }
 
         table.Insert(0, ("median (M msgs/s)", (Child.Median(rates) / 1e6).ToString("F1", CultureInfo.InvariantCulture)));
-        table.Insert(1, ("setup", $"{(cPeer ? "C producer process → C# consumer" : cross ? "cross-process" : "cross-thread")}, SP mapped ring, 64 B slots, capacity {Capacity}, producer batch {batch}, busy-spin, pinned {pin}, {messages} msgs per run, {runs} runs"));
+        table.Insert(1, ("setup", $"{(cPeer ? "C producer process → C# consumer" : cross ? "cross-process" : "cross-thread")}, SP mapped ring, 64 B slots, capacity {Capacity}, producer batch {batch}, {(s_yield ? "yielding consumer" : "busy-spin")}, pinned {pin}, {messages} msgs per run, {runs} runs"));
         string name = cPeer ? "ring-throughput-c-producer" : cross ? "ring-throughput-cross-process" : "ring-throughput-cross-thread";
         ResultWriter.Write(options, name, $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- ring-throughput --cross-process {cross.ToString().ToLowerInvariant()}{(cPeer ? " --peer c" : "")} --messages {messages} --batch {batch} --runs {runs}", table, []);
         return 0;
@@ -80,6 +82,7 @@ public static class RingThroughputTest
 
         var handler = new SumHandler();
         var wait = new BusySpinWait();
+        bool yielding = s_yield;
         while (handler.Count == 0)
         {
             if (consumer.Poll(ref handler) == 0)
@@ -94,7 +97,14 @@ public static class RingThroughputTest
         {
             if (consumer.Poll(ref handler) == 0)
             {
-                wait.Idle(0);
+                if (yielding)
+                {
+                    Thread.Yield();
+                }
+                else
+                {
+                    wait.Idle(0);
+                }
             }
         }
 
