@@ -55,5 +55,25 @@ int main(void) {
     F("Breach", llr_breach_t, candidate_count);
     F("Breach", llr_breach_t, cause);
     F("Breach", llr_breach_t, candidates);
+    F("OrderCheckRequest", llr_order_check_request_t, message_type);
+    F("OrderCheckRequest", llr_order_check_request_t, version);
+    F("OrderCheckRequest", llr_order_check_request_t, side);
+    F("OrderCheckRequest", llr_order_check_request_t, order_type);
+    F("OrderCheckRequest", llr_order_check_request_t, time_in_force);
+    F("OrderCheckRequest", llr_order_check_request_t, flags);
+    F("OrderCheckRequest", llr_order_check_request_t, correlation_id);
+    F("OrderCheckRequest", llr_order_check_request_t, account);
+    F("OrderCheckRequest", llr_order_check_request_t, instrument);
+    F("OrderCheckRequest", llr_order_check_request_t, quantity);
+    F("OrderCheckRequest", llr_order_check_request_t, limit_price);
+    F("OrderCheckRequest", llr_order_check_request_t, client_order_id);
+    F("OrderCheckRequest", llr_order_check_request_t, timestamp_nanos);
+    F("OrderCheckResponse", llr_order_check_response_t, message_type);
+    F("OrderCheckResponse", llr_order_check_response_t, version);
+    F("OrderCheckResponse", llr_order_check_response_t, reason);
+    F("OrderCheckResponse", llr_order_check_response_t, correlation_id);
+    F("OrderCheckResponse", llr_order_check_response_t, limit);
+    F("OrderCheckResponse", llr_order_check_response_t, actual);
+    F("OrderCheckResponse", llr_order_check_response_t, request_timestamp);
     return 0;
 }

@@ -150,6 +150,59 @@ _Static_assert(offsetof(llr_breach_t, cause) == 60, "cause");
 _Static_assert(offsetof(llr_breach_t, candidates) == 64, "candidates");
 _Static_assert(sizeof(llr_breach_t) == 112, "breach size");
 
+/* ---- Pre-trade gate: order-check request and decision (64-byte slots: 8-byte stamp + 56-byte payload). */
+#define LLR_GATE_SLOT_SIZE 64
+enum { LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
+
+typedef struct llr_order_check_request_t {
+    uint16_t message_type;       /*  0 = 20 */
+    uint8_t version;             /*  2 = 1 */
+    uint8_t side;                /*  3 1 buy, 2 sell */
+    uint8_t order_type;          /*  4 0 limit, 1 market */
+    uint8_t time_in_force;       /*  5 */
+    uint8_t flags;               /*  6 bit 0 reduce-only */
+    uint8_t reserved;            /*  7 */
+    int64_t correlation_id;      /*  8 echoed in the response */
+    int32_t account;             /* 16 */
+    int32_t instrument;          /* 20 */
+    double quantity;             /* 24 */
+    double limit_price;          /* 32 */
+    int64_t client_order_id;     /* 40 0 .. 2^40 - 1 */
+    int64_t timestamp_nanos;     /* 48 Unix ns */
+} llr_order_check_request_t;
+_Static_assert(offsetof(llr_order_check_request_t, message_type) == 0, "message_type");
+_Static_assert(offsetof(llr_order_check_request_t, version) == 2, "version");
+_Static_assert(offsetof(llr_order_check_request_t, side) == 3, "side");
+_Static_assert(offsetof(llr_order_check_request_t, order_type) == 4, "order_type");
+_Static_assert(offsetof(llr_order_check_request_t, time_in_force) == 5, "time_in_force");
+_Static_assert(offsetof(llr_order_check_request_t, flags) == 6, "flags");
+_Static_assert(offsetof(llr_order_check_request_t, correlation_id) == 8, "correlation_id");
+_Static_assert(offsetof(llr_order_check_request_t, account) == 16, "account");
+_Static_assert(offsetof(llr_order_check_request_t, instrument) == 20, "instrument");
+_Static_assert(offsetof(llr_order_check_request_t, quantity) == 24, "quantity");
+_Static_assert(offsetof(llr_order_check_request_t, limit_price) == 32, "limit_price");
+_Static_assert(offsetof(llr_order_check_request_t, client_order_id) == 40, "client_order_id");
+_Static_assert(offsetof(llr_order_check_request_t, timestamp_nanos) == 48, "timestamp_nanos");
+_Static_assert(sizeof(llr_order_check_request_t) == 56, "request size");
+
+typedef struct llr_order_check_response_t {
+    uint16_t message_type;       /*  0 = 21 */
+    uint8_t version;             /*  2 = 1 */
+    uint8_t reason;              /*  3 0 accepted, else the RejectReason */
+    uint32_t reserved;           /*  4 */
+    int64_t correlation_id;      /*  8 */
+    double limit;                /* 16 the limit that failed */
+    double actual;               /* 24 the value that failed it */
+    int64_t request_timestamp;   /* 32 */
+    uint8_t reserved2[16];       /* 40 */
+} llr_order_check_response_t;
+_Static_assert(offsetof(llr_order_check_response_t, reason) == 3, "reason");
+_Static_assert(offsetof(llr_order_check_response_t, correlation_id) == 8, "correlation_id");
+_Static_assert(offsetof(llr_order_check_response_t, limit) == 16, "limit");
+_Static_assert(offsetof(llr_order_check_response_t, actual) == 24, "actual");
+_Static_assert(offsetof(llr_order_check_response_t, request_timestamp) == 32, "request_timestamp");
+_Static_assert(sizeof(llr_order_check_response_t) == 56, "response size");
+
 /* ---- Attach, claim, publish, consume. */
 typedef struct llr_ring_t {
     uint8_t *base;

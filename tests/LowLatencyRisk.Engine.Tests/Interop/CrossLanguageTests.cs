@@ -190,6 +190,36 @@ public sealed class CrossLanguageTests : IDisposable
     }
 
     [Fact]
+    public void CMatchingEngine_AsksTheGateOutOfProcess_EveryDecisionReadAndVerifiedInC()
+    {
+        const long Count = 50_000;
+        var w = StandardWorkload.Build(WorkloadScale.Small);
+        var gate = new PreTradeGate(w.Book, new GateConfig { ThrottleRate = 1e12, ThrottleBurst = 1e12, MaxTrackedOrders = 1 << 17 });
+        string requestPath = _files.NewPath("llr-c-gate-req");
+        string responsePath = _files.NewPath("llr-c-gate-resp");
+        using var requests = SharedRing.CreateMapped(requestPath, new RingOptions(64, 1024, ProducerMode.Multi));
+        using var responses = SharedRing.CreateMapped(responsePath, new RingOptions(64, 1024, ProducerMode.Single));
+        var service = new LowLatencyRisk.Engine.Gate.GateService(gate, requests.CreateConsumer(0), responses.CreateSingleProducer());
+        int perp = w.Perpetuals[0];
+        double tick = w.Book.Instrument(perp).TickSize;
+        double price = Math.Round(StandardWorkload.InitialIndex(0) / tick) * tick;
+        var c = CultureInfo.InvariantCulture;
+        using var client = PeerProcess.StartNative(NativePeers.Path("llr_gate_client"), requestPath, responsePath, N(Count), perp.ToString(c), price.ToString("R", c), (price + (tick / 3)).ToString("R", c));
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (service.Answered < Count && DateTime.UtcNow < deadline)
+        {
+            if (service.Poll() == 0)
+            {
+                Thread.Yield();
+            }
+        }
+
+        Assert.Equal(0, client.WaitForExit(s_timeout));
+        Assert.Contains($"ok {Count}", client.Output, StringComparison.Ordinal);
+        Assert.Equal(0, service.MalformedRequests);
+    }
+
+    [Fact]
     public void CProducer_WrongSlotSize_IsRefusedWithBothValues()
     {
         string path = _files.NewPath("llr-c-wrong");

@@ -5,6 +5,8 @@ using LowLatencyRisk.Ipc.Layout;
 using LowLatencyRisk.Testing;
 using F = LowLatencyRisk.Engine.Wire.FeedMessageDescriptor;
 using B = LowLatencyRisk.Engine.Wire.BreachMessageDescriptor;
+using Q = LowLatencyRisk.Engine.Gate.OrderCheckRequestDescriptor;
+using R = LowLatencyRisk.Engine.Gate.OrderCheckResponseDescriptor;
 
 namespace LowLatencyRisk.Engine.Tests.Interop;
 
@@ -71,6 +73,26 @@ public class LayoutGoldenTests
         yield return $"Breach.candidate_count {B.CandidateCountOffset} 4";
         yield return $"Breach.cause {B.CauseOffset} 1";
         yield return $"Breach.candidates {B.CandidatesOffset} {B.MaxCandidates * B.CandidateSize}";
+        yield return $"OrderCheckRequest.message_type {Q.MessageTypeOffset} 2";
+        yield return $"OrderCheckRequest.version {Q.VersionOffset} 1";
+        yield return $"OrderCheckRequest.side {Q.SideOffset} 1";
+        yield return $"OrderCheckRequest.order_type {Q.OrderTypeOffset} 1";
+        yield return $"OrderCheckRequest.time_in_force {Q.TimeInForceOffset} 1";
+        yield return $"OrderCheckRequest.flags {Q.FlagsOffset} 1";
+        yield return $"OrderCheckRequest.correlation_id {Q.CorrelationIdOffset} 8";
+        yield return $"OrderCheckRequest.account {Q.AccountOffset} 4";
+        yield return $"OrderCheckRequest.instrument {Q.InstrumentOffset} 4";
+        yield return $"OrderCheckRequest.quantity {Q.QuantityOffset} 8";
+        yield return $"OrderCheckRequest.limit_price {Q.LimitPriceOffset} 8";
+        yield return $"OrderCheckRequest.client_order_id {Q.ClientOrderIdOffset} 8";
+        yield return $"OrderCheckRequest.timestamp_nanos {Q.TimestampOffset} 8";
+        yield return $"OrderCheckResponse.message_type {R.MessageTypeOffset} 2";
+        yield return $"OrderCheckResponse.version {R.VersionOffset} 1";
+        yield return $"OrderCheckResponse.reason {R.ReasonOffset} 1";
+        yield return $"OrderCheckResponse.correlation_id {R.CorrelationIdOffset} 8";
+        yield return $"OrderCheckResponse.limit {R.LimitOffset} 8";
+        yield return $"OrderCheckResponse.actual {R.ActualOffset} 8";
+        yield return $"OrderCheckResponse.request_timestamp {R.RequestTimestampOffset} 8";
     }
 
     [Fact]
