@@ -384,7 +384,7 @@ public sealed class RiskBook
     public double UnrealizedPnl(int account, int underlying) => _au[(account * _underlyings) + underlying].Unrealized;
 
     /// <summary>Scan risk (worst weighted scenario loss, floored at 0) of an account in an underlying.</summary>
-    public double ScanRisk(int account, int underlying) => _au[(account * _underlyings) + underlying].ScanRisk;
+    public double ScanRisk(int account, int underlying) => ScanOf(RiskArray(account, underlying));
 
     /// <summary>Short option minimum of an account in an underlying.</summary>
     public double ShortOptionMinimum(int account, int underlying) =>
@@ -673,7 +673,7 @@ public sealed class RiskBook
 
         Span<double> accountArray = _riskArrays.AsSpan(au * _scenarios, _scenarios);
         MultiplyAdd(accountArray, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios));
-        _au[au].ScanRisk = ScanOf(accountArray);
+        _au[au].Margin = MarginOf(u, ScanOf(accountArray), _au[au].ShortOptionUnits);
 
         if (newQuantity == 0)
         {
@@ -732,7 +732,7 @@ public sealed class RiskBook
         }
 
         double index = _blocks[u].Index;
-        double before = Math.Max(_au[au].ScanRisk, _au[au].ShortOptionUnits * index * _config.ShortOptionMinimumFraction);
+        double before = _au[au].Margin;
         double after = Math.Max(scanAfter, shortAfter * index * _config.ShortOptionMinimumFraction);
         double initialAfter = _accounts[account].InitialMargin - before + after;
         double fillPrice = double.IsNaN(price) ? value.Mark : price;
@@ -853,7 +853,7 @@ public sealed class RiskBook
         {
             _blocks[u].Holders.Remove(account);
             // Nothing held: clear the sums exactly rather than keep rounding residue.
-            _au[au].NetDelta = _au[au].NetGamma = _au[au].NetVega = _au[au].NetTheta = _au[au].Unrealized = _au[au].ShortOptionUnits = _au[au].ScanRisk = 0;
+            _au[au].NetDelta = _au[au].NetGamma = _au[au].NetVega = _au[au].NetTheta = _au[au].Unrealized = _au[au].ShortOptionUnits = _au[au].Margin = 0;
             _riskArrays.AsSpan(au * _scenarios, _scenarios).Clear();
         }
     }
@@ -891,8 +891,11 @@ public sealed class RiskBook
 
         foreach (int account in block.Holders.Members)
         {
+            ref AccountUnderlying s = ref _au[(account * _underlyings) + u];
+            double oldUnrealized = s.Unrealized;
+            double oldMargin = s.Margin;
             RecomputeAccountUnderlying(account, u);
-            Remargin(account);
+            RemarginAfter(account, u, oldUnrealized, oldMargin);
         }
 
         for (int x = 0; x < _assets; x++)
@@ -997,7 +1000,7 @@ public sealed class RiskBook
         s.NetTheta = theta;
         s.Unrealized = unrealized;
         s.ShortOptionUnits = shortUnits;
-        s.ScanRisk = ScanOf(array);
+        s.Margin = MarginOf(u, ScanOf(array), shortUnits);
     }
 
     /// <summary>
@@ -1051,7 +1054,7 @@ public sealed class RiskBook
         s.NetTheta = theta;
         s.Unrealized = unrealized;
         s.ShortOptionUnits = shortUnits;
-        s.ScanRisk = Math.Max(scan, 0);
+        s.Margin = MarginOf(u, Math.Max(scan, 0), shortUnits);
     }
 
     private void Remargin(int account)
@@ -1063,13 +1066,45 @@ public sealed class RiskBook
         {
             int au = baseAu + u;
             unrealized += _au[au].Unrealized;
-            if (_au[au].PositionCount != 0)
-            {
-                initial += Math.Max(_au[au].ScanRisk, _au[au].ShortOptionUnits * _blocks[u].Index * _config.ShortOptionMinimumFraction);
-            }
+            initial += _au[au].Margin; // 0 where nothing is held
         }
 
-        double equity = _accounts[account].Collateral + _accounts[account].Realized + unrealized;
+        _accounts[account].UnrealizedTotal = unrealized;
+        _accounts[account].IncrementalUpdates = 0;
+        SetMargin(account, initial);
+    }
+
+    /// <summary>
+    /// Re-margins an account after only its sums in one underlying changed (the tick path): the
+    /// totals move by that underlying's difference instead of being summed over every underlying,
+    /// which keeps a tick from touching the account's other underlyings' lines. Every
+    /// <see cref="RebaseEvery"/> updates the totals are re-summed exactly, so rounding cannot drift.
+    /// </summary>
+    private void RemarginAfter(int account, int u, double oldUnrealized, double oldMargin)
+    {
+        ref AccountTotals t = ref _accounts[account];
+        if (++t.IncrementalUpdates >= RebaseEvery)
+        {
+            Remargin(account);
+            return;
+        }
+
+        ref AccountUnderlying s = ref _au[(account * _underlyings) + u];
+        t.UnrealizedTotal += s.Unrealized - oldUnrealized;
+        SetMargin(account, t.InitialMargin - oldMargin + s.Margin);
+    }
+
+    /// <summary>Incremental margin updates between two exact re-sums of an account's totals.</summary>
+    private const int RebaseEvery = 64;
+
+    /// <summary>Initial margin contribution of one underlying: max(scan risk, short option minimum at the current index).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private double MarginOf(int u, double scan, double shortOptionUnits) =>
+        Math.Max(scan, shortOptionUnits * _blocks[u].Index * _config.ShortOptionMinimumFraction);
+
+    private void SetMargin(int account, double initial)
+    {
+        double equity = _accounts[account].Collateral + _accounts[account].Realized + _accounts[account].UnrealizedTotal;
         _accounts[account].InitialMargin = initial;
         _accounts[account].Equity = equity;
         MarginState from = _accounts[account].State;
@@ -1184,7 +1219,7 @@ internal struct AccountUnderlying
     public double NetTheta;
     public double Unrealized;
     public double ShortOptionUnits;
-    public double ScanRisk;
+    public double Margin; // max(scan risk, short option minimum) as last computed; 0 when nothing is held
     public int PositionCount;
 }
 
@@ -1196,7 +1231,9 @@ internal struct AccountTotals
     public double Collateral;
     public double InitialMargin;
     public double Equity;
+    public double UnrealizedTotal;
     public int PositionCount;
+    public int IncrementalUpdates;
     public MarginState State;
 }
 
