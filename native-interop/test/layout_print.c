@@ -55,6 +55,7 @@ int main(void) {
     F("Breach", llr_breach_t, candidate_count);
     F("Breach", llr_breach_t, cause);
     F("Breach", llr_breach_t, candidates);
+    F("Breach", llr_breach_t, publish_ticks);
     F("OrderCheckRequest", llr_order_check_request_t, message_type);
     F("OrderCheckRequest", llr_order_check_request_t, version);
     F("OrderCheckRequest", llr_order_check_request_t, side);

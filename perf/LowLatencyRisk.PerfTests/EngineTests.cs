@@ -29,11 +29,13 @@ public static class EngineTests
             ("breaches: margin calls / liquidations / sequence gaps", $"{r.MarginCalls:N0} / {r.Liquidations:N0} / {r.BreachSequenceGaps}"),
             ("fill → breach p50 / p99 / p99.9 (ns)", $"{r.TradeLatencyP50} / {r.TradeLatencyP99} / {r.TradeLatencyP999}"),
             ("mark → breach p50 / p99 / p99.9 (ns)", $"{r.RevaluationLatencyP50} / {r.RevaluationLatencyP99} / {r.RevaluationLatencyP999}"),
+            ("fill → breach published by the engine p50 / p99 (ns)", $"{r.TradeToPublishP50} / {r.TradeToPublishP99}"),
+            ("breach published → read by the liquidator p50 / p99 (ns)", $"{r.DeliveryP50} / {r.DeliveryP99}"),
             ("engine thread: bytes allocated / GC collections", $"{r.EngineAllocatedBytes} / {r.EngineGcCount}"),
         };
         string name = saturate ? "engine-throughput" : "fill-breach";
         string command = $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- {name} --duration {seconds}{(saturate ? "" : $" --rate {rate}")}";
-        var histograms = r.Histograms is { } h ? new List<(string, Core.Diagnostics.LatencyHistogram)> { ("fill-to-breach", h.Trade), ("mark-to-breach", h.Revaluation) } : [];
+        var histograms = r.Histograms is { } h ? new List<(string, Core.Diagnostics.LatencyHistogram)> { ("fill-to-breach", h.Trade), ("mark-to-breach", h.Revaluation), ("fill-to-breach-publish", h.TradeToPublish), ("breach-delivery", h.Delivery) } : [];
         ResultWriter.Write(options, name, command, table, histograms);
         return r.Events > 0 && r.BreachSequenceGaps == 0 ? 0 : 1;
     }

@@ -37,10 +37,11 @@ public sealed record EmbeddedVenueReport(
     long EngineAllocatedBytes, int EngineGcCount, long BreachSequenceGaps, long AbandonedSlots, int Instruments, int Accounts,
     long Revaluations, string RejectsByReason, double OfferedRate,
     long TradeLatencyCount, long TradeLatencyP50, long TradeLatencyP99, long TradeLatencyP999,
-    long RevaluationLatencyCount, long RevaluationLatencyP50, long RevaluationLatencyP99, long RevaluationLatencyP999)
+    long RevaluationLatencyCount, long RevaluationLatencyP50, long RevaluationLatencyP99, long RevaluationLatencyP999,
+    long TradeToPublishP50, long TradeToPublishP99, long DeliveryP50, long DeliveryP99)
 {
     /// <summary>The liquidator's histograms (fill → breach, mark → breach), for harnesses that publish them.</summary>
-    public (LatencyHistogram Trade, LatencyHistogram Revaluation)? Histograms { get; init; }
+    public (LatencyHistogram Trade, LatencyHistogram Revaluation, LatencyHistogram TradeToPublish, LatencyHistogram Delivery)? Histograms { get; init; }
 }
 
 /// <summary>
@@ -94,6 +95,12 @@ public static class EmbeddedVenue
 
             var liquidatorThread = new Thread(() =>
             {
+                // On the simulator's CPU: the engine keeps CPU 1 to itself.
+                if (options.Pin)
+                {
+                    CpuAffinity.TryPinCurrentThread(0);
+                }
+
                 // Yielding, not sleeping: a sleep would add up to a millisecond to every breach.
                 var wait = new YieldingWait();
                 int idle = 0;
@@ -192,9 +199,10 @@ public static class EmbeddedVenue
                 string.Join(", ", Enum.GetValues<FeedReject>().Where(x => c.Rejects[(int)x] > 0).Select(x => $"{x} {c.Rejects[(int)x]:N0}")),
                 options.Rate,
                 liquidator.TradeLatency.TotalCount, liquidator.TradeLatency.ValueAtPercentile(50), liquidator.TradeLatency.ValueAtPercentile(99), liquidator.TradeLatency.ValueAtPercentile(99.9),
-                liquidator.RevaluationLatency.TotalCount, liquidator.RevaluationLatency.ValueAtPercentile(50), liquidator.RevaluationLatency.ValueAtPercentile(99), liquidator.RevaluationLatency.ValueAtPercentile(99.9))
+                liquidator.RevaluationLatency.TotalCount, liquidator.RevaluationLatency.ValueAtPercentile(50), liquidator.RevaluationLatency.ValueAtPercentile(99), liquidator.RevaluationLatency.ValueAtPercentile(99.9),
+                liquidator.TradeToPublish.ValueAtPercentile(50), liquidator.TradeToPublish.ValueAtPercentile(99), liquidator.Delivery.ValueAtPercentile(50), liquidator.Delivery.ValueAtPercentile(99))
             {
-                Histograms = (liquidator.TradeLatency, liquidator.RevaluationLatency),
+                Histograms = (liquidator.TradeLatency, liquidator.RevaluationLatency, liquidator.TradeToPublish, liquidator.Delivery),
             };
         }
         finally

@@ -36,6 +36,12 @@ public sealed class Liquidator
     /// <summary>First waiting mark's publish → breach read after the revaluation, nanoseconds.</summary>
     public LatencyHistogram RevaluationLatency { get; } = new();
 
+    /// <summary>Fill publish → breach publish by the engine, nanoseconds: the engine's part of a fill's breach latency.</summary>
+    public LatencyHistogram TradeToPublish { get; } = new();
+
+    /// <summary>Breach publish → breach read, nanoseconds: the delivery to this reader (its wake-up included).</summary>
+    public LatencyHistogram Delivery { get; } = new();
+
     /// <summary>Breaches read, by state entered.</summary>
     public long[] ByState { get; } = new long[4];
 
@@ -66,11 +72,22 @@ public sealed class Liquidator
 
         _lastSequence = sequence;
         long published = BinaryPrimitives.ReadInt64LittleEndian(p[BreachMessageDescriptor.SourcePublishTicksOffset..]);
+        long breachPublished = BinaryPrimitives.ReadInt64LittleEndian(p[BreachMessageDescriptor.PublishTicksOffset..]);
+        if (breachPublished > 0)
+        {
+            Delivery.Record(MonotonicClock.ToNanos(now - breachPublished));
+        }
+
         if (published > 0)
         {
             long latency = MonotonicClock.ToNanos(now - published);
             Latency.Record(latency);
-            (p[BreachMessageDescriptor.CauseOffset] == BreachMessageDescriptor.CauseTrade ? TradeLatency : RevaluationLatency).Record(latency);
+            bool trade = p[BreachMessageDescriptor.CauseOffset] == BreachMessageDescriptor.CauseTrade;
+            (trade ? TradeLatency : RevaluationLatency).Record(latency);
+            if (trade && breachPublished > 0)
+            {
+                TradeToPublish.Record(MonotonicClock.ToNanos(breachPublished - published));
+            }
         }
 
         var to = (MarginState)p[BreachMessageDescriptor.ToOffset];

@@ -354,7 +354,9 @@ public sealed class RiskEngine
             }
 
             ref readonly var b = ref _pending[_pendingHead];
-            Write(_breaches.Payload(slot), b, ++_breachSequence);
+            Span<byte> payload = _breaches.Payload(slot);
+            Write(payload, b, ++_breachSequence);
+            BinaryPrimitives.WriteInt64LittleEndian(payload[BreachMessageDescriptor.PublishTicksOffset..], MonotonicClock.Now());
             _breaches.Publish(slot);
             _pendingHead = (_pendingHead + 1) % _pending.Length;
             _pendingCount--;
@@ -373,7 +375,7 @@ public sealed class RiskEngine
 
     private static void Write(Span<byte> p, in PendingBreach b, long sequence)
     {
-        p[..(BreachMessageDescriptor.SlotSize - 8)].Clear();
+        p[..BreachMessageDescriptor.PublishTicksOffset].Clear();
         p[BreachMessageDescriptor.TypeOffset] = BreachMessageDescriptor.MessageType;
         p[BreachMessageDescriptor.VersionOffset] = BreachMessageDescriptor.Version;
         p[BreachMessageDescriptor.FromOffset] = (byte)b.Transition.From;

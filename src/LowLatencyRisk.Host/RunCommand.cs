@@ -67,6 +67,8 @@ internal static class RunCommand
         Console.WriteLine(string.Create(c, $"  fill -> breach      p50 {r.TradeLatencyP50,12:N0}  p99 {r.TradeLatencyP99,12:N0}  p99.9 {r.TradeLatencyP999,12:N0}  ({r.TradeLatencyCount:N0} breaches)"));
         Console.WriteLine(string.Create(c, $"  mark -> breach      p50 {r.RevaluationLatencyP50,12:N0}  p99 {r.RevaluationLatencyP99,12:N0}  p99.9 {r.RevaluationLatencyP999,12:N0}  ({r.RevaluationLatencyCount:N0} breaches; marks coalesce up to 10 ms, then every holder is revalued)"));
         Console.WriteLine(string.Create(c, $"  all                 p50 {r.LatencyP50,12:N0}  p99 {r.LatencyP99,12:N0}  p99.9 {r.LatencyP999,12:N0}  max {r.LatencyMax:N0}"));
+        Console.WriteLine(string.Create(c, $"  of which: fill -> breach published by the engine  p50 {r.TradeToPublishP50,12:N0}  p99 {r.TradeToPublishP99,12:N0}"));
+        Console.WriteLine(string.Create(c, $"            breach published -> read (delivery)     p50 {r.DeliveryP50,12:N0}  p99 {r.DeliveryP99,12:N0}"));
         Console.WriteLine(string.Create(c, $"engine thread       {r.EngineAllocatedBytes:N0} bytes allocated, {r.EngineGcCount} GC collections during the run; abandoned feed slots {r.AbandonedSlots}"));
     }
 }

@@ -136,6 +136,7 @@ typedef struct llr_breach_t {
     uint8_t cause;                /* 60 1 fill or collateral, 2 revaluation */
     uint8_t reserved[3];          /* 61 */
     struct { int32_t instrument; int32_t reserved; double quantity; } candidates[3]; /* 64 */
+    int64_t publish_ticks;        /* 112 CLOCK_MONOTONIC ns when the engine published it */
 } llr_breach_t;
 _Static_assert(offsetof(llr_breach_t, from_state) == 2, "from_state");
 _Static_assert(offsetof(llr_breach_t, to_state) == 3, "to_state");
@@ -148,7 +149,8 @@ _Static_assert(offsetof(llr_breach_t, maintenance_margin) == 48, "maintenance_ma
 _Static_assert(offsetof(llr_breach_t, candidate_count) == 56, "candidate_count");
 _Static_assert(offsetof(llr_breach_t, cause) == 60, "cause");
 _Static_assert(offsetof(llr_breach_t, candidates) == 64, "candidates");
-_Static_assert(sizeof(llr_breach_t) == 112, "breach size");
+_Static_assert(offsetof(llr_breach_t, publish_ticks) == 112, "publish_ticks");
+_Static_assert(sizeof(llr_breach_t) == 120, "breach size");
 
 /* ---- Pre-trade gate: order-check request and decision (64-byte slots: 8-byte stamp + 56-byte payload). */
 #define LLR_GATE_SLOT_SIZE 64

@@ -150,6 +150,7 @@ public static class FeedMessageDescriptor
 ///     60    1 Cause             1 a fill or collateral change, 2 the revaluation after marks
 ///     61    3 reserved
 ///     64   48 Candidates[3]     i32 Instrument, i32 reserved, f64 Quantity: heaviest in the worst scenario first
+///    112    8 PublishTicks      monotonic clock when the engine published this breach
 /// </code>
 public static class BreachMessageDescriptor
 {
@@ -163,7 +164,7 @@ public static class BreachMessageDescriptor
     public const int MaxCandidates = 3;
     /// <summary>Offsets.</summary>
     public const int TypeOffset = 0, VersionOffset = 1, FromOffset = 2, ToOffset = 3, AccountOffset = 4, SequenceOffset = 8, TimestampOffset = 16,
-        SourcePublishTicksOffset = 24, EquityOffset = 32, InitialOffset = 40, MaintenanceOffset = 48, CandidateCountOffset = 56, CauseOffset = 60, CandidatesOffset = 64, CandidateSize = 16;
+        SourcePublishTicksOffset = 24, EquityOffset = 32, InitialOffset = 40, MaintenanceOffset = 48, CandidateCountOffset = 56, CauseOffset = 60, CandidatesOffset = 64, CandidateSize = 16, PublishTicksOffset = 112;
 
     /// <summary>Cause: a fill or collateral change.</summary>
     public const byte CauseTrade = 1;

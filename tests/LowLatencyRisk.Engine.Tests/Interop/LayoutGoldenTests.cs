@@ -73,6 +73,7 @@ public class LayoutGoldenTests
         yield return $"Breach.candidate_count {B.CandidateCountOffset} 4";
         yield return $"Breach.cause {B.CauseOffset} 1";
         yield return $"Breach.candidates {B.CandidatesOffset} {B.MaxCandidates * B.CandidateSize}";
+        yield return $"Breach.publish_ticks {B.PublishTicksOffset} 8";
         yield return $"OrderCheckRequest.message_type {Q.MessageTypeOffset} 2";
         yield return $"OrderCheckRequest.version {Q.VersionOffset} 1";
         yield return $"OrderCheckRequest.side {Q.SideOffset} 1";
