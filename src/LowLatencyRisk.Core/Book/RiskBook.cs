@@ -103,6 +103,7 @@ public sealed class RiskBook
         _au = new AccountUnderlying[accounts * _underlyings];
         _riskArrays = new double[accounts * _underlyings * _scenarios];
         _accounts = new AccountTotals[accounts];
+        _sliceHolders = new int[accounts];
 
         _balances = new double[accounts * _assets];
         _assetDefined = new bool[_assets];
@@ -515,6 +516,11 @@ public sealed class RiskBook
     /// </summary>
     public bool Revalue(int underlying)
     {
+        if (_slicedUnderlying == underlying)
+        {
+            ContinueRevalue(int.MaxValue);
+        }
+
         if (!IsDirty(underlying))
         {
             return false;
@@ -527,6 +533,7 @@ public sealed class RiskBook
     /// <summary>Revalues every dirty underlying and re-margins its holders (see the class remarks).</summary>
     public void Revalue()
     {
+        ContinueRevalue(int.MaxValue);
         for (int u = 0; u < _underlyings; u++)
         {
             if (_blocks[u].Dirty)
@@ -878,18 +885,95 @@ public sealed class RiskBook
 
     private void RevalueUnderlying(int u)
     {
+        // A sliced revaluation of this underlying that is still running is finished first.
+        if (_slicedUnderlying == u)
+        {
+            ContinueRevalue(int.MaxValue);
+        }
+
+        if (BeginRevalueCore(u))
+        {
+            RevalueHolders(u, block: _blocks[u].Holders.Members);
+            RevalueCollateralOf(u);
+        }
+    }
+
+    /// <summary>
+    /// Starts a revaluation of <paramref name="underlying"/> in slices: its instruments are revalued
+    /// now; its holders are re-margined by <see cref="ContinueRevalue"/> a slice at a time, so a
+    /// caller (the engine) can apply fills between slices. False when the underlying is clean or a
+    /// sliced revaluation is already running.
+    /// </summary>
+    /// <remarks>
+    /// Holders are taken from a snapshot of the holder set made now. An account that becomes a
+    /// holder meanwhile held nothing before, so its fill applied the new values to zero sums; an
+    /// account that stops holding is recomputed to zero: every holder ends exact. Until its slice
+    /// comes, a holder's margin reflects the previous valuation.
+    /// </remarks>
+    public bool BeginRevalue(int underlying)
+    {
+        if (_slicedUnderlying >= 0 || !IsDirty(underlying) || !BeginRevalueCore(underlying))
+        {
+            return false;
+        }
+
+        ReadOnlySpan<int> holders = _blocks[underlying].Holders.Members;
+        holders.CopyTo(_sliceHolders);
+        _sliceCount = holders.Length;
+        _sliceNext = 0;
+        _slicedUnderlying = underlying;
+        return true;
+    }
+
+    /// <summary>True while a sliced revaluation runs.</summary>
+    public bool IsRevaluing => _slicedUnderlying >= 0;
+
+    /// <summary>Re-margins up to <paramref name="maxAccounts"/> more holders of the running sliced revaluation; true when it has finished.</summary>
+    public bool ContinueRevalue(int maxAccounts)
+    {
+        int u = _slicedUnderlying;
+        if (u < 0)
+        {
+            return true;
+        }
+
+        int end = (int)Math.Min((long)_sliceNext + maxAccounts, _sliceCount);
+        RevalueHolders(u, _sliceHolders.AsSpan(_sliceNext, end - _sliceNext));
+        _sliceNext = end;
+        if (end < _sliceCount)
+        {
+            return false;
+        }
+
+        _slicedUnderlying = -1;
+        RevalueCollateralOf(u);
+        return true;
+    }
+
+    private int _slicedUnderlying = -1;
+    private int _sliceNext;
+    private int _sliceCount;
+    private readonly int[] _sliceHolders;
+
+    /// <summary>Instrument revaluation; false when the underlying has no index yet (nothing to value).</summary>
+    private bool BeginRevalueCore(int u)
+    {
         var block = _blocks[u];
         block.Dirty = false;
         block.ValuedAtNanos = NowNanos;
         if (!block.HasIndex)
         {
-            return; // nothing can be valued before the first index mark
+            return false;
         }
 
         RevalueGroup(block, block.Options, isOption: true);
         RevalueGroup(block, block.Linear, isOption: false);
+        return true;
+    }
 
-        foreach (int account in block.Holders.Members)
+    private void RevalueHolders(int u, ReadOnlySpan<int> block)
+    {
+        foreach (int account in block)
         {
             ref AccountUnderlying s = ref _au[(account * _underlyings) + u];
             double oldUnrealized = s.Unrealized;
@@ -897,7 +981,10 @@ public sealed class RiskBook
             RecomputeAccountUnderlying(account, u);
             RemarginAfter(account, u, oldUnrealized, oldMargin);
         }
+    }
 
+    private void RevalueCollateralOf(int u)
+    {
         for (int x = 0; x < _assets; x++)
         {
             if (_assetDefined[x] && _assetUnderlying[x] == u)
