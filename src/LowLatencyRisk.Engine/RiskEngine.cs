@@ -50,6 +50,9 @@ public sealed class RiskEngine
     /// <summary>Holders re-margined per poll while a revaluation runs (about 35 µs on the standard workload).</summary>
     public const int SliceAccounts = 512;
 
+    /// <summary>Largest batch while a revaluation runs in slices.</summary>
+    public const int RevaluingBatch = 2048;
+
     /// <summary>Creates the engine; marks are applied to margins at most every <paramref name="revalueInterval"/> (default: every batch).</summary>
     public RiskEngine(RiskBook book, PreTradeGate? gate, RingConsumer feed, IRingProducer breaches, TimeSpan revalueInterval = default)
     {
@@ -83,7 +86,9 @@ public sealed class RiskEngine
     public int PollOnce(int maxBatch = 65_536)
     {
         FlushPending();
-        int n = _feed.Poll(ref _handler, maxBatch);
+        // While a revaluation runs in slices, batches are kept short so it advances steadily
+        // even when the feed is saturated (a slice per batch).
+        int n = _feed.Poll(ref _handler, _book.IsRevaluing ? Math.Min(maxBatch, RevaluingBatch) : maxBatch);
         if (n > 0)
         {
             Counters.Batches++;
