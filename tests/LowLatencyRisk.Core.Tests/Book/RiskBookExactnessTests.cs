@@ -144,4 +144,46 @@ public class RiskBookExactnessTests
             AssertMatches(f.Book, a);
         }
     }
+
+    [Fact]
+    public void SlicedRevaluation_WithFillsBetweenSlices_EndsExact()
+    {
+        var f = new BookFixture(underlyings: 2, accounts: 300);
+        var book = f.Book;
+        var rng = new Random(77);
+        for (int a = 0; a < 300; a++)
+        {
+            book.SetCollateral(a, BookFixture.Usd, 100_000);
+            for (int k = 0; k < 4; k++)
+            {
+                int i = f.ByUnderlying[0][rng.Next(f.ByUnderlying[0].Count)];
+                book.ApplyFill(a, i, 0.5, book.MarkPrice(i));
+            }
+        }
+
+        book.Revalue();
+        long t = BookFixture.Start;
+        for (int round = 0; round < 20; round++)
+        {
+            Assert.Equal(MarkResult.Accepted, book.UpdateIndex(0, 30_000 * (1 + ((rng.NextDouble() - 0.5) * 0.02)), t += 1_000_000_000));
+            Assert.True(book.BeginRevalue(0));
+            Assert.True(book.IsRevaluing);
+            Assert.False(book.BeginRevalue(0)); // one at a time
+            while (!book.ContinueRevalue(37))
+            {
+                // Fills between slices: new holders, closed positions, additions.
+                int a = rng.Next(300);
+                int i = f.ByUnderlying[0][rng.Next(f.ByUnderlying[0].Count)];
+                double q = book.PositionQuantity(a, i);
+                book.ApplyFill(a, i, q != 0 && rng.Next(3) == 0 ? -q : 0.25, book.MarkPrice(i));
+            }
+
+            Assert.False(book.IsRevaluing);
+        }
+
+        for (int a = 0; a < 300; a++)
+        {
+            AssertMatches(book, a);
+        }
+    }
 }
