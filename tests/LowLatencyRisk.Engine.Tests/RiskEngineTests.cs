@@ -59,19 +59,7 @@ public sealed class RiskEngineTests : IDisposable
 
     private Rig NewRig(int breachCapacity = 1 << 14, long stressStart = 2_000, long stressLength = 4_000)
     {
-        var w = StandardWorkload.Build(WorkloadScale.Small);
-        var shadow = StandardWorkload.Build(WorkloadScale.Small);
-        // Thin the collateral so the stress episode breaches: equity about 1.3 × initial margin.
-        for (int a = 0; a < 200; a++)
-        {
-            double balance = (w.Book.InitialMargin(a) * 1.3) + 1_000 - (w.Book.Equity(a) - w.Book.CollateralValue(a));
-            w.Book.SetCollateral(a, StandardWorkload.UsdAsset, balance);
-            shadow.Book.SetCollateral(a, StandardWorkload.UsdAsset, balance);
-        }
-
-        while (w.Book.TryDequeueTransition(out _))
-        {
-        }
+        var (w, shadow) = ThinWorkload.Build();
 
         var gate = new PreTradeGate(w.Book, new GateConfig());
         var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1024, ProducerMode.Multi));

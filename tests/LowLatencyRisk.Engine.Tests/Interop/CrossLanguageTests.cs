@@ -138,18 +138,7 @@ public sealed class CrossLanguageTests : IDisposable
         string breachPath = _files.NewPath("llr-c-breach");
         using var feed = SharedRing.CreateInProcess(new RingOptions(F.SlotSize, 1024, ProducerMode.Multi));
         using var breaches = SharedRing.CreateMapped(breachPath, new RingOptions(B.SlotSize, 1 << 14, ProducerMode.Single));
-        var w = StandardWorkload.Build(WorkloadScale.Small);
-        var shadow = StandardWorkload.Build(WorkloadScale.Small);
-        for (int a = 0; a < 200; a++)
-        {
-            double balance = (w.Book.InitialMargin(a) * 1.3) + 1_000 - (w.Book.Equity(a) - w.Book.CollateralValue(a));
-            w.Book.SetCollateral(a, StandardWorkload.UsdAsset, balance);
-            shadow.Book.SetCollateral(a, StandardWorkload.UsdAsset, balance);
-        }
-
-        while (w.Book.TryDequeueTransition(out _))
-        {
-        }
+        var (w, shadow) = ThinWorkload.Build();
 
         var engine = new RiskEngine(w.Book, null, feed.CreateConsumer(0), breaches.CreateSingleProducer());
         var sim = new VenueSimulator(shadow, seed: 5, producerId: 1, stressStart: 500, stressLength: 4_000);

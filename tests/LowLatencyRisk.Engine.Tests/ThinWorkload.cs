@@ -1,0 +1,26 @@
+using LowLatencyRisk.Core.Simulation;
+
+namespace LowLatencyRisk.Engine.Tests;
+
+/// <summary>The small standard workload, twice (the engine's book and the simulator's shadow), with thin collateral so a stress episode breaches.</summary>
+internal static class ThinWorkload
+{
+    /// <summary>Builds both copies with every account's equity at about 1.3 × its initial margin, transitions drained.</summary>
+    public static (StandardWorkload Engine, StandardWorkload Shadow) Build()
+    {
+        var w = StandardWorkload.Build(WorkloadScale.Small);
+        var shadow = StandardWorkload.Build(WorkloadScale.Small);
+        for (int a = 0; a < WorkloadScale.Small.Accounts; a++)
+        {
+            double balance = (w.Book.InitialMargin(a) * 1.3) + 1_000 - (w.Book.Equity(a) - w.Book.CollateralValue(a));
+            w.Book.SetCollateral(a, StandardWorkload.UsdAsset, balance);
+            shadow.Book.SetCollateral(a, StandardWorkload.UsdAsset, balance);
+        }
+
+        while (w.Book.TryDequeueTransition(out _))
+        {
+        }
+
+        return (w, shadow);
+    }
+}
