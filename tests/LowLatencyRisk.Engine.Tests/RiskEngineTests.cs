@@ -269,4 +269,33 @@ public sealed class RiskEngineTests : IDisposable
             r.Liquidator.Poll();
         }, warmUp: 200, iterations: 2_000);
     }
+
+    [Fact]
+    public void BreachEmit_DoesNotAllocate_AndEveryBreachIsRead()
+    {
+        var w = StandardWorkload.Build(WorkloadScale.Small);
+        using var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1024, ProducerMode.Multi));
+        using var breaches = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1024, ProducerMode.Single));
+        var engine = new RiskEngine(w.Book, null, feed.CreateConsumer(0), breaches.CreateSingleProducer());
+        var liquidator = new Liquidator(breaches.CreateConsumer(0));
+        Assert.True(w.Book.InitialMargin(0) > 0);
+        var state = (engine, liquidator, producer: feed.CreateMultiProducer(), seq: new long[1]);
+        // Each collateral message flips account 0 between rich (healthy) and broke (liquidation):
+        // one transition, one breach emitted and read, per message.
+        GcAssert.NoAllocation(state, static s =>
+        {
+            long n = ++s.seq[0];
+            s.producer.TryClaim(1, out long slot);
+            var p = s.producer.Payload(slot);
+            FeedMessageDescriptor.WriteHeader(p, FeedMessageType.Collateral, 1, n, StandardWorkload.StartNanos + n, MonotonicClock.Now());
+            FeedMessageDescriptor.WriteCollateral(p, 0, StandardWorkload.UsdAsset, (n & 1) == 0 ? 1e9 : 0);
+            s.producer.Publish(slot);
+            s.engine.PollOnce();
+            s.liquidator.Poll();
+        }, warmUp: 200, iterations: 2_000);
+        Assert.True(liquidator.Read >= 2_000, $"{liquidator.Read} breaches read");
+        Assert.Equal(engine.Counters.BreachesByState.Sum(), liquidator.Read);
+        Assert.Equal(0, liquidator.SequenceGaps);
+    }
 }
+

@@ -1,0 +1,91 @@
+using BenchmarkDotNet.Attributes;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Engine;
+using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Ipc;
+
+namespace LowLatencyRisk.Benchmarks.Engine;
+
+/// <summary>
+/// The engine on one thread over in-process rings, full standard workload: per event of the
+/// simulated mix (publish, decode, validate, apply, revaluation slices, breaches), and per breach
+/// emitted (a collateral message that flips one account between healthy and liquidation, with
+/// the liquidator reading the breach).
+/// </summary>
+[MemoryDiagnoser]
+public class RiskEngineBenchmarks
+{
+    private const int Batch = 256;
+    private SharedRing _feed = null!, _breaches = null!, _feed2 = null!, _breaches2 = null!;
+    private RiskEngine _engine = null!, _breachEngine = null!;
+    private Liquidator _liquidator = null!, _breachLiquidator = null!;
+    private MultiProducer _producer = null!, _producer2 = null!;
+    private VenueSimulator _simulator = null!;
+    private long _sequence;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var w = StandardWorkload.Build(new WorkloadScale());
+        var shadow = StandardWorkload.Build(new WorkloadScale());
+        _feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1024, ProducerMode.Multi));
+        _breaches = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single));
+        _engine = new RiskEngine(w.Book, new PreTradeGate(w.Book, new GateConfig()), _feed.CreateConsumer(0), _breaches.CreateSingleProducer(), TimeSpan.FromMilliseconds(10));
+        _liquidator = new Liquidator(_breaches.CreateConsumer(0));
+        _producer = _feed.CreateMultiProducer();
+        _simulator = new VenueSimulator(shadow, seed: 3);
+
+        var w2 = StandardWorkload.Build(WorkloadScale.Small);
+        _feed2 = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1024, ProducerMode.Multi));
+        _breaches2 = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1024, ProducerMode.Single));
+        _breachEngine = new RiskEngine(w2.Book, null, _feed2.CreateConsumer(0), _breaches2.CreateSingleProducer());
+        _breachLiquidator = new Liquidator(_breaches2.CreateConsumer(0));
+        _producer2 = _feed2.CreateMultiProducer();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _feed.Dispose();
+        _breaches.Dispose();
+        _feed2.Dispose();
+        _breaches2.Dispose();
+    }
+
+    /// <summary>Per event of the standard mix, processed in batches of 256.</summary>
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public long ProcessStandardMix()
+    {
+        _producer.TryClaim(Batch, out long first);
+        long now = MonotonicClock.Now();
+        for (int i = 0; i < Batch; i++)
+        {
+            _simulator.Next(_producer.Payload(first + i), now);
+            _producer.Publish(first + i);
+        }
+
+        while (_engine.PollOnce() > 0)
+        {
+        }
+
+        _liquidator.Poll();
+        return _engine.Counters.Events;
+    }
+
+    /// <summary>One collateral message → one margin transition → one breach emitted and read.</summary>
+    [Benchmark]
+    public long EmitBreach()
+    {
+        long n = ++_sequence;
+        _producer2.TryClaim(1, out long slot);
+        var p = _producer2.Payload(slot);
+        FeedMessageDescriptor.WriteHeader(p, FeedMessageType.Collateral, 1, n, StandardWorkload.StartNanos + n, MonotonicClock.Now());
+        FeedMessageDescriptor.WriteCollateral(p, 0, StandardWorkload.UsdAsset, (n & 1) == 0 ? 1e9 : 0);
+        _producer2.Publish(slot);
+        _breachEngine.PollOnce();
+        _breachLiquidator.Poll();
+        return _breachLiquidator.Read;
+    }
+}
