@@ -41,6 +41,18 @@ int main(void) {
     F("Collateral", llr_collateral_t, account);
     F("Collateral", llr_collateral_t, asset);
     F("Collateral", llr_collateral_t, balance);
+    F("InstrumentDefinition", llr_instrument_definition_t, instrument);
+    F("InstrumentDefinition", llr_instrument_definition_t, underlying);
+    F("InstrumentDefinition", llr_instrument_definition_t, strike);
+    F("InstrumentDefinition", llr_instrument_definition_t, expiry_nanos);
+    F("InstrumentDefinition", llr_instrument_definition_t, multiplier);
+    F("InstrumentDefinition", llr_instrument_definition_t, tick_size);
+    F("InstrumentDefinition", llr_instrument_definition_t, lot_size);
+    F("InstrumentDefinition", llr_instrument_definition_t, kind);
+    F("LimitChange", llr_limit_change_t, scope);
+    F("LimitChange", llr_limit_change_t, field);
+    F("LimitChange", llr_limit_change_t, id);
+    F("LimitChange", llr_limit_change_t, value);
     F("Breach", llr_breach_t, type);
     F("Breach", llr_breach_t, version);
     F("Breach", llr_breach_t, from_state);

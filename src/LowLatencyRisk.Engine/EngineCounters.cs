@@ -23,6 +23,8 @@ public enum FeedReject
     PositionCapacity = 8,
     /// <summary>An order lifecycle event for an order the gate does not know.</summary>
     UnknownOrder = 9,
+    /// <summary>An instrument definition the book refused (id taken or out of range, bad sizes, unknown underlying).</summary>
+    InvalidDefinition = 10,
 }
 
 /// <summary>

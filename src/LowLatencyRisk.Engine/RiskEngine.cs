@@ -177,7 +177,7 @@ public sealed class RiskEngine
             return;
         }
 
-        if (type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.Heartbeat)
+        if (type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.LimitChange)
         {
             Reject(FeedReject.UnknownType);
             return;
@@ -243,6 +243,17 @@ public sealed class RiskEngine
             case FeedMessageType.KillSwitch:
                 ApplyKillSwitch(p);
                 break;
+            case FeedMessageType.InstrumentDefinition:
+                var spec = FeedMessageDescriptor.ReadInstrumentDefinition(p, out int instrument);
+                if (_book.TryDefineInstrument(instrument, spec) != DefinitionResult.Defined)
+                {
+                    Reject(FeedReject.InvalidDefinition);
+                }
+
+                break;
+            case FeedMessageType.LimitChange:
+                ApplyLimit(p);
+                break;
             default: // heartbeat
                 break;
         }
@@ -297,6 +308,44 @@ public sealed class RiskEngine
             default:
                 Reject(FeedReject.UnknownId);
                 break;
+        }
+    }
+
+    private void ApplyLimit(ReadOnlySpan<byte> p)
+    {
+        var scope = (LimitScope)p[FeedMessageDescriptor.Byte0];
+        var field = (LimitField)p[FeedMessageDescriptor.Byte1];
+        int id = FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int1);
+        double v = FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double0);
+        if (_gate is null || !(scope == LimitScope.Instrument ? _book.IsInstrument(id) : scope == LimitScope.Account && _book.IsAccount(id)))
+        {
+            Reject(FeedReject.UnknownId);
+            return;
+        }
+
+        // Limits are positive (+∞ = none); switches are exactly 0 or 1. Anything else changes nothing.
+        bool isSwitch = field == LimitField.Halted || (scope == LimitScope.Account && field == LimitField.PositionLimitOrEnabled);
+        if (isSwitch ? v is not (0 or 1) : !(v > 0) || (scope == LimitScope.Instrument && field == LimitField.PriceBandOrThrottleBurst && !double.IsFinite(v)))
+        {
+            Reject(FeedReject.InvalidValue);
+            return;
+        }
+
+        const double Keep = double.NaN;
+        switch (scope, field)
+        {
+            case (LimitScope.Instrument, LimitField.MaxOrderQuantityOrCredit): _gate.SetInstrumentLimits(id, maxOrderQuantity: v); break;
+            case (LimitScope.Instrument, LimitField.MaxOrderNotionalOrUnderlyingPosition): _gate.SetInstrumentLimits(id, Keep, maxOrderNotional: v); break;
+            case (LimitScope.Instrument, LimitField.MinQuantityOrThrottleRate): _gate.SetInstrumentLimits(id, Keep, Keep, minQuantity: v); break;
+            case (LimitScope.Instrument, LimitField.PriceBandOrThrottleBurst): _gate.SetInstrumentLimits(id, Keep, Keep, Keep, priceBand: v); break;
+            case (LimitScope.Instrument, LimitField.PositionLimitOrEnabled): _gate.SetInstrumentLimits(id, Keep, Keep, Keep, Keep, positionLimit: v); break;
+            case (LimitScope.Instrument, LimitField.Halted): _gate.SetHalted(id, v == 1); break;
+            case (LimitScope.Account, LimitField.MaxOrderQuantityOrCredit): _gate.SetAccountLimits(id, creditLimit: v); break;
+            case (LimitScope.Account, LimitField.MaxOrderNotionalOrUnderlyingPosition): _gate.SetAccountLimits(id, Keep, underlyingPositionLimit: v); break;
+            case (LimitScope.Account, LimitField.MinQuantityOrThrottleRate): _gate.SetAccountLimits(id, Keep, Keep, throttleRate: v); break;
+            case (LimitScope.Account, LimitField.PriceBandOrThrottleBurst): _gate.SetAccountLimits(id, Keep, Keep, Keep, throttleBurst: v); break;
+            case (LimitScope.Account, LimitField.PositionLimitOrEnabled): _gate.SetAccountEnabled(id, v == 1); break;
+            default: Reject(FeedReject.InvalidValue); break;
         }
     }
 

@@ -185,6 +185,52 @@ public sealed class RiskEngineTests : IDisposable
     }
 
     [Fact]
+    public void InstrumentDefinitionsAndLimitChanges_AppliedWhenValid_RejectedByReasonOtherwise()
+    {
+        var rig = NewRig();
+        var book = rig.Workload.Book;
+        int free = Enumerable.Range(0, book.Config.MaxInstruments).First(i => !book.IsInstrument(i));
+        var call = new InstrumentSpec(InstrumentKind.Call, 0, book.IndexPrice(0), StandardWorkload.StartNanos + (30L * 86_400_000_000_000), 1, 0.5, 0.01);
+        long seq = 0;
+        void Header(Span<byte> p, FeedMessageType type) => FeedMessageDescriptor.WriteHeader(p, type, 6, ++seq, StandardWorkload.StartNanos + seq, 0);
+
+        rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, free, call); });             // valid
+        rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, free, call with { Strike = 1 }); }); // id taken
+        rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, -3, call); });               // id out of range
+        rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, free + 1, call with { Multiplier = double.NaN }); });
+        rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, free + 1, call with { Underlying = 77 }); });
+        rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, free + 1, call with { Kind = (InstrumentKind)9 }); });
+        rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, free + 1, call with { Strike = -1 }); });
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Instrument, LimitField.MaxOrderQuantityOrCredit, free, 3); }); // valid
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.PositionLimitOrEnabled, 4, 0); });         // valid: disable
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MaxOrderQuantityOrCredit, 4, -1); });      // negative
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MaxOrderQuantityOrCredit, 4, double.NaN); });
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Instrument, LimitField.Halted, free, 0.5); });               // not a switch value
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MaxOrderQuantityOrCredit, 99_999, 5); });  // unknown account
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, (LimitScope)7, LimitField.MaxOrderQuantityOrCredit, 1, 5); });          // unknown scope
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.Halted, 1, 1); });                       // field of the other scope
+        while (rig.Engine.PollOnce() > 0)
+        {
+        }
+
+        var c = rig.Engine.Counters;
+        Assert.Equal(15, c.Events);
+        Assert.Equal(6, c.Rejects[(int)FeedReject.InvalidDefinition]);
+        Assert.Equal(2, c.Rejects[(int)FeedReject.UnknownId]);
+        Assert.Equal(4, c.Rejects[(int)FeedReject.InvalidValue]);
+        Assert.Equal(12, c.TotalRejects);
+        Assert.True(book.IsInstrument(free));
+        Assert.Equal(call, book.Instrument(free));
+        Assert.False(book.IsInstrument(free + 1));
+
+        // The limits took effect in the gate: 4 lots of the new call breach its 3-lot limit; account 4 is disabled.
+        var tooBig = new OrderRequest(1, free, OrderSide.Buy, 4, 10, OrderType.Limit, 1);
+        Assert.Equal(RejectReason.MaxOrderQuantity, rig.Gate.Check(tooBig, StandardWorkload.StartNanos).Reason);
+        var disabled = tooBig with { Account = 4, Quantity = 1, ClientOrderId = 2 };
+        Assert.Equal(RejectReason.AccountDisabled, rig.Gate.Check(disabled, StandardWorkload.StartNanos).Reason);
+    }
+
+    [Fact]
     public void ProducerSequences_DuplicatesDropped_GapsCountedAndApplied()
     {
         var rig = NewRig();

@@ -77,7 +77,8 @@ _Static_assert(sizeof(llr_ring_header_t) == LLR_RING_SLOTS_OFFSET, "header size"
 #define LLR_FEED_SLOT_SIZE 128
 #define LLR_FEED_VERSION 1
 enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5,
-       LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_BREACH = 16 };
+       LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8,
+       LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_BREACH = 16 };
 
 typedef struct llr_feed_header_t {
     uint8_t type;                /*  0 */
@@ -117,6 +118,27 @@ typedef struct llr_collateral_t { llr_feed_header_t h; int32_t account; int32_t 
 _Static_assert(offsetof(llr_collateral_t, account) == 32, "account");
 _Static_assert(offsetof(llr_collateral_t, asset) == 36, "asset");
 _Static_assert(offsetof(llr_collateral_t, balance) == 40, "balance");
+
+/* kind: 0 spot, 1 future, 2 perpetual, 3 call, 4 put. Definitions are immutable once accepted. */
+typedef struct llr_instrument_definition_t {
+    llr_feed_header_t h; int32_t instrument; int32_t underlying; double strike; int64_t expiry_nanos;
+    double multiplier; double tick_size; double lot_size; uint8_t kind; uint8_t pad[7];
+} llr_instrument_definition_t;
+_Static_assert(offsetof(llr_instrument_definition_t, instrument) == 32, "instrument");
+_Static_assert(offsetof(llr_instrument_definition_t, underlying) == 36, "underlying");
+_Static_assert(offsetof(llr_instrument_definition_t, strike) == 40, "strike");
+_Static_assert(offsetof(llr_instrument_definition_t, expiry_nanos) == 48, "expiry_nanos");
+_Static_assert(offsetof(llr_instrument_definition_t, multiplier) == 56, "multiplier");
+_Static_assert(offsetof(llr_instrument_definition_t, tick_size) == 64, "tick_size");
+_Static_assert(offsetof(llr_instrument_definition_t, lot_size) == 72, "lot_size");
+_Static_assert(offsetof(llr_instrument_definition_t, kind) == 80, "kind");
+
+/* scope: 1 instrument, 2 account; field: see LimitField in FeedMessages.cs (1..6). */
+typedef struct llr_limit_change_t { llr_feed_header_t h; uint8_t scope; uint8_t field; uint16_t pad; int32_t id; double value; } llr_limit_change_t;
+_Static_assert(offsetof(llr_limit_change_t, scope) == 32, "scope");
+_Static_assert(offsetof(llr_limit_change_t, field) == 33, "field");
+_Static_assert(offsetof(llr_limit_change_t, id) == 36, "id");
+_Static_assert(offsetof(llr_limit_change_t, value) == 40, "value");
 
 /* ---- Breach messages (128-byte slots). */
 #define LLR_BREACH_SLOT_SIZE 128

@@ -41,6 +41,27 @@ public readonly record struct InstrumentSpec(InstrumentKind Kind, int Underlying
 /// <summary>One tier of a collateral haircut schedule: value up to <paramref name="UpToValue"/> (cumulative) is counted at 1 − <paramref name="Haircut"/>.</summary>
 public readonly record struct HaircutTier(double UpToValue, double Haircut);
 
+/// <summary>What an instrument definition did.</summary>
+public enum DefinitionResult : byte
+{
+    /// <summary>Defined.</summary>
+    Defined = 0,
+    /// <summary>The id is beyond <see cref="RiskConfig.MaxInstruments"/>.</summary>
+    IdOutOfRange = 1,
+    /// <summary>The id is already defined (definitions are immutable).</summary>
+    AlreadyDefined = 2,
+    /// <summary>The underlying is not defined.</summary>
+    UnknownUnderlying = 3,
+    /// <summary>Multiplier, tick size or lot size not positive and finite.</summary>
+    InvalidSize = 4,
+    /// <summary>An option without a positive strike or an expiry.</summary>
+    InvalidOption = 5,
+    /// <summary>A future without an expiry.</summary>
+    MissingExpiry = 6,
+    /// <summary>A kind beyond <see cref="InstrumentKind.Put"/>.</summary>
+    UnknownKind = 7,
+}
+
 /// <summary>What a mark update did.</summary>
 public enum MarkResult : byte
 {

@@ -157,41 +157,82 @@ public sealed class RiskBook
     /// <summary>Defines instrument <paramref name="id"/>. Throws with the reason if the definition is invalid or the id taken.</summary>
     public void DefineInstrument(int id, in InstrumentSpec spec)
     {
+        var check = CheckInstrument(id, spec);
+        if (check != DefinitionResult.Defined)
+        {
+            throw new ArgumentException($"Instrument {id}: {Describe(check)}.", nameof(spec));
+        }
+
+        Define(id, spec);
+    }
+
+    /// <summary>
+    /// Defines instrument <paramref name="id"/> if the definition is valid (the engine's path for
+    /// definitions arriving on the feed): never throws, changes nothing unless it returns
+    /// <see cref="DefinitionResult.Defined"/>.
+    /// </summary>
+    public DefinitionResult TryDefineInstrument(int id, in InstrumentSpec spec)
+    {
+        var check = CheckInstrument(id, spec);
+        if (check == DefinitionResult.Defined)
+        {
+            Define(id, spec);
+        }
+
+        return check;
+    }
+
+    /// <summary>Why a definition was refused, in words.</summary>
+    public string Describe(DefinitionResult result) => result switch
+    {
+        DefinitionResult.Defined => "defined",
+        DefinitionResult.IdOutOfRange => $"instrument ids are 0..{_specs.Length - 1}",
+        DefinitionResult.AlreadyDefined => "the id is already defined",
+        DefinitionResult.UnknownUnderlying => "its underlying is not defined",
+        DefinitionResult.InvalidSize => "multiplier, tick size and lot size must be positive and finite",
+        DefinitionResult.InvalidOption => "an option needs a positive strike and an expiry",
+        DefinitionResult.MissingExpiry => "a future needs an expiry",
+        _ => "unknown instrument kind",
+    };
+
+    private DefinitionResult CheckInstrument(int id, in InstrumentSpec spec)
+    {
         if ((uint)id >= (uint)_specs.Length)
         {
-            throw new ArgumentOutOfRangeException(nameof(id), id, $"Instrument ids are 0..{_specs.Length - 1}.");
+            return DefinitionResult.IdOutOfRange;
         }
 
         if (_defined[id])
         {
-            throw new ArgumentException($"Instrument {id} is already defined.", nameof(id));
-        }
-
-        if ((uint)spec.Underlying >= (uint)_underlyings || !_blocks[spec.Underlying].Defined)
-        {
-            throw new ArgumentException($"Instrument {id}: underlying {spec.Underlying} is not defined.", nameof(spec));
-        }
-
-        if (!(spec.Multiplier > 0) || !double.IsFinite(spec.Multiplier) || !(spec.TickSize > 0) || !(spec.LotSize > 0))
-        {
-            throw new ArgumentException($"Instrument {id}: multiplier, tick size and lot size must be positive.", nameof(spec));
-        }
-
-        if (spec.IsOption && (!(spec.Strike > 0) || !double.IsFinite(spec.Strike) || spec.ExpiryNanos <= 0))
-        {
-            throw new ArgumentException($"Instrument {id}: an option needs a positive strike and an expiry.", nameof(spec));
-        }
-
-        if (spec.Kind == InstrumentKind.Future && spec.ExpiryNanos <= 0)
-        {
-            throw new ArgumentException($"Instrument {id}: a future needs an expiry.", nameof(spec));
+            return DefinitionResult.AlreadyDefined;
         }
 
         if (spec.Kind > InstrumentKind.Put)
         {
-            throw new ArgumentException($"Instrument {id}: unknown kind {(int)spec.Kind}.", nameof(spec));
+            return DefinitionResult.UnknownKind;
         }
 
+        if ((uint)spec.Underlying >= (uint)_underlyings || !_blocks[spec.Underlying].Defined)
+        {
+            return DefinitionResult.UnknownUnderlying;
+        }
+
+        if (!(spec.Multiplier > 0) || !double.IsFinite(spec.Multiplier) || !(spec.TickSize > 0) || !double.IsFinite(spec.TickSize)
+            || !(spec.LotSize > 0) || !double.IsFinite(spec.LotSize))
+        {
+            return DefinitionResult.InvalidSize;
+        }
+
+        if (spec.IsOption && (!(spec.Strike > 0) || !double.IsFinite(spec.Strike) || spec.ExpiryNanos <= 0))
+        {
+            return DefinitionResult.InvalidOption;
+        }
+
+        return spec.Kind == InstrumentKind.Future && spec.ExpiryNanos <= 0 ? DefinitionResult.MissingExpiry : DefinitionResult.Defined;
+    }
+
+    private void Define(int id, in InstrumentSpec spec)
+    {
         var block = _blocks[spec.Underlying];
         var group = spec.IsOption ? block.Options : block.Linear;
         int slot = group.Count++;

@@ -74,6 +74,9 @@ public sealed class StandardWorkload
     public int Option(int u, int expiry, int strike, bool call) =>
         InstrumentsByUnderlying[u][1 + Scale.Futures + (((expiry * Scale.Strikes) + strike) * 2) + (call ? 0 : 1)];
 
+    /// <summary>Instrument ids left free above the generated ones, for definitions arriving on the feed (listings).</summary>
+    public const int SpareInstruments = 64;
+
     /// <summary>Builds the workload with a CME-style 16-scenario grid (15 % price, 25 vol points) unless another is given.</summary>
     public static StandardWorkload Build(WorkloadScale scale, ScenarioGrid? grid = null)
     {
@@ -82,7 +85,7 @@ public sealed class StandardWorkload
         var config = new RiskConfig
         {
             MaxUnderlyings = scale.Underlyings,
-            MaxInstruments = scale.Underlyings * perUnderlying,
+            MaxInstruments = (scale.Underlyings * perUnderlying) + SpareInstruments,
             MaxAccounts = scale.Accounts,
             MaxPositionsPerAccount = scale.MaxPositionsPerAccount > 0 ? scale.MaxPositionsPerAccount : Math.Max(8, scale.PositionsPerAccount * 2),
             MaxAssets = 2,

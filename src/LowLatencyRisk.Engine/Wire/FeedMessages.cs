@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using LowLatencyRisk.Core.Book;
 
 namespace LowLatencyRisk.Engine.Wire;
 
@@ -19,6 +20,36 @@ public enum FeedMessageType : byte
     KillSwitch = 7,
     /// <summary>Liveness.</summary>
     Heartbeat = 8,
+    /// <summary>A new instrument (definitions are immutable once accepted).</summary>
+    InstrumentDefinition = 9,
+    /// <summary>A limit of an instrument or account (the gate's per-id overrides).</summary>
+    LimitChange = 10,
+}
+
+/// <summary>Scope of a <see cref="FeedMessageType.LimitChange"/>.</summary>
+public enum LimitScope : byte
+{
+    /// <summary>An instrument's limit.</summary>
+    Instrument = 1,
+    /// <summary>An account's limit.</summary>
+    Account = 2,
+}
+
+/// <summary>Which limit a <see cref="FeedMessageType.LimitChange"/> sets (the meaning depends on the scope).</summary>
+public enum LimitField : byte
+{
+    /// <summary>Instrument: largest order quantity. Account: credit limit.</summary>
+    MaxOrderQuantityOrCredit = 1,
+    /// <summary>Instrument: largest order notional. Account: position limit per underlying.</summary>
+    MaxOrderNotionalOrUnderlyingPosition = 2,
+    /// <summary>Instrument: smallest order quantity. Account: throttle rate (orders/s).</summary>
+    MinQuantityOrThrottleRate = 3,
+    /// <summary>Instrument: price band (fraction). Account: throttle burst.</summary>
+    PriceBandOrThrottleBurst = 4,
+    /// <summary>Instrument: position limit. Account: enabled (value 1) or disabled (0).</summary>
+    PositionLimitOrEnabled = 5,
+    /// <summary>Instrument: halted (value 1) or trading (0).</summary>
+    Halted = 6,
 }
 
 /// <summary>
@@ -42,6 +73,9 @@ public enum FeedMessageType : byte
 /// Collateral          32 i32 Account, 36 i32 Asset, 40 f64 Balance
 /// KillSwitch          32 u8 Scope (0 venue, 1 underlying, 2 account), 33 u8 On, 36 i32 Id
 /// Heartbeat           (no body)
+/// InstrumentDefinition 32 i32 Instrument, 36 i32 Underlying, 40 f64 Strike, 48 i64 ExpiryNanos, 56 f64 Multiplier,
+///                     64 f64 TickSize, 72 f64 LotSize, 80 u8 Kind (0 spot, 1 future, 2 perpetual, 3 call, 4 put)
+/// LimitChange         32 u8 Scope (1 instrument, 2 account), 33 u8 Field (LimitField), 36 i32 Id, 40 f64 Value
 /// </code>
 public static class FeedMessageDescriptor
 {
@@ -57,6 +91,9 @@ public static class FeedMessageDescriptor
 
     /// <summary>Body offsets.</summary>
     public const int Int0 = 32, Int1 = 36, Double0 = 40, Double1 = 48, Long2 = 56, Byte0 = 32, Byte1 = 33, Byte4 = 36;
+
+    /// <summary>Instrument definition body offsets.</summary>
+    public const int DefinitionStrike = 40, DefinitionExpiry = 48, DefinitionMultiplier = 56, DefinitionTickSize = 64, DefinitionLotSize = 72, DefinitionKind = 80;
 
     /// <summary>Writes the header.</summary>
     public static void WriteHeader(Span<byte> p, FeedMessageType type, int producerId, long producerSequence, long timestampNanos, long publishTicks)
@@ -118,6 +155,36 @@ public static class FeedMessageDescriptor
         p[Byte0] = scope;
         p[Byte1] = on ? (byte)1 : (byte)0;
         BinaryPrimitives.WriteInt32LittleEndian(p[Int1..], id);
+    }
+
+    /// <summary>An instrument definition.</summary>
+    public static void WriteInstrumentDefinition(Span<byte> p, int instrument, InstrumentSpec spec)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(p[Int0..], instrument);
+        BinaryPrimitives.WriteInt32LittleEndian(p[Int1..], spec.Underlying);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[DefinitionStrike..], spec.Strike);
+        BinaryPrimitives.WriteInt64LittleEndian(p[DefinitionExpiry..], spec.ExpiryNanos);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[DefinitionMultiplier..], spec.Multiplier);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[DefinitionTickSize..], spec.TickSize);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[DefinitionLotSize..], spec.LotSize);
+        p[DefinitionKind] = (byte)spec.Kind;
+    }
+
+    /// <summary>Reads an instrument definition body.</summary>
+    public static InstrumentSpec ReadInstrumentDefinition(ReadOnlySpan<byte> p, out int instrument)
+    {
+        instrument = ReadInt(p, Int0);
+        return new InstrumentSpec((InstrumentKind)p[DefinitionKind], ReadInt(p, Int1), ReadDouble(p, DefinitionStrike), ReadLong(p, DefinitionExpiry),
+            ReadDouble(p, DefinitionMultiplier), ReadDouble(p, DefinitionTickSize), ReadDouble(p, DefinitionLotSize));
+    }
+
+    /// <summary>A limit change.</summary>
+    public static void WriteLimitChange(Span<byte> p, LimitScope scope, LimitField field, int id, double value)
+    {
+        p[Byte0] = (byte)scope;
+        p[Byte1] = (byte)field;
+        BinaryPrimitives.WriteInt32LittleEndian(p[Int1..], id);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[Double0..], value);
     }
 
     /// <summary>Reads an int32 body field.</summary>

@@ -59,6 +59,18 @@ public class LayoutGoldenTests
         yield return $"Collateral.account {F.Int0} 4";
         yield return $"Collateral.asset {F.Int1} 4";
         yield return $"Collateral.balance {F.Double0} 8";
+        yield return $"InstrumentDefinition.instrument {F.Int0} 4";
+        yield return $"InstrumentDefinition.underlying {F.Int1} 4";
+        yield return $"InstrumentDefinition.strike {F.DefinitionStrike} 8";
+        yield return $"InstrumentDefinition.expiry_nanos {F.DefinitionExpiry} 8";
+        yield return $"InstrumentDefinition.multiplier {F.DefinitionMultiplier} 8";
+        yield return $"InstrumentDefinition.tick_size {F.DefinitionTickSize} 8";
+        yield return $"InstrumentDefinition.lot_size {F.DefinitionLotSize} 8";
+        yield return $"InstrumentDefinition.kind {F.DefinitionKind} 1";
+        yield return $"LimitChange.scope {F.Byte0} 1";
+        yield return $"LimitChange.field {F.Byte1} 1";
+        yield return $"LimitChange.id {F.Int1} 4";
+        yield return $"LimitChange.value {F.Double0} 8";
         yield return $"Breach.type {B.TypeOffset} 1";
         yield return $"Breach.version {B.VersionOffset} 1";
         yield return $"Breach.from_state {B.FromOffset} 1";
