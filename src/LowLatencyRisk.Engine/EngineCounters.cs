@@ -62,4 +62,52 @@ public sealed class EngineCounters
 
     /// <summary>Total rejects.</summary>
     public long TotalRejects => Rejects.Sum();
+
+    /// <summary>
+    /// Feed publish → applied, per batch (its last message), nanoseconds, in power-of-two buckets:
+    /// bucket b counts values in [2^(b−1), 2^b), bucket 0 counts 0. One clock read per batch.
+    /// </summary>
+    public long[] FeedLatencyBuckets { get; } = new long[LatencyBuckets];
+
+    /// <summary>Number of <see cref="FeedLatencyBuckets"/>.</summary>
+    public const int LatencyBuckets = 48;
+
+    internal void RecordFeedLatency(long nanos)
+    {
+        int bucket = nanos <= 0 ? 0 : 64 - System.Numerics.BitOperations.LeadingZeroCount((ulong)nanos);
+        FeedLatencyBuckets[Math.Min(bucket, LatencyBuckets - 1)]++;
+    }
+}
+
+/// <summary>
+/// The slots of the engine's shared-memory counters file (<see cref="Ipc.SharedCounters"/>), written
+/// by <see cref="EngineService"/> every <c>engine.countersIntervalMilliseconds</c> and read by
+/// <c>llr stats</c>. Appending slots is compatible; moving one is not (bump <see cref="LayoutId"/>).
+/// </summary>
+public static class EngineCountersLayout
+{
+    /// <summary>Layout identifier stored in slot 0.</summary>
+    public const long LayoutId = 0x4C4C52454E47_0001; // "LLRENG" v1
+
+    /// <summary>Slot indices.</summary>
+    public const int Layout = 0, Events = 1, Batches = 2, Revaluations = 3, SequenceGaps = 4, BreachRingFull = 5, PendingBreaches = 6,
+        FeedLag = 7, BreachLag = 8, AbandonedSlots = 9, RiskOff = 10, WorkingOrders = 11, UptimeNanos = 12, EngineAllocatedBytes = 13, GcCount = 14,
+        EventsByType = 16, Rejects = EventsByType + 16, BreachesByState = Rejects + 16, FeedLatency = BreachesByState + 4,
+        Count = FeedLatency + EngineCounters.LatencyBuckets;
+
+    /// <summary>Copies <paramref name="c"/> into <paramref name="slots"/> (the lag and process fields are the caller's).</summary>
+    public static void Copy(EngineCounters c, Span<long> slots)
+    {
+        slots[Layout] = LayoutId;
+        slots[Events] = c.Events;
+        slots[Batches] = c.Batches;
+        slots[Revaluations] = c.Revaluations;
+        slots[SequenceGaps] = c.SequenceGaps;
+        slots[BreachRingFull] = c.BreachRingFull;
+        slots[PendingBreaches] = c.PendingBreaches;
+        c.EventsByType.CopyTo(slots[EventsByType..]);
+        c.Rejects.CopyTo(slots[Rejects..]);
+        c.BreachesByState.CopyTo(slots[BreachesByState..]);
+        c.FeedLatencyBuckets.CopyTo(slots[FeedLatency..]);
+    }
 }

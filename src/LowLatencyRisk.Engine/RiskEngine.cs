@@ -88,10 +88,15 @@ public sealed class RiskEngine
         FlushPending();
         // While a revaluation runs in slices, batches are kept short so it advances steadily
         // even when the feed is saturated (a slice per batch).
+        _batchPublishTicks = 0;
         int n = _feed.Poll(ref _handler, _book.IsRevaluing ? Math.Min(maxBatch, RevaluingBatch) : maxBatch);
         if (n > 0)
         {
             Counters.Batches++;
+            if (_batchPublishTicks > 0)
+            {
+                Counters.RecordFeedLatency(MonotonicClock.ToNanos(MonotonicClock.Now() - _batchPublishTicks));
+            }
         }
 
         // Marks are coalesced per underlying: a dirty underlying is revalued once its interval has

@@ -9,6 +9,11 @@ internal static class Program
     {
         var root = new RootCommand("LowLatencyRisk: zero-allocation pre-trade and portfolio-margin risk core.");
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(ServiceCommands.Engine());
+        root.Subcommands.Add(ServiceCommands.Simulate());
+        root.Subcommands.Add(ServiceCommands.Liquidator());
+        root.Subcommands.Add(StatsCommand.Create());
+        root.Subcommands.Add(MarginCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -111,15 +111,15 @@ internal sealed unsafe class MappedRingMemory : RingMemory
     }
 
     /// <summary>Maps an existing file whole; the caller validates the header before trusting any field.</summary>
-    public static MappedRingMemory Open(string path)
+    public static MappedRingMemory Open(string path, long minimumLength = Layout.RingHeaderDescriptor.SlotsOffset)
     {
         var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         try
         {
             long length = stream.Length;
-            if (length < Layout.RingHeaderDescriptor.SlotsOffset)
+            if (length < minimumLength)
             {
-                throw new RingLayoutException($"Ring file '{path}' is {length} bytes; a ring needs at least {Layout.RingHeaderDescriptor.SlotsOffset} bytes of header.");
+                throw new RingLayoutException($"File '{path}' is {length} bytes; its header alone needs {minimumLength}.");
             }
 
             return new MappedRingMemory(path, stream, length);

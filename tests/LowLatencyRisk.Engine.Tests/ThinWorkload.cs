@@ -10,17 +10,8 @@ internal static class ThinWorkload
     {
         var w = StandardWorkload.Build(WorkloadScale.Small);
         var shadow = StandardWorkload.Build(WorkloadScale.Small);
-        for (int a = 0; a < WorkloadScale.Small.Accounts; a++)
-        {
-            double balance = (w.Book.InitialMargin(a) * 1.3) + 1_000 - (w.Book.Equity(a) - w.Book.CollateralValue(a));
-            w.Book.SetCollateral(a, StandardWorkload.UsdAsset, balance);
-            shadow.Book.SetCollateral(a, StandardWorkload.UsdAsset, balance);
-        }
-
-        while (w.Book.TryDequeueTransition(out _))
-        {
-        }
-
+        w.SetCollateralToMargin(1.3);
+        shadow.SetCollateralToMargin(1.3);
         return (w, shadow);
     }
 }

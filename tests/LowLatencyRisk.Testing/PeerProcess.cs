@@ -112,6 +112,13 @@ public sealed class PeerProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Sends a signal by name (TERM, INT, ...) with kill(1).</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start("kill", ["-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
     /// <summary>Kills the process (SIGKILL) and waits for it to be gone.</summary>
     public void Kill()
     {

@@ -41,6 +41,8 @@ public sealed class StandardWorkload
     public const long DayNanos = 86_400_000_000_000;
     /// <summary>The USD collateral asset id.</summary>
     public const int UsdAsset = 0;
+    /// <summary>The coin collateral asset id: priced by underlying 0's index, with tiered haircuts.</summary>
+    public const int CoinAsset = 1;
 
     private static readonly double[] s_indexPrices = [60_000, 3_000, 150, 25, 600, 7, 1.5, 0.6];
 
@@ -74,11 +76,34 @@ public sealed class StandardWorkload
     public int Option(int u, int expiry, int strike, bool call) =>
         InstrumentsByUnderlying[u][1 + Scale.Futures + (((expiry * Scale.Strikes) + strike) * 2) + (call ? 0 : 1)];
 
+    /// <summary>
+    /// Sets every account's USD balance so its equity is <paramref name="ratio"/> × its initial
+    /// margin (+ 1,000), so a stress episode breaches (the default collateral is ample), and drains
+    /// the transitions this causes. Deterministic: two workloads built alike stay alike.
+    /// </summary>
+    public void SetCollateralToMargin(double ratio)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ratio);
+        for (int a = 0; a < Scale.Accounts; a++)
+        {
+            double balance = (Book.InitialMargin(a) * ratio) + 1_000 - (Book.Equity(a) - Book.CollateralValue(a));
+            Book.SetCollateral(a, UsdAsset, balance);
+        }
+
+        while (Book.TryDequeueTransition(out _))
+        {
+        }
+    }
+
     /// <summary>Instrument ids left free above the generated ones, for definitions arriving on the feed (listings).</summary>
     public const int SpareInstruments = 64;
 
-    /// <summary>Builds the workload with a CME-style 16-scenario grid (15 % price, 25 vol points) unless another is given.</summary>
-    public static StandardWorkload Build(WorkloadScale scale, ScenarioGrid? grid = null)
+    /// <summary>
+    /// Builds the workload with a CME-style 16-scenario grid (15 % price, 25 vol points) unless
+    /// another is given; <paramref name="configure"/> may change the book's parameters (not its
+    /// capacities), <paramref name="coinHaircuts"/> the haircut tiers of <see cref="CoinAsset"/>.
+    /// </summary>
+    public static StandardWorkload Build(WorkloadScale scale, ScenarioGrid? grid = null, Func<RiskConfig, RiskConfig>? configure = null, HaircutTier[]? coinHaircuts = null)
     {
         ArgumentNullException.ThrowIfNull(scale);
         int perUnderlying = 1 + scale.Futures + (scale.Expiries * scale.Strikes * 2);
@@ -91,6 +116,16 @@ public sealed class StandardWorkload
             MaxAssets = 2,
             Grid = grid ?? ScenarioGrid.CmeSpan16(0.15, 0.25),
         };
+        if (configure is not null)
+        {
+            var changed = configure(config);
+            config = changed with
+            {
+                MaxUnderlyings = config.MaxUnderlyings, MaxInstruments = config.MaxInstruments, MaxAccounts = config.MaxAccounts,
+                MaxPositionsPerAccount = config.MaxPositionsPerAccount, MaxAssets = config.MaxAssets,
+            };
+        }
+
         var book = new RiskBook(config);
         var ids = new int[scale.Underlyings][];
         var perps = new int[scale.Underlyings];
@@ -131,6 +166,7 @@ public sealed class StandardWorkload
         }
 
         book.DefineAsset(UsdAsset, -1, 1.0, [new HaircutTier(1e18, 0.0)]);
+        book.DefineAsset(CoinAsset, 0, 0, coinHaircuts ?? [new HaircutTier(1_000_000, 0.10), new HaircutTier(1e18, 0.25)]);
         book.Revalue();
         var workload = new StandardWorkload(scale, book, ids, perps);
         workload.Populate(new Random(scale.Seed));

@@ -1,0 +1,407 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Core.Risk;
+using LowLatencyRisk.Core.Simulation;
+
+namespace LowLatencyRisk.Engine.Configuration;
+
+/// <summary>
+/// The one configuration file of <c>llr engine</c>, <c>llr simulate</c> and <c>llr liquidator</c>:
+/// the instrument generator, scenario grid, margin parameters, haircuts, limits, ring paths and
+/// sizes, wait strategies and CPU affinity. Every field has a default, so <c>{}</c> is a valid file
+/// (the standard workload of design.md §5 on /dev/shm).
+/// </summary>
+/// <remarks>
+/// <see cref="Load"/> rejects unknown fields (a misspelt field must not silently fall back to a
+/// default) and then checks every value; all problems are reported at once, each naming the field
+/// by its JSON path. Nothing is started from an invalid file.
+/// </remarks>
+public sealed class LlrConfig
+{
+    /// <summary>The instrument and account generator (the standard workload, scaled).</summary>
+    public WorkloadSection Workload { get; init; } = new();
+
+    /// <summary>The scenario grid.</summary>
+    public GridSection ScenarioGrid { get; init; } = new();
+
+    /// <summary>Margin parameters.</summary>
+    public MarginSection Margin { get; init; } = new();
+
+    /// <summary>Haircut tiers of the coin collateral asset (asset 1, priced by underlying 0's index).</summary>
+    public HaircutTierSection[] Haircuts { get; init; } = [new() { UpTo = 1_000_000, Haircut = 0.10 }, new() { UpTo = 1e18, Haircut = 0.25 }];
+
+    /// <summary>Pre-trade limits (defaults for every instrument and account).</summary>
+    public LimitsSection Limits { get; init; } = new();
+
+    /// <summary>Ring files and sizes.</summary>
+    public RingsSection Rings { get; init; } = new();
+
+    /// <summary>The engine process.</summary>
+    public EngineSection Engine { get; init; } = new();
+
+    /// <summary>The simulated venue (<c>llr simulate</c>).</summary>
+    public SimulatorSection Simulator { get; init; } = new();
+
+    /// <summary>The liquidator (<c>llr liquidator</c>).</summary>
+    public ProcessSection Liquidator { get; init; } = new() { Cpu = 0, Wait = WaitKind.Yielding };
+
+    /// <summary>Serializer settings: camelCase, comments and trailing commas allowed, unknown fields refused, enums by name.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false) },
+    };
+
+    /// <summary>Reads and validates <paramref name="path"/>; throws <see cref="ConfigException"/> listing every problem.</summary>
+    public static LlrConfig Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException(path, [$"cannot read the file: {e.Message}"]);
+        }
+
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses and validates JSON text; <paramref name="source"/> names it in errors.</summary>
+    public static LlrConfig Parse(string json, string source = "config")
+    {
+        LlrConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize<LlrConfig>(json, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new ConfigException(source, [Describe(e)]);
+        }
+
+        if (config is null)
+        {
+            throw new ConfigException(source, ["$: the file holds null, not an object"]);
+        }
+
+        var errors = config.Validate();
+        return errors.Count > 0 ? throw new ConfigException(source, errors) : config;
+    }
+
+    /// <summary>A JSON error as "path: problem", without the serializer's type names.</summary>
+    internal static string Describe(JsonException e)
+    {
+        string path = string.IsNullOrEmpty(e.Path) ? "$" : e.Path;
+        string message = e.Message;
+        if (message.Contains("could not be mapped", StringComparison.Ordinal))
+        {
+            int q1 = message.IndexOf('\'', StringComparison.Ordinal);
+            int q2 = q1 >= 0 ? message.IndexOf('\'', q1 + 1) : -1;
+            string name = q2 > q1 ? message[(q1 + 1)..q2] : "?";
+            return $"{path}: unknown field '{name}' (fields are camelCase; see README, Configuration)";
+        }
+
+        if (message.Contains("could not be converted", StringComparison.Ordinal))
+        {
+            return $"{path}: wrong type or value for this field";
+        }
+
+        int cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return $"{path}: {(cut > 0 ? message[..cut] : message)}";
+    }
+
+    /// <summary>Every problem, each as "json.path: what is wrong"; empty when valid.</summary>
+    public List<string> Validate()
+    {
+        var e = new List<string>();
+        void Check(bool ok, string field, string problem)
+        {
+            if (!ok)
+            {
+                e.Add($"{field}: {problem}");
+            }
+        }
+
+        if (Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null)
+        {
+            e.Add("$: a section is null; omit it to take its defaults");
+            return e;
+        }
+
+        var w = Workload;
+        Check(w.Underlyings is > 0 and <= 64, "workload.underlyings", $"{w.Underlyings} is not in 1..64");
+        Check(w.Futures is >= 0 and <= 16, "workload.futures", $"{w.Futures} is not in 0..16");
+        Check(w.Expiries is > 0 and <= 24, "workload.expiries", $"{w.Expiries} is not in 1..24");
+        Check(w.Strikes is > 0 and <= 50, "workload.strikes", $"{w.Strikes} is not in 1..50");
+        Check(w.Accounts is > 0 and <= 1_000_000, "workload.accounts", $"{w.Accounts} is not in 1..1000000");
+        Check(w.PositionsPerAccount is > 0 and <= 256, "workload.positionsPerAccount", $"{w.PositionsPerAccount} is not in 1..256");
+        Check(w.MaxPositionsPerAccount == 0 || w.MaxPositionsPerAccount >= w.PositionsPerAccount, "workload.maxPositionsPerAccount",
+            "must be 0 (automatic) or at least positionsPerAccount");
+
+        Check(w.CollateralToMargin >= 0 && double.IsFinite(w.CollateralToMargin), "workload.collateralToMargin", "must be 0 (the generator's collateral) or a positive ratio of equity to initial margin");
+
+        var g = ScenarioGrid;
+        Check(g.PriceScanRange is > 0 and < 1, "scenarioGrid.priceScanRange", $"{g.PriceScanRange} is not in (0, 1)");
+        Check(g.VolScanRange is > 0 and < 5, "scenarioGrid.volScanRange", $"{g.VolScanRange} is not in (0, 5)");
+        Check(g.ExtremeMultiplier is >= 1 and <= 10, "scenarioGrid.extremeMultiplier", $"{g.ExtremeMultiplier} is not in [1, 10]");
+        Check(g.CoverFraction is > 0 and <= 1, "scenarioGrid.coverFraction", $"{g.CoverFraction} is not in (0, 1]");
+        Check(g.Steps is >= 2 and <= 41, "scenarioGrid.steps", $"{g.Steps} is not in 2..41");
+
+        var m = Margin;
+        Check(m.MaintenanceFraction is > 0 and <= 1, "margin.maintenanceFraction", $"{m.MaintenanceFraction} is not in (0, 1]");
+        Check(double.IsFinite(m.Rate) && Math.Abs(m.Rate) < 1, "margin.rate", $"{m.Rate} is not a rate below 100 %");
+        Check(m.ShortOptionMinimumFraction is >= 0 and < 1, "margin.shortOptionMinimumFraction", $"{m.ShortOptionMinimumFraction} is not in [0, 1)");
+        Check(m.Hysteresis is >= 0 and < 1, "margin.hysteresis", $"{m.Hysteresis} is not in [0, 1)");
+        Check(m.IndexBand is > 0 and <= 10, "margin.indexBand", $"{m.IndexBand} is not in (0, 10]");
+        Check(m.VolBand is > 0 and <= 10, "margin.volBand", $"{m.VolBand} is not in (0, 10]");
+        Check(m.StaleAfterSeconds > 0 && double.IsFinite(m.StaleAfterSeconds), "margin.staleAfterSeconds", "must be positive");
+
+        double last = 0;
+        for (int i = 0; i < Haircuts.Length; i++)
+        {
+            var t = Haircuts[i];
+            Check(t is not null && t.UpTo > last, $"haircuts[{i}].upTo", "tiers need increasing, positive upTo values");
+            Check(t is not null && t.Haircut is >= 0 and <= 1, $"haircuts[{i}].haircut", "must be in [0, 1]");
+            last = t?.UpTo ?? last;
+        }
+
+        Check(Haircuts.Length > 0, "haircuts", "at least one tier");
+        try
+        {
+            ToGateConfig().Validate();
+        }
+        catch (ArgumentException x)
+        {
+            e.Add($"limits.{JsonNamingPolicy.CamelCase.ConvertName(x.ParamName ?? "?")}: out of range");
+        }
+
+        var r = Rings;
+        Check(!string.IsNullOrWhiteSpace(r.Directory), "rings.directory", "is required");
+        Check(IsFileName(r.Feed), "rings.feed", "must be a file name without a folder");
+        Check(IsFileName(r.Breach), "rings.breach", "must be a file name without a folder");
+        Check(IsFileName(r.Counters), "rings.counters", "must be a file name without a folder");
+        Check(r.Feed != r.Breach && r.Feed != r.Counters && r.Breach != r.Counters, "rings", "feed, breach and counters need distinct names");
+        Check(IsPowerOfTwo(r.FeedCapacity, 64, 1 << 24), "rings.feedCapacity", $"{r.FeedCapacity} is not a power of two in 64..16777216");
+        Check(IsPowerOfTwo(r.BreachCapacity, 64, 1 << 24), "rings.breachCapacity", $"{r.BreachCapacity} is not a power of two in 64..16777216");
+
+        int cpus = Environment.ProcessorCount;
+        CheckProcess(Engine, "engine", cpus, Check);
+        CheckProcess(Simulator, "simulator", cpus, Check);
+        CheckProcess(Liquidator, "liquidator", cpus, Check);
+        Check(Engine.RevalueIntervalMilliseconds is >= 0 and <= 60_000, "engine.revalueIntervalMilliseconds", $"{Engine.RevalueIntervalMilliseconds} is not in 0..60000");
+        Check(Engine.CountersIntervalMilliseconds is > 0 and <= 60_000, "engine.countersIntervalMilliseconds", $"{Engine.CountersIntervalMilliseconds} is not in 1..60000");
+        Check(Engine.WarmupMessages is >= 0 and <= 10_000_000, "engine.warmupMessages", $"{Engine.WarmupMessages} is not in 0..10000000");
+        Check(Simulator.Rate >= 0 && double.IsFinite(Simulator.Rate), "simulator.rate", "must be 0 (as fast as possible) or a positive rate");
+        Check(Simulator.ProducerId is > 0 and < 64, "simulator.producerId", $"{Simulator.ProducerId} is not in 1..63");
+        return e;
+    }
+
+    private static void CheckProcess(ProcessSection p, string name, int cpus, Action<bool, string, string> check) =>
+        check(p.Cpu is >= -1 && p.Cpu < cpus, $"{name}.cpu", $"{p.Cpu} is not -1 (no pinning) or a CPU of this machine (0..{cpus - 1})");
+
+    private static bool IsFileName(string? name) => !string.IsNullOrWhiteSpace(name) && name.IndexOfAny(['/', '\\']) < 0 && name is not ("." or "..");
+
+    private static bool IsPowerOfTwo(int value, int min, int max) => value >= min && value <= max && (value & (value - 1)) == 0;
+
+    /// <summary>The workload scale.</summary>
+    public WorkloadScale ToScale() => new()
+    {
+        Underlyings = Workload.Underlyings,
+        Futures = Workload.Futures,
+        Expiries = Workload.Expiries,
+        Strikes = Workload.Strikes,
+        Accounts = Workload.Accounts,
+        PositionsPerAccount = Workload.PositionsPerAccount,
+        MaxPositionsPerAccount = Workload.MaxPositionsPerAccount,
+        Seed = Workload.Seed,
+    };
+
+    /// <summary>The scenario grid.</summary>
+    public ScenarioGrid ToGrid() => ScenarioGrid.Preset switch
+    {
+        GridPreset.Crypto => Core.Risk.ScenarioGrid.Crypto(ScenarioGrid.PriceScanRange, ScenarioGrid.Steps, ScenarioGrid.VolScanRange),
+        _ => Core.Risk.ScenarioGrid.CmeSpan16(ScenarioGrid.PriceScanRange, ScenarioGrid.VolScanRange, ScenarioGrid.ExtremeMultiplier, ScenarioGrid.CoverFraction),
+    };
+
+    /// <summary>Applies the margin section to a book configuration.</summary>
+    public RiskConfig Apply(RiskConfig config) => config with
+    {
+        Grid = ToGrid(),
+        MaintenanceFraction = Margin.MaintenanceFraction,
+        Rate = Margin.Rate,
+        ShortOptionMinimumFraction = Margin.ShortOptionMinimumFraction,
+        Hysteresis = Margin.Hysteresis,
+        IndexBand = Margin.IndexBand,
+        VolBand = Margin.VolBand,
+        Jumps = Margin.Jumps,
+        StaleAfterNanos = (long)(Margin.StaleAfterSeconds * 1e9),
+    };
+
+    /// <summary>The haircut tiers.</summary>
+    public HaircutTier[] ToHaircuts() => [.. Haircuts.Select(t => new HaircutTier(t.UpTo, t.Haircut))];
+
+    /// <summary>The gate's defaults.</summary>
+    public GateConfig ToGateConfig() => new()
+    {
+        MaxOrderQuantity = Limits.MaxOrderQuantity,
+        MaxOrderNotional = Limits.MaxOrderNotional,
+        MinQuantity = Limits.MinQuantity,
+        PriceBand = Limits.PriceBand,
+        MarketProtection = Limits.MarketProtection,
+        PositionLimit = Limits.PositionLimit,
+        UnderlyingPositionLimit = Limits.UnderlyingPositionLimit ?? double.PositiveInfinity,
+        CreditLimit = Limits.CreditLimit ?? double.PositiveInfinity,
+        ThrottleRate = Limits.ThrottleRate,
+        ThrottleBurst = Limits.ThrottleBurst,
+        DuplicateWindowNanos = (long)(Limits.DuplicateWindowSeconds * 1e9),
+        MaxTrackedOrders = Limits.MaxTrackedOrders,
+    };
+
+    /// <summary>Builds the book as configured (the standard workload generator with this file's grid, margin parameters and haircuts).</summary>
+    public StandardWorkload BuildWorkload()
+    {
+        var w = StandardWorkload.Build(ToScale(), ToGrid(), Apply, ToHaircuts());
+        if (Workload.CollateralToMargin > 0)
+        {
+            w.SetCollateralToMargin(Workload.CollateralToMargin);
+        }
+
+        return w;
+    }
+
+    /// <summary>Full path of a ring file.</summary>
+    public string PathOf(string name) => Path.Combine(Rings.Directory, name);
+}
+
+/// <summary>Grid presets.</summary>
+public enum GridPreset
+{
+    /// <summary>CME SPAN 16 scenarios.</summary>
+    CmeSpan16,
+    /// <summary>Crypto price steps × vol up/flat/down, tenor-scaled.</summary>
+    Crypto,
+}
+
+/// <summary>Wait strategies by name.</summary>
+public enum WaitKind
+{
+    /// <summary>Spin (lowest latency, burns the core).</summary>
+    BusySpin,
+    /// <summary>Spin, then yield.</summary>
+    Yielding,
+    /// <summary>Spin, yield, then sleep (idle processes).</summary>
+    Sleeping,
+}
+
+#pragma warning disable CS1591 // the section fields are documented in README (Configuration) as a table
+public sealed class WorkloadSection
+{
+    public int Underlyings { get; init; } = 4;
+    public int Futures { get; init; } = 4;
+    public int Expiries { get; init; } = 10;
+    public int Strikes { get; init; } = 10;
+    public int Accounts { get; init; } = 10_000;
+    public int PositionsPerAccount { get; init; } = 20;
+    public int MaxPositionsPerAccount { get; init; }
+    public int Seed { get; init; } = 42;
+    public double CollateralToMargin { get; init; }
+}
+
+public sealed class GridSection
+{
+    public GridPreset Preset { get; init; } = GridPreset.CmeSpan16;
+    public double PriceScanRange { get; init; } = 0.15;
+    public double VolScanRange { get; init; } = 0.25;
+    public double ExtremeMultiplier { get; init; } = 3.0;
+    public double CoverFraction { get; init; } = 0.33;
+    public int Steps { get; init; } = 9;
+}
+
+public sealed class MarginSection
+{
+    public double MaintenanceFraction { get; init; } = 0.8;
+    public double Rate { get; init; } = 0.03;
+    public double ShortOptionMinimumFraction { get; init; } = 0.005;
+    public double Hysteresis { get; init; } = 0.02;
+    public double IndexBand { get; init; } = 0.10;
+    public double VolBand { get; init; } = 0.50;
+    public JumpPolicy Jumps { get; init; } = JumpPolicy.HoldForConfirmation;
+    public double StaleAfterSeconds { get; init; } = 180;
+}
+
+public sealed class HaircutTierSection
+{
+    public double UpTo { get; init; }
+    public double Haircut { get; init; }
+}
+
+public sealed class LimitsSection
+{
+    public double MaxOrderQuantity { get; init; } = 1_000;
+    public double MaxOrderNotional { get; init; } = 10_000_000;
+    public double MinQuantity { get; init; }
+    public double PriceBand { get; init; } = 0.30;
+    public double MarketProtection { get; init; } = 0.05;
+    public double PositionLimit { get; init; } = 10_000;
+    public double? UnderlyingPositionLimit { get; init; }
+    public double? CreditLimit { get; init; }
+    public double ThrottleRate { get; init; } = 500;
+    public double ThrottleBurst { get; init; } = 500;
+    public double DuplicateWindowSeconds { get; init; } = 60;
+    public int MaxTrackedOrders { get; init; } = 1 << 18;
+}
+
+public sealed class RingsSection
+{
+    public string Directory { get; init; } = Ipc.SharedRing.DefaultDirectory;
+    public string Feed { get; init; } = "llr-feed";
+    public string Breach { get; init; } = "llr-breach";
+    public string Counters { get; init; } = "llr-counters";
+    public int FeedCapacity { get; init; } = 1 << 16;
+    public int BreachCapacity { get; init; } = 1 << 16;
+}
+
+public class ProcessSection
+{
+    public int Cpu { get; init; } = -1;
+    public WaitKind Wait { get; init; } = WaitKind.Yielding;
+}
+
+public sealed class EngineSection : ProcessSection
+{
+    public EngineSection()
+    {
+        Cpu = Environment.ProcessorCount > 1 ? 1 : -1;
+        Wait = WaitKind.BusySpin;
+    }
+
+    public double RevalueIntervalMilliseconds { get; init; } = 10;
+    public double CountersIntervalMilliseconds { get; init; } = 100;
+    public int WarmupMessages { get; init; } = 200_000;
+}
+
+public sealed class SimulatorSection : ProcessSection
+{
+    public SimulatorSection() => Cpu = 0;
+
+    public double Rate { get; init; } = 2_000_000;
+    public int Seed { get; init; } = 7;
+    public int ProducerId { get; init; } = 1;
+}
+#pragma warning restore CS1591
+
+/// <summary>An invalid configuration: every problem, each naming its field.</summary>
+public sealed class ConfigException(string source, IReadOnlyList<string> problems)
+    : Exception($"{source}: invalid configuration:{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", problems)}")
+{
+    /// <summary>The problems, each "json.path: what is wrong".</summary>
+    public IReadOnlyList<string> Problems { get; } = problems;
+}

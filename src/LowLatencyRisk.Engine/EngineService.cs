@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Ipc.Native;
+
+namespace LowLatencyRisk.Engine;
+
+/// <summary>What <see cref="EngineService.Run"/> returns after a clean stop.</summary>
+public sealed record EngineRunSummary(long Events, long Rejects, long Breaches, double Seconds, long AllocatedBytes, int GcCount, bool Pinned, string RejectsByReason);
+
+/// <summary>
+/// <c>llr engine</c> as a library: the rings named by the configuration (created when missing,
+/// attached and checked when present), the book built from the configuration's generator, a
+/// warm-up on a scratch book, then the single engine thread with the configured wait strategy and
+/// CPU, publishing its counters to the shared counters file until stopped.
+/// </summary>
+public sealed class EngineService : IDisposable
+{
+    private readonly LlrConfig _config;
+    private readonly SharedRing _feed;
+    private readonly SharedRing _breach;
+    private readonly SharedCounters _counters;
+    private readonly long[] _slots = new long[EngineCountersLayout.Count];
+
+    private EngineService(LlrConfig config, SharedRing feed, SharedRing breach, SharedCounters counters, RiskEngine engine, bool attached)
+    {
+        _config = config;
+        _feed = feed;
+        _breach = breach;
+        _counters = counters;
+        Engine = engine;
+        AttachedToExistingRings = attached;
+    }
+
+    /// <summary>The engine.</summary>
+    public RiskEngine Engine { get; }
+
+    /// <summary>True when the rings existed before (another process created them).</summary>
+    public bool AttachedToExistingRings { get; }
+
+    /// <summary>The feed ring.</summary>
+    public SharedRing Feed => _feed;
+
+    /// <summary>The breach ring.</summary>
+    public SharedRing Breach => _breach;
+
+    /// <summary>Opens the rings and the counters file and builds the book; nothing runs yet.</summary>
+    public static EngineService Open(LlrConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var errors = config.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ConfigException("config", errors);
+        }
+
+        Directory.CreateDirectory(config.Rings.Directory);
+        var feedOptions = new RingOptions(FeedMessageDescriptor.SlotSize, config.Rings.FeedCapacity, ProducerMode.Multi);
+        var breachOptions = new RingOptions(BreachMessageDescriptor.SlotSize, config.Rings.BreachCapacity, ProducerMode.Single);
+        string feedPath = config.PathOf(config.Rings.Feed);
+        string breachPath = config.PathOf(config.Rings.Breach);
+        bool attached = File.Exists(feedPath) || File.Exists(breachPath);
+        var feed = OpenOrCreate(feedPath, feedOptions);
+        SharedRing? breach = null;
+        SharedCounters? counters = null;
+        try
+        {
+            breach = OpenOrCreate(breachPath, breachOptions);
+            counters = SharedCounters.Create(config.PathOf(config.Rings.Counters), EngineCountersLayout.Count);
+            var workload = config.BuildWorkload();
+            var gate = new PreTradeGate(workload.Book, config.ToGateConfig());
+            var engine = new RiskEngine(workload.Book, gate, feed.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breach.CreateSingleProducer(),
+                TimeSpan.FromMilliseconds(config.Engine.RevalueIntervalMilliseconds));
+            return new EngineService(config, feed, breach, counters, engine, attached);
+        }
+        catch
+        {
+            feed.Dispose();
+            breach?.Dispose();
+            counters?.Dispose();
+            throw;
+        }
+    }
+
+    private static SharedRing OpenOrCreate(string path, RingOptions options)
+    {
+        if (File.Exists(path))
+        {
+            return SharedRing.AttachMapped(path, options, TimeSpan.FromSeconds(5));
+        }
+
+        try
+        {
+            return SharedRing.CreateMapped(path, options);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return SharedRing.AttachMapped(path, options, TimeSpan.FromSeconds(5)); // another process created it first
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="messages"/> simulated messages through a scratch engine on a small book
+    /// and in-process rings, so the hot methods are compiled at their final tier before the live
+    /// feed arrives. The live book is not touched.
+    /// </summary>
+    public static void WarmUp(LlrConfig config, int messages)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (messages <= 0)
+        {
+            return;
+        }
+
+        var scale = WorkloadScale.Small with { Seed = config.Workload.Seed };
+        var book = StandardWorkload.Build(scale, config.ToGrid(), config.Apply, config.ToHaircuts());
+        var shadow = StandardWorkload.Build(scale, config.ToGrid(), config.Apply, config.ToHaircuts());
+        using var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 4096, ProducerMode.Multi));
+        using var breach = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single));
+        var engine = new RiskEngine(book.Book, new PreTradeGate(book.Book, config.ToGateConfig()), feed.CreateConsumer(0), breach.CreateSingleProducer());
+        var liquidator = new Liquidator(breach.CreateConsumer(0));
+        var producer = feed.CreateMultiProducer();
+        var sim = new VenueSimulator(shadow, seed: 1, producerId: 1, stressStart: messages / 3, stressLength: messages / 3);
+        for (int sent = 0; sent < messages; sent += 256)
+        {
+            long first;
+            while (!producer.TryClaim(256, out first))
+            {
+                engine.PollOnce();
+                liquidator.Poll();
+            }
+
+            long now = MonotonicClock.Now();
+            for (int k = 0; k < 256; k++)
+            {
+                sim.Next(producer.Payload(first + k), now);
+                producer.Publish(first + k);
+            }
+        }
+
+        while (engine.PollOnce() > 0 || engine.HasPendingMarks)
+        {
+            liquidator.Poll();
+        }
+    }
+
+    /// <summary>
+    /// Runs the engine on the calling thread until <paramref name="stop"/> is cancelled, then
+    /// drains what is already published and writes the final counters. Pins the thread when the
+    /// configuration names a CPU.
+    /// </summary>
+    public EngineRunSummary Run(CancellationToken stop)
+    {
+        bool pinned = _config.Engine.Cpu >= 0 && CpuAffinity.TryPinCurrentThread(_config.Engine.Cpu);
+        return _config.Engine.Wait switch
+        {
+            WaitKind.BusySpin => Loop(new BusySpinWait(), pinned, stop),
+            WaitKind.Sleeping => Loop(new SleepingWait(), pinned, stop),
+            _ => Loop(new YieldingWait(), pinned, stop),
+        };
+    }
+
+    // Fully optimized from the first call: this method is entered once and loops for the life of the
+    // process, so under tiering it would run as tier-0 code and then transition on the stack (OSR)
+    // in the middle of live traffic; the methods it calls are brought to their final tier by the warm-up.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private EngineRunSummary Loop<TWait>(TWait wait, bool pinned, CancellationToken stop) where TWait : struct, IWaitStrategy
+    {
+        long start = Stopwatch.GetTimestamp();
+        long interval = (long)(_config.Engine.CountersIntervalMilliseconds * Stopwatch.Frequency / 1000);
+
+        // One pass of the loop body before the baseline: a new thread's first touch of the runtime's
+        // per-thread state allocates a few bytes once; what is measured from here is the live loop.
+        Engine.PollOnce();
+        PublishCounters(start, start, GC.GetAllocatedBytesForCurrentThread(), GcCount());
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        int gcBefore = GcCount();
+        long nextPublish = 0;
+        int idle = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            int n = Engine.PollOnce();
+            if (n == 0 && !Engine.HasPendingMarks)
+            {
+                wait.Idle(idle++);
+            }
+            else
+            {
+                idle = 0;
+            }
+
+            long now = Stopwatch.GetTimestamp();
+            if (now >= nextPublish)
+            {
+                PublishCounters(now, start, allocatedBefore, gcBefore);
+                nextPublish = now + interval;
+            }
+        }
+
+        // Drain what was published before the stop (the producers have stopped or will be ignored).
+        while (Engine.PollOnce() > 0 || Engine.HasPendingMarks)
+        {
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        int gcs = GcCount() - gcBefore;
+        PublishCounters(Stopwatch.GetTimestamp(), start, allocatedBefore, gcBefore);
+        var c = Engine.Counters;
+        return new EngineRunSummary(c.Events, c.TotalRejects, c.BreachesByState.Sum(), Stopwatch.GetElapsedTime(start).TotalSeconds, allocated, gcs, pinned,
+            string.Join(", ", Enum.GetValues<FeedReject>().Where(r => c.Rejects[(int)r] > 0).Select(r => $"{r} {c.Rejects[(int)r]}")));
+    }
+
+    private static int GcCount() => GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
+
+    private void PublishCounters(long now, long start, long allocatedBefore, int gcBefore)
+    {
+        var slots = _slots.AsSpan();
+        EngineCountersLayout.Copy(Engine.Counters, slots);
+        slots[EngineCountersLayout.FeedLag] = _feed.ReadClaimSequence() - _feed.ReadConsumerSequence(0);
+        slots[EngineCountersLayout.BreachLag] = _breach.ReadClaimSequence() - _breach.ReadConsumerSequence(0);
+        slots[EngineCountersLayout.AbandonedSlots] = _feed.ReadAbandonedCount(0);
+        slots[EngineCountersLayout.RiskOff] = Engine.IsRiskOff ? 1 : 0;
+        slots[EngineCountersLayout.UptimeNanos] = MonotonicClock.ToNanos(now - start);
+        slots[EngineCountersLayout.EngineAllocatedBytes] = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        slots[EngineCountersLayout.GcCount] = GcCount() - gcBefore;
+        _counters.Publish(slots, now);
+    }
+
+    /// <summary>Unmaps the rings and the counters file (the files stay for the other processes).</summary>
+    public void Dispose()
+    {
+        _feed.Dispose();
+        _breach.Dispose();
+        _counters.Dispose();
+    }
+}

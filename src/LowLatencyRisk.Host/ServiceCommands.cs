@@ -1,0 +1,323 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Engine;
+using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Ipc.Native;
+
+namespace LowLatencyRisk.Host;
+
+/// <summary>
+/// The three processes of a deployment, each attached to the rings named by one configuration file:
+/// <c>llr engine</c> (the single writer), <c>llr simulate</c> (the venue's feed) and
+/// <c>llr liquidator</c> (the breach reader). SIGINT and SIGTERM stop each cleanly.
+/// </summary>
+internal static class ServiceCommands
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    internal static Option<string?> ConfigOption() => new("--config") { Description = "Configuration file (JSON); omitted = the defaults (README, Configuration)." };
+
+    private static Option<double> DurationOption(string what) => new("--duration") { Description = $"Seconds to run; 0 = {what}.", DefaultValueFactory = _ => 0 };
+
+    /// <summary>Loads the configuration or prints why not; null on error.</summary>
+    internal static LlrConfig? LoadConfig(string command, string? path)
+    {
+        try
+        {
+            return path is null ? LlrConfig.Parse("{}", "defaults") : LlrConfig.Load(path);
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"llr {command}: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>A token cancelled by SIGINT, SIGTERM or the duration.</summary>
+    private static CancellationTokenSource StopSource(double seconds, out IDisposable signals)
+    {
+        var cts = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true; // a clean stop instead of the runtime's default termination
+            cts.Cancel();
+        }
+
+        var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        signals = new Both(sigint, sigterm);
+        return cts;
+    }
+
+    private sealed class Both(IDisposable a, IDisposable b) : IDisposable
+    {
+        public void Dispose()
+        {
+            a.Dispose();
+            b.Dispose();
+        }
+    }
+
+    public static Command Engine()
+    {
+        var config = ConfigOption();
+        var duration = DurationOption("until SIGINT/SIGTERM");
+        var command = new Command("engine", "Run the risk engine as a long-running service on the configured rings (created when missing); publishes counters for `llr stats`.")
+        {
+            config, duration,
+        };
+        command.SetAction(parse =>
+        {
+            var c = LoadConfig("engine", parse.GetValue(config));
+            if (c is null)
+            {
+                return 2;
+            }
+
+            var clock = Stopwatch.StartNew();
+            using var service = EngineService.Open(c);
+            Console.WriteLine(string.Create(Inv, $"llr engine: feed {service.Feed.Location}, breach {service.Breach.Location} ({(service.AttachedToExistingRings ? "attached" : "created")}), counters {c.PathOf(c.Rings.Counters)}"));
+            Console.WriteLine(string.Create(Inv, $"llr engine: book {service.Engine.Book.Config.MaxAccounts:N0} accounts, grid {c.ToGrid().Name}, built in {clock.ElapsedMilliseconds} ms"));
+            clock.Restart();
+            EngineService.WarmUp(c, c.Engine.WarmupMessages);
+            Console.WriteLine(string.Create(Inv, $"llr engine: warm-up {c.Engine.WarmupMessages:N0} messages on a scratch book in {clock.ElapsedMilliseconds} ms"));
+            using var stop = StopSource(parse.GetValue(duration), out var signals);
+            using (signals)
+            {
+                EngineRunSummary? summary = null;
+                var thread = new Thread(() => summary = service.Run(stop.Token)) { Name = "llr-engine", IsBackground = true };
+                thread.Start();
+                Console.WriteLine(string.Create(Inv, $"llr engine: live (cpu {(c.Engine.Cpu >= 0 ? c.Engine.Cpu.ToString(Inv) : "any")}, {c.Engine.Wait}); SIGINT or SIGTERM stops"));
+                thread.Join();
+                var s = summary!;
+                Console.WriteLine(string.Create(Inv, $"llr engine: stopped after {s.Seconds:F1} s: {s.Events:N0} events, {s.Rejects:N0} rejected{(s.Rejects > 0 ? " (" + s.RejectsByReason + ")" : "")}, {s.Breaches:N0} breaches"));
+                Console.WriteLine(string.Create(Inv, $"llr engine: engine thread {s.AllocatedBytes:N0} bytes allocated, {s.GcCount} GC collections{(s.Pinned ? ", pinned" : "")}"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Simulate()
+    {
+        var config = ConfigOption();
+        var duration = new Option<double>("--duration") { Description = "Seconds to publish.", DefaultValueFactory = _ => 10 };
+        var rate = new Option<double?>("--rate") { Description = "Events/s (overrides simulator.rate); 0 = as fast as the ring takes them." };
+        var events = new Option<long>("--events") { Description = "Stop after this many events (0 = no limit).", DefaultValueFactory = _ => 0 };
+        var wait = new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 };
+        var command = new Command("simulate", "Publish the standard workload (design.md §5, deterministic from the seed, stress episode included) into the configured feed ring.")
+        {
+            config, duration, rate, events, wait,
+        };
+        command.SetAction(parse =>
+        {
+            var c = LoadConfig("simulate", parse.GetValue(config));
+            if (c is null)
+            {
+                return 2;
+            }
+
+            double seconds = parse.GetValue(duration);
+            double offered = parse.GetValue(rate) ?? c.Simulator.Rate;
+            long limit = parse.GetValue(events);
+            if (!(seconds > 0) || !(offered >= 0) || double.IsInfinity(offered) || limit < 0)
+            {
+                Console.Error.WriteLine("llr simulate: --duration must be positive, --rate 0 or positive, --events 0 or positive.");
+                return 2;
+            }
+
+            using var ring = AttachWhenReady(c.PathOf(c.Rings.Feed), new RingOptions(FeedMessageDescriptor.SlotSize, c.Rings.FeedCapacity, ProducerMode.Multi), parse.GetValue(wait), "simulate");
+            if (ring is null)
+            {
+                return 3;
+            }
+
+            if (c.Simulator.Cpu >= 0)
+            {
+                CpuAffinity.TryPinCurrentThread(c.Simulator.Cpu);
+            }
+
+            var shadow = c.BuildWorkload();
+            long expected = limit > 0 ? limit : (long)(seconds * (offered > 0 ? offered : 5_000_000));
+            var sim = new VenueSimulator(shadow, c.Simulator.Seed, c.Simulator.ProducerId, stressStart: expected * 4 / 10, stressLength: expected / 5);
+            Console.WriteLine(string.Create(Inv, $"llr simulate: publishing to {ring.Location} as producer {c.Simulator.ProducerId}, {(offered > 0 ? (offered / 1e6).ToString("F2", Inv) + " M events/s" : "as fast as possible")}, {seconds:F0} s"));
+            using var stop = StopSource(seconds, out var signals);
+            using (signals)
+            {
+                long published = Publish(ring, sim, offered, limit, stop.Token);
+                Console.WriteLine(string.Create(Inv, $"llr simulate: published {published:N0} events (producer sequences 1..{sim.Generated:N0})"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static long Publish(SharedRing ring, VenueSimulator sim, double rate, long limit, CancellationToken stop)
+    {
+        var producer = ring.CreateMultiProducer();
+        var wait = new YieldingWait();
+        long start = Stopwatch.GetTimestamp();
+        double ticksPerEvent = rate > 0 ? Stopwatch.Frequency / rate : 0;
+        long published = 0;
+        const int Batch = 64;
+        while (!stop.IsCancellationRequested && (limit == 0 || published < limit))
+        {
+            if (ticksPerEvent > 0)
+            {
+                long due = start + (long)(published * ticksPerEvent);
+                int spins = 0;
+                while (Stopwatch.GetTimestamp() < due && !stop.IsCancellationRequested)
+                {
+                    wait.Idle(spins++);
+                }
+            }
+
+            int n = limit == 0 ? Batch : (int)Math.Min(Batch, limit - published);
+            long first;
+            int attempts = 0;
+            while (!producer.TryClaim(n, out first))
+            {
+                if (stop.IsCancellationRequested)
+                {
+                    return published; // back-pressure from a stopped engine: do not hang
+                }
+
+                wait.Idle(attempts++);
+            }
+
+            long now = MonotonicClock.Now();
+            for (int k = 0; k < n; k++)
+            {
+                sim.Next(producer.Payload(first + k), now);
+            }
+
+            for (int k = 0; k < n; k++)
+            {
+                producer.Publish(first + k);
+            }
+
+            published += n;
+        }
+
+        return published;
+    }
+
+    public static Command Liquidator()
+    {
+        var config = ConfigOption();
+        var duration = DurationOption("until SIGINT/SIGTERM");
+        var quiet = new Option<bool>("--quiet") { Description = "Do not print each breach." };
+        var wait = new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 };
+        var command = new Command("liquidator", "Read margin calls and liquidation triggers from the configured breach ring, from where this reader left off.")
+        {
+            config, duration, quiet, wait,
+        };
+        command.SetAction(parse =>
+        {
+            var c = LoadConfig("liquidator", parse.GetValue(config));
+            if (c is null)
+            {
+                return 2;
+            }
+
+            using var ring = AttachWhenReady(c.PathOf(c.Rings.Breach), new RingOptions(BreachMessageDescriptor.SlotSize, c.Rings.BreachCapacity, ProducerMode.Single), parse.GetValue(wait), "liquidator");
+            if (ring is null)
+            {
+                return 3;
+            }
+
+            if (c.Liquidator.Cpu >= 0)
+            {
+                CpuAffinity.TryPinCurrentThread(c.Liquidator.Cpu);
+            }
+
+            bool print = !parse.GetValue(quiet);
+            var consumer = ring.CreateConsumer(0);
+            long resumeAt = consumer.Sequence;
+            var liquidator = new Liquidator(consumer, print ? b => Console.WriteLine(string.Create(Inv,
+                $"breach {b.Sequence} account {b.Account} {b.From} -> {b.To} equity {b.Equity:F2} IM {b.InitialMargin:F2} MM {b.MaintenanceMargin:F2} close first: instrument {b.TopInstrument}")) : null);
+            Console.WriteLine(string.Create(Inv, $"llr liquidator: reading {ring.Location} from ring sequence {resumeAt:N0}"));
+            using var stop = StopSource(parse.GetValue(duration), out var signals);
+            using (signals)
+            {
+                switch (c.Liquidator.Wait)
+                {
+                    case WaitKind.BusySpin:
+                        Drain(liquidator, new BusySpinWait(), stop.Token);
+                        break;
+                    case WaitKind.Sleeping:
+                        Drain(liquidator, new SleepingWait(), stop.Token);
+                        break;
+                    default:
+                        Drain(liquidator, new YieldingWait(), stop.Token);
+                        break;
+                }
+
+                liquidator.Poll();
+            }
+
+            var h = liquidator.Latency;
+            Console.WriteLine(string.Create(Inv, $"llr liquidator: read {liquidator.Read:N0} breaches ({liquidator.ByState[1]:N0} margin calls, {liquidator.ByState[2]:N0} liquidations), ring sequence now {consumer.Sequence:N0}"));
+            if (h.TotalCount > 0)
+            {
+                Console.WriteLine(string.Create(Inv, $"llr liquidator: feed publish -> breach read p50 {h.ValueAtPercentile(50):N0} ns, p99 {h.ValueAtPercentile(99):N0} ns"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Drain<TWait>(Engine.Liquidator liquidator, TWait wait, CancellationToken stop) where TWait : struct, IWaitStrategy
+    {
+        int spins = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            if (liquidator.Poll() == 0)
+            {
+                wait.Idle(spins++);
+            }
+            else
+            {
+                spins = 0;
+            }
+        }
+    }
+
+    /// <summary>Attaches to a ring another process creates, waiting for the file; prints why not and returns null on failure.</summary>
+    internal static SharedRing? AttachWhenReady(string path, RingOptions expected, double waitSeconds, string command)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                if (File.Exists(path))
+                {
+                    return SharedRing.AttachMapped(path, expected, TimeSpan.FromSeconds(Math.Max(1, waitSeconds)));
+                }
+            }
+            catch (RingLayoutException e)
+            {
+                Console.Error.WriteLine($"llr {command}: {path}: incompatible ring: {e.Message}");
+                return null;
+            }
+
+            if (deadline.Elapsed.TotalSeconds >= waitSeconds)
+            {
+                Console.Error.WriteLine($"llr {command}: {path} did not appear within {waitSeconds:F0} s (start `llr engine` with the same configuration).");
+                return null;
+            }
+
+            Thread.Sleep(50);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using LowLatencyRisk.Engine.Configuration;
+
+namespace LowLatencyRisk.Engine.Tests;
+
+public class ConfigTests
+{
+    private static string Example => Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "LowLatencyRisk.Host", "examples", "llr.json");
+
+    [Fact]
+    public void EmptyFile_IsTheDefaults_AndTheExampleSpellsOutTheSameDefaults()
+    {
+        var empty = LlrConfig.Parse("{}");
+        var example = LlrConfig.Load(Example);
+        // The example names every field with its default value, except the machine-dependent ones.
+        string a = JsonSerializer.Serialize(empty, LlrConfig.JsonOptions);
+        string b = JsonSerializer.Serialize(example, LlrConfig.JsonOptions);
+        Assert.Equal(Normalize(a), Normalize(b));
+        Assert.Empty(empty.Validate());
+    }
+
+    private static string Normalize(string json)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+        node["rings"]!["directory"] = "";
+        node["engine"]!["cpu"] = 0;
+        return node.ToJsonString();
+    }
+
+    [Theory]
+    [InlineData("""{ "rings": { "feedCapacty": 5 } }""", "$.rings.feedCapacty: unknown field 'feedCapacty'")]
+    [InlineData("""{ "engine": { "wait": "spinny" } }""", "$.engine.wait: wrong type or value")]
+    [InlineData("""{ "workload": { "accounts": "many" } }""", "$.workload.accounts: wrong type or value")]
+    [InlineData("""{ "workload": """, "$")]
+    [InlineData("""null""", "$: the file holds null")]
+    [InlineData("""{ "limits": { "throttleRate": -1 } }""", "limits.throttleRate: out of range")]
+    [InlineData("""{ "haircuts": [ { "upTo": 10, "haircut": 0.1 }, { "upTo": 5, "haircut": 0.2 } ] }""", "haircuts[1].upTo")]
+    [InlineData("""{ "scenarioGrid": { "preset": "crypto", "steps": 1 } }""", "scenarioGrid.steps: 1 is not in 2..41")]
+    [InlineData("""{ "rings": { "feed": "../etc/x" } }""", "rings.feed: must be a file name")]
+    [InlineData("""{ "rings": { "breach": "llr-feed" } }""", "rings: feed, breach and counters need distinct names")]
+    [InlineData("""{ "simulator": { "producerId": 64 } }""", "simulator.producerId: 64 is not in 1..63")]
+    [InlineData("""{ "margin": { "maintenanceFraction": 1.5 } }""", "margin.maintenanceFraction: 1.5 is not in (0, 1]")]
+    public void InvalidFiles_NameTheFieldAndTheProblem(string json, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => LlrConfig.Parse(json, "test.json"));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("test.json: invalid configuration", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EveryProblemIsReported_NotJustTheFirst()
+    {
+        var e = Assert.Throws<ConfigException>(() => LlrConfig.Parse("""{ "workload": { "accounts": 0, "strikes": 0 }, "margin": { "rate": 2 } }"""));
+        Assert.Equal(3, e.Problems.Count);
+    }
+
+    [Fact]
+    public void ConfigurationReachesTheBookAndTheGate()
+    {
+        var c = LlrConfig.Parse("""
+            { "workload": { "underlyings": 1, "futures": 1, "expiries": 1, "strikes": 2, "accounts": 10, "positionsPerAccount": 2 },
+              "scenarioGrid": { "preset": "crypto", "priceScanRange": 0.2, "steps": 5, "volScanRange": 0.1 },
+              "margin": { "maintenanceFraction": 0.6, "jumps": "reject" },
+              "limits": { "maxOrderQuantity": 7, "creditLimit": 1000 } }
+            """);
+        var w = c.BuildWorkload();
+        Assert.Equal(15, w.Book.Scenarios);
+        Assert.Equal(0.6, w.Book.Config.MaintenanceFraction);
+        Assert.Equal(Core.Book.JumpPolicy.Reject, w.Book.Config.Jumps);
+        Assert.Equal(10, w.Book.Config.MaxAccounts);
+        var g = c.ToGateConfig();
+        Assert.Equal(7, g.MaxOrderQuantity);
+        Assert.Equal(1000, g.CreditLimit);
+        Assert.Equal(double.PositiveInfinity, g.UnderlyingPositionLimit);
+    }
+}

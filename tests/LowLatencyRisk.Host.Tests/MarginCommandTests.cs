@@ -1,0 +1,104 @@
+using System.Text.Json;
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Risk;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Host.Tests;
+
+public sealed class MarginCommandTests : IDisposable
+{
+    private readonly TempFiles _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    private static string Example => Path.Combine(AppContext.BaseDirectory, "examples", "portfolio.json");
+
+    private static readonly JsonSerializerOptions Camel = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    private static long Nanos(string iso) => (DateTime.Parse(iso, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal) - DateTime.UnixEpoch).Ticks * 100;
+
+    [Fact]
+    public void Margin_ExamplePortfolio_MatchesTheLibraryCalls()
+    {
+        using var llr = PeerProcess.StartDotnet("llr", "margin", Example, "--format", "json");
+        Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(60)));
+        string output = llr.Output;
+        using var doc = JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]);
+        var accounts = doc.RootElement.GetProperty("accounts");
+        Assert.Equal(2, accounts.GetArrayLength());
+
+        // The covered call, built with the library's own calls (what an embedding venue would write).
+        var book = new RiskBook(new RiskConfig { MaxUnderlyings = 1, MaxInstruments = 2, MaxAccounts = 1, MaxPositionsPerAccount = 2, MaxAssets = 1, IndexBand = 10, Grid = ScenarioGrid.CmeSpan16(0.15, 0.25) });
+        book.DefineUnderlying(0);
+        book.UpdateIndex(0, 60_000, Nanos("2026-11-22T08:00:00Z"));
+        book.DefineInstrument(0, new InstrumentSpec(InstrumentKind.Perpetual, 0, 0, 0, 1, 0.01, 0.001));
+        book.DefineInstrument(1, new InstrumentSpec(InstrumentKind.Call, 0, 65_000, Nanos("2026-12-25T08:00:00Z"), 1, 0.01, 0.001));
+        book.SetInitialVolatility(1, 0.55);
+        book.DefineAsset(0, -1, 1, [new HaircutTier(1e18, 0)]);
+        book.SetCollateral(0, 0, 20_000);
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, 0, 1, 59_000));
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, 1, -1, 2_100));
+        book.Revalue();
+
+        var cc = accounts[0];
+        Assert.Equal("covered-call", cc.GetProperty("account").GetString());
+        Assert.Equal(book.Equity(0), cc.GetProperty("equity").GetDouble(), 9);
+        Assert.Equal(book.InitialMargin(0), cc.GetProperty("initialMargin").GetDouble(), 9);
+        Assert.Equal(book.MaintenanceMargin(0), cc.GetProperty("maintenanceMargin").GetDouble(), 9);
+        var btc = cc.GetProperty("underlyings")[0];
+        Assert.Equal(book.NetDelta(0, 0), btc.GetProperty("delta").GetDouble(), 12);
+        Assert.Equal(book.NetVega(0, 0), btc.GetProperty("vega").GetDouble(), 9);
+        var losses = btc.GetProperty("scenarioLoss").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        Assert.Equal(book.RiskArray(0, 0).ToArray(), losses);
+        Assert.Equal(losses.Max(), btc.GetProperty("scanRisk").GetDouble());
+
+        // Covered call: the long perpetual hedges the short call, so the scan is far below the naked call's worst loss plus the perp's.
+        Assert.True(book.InitialMargin(0) < 0.15 * 60_000, $"IM {book.InitialMargin(0)}");
+    }
+
+    [Fact]
+    public void Margin_TablePrintsEveryAccount()
+    {
+        using var llr = PeerProcess.StartDotnet("llr", "margin", Example);
+        Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("covered-call", llr.Output, StringComparison.Ordinal);
+        Assert.Contains("short-straddle", llr.Output, StringComparison.Ordinal);
+        Assert.Contains("scenario loss:", llr.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{ \"underlyings\": [ ", "$")]                                                           // bad JSON
+    [InlineData("UNKNOWN", "accounts[0].positions[0].instrument: unknown instrument 'BTC-NOPE'")]
+    [InlineData("NEGATIVE", "accounts[0].positions[0].quantity: -1 is not a positive quantity")]
+    [InlineData("TYPO", "unknown field 'strik'")]
+    public void Margin_BadPortfolio_ExitsWithAClearError(string content, string expected)
+    {
+        var valid = new
+        {
+            underlyings = new[] { new { name = "BTC", index = 60_000.0 } },
+            instruments = new object[] { new { name = "BTC-PERP", underlying = "BTC", kind = "perpetual" } },
+            accounts = new[] { new { name = "a", positions = new[] { new { instrument = "BTC-PERP", side = "buy", quantity = 1.0, price = 60_000.0 } } } },
+        };
+        string json = content switch
+        {
+            "UNKNOWN" => JsonSerializer.Serialize(valid, Camel).Replace("\"instrument\":\"BTC-PERP\"", "\"instrument\":\"BTC-NOPE\"", StringComparison.Ordinal),
+            "NEGATIVE" => JsonSerializer.Serialize(valid, Camel).Replace("\"quantity\":1", "\"quantity\":-1", StringComparison.Ordinal),
+            "TYPO" => JsonSerializer.Serialize(valid, Camel).Replace("\"kind\":\"perpetual\"", "\"kind\":\"perpetual\",\"strik\":5", StringComparison.Ordinal),
+            _ => content,
+        };
+        string path = _files.NewPath("portfolio");
+        File.WriteAllText(path, json);
+        using var llr = PeerProcess.StartDotnet("llr", "margin", path);
+        Assert.Equal(2, llr.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains(expected, llr.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled", llr.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Margin_MissingFile_ExitsWithAClearError()
+    {
+        using var llr = PeerProcess.StartDotnet("llr", "margin", "/nonexistent/portfolio.json");
+        Assert.Equal(2, llr.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("cannot read the file", llr.Output, StringComparison.Ordinal);
+    }
+}
