@@ -4,7 +4,8 @@
 #   2. builds and runs the native-interop C tests when a C compiler is present (CI installs one),
 #   3. runs every xunit project, then the math tests again with AVX2 off and with all hardware
 #      intrinsics off (the scalar and Vector128 fallbacks must be as exact as the AVX2 path),
-#   4. prints one summary line "N passed, N failed, N skipped" from the TRX files and exits
+#   4. publishes `llr` ReadyToRun and runs it once (a smoke test of the deployed form),
+#   5. prints one summary line "N passed, N failed, N skipped" from the TRX files and exits
 #      non-zero if anything failed or nothing ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,18 @@ if [ -d tests/LowLatencyRisk.Core.Tests ]; then
   DOTNET_EnableHWIntrinsic=0 run_tests core-nointrinsics tests/LowLatencyRisk.Core.Tests --filter "Category=Math"
 fi
 
+# ReadyToRun publish of `llr` (how it is deployed), then a smoke run of the published program.
+publish_failed=0
+echo "== publish llr (ReadyToRun, linux-x64)"
+if dotnet publish src/LowLatencyRisk.Host -c Release -r linux-x64 --self-contained false -nologo -clp:NoSummary -o "$root/artifacts/llr" \
+   && "$root/artifacts/llr/llr" margin "$root/artifacts/llr/examples/portfolio.json" > "$results/r2r-margin.txt" \
+   && grep -q "covered-call" "$results/r2r-margin.txt"; then
+  echo "ok: artifacts/llr/llr (ReadyToRun) computes the example portfolio"
+else
+  echo "!! ReadyToRun publish or its smoke run failed" >&2
+  publish_failed=1
+fi
+
 passed=0 failed=0 skipped=0 total=0
 while IFS= read -r -d '' trx; do
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
@@ -54,6 +67,9 @@ done < <(find "$results" -name '*.trx' -print0)
 
 if [ "$native_failed" -ne 0 ]; then
   echo "native-interop tests failed" >&2
+  failed=$((failed + 1))
+fi
+if [ "$publish_failed" -ne 0 ]; then
   failed=$((failed + 1))
 fi
 if [ "$runs_failed" -ne 0 ] && [ "$failed" -eq 0 ]; then

@@ -148,15 +148,12 @@ public static class EmbeddedVenue
                         }
                     }
 
+                    // Each message is stamped and published as it is written, as a matching engine
+                    // publishes each fill as it happens: its latency starts at its own publish.
                     long first = producer.Claim(Batch, ref wait);
-                    long now = MonotonicClock.Now();
                     for (int k = 0; k < Batch; k++)
                     {
-                        sim.Next(producer.Payload(first + k), now);
-                    }
-
-                    for (int k = 0; k < Batch; k++)
-                    {
+                        sim.Next(producer.Payload(first + k), MonotonicClock.Now());
                         producer.Publish(first + k);
                     }
 

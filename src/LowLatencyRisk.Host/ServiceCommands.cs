@@ -193,14 +193,9 @@ internal static class ServiceCommands
                 wait.Idle(attempts++);
             }
 
-            long now = MonotonicClock.Now();
             for (int k = 0; k < n; k++)
             {
-                sim.Next(producer.Payload(first + k), now);
-            }
-
-            for (int k = 0; k < n; k++)
-            {
+                sim.Next(producer.Payload(first + k), MonotonicClock.Now()); // stamped and published one by one
                 producer.Publish(first + k);
             }
 
