@@ -9,6 +9,9 @@ using LowLatencyRisk.Ipc.Native;
 
 namespace LowLatencyRisk.Engine;
 
+/// <summary>What recovery from the journal found.</summary>
+public sealed record RecoveryReport(string Directory, long Replayed, string? Problem, int Announced, double Milliseconds);
+
 /// <summary>What <see cref="EngineService.Run"/> returns after a clean stop.</summary>
 public sealed record EngineRunSummary(long Events, long Rejects, long Breaches, double Seconds, long AllocatedBytes, int GcCount, bool Pinned, string RejectsByReason);
 
@@ -75,7 +78,13 @@ public sealed class EngineService : IDisposable
             var gate = new PreTradeGate(workload.Book, config.ToGateConfig());
             var engine = new RiskEngine(workload.Book, gate, feed.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breach.CreateSingleProducer(),
                 TimeSpan.FromMilliseconds(config.Engine.RevalueIntervalMilliseconds));
-            return new EngineService(config, feed, breach, counters, engine, attached);
+            var service = new EngineService(config, feed, breach, counters, engine, attached);
+            if (config.Journal.Mode != JournalMode.None)
+            {
+                service.Recover();
+            }
+
+            return service;
         }
         catch
         {
@@ -84,6 +93,31 @@ public sealed class EngineService : IDisposable
             counters?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>What recovery found and did (null when the journal is off).</summary>
+    public RecoveryReport? Recovery { get; private set; }
+
+    /// <summary>The journal folder of a configuration (relative paths are under rings.directory).</summary>
+    public static string JournalDirectory(LlrConfig config) => Path.Combine(config.Rings.Directory, config.Journal.Directory);
+
+    /// <summary>
+    /// Recovery: replays every good journal record into the fresh book (the live path's own
+    /// validation; duplicates by producer sequence are refused, so nothing applies twice), cuts a
+    /// torn or corrupt tail, re-announces the margin ladder, then journals from there on. The ring
+    /// consumer resumes from its own sequence: messages it had not yet released are read again and
+    /// refused as duplicates if the journal already holds them.
+    /// </summary>
+    private void Recover()
+    {
+        string dir = JournalDirectory(_config);
+        var clock = Stopwatch.StartNew();
+        var scan = JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) => Engine.Replay(payload));
+        var writer = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, (long)_config.Journal.SegmentMegabytes << 20);
+        writer.SyncEachAppend = _config.Journal.Mode == JournalMode.JournalSync;
+        int announced = Engine.FinishReplay();
+        Engine.Journal = writer;
+        Recovery = new RecoveryReport(dir, scan.Records, scan.Problem, announced, clock.Elapsed.TotalMilliseconds);
     }
 
     private static SharedRing OpenOrCreate(string path, RingOptions options)
@@ -233,6 +267,7 @@ public sealed class EngineService : IDisposable
     /// <summary>Unmaps the rings and the counters file (the files stay for the other processes).</summary>
     public void Dispose()
     {
+        Engine.Journal?.Dispose();
         _feed.Dispose();
         _breach.Dispose();
         _counters.Dispose();

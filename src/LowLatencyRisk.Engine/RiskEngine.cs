@@ -40,6 +40,8 @@ public sealed class RiskEngine
     private long _batchPublishTicks;
     private Handler _handler;
     private readonly long _revalueIntervalTicks;
+    private JournalWriter? _journal;
+    private bool _replaying;
     private bool _pendingMarks;
     private readonly long[] _firstMarkTicks;
     private readonly long[] _lastRevalue;
@@ -77,6 +79,60 @@ public sealed class RiskEngine
 
     /// <summary>The counters.</summary>
     public EngineCounters Counters { get; } = new();
+
+    /// <summary>Journals every message consumed from the feed before applying it (durable mode); null turns it off.</summary>
+    public JournalWriter? Journal
+    {
+        get => _journal;
+        set => _journal = value;
+    }
+
+    /// <summary>The last producer sequence accepted from <paramref name="producer"/> (what makes replays idempotent).</summary>
+    public long LastProducerSequence(int producer) => _lastSequence[producer];
+
+    /// <summary>
+    /// Applies one journaled message exactly as the live path would (validation, duplicates,
+    /// book, gate), without journaling it again and without publishing breaches: recovery and
+    /// <c>llr replay</c>. Call <see cref="FinishReplay"/> after the last one.
+    /// </summary>
+    public void Replay(ReadOnlySpan<byte> payload)
+    {
+        _replaying = true;
+        Apply(payload);
+        _replaying = false;
+    }
+
+    /// <summary>
+    /// Ends a replay: revalues the whole book at the replayed marks and queues one breach per
+    /// account that is not healthy (from = to = its state, cause <see cref="BreachMessageDescriptor.CauseRecovery"/>),
+    /// so the liquidator learns the ladder as recovered even if breaches were lost with the crash.
+    /// Returns how many were announced.
+    /// </summary>
+    public int FinishReplay()
+    {
+        _book.Revalue();
+        while (_book.TryDequeueTransition(out _))
+        {
+        }
+
+        int announced = 0;
+        for (int a = 0; a < _book.Config.MaxAccounts; a++)
+        {
+            var state = _book.State(a);
+            if (state != MarginState.Healthy && _pendingCount < _pending.Length)
+            {
+                int n = _book.RankForLiquidation(a, _candidates);
+                var t = new MarginTransition(a, state, state, _book.Equity(a), _book.InitialMargin(a), _book.MaintenanceMargin(a));
+                _pending[(_pendingHead + _pendingCount) % _pending.Length] = new PendingBreach(t, _book.NowNanos, 0, BreachMessageDescriptor.CauseRecovery, n,
+                    n > 0 ? _candidates[0] : default, n > 1 ? _candidates[1] : default, n > 2 ? _candidates[2] : default);
+                _pendingCount++;
+                announced++;
+            }
+        }
+
+        FlushPending();
+        return announced;
+    }
 
     /// <summary>The book.</summary>
     public RiskBook Book => _book;
@@ -412,6 +468,11 @@ public sealed class RiskEngine
     {
         while (_book.TryDequeueTransition(out var t))
         {
+            if (_replaying)
+            {
+                continue; // breaches of replayed history were published before; FinishReplay announces the current ladder
+            }
+
             if (_pendingCount == _pending.Length)
             {
                 // Cannot happen with the sizes chosen (two transitions per account), but a breach
@@ -504,7 +565,13 @@ public sealed class RiskEngine
 
     private struct Handler(RiskEngine engine) : IRingHandler
     {
-        public readonly void OnMessage(long sequence, ReadOnlySpan<byte> payload) => engine.Apply(payload);
+        public readonly void OnMessage(long sequence, ReadOnlySpan<byte> payload)
+        {
+            // Durable mode: a message is journaled before it can change anything, and the ring's
+            // consumer sequence (which lets the producer reuse the slot) moves only after the batch.
+            engine._journal?.Append(payload);
+            engine.Apply(payload);
+        }
     }
 }
 

@@ -14,6 +14,7 @@ internal static class Program
         root.Subcommands.Add(ServiceCommands.Liquidator());
         root.Subcommands.Add(StatsCommand.Create());
         root.Subcommands.Add(MarginCommand.Create());
+        root.Subcommands.Add(ReplayCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

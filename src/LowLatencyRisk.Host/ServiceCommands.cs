@@ -84,6 +84,11 @@ internal static class ServiceCommands
             using var service = EngineService.Open(c);
             Console.WriteLine(string.Create(Inv, $"llr engine: feed {service.Feed.Location}, breach {service.Breach.Location} ({(service.AttachedToExistingRings ? "attached" : "created")}), counters {c.PathOf(c.Rings.Counters)}"));
             Console.WriteLine(string.Create(Inv, $"llr engine: book {service.Engine.Book.Config.MaxAccounts:N0} accounts, grid {c.ToGrid().Name}, built in {clock.ElapsedMilliseconds} ms"));
+            if (service.Recovery is { } r)
+            {
+                Console.WriteLine(string.Create(Inv, $"llr engine: journal {r.Directory} ({c.Journal.Mode}): replayed {r.Replayed:N0} messages in {r.Milliseconds:F0} ms, re-announced {r.Announced:N0} accounts not healthy{(r.Problem is null ? "" : "; " + r.Problem)}"));
+            }
+
             clock.Restart();
             EngineService.WarmUp(c, c.Engine.WarmupMessages);
             Console.WriteLine(string.Create(Inv, $"llr engine: warm-up {c.Engine.WarmupMessages:N0} messages on a scratch book in {clock.ElapsedMilliseconds} ms"));
@@ -98,6 +103,7 @@ internal static class ServiceCommands
                 var s = summary!;
                 Console.WriteLine(string.Create(Inv, $"llr engine: stopped after {s.Seconds:F1} s: {s.Events:N0} events, {s.Rejects:N0} rejected{(s.Rejects > 0 ? " (" + s.RejectsByReason + ")" : "")}, {s.Breaches:N0} breaches"));
                 Console.WriteLine(string.Create(Inv, $"llr engine: engine thread {s.AllocatedBytes:N0} bytes allocated, {s.GcCount} GC collections{(s.Pinned ? ", pinned" : "")}"));
+                Console.WriteLine(string.Create(Inv, $"llr engine: state hash 0x{EngineStateHash.Compute(service.Engine):X16}"));
             }
 
             return 0;

@@ -66,6 +66,9 @@ internal sealed unsafe class MappedRingMemory : RingMemory
 
     public override string Description => _path;
 
+    /// <summary>msync: the mapped pages are on the storage device when this returns.</summary>
+    public void Flush() => _view.Flush();
+
     /// <summary>
     /// Creates the file with its full length reserved (posix_fallocate through the preallocation
     /// size), so a full /dev/shm fails here with an IOException instead of a SIGBUS on first touch.

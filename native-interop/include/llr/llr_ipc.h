@@ -155,7 +155,7 @@ typedef struct llr_breach_t {
     double initial_margin;        /* 40 */
     double maintenance_margin;    /* 48 */
     int32_t candidate_count;      /* 56 */
-    uint8_t cause;                /* 60 1 fill or collateral, 2 revaluation */
+    uint8_t cause;                /* 60 1 fill or collateral, 2 revaluation, 3 recovery */
     uint8_t reserved[3];          /* 61 */
     struct { int32_t instrument; int32_t reserved; double quantity; } candidates[3]; /* 64 */
     int64_t publish_ticks;        /* 112 CLOCK_MONOTONIC ns when the engine published it */

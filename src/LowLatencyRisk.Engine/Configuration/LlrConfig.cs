@@ -41,6 +41,9 @@ public sealed class LlrConfig
     /// <summary>The engine process.</summary>
     public EngineSection Engine { get; init; } = new();
 
+    /// <summary>Durability: the journal of consumed feed messages.</summary>
+    public JournalSection Journal { get; init; } = new();
+
     /// <summary>The simulated venue (<c>llr simulate</c>).</summary>
     public SimulatorSection Simulator { get; init; } = new();
 
@@ -130,7 +133,7 @@ public sealed class LlrConfig
             }
         }
 
-        if (Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null)
+        if (Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null || Journal is null)
         {
             e.Add("$: a section is null; omit it to take its defaults");
             return e;
@@ -199,6 +202,8 @@ public sealed class LlrConfig
         Check(Engine.RevalueIntervalMilliseconds is >= 0 and <= 60_000, "engine.revalueIntervalMilliseconds", $"{Engine.RevalueIntervalMilliseconds} is not in 0..60000");
         Check(Engine.CountersIntervalMilliseconds is > 0 and <= 60_000, "engine.countersIntervalMilliseconds", $"{Engine.CountersIntervalMilliseconds} is not in 1..60000");
         Check(Engine.WarmupMessages is >= 0 and <= 10_000_000, "engine.warmupMessages", $"{Engine.WarmupMessages} is not in 0..10000000");
+        Check(Journal.Mode == JournalMode.None || !string.IsNullOrWhiteSpace(Journal.Directory), "journal.directory", "is required when the journal is on");
+        Check(Journal.SegmentMegabytes is >= 1 and <= 4096, "journal.segmentMegabytes", $"{Journal.SegmentMegabytes} is not in 1..4096");
         Check(Simulator.Rate >= 0 && double.IsFinite(Simulator.Rate), "simulator.rate", "must be 0 (as fast as possible) or a positive rate");
         Check(Simulator.ProducerId is > 0 and < 64, "simulator.producerId", $"{Simulator.ProducerId} is not in 1..63");
         return e;
@@ -279,6 +284,17 @@ public sealed class LlrConfig
 
     /// <summary>Full path of a ring file.</summary>
     public string PathOf(string name) => Path.Combine(Rings.Directory, name);
+}
+
+/// <summary>Durability modes.</summary>
+public enum JournalMode
+{
+    /// <summary>No journal: a restarted engine starts from the generator's book (the default until snapshots bound the journal's growth).</summary>
+    None,
+    /// <summary>Every consumed message is written to the memory-mapped journal before it is applied: survives the death of the engine process.</summary>
+    Journal,
+    /// <summary>As <see cref="Journal"/>, and each record is msync'ed before it is applied: survives a power loss, at the cost of a storage write per message.</summary>
+    JournalSync,
 }
 
 /// <summary>Grid presets.</summary>
@@ -367,6 +383,13 @@ public sealed class RingsSection
     public string Counters { get; init; } = "llr-counters";
     public int FeedCapacity { get; init; } = 1 << 16;
     public int BreachCapacity { get; init; } = 1 << 16;
+}
+
+public sealed class JournalSection
+{
+    public JournalMode Mode { get; init; } = JournalMode.None;
+    public string Directory { get; init; } = "llr-journal";
+    public int SegmentMegabytes { get; init; } = 64;
 }
 
 public class ProcessSection

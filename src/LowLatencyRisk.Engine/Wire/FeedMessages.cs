@@ -81,6 +81,8 @@ public static class FeedMessageDescriptor
 {
     /// <summary>Slot size of the feed ring.</summary>
     public const int SlotSize = 128;
+    /// <summary>Payload bytes per slot (the slot less its 8-byte stamp); also a journal record's payload.</summary>
+    public const int PayloadSize = SlotSize - 8;
     /// <summary>Layout version.</summary>
     public const byte Version = 1;
     /// <summary>Producer ids are below this.</summary>
@@ -214,7 +216,7 @@ public static class FeedMessageDescriptor
 ///     40    8 InitialMargin     double
 ///     48    8 MaintenanceMargin double
 ///     56    4 CandidateCount    0..3
-///     60    1 Cause             1 a fill or collateral change, 2 the revaluation after marks
+///     60    1 Cause             1 a fill or collateral change, 2 the revaluation after marks, 3 recovery (current state re-announced)
 ///     61    3 reserved
 ///     64   48 Candidates[3]     i32 Instrument, i32 reserved, f64 Quantity: heaviest in the worst scenario first
 ///    112    8 PublishTicks      monotonic clock when the engine published this breach
@@ -237,4 +239,6 @@ public static class BreachMessageDescriptor
     public const byte CauseTrade = 1;
     /// <summary>Cause: the revaluation after marks.</summary>
     public const byte CauseRevaluation = 2;
+    /// <summary>Cause: the engine recovered from its journal and announces the account's current state.</summary>
+    public const byte CauseRecovery = 3;
 }

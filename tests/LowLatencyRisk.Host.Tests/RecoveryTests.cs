@@ -1,0 +1,90 @@
+using System.Text.RegularExpressions;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Host.Tests;
+
+/// <summary>The engine is SIGKILLed again and again during a run and recovers from its journal each time.</summary>
+public sealed partial class RecoveryTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(TempFiles.Directory, $"llr-rec-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    public RecoveryTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [GeneratedRegex(@"state hash (0x[0-9A-F]{16})")]
+    private static partial Regex Hash();
+
+    private string Config(string name)
+    {
+        string rings = Path.Combine(_dir, name);
+        Directory.CreateDirectory(rings);
+        string path = Path.Combine(rings, "llr.json");
+        File.WriteAllText(path, $$"""
+            {
+              "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 300, "positionsPerAccount": 10, "collateralToMargin": 1.3 },
+              "rings": { "directory": "{{rings}}", "feedCapacity": 1024, "breachCapacity": 4096 },
+              "engine": { "cpu": -1, "wait": "yielding", "warmupMessages": 0 },
+              "journal": { "mode": "journal", "directory": "journal", "segmentMegabytes": 1 },
+              "simulator": { "cpu": -1 },
+              "liquidator": { "cpu": -1 }
+            }
+            """);
+        return path;
+    }
+
+    private const string Events = "120000";
+
+    private static string StopAndHash(PeerProcess engine)
+    {
+        engine.Signal("TERM");
+        Assert.Equal(0, engine.WaitForExit(TimeSpan.FromSeconds(60)));
+        var m = Hash().Match(engine.Output);
+        Assert.True(m.Success, engine.Output);
+        return m.Groups[1].Value;
+    }
+
+    [Fact]
+    public void Sigkill20Times_DuringARun_EndsInTheSameStateAsAnUninterruptedRun()
+    {
+        // The uninterrupted reference.
+        string reference = Config("reference");
+        string expected;
+        using (var engine = PeerProcess.StartDotnet("llr", "engine", "--config", reference))
+        {
+            engine.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
+            using var sim = PeerProcess.StartDotnet("llr", "simulate", "--config", reference, "--events", Events, "--duration", "300", "--rate", "60000");
+            Assert.Equal(0, sim.WaitForExit(TimeSpan.FromSeconds(120)));
+            expected = StopAndHash(engine);
+        }
+
+        // The same input with the engine killed (SIGKILL) at random moments and restarted.
+        string crashed = Config("crashed");
+        var random = new Random(20261122);
+        var engineRun = PeerProcess.StartDotnet("llr", "engine", "--config", crashed);
+        engineRun.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
+        using var simulate = PeerProcess.StartDotnet("llr", "simulate", "--config", crashed, "--events", Events, "--duration", "300", "--rate", "60000");
+        int kills = 0;
+        for (; kills < 20; kills++)
+        {
+            Thread.Sleep(random.Next(20, 120));
+            engineRun.Kill(); // SIGKILL: no clean-up of any kind
+            engineRun.Dispose();
+            engineRun = PeerProcess.StartDotnet("llr", "engine", "--config", crashed);
+            string recovered = engineRun.WaitForLine("llr engine: journal", TimeSpan.FromSeconds(60));
+            Assert.Contains("replayed", recovered, StringComparison.Ordinal);
+            engineRun.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
+        }
+
+        Assert.Equal(0, simulate.WaitForExit(TimeSpan.FromSeconds(180)));
+        string actual = StopAndHash(engineRun);
+        engineRun.Dispose();
+        Assert.Equal(20, kills);
+        Assert.Equal(expected, actual);
+
+        // And `llr replay` of the crashed run's journal gives the same state again.
+        using var replay = PeerProcess.StartDotnet("llr", "replay", Path.Combine(_dir, "crashed", "journal"), "--config", crashed, "--expect", expected);
+        Assert.Equal(0, replay.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("matches the expected hash", replay.Output, StringComparison.Ordinal);
+    }
+}

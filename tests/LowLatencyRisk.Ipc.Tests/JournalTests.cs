@@ -1,0 +1,149 @@
+using System.Buffers.Binary;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Ipc.Tests;
+
+public sealed class JournalTests : IDisposable
+{
+    private const int Payload = 120;
+    private readonly string _dir = Path.Combine(TempFiles.Directory, $"llr-journal-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    private static byte[] Message(long i)
+    {
+        var p = new byte[Payload];
+        BinaryPrimitives.WriteInt64LittleEndian(p, i);
+        BinaryPrimitives.WriteInt64LittleEndian(p.AsSpan(100), i * 31);
+        return p;
+    }
+
+    private List<long> ReadAll(out JournalScan scan)
+    {
+        var seen = new List<long>();
+        scan = JournalReader.Scan(_dir, Payload, (seq, p) =>
+        {
+            Assert.Equal(seq, BinaryPrimitives.ReadInt64LittleEndian(p));
+            Assert.Equal(seq * 31, BinaryPrimitives.ReadInt64LittleEndian(p[100..]));
+            seen.Add(seq);
+        });
+        return seen;
+    }
+
+    [Fact]
+    public void Append_RollsSegments_AndReadsBackInOrder_AcrossReopen()
+    {
+        using (var w = JournalWriter.Open(_dir, Payload, segmentBytes: 64 + (136 * 100)))
+        {
+            for (long i = 1; i <= 250; i++)
+            {
+                Assert.Equal(i, w.Append(Message(i)));
+            }
+        }
+
+        Assert.Equal(3, JournalReader.Segments(_dir).Count());
+        using (var w = JournalWriter.Open(_dir, Payload, segmentBytes: 64 + (136 * 100)))
+        {
+            Assert.Equal(250, w.LastSequence);
+            for (long i = 251; i <= 400; i++)
+            {
+                Assert.Equal(i, w.Append(Message(i)));
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(1, 400).Select(i => (long)i), ReadAll(out var scan));
+        Assert.Null(scan.Problem);
+    }
+
+    private string LastSegment => JournalReader.Segments(_dir).Last().Path;
+
+    private void Corrupt(long recordInLastSegment, int byteOffset, int length)
+    {
+        using var f = new FileStream(LastSegment, FileMode.Open, FileAccess.ReadWrite);
+        f.Position = 64 + (recordInLastSegment * 136) + byteOffset;
+        f.Write(new byte[length].Select(_ => (byte)0x5A).ToArray());
+    }
+
+    [Fact]
+    public void TornLastRecord_IsDetected_CutOff_AndOverwrittenByTheNextAppend()
+    {
+        using (var w = JournalWriter.Open(_dir, Payload))
+        {
+            for (long i = 1; i <= 10; i++)
+            {
+                w.Append(Message(i));
+            }
+        }
+
+        // A crash in the middle of appending record 10: half of its payload is from another write.
+        Corrupt(9, 16 + 60, 60);
+        Assert.Equal(9, ReadAll(out var scan).Count);
+        Assert.Contains("record 10: checksum mismatch", scan.Problem, StringComparison.Ordinal);
+        using (var w = JournalWriter.Open(_dir, Payload))
+        {
+            Assert.Equal(9, w.LastSequence);
+            Assert.Contains("record 10", w.OpenedWith.Problem, StringComparison.Ordinal);
+            Assert.Equal(10, w.Append(Message(10)));
+            Assert.Equal(11, w.Append(Message(11)));
+        }
+
+        Assert.Equal(11, ReadAll(out scan).Count);
+        Assert.Null(scan.Problem);
+    }
+
+    [Fact]
+    public void CorruptRecordInTheMiddle_EndsTheJournalThere_WithAClearMessage()
+    {
+        using (var w = JournalWriter.Open(_dir, Payload))
+        {
+            for (long i = 1; i <= 50; i++)
+            {
+                w.Append(Message(i));
+            }
+        }
+
+        Corrupt(19, 30, 1); // one flipped byte in record 20
+        Assert.Equal(19, ReadAll(out var scan).Count);
+        Assert.Contains("record 20: checksum mismatch", scan.Problem, StringComparison.Ordinal);
+        Assert.Equal(19, scan.LastSequence);
+    }
+
+    [Fact]
+    public void IncompatibleVersion_IsRefusedWithTheVersions()
+    {
+        using (var w = JournalWriter.Open(_dir, Payload))
+        {
+            w.Append(Message(1));
+        }
+
+        using (var f = new FileStream(LastSegment, FileMode.Open, FileAccess.ReadWrite))
+        {
+            f.Position = 8;
+            f.Write(BitConverter.GetBytes(7));
+        }
+
+        var e = Assert.Throws<JournalException>(() => ReadAll(out _));
+        Assert.Contains("journal version 7", e.Message, StringComparison.Ordinal);
+        Assert.Throws<JournalException>(() => JournalWriter.Open(_dir, Payload).Dispose());
+    }
+
+    [Fact]
+    public void Append_DoesNotAllocate()
+    {
+        using var w = JournalWriter.Open(_dir, Payload, segmentBytes: 64L << 20);
+        var m = Message(1);
+        GcAssert.NoAllocation((w, m), static s => s.w.Append(s.m));
+    }
+
+    [Fact]
+    public void Crc32C_MatchesTheStandardCheckValue()
+    {
+        Assert.Equal(0xE3069283u, JournalReader.Crc("123456789"u8));
+    }
+}
