@@ -18,13 +18,17 @@ public static class EngineStateHash
 {
     private const ulong Offset = 14695981039346656037, Prime = 1099511628211;
 
-    /// <summary>The hash of <paramref name="engine"/>'s state.</summary>
-    public static ulong Compute(RiskEngine engine)
+    /// <summary>
+    /// The hash of <paramref name="engine"/>'s state. <paramref name="includeProducerSequences"/>
+    /// false leaves out the transport bookkeeping: a message with a well-formed header consumes its
+    /// producer sequence even when its body is refused (a resend of that sequence is a duplicate).
+    /// </summary>
+    public static ulong Compute(RiskEngine engine, bool includeProducerSequences = true)
     {
         ArgumentNullException.ThrowIfNull(engine);
         var book = engine.Book;
         ulong h = Offset;
-        for (int p = 0; p < FeedMessageDescriptor.MaxProducers; p++)
+        for (int p = 0; p < FeedMessageDescriptor.MaxProducers && includeProducerSequences; p++)
         {
             h = Mix(h, (ulong)engine.LastProducerSequence(p));
         }
