@@ -10,7 +10,7 @@ using LowLatencyRisk.Ipc.Native;
 namespace LowLatencyRisk.Engine;
 
 /// <summary>What recovery from the journal found.</summary>
-public sealed record RecoveryReport(string Directory, long Replayed, string? Problem, int Announced, double Milliseconds);
+public sealed record RecoveryReport(string Directory, string? Snapshot, long SnapshotSequence, long Replayed, string? Problem, IReadOnlyList<string> RefusedSnapshots, int Announced, double Milliseconds);
 
 /// <summary>What <see cref="EngineService.Run"/> returns after a clean stop.</summary>
 public sealed record EngineRunSummary(long Events, long Rejects, long Breaches, double Seconds, long AllocatedBytes, int GcCount, bool Pinned, string RejectsByReason);
@@ -112,13 +112,21 @@ public sealed class EngineService : IDisposable
     {
         string dir = JournalDirectory(_config);
         var clock = Stopwatch.StartNew();
-        var scan = JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) => Engine.Replay(payload));
+        var (snapshotSequence, snapshotPath, refused) = SnapshotStore.LoadNewest(dir, Engine);
+        var scan = JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) => Engine.Replay(payload), after: snapshotSequence);
         var writer = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, (long)_config.Journal.SegmentMegabytes << 20);
         writer.SyncEachAppend = _config.Journal.Mode == JournalMode.JournalSync;
         int announced = Engine.FinishReplay();
         Engine.Journal = writer;
-        Recovery = new RecoveryReport(dir, scan.Records, scan.Problem, announced, clock.Elapsed.TotalMilliseconds);
+        _snapshots = new SnapshotStore(dir, Engine, _config.Journal.KeepSnapshots);
+        Recovery = new RecoveryReport(dir, snapshotPath is null ? null : Path.GetFileName(snapshotPath), snapshotSequence, Math.Max(0, scan.LastSequence - snapshotSequence),
+            scan.Problem, refused, announced, clock.Elapsed.TotalMilliseconds);
     }
+
+    private SnapshotStore? _snapshots;
+
+    /// <summary>The snapshot store (null when the journal is off).</summary>
+    public SnapshotStore? Snapshots => _snapshots;
 
     private static SharedRing OpenOrCreate(string path, RingOptions options)
     {
@@ -214,6 +222,8 @@ public sealed class EngineService : IDisposable
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         int gcBefore = GcCount();
         long nextPublish = 0;
+        long snapshotInterval = _config.Journal.SnapshotIntervalSeconds > 0 ? (long)(_config.Journal.SnapshotIntervalSeconds * Stopwatch.Frequency) : long.MaxValue / 2;
+        long nextSnapshot = start + snapshotInterval;
         int idle = 0;
         while (!stop.IsCancellationRequested)
         {
@@ -233,6 +243,12 @@ public sealed class EngineService : IDisposable
                 PublishCounters(now, start, allocatedBefore, gcBefore);
                 nextPublish = now + interval;
             }
+
+            if (now >= nextSnapshot && _snapshots is not null)
+            {
+                _snapshots.TryCapture(Engine, Engine.Journal!.LastSequence);
+                nextSnapshot = now + snapshotInterval;
+            }
         }
 
         // Drain what was published before the stop (the producers have stopped or will be ignored).
@@ -242,6 +258,14 @@ public sealed class EngineService : IDisposable
 
         long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
         int gcs = GcCount() - gcBefore;
+        if (_snapshots is not null)
+        {
+            // A clean stop leaves a snapshot of the final state: the next start replays nothing.
+            _snapshots.WaitIdle();
+            _snapshots.TryCapture(Engine, Engine.Journal!.LastSequence);
+            _snapshots.WaitIdle();
+        }
+
         PublishCounters(Stopwatch.GetTimestamp(), start, allocatedBefore, gcBefore);
         var c = Engine.Counters;
         return new EngineRunSummary(c.Events, c.TotalRejects, c.BreachesByState.Sum(), Stopwatch.GetElapsedTime(start).TotalSeconds, allocated, gcs, pinned,
@@ -267,6 +291,7 @@ public sealed class EngineService : IDisposable
     /// <summary>Unmaps the rings and the counters file (the files stay for the other processes).</summary>
     public void Dispose()
     {
+        _snapshots?.Dispose();
         Engine.Journal?.Dispose();
         _feed.Dispose();
         _breach.Dispose();

@@ -87,6 +87,27 @@ public sealed class RiskEngine
         set => _journal = value;
     }
 
+    /// <summary>
+    /// Walks the engine's whole mutable state — producer sequences, the breach sequence and queue,
+    /// the book and the gate — for a snapshot or a restore (see <see cref="Core.Persistence.StateVisitor"/>).
+    /// Call between polls, on the engine thread.
+    /// </summary>
+    public void VisitState(Core.Persistence.StateVisitor visitor)
+    {
+        ArgumentNullException.ThrowIfNull(visitor);
+        visitor.Array(_lastSequence);
+        visitor.Value(ref _breachSequence);
+        visitor.Array(_pending);
+        visitor.Value(ref _pendingHead);
+        visitor.Value(ref _pendingCount);
+        _book.VisitState(visitor);
+        _gate?.VisitState(visitor);
+        if (visitor is Core.Persistence.StateRestore)
+        {
+            _pendingMarks = true; // re-derived from the book's dirty flags at the next poll
+        }
+    }
+
     /// <summary>The last producer sequence accepted from <paramref name="producer"/> (what makes replays idempotent).</summary>
     public long LastProducerSequence(int producer) => _lastSequence[producer];
 

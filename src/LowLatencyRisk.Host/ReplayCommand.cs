@@ -13,14 +13,36 @@ internal static class ReplayCommand
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    private static RiskEngine NewEngine(Engine.Configuration.LlrConfig c, List<SharedRing> rings)
+    {
+        var workload = c.BuildWorkload();
+        var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 64, ProducerMode.Single));
+        var breach = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize,
+            Math.Max(64, (int)Math.Min(1 << 24, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)c.Workload.Accounts * 2))), ProducerMode.Single));
+        rings.Add(feed);
+        rings.Add(breach);
+        return new RiskEngine(workload.Book, new PreTradeGate(workload.Book, c.ToGateConfig()), feed.CreateConsumer(0), breach.CreateSingleProducer());
+    }
+
+    private sealed class DisposableList<T>(List<T> items) : IDisposable where T : IDisposable
+    {
+        public List<T> Items { get; } = items;
+
+        public void Dispose() => Items.ForEach(i => i.Dispose());
+    }
+
+    private static DisposableList<T> AsDisposable<T>(this List<T> items) where T : IDisposable => new(items);
+
     public static Command Create()
     {
         var journal = new Argument<string>("journal") { Description = "Journal folder (journal-NNNNNN.llrj segments)." };
         var config = ServiceCommands.ConfigOption();
         var expect = new Option<string?>("--expect") { Description = "State hash to compare with (for example the one `llr engine` printed at shutdown); exit 1 when it differs." };
+        var fromSnapshot = new Option<bool>("--from-snapshot") { Description = "Start from the newest valid snapshot in the journal folder instead of the first record." };
+        var compare = new Option<string?>("--compare") { Description = "A snapshot file: replay up to its journal sequence and compare the state with it; exit 1 when it differs." };
         var command = new Command("replay", "Rebuild the risk state from a journal through the engine's own code path and print its state hash.")
         {
-            journal, config, expect,
+            journal, config, expect, fromSnapshot, compare,
         };
         command.SetAction(parse =>
         {
@@ -37,10 +59,35 @@ internal static class ReplayCommand
                 return 2;
             }
 
-            var workload = c.BuildWorkload();
-            using var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 64, ProducerMode.Single));
-            using var breach = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, Math.Max(64, (int)Math.Min(1 << 24, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)c.Workload.Accounts * 2))), ProducerMode.Single));
-            var engine = new RiskEngine(workload.Book, new PreTradeGate(workload.Book, c.ToGateConfig()), feed.CreateConsumer(0), breach.CreateSingleProducer());
+            using var rings = new List<SharedRing>().AsDisposable();
+            var engine = NewEngine(c, rings.Items);
+            long after = 0;
+            if (parse.GetValue(fromSnapshot))
+            {
+                var (sequence, path, refused) = SnapshotStore.LoadNewest(dir, engine);
+                refused.ForEach(r => Console.WriteLine($"llr replay: snapshot refused: {r}"));
+                if (path is null)
+                {
+                    Console.Error.WriteLine($"llr replay: {dir}: no usable snapshot");
+                    return 2;
+                }
+
+                after = sequence;
+                Console.WriteLine(string.Create(Inv, $"llr replay: from {Path.GetFileName(path)} (journal record {sequence:N0})"));
+            }
+
+            long upTo = long.MaxValue;
+            string? compareWith = parse.GetValue(compare);
+            if (compareWith is not null)
+            {
+                string name = Path.GetFileNameWithoutExtension(compareWith);
+                if (!name.StartsWith("snapshot-", StringComparison.Ordinal) || !long.TryParse(name["snapshot-".Length..], NumberStyles.None, Inv, out upTo))
+                {
+                    Console.Error.WriteLine($"llr replay: {compareWith}: not a snapshot file name (snapshot-NNNNNNNNNNNNNNNN.llrs)");
+                    return 2;
+                }
+            }
+
             var clock = Stopwatch.StartNew();
             long lastReport = 0;
             JournalScan scan;
@@ -48,13 +95,18 @@ internal static class ReplayCommand
             {
                 scan = JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (sequence, payload) =>
                 {
+                    if (sequence > upTo)
+                    {
+                        return;
+                    }
+
                     engine.Replay(payload);
                     if (clock.ElapsedMilliseconds - lastReport >= 1000)
                     {
                         lastReport = clock.ElapsedMilliseconds;
                         Console.WriteLine(string.Create(Inv, $"llr replay: {sequence:N0} records, {sequence / clock.Elapsed.TotalSeconds / 1e6:F2} M/s"));
                     }
-                });
+                }, after);
             }
             catch (JournalException e)
             {
@@ -71,6 +123,25 @@ internal static class ReplayCommand
             }
 
             Console.WriteLine(string.Create(Inv, $"llr replay: state hash 0x{hash:X16}"));
+            if (compareWith is not null)
+            {
+                var other = NewEngine(c, rings.Items);
+                var (loaded, path, refused) = SnapshotStore.LoadNewest(Path.GetDirectoryName(Path.GetFullPath(compareWith))!, other, Path.GetFullPath(compareWith));
+                if (path is null)
+                {
+                    Console.Error.WriteLine($"llr replay: {compareWith}: {string.Join("; ", refused)}");
+                    return 2;
+                }
+
+                other.FinishReplay();
+                ulong theirs = EngineStateHash.Compute(other);
+                Console.WriteLine(string.Create(Inv, $"llr replay: snapshot at record {loaded:N0}: state hash 0x{theirs:X16} — {(theirs == hash ? "matches the replay" : "DIFFERS from the replay")}"));
+                if (theirs != hash)
+                {
+                    return 1;
+                }
+            }
+
             string? expected = parse.GetValue(expect);
             if (expected is not null)
             {

@@ -86,7 +86,12 @@ internal static class ServiceCommands
             Console.WriteLine(string.Create(Inv, $"llr engine: book {service.Engine.Book.Config.MaxAccounts:N0} accounts, grid {c.ToGrid().Name}, built in {clock.ElapsedMilliseconds} ms"));
             if (service.Recovery is { } r)
             {
-                Console.WriteLine(string.Create(Inv, $"llr engine: journal {r.Directory} ({c.Journal.Mode}): replayed {r.Replayed:N0} messages in {r.Milliseconds:F0} ms, re-announced {r.Announced:N0} accounts not healthy{(r.Problem is null ? "" : "; " + r.Problem)}"));
+                foreach (string refusedSnapshot in r.RefusedSnapshots)
+                {
+                    Console.WriteLine($"llr engine: snapshot refused: {refusedSnapshot}");
+                }
+
+                Console.WriteLine(string.Create(Inv, $"llr engine: journal {r.Directory} ({c.Journal.Mode}): {(r.Snapshot is null ? "no snapshot" : "snapshot " + r.Snapshot)}, replayed {r.Replayed:N0} messages after it in {r.Milliseconds:F0} ms, re-announced {r.Announced:N0} accounts not healthy{(r.Problem is null ? "" : "; " + r.Problem)}"));
             }
 
             clock.Restart();
@@ -104,6 +109,10 @@ internal static class ServiceCommands
                 Console.WriteLine(string.Create(Inv, $"llr engine: stopped after {s.Seconds:F1} s: {s.Events:N0} events, {s.Rejects:N0} rejected{(s.Rejects > 0 ? " (" + s.RejectsByReason + ")" : "")}, {s.Breaches:N0} breaches"));
                 Console.WriteLine(string.Create(Inv, $"llr engine: engine thread {s.AllocatedBytes:N0} bytes allocated, {s.GcCount} GC collections{(s.Pinned ? ", pinned" : "")}"));
                 Console.WriteLine(string.Create(Inv, $"llr engine: state hash 0x{EngineStateHash.Compute(service.Engine):X16}"));
+                if (service.Snapshots is { } snaps)
+                {
+                    Console.WriteLine(string.Create(Inv, $"llr engine: snapshots {snaps.Written} written ({snaps.Length:N0} bytes each), {snaps.Skipped} skipped while one was being written, longest capture on the engine thread {snaps.LongestCaptureNanos / 1e6:F2} ms{(snaps.LastError is null ? "" : "; last error: " + snaps.LastError)}"));
+                }
             }
 
             return 0;

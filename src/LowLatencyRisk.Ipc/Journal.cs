@@ -80,7 +80,10 @@ public sealed unsafe class JournalWriter : IDisposable
 
         Directory.CreateDirectory(directory);
         var writer = new JournalWriter(directory, payloadSize, segmentBytes);
-        var scan = JournalReader.Scan(directory, payloadSize, static (_, _) => { });
+        // Older segments may have been trimmed behind a snapshot: the scan starts where the journal does.
+        var firstSegment = JournalReader.Segments(directory).FirstOrDefault();
+        long head = firstSegment.Path is null ? 0 : Math.Max(0, JournalReader.FirstSequenceOf(firstSegment.Path) - 1);
+        var scan = JournalReader.Scan(directory, payloadSize, static (_, _) => { }, head);
         writer.OpenedWith = scan;
         // Segments after the one holding the last good record are cut (a bad record ends the journal).
         foreach (var (index, path) in JournalReader.Segments(directory))
@@ -93,8 +96,8 @@ public sealed unsafe class JournalWriter : IDisposable
 
         if (scan.Records == 0)
         {
-            writer._next = 1;
-            writer.CreateSegment(1, 1);
+            writer._next = head + 1;
+            writer.CreateSegment(1, head + 1);
         }
         else
         {
@@ -232,10 +235,10 @@ public static unsafe class JournalReader
     /// the scan (reported in <see cref="JournalScan.Problem"/> unless it is simply never written).
     /// Throws <see cref="JournalException"/> for a segment from another format or payload size.
     /// </summary>
-    public static JournalScan Scan(string directory, int payloadSize, Action<long, ReadOnlySpan<byte>> onRecord)
+    public static JournalScan Scan(string directory, int payloadSize, Action<long, ReadOnlySpan<byte>> onRecord, long after = 0)
     {
         ArgumentNullException.ThrowIfNull(onRecord);
-        long expected = 1;
+        long expected = -1; // the first segment sets it: older segments may have been trimmed behind a snapshot
         long records = 0;
         int lastSegment = 0;
         long lastSegmentFirst = 0;
@@ -251,7 +254,7 @@ public static unsafe class JournalReader
             long first = BinaryPrimitives.ReadInt64LittleEndian(header[24..]);
             if (magic != JournalWriter.Magic)
             {
-                return new JournalScan(records, expected - 1, lastSegment, lastSegmentFirst, $"{path}: not a journal segment (magic 0x{magic:X16}); the journal ends before it");
+                return new JournalScan(records, Math.Max(0, expected - 1), lastSegment, lastSegmentFirst, $"{path}: not a journal segment (magic 0x{magic:X16}); the journal ends before it");
             }
 
             if (version != JournalWriter.Version || size != recordSize)
@@ -259,9 +262,20 @@ public static unsafe class JournalReader
                 throw new JournalException($"{path}: journal version {version} with {size}-byte records; this build reads version {JournalWriter.Version} with {recordSize}-byte records.");
             }
 
+            if (expected < 0)
+            {
+                if (first > after + 1)
+                {
+                    throw new JournalException($"{path}: the journal starts at record {first}, but records {after + 1}..{first - 1} are needed " +
+                        (after == 0 ? "and no usable snapshot covers them (they were trimmed behind a snapshot that is now missing or invalid)." : "after the snapshot at record " + after + "."));
+                }
+
+                expected = first;
+            }
+
             if (first != expected)
             {
-                return new JournalScan(records, expected - 1, lastSegment, lastSegmentFirst, $"{path}: starts at journal sequence {first}, expected {expected}; the journal ends before it");
+                return new JournalScan(records, Math.Max(0, expected - 1), lastSegment, lastSegmentFirst, $"{path}: starts at journal sequence {first}, expected {expected}; the journal ends before it");
             }
 
             long capacity = (memory.Length - JournalWriter.HeaderLength) / recordSize;
@@ -276,23 +290,27 @@ public static unsafe class JournalReader
                 if (crc == 0 && length == 0 && sequence == 0)
                 {
                     // Never written: the end of the journal, unless a later record was written (a hole).
-                    return new JournalScan(records, expected - 1, lastSegment, lastSegmentFirst, HasDataAfter(b, slot, capacity, recordSize)
+                    return new JournalScan(records, Math.Max(0, expected - 1), lastSegment, lastSegmentFirst, HasDataAfter(b, slot, capacity, recordSize)
                         ? $"{path}: record {expected} was never completed but later data exists; the journal ends at {expected - 1}" : null);
                 }
 
                 if (length != payloadSize || sequence != expected || crc != Crc(record[4..]))
                 {
                     string what = crc != Crc(record[4..]) ? "checksum mismatch (torn or corrupt record)" : $"length {length} / sequence {sequence}";
-                    return new JournalScan(records, expected - 1, lastSegment, lastSegmentFirst, $"{path}: record {expected}: {what}; the journal ends at {expected - 1}");
+                    return new JournalScan(records, Math.Max(0, expected - 1), lastSegment, lastSegmentFirst, $"{path}: record {expected}: {what}; the journal ends at {expected - 1}");
                 }
 
-                onRecord(sequence, record[JournalWriter.RecordHeaderLength..]);
+                if (sequence > after)
+                {
+                    onRecord(sequence, record[JournalWriter.RecordHeaderLength..]);
+                }
+
                 records++;
                 expected++;
             }
         }
 
-        return new JournalScan(records, expected - 1, lastSegment, lastSegmentFirst, null);
+        return new JournalScan(records, Math.Max(0, expected - 1), lastSegment, lastSegmentFirst, null);
     }
 
     private static bool HasDataAfter(byte* b, long slot, long capacity, int recordSize)
@@ -306,6 +324,45 @@ public static unsafe class JournalReader
         }
 
         return false;
+    }
+
+    /// <summary>The first journal sequence recorded in a segment's header (0 if unreadable).</summary>
+    public static long FirstSequenceOf(string segmentPath)
+    {
+        try
+        {
+            using var f = new FileStream(segmentPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            Span<byte> header = stackalloc byte[JournalWriter.HeaderLength];
+            return f.Read(header) == header.Length && BinaryPrimitives.ReadUInt64LittleEndian(header) == JournalWriter.Magic
+                ? BinaryPrimitives.ReadInt64LittleEndian(header[24..]) : 0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the segments whose every record is at or below <paramref name="upTo"/> (covered by a
+    /// snapshot), never the newest segment; returns how many.
+    /// </summary>
+    public static int Trim(string directory, long upTo)
+    {
+        var segments = Segments(directory).ToList();
+        int deleted = 0;
+        for (int i = 0; i + 1 < segments.Count; i++)
+        {
+            long nextFirst = FirstSequenceOf(segments[i + 1].Path);
+            if (nextFirst <= 0 || nextFirst - 1 > upTo)
+            {
+                break;
+            }
+
+            File.Delete(segments[i].Path);
+            deleted++;
+        }
+
+        return deleted;
     }
 
     /// <summary>CRC-32C (Castagnoli) of <paramref name="data"/>, hardware-accelerated where available.</summary>

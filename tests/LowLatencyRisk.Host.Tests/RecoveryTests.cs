@@ -25,7 +25,8 @@ public sealed partial class RecoveryTests : IDisposable
               "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 300, "positionsPerAccount": 10, "collateralToMargin": 1.3 },
               "rings": { "directory": "{{rings}}", "feedCapacity": 1024, "breachCapacity": 4096 },
               "engine": { "cpu": -1, "wait": "yielding", "warmupMessages": 0 },
-              "journal": { "mode": "journal", "directory": "journal", "segmentMegabytes": 1 },
+              "journal": { "mode": "journal", "directory": "journal", "segmentMegabytes": 1, "snapshotIntervalSeconds": 0.05 },
+              "limits": { "maxTrackedOrders": 4096 },
               "simulator": { "cpu": -1 },
               "liquidator": { "cpu": -1 }
             }
@@ -64,7 +65,7 @@ public sealed partial class RecoveryTests : IDisposable
         var engineRun = PeerProcess.StartDotnet("llr", "engine", "--config", crashed);
         engineRun.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
         using var simulate = PeerProcess.StartDotnet("llr", "simulate", "--config", crashed, "--events", Events, "--duration", "300", "--rate", "60000");
-        int kills = 0;
+        int kills = 0, snapshotsUsed = 0;
         for (; kills < 20; kills++)
         {
             Thread.Sleep(random.Next(20, 120));
@@ -73,6 +74,7 @@ public sealed partial class RecoveryTests : IDisposable
             engineRun = PeerProcess.StartDotnet("llr", "engine", "--config", crashed);
             string recovered = engineRun.WaitForLine("llr engine: journal", TimeSpan.FromSeconds(60));
             Assert.Contains("replayed", recovered, StringComparison.Ordinal);
+            snapshotsUsed += recovered.Contains("snapshot snapshot-", StringComparison.Ordinal) ? 1 : 0;
             engineRun.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
         }
 
@@ -80,10 +82,11 @@ public sealed partial class RecoveryTests : IDisposable
         string actual = StopAndHash(engineRun);
         engineRun.Dispose();
         Assert.Equal(20, kills);
+        Assert.True(snapshotsUsed > 0, "no restart started from a snapshot");
         Assert.Equal(expected, actual);
 
-        // And `llr replay` of the crashed run's journal gives the same state again.
-        using var replay = PeerProcess.StartDotnet("llr", "replay", Path.Combine(_dir, "crashed", "journal"), "--config", crashed, "--expect", expected);
+        // And `llr replay` from the crashed run's last snapshot and journal gives the same state again.
+        using var replay = PeerProcess.StartDotnet("llr", "replay", Path.Combine(_dir, "crashed", "journal"), "--config", crashed, "--from-snapshot", "--expect", expected);
         Assert.Equal(0, replay.WaitForExit(TimeSpan.FromSeconds(60)));
         Assert.Contains("matches the expected hash", replay.Output, StringComparison.Ordinal);
     }

@@ -15,7 +15,16 @@ internal sealed class HolderSet
         _slotOf = new int[capacity];
     }
 
-    public int Count { get; private set; }
+    public int Count => _count;
+
+    private int _count;
+
+    public void VisitState(Persistence.StateVisitor v)
+    {
+        v.Value(ref _count);
+        v.Array(_members);
+        v.Array(_slotOf);
+    }
 
     public ReadOnlySpan<int> Members => _members.AsSpan(0, Count);
 
@@ -28,8 +37,8 @@ internal sealed class HolderSet
             return;
         }
 
-        _members[Count] = account;
-        _slotOf[account] = ++Count;
+        _members[_count] = account;
+        _slotOf[account] = ++_count;
     }
 
     public void Remove(int account)
@@ -40,7 +49,7 @@ internal sealed class HolderSet
             return;
         }
 
-        int last = _members[--Count];
+        int last = _members[--_count];
         _members[slot] = last;
         _slotOf[last] = slot + 1;
         _slotOf[account] = 0;

@@ -130,10 +130,54 @@ public sealed class RiskBook
     public int Scenarios => _scenarios;
 
     /// <summary>The book's clock: the latest accepted index timestamp (Unix ns), or what <see cref="AdvanceClock"/> set.</summary>
-    public long NowNanos { get; private set; }
+    public long NowNanos => _nowNanos;
 
     /// <summary>Margin transitions dropped because the queue was full (the engine drains after every message, so this stays 0).</summary>
-    public long TransitionOverflows { get; private set; }
+    public long TransitionOverflows => _transitionOverflows;
+
+    private long _nowNanos;
+    private long _transitionOverflows;
+
+    /// <summary>
+    /// Walks every piece of mutable state (instruments defined at run time, market, positions,
+    /// sums, risk arrays, collateral, ladder, queued transitions, a sliced revaluation in progress)
+    /// for a snapshot or a restore. Asset definitions and the configuration are set-up, not state:
+    /// a restore needs a book built with the same configuration (the fingerprint checks the shapes).
+    /// </summary>
+    public void VisitState(Persistence.StateVisitor visitor)
+    {
+        ArgumentNullException.ThrowIfNull(visitor);
+        visitor.Value(ref _nowNanos);
+        visitor.Value(ref _transitionOverflows);
+        visitor.Array(_specs);
+        visitor.Array(_defined);
+        visitor.Array(_slot);
+        visitor.Array(_isOption);
+        foreach (var block in _blocks)
+        {
+            block.VisitState(visitor);
+        }
+
+        visitor.Array(_positions);
+        visitor.Array(_au);
+        visitor.Array(_riskArrays);
+        visitor.Array(_accounts);
+        visitor.Array(_balances);
+        foreach (var holders in _assetHolders)
+        {
+            holders?.VisitState(visitor);
+        }
+
+        visitor.Array(_transitions);
+        visitor.Value(ref _transitionHead);
+        visitor.Value(ref _transitionCount);
+        visitor.Array(_values);
+        visitor.Array(_rows);
+        visitor.Value(ref _slicedUnderlying);
+        visitor.Value(ref _sliceNext);
+        visitor.Value(ref _sliceCount);
+        visitor.Array(_sliceHolders);
+    }
 
     // ---------------------------------------------------------------- definitions (admin, start-up)
 
@@ -479,7 +523,7 @@ public sealed class RiskBook
         b.Dirty = true;
         if (timestampNanos > NowNanos)
         {
-            NowNanos = timestampNanos;
+            _nowNanos = timestampNanos;
         }
 
         return MarkResult.Accepted;
@@ -540,7 +584,7 @@ public sealed class RiskBook
     {
         if (nowNanos > NowNanos)
         {
-            NowNanos = nowNanos;
+            _nowNanos = nowNanos;
             for (int u = 0; u < _underlyings; u++)
             {
                 _blocks[u].Dirty = _blocks[u].Defined;
@@ -1275,7 +1319,7 @@ public sealed class RiskBook
     {
         if (_transitionCount == _transitions.Length)
         {
-            TransitionOverflows++;
+            _transitionOverflows++;
             return;
         }
 

@@ -21,6 +21,22 @@ internal sealed class UnderlyingBlock
         Holders = new HolderSet(maxAccounts);
     }
 
+    public void VisitState(Persistence.StateVisitor v)
+    {
+        v.Value(ref Defined);
+        v.Value(ref Carry);
+        v.Value(ref HasIndex);
+        v.Value(ref Index);
+        v.Value(ref IndexNanos);
+        v.Value(ref HasHeld);
+        v.Value(ref HeldIndex);
+        v.Value(ref Dirty);
+        v.Value(ref ValuedAtNanos);
+        Options.VisitState(v);
+        Linear.VisitState(v);
+        Holders.VisitState(v);
+    }
+
     public bool Defined;
     public double Carry;
     public bool HasIndex;
@@ -64,6 +80,20 @@ internal sealed class UnderlyingBlock
         }
 
         public Span<double> Row(int slot) => Rows.AsSpan(slot * Scenarios, Scenarios);
+
+        public void VisitState(Persistence.StateVisitor v)
+        {
+            v.Value(ref Count);
+            v.Array(Ids);
+            v.Array(Expiry);
+            v.Array(Kind);
+            foreach (var a in (ReadOnlySpan<double[]>)[Omega, Forward, Strike, Time, Volatility, Rate, CarryB, SpotModel, Multiplier, Price, Delta, Gamma, Vega, Theta, Rho, ForwardPerIndex, Rows, HeldVol])
+            {
+                v.Array(a);
+            }
+
+            v.Array(HasHeldVol);
+        }
 
         public RiskArrayInputs RiskInputs => new(Omega.AsSpan(0, Count), Forward.AsSpan(0, Count), Strike.AsSpan(0, Count), Time.AsSpan(0, Count),
             Volatility.AsSpan(0, Count), Rate.AsSpan(0, Count), CarryB.AsSpan(0, Count), SpotModel.AsSpan(0, Count), Multiplier.AsSpan(0, Count));

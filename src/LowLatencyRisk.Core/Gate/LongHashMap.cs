@@ -7,7 +7,7 @@ namespace LowLatencyRisk.Core.Gate;
 /// backward-shift deletion (no tombstones), fixed capacity, no allocation after construction.
 /// </summary>
 /// <remarks>Single writer. Capacity is a power of two at least twice the maximum live count, so probes stay short.</remarks>
-internal sealed class LongHashMap<TValue> where TValue : struct
+internal sealed class LongHashMap<TValue> where TValue : unmanaged
 {
     private readonly long[] _keys;
     private readonly TValue[] _values;
@@ -29,7 +29,18 @@ internal sealed class LongHashMap<TValue> where TValue : struct
         MaxCount = maxCount;
     }
 
-    public int Count { get; private set; }
+    public int Count => _count;
+
+    private int _count;
+
+    /// <summary>Walks the table for a snapshot or a restore.</summary>
+    public void VisitState(Persistence.StateVisitor v)
+    {
+        v.Value(ref _count);
+        v.Array(_keys);
+        v.Array(_values);
+        v.Array(_used);
+    }
 
     public int MaxCount { get; }
 
@@ -81,7 +92,7 @@ internal sealed class LongHashMap<TValue> where TValue : struct
         _used[i] = true;
         _keys[i] = key;
         _values[i] = default;
-        Count++;
+        _count++;
         added = true;
         return ref _values[i];
     }
@@ -113,7 +124,7 @@ internal sealed class LongHashMap<TValue> where TValue : struct
 
                 _used[hole] = false;
                 _values[hole] = default;
-                Count--;
+                _count--;
                 return true;
             }
 

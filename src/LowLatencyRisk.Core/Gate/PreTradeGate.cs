@@ -89,13 +89,44 @@ public sealed class PreTradeGate
     }
 
     /// <summary>Venue-wide kill switch: every order is rejected while on.</summary>
-    public bool VenueKillSwitch { get; set; }
+    public bool VenueKillSwitch { get => _venueKillSwitch; set => _venueKillSwitch = value; }
 
     /// <summary>Venue risk-off (the engine sets it when the breach ring is full): only risk-reducing orders pass.</summary>
-    public bool VenueRiskOff { get; set; }
+    public bool VenueRiskOff { get => _venueRiskOff; set => _venueRiskOff = value; }
 
     /// <summary>Orders currently working.</summary>
-    public int WorkingOrderCount { get; private set; }
+    public int WorkingOrderCount => _workingOrderCount;
+
+    private int _workingOrderCount;
+    private bool _venueKillSwitch;
+    private bool _venueRiskOff;
+
+    /// <summary>Walks the gate's mutable state (limits set at run time, switches, throttles, working orders) for a snapshot or a restore.</summary>
+    public void VisitState(Persistence.StateVisitor v)
+    {
+        ArgumentNullException.ThrowIfNull(v);
+        v.Value(ref _workingOrderCount);
+        v.Value(ref _venueKillSwitch);
+        v.Value(ref _venueRiskOff);
+        v.Array(_halted);
+        foreach (var a in (ReadOnlySpan<double[]>)[_maxOrderQuantity, _maxOrderNotional, _minQuantity, _priceBand, _positionLimit, _creditLimit, _underlyingPositionLimit,
+            _throttleRate, _throttleBurst, _tokens, _workingNotional])
+        {
+            v.Array(a);
+        }
+
+        v.Array(_underlyingKill);
+        v.Array(_accountDisabled);
+        v.Array(_accountKill);
+        v.Array(_lastRefill);
+        _orders.VisitState(v);
+        _workingByInstrument.VisitState(v);
+        _workingByUnderlying.VisitState(v);
+        v.Array(_endedKeys);
+        v.Array(_endedAt);
+        v.Value(ref _endedHead);
+        v.Value(ref _endedCount);
+    }
 
     /// <summary>Counts of decisions by reason (index = <see cref="RejectReason"/>; [0] = accepted).</summary>
     public long[] DecisionCounts { get; } = new long[32];
@@ -373,7 +404,7 @@ public sealed class PreTradeGate
 
         workingU += Math.Abs(signed);
         _workingNotional[order.Account] += notional;
-        WorkingOrderCount++;
+        _workingOrderCount++;
         return Decision.Accept;
     }
 
@@ -411,7 +442,7 @@ public sealed class PreTradeGate
     private void End(ref WorkingOrder o, long key, long nowNanos)
     {
         o.Live = false;
-        WorkingOrderCount--;
+        _workingOrderCount--;
         // Remember the id for the duplicate window; when the memory is full the oldest goes first.
         if (_endedCount == _endedKeys.Length)
         {

@@ -203,6 +203,8 @@ public sealed class LlrConfig
         Check(Engine.CountersIntervalMilliseconds is > 0 and <= 60_000, "engine.countersIntervalMilliseconds", $"{Engine.CountersIntervalMilliseconds} is not in 1..60000");
         Check(Engine.WarmupMessages is >= 0 and <= 10_000_000, "engine.warmupMessages", $"{Engine.WarmupMessages} is not in 0..10000000");
         Check(Journal.Mode == JournalMode.None || !string.IsNullOrWhiteSpace(Journal.Directory), "journal.directory", "is required when the journal is on");
+        Check(Journal.SnapshotIntervalSeconds is >= 0 and <= 86_400, "journal.snapshotIntervalSeconds", $"{Journal.SnapshotIntervalSeconds} is not in 0..86400 (0 = on clean shutdown only)");
+        Check(Journal.KeepSnapshots is >= 1 and <= 100, "journal.keepSnapshots", $"{Journal.KeepSnapshots} is not in 1..100");
         Check(Journal.SegmentMegabytes is >= 1 and <= 4096, "journal.segmentMegabytes", $"{Journal.SegmentMegabytes} is not in 1..4096");
         Check(Simulator.Rate >= 0 && double.IsFinite(Simulator.Rate), "simulator.rate", "must be 0 (as fast as possible) or a positive rate");
         Check(Simulator.ProducerId is > 0 and < 64, "simulator.producerId", $"{Simulator.ProducerId} is not in 1..63");
@@ -390,6 +392,8 @@ public sealed class JournalSection
     public JournalMode Mode { get; init; } = JournalMode.None;
     public string Directory { get; init; } = "llr-journal";
     public int SegmentMegabytes { get; init; } = 64;
+    public double SnapshotIntervalSeconds { get; init; } = 60;
+    public int KeepSnapshots { get; init; } = 2;
 }
 
 public class ProcessSection

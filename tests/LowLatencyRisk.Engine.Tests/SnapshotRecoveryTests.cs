@@ -1,0 +1,160 @@
+using System.Buffers.Binary;
+using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Engine.Tests;
+
+/// <summary>Snapshots and journal replay in one process: the state survives closing and reopening, and bad snapshots are refused with a reason.</summary>
+public sealed class SnapshotRecoveryTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(TempFiles.Directory, $"llr-snap-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    public SnapshotRecoveryTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private LlrConfig Config() => LlrConfig.Parse($$"""
+        {
+          "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 200, "positionsPerAccount": 10, "collateralToMargin": 1.3 },
+          "limits": { "maxTrackedOrders": 1024 },
+          "rings": { "directory": "{{_dir}}", "feedCapacity": 1024, "breachCapacity": 4096 },
+          "engine": { "cpu": -1 },
+          "journal": { "mode": "journal", "directory": "journal", "segmentMegabytes": 1, "snapshotIntervalSeconds": 0, "keepSnapshots": 3 }
+        }
+        """);
+
+    /// <summary>Publishes simulated events and lets the engine apply them all.</summary>
+    private static void Feed(EngineService service, VenueSimulator sim, int count)
+    {
+        var producer = service.Feed.CreateMultiProducer();
+        for (int i = 0; i < count; i++)
+        {
+            long s;
+            while (!producer.TryClaim(1, out s))
+            {
+                service.Engine.PollOnce();
+            }
+
+            sim.Next(producer.Payload(s), MonotonicClock.Now());
+            producer.Publish(s);
+        }
+
+        while (service.Engine.PollOnce() > 0 || service.Engine.HasPendingMarks)
+        {
+        }
+    }
+
+    private static VenueSimulator Simulator(LlrConfig c) => new(c.BuildWorkload(), seed: 5, producerId: 1, stressStart: 3_000, stressLength: 10_000);
+
+    [Fact]
+    public void ReopenAfterSnapshots_RestoresTheSameState_AndABadNewestSnapshotFallsBackToAnOlderOne()
+    {
+        var c = Config();
+        var sim = Simulator(c);
+        ulong expected;
+        using (var service = EngineService.Open(c))
+        {
+            Assert.Equal(0, service.Recovery!.Replayed);
+            Feed(service, sim, 6_000);
+            service.Snapshots!.TryCapture(service.Engine, service.Engine.Journal!.LastSequence);
+            service.Snapshots.WaitIdle();
+            Feed(service, sim, 6_000);
+            service.Snapshots.TryCapture(service.Engine, service.Engine.Journal!.LastSequence);
+            service.Snapshots.WaitIdle();
+            Feed(service, sim, 3_000); // journaled after the last snapshot only
+            expected = EngineStateHash.Compute(service.Engine);
+            Assert.Equal(2, service.Snapshots.Written);
+        }
+
+        string journal = EngineService.JournalDirectory(c);
+        var snapshots = SnapshotStore.List(journal);
+        Assert.Equal(2, snapshots.Count);
+
+        // Reopen: the newest snapshot plus the 3,000 records after it.
+        using (var service = EngineService.Open(c))
+        {
+            Assert.Equal(snapshots[0].Sequence, service.Recovery!.SnapshotSequence);
+            Assert.Equal(3_000, service.Recovery.Replayed);
+            Assert.Equal(expected, EngineStateHash.Compute(service.Engine));
+        }
+
+        // Corrupt the newest: refused (checksum), the older one plus 9,000 records give the same state.
+        Flip(snapshots[0].Path, 5_000);
+        using (var service = EngineService.Open(c))
+        {
+            Assert.Contains(service.Recovery!.RefusedSnapshots, r => r.Contains("checksum mismatch", StringComparison.Ordinal));
+            Assert.Equal(snapshots[1].Sequence, service.Recovery.SnapshotSequence);
+            Assert.Equal(9_000, service.Recovery.Replayed);
+            Assert.Equal(expected, EngineStateHash.Compute(service.Engine));
+        }
+    }
+
+    private static void Flip(string path, long offset)
+    {
+        using var f = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        f.Position = offset;
+        int b = f.ReadByte();
+        f.Position = offset;
+        f.WriteByte((byte)(b ^ 0x40));
+    }
+
+    [Fact]
+    public void SnapshotOfAnotherVersionOrLayout_IsRefusedWithTheReason()
+    {
+        var c = Config();
+        var sim = Simulator(c);
+        using (var service = EngineService.Open(c))
+        {
+            Feed(service, sim, 2_000);
+            service.Snapshots!.TryCapture(service.Engine, service.Engine.Journal!.LastSequence);
+            service.Snapshots.WaitIdle();
+        }
+
+        string path = SnapshotStore.List(EngineService.JournalDirectory(c))[0].Path;
+        byte[] bytes = File.ReadAllBytes(path);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 9);
+        File.WriteAllBytes(path, bytes);
+        using (var service = EngineService.Open(c))
+        {
+            Assert.Contains(service.Recovery!.RefusedSnapshots, r => r.Contains("snapshot version 9, this build reads version 1", StringComparison.Ordinal));
+            Assert.Equal(0, service.Recovery.SnapshotSequence);
+            Assert.Equal(2_000, service.Recovery.Replayed); // the whole journal instead
+        }
+
+        // A book of another size cannot take the snapshot: refused by its layout fingerprint.
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 1);
+        File.WriteAllBytes(path, bytes);
+        var other = LlrConfig.Parse($$"""
+            { "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 300, "positionsPerAccount": 10 },
+              "limits": { "maxTrackedOrders": 1024 }, "rings": { "directory": "{{_dir}}", "feedCapacity": 1024, "breachCapacity": 4096 },
+              "journal": { "mode": "journal", "directory": "journal" } }
+            """);
+        var engine = new RiskEngine(other.BuildWorkload().Book, null, SharedRing.CreateInProcess(new RingOptions(128, 64, ProducerMode.Single)).CreateConsumer(0),
+            SharedRing.CreateInProcess(new RingOptions(128, 64, ProducerMode.Single)).CreateSingleProducer());
+        var (sequence, used, refused) = SnapshotStore.LoadNewest(EngineService.JournalDirectory(c), engine);
+        Assert.Null(used);
+        Assert.Equal(0, sequence);
+        Assert.Contains(refused, r => r.Contains("state layout differs", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void SnapshotCapture_DoesNotAllocateOnTheEngineThread()
+    {
+        var c = Config();
+        using var service = EngineService.Open(c);
+        Feed(service, Simulator(c), 1_000);
+        var store = service.Snapshots!;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++)
+        {
+            store.WaitIdle();
+            Assert.True(store.TryCapture(service.Engine, service.Engine.Journal!.LastSequence));
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        store.WaitIdle();
+    }
+}
