@@ -127,7 +127,10 @@ public sealed class PeerProcess : IDisposable
             if (!_process.HasExited)
             {
                 _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
+                if (_process.WaitForExit(10_000))
+                {
+                    _process.WaitForExit(); // and the redirected output to its end: what it printed before dying is kept
+                }
             }
         }
         catch (InvalidOperationException)
