@@ -12,6 +12,7 @@ internal static class Program
         root.Subcommands.Add(ServiceCommands.Engine());
         root.Subcommands.Add(ServiceCommands.Simulate());
         root.Subcommands.Add(ServiceCommands.Liquidator());
+        root.Subcommands.Add(ServiceCommands.Ingest());
         root.Subcommands.Add(StatsCommand.Create());
         root.Subcommands.Add(MarginCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());

@@ -127,9 +127,10 @@ internal static class ServiceCommands
         var rate = new Option<double?>("--rate") { Description = "Events/s (overrides simulator.rate); 0 = as fast as the ring takes them." };
         var events = new Option<long>("--events") { Description = "Stop after this many events (0 = no limit).", DefaultValueFactory = _ => 0 };
         var wait = new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 };
+        var output = new Option<string?>("--out") { Description = "Write the events as framed messages to this file (a capture for `llr ingest`) instead of the feed ring; needs --events." };
         var command = new Command("simulate", "Publish the standard workload (design.md §5, deterministic from the seed, stress episode included) into the configured feed ring.")
         {
-            config, duration, rate, events, wait,
+            config, duration, rate, events, wait, output,
         };
         command.SetAction(parse =>
         {
@@ -146,6 +147,18 @@ internal static class ServiceCommands
             {
                 Console.Error.WriteLine("llr simulate: --duration must be positive, --rate 0 or positive, --events 0 or positive.");
                 return 2;
+            }
+
+            string? capture = parse.GetValue(output);
+            if (capture is not null)
+            {
+                if (limit <= 0)
+                {
+                    Console.Error.WriteLine("llr simulate: --out needs --events.");
+                    return 2;
+                }
+
+                return WriteCapture(c, capture, limit);
             }
 
             using var ring = AttachWhenReady(c.PathOf(c.Rings.Feed), new RingOptions(FeedMessageDescriptor.SlotSize, c.Rings.FeedCapacity, ProducerMode.Multi), parse.GetValue(wait), "simulate");
@@ -168,6 +181,111 @@ internal static class ServiceCommands
             {
                 long published = Publish(ring, sim, offered, limit, stop.Token);
                 Console.WriteLine(string.Create(Inv, $"llr simulate: published {published:N0} events (producer sequences 1..{sim.Generated:N0})"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The simulated feed as a capture file of framed messages, written through a PipeWriter.</summary>
+    private static int WriteCapture(LlrConfig c, string path, long count)
+    {
+        var sim = new VenueSimulator(c.BuildWorkload(), c.Simulator.Seed, c.Simulator.ProducerId, stressStart: count * 4 / 10, stressLength: count / 5);
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+        var writer = System.IO.Pipelines.PipeWriter.Create(file);
+        Span<byte> message = stackalloc byte[FeedMessageDescriptor.PayloadSize];
+        for (long i = 0; i < count; i++)
+        {
+            message.Clear();
+            sim.Next(message, 0);
+            FeedFrames.Write(writer.GetSpan(FeedFrames.FrameLength), message);
+            writer.Advance(FeedFrames.FrameLength);
+            if ((i & 1023) == 1023)
+            {
+                writer.FlushAsync().AsTask().GetAwaiter().GetResult();
+            }
+        }
+
+        writer.Complete();
+        Console.WriteLine(string.Create(Inv, $"llr simulate: wrote {count:N0} framed events to {path} ({new FileInfo(path).Length:N0} bytes)"));
+        return 0;
+    }
+
+    public static Command Ingest()
+    {
+        var config = ConfigOption();
+        var file = new Option<string?>("--file") { Description = "Capture file of framed messages (`llr simulate --out`)." };
+        var listen = new Option<int?>("--listen") { Description = "TCP port to accept drop-copy connections on (127.0.0.1); each connection's frames are published in turn." };
+        var wait = new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 };
+        var duration = DurationOption("until SIGINT/SIGTERM (with --listen)");
+        var command = new Command("ingest", "Publish framed feed messages from a file or a TCP drop copy into the configured feed ring (System.IO.Pipelines).")
+        {
+            config, file, listen, wait, duration,
+        };
+        command.SetAction(async (parse, token) =>
+        {
+            var c = LoadConfig("ingest", parse.GetValue(config));
+            if (c is null)
+            {
+                return 2;
+            }
+
+            string? path = parse.GetValue(file);
+            int? port = parse.GetValue(listen);
+            if ((path is null) == (port is null))
+            {
+                Console.Error.WriteLine("llr ingest: give exactly one of --file and --listen.");
+                return 2;
+            }
+
+            using var ring = AttachWhenReady(c.PathOf(c.Rings.Feed), new RingOptions(FeedMessageDescriptor.SlotSize, c.Rings.FeedCapacity, ProducerMode.Multi), parse.GetValue(wait), "ingest");
+            if (ring is null)
+            {
+                return 3;
+            }
+
+            var producer = ring.CreateMultiProducer();
+            if (path is not null)
+            {
+                if (!File.Exists(path))
+                {
+                    Console.Error.WriteLine($"llr ingest: {path} does not exist");
+                    return 2;
+                }
+
+                await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                var result = await FeedIngress.PumpAsync(System.IO.Pipelines.PipeReader.Create(stream), producer, cancel: token).ConfigureAwait(false);
+                Console.WriteLine(string.Create(Inv, $"llr ingest: published {result.Frames:N0} messages from {path}{(result.Error is null ? "" : "; stopped: " + result.Error)}"));
+                return result.Error is null ? 0 : 1;
+            }
+
+            using var stop = StopSource(parse.GetValue(duration), out var signals);
+            using (signals)
+            {
+                var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port!.Value);
+                listener.Start();
+                Console.WriteLine(string.Create(Inv, $"llr ingest: listening on 127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}"));
+                long total = 0;
+                try
+                {
+                    while (!stop.IsCancellationRequested)
+                    {
+                        using var client = await listener.AcceptTcpClientAsync(stop.Token).ConfigureAwait(false);
+                        var result = await FeedIngress.PumpAsync(System.IO.Pipelines.PipeReader.Create(client.GetStream()), producer, cancel: stop.Token).ConfigureAwait(false);
+                        total += result.Frames;
+                        Console.WriteLine(string.Create(Inv, $"llr ingest: connection closed after {result.Frames:N0} messages{(result.Error is null ? "" : "; dropped it: " + result.Error)}"));
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                finally
+                {
+                    listener.Stop();
+                }
+
+                Console.WriteLine(string.Create(Inv, $"llr ingest: published {total:N0} messages"));
             }
 
             return 0;
