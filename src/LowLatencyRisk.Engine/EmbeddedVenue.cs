@@ -161,6 +161,7 @@ public static class EmbeddedVenue
                 }
             }) { IsBackground = true, Name = "llr-simulator" };
 
+            int processGcBefore = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
             var clock = Stopwatch.StartNew();
             engineThread.Start();
             liquidatorThread.Start();
@@ -169,7 +170,7 @@ public static class EmbeddedVenue
             while (!simulatorThread.Join(1000))
             {
                 long events = engine.Counters.Events;
-                progress?.Invoke($"{clock.Elapsed.TotalSeconds,5:F1} s  events {events,12:N0}  ({(events - lastEvents) / 1e6,5:F2} M/s)  lag {Volatile.Read(ref published) - events,8:N0}  margin calls {engine.Counters.BreachesByState[1],6:N0}  liquidations {engine.Counters.BreachesByState[2],6:N0}");
+                progress?.Invoke($"{clock.Elapsed.TotalSeconds,5:F1} s  events {events,12:N0}  ({(events - lastEvents) / 1e6,5:F2} M/s)  lag {Volatile.Read(ref published) - events,8:N0}  margin calls {engine.Counters.BreachesByState[1],6:N0}  liquidations {engine.Counters.BreachesByState[2],6:N0}  rss {Environment.WorkingSet >> 20,5:N0} MiB  gc {GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2) - processGcBefore}");
                 lastEvents = events;
             }
 
