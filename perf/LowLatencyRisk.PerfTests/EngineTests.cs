@@ -19,11 +19,18 @@ public static class EngineTests
         double rate = saturate ? 0 : options.Long("rate", 2_000_000);
         bool pin = options.Bool("pin", true);
         var scale = options.Bool("small", false) ? WorkloadScale.Small with { Accounts = (int)accounts } : new WorkloadScale { Accounts = (int)accounts };
-        var r = EmbeddedVenue.Run(new EmbeddedVenueOptions { Duration = TimeSpan.FromSeconds(seconds), Scale = scale, Rate = rate, Pin = pin }, Console.WriteLine);
+        string mixName = options.String("mix", "standard");
+        var mix = mixName switch
+        {
+            "fills" => Engine.Simulation.SimulatorMix.FillsOnly,
+            "prices" => Engine.Simulation.SimulatorMix.PricesOnly,
+            _ => Engine.Simulation.SimulatorMix.Standard,
+        };
+        var r = EmbeddedVenue.Run(new EmbeddedVenueOptions { Duration = TimeSpan.FromSeconds(seconds), Scale = scale, Rate = rate, Pin = pin, Mix = mix }, Console.WriteLine);
         var c = CultureInfo.InvariantCulture;
         var table = new List<(string, string)>
         {
-            ("setup", $"{r.Instruments} instruments, {r.Accounts} accounts; simulator → mapped feed ring → engine → mapped breach ring → liquidator; {(rate > 0 ? rate.ToString("N0", c) + " events/s offered" : "saturation")}; {seconds} s; pinned {pin}"),
+            ("setup", $"{r.Instruments} instruments, {r.Accounts} accounts; mix {mixName}; simulator → mapped feed ring → engine → mapped breach ring → liquidator; {(rate > 0 ? rate.ToString("N0", c) + " events/s offered" : "saturation")}; {seconds} s; pinned {pin}"),
             ("events/s", r.EventsPerSecond.ToString("N0", c)),
             ("events, fills, marks, rejects", $"{r.Events:N0}, {r.Fills:N0}, {r.Marks:N0}, {r.Rejects:N0}"),
             ("breaches: margin calls / liquidations / sequence gaps", $"{r.MarginCalls:N0} / {r.Liquidations:N0} / {r.BreachSequenceGaps}"),
@@ -33,8 +40,8 @@ public static class EngineTests
             ("breach published → read by the liquidator p50 / p99 (ns)", $"{r.DeliveryP50} / {r.DeliveryP99}"),
             ("engine thread: bytes allocated / GC collections", $"{r.EngineAllocatedBytes} / {r.EngineGcCount}"),
         };
-        string name = saturate ? "engine-throughput" : "fill-breach";
-        string command = $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- {name} --duration {seconds}{(saturate ? "" : $" --rate {rate}")}";
+        string name = (saturate ? "engine-throughput" : "fill-breach") + (mixName == "standard" ? "" : "-" + mixName);
+        string command = $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- {(saturate ? "engine-throughput" : "fill-breach")} --duration {seconds}{(saturate ? "" : $" --rate {rate}")}{(mixName == "standard" ? "" : " --mix " + mixName)}";
         var histograms = r.Histograms is { } h ? new List<(string, Core.Diagnostics.LatencyHistogram)> { ("fill-to-breach", h.Trade), ("mark-to-breach", h.Revaluation), ("fill-to-breach-publish", h.TradeToPublish), ("breach-delivery", h.Delivery) } : [];
         ResultWriter.Write(options, name, command, table, histograms);
         return r.Events > 0 && r.BreachSequenceGaps == 0 ? 0 : 1;

@@ -26,6 +26,8 @@ public sealed record EmbeddedVenueOptions
     public bool Pin { get; init; } = true;
     /// <summary>Offered load in events per second; 0 publishes as fast as the engine takes them (saturation).</summary>
     public double Rate { get; init; } = 2_000_000;
+    /// <summary>Message mix of the simulator.</summary>
+    public SimulatorMix Mix { get; init; } = SimulatorMix.Standard;
     /// <summary>Marks are applied to margins at most this often (coalescing); fills and breaches are never delayed by it.</summary>
     public TimeSpan RevalueInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 }
@@ -129,7 +131,7 @@ public static class EmbeddedVenue
                 var producer = feedRing.CreateMultiProducer();
                 // Stress from 40 % to 60 % of the expected events (at saturation, assume 5 M events/s).
                 long expected = (long)(options.Duration.TotalSeconds * (options.Rate > 0 ? options.Rate : 5_000_000));
-                var sim = new VenueSimulator(shadow, options.Seed, 1, stressStart: expected * 4 / 10, stressLength: expected / 5);
+                var sim = new VenueSimulator(shadow, options.Seed, 1, stressStart: expected * 4 / 10, stressLength: expected / 5) { Mix = options.Mix };
                 var wait = new YieldingWait();
                 long start = Stopwatch.GetTimestamp();
                 long end = start + duration;

@@ -16,9 +16,11 @@ internal static class RunCommand
         var small = new Option<bool>("--small") { Description = "Small instrument set (2 underlyings, 66 instruments) instead of the standard 4 × 205." };
         var noPin = new Option<bool>("--no-pin") { Description = "Do not pin the engine and simulator threads to CPUs." };
         var rate = new Option<double>("--rate") { Description = "Offered load in events/s; 0 = as fast as the engine takes them.", DefaultValueFactory = _ => 2_000_000 };
+        var mix = new Option<string>("--mix") { Description = "Message mix: standard (design.md §5), fills (fills and collateral only) or prices (index and vol marks only).", DefaultValueFactory = _ => "standard" };
+        mix.AcceptOnlyFromAmong("standard", "fills", "prices");
         var command = new Command("run", "Run the embedded default: simulated venue -> feed ring -> engine -> breach ring -> liquidator, with live progress and a final report.")
         {
-            duration, accounts, seed, small, noPin, rate,
+            duration, accounts, seed, small, noPin, rate, mix,
         };
         command.SetAction(parse =>
         {
@@ -44,7 +46,8 @@ internal static class RunCommand
                 return 2;
             }
 
-            var options = new EmbeddedVenueOptions { Duration = TimeSpan.FromSeconds(seconds), Scale = scale, Seed = parse.GetValue(seed), Pin = !parse.GetValue(noPin), Rate = offered };
+            var options = new EmbeddedVenueOptions { Duration = TimeSpan.FromSeconds(seconds), Scale = scale, Seed = parse.GetValue(seed), Pin = !parse.GetValue(noPin), Rate = offered,
+                Mix = parse.GetValue(mix) switch { "fills" => Engine.Simulation.SimulatorMix.FillsOnly, "prices" => Engine.Simulation.SimulatorMix.PricesOnly, _ => Engine.Simulation.SimulatorMix.Standard } };
             Console.WriteLine($"llr run: simulated venue -> feed ring -> engine -> breach ring -> liquidator, rings in {options.RingDirectory}, {seconds:F0} s");
             var r = EmbeddedVenue.Run(options, Console.WriteLine);
             Print(r);

@@ -22,7 +22,7 @@ public class RiskBookBenchmarks
     /// <summary>Positions in underlying 0 (the ones a tick on it revalues); printed at set-up.</summary>
     public int AffectedPositions { get; private set; }
 
-    [GlobalSetup]
+    [GlobalSetup(Targets = [nameof(ApplyFill), nameof(WhatIf), nameof(IndexTickAndRevalue)])]
     public void Setup()
     {
         _w = StandardWorkload.Build(new WorkloadScale());
@@ -57,6 +57,47 @@ public class RiskBookBenchmarks
         }
 
         return r;
+    }
+
+    private (int Account, int Instrument, double Quantity, double Price)[] _simulated = [];
+    private int _next;
+
+    /// <summary>
+    /// One fill from the venue simulator's stream (random accounts across the whole book, their
+    /// own instruments, new positions now and then): what the engine meets in production, with the
+    /// account's state mostly out of cache — unlike <see cref="ApplyFill"/>, which revisits a
+    /// position the previous sweep left warm.
+    /// </summary>
+    [Benchmark]
+    public FillResult ApplySimulatedFill()
+    {
+        var f = _simulated[_next];
+        _next = _next + 1 == _simulated.Length ? 0 : _next + 1;
+        var r = _book.ApplyFill(f.Account, f.Instrument, f.Quantity, f.Price);
+        while (_book.TryDequeueTransition(out _))
+        {
+        }
+
+        return r;
+    }
+
+    [GlobalSetup(Target = nameof(ApplySimulatedFill))]
+    public void SetupSimulated()
+    {
+        Setup();
+        var sim = new LowLatencyRisk.Engine.Simulation.VenueSimulator(StandardWorkload.Build(new WorkloadScale()), seed: 7) { Mix = LowLatencyRisk.Engine.Simulation.SimulatorMix.FillsOnly };
+        var list = new List<(int, int, double, double)>();
+        var message = new byte[120];
+        while (list.Count < 1_000_000)
+        {
+            if (sim.Next(message, 0) == LowLatencyRisk.Engine.Wire.FeedMessageType.Fill)
+            {
+                list.Add((LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.ReadInt(message, LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.Int0), LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.ReadInt(message, LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.Int1),
+                    LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.ReadDouble(message, LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.Double0), LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.ReadDouble(message, LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.Double1)));
+            }
+        }
+
+        _simulated = [.. list];
     }
 
     /// <summary>Margin after a hypothetical fill.</summary>

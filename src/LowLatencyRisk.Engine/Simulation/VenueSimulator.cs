@@ -18,6 +18,9 @@ namespace LowLatencyRisk.Engine.Simulation;
 /// </remarks>
 public sealed class VenueSimulator
 {
+    /// <summary>Which messages are generated: the standard mix (design.md §5), fills and collateral only, or index and vol marks only.</summary>
+    public SimulatorMix Mix { get; init; } = SimulatorMix.Standard;
+
     private const long MicroNanos = 1_000;
 
     private readonly StandardWorkload _w;
@@ -99,12 +102,17 @@ public sealed class VenueSimulator
     {
         _sequence++;
         NowNanos += MicroNanos;
-        if (InStress && _rng.Next(4) != 0)
+        if (InStress && Mix != SimulatorMix.FillsOnly && _rng.Next(4) != 0)
         {
             return StressTick(payload, publishTicks);
         }
 
-        int roll = _rng.Next(100);
+        int roll = Mix switch
+        {
+            SimulatorMix.FillsOnly => 70 + _rng.Next(30),  // fills and collateral
+            SimulatorMix.PricesOnly => _rng.Next(70),      // index and vol marks
+            _ => _rng.Next(100),
+        };
         if (roll < 35)
         {
             int u = _rng.Next(_index.Length);
@@ -199,4 +207,15 @@ public sealed class VenueSimulator
 
     private void Header(Span<byte> payload, FeedMessageType type, long publishTicks) =>
         FeedMessageDescriptor.WriteHeader(payload, type, _producerId, _sequence, NowNanos, publishTicks);
+}
+
+/// <summary>Message mixes of the simulator.</summary>
+public enum SimulatorMix
+{
+    /// <summary>35 % index ticks, 35 % vol marks, 25 % fills, 5 % collateral, and the stress episode.</summary>
+    Standard,
+    /// <summary>Fills (five in six) and collateral changes only.</summary>
+    FillsOnly,
+    /// <summary>Index ticks and vol marks only (half each), and the stress episode.</summary>
+    PricesOnly,
 }
