@@ -113,7 +113,40 @@ public sealed unsafe class JournalWriter : IDisposable
 
     private void CreateSegment(int index, long firstSequence)
     {
+        // The next segment is normally ready: created and its pages faulted in by a background
+        // task while this one filled, so the roll costs the engine thread a header write.
+        RingMemory? memory = Volatile.Read(ref _spareReady) ? _spare : null;
+        if (memory is null || _spareIndex != index)
+        {
+            _spareTask?.Wait(); // a spare still being prepared for this index: never two writers on one file
+            memory = Volatile.Read(ref _spareReady) && _spareIndex == index ? _spare : PrepareSegment(index);
+        }
+
+        _spare = null;
+        _spareReady = false;
         _segment?.Dispose();
+        byte* b = memory!.Pointer;
+        *(int*)(b + 8) = Version;
+        *(int*)(b + 12) = _recordSize;
+        *(int*)(b + 16) = _payloadSize;
+        *(int*)(b + 20) = index;
+        *(long*)(b + 24) = firstSequence;
+        *(long*)(b + 32) = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
+        Volatile.Write(ref *(ulong*)b, Magic); // last: a reader sees a whole header or an unused file
+        _segment = memory;
+        _segmentIndex = index;
+        _segmentFirst = firstSequence;
+        PrepareSpare(index + 1);
+    }
+
+    private RingMemory? _spare;
+    private int _spareIndex;
+    private bool _spareReady;
+    private Task? _spareTask;
+
+    /// <summary>Creates segment <paramref name="index"/> (no magic yet: an unused file to a reader) and touches every page.</summary>
+    private MappedRingMemory PrepareSegment(int index)
+    {
         long length = HeaderLength + (_recordsPerSegment * _recordSize);
         string path = SegmentPath(_directory, index);
         if (File.Exists(path))
@@ -122,17 +155,24 @@ public sealed unsafe class JournalWriter : IDisposable
         }
 
         var memory = MappedRingMemory.Create(path, length, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
-        byte* b = memory.Pointer;
-        *(int*)(b + 8) = Version;
-        *(int*)(b + 12) = _recordSize;
-        *(int*)(b + 16) = _payloadSize;
-        *(int*)(b + 20) = index;
-        *(long*)(b + 24) = firstSequence;
-        *(long*)(b + 32) = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
-        *(ulong*)b = Magic;
-        _segment = memory;
-        _segmentIndex = index;
-        _segmentFirst = firstSequence;
+        for (long offset = 0; offset < length; offset += 4096)
+        {
+            memory.Pointer[offset] = 0; // fault the page in now, not on the engine thread's first append to it
+        }
+
+        return memory;
+    }
+
+    private void PrepareSpare(int index)
+    {
+        _spareIndex = index;
+        _spareReady = false;
+        _spareTask = Task.Run(() =>
+        {
+            var memory = PrepareSegment(index);
+            _spare = memory;
+            Volatile.Write(ref _spareReady, true);
+        });
     }
 
     private void OpenSegment(int index, long firstSequence, long segmentBytes)
@@ -151,6 +191,7 @@ public sealed unsafe class JournalWriter : IDisposable
         _segment = memory;
         _segmentIndex = index;
         _segmentFirst = firstSequence;
+        PrepareSpare(index + 1);
     }
 
     private long Capacity => (_segment!.Length - HeaderLength) / _recordSize;
@@ -196,7 +237,16 @@ public sealed unsafe class JournalWriter : IDisposable
     public void Flush() => (_segment as MappedRingMemory)?.Flush();
 
     /// <summary>Unmaps.</summary>
-    public void Dispose() => _segment?.Dispose();
+    public void Dispose()
+    {
+        _spareTask?.Wait();
+        _segment?.Dispose();
+        if (_spare is { } spare)
+        {
+            spare.Dispose();
+            File.Delete(SegmentPath(_directory, _spareIndex)); // never used: no record in it
+        }
+    }
 }
 
 /// <summary>What a journal scan found.</summary>
@@ -252,6 +302,12 @@ public static unsafe class JournalReader
             int version = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
             int size = BinaryPrimitives.ReadInt32LittleEndian(header[12..]);
             long first = BinaryPrimitives.ReadInt64LittleEndian(header[24..]);
+            if (magic == 0)
+            {
+                // A segment prepared ahead of time and never started (the writer died before the roll).
+                return new JournalScan(records, Math.Max(0, expected - 1), lastSegment, lastSegmentFirst, null);
+            }
+
             if (magic != JournalWriter.Magic)
             {
                 return new JournalScan(records, Math.Max(0, expected - 1), lastSegment, lastSegmentFirst, $"{path}: not a journal segment (magic 0x{magic:X16}); the journal ends before it");

@@ -52,17 +52,13 @@ public class DurabilityBenchmarks
         Directory.Delete(_dir, recursive: true);
     }
 
-    /// <summary>One 120-byte message into the journal.</summary>
+    /// <summary>One 120-byte message into the journal (segment rolls included: the next segment is prepared in the background).</summary>
     [Benchmark]
     public long JournalAppend() => _journal.Append(_message);
 
-    /// <summary>The engine thread's part of a snapshot: copying the whole state (the file write is on another thread).</summary>
-    [Benchmark]
-    public bool SnapshotCapture()
-    {
-        _snapshots.WaitIdle();
-        return _snapshots.TryCapture(_engine, 1);
-    }
+    /// <summary>Full segments are deleted between iterations, as snapshots would allow, so /dev/shm does not fill up.</summary>
+    [IterationCleanup(Target = nameof(JournalAppend))]
+    public void TrimJournal() => JournalReader.Trim(Path.Combine(_dir, "journal"), _journal.LastSequence);
 
     /// <summary>Counters into the shared-memory file.</summary>
     [Benchmark]
@@ -72,4 +68,52 @@ public class DurabilityBenchmarks
         _counters.Publish(_slots, 1);
         return _slots[0];
     }
+}
+
+/// <summary>
+/// The engine thread's part of a snapshot on the standard workload: copying the whole state into
+/// the pre-touched buffer. One capture per iteration; the background write of the previous one is
+/// awaited in the iteration set-up, outside the measurement.
+/// </summary>
+[MemoryDiagnoser]
+[InvocationCount(1)]
+[IterationCount(20)]
+[WarmupCount(3)]
+public class SnapshotCaptureBenchmarks
+{
+    private readonly string _dir = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"llr-bench-snap-{Environment.ProcessId}");
+    private SnapshotStore _snapshots = null!;
+    private RiskEngine _engine = null!;
+    private readonly List<SharedRing> _rings = [];
+
+    /// <summary>Gate order-table capacity: the default (262,144 tracked orders) and a small one.</summary>
+    [Params(262_144, 4_096)]
+    public int MaxTrackedOrders { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var w = StandardWorkload.Build(new WorkloadScale());
+        var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 64, ProducerMode.Single));
+        var breach = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 64, ProducerMode.Single));
+        _rings.Add(feed);
+        _rings.Add(breach);
+        _engine = new RiskEngine(w.Book, new PreTradeGate(w.Book, new GateConfig { MaxTrackedOrders = MaxTrackedOrders }), feed.CreateConsumer(0), breach.CreateSingleProducer());
+        _snapshots = new SnapshotStore(_dir, _engine);
+        Console.WriteLine($"// snapshot {_snapshots.Length:N0} bytes");
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _snapshots.Dispose();
+        _rings.ForEach(r => r.Dispose());
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [IterationSetup]
+    public void WaitForTheWriter() => _snapshots.WaitIdle();
+
+    [Benchmark]
+    public bool Capture() => _snapshots.TryCapture(_engine, 1);
 }
