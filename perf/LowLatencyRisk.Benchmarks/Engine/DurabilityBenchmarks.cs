@@ -8,22 +8,16 @@ using LowLatencyRisk.Ipc;
 namespace LowLatencyRisk.Benchmarks.Engine;
 
 /// <summary>
-/// The durability paths on the engine thread: appending one feed message to the memory-mapped
-/// journal (CRC-32C included, segment rolls amortized), capturing a snapshot of the whole engine
-/// state on the standard workload (the stall a snapshot costs the engine), and publishing the
-/// counters file.
+/// Appending one feed message to the memory-mapped journal on the engine thread (CRC-32C
+/// included; segment rolls amortized, the next segment being prepared in the background).
 /// </summary>
 [MemoryDiagnoser]
+[InvocationCount(256)]
 public class DurabilityBenchmarks
 {
     private readonly string _dir = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"llr-bench-{Environment.ProcessId}");
     private JournalWriter _journal = null!;
     private readonly byte[] _message = new byte[FeedMessageDescriptor.PayloadSize];
-    private SnapshotStore _snapshots = null!;
-    private RiskEngine _engine = null!;
-    private SharedCounters _counters = null!;
-    private readonly long[] _slots = new long[EngineCountersLayout.Count];
-    private readonly List<SharedRing> _rings = [];
 
     [GlobalSetup]
     public void Setup()
@@ -31,40 +25,57 @@ public class DurabilityBenchmarks
         Directory.CreateDirectory(_dir);
         _journal = JournalWriter.Open(Path.Combine(_dir, "journal"), FeedMessageDescriptor.PayloadSize, segmentBytes: 256L << 20);
         new Random(1).NextBytes(_message);
-        var w = StandardWorkload.Build(new WorkloadScale());
-        var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 64, ProducerMode.Single));
-        var breach = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 64, ProducerMode.Single));
-        _rings.Add(feed);
-        _rings.Add(breach);
-        _engine = new RiskEngine(w.Book, new PreTradeGate(w.Book, new GateConfig()), feed.CreateConsumer(0), breach.CreateSingleProducer());
-        _snapshots = new SnapshotStore(Path.Combine(_dir, "snapshots"), _engine);
-        _counters = SharedCounters.Create(Path.Combine(_dir, "counters"), EngineCountersLayout.Count);
-        Console.WriteLine($"// snapshot {_snapshots.Length:N0} bytes (standard workload, default gate capacity)");
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _snapshots.Dispose();
         _journal.Dispose();
-        _counters.Dispose();
-        _rings.ForEach(r => r.Dispose());
         Directory.Delete(_dir, recursive: true);
     }
 
-    /// <summary>One 120-byte message into the journal (segment rolls included: the next segment is prepared in the background).</summary>
-    [Benchmark]
-    public long JournalAppend() => _journal.Append(_message);
+    /// <summary>One 120-byte message into the journal, per operation (1,024 per invocation; segment rolls included: the next segment is prepared in the background).</summary>
+    [Benchmark(OperationsPerInvoke = 1024)]
+    public long JournalAppend()
+    {
+        long last = 0;
+        for (int i = 0; i < 1024; i++)
+        {
+            last = _journal.Append(_message);
+        }
+
+        return last;
+    }
 
     /// <summary>Full segments are deleted between iterations, as snapshots would allow, so /dev/shm does not fill up.</summary>
     [IterationCleanup(Target = nameof(JournalAppend))]
     public void TrimJournal() => JournalReader.Trim(Path.Combine(_dir, "journal"), _journal.LastSequence);
 
-    /// <summary>Counters into the shared-memory file.</summary>
+}
+
+/// <summary>The engine's counters into the shared-memory counters file (what the engine does every countersIntervalMilliseconds).</summary>
+[MemoryDiagnoser]
+public class CountersBenchmarks
+{
+    private readonly string _path = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"llr-bench-counters-{Environment.ProcessId}");
+    private readonly EngineCounters _engineCounters = new();
+    private readonly long[] _slots = new long[EngineCountersLayout.Count];
+    private SharedCounters _counters = null!;
+
+    [GlobalSetup]
+    public void Setup() => _counters = SharedCounters.Create(_path, EngineCountersLayout.Count);
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _counters.Dispose();
+        File.Delete(_path);
+    }
+
     [Benchmark]
     public long CountersPublish()
     {
-        EngineCountersLayout.Copy(_engine.Counters, _slots);
+        EngineCountersLayout.Copy(_engineCounters, _slots);
         _counters.Publish(_slots, 1);
         return _slots[0];
     }
