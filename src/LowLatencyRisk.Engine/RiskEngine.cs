@@ -50,10 +50,10 @@ public sealed class RiskEngine
     private long _slicedMarkTicks;
 
     /// <summary>Holders re-margined per step of a sliced revaluation (about 2 µs on the standard workload); a poll runs steps until its time budget is spent.</summary>
-    public const int SliceAccounts = 8;
+    public const int SliceAccounts = 16;
 
     /// <summary>Shortest revaluation time per poll while one runs.</summary>
-    public const int MinSliceNanos = 500;
+    public const int MinSliceNanos = 5_000;
 
     private readonly long _minSliceTicks = (long)(MinSliceNanos * (Stopwatch.Frequency / 1e9));
 
