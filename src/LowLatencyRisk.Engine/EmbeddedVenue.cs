@@ -28,6 +28,13 @@ public sealed record EmbeddedVenueOptions
     public double Rate { get; init; } = 2_000_000;
     /// <summary>Message mix of the simulator.</summary>
     public SimulatorMix Mix { get; init; } = SimulatorMix.Standard;
+    /// <summary>
+    /// Run the simulator and the liquidator as one duty cycle on one thread (default on machines
+    /// with fewer than three CPUs): the engine keeps a core to itself, and the two ends, which
+    /// would otherwise take turns on the other core through the OS scheduler (a yield or a
+    /// timeslice between a breach and its reader), poll each other's work in one loop.
+    /// </summary>
+    public bool ShareSimulatorCore { get; init; } = Environment.ProcessorCount < 3;
     /// <summary>Marks are applied to margins at most this often (coalescing); fills and breaches are never delayed by it.</summary>
     public TimeSpan RevalueInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 }
@@ -120,6 +127,7 @@ public static class EmbeddedVenue
             }) { IsBackground = true, Name = "llr-liquidator" };
 
             long published = 0;
+            bool shared = options.ShareSimulatorCore;
             long duration = (long)(options.Duration.TotalSeconds * Stopwatch.Frequency);
             var simulatorThread = new Thread(() =>
             {
@@ -146,7 +154,10 @@ public static class EmbeddedVenue
                         int spins = 0;
                         while (Stopwatch.GetTimestamp() < due)
                         {
-                            wait.Idle(spins++); // yields after a short spin: the liquidator shares this CPU
+                            if (!shared || liquidator.Poll() == 0)
+                            {
+                                wait.Idle(spins++); // the liquidator thread shares this CPU: yield to it after a short spin
+                            }
                         }
                     }
 
@@ -157,6 +168,10 @@ public static class EmbeddedVenue
                     {
                         sim.Next(producer.Payload(first + k), MonotonicClock.Now());
                         producer.Publish(first + k);
+                        if (shared)
+                        {
+                            liquidator.Poll();
+                        }
                     }
 
                     Volatile.Write(ref published, published + Batch);
@@ -166,7 +181,11 @@ public static class EmbeddedVenue
             int processGcBefore = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
             var clock = Stopwatch.StartNew();
             engineThread.Start();
-            liquidatorThread.Start();
+            if (!shared)
+            {
+                liquidatorThread.Start();
+            }
+
             simulatorThread.Start();
             long lastEvents = 0;
             while (!simulatorThread.Join(1000))
@@ -174,6 +193,11 @@ public static class EmbeddedVenue
                 long events = engine.Counters.Events;
                 progress?.Invoke($"{clock.Elapsed.TotalSeconds,5:F1} s  events {events,12:N0}  ({(events - lastEvents) / 1e6,5:F2} M/s)  lag {Volatile.Read(ref published) - events,8:N0}  margin calls {engine.Counters.BreachesByState[1],6:N0}  liquidations {engine.Counters.BreachesByState[2],6:N0}  rss {Environment.WorkingSet >> 20,5:N0} MiB  gc {GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2) - processGcBefore}");
                 lastEvents = events;
+            }
+
+            if (shared)
+            {
+                liquidatorThread.Start(); // the simulator is done: the liquidator reads the rest on its own
             }
 
             // Let the engine drain what was published, then stop everything.

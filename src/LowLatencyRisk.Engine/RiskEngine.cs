@@ -49,13 +49,8 @@ public sealed class RiskEngine
     private int _slicedUnderlying;
     private long _slicedMarkTicks;
 
-    /// <summary>Holders re-margined per step of a sliced revaluation (about 2 µs on the standard workload); a poll runs steps until its time budget is spent.</summary>
-    public const int SliceAccounts = 16;
-
-    /// <summary>Shortest revaluation time per poll while one runs.</summary>
-    public const int MinSliceNanos = 5_000;
-
-    private readonly long _minSliceTicks = (long)(MinSliceNanos * (Stopwatch.Frequency / 1e9));
+    /// <summary>Holders re-margined per step of a sliced revaluation (under a microsecond on the standard workload); the feed can take over between steps.</summary>
+    public const int SliceAccounts = 8;
 
     /// <summary>Largest batch while a revaluation runs in slices.</summary>
     public const int RevaluingBatch = 2048;
@@ -79,6 +74,7 @@ public sealed class RiskEngine
 
     /// <summary>The counters.</summary>
     public EngineCounters Counters { get; } = new();
+
 
     /// <summary>Journals every message consumed from the feed before applying it (durable mode); null turns it off.</summary>
     public JournalWriter? Journal
@@ -189,18 +185,18 @@ public sealed class RiskEngine
         // valuation; each revaluation is exact for every holder and re-bases their sums.
         if (_book.IsRevaluing)
         {
-            // A revaluation runs in slices of holders between batches, so a fill waits behind one
-            // slice, not behind a whole underlying. The slice is sized by time: at least
-            // MinSliceNanos, and as long as the batch before it took, so under load revaluation
-            // and messages share the thread about equally and neither falls behind; when the feed
-            // is quiet, slices stay short and a fill that arrives waits at most one of them.
-            long deadline = polled + Math.Max(polled - started, _minSliceTicks);
+            // A revaluation runs in steps of a few holders between batches, and gives way to the
+            // feed: it keeps going while no message waits (idle time is its own) and, when one
+            // does, only until it has had as much time as the batch before it. Under load the two
+            // share the thread about equally, so neither falls behind; a fill that arrives while a
+            // revaluation runs waits for the rest of one step (about a microsecond), not a slice.
+            long deadline = polled + (polled - started);
             bool done;
             do
             {
                 done = _book.ContinueRevalue(SliceAccounts);
             }
-            while (!done && MonotonicClock.Now() < deadline);
+            while (!done && (!_feed.IsAvailable() || MonotonicClock.Now() < deadline));
 
             if (done)
             {
@@ -502,7 +498,9 @@ public sealed class RiskEngine
                 continue;
             }
 
-            int n = _book.RankForLiquidation(t.Account, _candidates);
+            // Positions to close first ride on liquidation triggers only: ranking reads a row per
+            // position (mostly cache misses), which a margin call does not need on its way out.
+            int n = t.To == MarginState.Liquidation ? _book.RankForLiquidation(t.Account, _candidates) : 0;
             ref var slot = ref _pending[(_pendingHead + _pendingCount) % _pending.Length];
             slot = new PendingBreach(t, timestamp, publishTicks, cause, n,
                 n > 0 ? _candidates[0] : default, n > 1 ? _candidates[1] : default, n > 2 ? _candidates[2] : default);

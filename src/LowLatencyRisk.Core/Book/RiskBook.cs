@@ -104,6 +104,7 @@ public sealed class RiskBook
         _riskArrays = new double[accounts * _underlyings * _scenarios];
         _accounts = new AccountTotals[accounts];
         _sliceHolders = new int[accounts];
+        _rankLosses = new double[_positionsPerAccount];
 
         _balances = new double[accounts * _assets];
         _assetDefined = new bool[_assets];
@@ -838,27 +839,33 @@ public sealed class RiskBook
     /// </summary>
     public int RankForLiquidation(int account, Span<LiquidationCandidate> destination)
     {
-        int n = 0;
+        int count = _accounts[account].PositionCount;
         int baseIndex = account * _positionsPerAccount;
-        for (int k = 0; k < _accounts[account].PositionCount; k++)
+        // Pass 1: every position's loss in its underlying's worst scenario. Positions are grouped
+        // by underlying, so the worst scenario is found once per group; the instrument rows are
+        // read in a loop without dependencies between iterations, so their cache misses overlap.
+        Span<double> losses = _rankLosses.AsSpan(0, count);
+        int groupUnderlying = -1;
+        int worst = 0;
+        for (int k = 0; k < count; k++)
         {
-            int instrument = _positions[baseIndex + k].Instrument;
-            int u = _specs[instrument].Underlying;
-            ReadOnlySpan<double> array = RiskArray(account, u);
-            int worst = 0;
-            for (int j = 1; j < array.Length; j++)
+            ref readonly Position p = ref _positions[baseIndex + k];
+            if (p.Underlying != groupUnderlying)
             {
-                if (array[j] > array[worst])
-                {
-                    worst = j;
-                }
+                groupUnderlying = p.Underlying;
+                worst = WorstScenario(RiskArray(account, groupUnderlying));
             }
 
-            double quantity = _positions[baseIndex + k].Quantity;
-            var candidate = new LiquidationCandidate(instrument, quantity, quantity * InstrumentRiskArray(instrument)[worst]);
-            // Insertion into the sorted prefix, keeping at most destination.Length.
+            losses[k] = p.Quantity * _rows[(p.Instrument * _scenarios) + worst];
+        }
+
+        // Pass 2: the heaviest few, by insertion into the short destination.
+        int n = 0;
+        for (int k = 0; k < count; k++)
+        {
+            double loss = losses[k];
             int at = Math.Min(n, destination.Length);
-            while (at > 0 && destination[at - 1].WorstScenarioLoss < candidate.WorstScenarioLoss)
+            while (at > 0 && destination[at - 1].WorstScenarioLoss < loss)
             {
                 if (at < destination.Length)
                 {
@@ -870,12 +877,29 @@ public sealed class RiskBook
 
             if (at < destination.Length)
             {
-                destination[at] = candidate;
+                ref readonly Position p = ref _positions[baseIndex + k];
+                destination[at] = new LiquidationCandidate(p.Instrument, p.Quantity, loss);
                 n = Math.Min(n + 1, destination.Length);
             }
         }
 
         return n;
+    }
+
+    private readonly double[] _rankLosses;
+
+    private static int WorstScenario(ReadOnlySpan<double> array)
+    {
+        int worst = 0;
+        for (int j = 1; j < array.Length; j++)
+        {
+            if (array[j] > array[worst])
+            {
+                worst = j;
+            }
+        }
+
+        return worst;
     }
 
     /// <summary>Takes the oldest pending margin transition; false when none.</summary>
