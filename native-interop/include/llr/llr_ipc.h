@@ -157,7 +157,7 @@ typedef struct llr_breach_t {
     int32_t candidate_count;      /* 56 */
     uint8_t cause;                /* 60 1 fill or collateral, 2 revaluation, 3 recovery */
     uint8_t reserved[3];          /* 61 */
-    struct { int32_t instrument; int32_t reserved; double quantity; } candidates[3]; /* 64 */
+    struct { int32_t instrument; int32_t reserved; double quantity; } candidates[3]; /* 64 liquidation triggers only */
     int64_t publish_ticks;        /* 112 CLOCK_MONOTONIC ns when the engine published it */
 } llr_breach_t;
 _Static_assert(offsetof(llr_breach_t, from_state) == 2, "from_state");

@@ -218,7 +218,7 @@ public static class FeedMessageDescriptor
 ///     56    4 CandidateCount    0..3
 ///     60    1 Cause             1 a fill or collateral change, 2 the revaluation after marks, 3 recovery (current state re-announced)
 ///     61    3 reserved
-///     64   48 Candidates[3]     i32 Instrument, i32 reserved, f64 Quantity: heaviest in the worst scenario first
+///     64   48 Candidates[3]     i32 Instrument, i32 reserved, f64 Quantity: heaviest in the worst scenario first (liquidation triggers only; 0 candidates on a margin call)
 ///    112    8 PublishTicks      monotonic clock when the engine published this breach
 /// </code>
 public static class BreachMessageDescriptor
