@@ -28,6 +28,8 @@ public sealed record EmbeddedVenueOptions
     public double Rate { get; init; } = 2_000_000;
     /// <summary>Message mix of the simulator.</summary>
     public SimulatorMix Mix { get; init; } = SimulatorMix.Standard;
+    /// <summary>Simulated messages run through a scratch engine before the run (0 = none).</summary>
+    public int WarmupMessages { get; init; } = 200_000;
     /// <summary>
     /// Run the simulator and the liquidator as one duty cycle on one thread (default on machines
     /// with fewer than three CPUs): the engine keeps a core to itself, and the two ends, which
@@ -73,6 +75,10 @@ public static class EmbeddedVenue
             var engineWorkload = StandardWorkload.Build(options.Scale);
             var shadow = StandardWorkload.Build(options.Scale);
             var gate = new PreTradeGate(engineWorkload.Book, new GateConfig());
+            // Warm-up on a scratch book (as `llr engine` does), so the engine meets the first live
+            // message with its hot methods at their final tier, not in the middle of the stress.
+            progress?.Invoke("warming up the engine on a scratch book ...");
+            EngineService.WarmUp(Configuration.LlrConfig.Parse("{}"), options.WarmupMessages);
             using var feedRing = SharedRing.CreateMapped(feedPath, new RingOptions(FeedMessageDescriptor.SlotSize, options.FeedCapacity, ProducerMode.Multi));
             using var breachRing = SharedRing.CreateMapped(breachPath, new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single));
             var engine = new RiskEngine(engineWorkload.Book, gate, feedRing.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breachRing.CreateSingleProducer(), options.RevalueInterval);

@@ -240,6 +240,7 @@ public sealed class RiskEngine
     }
 
     /// <summary>Runs until <paramref name="stop"/> is set, waiting with <typeparamref name="TWait"/> when the feed is empty.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // entered once, loops for the run: no tier-0 code or on-stack replacement under live traffic
     public void Run<TWait>(ref TWait wait, CancellationToken stop) where TWait : struct, IWaitStrategy
     {
         int idle = 0;
