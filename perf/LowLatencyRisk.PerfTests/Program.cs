@@ -25,6 +25,7 @@ public static class Program
                                     --count N (1000000), --rate N/s (100000), --out DIR
                   engine-throughput the engine on the standard workload at saturation (--duration S, --accounts N, --small true)
                   fill-breach       the same at a fixed offered --rate, with fill→breach and mark→breach histograms
+                  fill-breach-xproc the engine as its own process (`llr engine`), this process the venue and the liquidator (--duration S, --rate N)
                   suite             all of the above, standard parameters (a few minutes) or --short true (seconds)
                 common: --wait spin|yield (ring-throughput consumer), --peer c (ring tests: the other end is the C peer native-interop/build/llr_ring_bench),
                         --pin true|false (default true: producer/echo on CPU 0, measuring thread on CPU 1)
@@ -42,6 +43,7 @@ public static class Program
             "gate-outofprocess" => GateRoundTripTest.Run(options),
             "engine-throughput" => EngineTests.Run(options, saturate: true),
             "fill-breach" => EngineTests.Run(options, saturate: false),
+            "fill-breach-xproc" => CrossProcessEngineTest.Run(options),
             "suite" => Suite.Run(options),
             GateRoundTripTest.ChildRole => GateRoundTripTest.RunChild(options),
             RingThroughputTest.ChildRole => RingThroughputTest.RunChild(options),

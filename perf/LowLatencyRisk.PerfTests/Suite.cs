@@ -36,6 +36,7 @@ public static class Suite
                 ("gate-outofprocess", []),
                 ("engine-throughput", ["--duration", "10"]),
                 ("fill-breach", ["--duration", "10"]),
+                ("fill-breach-xproc", ["--duration", "10"]),
             ];
         var index = new StringBuilder($"# perf suite ({(isShort ? "short" : "standard")})\n\n- command: `dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- suite{(isShort ? " --short true" : "")}`\n- machine: {ResultWriter.MachineFacts()}\n\n| test | arguments | exit | seconds |\n|---|---|---|---|\n");
         int failures = 0;

@@ -132,7 +132,7 @@ public static class EmbeddedVenue
                 }
             }) { IsBackground = true, Name = "llr-liquidator" };
 
-            long published = 0;
+            var progressCounter = new VenueProgress();
             bool shared = options.ShareSimulatorCore;
             long duration = (long)(options.Duration.TotalSeconds * Stopwatch.Frequency);
             var simulatorThread = new Thread(() =>
@@ -146,42 +146,7 @@ public static class EmbeddedVenue
                 // Stress from 40 % to 60 % of the expected events (at saturation, assume 5 M events/s).
                 long expected = (long)(options.Duration.TotalSeconds * (options.Rate > 0 ? options.Rate : 5_000_000));
                 var sim = new VenueSimulator(shadow, options.Seed, 1, stressStart: expected * 4 / 10, stressLength: expected / 5) { Mix = options.Mix };
-                var wait = new YieldingWait();
-                long start = Stopwatch.GetTimestamp();
-                long end = start + duration;
-                double ticksPerEvent = options.Rate > 0 ? Stopwatch.Frequency / options.Rate : 0;
-                const int Batch = 64;
-                while (Stopwatch.GetTimestamp() < end)
-                {
-                    if (ticksPerEvent > 0)
-                    {
-                        // Paced: this batch is due when the offered rate says so.
-                        long due = start + (long)(published * ticksPerEvent);
-                        int spins = 0;
-                        while (Stopwatch.GetTimestamp() < due)
-                        {
-                            if (!shared || liquidator.Poll() == 0)
-                            {
-                                wait.Idle(spins++); // the liquidator thread shares this CPU: yield to it after a short spin
-                            }
-                        }
-                    }
-
-                    // Each message is stamped and published as it is written, as a matching engine
-                    // publishes each fill as it happens: its latency starts at its own publish.
-                    long first = producer.Claim(Batch, ref wait);
-                    for (int k = 0; k < Batch; k++)
-                    {
-                        sim.Next(producer.Payload(first + k), MonotonicClock.Now());
-                        producer.Publish(first + k);
-                        if (shared)
-                        {
-                            liquidator.Poll();
-                        }
-                    }
-
-                    Volatile.Write(ref published, published + Batch);
-                }
+                VenueDriver.Run(producer, sim, options.Rate, Stopwatch.GetTimestamp() + duration, shared ? liquidator : null, progressCounter);
             }) { IsBackground = true, Name = "llr-simulator" };
 
             int processGcBefore = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
@@ -197,7 +162,7 @@ public static class EmbeddedVenue
             while (!simulatorThread.Join(1000))
             {
                 long events = engine.Counters.Events;
-                progress?.Invoke($"{clock.Elapsed.TotalSeconds,5:F1} s  events {events,12:N0}  ({(events - lastEvents) / 1e6,5:F2} M/s)  lag {Volatile.Read(ref published) - events,8:N0}  margin calls {engine.Counters.BreachesByState[1],6:N0}  liquidations {engine.Counters.BreachesByState[2],6:N0}  rss {Environment.WorkingSet >> 20,5:N0} MiB  gc {GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2) - processGcBefore}");
+                progress?.Invoke($"{clock.Elapsed.TotalSeconds,5:F1} s  events {events,12:N0}  ({(events - lastEvents) / 1e6,5:F2} M/s)  lag {progressCounter.Published - events,8:N0}  margin calls {engine.Counters.BreachesByState[1],6:N0}  liquidations {engine.Counters.BreachesByState[2],6:N0}  rss {Environment.WorkingSet >> 20,5:N0} MiB  gc {GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2) - processGcBefore}");
                 lastEvents = events;
             }
 
@@ -208,7 +173,7 @@ public static class EmbeddedVenue
 
             // Let the engine drain what was published, then stop everything.
             var drainDeadline = Stopwatch.StartNew();
-            while (engine.Counters.Events < Volatile.Read(ref published) && drainDeadline.Elapsed < TimeSpan.FromSeconds(30))
+            while (engine.Counters.Events < progressCounter.Published && drainDeadline.Elapsed < TimeSpan.FromSeconds(30))
             {
                 Thread.Sleep(5);
             }

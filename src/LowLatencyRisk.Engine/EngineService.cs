@@ -77,7 +77,7 @@ public sealed class EngineService : IDisposable
             var workload = config.BuildWorkload();
             var gate = new PreTradeGate(workload.Book, config.ToGateConfig());
             var engine = new RiskEngine(workload.Book, gate, feed.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breach.CreateSingleProducer(),
-                TimeSpan.FromMilliseconds(config.Engine.RevalueIntervalMilliseconds));
+                TimeSpan.FromMilliseconds(config.Engine.RevalueIntervalMilliseconds)) { RevaluationStep = config.Engine.RevaluationStepHolders };
             var service = new EngineService(config, feed, breach, counters, engine, attached);
             if (config.Journal.Mode != JournalMode.None)
             {

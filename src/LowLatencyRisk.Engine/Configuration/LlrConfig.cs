@@ -201,6 +201,7 @@ public sealed class LlrConfig
         CheckProcess(Liquidator, "liquidator", cpus, Check);
         Check(Engine.RevalueIntervalMilliseconds is >= 0 and <= 60_000, "engine.revalueIntervalMilliseconds", $"{Engine.RevalueIntervalMilliseconds} is not in 0..60000");
         Check(Engine.CountersIntervalMilliseconds is > 0 and <= 60_000, "engine.countersIntervalMilliseconds", $"{Engine.CountersIntervalMilliseconds} is not in 1..60000");
+        Check(Engine.RevaluationStepHolders is >= 1 and <= 65_536, "engine.revaluationStepHolders", $"{Engine.RevaluationStepHolders} is not in 1..65536");
         Check(Engine.WarmupMessages is >= 0 and <= 10_000_000, "engine.warmupMessages", $"{Engine.WarmupMessages} is not in 0..10000000");
         Check(Journal.Mode == JournalMode.None || !string.IsNullOrWhiteSpace(Journal.Directory), "journal.directory", "is required when the journal is on");
         Check(Journal.SnapshotIntervalSeconds is >= 0 and <= 86_400, "journal.snapshotIntervalSeconds", $"{Journal.SnapshotIntervalSeconds} is not in 0..86400 (0 = on clean shutdown only)");
@@ -413,6 +414,7 @@ public sealed class EngineSection : ProcessSection
     public double RevalueIntervalMilliseconds { get; init; } = 10;
     public double CountersIntervalMilliseconds { get; init; } = 100;
     public int WarmupMessages { get; init; } = 200_000;
+    public int RevaluationStepHolders { get; init; } = RiskEngine.SliceAccounts;
 }
 
 public sealed class SimulatorSection : ProcessSection

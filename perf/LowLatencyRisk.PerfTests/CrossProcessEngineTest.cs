@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using LowLatencyRisk.Engine;
+using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Ipc.Native;
+
+namespace LowLatencyRisk.PerfTests;
+
+/// <summary>
+/// <c>fill-breach-xproc</c>: fill → breach across processes. The engine is the real <c>llr engine</c>
+/// process (pinned to CPU 1, busy-spin, warmed up); this process is the venue and the liquidator,
+/// one duty cycle on CPU 0 (the machine has two): it publishes the standard workload into the
+/// feed ring at the offered rate and reads the breach ring, timing each breach from the publish of
+/// the fill that caused it.
+/// </summary>
+public static class CrossProcessEngineTest
+{
+    /// <summary>Runs the test.</summary>
+    public static int Run(Options options)
+    {
+        double seconds = options.Long("duration", 10);
+        double rate = options.Long("rate", 2_000_000);
+        long step = options.Long("step", RiskEngine.SliceAccounts);
+        string dir = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"llr-xproc-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        string configPath = Path.Combine(dir, "llr.json");
+        File.WriteAllText(configPath, $$"""
+            { "rings": { "directory": "{{dir}}" },
+              "engine": { "cpu": 1, "wait": "busySpin", "warmupMessages": 200000, "revaluationStepHolders": {{step}} } }
+            """);
+        var config = LlrConfig.Load(configPath);
+        string llr = Path.Combine(AppContext.BaseDirectory, "llr.dll");
+        var info = new ProcessStartInfo(Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+        };
+        foreach (string a in new[] { llr, "engine", "--config", configPath })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var engine = Process.Start(info) ?? throw new InvalidOperationException("cannot start llr engine");
+        var engineOutput = new List<string>();
+        string? line;
+        while ((line = engine.StandardOutput.ReadLine()) is not null)
+        {
+            Console.WriteLine("  [engine] " + line);
+            engineOutput.Add(line);
+            if (line.StartsWith("llr engine: live", StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+
+        try
+        {
+            using var feed = SharedRing.AttachMapped(config.PathOf(config.Rings.Feed), new RingOptions(FeedMessageDescriptor.SlotSize, config.Rings.FeedCapacity, ProducerMode.Multi));
+            using var breach = SharedRing.AttachMapped(config.PathOf(config.Rings.Breach), new RingOptions(BreachMessageDescriptor.SlotSize, config.Rings.BreachCapacity, ProducerMode.Single));
+            bool pinned = CpuAffinity.TryPinCurrentThread(0);
+            var liquidator = new Liquidator(breach.CreateConsumer(0));
+            long expected = (long)(seconds * rate);
+            var simulator = new VenueSimulator(config.BuildWorkload(), seed: 7, producerId: 1, stressStart: expected * 4 / 10, stressLength: expected / 5);
+            var progress = new VenueProgress();
+            var clock = Stopwatch.StartNew();
+            VenueDriver.Run(feed.CreateMultiProducer(), simulator, rate, Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency), liquidator, progress);
+            double elapsed = clock.Elapsed.TotalSeconds;
+            // Read the rest: until the engine has consumed everything and no breach came for 200 ms.
+            var quiet = Stopwatch.StartNew();
+            while (quiet.ElapsedMilliseconds < 200 || feed.ReadConsumerSequence(0) < feed.ReadClaimSequence())
+            {
+                if (liquidator.Poll() > 0)
+                {
+                    quiet.Restart();
+                }
+            }
+
+            using (var term = Process.Start("kill", ["-TERM", engine.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                term.WaitForExit();
+            }
+
+            while ((line = engine.StandardOutput.ReadLine()) is not null)
+            {
+                Console.WriteLine("  [engine] " + line);
+                engineOutput.Add(line);
+            }
+
+            engine.WaitForExit();
+            var c = CultureInfo.InvariantCulture;
+            string engineThread = engineOutput.LastOrDefault(l => l.Contains("engine thread", StringComparison.Ordinal)) ?? "?";
+            var table = new List<(string, string)>
+            {
+                ("setup", $"`llr engine` process (CPU 1, busy-spin) ← feed ring ← this process: simulator + liquidator as one duty cycle (CPU 0, pinned {pinned}); standard workload; {rate.ToString("N0", c)} events/s offered; {seconds} s; revaluation step {step} holders"),
+                ("events published / breaches read / sequence gaps", $"{progress.Published:N0} in {elapsed:F2} s / {liquidator.Read:N0} / {liquidator.SequenceGaps}"),
+                ("fill → breach p50 / p99 / p99.9 (ns)", $"{liquidator.TradeLatency.ValueAtPercentile(50)} / {liquidator.TradeLatency.ValueAtPercentile(99)} / {liquidator.TradeLatency.ValueAtPercentile(99.9)}"),
+                ("mark → breach p50 / p99 (ns)", $"{liquidator.RevaluationLatency.ValueAtPercentile(50)} / {liquidator.RevaluationLatency.ValueAtPercentile(99)}"),
+                ("fill → breach published by the engine p50 / p99 (ns)", $"{liquidator.TradeToPublish.ValueAtPercentile(50)} / {liquidator.TradeToPublish.ValueAtPercentile(99)}"),
+                ("breach published → read p50 / p99 (ns)", $"{liquidator.Delivery.ValueAtPercentile(50)} / {liquidator.Delivery.ValueAtPercentile(99)}"),
+                ("engine process", engineThread.Replace("llr engine: ", "", StringComparison.Ordinal)),
+            };
+            foreach (var (name, value) in table)
+            {
+                Console.WriteLine($"| {name} | {value} |");
+            }
+
+            ResultWriter.Write(options, "fill-breach-xproc", $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- fill-breach-xproc --duration {seconds} --rate {rate}", table,
+                [("fill-to-breach", liquidator.TradeLatency), ("mark-to-breach", liquidator.RevaluationLatency), ("fill-to-breach-publish", liquidator.TradeToPublish), ("breach-delivery", liquidator.Delivery)]);
+            return liquidator.Read > 0 && liquidator.SequenceGaps == 0 ? 0 : 1;
+        }
+        finally
+        {
+            if (!engine.HasExited)
+            {
+                engine.Kill();
+            }
+
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
