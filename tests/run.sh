@@ -2,8 +2,8 @@
 # The whole test suite, as the README and CI run it:
 #   1. builds everything in Release (0 warnings: warnings are errors),
 #   2. builds and runs the native-interop C tests when a C compiler is present (CI installs one),
-#   3. runs every xunit project, then the math tests again with AVX2 off and with all hardware
-#      intrinsics off (the scalar and Vector128 fallbacks must be as exact as the AVX2 path),
+#   3. runs every xunit project, then the math tests again with AVX-512 off (the Vector256 kernels),
+#      with AVX2 off and with all hardware intrinsics off (the scalar fallbacks must be as exact),
 #   4. publishes `llr` ReadyToRun and runs it once (a smoke test of the deployed form),
 #   5. prints one summary line "N passed, N failed, N skipped" from the TRX files and exits
 #      non-zero if anything failed or nothing ran.
@@ -41,6 +41,7 @@ runs_failed=0
 
 run_tests all LowLatencyRisk.sln
 if [ -d tests/LowLatencyRisk.Core.Tests ]; then
+  DOTNET_EnableAVX512F=0 run_tests core-noavx512 tests/LowLatencyRisk.Core.Tests --filter "Category=Math"
   DOTNET_EnableAVX2=0 run_tests core-noavx2 tests/LowLatencyRisk.Core.Tests --filter "Category=Math"
   DOTNET_EnableHWIntrinsic=0 run_tests core-nointrinsics tests/LowLatencyRisk.Core.Tests --filter "Category=Math"
 fi
