@@ -250,14 +250,22 @@ public static class GreeksKernel
         Vector512<double> t = Vector512.ConditionalSelect(expired, Vector512<double>.One, tRaw);
 
         Vector512<double> sqrtT = Vector512.Sqrt(t);
+        Vector512<double> invSqrtT = Vector512<double>.One / sqrtT;
         Vector512<double> sigmaSqrtT = Vector512.Max(volatility * sqrtT, Vector512.Create(BlackScholes.MinTotalVolatility));
-        Vector512<double> sigma = sigmaSqrtT / sqrtT;
-        Vector512<double> d1 = (Vector512.Log(s / k) + ((b + (sigma * 0.5 * sigma)) * t)) / sigmaSqrtT;
+        Vector512<double> sigma = sigmaSqrtT * invSqrtT; // one reciprocal serves sigma and theta
+        Vector512<double> moneyness = s / k;
+        Vector512<double> d1 = (Vector512.Log(moneyness) + ((b + (sigma * 0.5 * sigma)) * t)) / sigmaSqrtT;
         Vector512<double> d2 = d1 - sigmaSqrtT;
         Vector512<double> discount = Vector512.Exp(-r * t);
-        Vector512<double> carry = Vector512.Exp((b - r) * t);
+        // Black-76 books (carry b = 0 everywhere, as the risk book values) share one exponential.
+        bool noCarry = Vector512.EqualsAll(b, Vector512<double>.Zero);
+        Vector512<double> carry = noCarry ? discount : Vector512.Exp((b - r) * t);
         Vector512<double> nd1 = NormalDistribution.Cdf(omega * d1, out Vector512<double> pdf1);
-        Vector512<double> nd2 = NormalDistribution.Cdf(omega * d2, out _);
+        // φ(d2) = φ(d1)·F/K (F/K = moneyness·e^(bT)): no second exponential while φ(d1) is a
+        // normal double, i.e. |d1| well inside the tail; beyond, φ(d2) is computed outright.
+        Vector512<double> nd2 = Vector512.LessThanAll(Vector512.Abs(d1), Vector512.Create(30.0))
+            ? NormalDistribution.Cdf(omega * d2, pdf1 * (noCarry ? moneyness : moneyness * carry / discount))
+            : NormalDistribution.Cdf(omega * d2, out _);
 
         Vector512<double> spotTerm = s * carry * nd1;
         Vector512<double> strikeTerm = k * discount * nd2;
@@ -265,7 +273,7 @@ public static class GreeksKernel
         Vector512<double> delta = omega * carry * nd1;
         Vector512<double> gamma = carry * pdf1 / (s * sigmaSqrtT);
         Vector512<double> vega = s * carry * pdf1 * sqrtT;
-        Vector512<double> theta = (-s * carry * pdf1 * sigma / (sqrtT * 2.0)) - (omega * (b - r) * spotTerm) - (omega * r * strikeTerm);
+        Vector512<double> theta = (-s * carry * pdf1 * sigma * invSqrtT * 0.5) - (omega * (b - r) * spotTerm) - (omega * r * strikeTerm);
         Vector512<double> rho = Vector512.ConditionalSelect(
             Vector512.Equals(spot, Vector512<double>.Zero), -t * price, t * ((s * delta) - price));
 

@@ -33,11 +33,45 @@ public static class NormalDistribution
     // (k/2)·R(k/2) − 1, k = 0..80, computed in high precision (the subtraction would cancel in double).
     private static readonly double[] s_millsSlope = [-1.0, -0.5618177717731538, -0.34432045758120156, -0.22627654267305497, -0.15726154142389107, -0.11433722167551583, -0.08622910386969011, -0.06701280861121685, -0.053390468345757315, -0.04343238801085694, -0.03595947642342118, -0.030223578335935124, -0.02573403461879523, -0.022159573214250952, -0.01927071582864831, -0.016904831466311773, -0.01494429393654163, -0.013302461219150533, -0.011914456795225379, -0.010730974993816613, -0.009714035282680786, -0.008834019420143953, -0.008067569488288495, -0.007396073954182387, -0.006804561983569873, -0.006280885486034846, -0.005815106788769461, -0.005399035170233996, -0.005025872456070501, -0.0046899394160973655, -0.004386462651247396, -0.00411140720826126, -0.0038613440795808676, -0.0036333445458466354, -0.003424895339728954, -0.0032338300835983522, -0.0030582735381867797, -0.0028965960047403743, -0.0027473758261490795, -0.0026093683875948264, -0.002481480363264327, -0.002362748220638823, -0.0022523201981596267, -0.0021494411305890892, -0.002053439620151781, -0.0019637171487375425, -0.0018797388032078066, -0.0018010253467909533, -0.00172714641818787, -0.0016577146790116419, -0.0015923807616101868, -0.001530828894754034, -0.0014727731053446804, -0.0014179539111727581, -0.0013661354335828633, -0.001317102870276778, -0.0012706602778786219, -0.001226628621667537, -0.001184844056353878, -0.0011451564071724776, -0.0011074278250835985, -0.0010715315936640339, -0.00103735106846336, -0.0010047787322960688, -0.000973715352222882, -0.0009440692259124832, -0.0009157555067245822, -0.0008886955982630298, -0.0008628166103520857, -0.0008380508694217283, -0.0008143354771755884, -0.000791611912179782, -0.000769825669671082, -0.0007489259354540115, -0.0007288652902515656, -0.0007095994413043625, -0.0006910869783873536, -0.000673289151739627, -0.0006561696696879835, -0.0006396945139945106, -0.0006238317711771541];
 
-    // The first sixteen entries of each table as register pairs, for the AVX-512 permute lookup.
-    private static readonly Vector512<double> s_ratioLow = Vector512.Create(s_millsRatio.AsSpan(0, 8));
-    private static readonly Vector512<double> s_ratioHigh = Vector512.Create(s_millsRatio.AsSpan(8, 8));
-    private static readonly Vector512<double> s_slopeLow = Vector512.Create(s_millsSlope.AsSpan(0, 8));
-    private static readonly Vector512<double> s_slopeHigh = Vector512.Create(s_millsSlope.AsSpan(8, 8));
+    // For the AVX-512 path where every |x| < 7.75: the Taylor coefficients a(0..13) of R around
+    // z0 = k/2, k = 0..15, from the same recurrence and fused arithmetic as MillsRatio, as register
+    // pairs (coefficient n: [2n] = points 0..7, [2n+1] = points 8..15) for a permute lookup.
+    private static readonly Vector512<double>[] s_taylor = TaylorCoefficients();
+
+    private static Vector512<double>[] TaylorCoefficients()
+    {
+        var c = new double[14, 16];
+        for (int k = 0; k < 16; k++)
+        {
+            double z0 = k * 0.5;
+            double a = s_millsRatio[k];
+            double b = s_millsSlope[k];
+            c[0, k] = a;
+            c[1, k] = b;
+            for (int pair = 1; pair <= 6; pair++)
+            {
+                a = Math.FusedMultiplyAdd(z0, b, a) * (1.0 / (2 * pair));
+                b = Math.FusedMultiplyAdd(z0, a, b) * (1.0 / ((2 * pair) + 1));
+                c[2 * pair, k] = a;
+                c[(2 * pair) + 1, k] = b;
+            }
+        }
+
+        var v = new Vector512<double>[28];
+        Span<double> row = stackalloc double[16];
+        for (int n = 0; n < 14; n++)
+        {
+            for (int k = 0; k < 16; k++)
+            {
+                row[k] = c[n, k];
+            }
+
+            v[2 * n] = Vector512.Create(row[..8]);
+            v[(2 * n) + 1] = Vector512.Create(row[8..]);
+        }
+
+        return v;
+    }
 
     /// <summary>φ(x) = exp(−x²/2)/√(2π).</summary>
     public static double Pdf(double x)
@@ -168,53 +202,29 @@ public static class NormalDistribution
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<double> Cdf(Vector512<double> x, out Vector512<double> pdf)
     {
-        Vector512<double> absX = Vector512.Abs(x);
-        // NaN lanes take z = 0 so the table index stays in range; they return NaN at the end.
-        Vector512<double> isNumber = Vector512.Equals(x, x);
-        Vector512<double> z = Vector512.Min(absX & isNumber, Vector512.Create(TailCutoff));
-        // Round 2z to the nearest integer with the 2^52 trick: the integer lands in the low
-        // mantissa bits (exact for 0 ≤ 2z ≤ 75), ties go to even, either neighbour keeps |h| ≤ 1/4.
-        Vector512<double> magic = Vector512.Create(4503599627370496.0);
-        Vector512<double> rounded = (z * 2.0) + magic;
-        Vector512<long> index = rounded.AsInt64() - magic.AsInt64();
-        Vector512<double> z0 = (rounded - magic) * 0.5;
-        Vector512<double> h = z - z0;
-
-        ref double ratio = ref MemoryMarshal.GetArrayDataReference(s_millsRatio);
-        ref double slope = ref MemoryMarshal.GetArrayDataReference(s_millsSlope);
-        // The tables at eight lanes: where every |x| < 7.75 (index < 16: nearly always) a two-register
-        // permute (vpermt2pd) per table; otherwise an eight-lane gather (z was clamped, so every
-        // index is within 0..75).
-        Vector512<double> a, b;
-        if (Avx512F.IsSupported && Vector512.LessThanAll(index, Vector512.Create(16L)))
-        {
-            a = Avx512F.PermuteVar8x64x2(s_ratioLow, index, s_ratioHigh);
-            b = Avx512F.PermuteVar8x64x2(s_slopeLow, index, s_slopeHigh);
-        }
-        else
-        {
-            a = Vector512.Create(
-                Unsafe.Add(ref ratio, (nint)index.GetElement(0)), Unsafe.Add(ref ratio, (nint)index.GetElement(1)), Unsafe.Add(ref ratio, (nint)index.GetElement(2)), Unsafe.Add(ref ratio, (nint)index.GetElement(3)),
-                Unsafe.Add(ref ratio, (nint)index.GetElement(4)), Unsafe.Add(ref ratio, (nint)index.GetElement(5)), Unsafe.Add(ref ratio, (nint)index.GetElement(6)), Unsafe.Add(ref ratio, (nint)index.GetElement(7)));
-            b = Vector512.Create(
-                Unsafe.Add(ref slope, (nint)index.GetElement(0)), Unsafe.Add(ref slope, (nint)index.GetElement(1)), Unsafe.Add(ref slope, (nint)index.GetElement(2)), Unsafe.Add(ref slope, (nint)index.GetElement(3)),
-                Unsafe.Add(ref slope, (nint)index.GetElement(4)), Unsafe.Add(ref slope, (nint)index.GetElement(5)), Unsafe.Add(ref slope, (nint)index.GetElement(6)), Unsafe.Add(ref slope, (nint)index.GetElement(7)));
-        }
-
-        Vector512<double> h2 = h * h;
-        Vector512<double> power = Vector512<double>.One;
-        Vector512<double> sum = Vector512.FusedMultiplyAdd(h, b, a);
-        TaylorPair(ref a, ref b, ref power, ref sum, z0, h, h2, 1.0 / 2, 1.0 / 3);
-        TaylorPair(ref a, ref b, ref power, ref sum, z0, h, h2, 1.0 / 4, 1.0 / 5);
-        TaylorPair(ref a, ref b, ref power, ref sum, z0, h, h2, 1.0 / 6, 1.0 / 7);
-        TaylorPair(ref a, ref b, ref power, ref sum, z0, h, h2, 1.0 / 8, 1.0 / 9);
-        TaylorPair(ref a, ref b, ref power, ref sum, z0, h, h2, 1.0 / 10, 1.0 / 11);
-        TaylorPair(ref a, ref b, ref power, ref sum, z0, h, h2, 1.0 / 12, 1.0 / 13);
-
+        Vector512<double> sum = MillsRatio(x, out Vector512<double> z, out Vector512<double> absX, out Vector512<double> isNumber);
         Vector512<double> hi = z * z;
         Vector512<double> lo = Vector512.FusedMultiplyAdd(z, z, -hi);
         Vector512<double> e = Vector512.Exp(hi * -0.5);
         Vector512<double> density = (e - (e * 0.5 * lo)) * InvSqrt2Pi;
+        return Finish(x, absX, isNumber, density, sum, out pdf);
+    }
+
+    /// <summary>
+    /// Φ(x) when φ(x) is already known (<paramref name="density"/>): for d2 given φ(d1), since
+    /// φ(d2) = φ(d1)·F/K — one exponential fewer per option. The caller keeps φ(d1) a normal
+    /// double (|d1| well inside the tail cutoff).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Cdf(Vector512<double> x, Vector512<double> density)
+    {
+        Vector512<double> sum = MillsRatio(x, out _, out Vector512<double> absX, out Vector512<double> isNumber);
+        return Finish(x, absX, isNumber, density, sum, out _);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Finish(Vector512<double> x, Vector512<double> absX, Vector512<double> isNumber, Vector512<double> density, Vector512<double> sum, out Vector512<double> pdf)
+    {
         Vector512<double> lower = density * sum;
         Vector512<double> beyond = Vector512.GreaterThan(absX, Vector512.Create(TailCutoff));
         lower = Vector512.AndNot(lower, beyond);
@@ -223,5 +233,73 @@ public static class NormalDistribution
         Vector512<double> result = Vector512.ConditionalSelect(negative, lower, Vector512<double>.One - lower);
         pdf = Vector512.ConditionalSelect(isNumber, pdf, x);
         return Vector512.ConditionalSelect(isNumber, result, x);
+    }
+
+    /// <summary>R(|x|), the Mills ratio, with |x| clamped to the cutoff (NaN lanes as 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> MillsRatio(Vector512<double> x, out Vector512<double> z, out Vector512<double> absX, out Vector512<double> isNumber)
+    {
+        absX = Vector512.Abs(x);
+        // NaN lanes take z = 0 so the table index stays in range; they return NaN at the end.
+        isNumber = Vector512.Equals(x, x);
+        z = Vector512.Min(absX & isNumber, Vector512.Create(TailCutoff));
+        // Round 2z to the nearest integer with the 2^52 trick: the integer lands in the low
+        // mantissa bits (exact for 0 ≤ 2z ≤ 75), ties go to even, either neighbour keeps |h| ≤ 1/4.
+        Vector512<double> magic = Vector512.Create(4503599627370496.0);
+        Vector512<double> rounded = (z * 2.0) + magic;
+        Vector512<long> index = rounded.AsInt64() - magic.AsInt64();
+        Vector512<double> z0 = (rounded - magic) * 0.5;
+        Vector512<double> h = z - z0;
+
+        Vector512<double> sum;
+        if (Avx512F.IsSupported && Vector512.LessThanAll(index, Vector512.Create(16L)))
+        {
+            // Every |x| < 7.75 (nearly always): the recurrence's fourteen Taylor coefficients were
+            // computed once per table point with the same fused arithmetic (s_taylor), so each is a
+            // two-register permute (vpermt2pd) and the series is a Horner chain of fused multiply-adds.
+            Vector512<double>[] c = s_taylor;
+            _ = c[27]; // one bounds check for the unrolled chains
+            // Even and odd coefficients as two independent Horner chains in h², joined at the end:
+            // half the dependency depth of one chain in h.
+            Vector512<double> hh = h * h;
+            Vector512<double> even = Avx512F.PermuteVar8x64x2(c[24], index, c[25]);
+            Vector512<double> odd = Avx512F.PermuteVar8x64x2(c[26], index, c[27]);
+            even = Vector512.FusedMultiplyAdd(even, hh, Avx512F.PermuteVar8x64x2(c[20], index, c[21]));
+            odd = Vector512.FusedMultiplyAdd(odd, hh, Avx512F.PermuteVar8x64x2(c[22], index, c[23]));
+            even = Vector512.FusedMultiplyAdd(even, hh, Avx512F.PermuteVar8x64x2(c[16], index, c[17]));
+            odd = Vector512.FusedMultiplyAdd(odd, hh, Avx512F.PermuteVar8x64x2(c[18], index, c[19]));
+            even = Vector512.FusedMultiplyAdd(even, hh, Avx512F.PermuteVar8x64x2(c[12], index, c[13]));
+            odd = Vector512.FusedMultiplyAdd(odd, hh, Avx512F.PermuteVar8x64x2(c[14], index, c[15]));
+            even = Vector512.FusedMultiplyAdd(even, hh, Avx512F.PermuteVar8x64x2(c[8], index, c[9]));
+            odd = Vector512.FusedMultiplyAdd(odd, hh, Avx512F.PermuteVar8x64x2(c[10], index, c[11]));
+            even = Vector512.FusedMultiplyAdd(even, hh, Avx512F.PermuteVar8x64x2(c[4], index, c[5]));
+            odd = Vector512.FusedMultiplyAdd(odd, hh, Avx512F.PermuteVar8x64x2(c[6], index, c[7]));
+            even = Vector512.FusedMultiplyAdd(even, hh, Avx512F.PermuteVar8x64x2(c[0], index, c[1]));
+            odd = Vector512.FusedMultiplyAdd(odd, hh, Avx512F.PermuteVar8x64x2(c[2], index, c[3]));
+            sum = Vector512.FusedMultiplyAdd(odd, h, even);
+        }
+        else
+        {
+            // An eight-lane gather of the tables (z was clamped, so every index is within 0..75) and the recurrence.
+            ref double ratio = ref MemoryMarshal.GetArrayDataReference(s_millsRatio);
+            ref double slope = ref MemoryMarshal.GetArrayDataReference(s_millsSlope);
+            Vector512<double> a = Vector512.Create(
+                Unsafe.Add(ref ratio, (nint)index.GetElement(0)), Unsafe.Add(ref ratio, (nint)index.GetElement(1)), Unsafe.Add(ref ratio, (nint)index.GetElement(2)), Unsafe.Add(ref ratio, (nint)index.GetElement(3)),
+                Unsafe.Add(ref ratio, (nint)index.GetElement(4)), Unsafe.Add(ref ratio, (nint)index.GetElement(5)), Unsafe.Add(ref ratio, (nint)index.GetElement(6)), Unsafe.Add(ref ratio, (nint)index.GetElement(7)));
+            Vector512<double> b = Vector512.Create(
+                Unsafe.Add(ref slope, (nint)index.GetElement(0)), Unsafe.Add(ref slope, (nint)index.GetElement(1)), Unsafe.Add(ref slope, (nint)index.GetElement(2)), Unsafe.Add(ref slope, (nint)index.GetElement(3)),
+                Unsafe.Add(ref slope, (nint)index.GetElement(4)), Unsafe.Add(ref slope, (nint)index.GetElement(5)), Unsafe.Add(ref slope, (nint)index.GetElement(6)), Unsafe.Add(ref slope, (nint)index.GetElement(7)));
+            Vector512<double> h2 = h * h;
+            Vector512<double> power = Vector512<double>.One;
+            sum = Vector512.FusedMultiplyAdd(h, b, a);
+            TaylorPair(ref a, ref b, ref power, ref sum, z0, h, h2, 1.0 / 2, 1.0 / 3);
+            TaylorPair(ref a, ref b, ref power, ref sum, z0, h, h2, 1.0 / 4, 1.0 / 5);
+            TaylorPair(ref a, ref b, ref power, ref sum, z0, h, h2, 1.0 / 6, 1.0 / 7);
+            TaylorPair(ref a, ref b, ref power, ref sum, z0, h, h2, 1.0 / 8, 1.0 / 9);
+            TaylorPair(ref a, ref b, ref power, ref sum, z0, h, h2, 1.0 / 10, 1.0 / 11);
+            TaylorPair(ref a, ref b, ref power, ref sum, z0, h, h2, 1.0 / 12, 1.0 / 13);
+        }
+
+        return sum;
     }
 }
