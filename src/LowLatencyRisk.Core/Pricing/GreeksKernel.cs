@@ -277,17 +277,20 @@ public static class GreeksKernel
         Vector512<double> rho = Vector512.ConditionalSelect(
             Vector512.Equals(spot, Vector512<double>.Zero), -t * price, t * ((s * delta) - price));
 
-        // Settled payoff for expired lanes.
-        Vector512<double> intrinsic = omega * (s - k);
-        Vector512<double> settledDelta = Vector512.ConditionalSelect(
-            Vector512.GreaterThan(intrinsic, Vector512<double>.Zero), omega,
-            Vector512.ConditionalSelect(Vector512.Equals(intrinsic, Vector512<double>.Zero), omega * 0.5, Vector512<double>.Zero));
-        price = Vector512.ConditionalSelect(expired, Vector512.Max(intrinsic, Vector512<double>.Zero), price);
-        delta = Vector512.ConditionalSelect(expired, settledDelta, delta);
-        gamma = Vector512.AndNot(gamma, expired);
-        vega = Vector512.AndNot(vega, expired);
-        theta = Vector512.AndNot(theta, expired);
-        rho = Vector512.AndNot(rho, expired);
+        // Settled payoff for expired lanes (skipped when none is: the usual case).
+        if (expired != Vector512<double>.Zero)
+        {
+            Vector512<double> intrinsic = omega * (s - k);
+            Vector512<double> settledDelta = Vector512.ConditionalSelect(
+                Vector512.GreaterThan(intrinsic, Vector512<double>.Zero), omega,
+                Vector512.ConditionalSelect(Vector512.Equals(intrinsic, Vector512<double>.Zero), omega * 0.5, Vector512<double>.Zero));
+            price = Vector512.ConditionalSelect(expired, Vector512.Max(intrinsic, Vector512<double>.Zero), price);
+            delta = Vector512.ConditionalSelect(expired, settledDelta, delta);
+            gamma = Vector512.AndNot(gamma, expired);
+            vega = Vector512.AndNot(vega, expired);
+            theta = Vector512.AndNot(theta, expired);
+            rho = Vector512.AndNot(rho, expired);
+        }
 
         Store512(price, outputs.Price, i);
         Store512(delta, outputs.Delta, i);
