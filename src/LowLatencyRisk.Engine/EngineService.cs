@@ -67,6 +67,7 @@ public sealed class EngineService : IDisposable
         string feedPath = config.PathOf(config.Rings.Feed);
         string breachPath = config.PathOf(config.Rings.Breach);
         bool attached = File.Exists(feedPath) || File.Exists(breachPath);
+        RefuseIfAnotherEngineRuns(config.PathOf(config.Rings.Counters));
         var feed = OpenOrCreate(feedPath, feedOptions);
         SharedRing? breach = null;
         SharedCounters? counters = null;
@@ -127,6 +128,36 @@ public sealed class EngineService : IDisposable
 
     /// <summary>The snapshot store (null when the journal is off).</summary>
     public SnapshotStore? Snapshots => _snapshots;
+
+    /// <summary>
+    /// One engine per set of rings: two would both consume the feed as consumer 0. The counters
+    /// file names its writer; if that process is alive and is an llr engine, starting is refused.
+    /// (A file left by a killed engine names a dead process and is replaced.)
+    /// </summary>
+    private static void RefuseIfAnotherEngineRuns(string countersPath)
+    {
+        if (!File.Exists(countersPath))
+        {
+            return;
+        }
+
+        int pid;
+        try
+        {
+            using var existing = SharedCounters.Attach(countersPath);
+            pid = existing.WriterPid;
+        }
+        catch (Exception e) when (e is RingLayoutException or IOException)
+        {
+            return; // not a counters file we can read: it is replaced
+        }
+
+        string cmdline = Path.Combine("/proc", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cmdline");
+        if (pid != Environment.ProcessId && File.Exists(cmdline) && File.ReadAllText(cmdline).Contains("llr", StringComparison.Ordinal))
+        {
+            throw new IOException($"another llr engine (pid {pid}) is running on these rings ({countersPath}); stop it first.");
+        }
+    }
 
     private static SharedRing OpenOrCreate(string path, RingOptions options)
     {

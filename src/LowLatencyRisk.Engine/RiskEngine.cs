@@ -423,9 +423,13 @@ public sealed class RiskEngine
             return;
         }
 
-        // Limits are positive (+∞ = none); switches are exactly 0 or 1. Anything else changes nothing.
+        // Limits are positive; +∞ (no limit) only where "none" means something — not for a minimum
+        // quantity, a price band or a throttle, whose arithmetic needs a number (a burst is at least
+        // one order). Switches are exactly 0 or 1. Anything else changes nothing.
         bool isSwitch = field == LimitField.Halted || (scope == LimitScope.Account && field == LimitField.PositionLimitOrEnabled);
-        if (isSwitch ? v is not (0 or 1) : !(v > 0) || (scope == LimitScope.Instrument && field == LimitField.PriceBandOrThrottleBurst && !double.IsFinite(v)))
+        bool mustBeFinite = field is LimitField.MinQuantityOrThrottleRate or LimitField.PriceBandOrThrottleBurst;
+        bool isBurst = scope == LimitScope.Account && field == LimitField.PriceBandOrThrottleBurst;
+        if (isSwitch ? v is not (0 or 1) : !(v > 0) || (mustBeFinite && !double.IsFinite(v)) || (isBurst && v < 1))
         {
             Reject(FeedReject.InvalidValue);
             return;

@@ -81,7 +81,20 @@ internal static class ServiceCommands
             }
 
             var clock = Stopwatch.StartNew();
-            using var service = EngineService.Open(c);
+            EngineService service;
+            try
+            {
+                service = EngineService.Open(c);
+            }
+            catch (Exception e) when (e is RingLayoutException or JournalException or ConfigException or IOException or UnauthorizedAccessException)
+            {
+                // An incompatible ring, an unreadable journal (no usable snapshot covers a trimmed
+                // head), a full /dev/shm: said plainly, nothing started.
+                Console.Error.WriteLine($"llr engine: cannot start: {e.Message}");
+                return 3;
+            }
+
+            using var serviceScope = service;
             Console.WriteLine(string.Create(Inv, $"llr engine: feed {service.Feed.Location}, breach {service.Breach.Location} ({(service.AttachedToExistingRings ? "attached" : "created")}), counters {c.PathOf(c.Rings.Counters)}"));
             Console.WriteLine(string.Create(Inv, $"llr engine: book {service.Engine.Book.Config.MaxAccounts:N0} accounts, grid {c.ToGrid().Name}, built in {clock.ElapsedMilliseconds} ms"));
             if (service.Recovery is { } r)
@@ -179,7 +192,7 @@ internal static class ServiceCommands
             using var stop = StopSource(seconds, out var signals);
             using (signals)
             {
-                long published = Publish(ring, sim, offered, limit, stop.Token);
+                long published = VenueDriver.Run(ring.CreateMultiProducer(), sim, offered, long.MaxValue, null, new VenueProgress(), limit, stop.Token);
                 Console.WriteLine(string.Create(Inv, $"llr simulate: published {published:N0} events (producer sequences 1..{sim.Generated:N0})"));
             }
 
@@ -264,7 +277,16 @@ internal static class ServiceCommands
             using (signals)
             {
                 var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port!.Value);
-                listener.Start();
+                try
+                {
+                    listener.Start();
+                }
+                catch (System.Net.Sockets.SocketException e)
+                {
+                    Console.Error.WriteLine($"llr ingest: cannot listen on 127.0.0.1:{port}: {e.Message}");
+                    return 3;
+                }
+
                 Console.WriteLine(string.Create(Inv, $"llr ingest: listening on 127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}"));
                 long total = 0;
                 try
@@ -291,51 +313,6 @@ internal static class ServiceCommands
             return 0;
         });
         return command;
-    }
-
-    private static long Publish(SharedRing ring, VenueSimulator sim, double rate, long limit, CancellationToken stop)
-    {
-        var producer = ring.CreateMultiProducer();
-        var wait = new YieldingWait();
-        long start = Stopwatch.GetTimestamp();
-        double ticksPerEvent = rate > 0 ? Stopwatch.Frequency / rate : 0;
-        long published = 0;
-        const int Batch = 64;
-        while (!stop.IsCancellationRequested && (limit == 0 || published < limit))
-        {
-            if (ticksPerEvent > 0)
-            {
-                long due = start + (long)(published * ticksPerEvent);
-                int spins = 0;
-                while (Stopwatch.GetTimestamp() < due && !stop.IsCancellationRequested)
-                {
-                    wait.Idle(spins++);
-                }
-            }
-
-            int n = limit == 0 ? Batch : (int)Math.Min(Batch, limit - published);
-            long first;
-            int attempts = 0;
-            while (!producer.TryClaim(n, out first))
-            {
-                if (stop.IsCancellationRequested)
-                {
-                    return published; // back-pressure from a stopped engine: do not hang
-                }
-
-                wait.Idle(attempts++);
-            }
-
-            for (int k = 0; k < n; k++)
-            {
-                sim.Next(producer.Payload(first + k), MonotonicClock.Now()); // stamped and published one by one
-                producer.Publish(first + k);
-            }
-
-            published += n;
-        }
-
-        return published;
     }
 
     public static Command Liquidator()

@@ -209,16 +209,19 @@ public sealed class RiskEngineTests : IDisposable
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MaxOrderQuantityOrCredit, 99_999, 5); });  // unknown account
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, (LimitScope)7, LimitField.MaxOrderQuantityOrCredit, 1, 5); });          // unknown scope
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.Halted, 1, 1); });                       // field of the other scope
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MinQuantityOrThrottleRate, 1, double.PositiveInfinity); }); // infinite throttle rate
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.PriceBandOrThrottleBurst, 1, 0.5); });   // burst below one order
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Instrument, LimitField.PriceBandOrThrottleBurst, free, double.PositiveInfinity); }); // infinite band
         while (rig.Engine.PollOnce() > 0)
         {
         }
 
         var c = rig.Engine.Counters;
-        Assert.Equal(15, c.Events);
+        Assert.Equal(18, c.Events);
         Assert.Equal(6, c.Rejects[(int)FeedReject.InvalidDefinition]);
         Assert.Equal(2, c.Rejects[(int)FeedReject.UnknownId]);
-        Assert.Equal(4, c.Rejects[(int)FeedReject.InvalidValue]);
-        Assert.Equal(12, c.TotalRejects);
+        Assert.Equal(7, c.Rejects[(int)FeedReject.InvalidValue]);
+        Assert.Equal(15, c.TotalRejects);
         Assert.True(book.IsInstrument(free));
         Assert.Equal(call, book.Instrument(free));
         Assert.False(book.IsInstrument(free + 1));
@@ -228,6 +231,26 @@ public sealed class RiskEngineTests : IDisposable
         Assert.Equal(RejectReason.MaxOrderQuantity, rig.Gate.Check(tooBig, StandardWorkload.StartNanos).Reason);
         var disabled = tooBig with { Account = 4, Quantity = 1, ClientOrderId = 2 };
         Assert.Equal(RejectReason.AccountDisabled, rig.Gate.Check(disabled, StandardWorkload.StartNanos).Reason);
+    }
+
+    [Fact]
+    public void InstrumentDefinedOnTheFeed_TradedBeforeItsFirstRevaluation_BooksRealizedPnlWithItsMultiplier()
+    {
+        var rig = NewRig();
+        var book = rig.Workload.Book;
+        rig.Engine.PollOnce();
+        int free = Enumerable.Range(0, book.Config.MaxInstruments).First(i => !book.IsInstrument(i));
+        var future = new InstrumentSpec(InstrumentKind.Future, 0, 0, StandardWorkload.StartNanos + (90L * 86_400_000_000_000), 10, 0.5, 1);
+        double before = book.RealizedPnl(3);
+        long seq = 0;
+        void Header(Span<byte> p, FeedMessageType type) => FeedMessageDescriptor.WriteHeader(p, type, 7, ++seq, StandardWorkload.StartNanos + seq, 0);
+        // One batch: definition, buy at 100, sell at 110 — all before the underlying is revalued.
+        rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, free, future); });
+        rig.Publish(p => { Header(p, FeedMessageType.Fill); FeedMessageDescriptor.WriteFill(p, 3, free, 1, 100, 1); });
+        rig.Publish(p => { Header(p, FeedMessageType.Fill); FeedMessageDescriptor.WriteFill(p, 3, free, -1, 110, 2); });
+        rig.Engine.PollOnce();
+        Assert.Equal(0, rig.Engine.Counters.TotalRejects);
+        Assert.Equal(before + (1 * (110 - 100) * 10), book.RealizedPnl(3), 9);
     }
 
     [Fact]

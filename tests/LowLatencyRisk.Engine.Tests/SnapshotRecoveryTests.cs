@@ -132,8 +132,9 @@ public sealed class SnapshotRecoveryTests : IDisposable
               "limits": { "maxTrackedOrders": 1024 }, "rings": { "directory": "{{_dir}}", "feedCapacity": 1024, "breachCapacity": 4096 },
               "journal": { "mode": "journal", "directory": "journal" } }
             """);
-        var engine = new RiskEngine(other.BuildWorkload().Book, null, SharedRing.CreateInProcess(new RingOptions(128, 64, ProducerMode.Single)).CreateConsumer(0),
-            SharedRing.CreateInProcess(new RingOptions(128, 64, ProducerMode.Single)).CreateSingleProducer());
+        using var feed = SharedRing.CreateInProcess(new RingOptions(128, 64, ProducerMode.Single));
+        using var breach = SharedRing.CreateInProcess(new RingOptions(128, 64, ProducerMode.Single));
+        var engine = new RiskEngine(other.BuildWorkload().Book, null, feed.CreateConsumer(0), breach.CreateSingleProducer());
         var (sequence, used, refused) = SnapshotStore.LoadNewest(EngineService.JournalDirectory(c), engine);
         Assert.Null(used);
         Assert.Equal(0, sequence);

@@ -115,6 +115,30 @@ public sealed partial class ServiceCommandTests : IDisposable
     }
 
     [Fact]
+    public void Engine_OnAnIncompatibleRingFile_SaysWhyAndExits()
+    {
+        string config = Config();
+        File.WriteAllBytes(Path.Combine(_dir, "llr-feed"), new byte[4096]); // not a ring: no magic
+        using var engine = PeerProcess.StartDotnet("llr", "engine", "--config", config);
+        Assert.Equal(3, engine.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("llr engine: cannot start:", engine.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled", engine.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SecondEngine_OnTheSameRings_IsRefused()
+    {
+        string config = Config();
+        using var first = PeerProcess.StartDotnet("llr", "engine", "--config", config);
+        first.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
+        using var second = PeerProcess.StartDotnet("llr", "engine", "--config", config);
+        Assert.Equal(3, second.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"another llr engine (pid {first.Id})", second.Output, StringComparison.Ordinal);
+        first.Signal("TERM");
+        Assert.Equal(0, first.WaitForExit(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public void Stats_WithoutARunningEngine_SaysSo()
     {
         using var stats = PeerProcess.StartDotnet("llr", "stats", "--config", Config());

@@ -297,6 +297,9 @@ public sealed class RiskBook
         _slot[id] = slot;
         _isOption[id] = spec.IsOption;
         _defined[id] = true;
+        // Until the underlying's next revaluation a fill on it books realized P&L with this
+        // multiplier (marks and Greeks arrive with the revaluation, which re-bases the holders).
+        _values[id] = new InstrumentValue { Multiplier = spec.Multiplier };
         block.Dirty = true;
     }
 

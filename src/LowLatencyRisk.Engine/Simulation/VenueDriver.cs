@@ -24,8 +24,13 @@ public static class VenueDriver
 {
     private const int Batch = 64;
 
-    /// <summary>Publishes until <paramref name="endTicks"/> (<see cref="Stopwatch"/> ticks).</summary>
-    public static void Run(MultiProducer producer, VenueSimulator simulator, double rate, long endTicks, Liquidator? liquidator, VenueProgress progress)
+    /// <summary>
+    /// Publishes until <paramref name="endTicks"/> (<see cref="Stopwatch"/> ticks), until
+    /// <paramref name="limit"/> messages (0 = no limit) or until <paramref name="stop"/>; waiting for
+    /// room gives up when stopped (a stopped engine must not hang its producer). Returns how many.
+    /// </summary>
+    public static long Run(MultiProducer producer, VenueSimulator simulator, double rate, long endTicks, Liquidator? liquidator, VenueProgress progress,
+        long limit = 0, CancellationToken stop = default)
     {
         ArgumentNullException.ThrowIfNull(producer);
         ArgumentNullException.ThrowIfNull(simulator);
@@ -34,14 +39,14 @@ public static class VenueDriver
         long start = Stopwatch.GetTimestamp();
         double ticksPerEvent = rate > 0 ? Stopwatch.Frequency / rate : 0;
         long published = 0;
-        while (Stopwatch.GetTimestamp() < endTicks)
+        while (Stopwatch.GetTimestamp() < endTicks && !stop.IsCancellationRequested && (limit == 0 || published < limit))
         {
             if (ticksPerEvent > 0)
             {
                 // Paced: this batch is due when the offered rate says so; the reader works meanwhile.
                 long due = start + (long)(published * ticksPerEvent);
                 int spins = 0;
-                while (Stopwatch.GetTimestamp() < due)
+                while (Stopwatch.GetTimestamp() < due && !stop.IsCancellationRequested)
                 {
                     if (liquidator is null || liquidator.Poll() == 0)
                     {
@@ -50,16 +55,33 @@ public static class VenueDriver
                 }
             }
 
-            long first = producer.Claim(Batch, ref wait);
-            for (int k = 0; k < Batch; k++)
+            int n = limit == 0 ? Batch : (int)Math.Min(Batch, limit - published);
+            long first;
+            int attempts = 0;
+            while (!producer.TryClaim(n, out first))
+            {
+                if (stop.IsCancellationRequested)
+                {
+                    return published;
+                }
+
+                if (liquidator is null || liquidator.Poll() == 0)
+                {
+                    wait.Idle(attempts++);
+                }
+            }
+
+            for (int k = 0; k < n; k++)
             {
                 simulator.Next(producer.Payload(first + k), MonotonicClock.Now());
                 producer.Publish(first + k);
                 liquidator?.Poll();
             }
 
-            published += Batch;
-            progress.Add(Batch);
+            published += n;
+            progress.Add(n);
         }
+
+        return published;
     }
 }
