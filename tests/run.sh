@@ -41,7 +41,7 @@ runs_failed=0
 
 run_tests all LowLatencyRisk.sln
 if [ -d tests/LowLatencyRisk.Core.Tests ]; then
-  DOTNET_EnableAVX512F=0 run_tests core-noavx512 tests/LowLatencyRisk.Core.Tests --filter "Category=Math"
+  DOTNET_EnableAVX512=0 run_tests core-noavx512 tests/LowLatencyRisk.Core.Tests --filter "Category=Math"
   DOTNET_EnableAVX2=0 run_tests core-noavx2 tests/LowLatencyRisk.Core.Tests --filter "Category=Math"
   DOTNET_EnableHWIntrinsic=0 run_tests core-nointrinsics tests/LowLatencyRisk.Core.Tests --filter "Category=Math"
 fi

@@ -8,8 +8,13 @@ namespace LowLatencyRisk.Benchmarks.Pricing;
 /// Price + delta + gamma + vega + theta + rho per option over struct-of-arrays (1,024 options of
 /// the standard workload's shape: 10 expiries × strikes around the money), scalar reference vs
 /// the vector kernel (Vector512 where AVX-512 is accelerated, else Vector256) in the same run; and 16-scenario risk arrays per instrument.
+/// Min and median are shown beside the mean: on this shared host the same code runs in a fast and a
+/// slow mode (about 1.6× apart) depending on what shares the physical core.
+/// Run with <c>--envVars DOTNET_EnableAVX512:0</c> for the Vector256 kernels.
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn]
+[MedianColumn]
 public class GreeksBenchmarks
 {
     private const int N = 1024;

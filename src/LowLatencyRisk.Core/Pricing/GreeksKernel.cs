@@ -72,15 +72,16 @@ public readonly ref struct OptionBatchOutputs
 }
 
 /// <summary>
-/// Batch valuation of options over struct-of-arrays: a <see cref="Vector256{T}"/> kernel where the
-/// hardware accelerates it (two independent vectors per iteration, so the long dependency chains
-/// of exp, log and the normal CDF overlap), otherwise the scalar reference <see cref="BlackScholes"/>.
+/// Batch valuation of options over struct-of-arrays: a <see cref="Vector512{T}"/> kernel where
+/// AVX-512 is accelerated, a <see cref="Vector256{T}"/> kernel where AVX2 is (each two independent
+/// vectors per iteration, so the long dependency chains of exp, log and the normal CDF overlap),
+/// otherwise the scalar reference <see cref="BlackScholes"/>.
 /// </summary>
 /// <remarks>
-/// The kernel runs the reference's arithmetic operation for operation; they differ only where
-/// <see cref="Vector256.Exp(Vector256{double})"/> and <see cref="Vector256.Log(Vector256{double})"/>
-/// round differently from <see cref="Math.Exp(double)"/> and <see cref="Math.Log(double)"/> (about an ulp), which the
-/// tests bound. No allocation.
+/// The kernels run the reference's formulas; they differ where the inlined
+/// <see cref="SimdMath"/> exp and log round differently from <see cref="Math.Exp(double)"/> and
+/// <see cref="Math.Log(double)"/> (about an ulp), where the 512-bit normal CDF sums precomputed Taylor
+/// coefficients, and where φ(d2) is derived from φ(d1); the tests bound all of it. No allocation.
 /// </remarks>
 public static class GreeksKernel
 {
@@ -168,8 +169,61 @@ public static class GreeksKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(Vector256<double> v, Span<double> span, int i) => v.StoreUnsafe(ref MemoryMarshal.GetReference(span), (nuint)i);
 
+    // Four options on AVX2, the same split as Compute8: the common block runs the lean central
+    // path, any other block goes whole to Compute4General.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Compute4(in OptionBatchInputs inputs, in OptionBatchOutputs outputs, int i)
+    {
+        Vector256<double> t = Load(inputs.Time, i);
+        Vector256<double> s = Load(inputs.Underlying, i);
+        Vector256<double> k = Load(inputs.Strike, i);
+        Vector256<double> volatility = Load(inputs.Volatility, i);
+        Vector256<double> b = Load(inputs.Carry, i);
+        Vector256<double> sqrtT = Vector256.Sqrt(t);
+        Vector256<double> sigmaSqrtT = volatility * sqrtT;
+        Vector256<double> invSigmaSqrtT = Vector256<double>.One / sigmaSqrtT;
+        Vector256<double> moneyness = s / k;
+        Vector256<double> d1 = (SimdMath.Log(moneyness) + ((b + (volatility * 0.5 * volatility)) * t)) * invSigmaSqrtT;
+        Vector256<double> d2 = d1 - sigmaSqrtT;
+        if (!Vector256.GreaterThanOrEqualAll(sigmaSqrtT, Vector256.Create(BlackScholes.MinTotalVolatility)) ||
+            !Vector256.LessThanAll(Vector256.MaxNative(Vector256.Abs(d1), Vector256.Abs(d2)), Vector256.Create(NormalDistribution.CentralLimit)))
+        {
+            Compute4General(inputs, outputs, i);
+            return;
+        }
+
+        Vector256<double> omega = Load(inputs.Omega, i);
+        Vector256<double> r = Load(inputs.Rate, i);
+        // All three exponentials in one interleaved call: discount e^(−rT), growth e^(bT) (carry =
+        // discount·growth, and F/K = moneyness·growth gives φ(d2) = φ(d1)·F/K without a fourth), and
+        // e^(−d1²/2) for φ(d1) (|d1| is central, so φ(d1) is a normal double).
+        SimdMath.Exp(-r * t, b * t, d1 * d1 * -0.5, out Vector256<double> discount, out Vector256<double> growth, out Vector256<double> halfSquare);
+        Vector256<double> carry = discount * growth;
+        NormalDistribution.CdfCentralPair(omega * d1, omega * d2, moneyness * growth, halfSquare,
+            out Vector256<double> nd1, out Vector256<double> pdf1, out Vector256<double> nd2);
+
+        Vector256<double> spotTerm = s * carry * nd1;
+        Vector256<double> strikeTerm = k * discount * nd2;
+        Vector256<double> price = omega * (spotTerm - strikeTerm);
+        Vector256<double> delta = omega * carry * nd1;
+        Vector256<double> carryDensity = carry * pdf1;
+        Vector256<double> gamma = carryDensity * invSigmaSqrtT / s;
+        Vector256<double> vega = s * carryDensity * sqrtT;
+        Vector256<double> theta = (-s * carryDensity * (volatility * volatility) * invSigmaSqrtT * 0.5) - (omega * (b - r) * spotTerm) - (omega * r * strikeTerm);
+        Vector256<double> rho = Vector256.ConditionalSelect(
+            Vector256.Equals(Load(inputs.SpotModel, i), Vector256<double>.Zero), -t * price, t * ((s * delta) - price));
+
+        Store(price, outputs.Price, i);
+        Store(delta, outputs.Delta, i);
+        Store(gamma, outputs.Gamma, i);
+        Store(vega, outputs.Vega, i);
+        Store(theta, outputs.Theta, i);
+        Store(rho, outputs.Rho, i);
+    }
+
+    // Any four options (expired lanes, the normal's tails, NaN): the blocks Compute4 does not take.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Compute4General(in OptionBatchInputs inputs, in OptionBatchOutputs outputs, int i)
     {
         Vector256<double> omega = Load(inputs.Omega, i);
         Vector256<double> s = Load(inputs.Underlying, i);
@@ -187,10 +241,10 @@ public static class GreeksKernel
         Vector256<double> sqrtT = Vector256.Sqrt(t);
         Vector256<double> sigmaSqrtT = Vector256.Max(volatility * sqrtT, Vector256.Create(BlackScholes.MinTotalVolatility));
         Vector256<double> sigma = sigmaSqrtT / sqrtT;
-        Vector256<double> d1 = (Vector256.Log(s / k) + ((b + (sigma * 0.5 * sigma)) * t)) / sigmaSqrtT;
+        Vector256<double> d1 = (SimdMath.Log(s / k) + ((b + (sigma * 0.5 * sigma)) * t)) / sigmaSqrtT;
         Vector256<double> d2 = d1 - sigmaSqrtT;
-        Vector256<double> discount = Vector256.Exp(-r * t);
-        Vector256<double> carry = Vector256.Exp((b - r) * t);
+        Vector256<double> discount = SimdMath.Exp(-r * t);
+        Vector256<double> carry = SimdMath.Exp((b - r) * t);
         Vector256<double> nd1 = NormalDistribution.Cdf(omega * d1, out Vector256<double> pdf1);
         Vector256<double> nd2 = NormalDistribution.Cdf(omega * d2, out _);
 
@@ -230,11 +284,70 @@ public static class GreeksKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store512(Vector512<double> v, Span<double> span, int i) => v.StoreUnsafe(ref MemoryMarshal.GetReference(span), (nuint)i);
 
-    // The 512-bit twin of Compute4 (AVX-512 machines: Zen 5 executes it at full width). ISimdVector
-    // is internal in .NET 10, so each width is written out; the tests hold both to the scalar reference
-    // (CI reruns the math tests with AVX-512 off to cover the 256-bit path).
+    // Eight options on AVX-512 (Zen 5 executes it at full width). The common block — no lane
+    // expired or below the σ√T floor, every |d1| and |d2| under NormalDistribution.CentralLimit —
+    // runs straight through the lean central normal CDF; any other block is sent whole to
+    // Compute8General before anything is stored, so the rare cases cost this path two compares and
+    // keep their code (and its register pressure) out of it. σ√T is not floored here (the check
+    // guarantees the floor does not apply), so one reciprocal of it serves d1, gamma and theta.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Compute8(in OptionBatchInputs inputs, in OptionBatchOutputs outputs, int i)
+    {
+        Vector512<double> t = Load512(inputs.Time, i);
+        Vector512<double> s = Load512(inputs.Underlying, i);
+        Vector512<double> k = Load512(inputs.Strike, i);
+        Vector512<double> volatility = Load512(inputs.Volatility, i);
+        Vector512<double> b = Load512(inputs.Carry, i);
+        Vector512<double> sqrtT = Vector512.Sqrt(t);
+        Vector512<double> sigmaSqrtT = volatility * sqrtT;
+        // One reciprocal serves d1, gamma and theta (σ/√T = σ²/(σ√T)).
+        Vector512<double> invSigmaSqrtT = Vector512<double>.One / sigmaSqrtT;
+        Vector512<double> moneyness = s / k;
+        Vector512<double> d1 = (SimdMath.Log(moneyness) + ((b + (volatility * 0.5 * volatility)) * t)) * invSigmaSqrtT;
+        Vector512<double> d2 = d1 - sigmaSqrtT;
+        // σ√T at or above the reference's floor (so T > 0 and the floor does not apply; a NaN fails
+        // too) and both arguments central (NaN fails that as well); anything else takes the general path.
+        if (!Vector512.GreaterThanOrEqualAll(sigmaSqrtT, Vector512.Create(BlackScholes.MinTotalVolatility)) ||
+            !Vector512.LessThanAll(Vector512.MaxNative(Vector512.Abs(d1), Vector512.Abs(d2)), Vector512.Create(NormalDistribution.CentralLimit)))
+        {
+            Compute8General(inputs, outputs, i);
+            return;
+        }
+
+        Vector512<double> omega = Load512(inputs.Omega, i);
+        Vector512<double> r = Load512(inputs.Rate, i);
+        // All three exponentials in one interleaved call: discount e^(−rT), growth e^(bT) (carry =
+        // discount·growth, and F/K = moneyness·growth gives φ(d2) = φ(d1)·F/K without a fourth), and
+        // e^(−d1²/2) for φ(d1) (|d1| is central, so φ(d1) is a normal double).
+        SimdMath.Exp(-r * t, b * t, d1 * d1 * -0.5, out Vector512<double> discount, out Vector512<double> growth, out Vector512<double> halfSquare);
+        Vector512<double> carry = discount * growth;
+        NormalDistribution.CdfCentralPair(omega * d1, omega * d2, moneyness * growth, halfSquare,
+            out Vector512<double> nd1, out Vector512<double> pdf1, out Vector512<double> nd2);
+
+        Vector512<double> spotTerm = s * carry * nd1;
+        Vector512<double> strikeTerm = k * discount * nd2;
+        Vector512<double> price = omega * (spotTerm - strikeTerm);
+        Vector512<double> delta = omega * carry * nd1;
+        Vector512<double> carryDensity = carry * pdf1;
+        Vector512<double> gamma = carryDensity * invSigmaSqrtT / s;
+        Vector512<double> vega = s * carryDensity * sqrtT;
+        Vector512<double> theta = (-s * carryDensity * (volatility * volatility) * invSigmaSqrtT * 0.5) - (omega * (b - r) * spotTerm) - (omega * r * strikeTerm);
+        Vector512<double> rho = Vector512.ConditionalSelect(
+            Vector512.Equals(Load512(inputs.SpotModel, i), Vector512<double>.Zero), -t * price, t * ((s * delta) - price));
+
+        Store512(price, outputs.Price, i);
+        Store512(delta, outputs.Delta, i);
+        Store512(gamma, outputs.Gamma, i);
+        Store512(vega, outputs.Vega, i);
+        Store512(theta, outputs.Theta, i);
+        Store512(rho, outputs.Rho, i);
+    }
+
+    // The 512-bit twin of Compute4 for any inputs (expired lanes, the normal's tails, NaN): the blocks
+    // Compute8 does not take. ISimdVector is internal in .NET 10, so each width is written out; the
+    // tests hold both to the scalar reference (CI reruns the math tests with AVX-512 off to cover the 256-bit path).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Compute8General(in OptionBatchInputs inputs, in OptionBatchOutputs outputs, int i)
     {
         Vector512<double> omega = Load512(inputs.Omega, i);
         Vector512<double> s = Load512(inputs.Underlying, i);
@@ -254,12 +367,12 @@ public static class GreeksKernel
         Vector512<double> sigmaSqrtT = Vector512.Max(volatility * sqrtT, Vector512.Create(BlackScholes.MinTotalVolatility));
         Vector512<double> sigma = sigmaSqrtT * invSqrtT; // one reciprocal serves sigma and theta
         Vector512<double> moneyness = s / k;
-        Vector512<double> d1 = (Vector512.Log(moneyness) + ((b + (sigma * 0.5 * sigma)) * t)) / sigmaSqrtT;
+        Vector512<double> d1 = (SimdMath.Log(moneyness) + ((b + (sigma * 0.5 * sigma)) * t)) / sigmaSqrtT;
         Vector512<double> d2 = d1 - sigmaSqrtT;
-        Vector512<double> discount = Vector512.Exp(-r * t);
+        Vector512<double> discount = SimdMath.Exp(-r * t);
         // Black-76 books (carry b = 0 everywhere, as the risk book values) share one exponential.
         bool noCarry = Vector512.EqualsAll(b, Vector512<double>.Zero);
-        Vector512<double> carry = noCarry ? discount : Vector512.Exp((b - r) * t);
+        Vector512<double> carry = noCarry ? discount : SimdMath.Exp((b - r) * t);
         Vector512<double> nd1 = NormalDistribution.Cdf(omega * d1, out Vector512<double> pdf1);
         // φ(d2) = φ(d1)·F/K (F/K = moneyness·e^(bT)): no second exponential while φ(d1) is a
         // normal double, i.e. |d1| well inside the tail; beyond, φ(d2) is computed outright.

@@ -180,7 +180,7 @@ public sealed class RiskArrayCalculator
         Vector256<double> r = Load(inputs.Options.Rate, i);
         Vector256<double> b = Load(inputs.Options.Carry, i);
 
-        Vector256<double> logMoneyness = Vector256.Log(s / k);
+        Vector256<double> logMoneyness = SimdMath.Log(s / k);
         Vector256<double> value = Price(omega, s, k, logMoneyness, t, sigma, r, b);
 
         Vector256<double> scenarioTime = t - Vector256.Create(Grid.LookAheadYears);
@@ -192,8 +192,8 @@ public sealed class RiskArrayCalculator
         // the settled payoff at the scenario price below.
         Vector256<double> expired = Vector256.LessThanOrEqual(scenarioTime, Vector256<double>.Zero);
         Vector256<double> positiveTime = Vector256.ConditionalSelect(expired, Vector256<double>.One, scenarioTime);
-        Vector256<double> discount = Vector256.Exp(-r * positiveTime);
-        Vector256<double> carryFactor = Vector256.Exp((b - r) * positiveTime);
+        Vector256<double> discount = SimdMath.Exp(-r * positiveTime);
+        Vector256<double> carryFactor = SimdMath.Exp((b - r) * positiveTime);
         Vector256<double> sqrtT = Vector256.Sqrt(positiveTime);
 
         int count = Count;
@@ -235,8 +235,8 @@ public sealed class RiskArrayCalculator
         Vector256<double> sigma = sigmaSqrtT / sqrtT;
         Vector256<double> d1 = (logMoneyness + ((b + (sigma * 0.5 * sigma)) * t)) / sigmaSqrtT;
         Vector256<double> d2 = d1 - sigmaSqrtT;
-        Vector256<double> discount = Vector256.Exp(-r * t);
-        Vector256<double> carry = Vector256.Exp((b - r) * t);
+        Vector256<double> discount = SimdMath.Exp(-r * t);
+        Vector256<double> carry = SimdMath.Exp((b - r) * t);
         Vector256<double> nd1 = NormalDistribution.Cdf(omega * d1, out _);
         Vector256<double> nd2 = NormalDistribution.Cdf(omega * d2, out _);
         Vector256<double> price = omega * ((s * carry * nd1) - (k * discount * nd2));
@@ -263,7 +263,7 @@ public sealed class RiskArrayCalculator
         Vector512<double> b = Load512(inputs.Options.Carry, i);
 
         Vector512<double> moneyness = s / k;
-        Vector512<double> logMoneyness = Vector512.Log(moneyness);
+        Vector512<double> logMoneyness = SimdMath.Log(moneyness);
         Vector512<double> value = Price512(omega, s, k, logMoneyness, t, sigma, r, b);
 
         Vector512<double> scenarioTime = t - Vector512.Create(Grid.LookAheadYears);
@@ -276,8 +276,8 @@ public sealed class RiskArrayCalculator
         // the settled payoff at the scenario price below.
         Vector512<double> expired = Vector512.LessThanOrEqual(scenarioTime, Vector512<double>.Zero);
         Vector512<double> positiveTime = Vector512.ConditionalSelect(expired, Vector512<double>.One, scenarioTime);
-        Vector512<double> discount = Vector512.Exp(-r * positiveTime);
-        Vector512<double> carryFactor = Vector512.Exp((b - r) * positiveTime);
+        Vector512<double> discount = SimdMath.Exp(-r * positiveTime);
+        Vector512<double> carryFactor = SimdMath.Exp((b - r) * positiveTime);
         Vector512<double> sqrtT = Vector512.Sqrt(positiveTime);
         // φ(d2) = φ(d1)·F/K per scenario, F/K = moneyness · move · e^(bT): one exponential per
         // scenario instead of two while |d1| stays well inside the tail (checked per scenario).
@@ -328,8 +328,8 @@ public sealed class RiskArrayCalculator
         Vector512<double> sigma = sigmaSqrtT / sqrtT;
         Vector512<double> d1 = (logMoneyness + ((b + (sigma * 0.5 * sigma)) * t)) / sigmaSqrtT;
         Vector512<double> d2 = d1 - sigmaSqrtT;
-        Vector512<double> discount = Vector512.Exp(-r * t);
-        Vector512<double> carry = Vector512.Exp((b - r) * t);
+        Vector512<double> discount = SimdMath.Exp(-r * t);
+        Vector512<double> carry = SimdMath.Exp((b - r) * t);
         Vector512<double> nd1 = NormalDistribution.Cdf(omega * d1, out _);
         Vector512<double> nd2 = NormalDistribution.Cdf(omega * d2, out _);
         Vector512<double> price = omega * ((s * carry * nd1) - (k * discount * nd2));

@@ -79,6 +79,86 @@ public class NormalDistributionTests
         Assert.True(worst <= Tolerance, $"worst relative error {worst:E3} at x = {worstX}");
     }
 
+    /// <summary>
+    /// The 512-bit Φ everywhere (rational where a block is central, table and recurrence where it is
+    /// not), and the central d1/d2 pair of both widths (Φ(x1), φ(x1), Φ(x2) from φ(x1)·ratio).
+    /// </summary>
+    [Fact]
+    public void Cdf_Vector512_AndCentralPairs_MatchHighPrecisionReference()
+    {
+        double worst = 0;
+        string where = "";
+        var xs = s_reference.Select(r => r.X).ToArray();
+        int pairs = 0;
+        for (int i = 0; i + 16 <= xs.Length; i += 8)
+        {
+            if (System.Runtime.Intrinsics.X86.Avx512DQ.IsSupported)
+            {
+                var general = NormalDistribution.Cdf(Vector512.Create(xs, i), out _);
+                for (int lane = 0; lane < 8; lane++)
+                {
+                    Compare("512 general", i + lane, general.GetElement(lane));
+                }
+            }
+
+            // Pairs: x1 = this block, x2 = the next one, ratio φ(x2)/φ(x1) from the scalar density.
+            var x1 = xs.AsSpan(i, 8).ToArray();
+            var x2 = xs.AsSpan(i + 8, 8).ToArray();
+            if (x1.Concat(x2).Any(x => Math.Abs(x) >= NormalDistribution.CentralLimit))
+            {
+                continue;
+            }
+
+            pairs++;
+            var ratio = Enumerable.Range(0, 8).Select(l => NormalDistribution.Pdf(x2[l]) / NormalDistribution.Pdf(x1[l])).ToArray();
+            if (System.Runtime.Intrinsics.X86.Avx512DQ.IsSupported)
+            {
+                var v1 = Vector512.Create(x1);
+                NormalDistribution.CdfCentralPair(v1, Vector512.Create(x2), Vector512.Create(ratio), SimdMath.Exp(v1 * v1 * -0.5), out var c1, out var pdf, out var c2);
+                for (int lane = 0; lane < 8; lane++)
+                {
+                    Compare("512 pair Φ(x1)", i + lane, c1.GetElement(lane));
+                    Compare("512 pair Φ(x2)", i + 8 + lane, c2.GetElement(lane));
+                    Assert.True(Relative(pdf.GetElement(lane), NormalDistribution.Pdf(x1[lane])) < 1e-15);
+                }
+            }
+
+            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            {
+                for (int half = 0; half < 8; half += 4)
+                {
+                    var v1 = Vector256.Create(x1, half);
+                    NormalDistribution.CdfCentralPair(v1, Vector256.Create(x2, half), Vector256.Create(ratio, half), SimdMath.Exp(v1 * v1 * -0.5), out var c1, out var pdf, out var c2);
+                    for (int lane = 0; lane < 4; lane++)
+                    {
+                        Compare("256 pair Φ(x1)", i + half + lane, c1.GetElement(lane));
+                        Compare("256 pair Φ(x2)", i + 8 + half + lane, c2.GetElement(lane));
+                        Assert.True(Relative(pdf.GetElement(lane), NormalDistribution.Pdf(x1[half + lane])) < 1e-15);
+                    }
+                }
+            }
+        }
+
+        Assert.True(pairs > 400, $"only {pairs} central pairs");
+        Assert.True(worst <= Tolerance, $"worst relative error {worst:E3} at {where}");
+
+        void Compare(string what, int index, double actual)
+        {
+            var (x, phi) = s_reference[index];
+            if (phi < double.Epsilon * 1e16)
+            {
+                return;
+            }
+
+            double rel = Relative(actual, phi);
+            if (rel > worst)
+            {
+                worst = rel;
+                where = $"{what} x = {x}";
+            }
+        }
+    }
+
     [Fact]
     public void Pdf_FromCdf_EqualsDensity()
     {
