@@ -14,7 +14,7 @@ dotnet run -c Release --project perf/LowLatencyRisk.Benchmarks -- --filter "$fil
   echo "# BenchmarkDotNet results"
   echo
   echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(nproc) logical CPUs; $(uname -sr)"
-  echo "- command: \`bash perf/bench.sh '$filter'\`"
+  echo "- command: \`bash perf/bench.sh '$filter'${2:+ ${*:2}}\`"
   echo "- date (UTC): $(date -u '+%Y-%m-%d %H:%M')"
   echo
   for f in perf/BenchmarkDotNet.Artifacts/results/*-report-github.md; do
