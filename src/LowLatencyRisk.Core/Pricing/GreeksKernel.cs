@@ -101,7 +101,8 @@ public static class GreeksKernel
         {
             for (; i <= n - 16; i += 16)
             {
-                Compute8Pair(inputs, outputs, i);
+                Compute8(inputs, outputs, i);
+                Compute8(inputs, outputs, i + 8);
             }
 
             for (; i <= n - 8; i += 8)
@@ -114,7 +115,8 @@ public static class GreeksKernel
         {
             for (; i <= n - 8; i += 8)
             {
-                Compute4Pair(inputs, outputs, i);
+                Compute4(inputs, outputs, i);
+                Compute4(inputs, outputs, i + 4);
             }
 
             for (; i <= n - 4; i += 4)
@@ -168,104 +170,55 @@ public static class GreeksKernel
     private static void Store(Vector256<double> v, Span<double> span, int i) => v.StoreUnsafe(ref MemoryMarshal.GetReference(span), (nuint)i);
 
     // Four options on AVX2, the same split as Compute8: the common block runs the lean central
-    // path in three stages (Front, Middle, Back), any other block goes whole to Compute4General.
-    [MethodImpl(MethodImplOptions.NoInlining)] // a call from the pair's fallback and the tail, so it does not bloat the pair's body
+    // path, any other block goes whole to Compute4General.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Compute4(in OptionBatchInputs inputs, in OptionBatchOutputs outputs, int i)
     {
-        Front(inputs, i, out Front4 f);
-        if (!f.Central)
+        Vector256<double> t = Load(inputs.Time, i);
+        Vector256<double> s = Load(inputs.Underlying, i);
+        Vector256<double> k = Load(inputs.Strike, i);
+        Vector256<double> volatility = Load(inputs.Volatility, i);
+        Vector256<double> b = Load(inputs.Carry, i);
+        Vector256<double> sqrtT = Vector256.Sqrt(t);
+        Vector256<double> sigmaSqrtT = volatility * sqrtT;
+        Vector256<double> invSigmaSqrtT = Vector256<double>.One / sigmaSqrtT;
+        Vector256<double> moneyness = s / k;
+        Vector256<double> d1 = (SimdMath.Log(moneyness) + ((b + (volatility * 0.5 * volatility)) * t)) * invSigmaSqrtT;
+        Vector256<double> d2 = d1 - sigmaSqrtT;
+        if (!Vector256.GreaterThanOrEqualAll(sigmaSqrtT, Vector256.Create(BlackScholes.MinTotalVolatility)) ||
+            !Vector256.LessThanAll(Vector256.MaxNative(Vector256.Abs(d1), Vector256.Abs(d2)), Vector256.Create(NormalDistribution.CentralLimit)))
         {
             Compute4General(inputs, outputs, i);
             return;
         }
 
-        Middle(inputs, i, f, out Middle4 m);
-        Back(inputs, outputs, i, f, m);
-    }
+        Vector256<double> omega = Load(inputs.Omega, i);
+        Vector256<double> r = Load(inputs.Rate, i);
+        // All three exponentials in one interleaved call: discount e^(−rT), growth e^(bT) (carry =
+        // discount·growth, and F/K = moneyness·growth gives φ(d2) = φ(d1)·F/K without a fourth), and
+        // e^(−d1²/2) for φ(d1) (|d1| is central, so φ(d1) is a normal double).
+        SimdMath.Exp(-r * t, b * t, d1 * d1 * -0.5, out Vector256<double> discount, out Vector256<double> growth, out Vector256<double> halfSquare);
+        Vector256<double> carry = discount * growth;
+        NormalDistribution.CdfCentralPair(omega * d1, omega * d2, moneyness * growth, halfSquare,
+            out Vector256<double> nd1, out Vector256<double> pdf1, out Vector256<double> nd2);
 
-    // Stage 1 of a central block: inputs, √T, σ√T and its reciprocal (it serves d1, gamma and theta:
-    // σ/√T = σ²/(σ√T); σ√T is not floored on this path — Central guarantees the floor does not apply), S/K, d1, d2.
-    private struct Front4
-    {
-        public Vector256<double> T, S, K, Volatility, B, SqrtT, SigmaSqrtT, InvSigmaSqrtT, Moneyness, D1, D2;
-
-        public readonly bool Central =>
-            Vector256.GreaterThanOrEqualAll(SigmaSqrtT, Vector256.Create(BlackScholes.MinTotalVolatility)) &&
-            Vector256.LessThanAll(Vector256.MaxNative(Vector256.Abs(D1), Vector256.Abs(D2)), Vector256.Create(NormalDistribution.CentralLimit));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Front(in OptionBatchInputs inputs, int i, out Front4 f)
-    {
-        f.T = Load(inputs.Time, i);
-        f.S = Load(inputs.Underlying, i);
-        f.K = Load(inputs.Strike, i);
-        f.Volatility = Load(inputs.Volatility, i);
-        f.B = Load(inputs.Carry, i);
-        f.SqrtT = Vector256.Sqrt(f.T);
-        f.SigmaSqrtT = f.Volatility * f.SqrtT;
-        f.InvSigmaSqrtT = Vector256<double>.One / f.SigmaSqrtT;
-        f.Moneyness = f.S / f.K;
-        f.D1 = (SimdMath.Log(f.Moneyness) + ((f.B + (f.Volatility * 0.5 * f.Volatility)) * f.T)) * f.InvSigmaSqrtT;
-        f.D2 = f.D1 - f.SigmaSqrtT;
-    }
-
-    // Stage 2: the block's three exponentials in one interleaved call — discount e^(−rT), growth e^(bT)
-    // (carry = discount·growth, and F/K = moneyness·growth gives φ(d2) = φ(d1)·F/K without a fourth) and
-    // e^(−d1²/2) for φ(d1) — then Φ(d1), φ(d1), Φ(d2). Stage 3 (Back) forms and stores the outputs.
-    private struct Middle4
-    {
-        public Vector256<double> Omega, R, Discount, Carry, Nd1, Pdf1, Nd2;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Middle(in OptionBatchInputs inputs, int i, in Front4 f, out Middle4 m)
-    {
-        m.Omega = Load(inputs.Omega, i);
-        m.R = Load(inputs.Rate, i);
-        SimdMath.Exp(-m.R * f.T, f.B * f.T, f.D1 * f.D1 * -0.5, out m.Discount, out Vector256<double> growth, out Vector256<double> halfSquare);
-        m.Carry = m.Discount * growth;
-        NormalDistribution.CdfCentralPair(m.Omega * f.D1, m.Omega * f.D2, f.Moneyness * growth, halfSquare, out m.Nd1, out m.Pdf1, out m.Nd2);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Back(in OptionBatchInputs inputs, in OptionBatchOutputs outputs, int i, in Front4 f, in Middle4 m)
-    {
-        Vector256<double> s = f.S;
-        Vector256<double> omega = m.Omega;
-        Vector256<double> spotTerm = s * m.Carry * m.Nd1;
-        Vector256<double> strikeTerm = f.K * m.Discount * m.Nd2;
+        Vector256<double> spotTerm = s * carry * nd1;
+        Vector256<double> strikeTerm = k * discount * nd2;
         Vector256<double> price = omega * (spotTerm - strikeTerm);
-        Vector256<double> delta = omega * m.Carry * m.Nd1;
-        Vector256<double> carryDensity = m.Carry * m.Pdf1;
+        Vector256<double> delta = omega * carry * nd1;
+        Vector256<double> carryDensity = carry * pdf1;
+        Vector256<double> gamma = carryDensity * invSigmaSqrtT / s;
+        Vector256<double> vega = s * carryDensity * sqrtT;
+        Vector256<double> theta = (-s * carryDensity * (volatility * volatility) * invSigmaSqrtT * 0.5) - (omega * (b - r) * spotTerm) - (omega * r * strikeTerm);
+        Vector256<double> rho = Vector256.ConditionalSelect(
+            Vector256.Equals(Load(inputs.SpotModel, i), Vector256<double>.Zero), -t * price, t * ((s * delta) - price));
+
         Store(price, outputs.Price, i);
         Store(delta, outputs.Delta, i);
-        Store(carryDensity * f.InvSigmaSqrtT / s, outputs.Gamma, i);
-        Store(s * carryDensity * f.SqrtT, outputs.Vega, i);
-        Store((-s * carryDensity * (f.Volatility * f.Volatility) * f.InvSigmaSqrtT * 0.5) - (omega * (f.B - m.R) * spotTerm) - (omega * m.R * strikeTerm), outputs.Theta, i);
-        Store(Vector256.ConditionalSelect(Vector256.Equals(Load(inputs.SpotModel, i), Vector256<double>.Zero), -f.T * price, f.T * ((s * delta) - price)), outputs.Rho, i);
-    }
-
-    // Two blocks of four in stages (both fronts, both middles, both backs): each block is one long
-    // dependency chain (log → d1 → exp → Φ → outputs), and placed side by side the two chains fit the
-    // out-of-order window together (measured: 11 → 9.5 ns per option at 256 bits, 4.7 → 4.0 at 512).
-    // If either block is not central, each goes through the single-block path.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Compute4Pair(in OptionBatchInputs inputs, in OptionBatchOutputs outputs, int i)
-    {
-        Front(inputs, i, out Front4 a);
-        Front(inputs, i + 4, out Front4 c);
-        if (!a.Central || !c.Central)
-        {
-            Compute4(inputs, outputs, i);
-            Compute4(inputs, outputs, i + 4);
-            return;
-        }
-
-        Middle(inputs, i, a, out Middle4 am);
-        Middle(inputs, i + 4, c, out Middle4 cm);
-        Back(inputs, outputs, i, a, am);
-        Back(inputs, outputs, i + 4, c, cm);
+        Store(gamma, outputs.Gamma, i);
+        Store(vega, outputs.Vega, i);
+        Store(theta, outputs.Theta, i);
+        Store(rho, outputs.Rho, i);
     }
 
     // Any four options (expired lanes, the normal's tails, NaN): the blocks Compute4 does not take.
@@ -333,104 +286,61 @@ public static class GreeksKernel
 
     // Eight options on AVX-512 (Zen 5 executes it at full width). The common block — no lane
     // expired or below the σ√T floor, every |d1| and |d2| under NormalDistribution.CentralLimit —
-    // runs the lean central path in three stages; any other block is sent whole to Compute8General
-    // before anything is stored, so the rare cases cost this path two compares and keep their code
-    // (and its register pressure) out of it. σ√T is not floored here (the check guarantees the floor
-    // does not apply), so one reciprocal of it serves d1, gamma and theta.
-    [MethodImpl(MethodImplOptions.NoInlining)] // a call from the pair's fallback and the tail, so it does not bloat the pair's body
+    // runs straight through the lean central normal CDF; any other block is sent whole to
+    // Compute8General before anything is stored, so the rare cases cost this path two compares and
+    // keep their code (and its register pressure) out of it. σ√T is not floored here (the check
+    // guarantees the floor does not apply), so one reciprocal of it serves d1, gamma and theta.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Compute8(in OptionBatchInputs inputs, in OptionBatchOutputs outputs, int i)
     {
-        Front(inputs, i, out Front8 f);
-        if (!f.Central)
+        Vector512<double> t = Load512(inputs.Time, i);
+        Vector512<double> s = Load512(inputs.Underlying, i);
+        Vector512<double> k = Load512(inputs.Strike, i);
+        Vector512<double> volatility = Load512(inputs.Volatility, i);
+        Vector512<double> b = Load512(inputs.Carry, i);
+        Vector512<double> sqrtT = Vector512.Sqrt(t);
+        Vector512<double> sigmaSqrtT = volatility * sqrtT;
+        // One reciprocal serves d1, gamma and theta (σ/√T = σ²/(σ√T)).
+        Vector512<double> invSigmaSqrtT = Vector512<double>.One / sigmaSqrtT;
+        Vector512<double> moneyness = s / k;
+        Vector512<double> d1 = (SimdMath.Log(moneyness) + ((b + (volatility * 0.5 * volatility)) * t)) * invSigmaSqrtT;
+        Vector512<double> d2 = d1 - sigmaSqrtT;
+        // σ√T at or above the reference's floor (so T > 0 and the floor does not apply; a NaN fails
+        // too) and both arguments central (NaN fails that as well); anything else takes the general path.
+        if (!Vector512.GreaterThanOrEqualAll(sigmaSqrtT, Vector512.Create(BlackScholes.MinTotalVolatility)) ||
+            !Vector512.LessThanAll(Vector512.MaxNative(Vector512.Abs(d1), Vector512.Abs(d2)), Vector512.Create(NormalDistribution.CentralLimit)))
         {
             Compute8General(inputs, outputs, i);
             return;
         }
 
-        Middle(inputs, i, f, out Middle8 m);
-        Back(inputs, outputs, i, f, m);
-    }
+        Vector512<double> omega = Load512(inputs.Omega, i);
+        Vector512<double> r = Load512(inputs.Rate, i);
+        // All three exponentials in one interleaved call: discount e^(−rT), growth e^(bT) (carry =
+        // discount·growth, and F/K = moneyness·growth gives φ(d2) = φ(d1)·F/K without a fourth), and
+        // e^(−d1²/2) for φ(d1) (|d1| is central, so φ(d1) is a normal double).
+        SimdMath.Exp(-r * t, b * t, d1 * d1 * -0.5, out Vector512<double> discount, out Vector512<double> growth, out Vector512<double> halfSquare);
+        Vector512<double> carry = discount * growth;
+        NormalDistribution.CdfCentralPair(omega * d1, omega * d2, moneyness * growth, halfSquare,
+            out Vector512<double> nd1, out Vector512<double> pdf1, out Vector512<double> nd2);
 
-    // Stage 1 of a central block: inputs, √T, σ√T and its reciprocal (it serves d1, gamma and theta:
-    // σ/√T = σ²/(σ√T); σ√T is not floored on this path — Central guarantees the floor does not apply), S/K, d1, d2.
-    private struct Front8
-    {
-        public Vector512<double> T, S, K, Volatility, B, SqrtT, SigmaSqrtT, InvSigmaSqrtT, Moneyness, D1, D2;
-
-        public readonly bool Central =>
-            Vector512.GreaterThanOrEqualAll(SigmaSqrtT, Vector512.Create(BlackScholes.MinTotalVolatility)) &&
-            Vector512.LessThanAll(Vector512.MaxNative(Vector512.Abs(D1), Vector512.Abs(D2)), Vector512.Create(NormalDistribution.CentralLimit));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Front(in OptionBatchInputs inputs, int i, out Front8 f)
-    {
-        f.T = Load512(inputs.Time, i);
-        f.S = Load512(inputs.Underlying, i);
-        f.K = Load512(inputs.Strike, i);
-        f.Volatility = Load512(inputs.Volatility, i);
-        f.B = Load512(inputs.Carry, i);
-        f.SqrtT = Vector512.Sqrt(f.T);
-        f.SigmaSqrtT = f.Volatility * f.SqrtT;
-        f.InvSigmaSqrtT = Vector512<double>.One / f.SigmaSqrtT;
-        f.Moneyness = f.S / f.K;
-        f.D1 = (SimdMath.Log(f.Moneyness) + ((f.B + (f.Volatility * 0.5 * f.Volatility)) * f.T)) * f.InvSigmaSqrtT;
-        f.D2 = f.D1 - f.SigmaSqrtT;
-    }
-
-    // Stage 2: the block's three exponentials in one interleaved call — discount e^(−rT), growth e^(bT)
-    // (carry = discount·growth, and F/K = moneyness·growth gives φ(d2) = φ(d1)·F/K without a fourth) and
-    // e^(−d1²/2) for φ(d1) — then Φ(d1), φ(d1), Φ(d2). Stage 3 (Back) forms and stores the outputs.
-    private struct Middle8
-    {
-        public Vector512<double> Omega, R, Discount, Carry, Nd1, Pdf1, Nd2;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Middle(in OptionBatchInputs inputs, int i, in Front8 f, out Middle8 m)
-    {
-        m.Omega = Load512(inputs.Omega, i);
-        m.R = Load512(inputs.Rate, i);
-        SimdMath.Exp(-m.R * f.T, f.B * f.T, f.D1 * f.D1 * -0.5, out m.Discount, out Vector512<double> growth, out Vector512<double> halfSquare);
-        m.Carry = m.Discount * growth;
-        NormalDistribution.CdfCentralPair(m.Omega * f.D1, m.Omega * f.D2, f.Moneyness * growth, halfSquare, out m.Nd1, out m.Pdf1, out m.Nd2);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Back(in OptionBatchInputs inputs, in OptionBatchOutputs outputs, int i, in Front8 f, in Middle8 m)
-    {
-        Vector512<double> s = f.S;
-        Vector512<double> omega = m.Omega;
-        Vector512<double> spotTerm = s * m.Carry * m.Nd1;
-        Vector512<double> strikeTerm = f.K * m.Discount * m.Nd2;
+        Vector512<double> spotTerm = s * carry * nd1;
+        Vector512<double> strikeTerm = k * discount * nd2;
         Vector512<double> price = omega * (spotTerm - strikeTerm);
-        Vector512<double> delta = omega * m.Carry * m.Nd1;
-        Vector512<double> carryDensity = m.Carry * m.Pdf1;
+        Vector512<double> delta = omega * carry * nd1;
+        Vector512<double> carryDensity = carry * pdf1;
+        Vector512<double> gamma = carryDensity * invSigmaSqrtT / s;
+        Vector512<double> vega = s * carryDensity * sqrtT;
+        Vector512<double> theta = (-s * carryDensity * (volatility * volatility) * invSigmaSqrtT * 0.5) - (omega * (b - r) * spotTerm) - (omega * r * strikeTerm);
+        Vector512<double> rho = Vector512.ConditionalSelect(
+            Vector512.Equals(Load512(inputs.SpotModel, i), Vector512<double>.Zero), -t * price, t * ((s * delta) - price));
+
         Store512(price, outputs.Price, i);
         Store512(delta, outputs.Delta, i);
-        Store512(carryDensity * f.InvSigmaSqrtT / s, outputs.Gamma, i);
-        Store512(s * carryDensity * f.SqrtT, outputs.Vega, i);
-        Store512((-s * carryDensity * (f.Volatility * f.Volatility) * f.InvSigmaSqrtT * 0.5) - (omega * (f.B - m.R) * spotTerm) - (omega * m.R * strikeTerm), outputs.Theta, i);
-        Store512(Vector512.ConditionalSelect(Vector512.Equals(Load512(inputs.SpotModel, i), Vector512<double>.Zero), -f.T * price, f.T * ((s * delta) - price)), outputs.Rho, i);
-    }
-
-    // Two blocks of eight in stages, as Compute4Pair.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Compute8Pair(in OptionBatchInputs inputs, in OptionBatchOutputs outputs, int i)
-    {
-        Front(inputs, i, out Front8 a);
-        Front(inputs, i + 8, out Front8 c);
-        if (!a.Central || !c.Central)
-        {
-            Compute8(inputs, outputs, i);
-            Compute8(inputs, outputs, i + 8);
-            return;
-        }
-
-        Middle(inputs, i, a, out Middle8 am);
-        Middle(inputs, i + 8, c, out Middle8 cm);
-        Back(inputs, outputs, i, a, am);
-        Back(inputs, outputs, i + 8, c, cm);
+        Store512(gamma, outputs.Gamma, i);
+        Store512(vega, outputs.Vega, i);
+        Store512(theta, outputs.Theta, i);
+        Store512(rho, outputs.Rho, i);
     }
 
     // The 512-bit twin of Compute4 for any inputs (expired lanes, the normal's tails, NaN): the blocks
