@@ -14,11 +14,10 @@ namespace LowLatencyRisk.Core.Pricing;
 /// Φ(−z) = φ(z)·R(z), with R the Mills ratio. R and its slope term z0·R(z0) − 1 are tabulated at
 /// z0 = k/2 (computed offline with mpmath at 50 digits: tests/LowLatencyRisk.Core.Tests/Data/generate_reference.py),
 /// and R(z0 + h), |h| ≤ 1/4, is summed from the Taylor recurrence
-/// a(n) = (a(n−2) + z0·a(n−1)) / n in a fixed six pairs of terms (unrolled, fused multiply-adds), branch-free, so the scalar and
-/// the Vector256 code run the same arithmetic. z² inside φ is split exactly with a fused multiply-add
+/// a(n) = (a(n−2) + z0·a(n−1)) / n in a fixed six pairs of terms (unrolled, fused multiply-adds), branch-free. z² inside φ is split exactly with a fused multiply-add
 /// (the rounding of z² alone would cost 6e-14 relative at z = 33). Abramowitz–Stegun 26.2.17
 /// (7.5e-8 absolute) would be too coarse for deep out-of-the-money scenario differences.
-/// The vector versions take the same route where any lane is in the tail; where every |x| is below
+/// The vector versions run the same arithmetic where any lane is in the tail; where every |x| is below
 /// <see cref="CentralLimit"/> (nearly always) they sum R as one rational function of degrees 9/10
 /// (8.4e-16 relative): twenty fused multiply-adds and a division, no table lookup — on AVX2 the table
 /// is a lane-by-lane gather, on AVX-512 a permute per coefficient, both slower.
