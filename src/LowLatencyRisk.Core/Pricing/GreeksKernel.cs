@@ -80,8 +80,9 @@ public readonly ref struct OptionBatchOutputs
 /// <remarks>
 /// The kernels run the reference's formulas; they differ where the inlined
 /// <see cref="SimdMath"/> exp and log round differently from <see cref="Math.Exp(double)"/> and
-/// <see cref="Math.Log(double)"/> (about an ulp), where the 512-bit normal CDF sums precomputed Taylor
-/// coefficients, and where φ(d2) is derived from φ(d1); the tests bound all of it. No allocation.
+/// <see cref="Math.Log(double)"/> (about an ulp), where the vector normal CDF takes the Mills ratio
+/// from its central rational function, and where φ(d2) is derived from φ(d1); the tests bound all of
+/// it. No allocation.
 /// </remarks>
 public static class GreeksKernel
 {

@@ -72,8 +72,7 @@ public static class SimdMath
             return Vector512.Create(Exp(x.GetLower()), Exp(x.GetUpper())); // two halves of the portable 256-bit method (the kernels never take this path)
         }
 
-        // vmaxpd/vminpd return their second operand when either is NaN: the constant goes first so NaN passes through.
-        x = Avx512F.Min(Vector512.Create(ExpHighest), Avx512F.Max(Vector512.Create(ExpLowest), x));
+        x = ClampExpArgument(x);
         Vector512<double> n = Vector512.FusedMultiplyAdd(x, Vector512.Create(InvLn2), Vector512.Create(Shifter)) - Vector512.Create(Shifter);
         Vector512<double> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
         r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
@@ -109,6 +108,11 @@ public static class SimdMath
         q = Vector256.FusedMultiplyAdd(q, r, Vector256.Create(E0));
         return ScaleByPowerOfTwo(Vector256.FusedMultiplyAdd(r * r, q, r) + Vector256<double>.One, n);
     }
+
+    /// <summary>x clamped to [−746, 710]; NaN passes through (vmaxpd/vminpd return their second operand when either is NaN, so the constant goes first).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> ClampExpArgument(Vector512<double> x) =>
+        Avx512F.Min(Vector512.Create(ExpHighest), Avx512F.Max(Vector512.Create(ExpLowest), x));
 
     /// <summary>x clamped to [−746, 710]; NaN passes through.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -147,9 +151,9 @@ public static class SimdMath
             return;
         }
 
-        x1 = Avx512F.Min(Vector512.Create(ExpHighest), Avx512F.Max(Vector512.Create(ExpLowest), x1));
-        x2 = Avx512F.Min(Vector512.Create(ExpHighest), Avx512F.Max(Vector512.Create(ExpLowest), x2));
-        x3 = Avx512F.Min(Vector512.Create(ExpHighest), Avx512F.Max(Vector512.Create(ExpLowest), x3));
+        x1 = ClampExpArgument(x1);
+        x2 = ClampExpArgument(x2);
+        x3 = ClampExpArgument(x3);
         Vector512<double> n1 = Vector512.FusedMultiplyAdd(x1, Vector512.Create(InvLn2), Vector512.Create(Shifter)) - Vector512.Create(Shifter);
         Vector512<double> n2 = Vector512.FusedMultiplyAdd(x2, Vector512.Create(InvLn2), Vector512.Create(Shifter)) - Vector512.Create(Shifter);
         Vector512<double> n3 = Vector512.FusedMultiplyAdd(x3, Vector512.Create(InvLn2), Vector512.Create(Shifter)) - Vector512.Create(Shifter);

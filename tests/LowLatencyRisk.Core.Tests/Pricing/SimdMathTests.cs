@@ -162,7 +162,7 @@ public class SimdMathTests
         // The fix-up branch runs for the whole vector when one lane is special.
         var v = SimdMath.Log(Vector256.Create(0.0, 1e-310, 2.5, -3));
         Assert.Equal(double.NegativeInfinity, v.GetElement(0));
-        Assert.Equal(Math.Log(1e-310), v.GetElement(1), 15);
+        Assert.True(UlpDistance(Math.Log(1e-310), v.GetElement(1)) <= MaxUlps);
         Assert.True(UlpDistance(Math.Log(2.5), v.GetElement(2)) <= MaxUlps);
         Assert.True(double.IsNaN(v.GetElement(3)));
     }
