@@ -44,6 +44,13 @@ static void write_message(uint8_t *p, int producer, int64_t k) {
 
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: llr_producer RING PRODUCER_ID COUNT|hang\n"); return 2; }
+    char *end = NULL;
+    long producer_arg = strtol(argv[2], &end, 10);
+    if (end == argv[2] || *end != '\0' || producer_arg < 0 || producer_arg >= LLR_MAX_PRODUCERS) {
+        fprintf(stderr, "producer id %s is not in 0..%d (the engine would refuse every message)\n", argv[2], LLR_MAX_PRODUCERS - 1);
+        return 2;
+    }
+    int producer = (int)producer_arg;
     llr_ring_t r; char err[256];
     int rc = -1;
     for (int tries = 0; tries < 1000 && rc != LLR_OK; tries++) {
@@ -52,7 +59,6 @@ int main(int argc, char **argv) {
     }
     if (rc != LLR_OK) { fprintf(stderr, "attach failed (%d): %s\n", rc, err); return 3; }
     if (r.producer_mode != LLR_PRODUCER_MULTI) { fprintf(stderr, "ring is not multi-producer\n"); return 3; }
-    int producer = atoi(argv[2]);
     if (strcmp(argv[3], "hang") == 0) {
         int64_t s;
         while ((s = llr_try_claim_multi(&r)) < 0) { }

@@ -25,6 +25,7 @@ int main(void) {
     F("FeedHeader", llr_feed_header_t, type);
     F("FeedHeader", llr_feed_header_t, version);
     F("FeedHeader", llr_feed_header_t, producer_id);
+    F("FeedHeader", llr_feed_header_t, producer_epoch);
     F("FeedHeader", llr_feed_header_t, producer_sequence);
     F("FeedHeader", llr_feed_header_t, timestamp_nanos);
     F("FeedHeader", llr_feed_header_t, publish_ticks);
@@ -66,6 +67,7 @@ int main(void) {
     F("Breach", llr_breach_t, maintenance_margin);
     F("Breach", llr_breach_t, candidate_count);
     F("Breach", llr_breach_t, cause);
+    F("Breach", llr_breach_t, replaced);
     F("Breach", llr_breach_t, candidates);
     F("Breach", llr_breach_t, publish_ticks);
     F("OrderCheckRequest", llr_order_check_request_t, message_type);

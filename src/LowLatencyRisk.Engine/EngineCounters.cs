@@ -25,6 +25,10 @@ public enum FeedReject
     UnknownOrder = 9,
     /// <summary>An instrument definition the book refused (id taken or out of range, bad sizes, unknown underlying).</summary>
     InvalidDefinition = 10,
+    /// <summary>A producer sequence beyond the engine's window from the last one accepted: refused, not adopted, so one bad number cannot silence the producer.</summary>
+    SequenceJump = 11,
+    /// <summary>A producer epoch older than the one the engine follows for that producer (a stale session).</summary>
+    StaleEpoch = 12,
 }
 
 /// <summary>
@@ -39,8 +43,11 @@ public sealed class EngineCounters
     /// <summary>Rejected messages by reason (index = FeedReject).</summary>
     public long[] Rejects { get; } = new long[16];
 
-    /// <summary>Breaches emitted by the state entered (index = MarginState).</summary>
+    /// <summary>Margin transitions taken from the book, by the state entered (index = MarginState).</summary>
     public long[] BreachesByState { get; } = new long[4];
+
+    /// <summary>Producers seen starting a new epoch (a restarted producer).</summary>
+    public long ProducerRestarts { get; internal set; }
 
     /// <summary>Gaps seen in producer sequences (messages still applied).</summary>
     public long SequenceGaps { get; internal set; }
@@ -51,14 +58,29 @@ public sealed class EngineCounters
     /// <summary>Batches processed.</summary>
     public long Batches { get; internal set; }
 
-    /// <summary>Messages processed (accepted or rejected).</summary>
+    /// <summary>Live messages processed from the feed (accepted or rejected); journal records replayed at recovery are counted apart.</summary>
     public long Events { get; internal set; }
+
+    /// <summary>Journal records replayed at recovery (not in <see cref="Events"/>).</summary>
+    public long ReplayedEvents { get; internal set; }
 
     /// <summary>Times the breach ring was full (the venue went risk-off until it drained).</summary>
     public long BreachRingFull { get; internal set; }
 
-    /// <summary>Breaches waiting for room on the breach ring.</summary>
+    /// <summary>Breaches waiting for room on the breach ring (at most one per account).</summary>
     public long PendingBreaches { get; internal set; }
+
+    /// <summary>Margin state changes (each becomes a breach or is folded into one that waits).</summary>
+    public long StateChanges { get; internal set; }
+
+    /// <summary>Breach messages published on the breach ring.</summary>
+    public long BreachesPublished { get; internal set; }
+
+    /// <summary>State changes folded into a waiting breach of the same account: <see cref="StateChanges"/> = <see cref="BreachesPublished"/> + this + what still waits.</summary>
+    public long BreachesCoalesced { get; internal set; }
+
+    /// <summary>Nanoseconds the venue spent risk-off in finished episodes (see <see cref="RiskEngine.RiskOffNanos"/> for the running total).</summary>
+    public long RiskOffNanos { get; internal set; }
 
     /// <summary>Total rejects.</summary>
     public long TotalRejects => Rejects.Sum();
@@ -93,7 +115,9 @@ public static class EngineCountersLayout
     public const int Layout = 0, Events = 1, Batches = 2, Revaluations = 3, SequenceGaps = 4, BreachRingFull = 5, PendingBreaches = 6,
         FeedLag = 7, BreachLag = 8, AbandonedSlots = 9, RiskOff = 10, WorkingOrders = 11, UptimeNanos = 12, EngineAllocatedBytes = 13, GcCount = 14,
         EventsByType = 16, Rejects = EventsByType + 16, BreachesByState = Rejects + 16, FeedLatency = BreachesByState + 4,
-        Count = FeedLatency + EngineCounters.LatencyBuckets;
+        StateChanges = FeedLatency + EngineCounters.LatencyBuckets, BreachesPublished = StateChanges + 1, BreachesCoalesced = StateChanges + 2,
+        RiskOffNanos = StateChanges + 3, ReplayedEvents = StateChanges + 4, SnapshotsWritten = StateChanges + 5, SnapshotFailures = StateChanges + 6, ProducerRestarts = StateChanges + 7,
+        Count = StateChanges + 16;
 
     /// <summary>Copies <paramref name="c"/> into <paramref name="slots"/> (the lag and process fields are the caller's).</summary>
     public static void Copy(EngineCounters c, Span<long> slots)
@@ -109,5 +133,11 @@ public static class EngineCountersLayout
         c.Rejects.CopyTo(slots[Rejects..]);
         c.BreachesByState.CopyTo(slots[BreachesByState..]);
         c.FeedLatencyBuckets.CopyTo(slots[FeedLatency..]);
+        slots[StateChanges] = c.StateChanges;
+        slots[BreachesPublished] = c.BreachesPublished;
+        slots[BreachesCoalesced] = c.BreachesCoalesced;
+        slots[RiskOffNanos] = c.RiskOffNanos;
+        slots[ReplayedEvents] = c.ReplayedEvents;
+        slots[ProducerRestarts] = c.ProducerRestarts;
     }
 }

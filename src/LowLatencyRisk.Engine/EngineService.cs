@@ -13,7 +13,17 @@ namespace LowLatencyRisk.Engine;
 public sealed record RecoveryReport(string Directory, string? Snapshot, long SnapshotSequence, long Replayed, string? Problem, IReadOnlyList<string> RefusedSnapshots, int Announced, double Milliseconds);
 
 /// <summary>What <see cref="EngineService.Run"/> returns after a clean stop.</summary>
-public sealed record EngineRunSummary(long Events, long Rejects, long Breaches, double Seconds, long AllocatedBytes, int GcCount, bool Pinned, string RejectsByReason);
+public sealed record EngineRunSummary(long Events, long Rejects, long Breaches, double Seconds, long AllocatedBytes, int GcCount, bool Pinned, string RejectsByReason)
+{
+    /// <summary>Margin state changes (published as breaches, or folded into one while it waited).</summary>
+    public long StateChanges { get; init; }
+
+    /// <summary>State changes folded into a waiting breach.</summary>
+    public long Coalesced { get; init; }
+
+    /// <summary>Seconds the venue spent risk-off because the breach reader was behind.</summary>
+    public double RiskOffSeconds { get; init; }
+}
 
 /// <summary>
 /// <c>llr engine</c> as a library: the rings named by the configuration (created when missing,
@@ -78,7 +88,7 @@ public sealed class EngineService : IDisposable
             var workload = config.BuildWorkload();
             var gate = new PreTradeGate(workload.Book, config.ToGateConfig());
             var engine = new RiskEngine(workload.Book, gate, feed.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breach.CreateSingleProducer(),
-                TimeSpan.FromMilliseconds(config.Engine.RevalueIntervalMilliseconds)) { RevaluationStep = config.Engine.RevaluationStepHolders };
+                TimeSpan.FromMilliseconds(config.Engine.RevalueIntervalMilliseconds)) { RevaluationStep = config.Engine.RevaluationStepHolders, SequenceWindow = config.Engine.SequenceWindow };
             var service = new EngineService(config, feed, breach, counters, engine, attached);
             if (config.Journal.Mode != JournalMode.None)
             {
@@ -299,8 +309,13 @@ public sealed class EngineService : IDisposable
 
         PublishCounters(Stopwatch.GetTimestamp(), start, allocatedBefore, gcBefore);
         var c = Engine.Counters;
-        return new EngineRunSummary(c.Events, c.TotalRejects, c.BreachesByState.Sum(), Stopwatch.GetElapsedTime(start).TotalSeconds, allocated, gcs, pinned,
-            string.Join(", ", Enum.GetValues<FeedReject>().Where(r => c.Rejects[(int)r] > 0).Select(r => $"{r} {c.Rejects[(int)r]}")));
+        return new EngineRunSummary(c.Events, c.TotalRejects, c.BreachesPublished, Stopwatch.GetElapsedTime(start).TotalSeconds, allocated, gcs, pinned,
+            string.Join(", ", Enum.GetValues<FeedReject>().Where(r => c.Rejects[(int)r] > 0).Select(r => $"{r} {c.Rejects[(int)r]}")))
+        {
+            StateChanges = c.StateChanges,
+            Coalesced = c.BreachesCoalesced,
+            RiskOffSeconds = Engine.RiskOffNanos / 1e9,
+        };
     }
 
     private static int GcCount() => GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
@@ -313,6 +328,7 @@ public sealed class EngineService : IDisposable
         slots[EngineCountersLayout.BreachLag] = _breach.ReadClaimSequence() - _breach.ReadConsumerSequence(0);
         slots[EngineCountersLayout.AbandonedSlots] = _feed.ReadAbandonedCount(0);
         slots[EngineCountersLayout.RiskOff] = Engine.IsRiskOff ? 1 : 0;
+        slots[EngineCountersLayout.RiskOffNanos] = Engine.RiskOffNanos;
         slots[EngineCountersLayout.UptimeNanos] = MonotonicClock.ToNanos(now - start);
         slots[EngineCountersLayout.EngineAllocatedBytes] = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
         slots[EngineCountersLayout.GcCount] = GcCount() - gcBefore;

@@ -31,6 +31,7 @@ public static class EngineStateHash
         for (int p = 0; p < FeedMessageDescriptor.MaxProducers && includeProducerSequences; p++)
         {
             h = Mix(h, (ulong)engine.LastProducerSequence(p));
+            h = Mix(h, engine.ProducerEpoch(p));
         }
 
         for (int u = 0; u < book.Config.MaxUnderlyings; u++)

@@ -7,7 +7,8 @@ using LowLatencyRisk.Ipc;
 namespace LowLatencyRisk.Engine;
 
 /// <summary>A breach as read from the breach ring.</summary>
-public readonly record struct BreachRecord(long Sequence, int Account, MarginState From, MarginState To, double Equity, double InitialMargin, double MaintenanceMargin, int Candidates, int TopInstrument);
+/// <remarks><paramref name="Replaced"/>: state changes of the account folded into this breach while it waited for room (it stands for 1 + Replaced changes).</remarks>
+public readonly record struct BreachRecord(long Sequence, int Account, MarginState From, MarginState To, double Equity, double InitialMargin, double MaintenanceMargin, int Candidates, int TopInstrument, int Replaced = 0);
 
 /// <summary>
 /// The downstream reader of the breach ring (in production a separate liquidation process):
@@ -51,6 +52,12 @@ public sealed class Liquidator
     /// <summary>Breach sequence gaps (should stay 0: the engine never drops a breach).</summary>
     public long SequenceGaps { get; private set; }
 
+    /// <summary>State changes the engine folded into the breaches read (Σ Replaced): <see cref="Read"/> + this = the engine's state changes.</summary>
+    public long Coalesced { get; private set; }
+
+    /// <summary>Messages on the breach ring that were not breaches of this layout version (counted, skipped).</summary>
+    public long Unrecognised { get; private set; }
+
     /// <summary>Reads what is available; returns how many.</summary>
     public int Poll() => _breaches.Poll(ref _handler);
 
@@ -59,8 +66,9 @@ public sealed class Liquidator
     private void OnBreach(ReadOnlySpan<byte> p, Action<BreachRecord>? callback)
     {
         long now = MonotonicClock.Now();
-        if (p[BreachMessageDescriptor.TypeOffset] != BreachMessageDescriptor.MessageType)
+        if (p[BreachMessageDescriptor.TypeOffset] != BreachMessageDescriptor.MessageType || p[BreachMessageDescriptor.VersionOffset] != BreachMessageDescriptor.Version)
         {
+            Unrecognised++;
             return;
         }
 
@@ -91,16 +99,19 @@ public sealed class Liquidator
         }
 
         var to = (MarginState)p[BreachMessageDescriptor.ToOffset];
+        int replaced = BinaryPrimitives.ReadInt32LittleEndian(p[BreachMessageDescriptor.ReplacedOffset..]);
         ByState[(int)to & 3]++;
         Read++;
+        Coalesced += replaced;
         callback?.Invoke(new BreachRecord(sequence,
             BinaryPrimitives.ReadInt32LittleEndian(p[BreachMessageDescriptor.AccountOffset..]),
             (MarginState)p[BreachMessageDescriptor.FromOffset], to,
             BinaryPrimitives.ReadDoubleLittleEndian(p[BreachMessageDescriptor.EquityOffset..]),
             BinaryPrimitives.ReadDoubleLittleEndian(p[BreachMessageDescriptor.InitialOffset..]),
             BinaryPrimitives.ReadDoubleLittleEndian(p[BreachMessageDescriptor.MaintenanceOffset..]),
-            BinaryPrimitives.ReadInt32LittleEndian(p[BreachMessageDescriptor.CandidateCountOffset..]),
-            BinaryPrimitives.ReadInt32LittleEndian(p[BreachMessageDescriptor.CandidatesOffset..])));
+            p[BreachMessageDescriptor.CandidateCountOffset],
+            BinaryPrimitives.ReadInt32LittleEndian(p[BreachMessageDescriptor.CandidatesOffset..]),
+            replaced));
     }
 
     private readonly struct Handler(Liquidator owner, Action<BreachRecord>? callback) : IRingHandler

@@ -20,8 +20,11 @@ namespace LowLatencyRisk.Engine;
 /// a repeated or older sequence is a duplicate and is dropped, a jump is counted as a gap and the
 /// message applied.</para>
 /// <para>The engine never blocks on the breach reader: a breach that finds the ring full waits in a
-/// preallocated queue, the gate goes risk-off (only risk-reducing orders pass) and the alarm
-/// counter moves; queued breaches go out, in order, as room appears. None is dropped.</para>
+/// preallocated slot of its account, the gate goes risk-off (only risk-reducing orders pass) and
+/// the alarm counter moves; waiting breaches go out, in the order their accounts first changed, as
+/// room appears. Later changes of a waiting account fold into its breach (first from-state, latest
+/// state, how many it replaced), so none is dropped however long the reader is away, and the
+/// reader's last message per account is always the account's current state.</para>
 /// </remarks>
 public sealed class RiskEngine
 {
@@ -30,12 +33,13 @@ public sealed class RiskEngine
     private readonly RingConsumer _feed;
     private readonly IRingProducer _breaches;
     private readonly long[] _lastSequence = new long[FeedMessageDescriptor.MaxProducers];
-    private readonly PendingBreach[] _pending;
+    private readonly uint[] _epoch = new uint[FeedMessageDescriptor.MaxProducers];
+    private readonly PendingBreach[] _pending; // by account
+    private readonly WaitingAccounts _pendingOrder;
     private readonly LiquidationCandidate[] _candidates = new LiquidationCandidate[BreachMessageDescriptor.MaxCandidates];
-    private int _pendingHead;
-    private int _pendingCount;
     private long _breachSequence;
     private bool _riskOff;
+    private long _riskOffSince;
     private long _batchTimestamp;
     private long _batchPublishTicks;
     private Handler _handler;
@@ -71,7 +75,8 @@ public sealed class RiskEngine
         _gate = gate;
         _feed = feed;
         _breaches = breaches;
-        _pending = new PendingBreach[(book.Config.MaxAccounts * 2) + 1024];
+        _pending = new PendingBreach[book.Config.MaxAccounts];
+        _pendingOrder = new WaitingAccounts(book.Config.MaxAccounts);
         _handler = new Handler(this);
     }
 
@@ -95,10 +100,10 @@ public sealed class RiskEngine
     {
         ArgumentNullException.ThrowIfNull(visitor);
         visitor.Array(_lastSequence);
+        visitor.Array(_epoch);
         visitor.Value(ref _breachSequence);
         visitor.Array(_pending);
-        visitor.Value(ref _pendingHead);
-        visitor.Value(ref _pendingCount);
+        _pendingOrder.VisitState(visitor);
         _book.VisitState(visitor);
         _gate?.VisitState(visitor);
         if (visitor is Core.Persistence.StateRestore)
@@ -107,8 +112,32 @@ public sealed class RiskEngine
         }
     }
 
-    /// <summary>The last producer sequence accepted from <paramref name="producer"/> (what makes replays idempotent).</summary>
+    /// <summary>The last producer sequence accepted from <paramref name="producer"/> in its current epoch (what makes replays idempotent).</summary>
     public long LastProducerSequence(int producer) => _lastSequence[producer];
+
+    /// <summary>The epoch (session) of <paramref name="producer"/> the engine follows.</summary>
+    public uint ProducerEpoch(int producer) => _epoch[producer];
+
+    /// <summary>Default of <see cref="SequenceWindow"/>.</summary>
+    public const long DefaultSequenceWindow = 1L << 20;
+
+    /// <summary>
+    /// Largest accepted forward jump of a producer's sequence (default 2^20): a message further
+    /// ahead is refused as <see cref="FeedReject.SequenceJump"/> and the producer's position is
+    /// kept, so a corrupt sequence number cannot make every later valid message a duplicate.
+    /// </summary>
+    public long SequenceWindow { get; init; } = DefaultSequenceWindow;
+
+    /// <summary>
+    /// Processes one feed message exactly as a message consumed from the feed ring: journaled (when
+    /// a journal is set) before anything changes, validated, applied, its breaches queued and
+    /// published. For callers that hold messages outside a ring (tests, fuzzing, an embedding venue).
+    /// </summary>
+    public void Process(ReadOnlySpan<byte> payload)
+    {
+        _journal?.Append(payload);
+        Apply(payload);
+    }
 
     /// <summary>
     /// Applies one journaled message exactly as the live path would (validation, duplicates,
@@ -139,13 +168,10 @@ public sealed class RiskEngine
         for (int a = 0; a < _book.Config.MaxAccounts; a++)
         {
             var state = _book.State(a);
-            if (state != MarginState.Healthy && _pendingCount < _pending.Length)
+            if (state != MarginState.Healthy)
             {
-                int n = _book.RankForLiquidation(a, _candidates);
                 var t = new MarginTransition(a, state, state, _book.Equity(a), _book.InitialMargin(a), _book.MaintenanceMargin(a));
-                _pending[(_pendingHead + _pendingCount) % _pending.Length] = new PendingBreach(t, _book.NowNanos, 0, BreachMessageDescriptor.CauseRecovery, n,
-                    n > 0 ? _candidates[0] : default, n > 1 ? _candidates[1] : default, n > 2 ? _candidates[2] : default);
-                _pendingCount++;
+                QueueBreach(t, _book.NowNanos, 0, BreachMessageDescriptor.CauseRecovery, counted: false);
                 announced++;
             }
         }
@@ -262,7 +288,15 @@ public sealed class RiskEngine
 
     private void Apply(ReadOnlySpan<byte> p)
     {
-        Counters.Events++;
+        if (_replaying)
+        {
+            Counters.ReplayedEvents++;
+        }
+        else
+        {
+            Counters.Events++;
+        }
+
         byte type = p[FeedMessageDescriptor.TypeOffset];
         if (p[FeedMessageDescriptor.VersionOffset] != FeedMessageDescriptor.Version)
         {
@@ -283,17 +317,39 @@ public sealed class RiskEngine
             return;
         }
 
+        // Sequences are checked per producer and epoch, before anything changes: a newer epoch is a
+        // restarted producer (its sequence starts again from 1), an older one a stale session; a
+        // jump beyond the window is refused without being adopted.
+        uint epoch = BinaryPrimitives.ReadUInt32LittleEndian(p[FeedMessageDescriptor.ProducerEpochOffset..]);
         long sequence = FeedMessageDescriptor.ReadLong(p, FeedMessageDescriptor.ProducerSequenceOffset);
-        long last = _lastSequence[producer];
+        if (epoch < _epoch[producer])
+        {
+            Reject(FeedReject.StaleEpoch);
+            return;
+        }
+
+        long last = epoch == _epoch[producer] ? _lastSequence[producer] : 0;
         if (sequence <= last)
         {
             Reject(FeedReject.Duplicate);
             return;
         }
 
+        if (sequence - last > SequenceWindow)
+        {
+            Reject(FeedReject.SequenceJump);
+            return;
+        }
+
         if (sequence != last + 1)
         {
             Counters.SequenceGaps++;
+        }
+
+        if (epoch != _epoch[producer])
+        {
+            _epoch[producer] = epoch;
+            Counters.ProducerRestarts++;
         }
 
         _lastSequence[producer] = sequence;
@@ -498,36 +554,57 @@ public sealed class RiskEngine
                 continue; // breaches of replayed history were published before; FinishReplay announces the current ladder
             }
 
-            if (_pendingCount == _pending.Length)
-            {
-                // Cannot happen with the sizes chosen (two transitions per account), but a breach
-                // is never silently lost: count it as an alarm.
-                Counters.BreachRingFull++;
-                continue;
-            }
-
-            // Positions to close first ride on liquidation triggers only: ranking reads a row per
-            // position (mostly cache misses), which a margin call does not need on its way out.
-            int n = t.To == MarginState.Liquidation ? _book.RankForLiquidation(t.Account, _candidates) : 0;
-            ref var slot = ref _pending[(_pendingHead + _pendingCount) % _pending.Length];
-            slot = new PendingBreach(t, timestamp, publishTicks, cause, n,
-                n > 0 ? _candidates[0] : default, n > 1 ? _candidates[1] : default, n > 2 ? _candidates[2] : default);
-            _pendingCount++;
-            Counters.BreachesByState[(int)t.To]++;
+            QueueBreach(t, timestamp, publishTicks, cause, counted: true);
         }
 
         FlushPending();
     }
 
+    /// <summary>
+    /// Queues a breach for <paramref name="t"/>'s account, or folds it into the one already waiting
+    /// for that account (its first from-state, the latest state and numbers, the count replaced).
+    /// One slot per account: nothing can be dropped, whatever the outage of the reader.
+    /// </summary>
+    private void QueueBreach(in MarginTransition t, long timestamp, long publishTicks, byte cause, bool counted)
+    {
+        if (counted)
+        {
+            Counters.StateChanges += 1 + t.Replaced;
+            Counters.BreachesByState[(int)t.To]++;
+        }
+
+        int a = t.Account;
+        ref var slot = ref _pending[a];
+        MarginTransition merged = t;
+        if (_pendingOrder.TryEnqueue(a))
+        {
+            Counters.BreachesCoalesced += t.Replaced;
+        }
+        else
+        {
+            merged = t with { From = slot.Transition.From, Replaced = slot.Transition.Replaced + 1 + t.Replaced };
+            Counters.BreachesCoalesced += 1 + t.Replaced;
+        }
+
+        // Positions to close first ride on liquidation triggers only: ranking reads a row per
+        // position (mostly cache misses), which a margin call does not need on its way out.
+        int n = merged.To == MarginState.Liquidation ? _book.RankForLiquidation(a, _candidates) : 0;
+        slot = new PendingBreach(merged, timestamp, publishTicks, cause, n,
+            n > 0 ? _candidates[0] : default, n > 1 ? _candidates[1] : default, n > 2 ? _candidates[2] : default);
+    }
+
     private void FlushPending()
     {
-        while (_pendingCount > 0)
+        while (_pendingOrder.TryPeek(out int account))
         {
             if (!_breaches.TryClaim(1, out long slot))
             {
                 if (!_riskOff)
                 {
+                    // The reader is behind: the venue goes risk-off (only risk-reducing orders pass)
+                    // until every waiting breach is out, and the time spent so is counted.
                     _riskOff = true;
+                    _riskOffSince = MonotonicClock.Now();
                     Counters.BreachRingFull++;
                     if (_gate is not null)
                     {
@@ -535,29 +612,32 @@ public sealed class RiskEngine
                     }
                 }
 
-                Counters.PendingBreaches = _pendingCount;
+                Counters.PendingBreaches = _pendingOrder.Count;
                 return;
             }
 
-            ref readonly var b = ref _pending[_pendingHead];
             Span<byte> payload = _breaches.Payload(slot);
-            Write(payload, b, ++_breachSequence);
+            Write(payload, _pending[account], ++_breachSequence);
             BinaryPrimitives.WriteInt64LittleEndian(payload[BreachMessageDescriptor.PublishTicksOffset..], MonotonicClock.Now());
             _breaches.Publish(slot);
-            _pendingHead = (_pendingHead + 1) % _pending.Length;
-            _pendingCount--;
+            _pendingOrder.Dequeue();
+            Counters.BreachesPublished++;
         }
 
         Counters.PendingBreaches = 0;
         if (_riskOff)
         {
             _riskOff = false;
+            Counters.RiskOffNanos += MonotonicClock.ToNanos(MonotonicClock.Now() - _riskOffSince);
             if (_gate is not null)
             {
                 _gate.VenueRiskOff = false;
             }
         }
     }
+
+    /// <summary>Nanoseconds spent risk-off so far, the episode under way included.</summary>
+    public long RiskOffNanos => Counters.RiskOffNanos + (_riskOff ? MonotonicClock.ToNanos(MonotonicClock.Now() - _riskOffSince) : 0);
 
     private static void Write(Span<byte> p, in PendingBreach b, long sequence)
     {
@@ -573,8 +653,9 @@ public sealed class RiskEngine
         BinaryPrimitives.WriteDoubleLittleEndian(p[BreachMessageDescriptor.EquityOffset..], b.Transition.Equity);
         BinaryPrimitives.WriteDoubleLittleEndian(p[BreachMessageDescriptor.InitialOffset..], b.Transition.InitialMargin);
         BinaryPrimitives.WriteDoubleLittleEndian(p[BreachMessageDescriptor.MaintenanceOffset..], b.Transition.MaintenanceMargin);
-        BinaryPrimitives.WriteInt32LittleEndian(p[BreachMessageDescriptor.CandidateCountOffset..], b.CandidateCount);
+        p[BreachMessageDescriptor.CandidateCountOffset] = (byte)b.CandidateCount;
         p[BreachMessageDescriptor.CauseOffset] = b.Cause;
+        BinaryPrimitives.WriteInt32LittleEndian(p[BreachMessageDescriptor.ReplacedOffset..], b.Transition.Replaced);
         WriteCandidate(p, 0, b.C0);
         WriteCandidate(p, 1, b.C1);
         WriteCandidate(p, 2, b.C2);

@@ -16,7 +16,7 @@ internal static class RunCommand
         var small = new Option<bool>("--small") { Description = "Small instrument set (2 underlyings, 66 instruments) instead of the standard 4 × 205." };
         var noPin = new Option<bool>("--no-pin") { Description = "Do not pin the engine and simulator threads to CPUs." };
         var rate = new Option<double>("--rate") { Description = "Offered load in events/s; 0 = as fast as the engine takes them.", DefaultValueFactory = _ => 2_000_000 };
-        var mix = new Option<string>("--mix") { Description = "Message mix: standard (design.md §5), fills (fills and collateral only) or prices (index and vol marks only).", DefaultValueFactory = _ => "standard" };
+        var mix = new Option<string>("--mix") { Description = "Message mix: standard, fills (fills and collateral only) or prices (index and vol marks only).", DefaultValueFactory = _ => "standard" };
         mix.AcceptOnlyFromAmong("standard", "fills", "prices");
         var command = new Command("run", "Run the embedded default: simulated venue -> feed ring -> engine -> breach ring -> liquidator, with live progress and a final report.")
         {

@@ -119,7 +119,7 @@ internal static class ServiceCommands
                 Console.WriteLine(string.Create(Inv, $"llr engine: live (cpu {(c.Engine.Cpu >= 0 ? c.Engine.Cpu.ToString(Inv) : "any")}, {c.Engine.Wait}); SIGINT or SIGTERM stops"));
                 thread.Join();
                 var s = summary!;
-                Console.WriteLine(string.Create(Inv, $"llr engine: stopped after {s.Seconds:F1} s: {s.Events:N0} events, {s.Rejects:N0} rejected{(s.Rejects > 0 ? " (" + s.RejectsByReason + ")" : "")}, {s.Breaches:N0} breaches"));
+                Console.WriteLine(string.Create(Inv, $"llr engine: stopped after {s.Seconds:F1} s: {s.Events:N0} events, {s.Rejects:N0} rejected{(s.Rejects > 0 ? " (" + s.RejectsByReason + ")" : "")}, {s.Breaches:N0} breaches ({s.StateChanges:N0} state changes, {s.Coalesced:N0} folded into waiting breaches; {s.RiskOffSeconds:F3} s risk-off)"));
                 Console.WriteLine(string.Create(Inv, $"llr engine: engine thread {s.AllocatedBytes:N0} bytes allocated, {s.GcCount} GC collections{(s.Pinned ? ", pinned" : "")}"));
                 Console.WriteLine(string.Create(Inv, $"llr engine: state hash 0x{EngineStateHash.Compute(service.Engine):X16}"));
                 if (service.Snapshots is { } snaps)
@@ -141,9 +141,10 @@ internal static class ServiceCommands
         var events = new Option<long>("--events") { Description = "Stop after this many events (0 = no limit).", DefaultValueFactory = _ => 0 };
         var wait = new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 };
         var output = new Option<string?>("--out") { Description = "Write the events as framed messages to this file (a capture for `llr ingest`) instead of the feed ring; needs --events." };
-        var command = new Command("simulate", "Publish the standard workload (design.md §5, deterministic from the seed, stress episode included) into the configured feed ring.")
+        var epochOption = new Option<long?>("--epoch") { Description = "Producer epoch (0..4294967295) written in every header; default: Unix seconds now, so a restarted simulator is a new session of its producer and its sequence 1 is accepted. Captures default to 0." };
+        var command = new Command("simulate", "Publish the standard workload (deterministic from the seed, stress episode included) into the configured feed ring.")
         {
-            config, duration, rate, events, wait, output,
+            config, duration, rate, events, wait, output, epochOption,
         };
         command.SetAction(parse =>
         {
@@ -156,9 +157,10 @@ internal static class ServiceCommands
             double seconds = parse.GetValue(duration);
             double offered = parse.GetValue(rate) ?? c.Simulator.Rate;
             long limit = parse.GetValue(events);
-            if (!(seconds > 0) || !(offered >= 0) || double.IsInfinity(offered) || limit < 0)
+            long? epochValue = parse.GetValue(epochOption);
+            if (!(seconds > 0) || !(offered >= 0) || double.IsInfinity(offered) || limit < 0 || epochValue is < 0 or > uint.MaxValue)
             {
-                Console.Error.WriteLine("llr simulate: --duration must be positive, --rate 0 or positive, --events 0 or positive.");
+                Console.Error.WriteLine("llr simulate: --duration must be positive, --rate 0 or positive, --events 0 or positive, --epoch in 0..4294967295.");
                 return 2;
             }
 
@@ -171,7 +173,7 @@ internal static class ServiceCommands
                     return 2;
                 }
 
-                return WriteCapture(c, capture, limit);
+                return WriteCapture(c, capture, limit, (uint)(epochValue ?? 0));
             }
 
             using var ring = AttachWhenReady(c.PathOf(c.Rings.Feed), new RingOptions(FeedMessageDescriptor.SlotSize, c.Rings.FeedCapacity, ProducerMode.Multi), parse.GetValue(wait), "simulate");
@@ -187,8 +189,9 @@ internal static class ServiceCommands
 
             var shadow = c.BuildWorkload();
             long expected = limit > 0 ? limit : (long)(seconds * (offered > 0 ? offered : 5_000_000));
-            var sim = new VenueSimulator(shadow, c.Simulator.Seed, c.Simulator.ProducerId, stressStart: expected * 4 / 10, stressLength: expected / 5);
-            Console.WriteLine(string.Create(Inv, $"llr simulate: publishing to {ring.Location} as producer {c.Simulator.ProducerId}, {(offered > 0 ? (offered / 1e6).ToString("F2", Inv) + " M events/s" : "as fast as possible")}, {seconds:F0} s"));
+            uint epoch = (uint)(epochValue ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            var sim = new VenueSimulator(shadow, c.Simulator.Seed, c.Simulator.ProducerId, stressStart: expected * 4 / 10, stressLength: expected / 5) { ProducerEpoch = epoch };
+            Console.WriteLine(string.Create(Inv, $"llr simulate: publishing to {ring.Location} as producer {c.Simulator.ProducerId} epoch {epoch}, {(offered > 0 ? (offered / 1e6).ToString("F2", Inv) + " M events/s" : "as fast as possible")}, {seconds:F0} s"));
             using var stop = StopSource(seconds, out var signals);
             using (signals)
             {
@@ -202,9 +205,9 @@ internal static class ServiceCommands
     }
 
     /// <summary>The simulated feed as a capture file of framed messages, written through a PipeWriter.</summary>
-    private static int WriteCapture(LlrConfig c, string path, long count)
+    private static int WriteCapture(LlrConfig c, string path, long count, uint epoch)
     {
-        var sim = new VenueSimulator(c.BuildWorkload(), c.Simulator.Seed, c.Simulator.ProducerId, stressStart: count * 4 / 10, stressLength: count / 5);
+        var sim = new VenueSimulator(c.BuildWorkload(), c.Simulator.Seed, c.Simulator.ProducerId, stressStart: count * 4 / 10, stressLength: count / 5) { ProducerEpoch = epoch };
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
         var writer = System.IO.Pipelines.PipeWriter.Create(file);
         Span<byte> message = stackalloc byte[FeedMessageDescriptor.PayloadSize];
@@ -348,7 +351,7 @@ internal static class ServiceCommands
             var consumer = ring.CreateConsumer(0);
             long resumeAt = consumer.Sequence;
             var liquidator = new Liquidator(consumer, print ? b => Console.WriteLine(string.Create(Inv,
-                $"breach {b.Sequence} account {b.Account} {b.From} -> {b.To} equity {b.Equity:F2} IM {b.InitialMargin:F2} MM {b.MaintenanceMargin:F2} close first: instrument {b.TopInstrument}")) : null);
+                $"breach {b.Sequence} account {b.Account} {b.From} -> {b.To} equity {b.Equity:F2} IM {b.InitialMargin:F2} MM {b.MaintenanceMargin:F2} close first: instrument {b.TopInstrument}{(b.Replaced > 0 ? string.Create(Inv, $" (folds {b.Replaced} earlier changes)") : "")}")) : null);
             Console.WriteLine(string.Create(Inv, $"llr liquidator: reading {ring.Location} from ring sequence {resumeAt:N0}"));
             using var stop = StopSource(parse.GetValue(duration), out var signals);
             using (signals)
@@ -370,7 +373,7 @@ internal static class ServiceCommands
             }
 
             var h = liquidator.Latency;
-            Console.WriteLine(string.Create(Inv, $"llr liquidator: read {liquidator.Read:N0} breaches ({liquidator.ByState[1]:N0} margin calls, {liquidator.ByState[2]:N0} liquidations), ring sequence now {consumer.Sequence:N0}"));
+            Console.WriteLine(string.Create(Inv, $"llr liquidator: read {liquidator.Read:N0} breaches ({liquidator.ByState[1]:N0} margin calls, {liquidator.ByState[2]:N0} liquidations, {liquidator.ByState[0]:N0} back to healthy; {liquidator.Coalesced:N0} earlier changes folded in), ring sequence now {consumer.Sequence:N0}"));
             if (h.TotalCount > 0)
             {
                 Console.WriteLine(string.Create(Inv, $"llr liquidator: feed publish -> breach read p50 {h.ValueAtPercentile(50):N0} ns, p99 {h.ValueAtPercentile(99):N0} ns"));

@@ -65,7 +65,7 @@ public sealed class FuzzTests
             ulong before = check ? EngineStateHash.Compute(engine, includeProducerSequences: false) : 0;
             long rejects = engine.Counters.TotalRejects;
             long events = engine.Counters.Events;
-            engine.Replay(message);
+            engine.Process(message);
             Assert.Equal(events + 1, engine.Counters.Events);
             if (check && engine.Counters.TotalRejects > rejects)
             {
@@ -97,6 +97,143 @@ public sealed class FuzzTests
             var r = Core.Book.RiskBookVerifier.Recompute(w.Book, a);
             Assert.True(Math.Abs(r.Equity - w.Book.Equity(a)) <= 1e-6 * Math.Max(1, Math.Abs(r.Equity)), $"account {a}: equity {w.Book.Equity(a)} vs {r.Equity}");
             Assert.True(Math.Abs(r.InitialMargin - w.Book.InitialMargin(a)) <= 1e-6 * Math.Max(1, r.InitialMargin), $"account {a}: IM {w.Book.InitialMargin(a)} vs {r.InitialMargin}");
+        }
+    }
+
+    /// <summary>Extreme finite values (and the special ones) for every 4- and 8-byte field of every body.</summary>
+    private static readonly double[] s_extremeDoubles = [1e308, -1e308, double.MaxValue, double.MinValue, 1e-308, -1e-308, double.Epsilon, -double.Epsilon, 2.2e-310, 0.0, -0.0, 1e15, -1e15, double.NaN, double.PositiveInfinity, double.NegativeInfinity];
+    private static readonly long[] s_extremeLongs = [long.MaxValue, long.MinValue, 0, -1, 1L << 40];
+    private static readonly int[] s_extremeInts = [int.MaxValue, int.MinValue, 0, -1, 1 << 20];
+
+    [Fact]
+    public void EveryFieldOfEveryType_ExtremeValues_EveryStateFinite_BookEqualsFromScratch()
+    {
+        var (w, shadow) = ThinWorkload.Build();
+        using var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 64, ProducerMode.Single));
+        using var breaches = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 10, ProducerMode.Single));
+        var engine = new RiskEngine(w.Book, new PreTradeGate(w.Book, new GateConfig()), feed.CreateConsumer(0), breaches.CreateSingleProducer());
+        var reader = new Liquidator(breaches.CreateConsumer(0));
+        var sim = new VenueSimulator(shadow, seed: 7, producerId: 2);
+
+        // One valid message of every type the simulator writes, and hand-made ones of the rest.
+        var bases = new Dictionary<FeedMessageType, byte[]>();
+        for (int i = 0; i < 10_000 && bases.Count < 4; i++)
+        {
+            var m = new byte[FeedMessageDescriptor.PayloadSize];
+            var type = sim.Next(m, 0);
+            bases.TryAdd(type, m);
+        }
+
+        byte[] Make(FeedMessageType type, Action<byte[]> body)
+        {
+            var m = new byte[FeedMessageDescriptor.PayloadSize];
+            FeedMessageDescriptor.WriteHeader(m, type, 2, 1, StandardWorkload.StartNanos, 0);
+            body(m);
+            return m;
+        }
+
+        int free = Enumerable.Range(0, w.Book.Config.MaxInstruments).First(i => !w.Book.IsInstrument(i));
+        bases[FeedMessageType.OrderLifecycle] = Make(FeedMessageType.OrderLifecycle, m => FeedMessageDescriptor.WriteOrderLifecycle(m, 3, 1, 77, 1));
+        bases[FeedMessageType.KillSwitch] = Make(FeedMessageType.KillSwitch, m => FeedMessageDescriptor.WriteKillSwitch(m, 2, 3, false));
+        bases[FeedMessageType.LimitChange] = Make(FeedMessageType.LimitChange, m => FeedMessageDescriptor.WriteLimitChange(m, LimitScope.Account, LimitField.MaxOrderQuantityOrCredit, 3, 1e6));
+        bases[FeedMessageType.InstrumentDefinition] = Make(FeedMessageType.InstrumentDefinition, m => FeedMessageDescriptor.WriteInstrumentDefinition(m, free,
+            new Core.Book.InstrumentSpec(Core.Book.InstrumentKind.Future, 0, 0, StandardWorkload.StartNanos + (90L * 86_400_000_000_000), 1, 0.5, 1)));
+        bases[FeedMessageType.Heartbeat] = Make(FeedMessageType.Heartbeat, _ => { });
+        Assert.True(bases.Count >= 9, string.Join(",", bases.Keys));
+
+        long sequence = 0;
+        long cases = 0;
+        void Send(byte[] m)
+        {
+            FeedMessageDescriptor.WriteHeader(m, (FeedMessageType)m[0], 3, ++sequence, StandardWorkload.StartNanos + sequence, 0);
+            engine.Process(m);
+            cases++;
+            // Checked after every message: two extremes of opposite sign must not hide each other.
+            for (int a = 0; a < w.Book.Config.MaxAccounts; a++)
+            {
+                Assert.True(double.IsFinite(w.Book.Equity(a)) && double.IsFinite(w.Book.InitialMargin(a)),
+                    $"after {(FeedMessageType)m[0]} case {cases}: account {a} equity {w.Book.Equity(a)}, IM {w.Book.InitialMargin(a)}");
+            }
+
+            if (cases % 512 == 0)
+            {
+                engine.PollOnce();
+                reader.Poll();
+            }
+        }
+
+        var message = new byte[FeedMessageDescriptor.PayloadSize];
+        foreach (var (type, template) in bases)
+        {
+            for (int at = FeedMessageDescriptor.BodyOffset; at + 4 <= 88; at += 4)
+            {
+                foreach (double v in s_extremeDoubles)
+                {
+                    if (at + 8 <= 88)
+                    {
+                        template.CopyTo(message, 0);
+                        BitConverter.TryWriteBytes(message.AsSpan(at), v);
+                        Send(message);
+                    }
+                }
+
+                foreach (long v in s_extremeLongs)
+                {
+                    if (at + 8 <= 88)
+                    {
+                        template.CopyTo(message, 0);
+                        BitConverter.TryWriteBytes(message.AsSpan(at), v);
+                        Send(message);
+                    }
+                }
+
+                foreach (int v in s_extremeInts)
+                {
+                    template.CopyTo(message, 0);
+                    BitConverter.TryWriteBytes(message.AsSpan(at), v);
+                    Send(message);
+                }
+            }
+
+            // And the valid template itself, with the simulated venue moving the book in between.
+            template.CopyTo(message, 0);
+            Send(message);
+            for (int i = 0; i < 200; i++)
+            {
+                sim.Next(message, 0);
+                Send(message);
+            }
+        }
+
+        while (engine.PollOnce() > 0 || engine.HasPendingMarks)
+        {
+            reader.Poll();
+        }
+
+        Assert.True(cases > 2_000, $"{cases} cases");
+        var book = w.Book;
+        for (int a = 0; a < book.Config.MaxAccounts; a++)
+        {
+            Assert.True(double.IsFinite(book.Equity(a)) && double.IsFinite(book.InitialMargin(a)) && double.IsFinite(book.MaintenanceMargin(a))
+                && double.IsFinite(book.RealizedPnl(a)) && double.IsFinite(book.CollateralValue(a)), $"account {a}: equity {book.Equity(a)}, IM {book.InitialMargin(a)}, realized {book.RealizedPnl(a)}, collateral {book.CollateralValue(a)}");
+            for (int k = 0; k < book.PositionCount(a); k++)
+            {
+                int instrument = book.PositionInstrumentAt(a, k);
+                Assert.True(double.IsFinite(book.PositionQuantity(a, instrument)) && double.IsFinite(book.PositionAveragePrice(a, instrument)));
+            }
+
+            for (int u = 0; u < book.Config.MaxUnderlyings; u++)
+            {
+                Assert.True(double.IsFinite(book.NetDelta(a, u)) && double.IsFinite(book.NetGamma(a, u)) && double.IsFinite(book.NetVega(a, u)) && double.IsFinite(book.NetTheta(a, u)));
+                foreach (double x in book.RiskArray(a, u))
+                {
+                    Assert.True(double.IsFinite(x), $"account {a} underlying {u}: risk array entry {x}");
+                }
+            }
+
+            var r = Core.Book.RiskBookVerifier.Recompute(book, a);
+            Assert.True(Math.Abs(r.Equity - book.Equity(a)) <= 1e-6 * Math.Max(1, Math.Abs(r.Equity)), $"account {a}: equity {book.Equity(a)} vs {r.Equity}");
+            Assert.True(Math.Abs(r.InitialMargin - book.InitialMargin(a)) <= 1e-6 * Math.Max(1, r.InitialMargin), $"account {a}: IM {book.InitialMargin(a)} vs {r.InitialMargin}");
         }
     }
 }

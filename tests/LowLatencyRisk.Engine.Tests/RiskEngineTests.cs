@@ -163,7 +163,7 @@ public sealed class RiskEngineTests : IDisposable
         rig.Publish(p => { Header(p, FeedMessageType.KillSwitch); FeedMessageDescriptor.WriteKillSwitch(p, 9, 0, true); });         // unknown scope
         rig.Publish(p => { Header(p, (FeedMessageType)99); });                                                                      // unknown type
         rig.Publish(p => { Header(p, FeedMessageType.IndexPrice); p[FeedMessageDescriptor.VersionOffset] = 7; FeedMessageDescriptor.WriteIndexPrice(p, 0, 1); }); // bad version
-        rig.Publish(p => { FeedMessageDescriptor.WriteHeader(p, FeedMessageType.Heartbeat, 700, 1, 0, 0); });                       // bad producer
+        rig.Publish(p => { FeedMessageDescriptor.WriteHeader(p, FeedMessageType.Heartbeat, 1, 1, 0, 0); p[2] = 0xBC; p[3] = 0x02; }); // bad producer (700: writers refuse it, so the bytes are set by hand)
         rig.Publish(p => { p.Fill(0xFF); });                                                                                        // garbage
         rig.Publish(p => { FeedMessageDescriptor.WriteHeader(p, FeedMessageType.IndexPrice, 5, 3, 0, 0); FeedMessageDescriptor.WriteIndexPrice(p, 0, 1); }); // duplicate sequence
         while (rig.Engine.PollOnce() > 0)
@@ -276,6 +276,74 @@ public sealed class RiskEngineTests : IDisposable
     }
 
     [Fact]
+    public void OneCorruptSequence_IsRefused_AndDoesNotSilenceTheProducer()
+    {
+        // Before: sequence 2^40 was adopted as a gap and every later valid message of the producer
+        // (1,000 of 1,000) was refused as a duplicate until the engine restarted.
+        var rig = NewRig();
+        var book = rig.Workload.Book;
+        double index = book.IndexPrice(1);
+        long accepted = 0;
+        void Tick(uint epoch, long sequence, double price) => rig.Publish(p =>
+        {
+            FeedMessageDescriptor.WriteHeader(p, FeedMessageType.IndexPrice, 3, epoch, sequence, StandardWorkload.StartNanos + (++accepted), 0);
+            FeedMessageDescriptor.WriteIndexPrice(p, 1, price);
+        });
+        Tick(0, 1, index);
+        Tick(0, 1L << 40, index * 1.05); // corrupt: far beyond the window
+        rig.Engine.PollOnce();
+        Assert.Equal(1, rig.Engine.Counters.Rejects[(int)FeedReject.SequenceJump]);
+        Assert.Equal(1, rig.Engine.LastProducerSequence(3));
+        for (int k = 2; k <= 1_001; k++)
+        {
+            Tick(0, k, index * (1 + (k * 1e-6)));
+            if (k % 256 == 0)
+            {
+                rig.Engine.PollOnce();
+            }
+        }
+
+        rig.Engine.PollOnce();
+        Assert.Equal(0, rig.Engine.Counters.Rejects[(int)FeedReject.Duplicate]);
+        Assert.Equal(1_001, rig.Engine.LastProducerSequence(3));
+        Assert.Equal(index * (1 + 1e-3 + 1e-6), book.IndexPrice(1), 9);
+
+        // A jump inside the window is a gap: counted and applied (the producer lost messages).
+        Tick(0, 1_001 + 1_000, index);
+        rig.Engine.PollOnce();
+        Assert.Equal(1, rig.Engine.Counters.SequenceGaps);
+        Assert.Equal(2_001, rig.Engine.LastProducerSequence(3));
+    }
+
+    [Fact]
+    public void RestartedProducer_NewEpochFromOne_IsAccepted_StaleEpochRefused()
+    {
+        var rig = NewRig();
+        var book = rig.Workload.Book;
+        double index = book.IndexPrice(0);
+        long time = 0;
+        void Tick(uint epoch, long sequence, double price) => rig.Publish(p =>
+        {
+            FeedMessageDescriptor.WriteHeader(p, FeedMessageType.IndexPrice, 4, epoch, sequence, StandardWorkload.StartNanos + (++time), 0);
+            FeedMessageDescriptor.WriteIndexPrice(p, 0, price);
+        });
+        Tick(1_700_000_000, 1, index * 1.001);
+        Tick(1_700_000_000, 2, index * 1.002);
+        Tick(1_700_000_000, 1, index * 1.5);   // same session, repeated: duplicate
+        Tick(1_700_000_100, 1, index * 1.003); // the producer restarted: new epoch, sequence 1
+        Tick(1_700_000_100, 2, index * 1.004);
+        Tick(1_700_000_000, 3, index * 1.5);   // the old session again: stale
+        rig.Engine.PollOnce();
+        var c = rig.Engine.Counters;
+        Assert.Equal(1, c.Rejects[(int)FeedReject.Duplicate]);
+        Assert.Equal(1, c.Rejects[(int)FeedReject.StaleEpoch]);
+        Assert.Equal(2, c.ProducerRestarts); // 0 → 1,700,000,000 → 1,700,000,100
+        Assert.Equal(1_700_000_100u, rig.Engine.ProducerEpoch(4));
+        Assert.Equal(2, rig.Engine.LastProducerSequence(4));
+        Assert.Equal(index * 1.004, book.IndexPrice(0), 9);
+    }
+
+    [Fact]
     public void BreachRingFull_GoesRiskOff_DropsNothing_AndRecovers()
     {
         var rig = NewRig(breachCapacity: 2, stressStart: 100, stressLength: 3_000);
@@ -296,18 +364,18 @@ public sealed class RiskEngineTests : IDisposable
         Assert.True(rig.Engine.IsRiskOff);
         Assert.True(rig.Gate.VenueRiskOff);
         Assert.True(rig.Engine.Counters.BreachRingFull >= 1);
-        long emitted = rig.Engine.Counters.BreachesByState.Sum();
-        Assert.True(emitted > 2);
-        while (rig.Liquidator.Read < emitted)
+        long changes = rig.Engine.Counters.StateChanges;
+        Assert.True(changes > 2);
+        for (int guard = 0; guard < 1_000_000 && (rig.Liquidator.Poll() > 0 || rig.Engine.IsRiskOff); guard++)
         {
-            rig.Liquidator.Poll();
             rig.Engine.PollOnce();
         }
 
         Assert.False(rig.Engine.IsRiskOff);
         Assert.False(rig.Gate.VenueRiskOff);
         Assert.Equal(0, rig.Liquidator.SequenceGaps);
-        Assert.Equal(emitted, rig.Breaches.Count);
+        Assert.Equal(rig.Engine.Counters.BreachesPublished, rig.Breaches.Count);
+        Assert.Equal(changes, rig.Liquidator.Read + rig.Liquidator.Coalesced);
 
         static bool Drain(Rig rig, out long s)
         {
@@ -318,6 +386,78 @@ public sealed class RiskEngineTests : IDisposable
 
             return true;
         }
+    }
+
+    [Fact]
+    public void BreachReaderAway_UnderFlappingFarLargerThanAnyQueue_NothingLost_LastStatePerAccountIsTheBooks()
+    {
+        // 200 accounts flapped between rich and broke 150 times each while the liquidator reads
+        // nothing: 60,000 state changes against a 64-slot breach ring (the queue before this
+        // design held 2 × accounts + 1,024 and dropped the rest).
+        var rig = NewRig(breachCapacity: 64, stressStart: long.MaxValue, stressLength: 0);
+        var book = rig.Workload.Book;
+        const int Accounts = 200, Flips = 150;
+        long seq = 0;
+        var random = new Random(5);
+        for (int round = 0; round < Flips; round++)
+        {
+            for (int a = 0; a < Accounts; a++)
+            {
+                // Rich, broke, or (now and then) in between, so all three states are visited.
+                double balance = (round + a) % 2 == 0 ? 1e9 : random.Next(4) == 0 ? book.InitialMargin(a) * 0.9 : -1e9;
+                long s;
+                while (!rig.Feed.TryClaim(1, out s))
+                {
+                    rig.Engine.PollOnce();
+                }
+
+                var p = rig.Feed.Payload(s);
+                FeedMessageDescriptor.WriteHeader(p, FeedMessageType.Collateral, 9, ++seq, StandardWorkload.StartNanos + seq, 0);
+                FeedMessageDescriptor.WriteCollateral(p, a, StandardWorkload.UsdAsset, balance);
+                rig.Feed.Publish(s);
+            }
+        }
+
+        while (rig.Engine.PollOnce() > 0)
+        {
+        }
+
+        var c = rig.Engine.Counters;
+        Assert.True(rig.Engine.IsRiskOff);
+        Assert.True(c.StateChanges > 20 * (Accounts + 64), $"{c.StateChanges} state changes");
+        Assert.True(c.PendingBreaches <= Accounts);
+        Assert.True(c.BreachesCoalesced > 0);
+
+        // The liquidator comes back and reads everything.
+        for (int guard = 0; guard < 1_000_000 && (rig.Liquidator.Poll() > 0 || rig.Engine.IsRiskOff); guard++)
+        {
+            rig.Engine.PollOnce();
+        }
+
+        Assert.False(rig.Engine.IsRiskOff);
+        Assert.True(rig.Engine.RiskOffNanos > 0);
+        Assert.Equal(0, rig.Liquidator.SequenceGaps);
+        Assert.Equal(c.BreachesPublished, rig.Liquidator.Read);
+        Assert.Equal(c.StateChanges, rig.Liquidator.Read + rig.Liquidator.Coalesced);
+        Assert.Equal(c.StateChanges, c.BreachesPublished + c.BreachesCoalesced);
+        var last = new MarginState[Accounts];
+        var first = new bool[Accounts];
+        foreach (var b in rig.Breaches)
+        {
+            Assert.Equal(last[b.Account], b.From); // a coalesced breach carries the first from-state
+            last[b.Account] = b.To;
+            first[b.Account] = true;
+        }
+
+        for (int a = 0; a < Accounts; a++)
+        {
+            Assert.True(first[a], $"account {a} never reported");
+            Assert.Equal(book.State(a), last[a]);
+        }
+
+        Assert.Contains(rig.Breaches, b => b.Replaced > 0);
+        Assert.Contains(rig.Breaches, b => b.To == MarginState.MarginCall);
+        Assert.Contains(rig.Breaches, b => b.To == MarginState.Liquidation);
     }
 
     [Fact]
@@ -363,7 +503,8 @@ public sealed class RiskEngineTests : IDisposable
             s.liquidator.Poll();
         }, warmUp: 200, iterations: 2_000);
         Assert.True(liquidator.Read >= 2_000, $"{liquidator.Read} breaches read");
-        Assert.Equal(engine.Counters.BreachesByState.Sum(), liquidator.Read);
+        Assert.Equal(engine.Counters.BreachesPublished, liquidator.Read);
+        Assert.Equal(engine.Counters.StateChanges, liquidator.Read + liquidator.Coalesced);
         Assert.Equal(0, liquidator.SequenceGaps);
     }
 }

@@ -119,13 +119,13 @@ public sealed class SnapshotRecoveryTests : IDisposable
         File.WriteAllBytes(path, bytes);
         using (var service = EngineService.Open(c))
         {
-            Assert.Contains(service.Recovery!.RefusedSnapshots, r => r.Contains("snapshot version 9, this build reads version 1", StringComparison.Ordinal));
+            Assert.Contains(service.Recovery!.RefusedSnapshots, r => r.Contains($"snapshot version 9, this build reads version {SnapshotStore.Version}", StringComparison.Ordinal));
             Assert.Equal(0, service.Recovery.SnapshotSequence);
             Assert.Equal(2_000, service.Recovery.Replayed); // the whole journal instead
         }
 
         // A book of another size cannot take the snapshot: refused by its layout fingerprint.
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 1);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), SnapshotStore.Version);
         File.WriteAllBytes(path, bytes);
         var other = LlrConfig.Parse($$"""
             { "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 300, "positionsPerAccount": 10 },

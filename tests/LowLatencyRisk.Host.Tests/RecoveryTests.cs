@@ -54,7 +54,7 @@ public sealed partial class RecoveryTests : IDisposable
         using (var engine = PeerProcess.StartDotnet("llr", "engine", "--config", reference))
         {
             engine.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
-            using var sim = PeerProcess.StartDotnet("llr", "simulate", "--config", reference, "--events", Events, "--duration", "300", "--rate", "60000");
+            using var sim = PeerProcess.StartDotnet("llr", "simulate", "--config", reference, "--events", Events, "--duration", "300", "--rate", "60000", "--epoch", "1");
             Assert.Equal(0, sim.WaitForExit(TimeSpan.FromSeconds(120)));
             expected = StopAndHash(engine);
         }
@@ -64,7 +64,7 @@ public sealed partial class RecoveryTests : IDisposable
         var random = new Random(20261122);
         var engineRun = PeerProcess.StartDotnet("llr", "engine", "--config", crashed);
         engineRun.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
-        using var simulate = PeerProcess.StartDotnet("llr", "simulate", "--config", crashed, "--events", Events, "--duration", "300", "--rate", "60000");
+        using var simulate = PeerProcess.StartDotnet("llr", "simulate", "--config", crashed, "--events", Events, "--duration", "300", "--rate", "60000", "--epoch", "1");
         int kills = 0, snapshotsUsed = 0;
         for (; kills < 20; kills++)
         {

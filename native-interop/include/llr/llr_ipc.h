@@ -80,18 +80,20 @@ enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_M
        LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8,
        LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_BREACH = 16 };
 
+#define LLR_MAX_PRODUCERS 64 /* producer ids are 0..63: the engine refuses any other */
 typedef struct llr_feed_header_t {
     uint8_t type;                /*  0 */
     uint8_t version;             /*  1 */
     uint16_t producer_id;        /*  2 */
-    uint32_t reserved;           /*  4 */
-    int64_t producer_sequence;   /*  8 1, 2, 3 ... per producer */
+    uint32_t producer_epoch;     /*  4 the producer's session: a restarted producer raises it and starts again at sequence 1 */
+    int64_t producer_sequence;   /*  8 1, 2, 3 ... per producer and epoch; a jump beyond the engine's window is refused */
     int64_t timestamp_nanos;     /* 16 Unix ns, business time */
     int64_t publish_ticks;       /* 24 CLOCK_MONOTONIC ns at publish */
 } llr_feed_header_t;
 _Static_assert(offsetof(llr_feed_header_t, type) == 0, "type");
 _Static_assert(offsetof(llr_feed_header_t, version) == 1, "version");
 _Static_assert(offsetof(llr_feed_header_t, producer_id) == 2, "producer_id");
+_Static_assert(offsetof(llr_feed_header_t, producer_epoch) == 4, "producer_epoch");
 _Static_assert(offsetof(llr_feed_header_t, producer_sequence) == 8, "producer_sequence");
 _Static_assert(offsetof(llr_feed_header_t, timestamp_nanos) == 16, "timestamp_nanos");
 _Static_assert(offsetof(llr_feed_header_t, publish_ticks) == 24, "publish_ticks");
@@ -142,6 +144,10 @@ _Static_assert(offsetof(llr_limit_change_t, value) == 40, "value");
 
 /* ---- Breach messages (128-byte slots). */
 #define LLR_BREACH_SLOT_SIZE 128
+#define LLR_BREACH_VERSION 2
+/* Nothing is dropped: while the ring is full, later changes of an account fold into its waiting
+ * breach (first from_state, latest to_state and numbers, replaced counted), so a reader's last
+ * message per account is the account's current state. */
 typedef struct llr_breach_t {
     uint8_t type;                 /*  0 = 16 */
     uint8_t version;              /*  1 */
@@ -154,9 +160,10 @@ typedef struct llr_breach_t {
     double equity;                /* 32 */
     double initial_margin;        /* 40 */
     double maintenance_margin;    /* 48 */
-    int32_t candidate_count;      /* 56 */
-    uint8_t cause;                /* 60 1 fill or collateral, 2 revaluation, 3 recovery */
-    uint8_t reserved[3];          /* 61 */
+    uint8_t candidate_count;      /* 56 0..3 */
+    uint8_t cause;                /* 57 1 fill or collateral, 2 revaluation, 3 recovery */
+    uint16_t reserved;            /* 58 */
+    int32_t replaced;             /* 60 state changes folded into this one while it waited (0 normally) */
     struct { int32_t instrument; int32_t reserved; double quantity; } candidates[3]; /* 64 liquidation triggers only */
     int64_t publish_ticks;        /* 112 CLOCK_MONOTONIC ns when the engine published it */
 } llr_breach_t;
@@ -169,7 +176,8 @@ _Static_assert(offsetof(llr_breach_t, equity) == 32, "equity");
 _Static_assert(offsetof(llr_breach_t, initial_margin) == 40, "initial_margin");
 _Static_assert(offsetof(llr_breach_t, maintenance_margin) == 48, "maintenance_margin");
 _Static_assert(offsetof(llr_breach_t, candidate_count) == 56, "candidate_count");
-_Static_assert(offsetof(llr_breach_t, cause) == 60, "cause");
+_Static_assert(offsetof(llr_breach_t, cause) == 57, "cause");
+_Static_assert(offsetof(llr_breach_t, replaced) == 60, "replaced");
 _Static_assert(offsetof(llr_breach_t, candidates) == 64, "candidates");
 _Static_assert(offsetof(llr_breach_t, publish_ticks) == 112, "publish_ticks");
 _Static_assert(sizeof(llr_breach_t) == 120, "breach size");

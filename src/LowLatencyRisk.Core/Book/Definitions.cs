@@ -86,7 +86,7 @@ public enum FillResult : byte
     Applied = 0,
     /// <summary>Unknown account or instrument.</summary>
     RejectedUnknownId = 1,
-    /// <summary>Quantity or price not finite, quantity zero, or price not positive.</summary>
+    /// <summary>Quantity or price not finite, quantity zero, price not positive, or quantity, price, notional or the resulting position beyond the configured maxima.</summary>
     RejectedInvalid = 2,
     /// <summary>The account has no free position slot.</summary>
     RejectedPositionCapacity = 3,
@@ -103,8 +103,14 @@ public enum MarginState : byte
     Liquidation = 2,
 }
 
-/// <summary>An account changed margin state.</summary>
-public readonly record struct MarginTransition(int Account, MarginState From, MarginState To, double Equity, double InitialMargin, double MaintenanceMargin);
+/// <summary>
+/// An account changed margin state. When several changes of one account wait together they are
+/// coalesced into one: <see cref="From"/> is the first one's from-state, <see cref="To"/> and the
+/// numbers are the latest, and <see cref="Replaced"/> counts the changes folded into it (so a
+/// transition stands for 1 + <see cref="Replaced"/> state changes, and <see cref="From"/> may equal
+/// <see cref="To"/> after a round trip).
+/// </summary>
+public readonly record struct MarginTransition(int Account, MarginState From, MarginState To, double Equity, double InitialMargin, double MaintenanceMargin, int Replaced = 0);
 
 /// <summary>A position in a liquidation ranking: its loss in its underlying's worst scenario.</summary>
 public readonly record struct LiquidationCandidate(int Instrument, double Quantity, double WorstScenarioLoss);
@@ -151,6 +157,18 @@ public sealed record RiskConfig
     public JumpPolicy Jumps { get; init; } = JumpPolicy.HoldForConfirmation;
     /// <summary>A mark older than this is stale.</summary>
     public long StaleAfterNanos { get; init; } = 180L * 1_000_000_000;
+    /// <summary>
+    /// Largest accepted price (index, fill, average) of any instrument. With <see cref="MaxQuantity"/>,
+    /// <see cref="MaxNotional"/> and <see cref="MaxCollateralValue"/> it bounds every input, so every
+    /// derived number (positions, P&amp;L, Greeks, risk arrays, equity, margin) stays finite.
+    /// </summary>
+    public double MaxPrice { get; init; } = 1e9;
+    /// <summary>Largest accepted quantity of one fill, and of one position after a fill (contracts).</summary>
+    public double MaxQuantity { get; init; } = 1e9;
+    /// <summary>Largest accepted notional of one fill: |quantity| × price × the instrument's multiplier.</summary>
+    public double MaxNotional { get; init; } = 1e13;
+    /// <summary>Largest accepted |balance × price| of one collateral balance.</summary>
+    public double MaxCollateralValue { get; init; } = 1e13;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public void Validate()
@@ -169,6 +187,10 @@ public sealed record RiskConfig
         Require(VolBand > 0 && double.IsFinite(VolBand), nameof(VolBand), "must be positive");
         Require(MaxVolatility > 0 && double.IsFinite(MaxVolatility), nameof(MaxVolatility), "must be positive");
         Require(StaleAfterNanos > 0, nameof(StaleAfterNanos), "must be positive");
+        Require(MaxPrice > 0 && MaxPrice <= 1e15, nameof(MaxPrice), "must be in (0, 1e15]");
+        Require(MaxQuantity > 0 && MaxQuantity <= 1e15, nameof(MaxQuantity), "must be in (0, 1e15]");
+        Require(MaxNotional > 0 && MaxNotional <= 1e18, nameof(MaxNotional), "must be in (0, 1e18]");
+        Require(MaxCollateralValue > 0 && MaxCollateralValue <= 1e18, nameof(MaxCollateralValue), "must be in (0, 1e18]");
     }
 
     private static void Require(bool ok, string field, string problem)

@@ -63,10 +63,10 @@ public sealed class RiskBook
     private readonly HaircutTier[][] _assetTiers;
     private readonly HolderSet[] _assetHolders;
 
-    // Margin transitions since the last drain.
-    private readonly MarginTransition[] _transitions;
-    private int _transitionHead;
-    private int _transitionCount;
+    // Margin transitions since the last drain: at most one per account (coalesced), in the order
+    // the accounts first changed, so the queue cannot overflow whoever forgets to drain it.
+    private readonly MarginTransition[] _transitions; // by account
+    private readonly WaitingAccounts _transitionOrder;
 
     private readonly double[] _scratchArray;
 
@@ -118,7 +118,8 @@ public sealed class RiskBook
             _assetTiers[x] = [];
         }
 
-        _transitions = new MarginTransition[accounts + 64];
+        _transitions = new MarginTransition[accounts];
+        _transitionOrder = new WaitingAccounts(accounts);
         _scratchArray = new double[_scenarios];
         _values = new InstrumentValue[config.MaxInstruments];
         _rows = new double[config.MaxInstruments * _scenarios];
@@ -133,11 +134,11 @@ public sealed class RiskBook
     /// <summary>The book's clock: the latest accepted index timestamp (Unix ns), or what <see cref="AdvanceClock"/> set.</summary>
     public long NowNanos => _nowNanos;
 
-    /// <summary>Margin transitions dropped because the queue was full (the engine drains after every message, so this stays 0).</summary>
-    public long TransitionOverflows => _transitionOverflows;
+    /// <summary>Margin transitions folded into an earlier one of the same account that was still waiting to be drained.</summary>
+    public long TransitionsCoalesced => _transitionsCoalesced;
 
     private long _nowNanos;
-    private long _transitionOverflows;
+    private long _transitionsCoalesced;
 
     /// <summary>
     /// Walks every piece of mutable state (instruments defined at run time, market, positions,
@@ -149,7 +150,7 @@ public sealed class RiskBook
     {
         ArgumentNullException.ThrowIfNull(visitor);
         visitor.Value(ref _nowNanos);
-        visitor.Value(ref _transitionOverflows);
+        visitor.Value(ref _transitionsCoalesced);
         visitor.Array(_specs);
         visitor.Array(_defined);
         visitor.Array(_slot);
@@ -170,8 +171,7 @@ public sealed class RiskBook
         }
 
         visitor.Array(_transitions);
-        visitor.Value(ref _transitionHead);
-        visitor.Value(ref _transitionCount);
+        _transitionOrder.VisitState(visitor);
         visitor.Array(_values);
         visitor.Array(_rows);
         visitor.Value(ref _slicedUnderlying);
@@ -494,7 +494,7 @@ public sealed class RiskBook
             return MarkResult.RejectedUnknownId;
         }
 
-        if (!double.IsFinite(price) || price <= 0)
+        if (!(price > 0 && price <= _config.MaxPrice))
         {
             return MarkResult.RejectedInvalid;
         }
@@ -637,7 +637,12 @@ public sealed class RiskBook
     /// <summary>Sets an account's balance of a collateral asset; false for unknown ids or a non-finite balance.</summary>
     public bool SetCollateral(int account, int asset, double balance)
     {
-        if (!IsAccount(account) || (uint)asset >= (uint)_assets || !_assetDefined[asset] || !double.IsFinite(balance))
+        if (!IsAccount(account) || (uint)asset >= (uint)_assets || !_assetDefined[asset])
+        {
+            return false;
+        }
+
+        if (!(Math.Abs(balance) * AssetReferencePrice(asset) <= _config.MaxCollateralValue))
         {
             return false;
         }
@@ -704,7 +709,10 @@ public sealed class RiskBook
             return FillResult.RejectedUnknownId;
         }
 
-        if (!double.IsFinite(quantity) || quantity == 0 || !double.IsFinite(price) || price <= 0)
+        // Bounded inputs keep every derived number finite (no NaN or ∞ can enter the state): the
+        // comparisons are written so that NaN fails them.
+        if (!(Math.Abs(quantity) <= _config.MaxQuantity) || quantity == 0 || !(price > 0 && price <= _config.MaxPrice)
+            || !(Math.Abs(quantity) * price * _specs[instrument].Multiplier <= _config.MaxNotional))
         {
             return FillResult.RejectedInvalid;
         }
@@ -715,6 +723,11 @@ public sealed class RiskBook
         if (k < 0 && _accounts[account].PositionCount == _positionsPerAccount)
         {
             return FillResult.RejectedPositionCapacity;
+        }
+
+        if (k >= 0 && !(Math.Abs(_positions[baseIndex + k].Quantity + quantity) <= _config.MaxQuantity))
+        {
+            return FillResult.RejectedInvalid;
         }
 
         // The fill uses the instrument's values as of the last revaluation: marks that arrived
@@ -905,18 +918,17 @@ public sealed class RiskBook
         return worst;
     }
 
-    /// <summary>Takes the oldest pending margin transition; false when none.</summary>
+    /// <summary>Takes the pending margin transition of the account that changed first; false when none.</summary>
     public bool TryDequeueTransition(out MarginTransition transition)
     {
-        if (_transitionCount == 0)
+        if (!_transitionOrder.TryPeek(out int account))
         {
             transition = default;
             return false;
         }
 
-        transition = _transitions[_transitionHead];
-        _transitionHead = (_transitionHead + 1) % _transitions.Length;
-        _transitionCount--;
+        transition = _transitions[account];
+        _transitionOrder.Dequeue();
         return true;
     }
 
@@ -978,6 +990,13 @@ public sealed class RiskBook
     }
 
     private double AssetPrice(int asset) => _assetUnderlying[asset] < 0 ? _assetFixedPrice[asset] : _blocks[_assetUnderlying[asset]].Index;
+
+    /// <summary>The price a balance is bounded at: the asset's price, or the highest accepted index price while its underlying has none yet.</summary>
+    private double AssetReferencePrice(int asset)
+    {
+        double price = AssetPrice(asset);
+        return price > 0 ? price : _config.MaxPrice;
+    }
 
     private double ComputeCollateralValue(int account)
     {
@@ -1315,17 +1334,21 @@ public sealed class RiskBook
         }
     }
 
-    /// <summary>The ladder with hysteresis: worse states are entered at the threshold, better ones only once equity clears it by the hysteresis fraction.</summary>
+    /// <summary>
+    /// The ladder with hysteresis: worse states are entered at the threshold, better ones only once
+    /// equity clears it by the hysteresis fraction. Every comparison is written so that a NaN (or an
+    /// infinite margin) fails it: a number that is not a number never reads as healthy.
+    /// </summary>
     public static MarginState NextState(MarginState current, double equity, double initial, double maintenance, double hysteresis)
     {
-        if (equity < maintenance)
+        if (!(equity >= maintenance) || !double.IsFinite(equity) || !double.IsFinite(initial))
         {
             return MarginState.Liquidation;
         }
 
-        if (equity < initial)
+        if (!(equity >= initial))
         {
-            if (current == MarginState.Liquidation && equity < maintenance * (1 + hysteresis))
+            if (current == MarginState.Liquidation && !(equity >= maintenance * (1 + hysteresis)))
             {
                 return MarginState.Liquidation;
             }
@@ -1334,9 +1357,9 @@ public sealed class RiskBook
         }
 
         // equity ≥ initial
-        if (current != MarginState.Healthy && equity < initial * (1 + hysteresis))
+        if (current != MarginState.Healthy && !(equity >= initial * (1 + hysteresis)))
         {
-            return current == MarginState.Liquidation && equity < maintenance * (1 + hysteresis) ? MarginState.Liquidation : MarginState.MarginCall;
+            return current == MarginState.Liquidation && !(equity >= maintenance * (1 + hysteresis)) ? MarginState.Liquidation : MarginState.MarginCall;
         }
 
         return MarginState.Healthy;
@@ -1344,14 +1367,16 @@ public sealed class RiskBook
 
     private void Enqueue(in MarginTransition transition)
     {
-        if (_transitionCount == _transitions.Length)
+        int a = transition.Account;
+        if (_transitionOrder.TryEnqueue(a))
         {
-            _transitionOverflows++;
+            _transitions[a] = transition;
             return;
         }
 
-        _transitions[(_transitionHead + _transitionCount) % _transitions.Length] = transition;
-        _transitionCount++;
+        // The account already waits: one transition from its first from-state to the latest state.
+        _transitionsCoalesced++;
+        _transitions[a] = transition with { From = _transitions[a].From, Replaced = _transitions[a].Replaced + 1 };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

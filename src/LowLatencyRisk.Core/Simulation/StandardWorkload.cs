@@ -3,7 +3,7 @@ using LowLatencyRisk.Core.Risk;
 
 namespace LowLatencyRisk.Core.Simulation;
 
-/// <summary>Scale of the standard workload (design.md section 5); the defaults are full scale.</summary>
+/// <summary>Scale of the standard workload; the defaults are full scale.</summary>
 public sealed record WorkloadScale
 {
     /// <summary>Underlyings.</summary>

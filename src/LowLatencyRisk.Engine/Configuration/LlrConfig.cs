@@ -11,7 +11,7 @@ namespace LowLatencyRisk.Engine.Configuration;
 /// The one configuration file of <c>llr engine</c>, <c>llr simulate</c> and <c>llr liquidator</c>:
 /// the instrument generator, scenario grid, margin parameters, haircuts, limits, ring paths and
 /// sizes, wait strategies and CPU affinity. Every field has a default, so <c>{}</c> is a valid file
-/// (the standard workload of design.md §5 on /dev/shm).
+/// (the standard workload on /dev/shm).
 /// </summary>
 /// <remarks>
 /// <see cref="Load"/> rejects unknown fields (a misspelt field must not silently fall back to a
@@ -166,6 +166,10 @@ public sealed class LlrConfig
         Check(m.IndexBand is > 0 and <= 10, "margin.indexBand", $"{m.IndexBand} is not in (0, 10]");
         Check(m.VolBand is > 0 and <= 10, "margin.volBand", $"{m.VolBand} is not in (0, 10]");
         Check(m.StaleAfterSeconds > 0 && double.IsFinite(m.StaleAfterSeconds), "margin.staleAfterSeconds", "must be positive");
+        Check(m.MaxPrice is > 0 and <= 1e15, "margin.maxPrice", $"{m.MaxPrice} is not in (0, 1e15]");
+        Check(m.MaxQuantity is > 0 and <= 1e15, "margin.maxQuantity", $"{m.MaxQuantity} is not in (0, 1e15]");
+        Check(m.MaxNotional is > 0 and <= 1e18, "margin.maxNotional", $"{m.MaxNotional} is not in (0, 1e18]");
+        Check(m.MaxCollateralValue is > 0 and <= 1e18, "margin.maxCollateralValue", $"{m.MaxCollateralValue} is not in (0, 1e18]");
 
         double last = 0;
         for (int i = 0; i < Haircuts.Length; i++)
@@ -201,6 +205,7 @@ public sealed class LlrConfig
         CheckProcess(Liquidator, "liquidator", cpus, Check);
         Check(Engine.RevalueIntervalMilliseconds is >= 0 and <= 60_000, "engine.revalueIntervalMilliseconds", $"{Engine.RevalueIntervalMilliseconds} is not in 0..60000");
         Check(Engine.CountersIntervalMilliseconds is > 0 and <= 60_000, "engine.countersIntervalMilliseconds", $"{Engine.CountersIntervalMilliseconds} is not in 1..60000");
+        Check(Engine.SequenceWindow is >= 1 and <= 1L << 40, "engine.sequenceWindow", $"{Engine.SequenceWindow} is not in 1..2^40");
         Check(Engine.RevaluationStepHolders is >= 1 and <= 65_536, "engine.revaluationStepHolders", $"{Engine.RevaluationStepHolders} is not in 1..65536");
         Check(Engine.WarmupMessages is >= 0 and <= 10_000_000, "engine.warmupMessages", $"{Engine.WarmupMessages} is not in 0..10000000");
         Check(Journal.Mode == JournalMode.None || !string.IsNullOrWhiteSpace(Journal.Directory), "journal.directory", "is required when the journal is on");
@@ -251,6 +256,10 @@ public sealed class LlrConfig
         VolBand = Margin.VolBand,
         Jumps = Margin.Jumps,
         StaleAfterNanos = (long)(Margin.StaleAfterSeconds * 1e9),
+        MaxPrice = Margin.MaxPrice,
+        MaxQuantity = Margin.MaxQuantity,
+        MaxNotional = Margin.MaxNotional,
+        MaxCollateralValue = Margin.MaxCollateralValue,
     };
 
     /// <summary>The haircut tiers.</summary>
@@ -354,6 +363,10 @@ public sealed class MarginSection
     public double VolBand { get; init; } = 0.50;
     public JumpPolicy Jumps { get; init; } = JumpPolicy.HoldForConfirmation;
     public double StaleAfterSeconds { get; init; } = 180;
+    public double MaxPrice { get; init; } = 1e9;
+    public double MaxQuantity { get; init; } = 1e9;
+    public double MaxNotional { get; init; } = 1e13;
+    public double MaxCollateralValue { get; init; } = 1e13;
 }
 
 public sealed class HaircutTierSection
@@ -415,6 +428,7 @@ public sealed class EngineSection : ProcessSection
     public double CountersIntervalMilliseconds { get; init; } = 100;
     public int WarmupMessages { get; init; } = 200_000;
     public int RevaluationStepHolders { get; init; } = RiskEngine.SliceAccounts;
+    public long SequenceWindow { get; init; } = RiskEngine.DefaultSequenceWindow;
 }
 
 public sealed class SimulatorSection : ProcessSection

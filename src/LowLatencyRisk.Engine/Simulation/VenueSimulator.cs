@@ -6,7 +6,7 @@ using LowLatencyRisk.Engine.Wire;
 namespace LowLatencyRisk.Engine.Simulation;
 
 /// <summary>
-/// The deterministic simulated venue of the standard workload (design.md section 5): from a seed,
+/// The deterministic simulated venue of the standard workload: from a seed,
 /// an endless stream of feed messages — index ticks and option marks (about 70 %), fills (about
 /// 25 %), collateral changes (about 5 %) — with a stress episode in which underlying 0 falls 20 %
 /// while its implied volatilities rise 30 %.
@@ -18,8 +18,11 @@ namespace LowLatencyRisk.Engine.Simulation;
 /// </remarks>
 public sealed class VenueSimulator
 {
-    /// <summary>Which messages are generated: the standard mix (design.md §5), fills and collateral only, or index and vol marks only.</summary>
+    /// <summary>Which messages are generated: the standard mix, fills and collateral only, or index and vol marks only.</summary>
     public SimulatorMix Mix { get; init; } = SimulatorMix.Standard;
+
+    /// <summary>The producer epoch written in every header (a restarted producer uses a higher one and starts again at sequence 1).</summary>
+    public uint ProducerEpoch { get; init; }
 
     private const long MicroNanos = 1_000;
 
@@ -206,7 +209,7 @@ public sealed class VenueSimulator
     }
 
     private void Header(Span<byte> payload, FeedMessageType type, long publishTicks) =>
-        FeedMessageDescriptor.WriteHeader(payload, type, _producerId, _sequence, NowNanos, publishTicks);
+        FeedMessageDescriptor.WriteHeader(payload, type, _producerId, ProducerEpoch, _sequence, NowNanos, publishTicks);
 }
 
 /// <summary>Message mixes of the simulator.</summary>

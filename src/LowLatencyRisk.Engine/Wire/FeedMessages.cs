@@ -62,8 +62,9 @@ public enum LimitField : byte
 ///      0    1 Type              FeedMessageType
 ///      1    1 Version           1
 ///      2    2 ProducerId        0..63
-///      4    4 reserved          0
-///      8    8 ProducerSequence  1, 2, 3 … per producer: duplicates and gaps are detected and counted
+///      4    4 ProducerEpoch     u32: the producer's session; a restarted producer raises it and starts its sequence again at 1
+///      8    8 ProducerSequence  1, 2, 3 … per producer and epoch: a repeat or an older one is a duplicate; a jump beyond
+///                               the engine's window is refused (not adopted); a smaller jump is counted as a gap and applied
 ///     16    8 TimestampNanos    Unix ns, business time (marks, staleness, throttles)
 ///     24    8 PublishTicks      monotonic clock (CLOCK_MONOTONIC ns) at publish, for latency only
 /// IndexPrice          32 i32 Underlying, 40 f64 Price
@@ -89,7 +90,7 @@ public static class FeedMessageDescriptor
     public const int MaxProducers = 64;
 
     /// <summary>Header offsets.</summary>
-    public const int TypeOffset = 0, VersionOffset = 1, ProducerIdOffset = 2, ProducerSequenceOffset = 8, TimestampOffset = 16, PublishTicksOffset = 24, BodyOffset = 32;
+    public const int TypeOffset = 0, VersionOffset = 1, ProducerIdOffset = 2, ProducerEpochOffset = 4, ProducerSequenceOffset = 8, TimestampOffset = 16, PublishTicksOffset = 24, BodyOffset = 32;
 
     /// <summary>Body offsets.</summary>
     public const int Int0 = 32, Int1 = 36, Double0 = 40, Double1 = 48, Long2 = 56, Byte0 = 32, Byte1 = 33, Byte4 = 36;
@@ -97,13 +98,23 @@ public static class FeedMessageDescriptor
     /// <summary>Instrument definition body offsets.</summary>
     public const int DefinitionStrike = 40, DefinitionExpiry = 48, DefinitionMultiplier = 56, DefinitionTickSize = 64, DefinitionLotSize = 72, DefinitionKind = 80;
 
-    /// <summary>Writes the header.</summary>
-    public static void WriteHeader(Span<byte> p, FeedMessageType type, int producerId, long producerSequence, long timestampNanos, long publishTicks)
+    /// <summary>Writes the header (producer epoch 0).</summary>
+    public static void WriteHeader(Span<byte> p, FeedMessageType type, int producerId, long producerSequence, long timestampNanos, long publishTicks) =>
+        WriteHeader(p, type, producerId, 0, producerSequence, timestampNanos, publishTicks);
+
+    /// <summary>Writes the header with a producer epoch (see the layout: a restarted producer raises its epoch and starts again at sequence 1).</summary>
+    public static void WriteHeader(Span<byte> p, FeedMessageType type, int producerId, uint producerEpoch, long producerSequence, long timestampNanos, long publishTicks)
     {
+        if ((uint)producerId >= MaxProducers)
+        {
+            ThrowBadProducer(producerId); // refused at the source: the engine would refuse every message
+        }
+
         p[..BodyOffset].Clear();
         p[TypeOffset] = (byte)type;
         p[VersionOffset] = Version;
         BinaryPrimitives.WriteUInt16LittleEndian(p[ProducerIdOffset..], (ushort)producerId);
+        BinaryPrimitives.WriteUInt32LittleEndian(p[ProducerEpochOffset..], producerEpoch);
         BinaryPrimitives.WriteInt64LittleEndian(p[ProducerSequenceOffset..], producerSequence);
         BinaryPrimitives.WriteInt64LittleEndian(p[TimestampOffset..], timestampNanos);
         BinaryPrimitives.WriteInt64LittleEndian(p[PublishTicksOffset..], publishTicks);
@@ -189,6 +200,10 @@ public static class FeedMessageDescriptor
         BinaryPrimitives.WriteDoubleLittleEndian(p[Double0..], value);
     }
 
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowBadProducer(int producerId) =>
+        throw new ArgumentOutOfRangeException(nameof(producerId), producerId, $"producer ids are 0..{MaxProducers - 1}");
+
     /// <summary>Reads an int32 body field.</summary>
     public static int ReadInt(ReadOnlySpan<byte> p, int offset) => BinaryPrimitives.ReadInt32LittleEndian(p[offset..]);
 
@@ -205,9 +220,9 @@ public static class FeedMessageDescriptor
 /// <code>
 /// Offset Size Field
 ///      0    1 Type              16 = margin breach
-///      1    1 Version           1
-///      2    1 FromState         0 healthy, 1 margin call, 2 liquidation
-///      3    1 ToState
+///      1    1 Version           2
+///      2    1 FromState         0 healthy, 1 margin call, 2 liquidation (the first from-state when changes were coalesced)
+///      3    1 ToState           the account's latest state
 ///      4    4 Account
 ///      8    8 BreachSequence    1, 2, 3 … from this engine
 ///     16    8 TimestampNanos    business time of the event that caused it
@@ -215,12 +230,21 @@ public static class FeedMessageDescriptor
 ///     32    8 Equity            double
 ///     40    8 InitialMargin     double
 ///     48    8 MaintenanceMargin double
-///     56    4 CandidateCount    0..3
-///     60    1 Cause             1 a fill or collateral change, 2 the revaluation after marks, 3 recovery (current state re-announced)
-///     61    3 reserved
+///     56    1 CandidateCount    0..3
+///     57    1 Cause             1 a fill or collateral change, 2 the revaluation after marks, 3 recovery (current state re-announced)
+///     58    2 reserved          0
+///     60    4 Replaced          state changes of this account folded into this breach while it waited for room (0 normally):
+///                               the message stands for 1 + Replaced changes; From may equal To after a round trip
 ///     64   48 Candidates[3]     i32 Instrument, i32 reserved, f64 Quantity: heaviest in the worst scenario first (liquidation triggers only; 0 candidates on a margin call)
 ///    112    8 PublishTicks      monotonic clock when the engine published this breach
 /// </code>
+/// <remarks>
+/// Nothing is dropped: a breach that finds the ring full waits in a preallocated slot of its
+/// account (one per account, so the wait cannot overflow); further changes of that account fold
+/// into it (first from-state, latest to-state and numbers, <c>Replaced</c> counted). A reader's
+/// last message per account is therefore always the account's current state, and
+/// Σ (1 + Replaced) over the messages read equals the engine's count of state changes.
+/// </remarks>
 public static class BreachMessageDescriptor
 {
     /// <summary>Slot size of the breach ring.</summary>
@@ -228,12 +252,12 @@ public static class BreachMessageDescriptor
     /// <summary>Message type.</summary>
     public const byte MessageType = 16;
     /// <summary>Layout version.</summary>
-    public const byte Version = 1;
+    public const byte Version = 2;
     /// <summary>Liquidation candidates carried.</summary>
     public const int MaxCandidates = 3;
     /// <summary>Offsets.</summary>
     public const int TypeOffset = 0, VersionOffset = 1, FromOffset = 2, ToOffset = 3, AccountOffset = 4, SequenceOffset = 8, TimestampOffset = 16,
-        SourcePublishTicksOffset = 24, EquityOffset = 32, InitialOffset = 40, MaintenanceOffset = 48, CandidateCountOffset = 56, CauseOffset = 60, CandidatesOffset = 64, CandidateSize = 16, PublishTicksOffset = 112;
+        SourcePublishTicksOffset = 24, EquityOffset = 32, InitialOffset = 40, MaintenanceOffset = 48, CandidateCountOffset = 56, CauseOffset = 57, ReplacedOffset = 60, CandidatesOffset = 64, CandidateSize = 16, PublishTicksOffset = 112;
 
     /// <summary>Cause: a fill or collateral change.</summary>
     public const byte CauseTrade = 1;

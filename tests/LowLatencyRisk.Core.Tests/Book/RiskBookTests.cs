@@ -60,6 +60,61 @@ public class RiskBookTests
     }
 
     [Fact]
+    public void Fill_ExtremeFiniteValues_BeyondTheConfiguredMaxima_AreRejectedAndChangeNothing()
+    {
+        // ±1e308 fills were accepted before: equity went to −∞, IM to +∞, then NaN.
+        int perp = _f.Perp(0);
+        Book.SetCollateral(2, BookFixture.Usd, 1000);
+        Assert.Equal(FillResult.Applied, Book.ApplyFill(2, perp, 1, 100));
+        double equity = Book.Equity(2), im = Book.InitialMargin(2);
+        var config = Book.Config;
+        Assert.Equal(FillResult.RejectedInvalid, Book.ApplyFill(2, perp, 1e308, 100));
+        Assert.Equal(FillResult.RejectedInvalid, Book.ApplyFill(2, perp, -1e308, 100));
+        Assert.Equal(FillResult.RejectedInvalid, Book.ApplyFill(2, perp, 1, 1e308));
+        Assert.Equal(FillResult.RejectedInvalid, Book.ApplyFill(2, perp, 1, double.Epsilon * 0)); // price 0
+        Assert.Equal(FillResult.RejectedInvalid, Book.ApplyFill(2, perp, config.MaxQuantity * 2, 1));
+        Assert.Equal(FillResult.RejectedInvalid, Book.ApplyFill(2, perp, 1, config.MaxPrice * 2));
+        Assert.Equal(FillResult.RejectedInvalid, Book.ApplyFill(2, perp, config.MaxQuantity, config.MaxPrice)); // notional 1e18 > 1e13
+        // Each fill within bounds, the position beyond them: the second is refused.
+        Assert.Equal(FillResult.Applied, Book.ApplyFill(3, perp, config.MaxQuantity, 1e-6));
+        Assert.Equal(FillResult.RejectedInvalid, Book.ApplyFill(3, perp, config.MaxQuantity, 1e-6));
+        Assert.Equal(1, Book.PositionQuantity(2, perp));
+        Assert.Equal(equity, Book.Equity(2));
+        Assert.Equal(im, Book.InitialMargin(2));
+        Assert.False(Book.SetCollateral(2, BookFixture.Usd, 1e308));
+        Assert.False(Book.SetCollateral(2, BookFixture.Usd, -1e308));
+        Assert.False(Book.SetCollateral(2, BookFixture.Usd, double.NaN));
+        Assert.Equal(MarkResult.RejectedInvalid, Book.UpdateIndex(0, 1e308, long.MaxValue));
+        Assert.Equal(equity, Book.Equity(2));
+    }
+
+    [Theory]
+    [InlineData(double.NaN, 100, 80)]
+    [InlineData(1000, double.NaN, 80)]
+    [InlineData(1000, 100, double.NaN)]
+    [InlineData(double.PositiveInfinity, double.PositiveInfinity, double.PositiveInfinity)]
+    [InlineData(double.NegativeInfinity, 100, 80)]
+    [InlineData(1000, double.PositiveInfinity, 80)]
+    [InlineData(double.NaN, double.NaN, double.NaN)]
+    public void NextState_AnyNonFiniteNumber_NeverReadsAsHealthy(double equity, double initial, double maintenance)
+    {
+        // Before: NaN failed every "<" test and fell through to Healthy.
+        foreach (var from in new[] { MarginState.Healthy, MarginState.MarginCall, MarginState.Liquidation })
+        {
+            Assert.Equal(MarginState.Liquidation, RiskBook.NextState(from, equity, initial, maintenance, 0.02));
+        }
+    }
+
+    [Fact]
+    public void NextState_NegativeControl_FiniteNumbersFollowTheLadder()
+    {
+        Assert.Equal(MarginState.Healthy, RiskBook.NextState(MarginState.Healthy, 1000, 100, 80, 0.02));
+        Assert.Equal(MarginState.MarginCall, RiskBook.NextState(MarginState.Healthy, 90, 100, 80, 0.02));
+        Assert.Equal(MarginState.Liquidation, RiskBook.NextState(MarginState.Healthy, 70, 100, 80, 0.02));
+        Assert.Equal(MarginState.MarginCall, RiskBook.NextState(MarginState.MarginCall, 101, 100, 80, 0.02)); // inside the hysteresis band
+    }
+
+    [Fact]
     public void Fill_BeyondPositionCapacity_IsRejected()
     {
         var f = new BookFixture(underlyings: 2, accounts: 2);

@@ -43,6 +43,7 @@ public class LayoutGoldenTests
         yield return $"FeedHeader.type {F.TypeOffset} 1";
         yield return $"FeedHeader.version {F.VersionOffset} 1";
         yield return $"FeedHeader.producer_id {F.ProducerIdOffset} 2";
+        yield return $"FeedHeader.producer_epoch {F.ProducerEpochOffset} 4";
         yield return $"FeedHeader.producer_sequence {F.ProducerSequenceOffset} 8";
         yield return $"FeedHeader.timestamp_nanos {F.TimestampOffset} 8";
         yield return $"FeedHeader.publish_ticks {F.PublishTicksOffset} 8";
@@ -82,8 +83,9 @@ public class LayoutGoldenTests
         yield return $"Breach.equity {B.EquityOffset} 8";
         yield return $"Breach.initial_margin {B.InitialOffset} 8";
         yield return $"Breach.maintenance_margin {B.MaintenanceOffset} 8";
-        yield return $"Breach.candidate_count {B.CandidateCountOffset} 4";
+        yield return $"Breach.candidate_count {B.CandidateCountOffset} 1";
         yield return $"Breach.cause {B.CauseOffset} 1";
+        yield return $"Breach.replaced {B.ReplacedOffset} 4";
         yield return $"Breach.candidates {B.CandidatesOffset} {B.MaxCandidates * B.CandidateSize}";
         yield return $"Breach.publish_ticks {B.PublishTicksOffset} 8";
         yield return $"OrderCheckRequest.message_type {Q.MessageTypeOffset} 2";
