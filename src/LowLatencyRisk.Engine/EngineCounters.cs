@@ -46,6 +46,9 @@ public sealed class EngineCounters
     /// <summary>Margin transitions taken from the book, by the state entered (index = MarginState).</summary>
     public long[] BreachesByState { get; } = new long[4];
 
+    /// <summary>Messages the journal could not take (the engine halts at the first).</summary>
+    public long JournalFailures { get; internal set; }
+
     /// <summary>Producers seen starting a new epoch (a restarted producer).</summary>
     public long ProducerRestarts { get; internal set; }
 
@@ -116,7 +119,7 @@ public static class EngineCountersLayout
         FeedLag = 7, BreachLag = 8, AbandonedSlots = 9, RiskOff = 10, WorkingOrders = 11, UptimeNanos = 12, EngineAllocatedBytes = 13, GcCount = 14,
         EventsByType = 16, Rejects = EventsByType + 16, BreachesByState = Rejects + 16, FeedLatency = BreachesByState + 4,
         StateChanges = FeedLatency + EngineCounters.LatencyBuckets, BreachesPublished = StateChanges + 1, BreachesCoalesced = StateChanges + 2,
-        RiskOffNanos = StateChanges + 3, ReplayedEvents = StateChanges + 4, SnapshotsWritten = StateChanges + 5, SnapshotFailures = StateChanges + 6, ProducerRestarts = StateChanges + 7,
+        RiskOffNanos = StateChanges + 3, ReplayedEvents = StateChanges + 4, SnapshotsWritten = StateChanges + 5, SnapshotFailures = StateChanges + 6, ProducerRestarts = StateChanges + 7, JournalFailed = StateChanges + 8,
         Count = StateChanges + 16;
 
     /// <summary>Copies <paramref name="c"/> into <paramref name="slots"/> (the lag and process fields are the caller's).</summary>

@@ -23,6 +23,15 @@ public sealed record EngineRunSummary(long Events, long Rejects, long Breaches, 
 
     /// <summary>Seconds the venue spent risk-off because the breach reader was behind.</summary>
     public double RiskOffSeconds { get; init; }
+
+    /// <summary>Why the engine stopped by itself (its journal could not take a record), or null after a requested stop.</summary>
+    public string? HaltReason { get; init; }
+
+    /// <summary>Snapshot writes that failed during the run.</summary>
+    public int SnapshotFailures { get; init; }
+
+    /// <summary>The last snapshot write error, if any.</summary>
+    public string? LastSnapshotError { get; init; }
 }
 
 /// <summary>
@@ -61,7 +70,13 @@ public sealed class EngineService : IDisposable
     /// <summary>The breach ring.</summary>
     public SharedRing Breach => _breach;
 
-    /// <summary>Opens the rings and the counters file and builds the book; nothing runs yet.</summary>
+    /// <summary>
+    /// Opens the rings and the counters file and builds the book; nothing runs yet. First takes the
+    /// engine's roles — consumer of the feed ring, producer of the breach ring, writer of the
+    /// counters file and of the journal folder — as exclusive locks (<see cref="OwnerLock"/>): a
+    /// second engine on any of them is refused naming the first one's pid, whatever else its
+    /// configuration says. A start that fails removes the files it created.
+    /// </summary>
     public static EngineService Open(LlrConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -71,25 +86,43 @@ public sealed class EngineService : IDisposable
             throw new ConfigException("config", errors);
         }
 
-        Directory.CreateDirectory(config.Rings.Directory);
-        var feedOptions = new RingOptions(FeedMessageDescriptor.SlotSize, config.Rings.FeedCapacity, ProducerMode.Multi);
-        var breachOptions = new RingOptions(BreachMessageDescriptor.SlotSize, config.Rings.BreachCapacity, ProducerMode.Single);
+        var mode = config.FilePermissions;
+        var feedOptions = new RingOptions(FeedMessageDescriptor.SlotSize, config.Rings.FeedCapacity, ProducerMode.Multi) { FileMode = mode };
+        var breachOptions = new RingOptions(BreachMessageDescriptor.SlotSize, config.Rings.BreachCapacity, ProducerMode.Single) { FileMode = mode };
         string feedPath = config.PathOf(config.Rings.Feed);
         string breachPath = config.PathOf(config.Rings.Breach);
-        bool attached = File.Exists(feedPath) || File.Exists(breachPath);
-        RefuseIfAnotherEngineRuns(config.PathOf(config.Rings.Counters));
-        var feed = OpenOrCreate(feedPath, feedOptions);
-        SharedRing? breach = null;
+        string countersPath = config.PathOf(config.Rings.Counters);
+        var roles = new List<IDisposable>();
+        var created = new List<string>();
+        SharedRing? feed = null, breach = null;
         SharedCounters? counters = null;
         try
         {
-            breach = OpenOrCreate(breachPath, breachOptions);
-            counters = SharedCounters.Create(config.PathOf(config.Rings.Counters), EngineCountersLayout.Count);
+            Directory.CreateDirectory(config.Rings.Directory);
+            roles.Add(TakeRole(feedPath, "feed ring's consumer role", mode, created));
+            roles.Add(TakeRole(breachPath, "breach ring's producer role", mode, created));
+            roles.Add(TakeRole(countersPath, "counters file", mode, created));
+            if (config.Journal.Mode != JournalMode.None)
+            {
+                Directory.CreateDirectory(JournalDirectory(config));
+                roles.Add(TakeRole(JournalDirectory(config), "journal folder", mode, created));
+            }
+
+            bool attached = File.Exists(feedPath) || File.Exists(breachPath);
+            feed = OpenOrCreate(feedPath, feedOptions, created);
+            breach = OpenOrCreate(breachPath, breachOptions, created);
+            if (File.Exists(countersPath))
+            {
+                File.Delete(countersPath); // a previous engine's: this one is its only writer now (readers follow the new file)
+            }
+
+            counters = SharedCounters.Create(countersPath, EngineCountersLayout.Count, mode);
+            created.Add(countersPath);
             var workload = config.BuildWorkload();
             var gate = new PreTradeGate(workload.Book, config.ToGateConfig());
             var engine = new RiskEngine(workload.Book, gate, feed.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breach.CreateSingleProducer(),
                 TimeSpan.FromMilliseconds(config.Engine.RevalueIntervalMilliseconds)) { RevaluationStep = config.Engine.RevaluationStepHolders, SequenceWindow = config.Engine.SequenceWindow };
-            var service = new EngineService(config, feed, breach, counters, engine, attached);
+            var service = new EngineService(config, feed, breach, counters, engine, attached) { _roles = roles };
             if (config.Journal.Mode != JournalMode.None)
             {
                 service.Recover();
@@ -99,11 +132,55 @@ public sealed class EngineService : IDisposable
         }
         catch
         {
-            feed.Dispose();
+            feed?.Dispose();
             breach?.Dispose();
             counters?.Dispose();
+            foreach (string path in created)
+            {
+                TryDelete(path);
+            }
+
+            foreach (var role in roles)
+            {
+                role.Dispose();
+            }
+
             throw;
         }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // best effort: the start failed for a reason already being reported
+        }
+    }
+
+    private List<IDisposable> _roles = [];
+
+    private static OwnerLock TakeRole(string path, string role, UnixFileMode mode, List<string> created)
+    {
+        string lockPath = OwnerLock.LockPathOf(path);
+        bool existed = File.Exists(lockPath);
+        var owner = OwnerLock.TryAcquire(path, mode, out int pid);
+        if (owner is null)
+        {
+            throw new IOException(pid > 0
+                ? $"another llr engine (pid {pid}) holds the {role} of {path} (lock {lockPath}); stop it first"
+                : $"another process holds the {role} of {path} (lock {lockPath}); stop it first");
+        }
+
+        if (!existed)
+        {
+            created.Add(lockPath);
+        }
+
+        return owner;
     }
 
     /// <summary>What recovery found and did (null when the journal is off).</summary>
@@ -125,51 +202,28 @@ public sealed class EngineService : IDisposable
         var clock = Stopwatch.StartNew();
         var (snapshotSequence, snapshotPath, refused) = SnapshotStore.LoadNewest(dir, Engine);
         var scan = JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) => Engine.Replay(payload), after: snapshotSequence);
-        var writer = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, (long)_config.Journal.SegmentMegabytes << 20);
+        var writer = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, (long)_config.Journal.SegmentMegabytes << 20, _config.FilePermissions);
         writer.SyncEachAppend = _config.Journal.Mode == JournalMode.JournalSync;
         int announced = Engine.FinishReplay();
         Engine.Journal = writer;
-        _snapshots = new SnapshotStore(dir, Engine, _config.Journal.KeepSnapshots);
+        _snapshots = new SnapshotStore(dir, Engine, _config.Journal.KeepSnapshots)
+        {
+            FilePermissions = _config.FilePermissions,
+            Failed = message => SnapshotFailed?.Invoke(message),
+        };
         Recovery = new RecoveryReport(dir, snapshotPath is null ? null : Path.GetFileName(snapshotPath), snapshotSequence, Math.Max(0, scan.LastSequence - snapshotSequence),
             scan.Problem, refused, announced, clock.Elapsed.TotalMilliseconds);
     }
 
     private SnapshotStore? _snapshots;
 
+    /// <summary>Called (on the snapshot writer's thread) with the message of each failed snapshot write, as it happens.</summary>
+    public Action<string>? SnapshotFailed { get; set; }
+
     /// <summary>The snapshot store (null when the journal is off).</summary>
     public SnapshotStore? Snapshots => _snapshots;
 
-    /// <summary>
-    /// One engine per set of rings: two would both consume the feed as consumer 0. The counters
-    /// file names its writer; if that process is alive and is an llr engine, starting is refused.
-    /// (A file left by a killed engine names a dead process and is replaced.)
-    /// </summary>
-    private static void RefuseIfAnotherEngineRuns(string countersPath)
-    {
-        if (!File.Exists(countersPath))
-        {
-            return;
-        }
-
-        int pid;
-        try
-        {
-            using var existing = SharedCounters.Attach(countersPath);
-            pid = existing.WriterPid;
-        }
-        catch (Exception e) when (e is RingLayoutException or IOException)
-        {
-            return; // not a counters file we can read: it is replaced
-        }
-
-        string cmdline = Path.Combine("/proc", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cmdline");
-        if (pid != Environment.ProcessId && File.Exists(cmdline) && File.ReadAllText(cmdline).Contains("llr", StringComparison.Ordinal))
-        {
-            throw new IOException($"another llr engine (pid {pid}) is running on these rings ({countersPath}); stop it first.");
-        }
-    }
-
-    private static SharedRing OpenOrCreate(string path, RingOptions options)
+    private static SharedRing OpenOrCreate(string path, RingOptions options, List<string> created)
     {
         if (File.Exists(path))
         {
@@ -178,7 +232,9 @@ public sealed class EngineService : IDisposable
 
         try
         {
-            return SharedRing.CreateMapped(path, options);
+            var ring = SharedRing.CreateMapped(path, options);
+            created.Add(path);
+            return ring;
         }
         catch (IOException) when (File.Exists(path))
         {
@@ -266,7 +322,7 @@ public sealed class EngineService : IDisposable
         long snapshotInterval = _config.Journal.SnapshotIntervalSeconds > 0 ? (long)(_config.Journal.SnapshotIntervalSeconds * Stopwatch.Frequency) : long.MaxValue / 2;
         long nextSnapshot = start + snapshotInterval;
         int idle = 0;
-        while (!stop.IsCancellationRequested)
+        while (!stop.IsCancellationRequested && Engine.HaltReason is null)
         {
             int n = Engine.PollOnce();
             if (n == 0 && !Engine.HasPendingMarks)
@@ -315,6 +371,9 @@ public sealed class EngineService : IDisposable
             StateChanges = c.StateChanges,
             Coalesced = c.BreachesCoalesced,
             RiskOffSeconds = Engine.RiskOffNanos / 1e9,
+            HaltReason = Engine.HaltReason,
+            SnapshotFailures = _snapshots?.Failures ?? 0,
+            LastSnapshotError = _snapshots?.LastError,
         };
     }
 
@@ -329,6 +388,9 @@ public sealed class EngineService : IDisposable
         slots[EngineCountersLayout.AbandonedSlots] = _feed.ReadAbandonedCount(0);
         slots[EngineCountersLayout.RiskOff] = Engine.IsRiskOff ? 1 : 0;
         slots[EngineCountersLayout.RiskOffNanos] = Engine.RiskOffNanos;
+        slots[EngineCountersLayout.SnapshotsWritten] = _snapshots?.Written ?? 0;
+        slots[EngineCountersLayout.SnapshotFailures] = _snapshots?.Failures ?? 0;
+        slots[EngineCountersLayout.JournalFailed] = Engine.HaltReason is null ? 0 : 1;
         slots[EngineCountersLayout.UptimeNanos] = MonotonicClock.ToNanos(now - start);
         slots[EngineCountersLayout.EngineAllocatedBytes] = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
         slots[EngineCountersLayout.GcCount] = GcCount() - gcBefore;
@@ -343,5 +405,9 @@ public sealed class EngineService : IDisposable
         _feed.Dispose();
         _breach.Dispose();
         _counters.Dispose();
+        foreach (var role in _roles)
+        {
+            role.Dispose();
+        }
     }
 }

@@ -132,12 +132,9 @@ public sealed class RiskEngine
     /// Processes one feed message exactly as a message consumed from the feed ring: journaled (when
     /// a journal is set) before anything changes, validated, applied, its breaches queued and
     /// published. For callers that hold messages outside a ring (tests, fuzzing, an embedding venue).
+    /// False when the engine has halted (see <see cref="HaltReason"/>): the message was not applied.
     /// </summary>
-    public void Process(ReadOnlySpan<byte> payload)
-    {
-        _journal?.Append(payload);
-        Apply(payload);
-    }
+    public bool Process(ReadOnlySpan<byte> payload) => HaltReason is null && JournalThenApply(payload);
 
     /// <summary>
     /// Applies one journaled message exactly as the live path would (validation, duplicates,
@@ -197,7 +194,12 @@ public sealed class RiskEngine
         // even when the feed is saturated.
         _batchPublishTicks = 0;
         long started = MonotonicClock.Now();
-        int n = _feed.Poll(ref _handler, _book.IsRevaluing ? Math.Min(maxBatch, RevaluingBatch) : maxBatch);
+        if (HaltReason is not null)
+        {
+            return 0;
+        }
+
+        int n = _feed.PollWhile(ref _handler, _book.IsRevaluing ? Math.Min(maxBatch, RevaluingBatch) : maxBatch);
         long polled = MonotonicClock.Now();
         if (n > 0)
         {
@@ -671,16 +673,49 @@ public sealed class RiskEngine
     private readonly record struct PendingBreach(MarginTransition Transition, long Timestamp, long PublishTicks, byte Cause, int CandidateCount,
         LiquidationCandidate C0, LiquidationCandidate C1, LiquidationCandidate C2);
 
-    private struct Handler(RiskEngine engine) : IRingHandler
+    private struct Handler(RiskEngine engine) : IRingHandlerWhile
     {
-        public readonly void OnMessage(long sequence, ReadOnlySpan<byte> payload)
+        public readonly bool OnMessage(long sequence, ReadOnlySpan<byte> payload) => engine.JournalThenApply(payload);
+    }
+
+    /// <summary>
+    /// Durable mode: a message is journaled before it can change anything, and the ring's consumer
+    /// sequence (which lets the producer reuse the slot) moves only past messages taken. A message
+    /// the journal cannot take is not applied and stays in the ring: the engine halts (venue
+    /// risk-off, <see cref="HaltReason"/> set) and its owner stops it; a restart resumes at that message.
+    /// </summary>
+    private bool JournalThenApply(ReadOnlySpan<byte> payload)
+    {
+        var journal = _journal;
+        if (journal is not null && !journal.TryAppend(payload, out _))
         {
-            // Durable mode: a message is journaled before it can change anything, and the ring's
-            // consumer sequence (which lets the producer reuse the slot) moves only after the batch.
-            engine._journal?.Append(payload);
-            engine.Apply(payload);
+            Halt(journal.Failure);
+            return false;
+        }
+
+        Apply(payload);
+        return true;
+    }
+
+    private void Halt(string? reason)
+    {
+        if (HaltReason is null)
+        {
+            HaltReason = reason ?? "the journal cannot take another record";
+            Counters.JournalFailures++;
+            if (_gate is not null)
+            {
+                _gate.VenueRiskOff = true;
+            }
         }
     }
+
+    /// <summary>
+    /// Why the engine has stopped taking messages (its journal could not take one), or null while it
+    /// runs. Once set, polls take nothing more from the feed and the venue is risk-off; the owner
+    /// stops the process (<c>llr engine</c> exits with code 4).
+    /// </summary>
+    public string? HaltReason { get; private set; }
 }
 
 /// <summary>Monotonic timestamps comparable across processes on one machine.</summary>

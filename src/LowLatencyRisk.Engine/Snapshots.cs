@@ -79,6 +79,15 @@ public sealed class SnapshotStore : IDisposable
     /// <summary>The last write error (the engine keeps running; the journal still holds everything).</summary>
     public string? LastError { get; private set; }
 
+    /// <summary>Snapshot writes that failed (each also reported through <see cref="Failed"/> as it happens).</summary>
+    public int Failures { get; private set; }
+
+    /// <summary>Called on the writer thread with the message of each failed write (the log of <c>llr engine</c>).</summary>
+    public Action<string>? Failed { get; set; }
+
+    /// <summary>Unix permission bits of snapshot files (0600 unless configured).</summary>
+    public UnixFileMode FilePermissions { get; init; } = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
     /// <summary>
     /// Engine thread, between polls: copies the state (which reflects every journal record up to
     /// <paramref name="journalSequence"/>) and hands it to the writer. False when the previous
@@ -133,13 +142,11 @@ public sealed class SnapshotStore : IDisposable
                 Retain();
                 LastError = null;
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 LastError = e.Message;
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                LastError = e.Message;
+                Failures++;
+                Failed?.Invoke(e.Message);
             }
             finally
             {
@@ -164,6 +171,11 @@ public sealed class SnapshotStore : IDisposable
         string temporary = path + ".tmp";
         using (var handle = File.OpenHandle(temporary, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, HeaderLength + body.Length))
         {
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(handle, FilePermissions); // before any state is written into it
+            }
+
             RandomAccess.Write(handle, header, 0);
             RandomAccess.Write(handle, body, HeaderLength);
             RandomAccess.FlushToDisk(handle);

@@ -95,6 +95,7 @@ internal static class ServiceCommands
             }
 
             using var serviceScope = service;
+            service.SnapshotFailed = message => Console.Error.WriteLine($"llr engine: snapshot failed (the engine goes on; the journal holds everything): {message}");
             Console.WriteLine(string.Create(Inv, $"llr engine: feed {service.Feed.Location}, breach {service.Breach.Location} ({(service.AttachedToExistingRings ? "attached" : "created")}), counters {c.PathOf(c.Rings.Counters)}"));
             Console.WriteLine(string.Create(Inv, $"llr engine: book {service.Engine.Book.Config.MaxAccounts:N0} accounts, grid {c.ToGrid().Name}, built in {clock.ElapsedMilliseconds} ms"));
             if (service.Recovery is { } r)
@@ -124,7 +125,15 @@ internal static class ServiceCommands
                 Console.WriteLine(string.Create(Inv, $"llr engine: state hash 0x{EngineStateHash.Compute(service.Engine):X16}"));
                 if (service.Snapshots is { } snaps)
                 {
-                    Console.WriteLine(string.Create(Inv, $"llr engine: snapshots {snaps.Written} written ({snaps.Length:N0} bytes each), {snaps.Skipped} skipped while one was being written, longest capture on the engine thread {snaps.LongestCaptureNanos / 1e6:F2} ms{(snaps.LastError is null ? "" : "; last error: " + snaps.LastError)}"));
+                    Console.WriteLine(string.Create(Inv, $"llr engine: snapshots {snaps.Written} written ({snaps.Length:N0} bytes each), {snaps.Skipped} skipped while one was being written, {snaps.Failures} failed, longest capture on the engine thread {snaps.LongestCaptureNanos / 1e6:F2} ms{(snaps.LastError is null ? "" : "; last error: " + snaps.LastError)}"));
+                }
+
+                if (s.HaltReason is not null)
+                {
+                    // The message that could not be journaled was not applied and is still in the
+                    // feed ring: a restart with room for the journal resumes at it.
+                    Console.Error.WriteLine($"llr engine: HALTED, venue risk-off: {s.HaltReason}. Nothing unjournaled was applied; free space for the journal and restart.");
+                    return 4;
                 }
             }
 

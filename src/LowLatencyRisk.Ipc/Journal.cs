@@ -69,7 +69,15 @@ public sealed unsafe class JournalWriter : IDisposable
     /// the existing records are checked and the journal is cut after the last good one, so the next
     /// append follows it. <see cref="OpenedWith"/> says what was found.
     /// </summary>
-    public static JournalWriter Open(string directory, int payloadSize, long segmentBytes = 64L << 20)
+    public static JournalWriter Open(string directory, int payloadSize, long segmentBytes = 64L << 20) =>
+        Open(directory, payloadSize, segmentBytes, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+    /// <summary>
+    /// As <see cref="Open(string, int, long)"/>, creating segments with <paramref name="mode"/>. The
+    /// segment after the current one is prepared before this returns: a folder that cannot hold it
+    /// is refused now (<see cref="JournalException"/>), not when the engine first needs it.
+    /// </summary>
+    public static JournalWriter Open(string directory, int payloadSize, long segmentBytes, UnixFileMode mode)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(payloadSize);
@@ -79,7 +87,7 @@ public sealed unsafe class JournalWriter : IDisposable
         }
 
         Directory.CreateDirectory(directory);
-        var writer = new JournalWriter(directory, payloadSize, segmentBytes);
+        var writer = new JournalWriter(directory, payloadSize, segmentBytes) { FilePermissions = mode };
         // Older segments may have been trimmed behind a snapshot: the scan starts where the journal does.
         var firstSegment = JournalReader.Segments(directory).FirstOrDefault();
         long head = firstSegment.Path is null ? 0 : Math.Max(0, JournalReader.FirstSequenceOf(firstSegment.Path) - 1);
@@ -106,26 +114,28 @@ public sealed unsafe class JournalWriter : IDisposable
             writer.ZeroFrom(scan.LastSequence + 1); // cut the torn or corrupt tail
         }
 
+        try
+        {
+            writer.WaitForSpareAtOpen();
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+
         return writer;
     }
 
     private static string SegmentPath(string directory, int index) => Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"journal-{index:D6}.llrj"));
 
-    private void CreateSegment(int index, long firstSequence)
-    {
-        // The next segment is normally ready: created and its pages faulted in by a background
-        // task while this one filled, so the roll costs the engine thread a header write.
-        RingMemory? memory = Volatile.Read(ref _spareReady) ? _spare : null;
-        if (memory is null || _spareIndex != index)
-        {
-            _spareTask?.Wait(); // a spare still being prepared for this index: never two writers on one file
-            memory = Volatile.Read(ref _spareReady) && _spareIndex == index ? _spare : PrepareSegment(index);
-        }
+    private void CreateSegment(int index, long firstSequence) => InstallSegment(PrepareSegment(index), index, firstSequence);
 
-        _spare = null;
-        _spareReady = false;
+    /// <summary>Writes the header of a prepared segment and makes it current; the next spare starts preparing.</summary>
+    private void InstallSegment(MappedRingMemory memory, int index, long firstSequence)
+    {
         _segment?.Dispose();
-        byte* b = memory!.Pointer;
+        byte* b = memory.Pointer;
         *(int*)(b + 8) = Version;
         *(int*)(b + 12) = _recordSize;
         *(int*)(b + 16) = _payloadSize;
@@ -139,10 +149,16 @@ public sealed unsafe class JournalWriter : IDisposable
         PrepareSpare(index + 1);
     }
 
-    private RingMemory? _spare;
+    // The next segment, created and its pages faulted in ahead of need by a background task (one
+    // at open, then one after each roll), so a roll costs the engine thread a header write and
+    // never a wait on a task. States: 0 preparing, 1 ready, 2 failed (see _spareFailure).
+    private MappedRingMemory? _spare;
     private int _spareIndex;
-    private bool _spareReady;
-    private Task? _spareTask;
+    private int _spareState;
+    private string? _spareFailure;
+
+    /// <summary>Why the journal cannot take another record (null while it can): the next segment could not be created.</summary>
+    public string? Failure { get; private set; }
 
     /// <summary>Creates segment <paramref name="index"/> (no magic yet: an unused file to a reader) and touches every page.</summary>
     private MappedRingMemory PrepareSegment(int index)
@@ -154,7 +170,7 @@ public sealed unsafe class JournalWriter : IDisposable
             File.Delete(path);
         }
 
-        var memory = MappedRingMemory.Create(path, length, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+        var memory = MappedRingMemory.Create(path, length, FilePermissions);
         for (long offset = 0; offset < length; offset += 4096)
         {
             memory.Pointer[offset] = 0; // fault the page in now, not on the engine thread's first append to it
@@ -166,14 +182,41 @@ public sealed unsafe class JournalWriter : IDisposable
     private void PrepareSpare(int index)
     {
         _spareIndex = index;
-        _spareReady = false;
-        _spareTask = Task.Run(() =>
+        _spare = null;
+        _spareFailure = null;
+        Volatile.Write(ref _spareState, 0);
+        _ = Task.Run(() =>
         {
-            var memory = PrepareSegment(index);
-            _spare = memory;
-            Volatile.Write(ref _spareReady, true);
+            try
+            {
+                _spare = PrepareSegment(index);
+                Volatile.Write(ref _spareState, 1);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _spareFailure = $"cannot create the next journal segment {SegmentPath(_directory, index)}: {e.Message}";
+                Volatile.Write(ref _spareState, 2);
+            }
         });
     }
+
+    /// <summary>Waits for the spare being prepared (at open only: the engine thread never calls this); throws when it failed.</summary>
+    private void WaitForSpareAtOpen()
+    {
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _spareState) == 0)
+        {
+            spin.SpinOnce(sleep1Threshold: 20);
+        }
+
+        if (_spareState == 2)
+        {
+            throw new JournalException($"the journal folder cannot hold the next segment: {_spareFailure}");
+        }
+    }
+
+    /// <summary>Unix permission bits of created segments (0600 unless configured).</summary>
+    public UnixFileMode FilePermissions { get; init; } = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     private void OpenSegment(int index, long firstSequence, long segmentBytes)
     {
@@ -206,13 +249,48 @@ public sealed unsafe class JournalWriter : IDisposable
         }
     }
 
-    /// <summary>Appends one record; returns its journal sequence. Allocation-free except when a segment rolls.</summary>
+    /// <summary>Appends one record; returns its journal sequence. Throws <see cref="JournalException"/> when it cannot (see <see cref="TryAppend"/>).</summary>
     public long Append(ReadOnlySpan<byte> payload)
     {
+        if (!TryAppend(payload, out long sequence))
+        {
+            throw new JournalException(Failure!);
+        }
+
+        return sequence;
+    }
+
+    /// <summary>
+    /// Appends one record (allocation-free, a roll included); false, with <see cref="Failure"/>
+    /// saying why, when the next segment could not be created: nothing is written then, and every
+    /// later call fails too. A roll that finds the spare segment still being prepared (the current
+    /// one filled faster than a segment can be created) waits for that preparation to finish.
+    /// </summary>
+    public bool TryAppend(ReadOnlySpan<byte> payload, out long sequence)
+    {
+        sequence = 0;
+        if (Failure is not null)
+        {
+            return false;
+        }
+
         long slot = _next - _segmentFirst;
         if (slot >= Capacity)
         {
-            CreateSegment(_segmentIndex + 1, _next);
+            var spin = new SpinWait();
+            int state;
+            while ((state = Volatile.Read(ref _spareState)) == 0)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+
+            if (state == 2)
+            {
+                Failure = _spareFailure;
+                return false;
+            }
+
+            InstallSegment(_spare!, _spareIndex, _next);
             slot = 0;
         }
 
@@ -230,7 +308,8 @@ public sealed unsafe class JournalWriter : IDisposable
             Flush();
         }
 
-        return _next++;
+        sequence = _next++;
+        return true;
     }
 
     /// <summary>msync of the current segment: the records survive a power loss once this returns.</summary>
@@ -239,7 +318,12 @@ public sealed unsafe class JournalWriter : IDisposable
     /// <summary>Unmaps.</summary>
     public void Dispose()
     {
-        _spareTask?.Wait();
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _spareState) == 0)
+        {
+            spin.SpinOnce(); // a spare still being prepared finishes before its file is removed
+        }
+
         _segment?.Dispose();
         if (_spare is { } spare)
         {

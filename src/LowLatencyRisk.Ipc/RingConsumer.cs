@@ -64,6 +64,20 @@ public sealed unsafe class RingConsumer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll<THandler>(ref THandler handler, int maxBatch = int.MaxValue) where THandler : IRingHandler
     {
+        var always = new Consuming<THandler>(handler);
+        int n = PollWhile(ref always, maxBatch);
+        handler = always.Inner;
+        return n;
+    }
+
+    /// <summary>
+    /// As <see cref="Poll"/>, but the handler may refuse a message (return false): the batch ends
+    /// before it and it stays in the ring, unconsumed, for a later poll — a consumer that must not
+    /// pass a message it could not act on (the engine when its journal cannot take a record).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int PollWhile<THandler>(ref THandler handler, int maxBatch = int.MaxValue) where THandler : IRingHandlerWhile
+    {
         long next = _next;
         long limit = next + Math.Min(maxBatch, _capacity);
         if (_dependencies.Length != 0)
@@ -79,7 +93,10 @@ public sealed unsafe class RingConsumer
             long stamp = Volatile.Read(ref *(long*)slot);
             if (stamp == end + 1)
             {
-                handler.OnMessage(end, new ReadOnlySpan<byte>(slot + Layout.RingHeaderDescriptor.StampSize, payloadSize));
+                if (!handler.OnMessage(end, new ReadOnlySpan<byte>(slot + Layout.RingHeaderDescriptor.StampSize, payloadSize)))
+                {
+                    break; // refused: the message stays in the ring, unconsumed
+                }
             }
             else if (stamp == -(end + 1))
             {
@@ -218,3 +235,16 @@ public sealed unsafe class RingConsumer
         _stuckSequence = -1;
     }
 }
+
+/// <summary>Adapts an <see cref="IRingHandler"/> (which consumes every message) to <see cref="RingConsumer.PollWhile"/>; inlined away.</summary>
+internal struct Consuming<THandler>(THandler inner) : IRingHandlerWhile where THandler : IRingHandler
+    {
+        public THandler Inner = inner;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool OnMessage(long sequence, ReadOnlySpan<byte> payload)
+        {
+            Inner.OnMessage(sequence, payload);
+            return true;
+        }
+    }

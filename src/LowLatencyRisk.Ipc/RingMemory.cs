@@ -97,6 +97,11 @@ internal sealed unsafe class MappedRingMemory : RingMemory
             throw new IOException($"Cannot create ring file '{path}' with {length} bytes reserved: {ex.Message}", ex);
         }
 
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(stream.SafeFileHandle, mode); // exactly the configured bits, whatever the umask
+        }
+
         try
         {
             if (stream.Length < length)

@@ -52,7 +52,10 @@ public sealed unsafe class SharedCounters : IDisposable
     public long UpdatedTicks => Volatile.Read(ref *(long*)(_base + UpdatedOffset));
 
     /// <summary>Creates (or replaces) the counters file with <paramref name="slotCount"/> zeroed slots.</summary>
-    public static SharedCounters Create(string path, int slotCount)
+    public static SharedCounters Create(string path, int slotCount) => Create(path, slotCount, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+    /// <summary>As <see cref="Create(string, int)"/>, with the file's permission bits.</summary>
+    public static SharedCounters Create(string path, int slotCount, UnixFileMode mode)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(slotCount);
@@ -61,7 +64,7 @@ public sealed unsafe class SharedCounters : IDisposable
             File.Delete(path); // a stale file of an earlier run; readers attached to it keep their old mapping
         }
 
-        var memory = MappedRingMemory.Create(path, HeaderLength + (8L * slotCount), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+        var memory = MappedRingMemory.Create(path, HeaderLength + (8L * slotCount), mode);
         byte* b = memory.Pointer;
         *(int*)(b + VersionOffset) = Version;
         *(int*)(b + SlotCountOffset) = slotCount;

@@ -82,3 +82,10 @@ public interface IRingHandler
     /// <summary>One published message. The span is valid only during the call.</summary>
     void OnMessage(long sequence, ReadOnlySpan<byte> payload);
 }
+
+/// <summary>A consumer's handler that may refuse a message (see <see cref="RingConsumer.PollWhile"/>).</summary>
+public interface IRingHandlerWhile
+{
+    /// <summary>One published message; false leaves it (and everything after it) in the ring, unconsumed. The span is valid only during the call.</summary>
+    bool OnMessage(long sequence, ReadOnlySpan<byte> payload);
+}

@@ -198,6 +198,8 @@ public sealed class LlrConfig
         Check(r.Feed != r.Breach && r.Feed != r.Counters && r.Breach != r.Counters, "rings", "feed, breach and counters need distinct names");
         Check(IsPowerOfTwo(r.FeedCapacity, 64, 1 << 24), "rings.feedCapacity", $"{r.FeedCapacity} is not a power of two in 64..16777216");
         Check(IsPowerOfTwo(r.BreachCapacity, 64, 1 << 24), "rings.breachCapacity", $"{r.BreachCapacity} is not a power of two in 64..16777216");
+        Check(TryParseFileMode(r.FileMode, out _), "rings.fileMode",
+            $"\"{r.FileMode}\" is not an octal mode that gives the owner read and write and others nothing (\"0600\", or \"0660\" or \"0640\" for a group)");
 
         int cpus = Environment.ProcessorCount;
         CheckProcess(Engine, "engine", cpus, Check);
@@ -296,6 +298,39 @@ public sealed class LlrConfig
 
     /// <summary>Full path of a ring file.</summary>
     public string PathOf(string name) => Path.Combine(Rings.Directory, name);
+
+    /// <summary>The permission bits of every file the engine creates (rings, counters, journal segments, snapshots, lock files): <c>rings.fileMode</c>.</summary>
+    public UnixFileMode FilePermissions => TryParseFileMode(Rings.FileMode, out var mode) ? mode : UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>Parses an octal mode such as "0600"; only owner read + write (required) and group bits are accepted.</summary>
+    public static bool TryParseFileMode(string? text, out UnixFileMode mode)
+    {
+        mode = default;
+        if (string.IsNullOrEmpty(text) || text.Length > 4)
+        {
+            return false;
+        }
+
+        int value = 0;
+        foreach (char ch in text)
+        {
+            if (ch is < '0' or > '7')
+            {
+                return false;
+            }
+
+            value = (value * 8) + (ch - '0');
+        }
+
+        const int OwnerReadWrite = 0b110_000_000, OthersAndSpecial = 0b111 | 0b111_000_000_000, OwnerExecute = 0b001_000_000;
+        if ((value & OwnerReadWrite) != OwnerReadWrite || (value & (OthersAndSpecial | OwnerExecute)) != 0)
+        {
+            return false;
+        }
+
+        mode = (UnixFileMode)value;
+        return true;
+    }
 }
 
 /// <summary>Durability modes.</summary>
@@ -399,6 +434,7 @@ public sealed class RingsSection
     public string Counters { get; init; } = "llr-counters";
     public int FeedCapacity { get; init; } = 1 << 16;
     public int BreachCapacity { get; init; } = 1 << 16;
+    public string FileMode { get; init; } = "0600";
 }
 
 public sealed class JournalSection

@@ -1,0 +1,129 @@
+using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Engine.Tests;
+
+/// <summary>One owner per role, storage faults that stop cleanly, and the mode of every file the engine creates.</summary>
+public sealed class EngineServiceHardeningTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(TempFiles.Directory, $"llr-hard-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    public EngineServiceHardeningTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private LlrConfig Config(string counters = "llr-counters", string journal = "none", string fileMode = "0600") => LlrConfig.Parse($$"""
+        {
+          "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 200, "positionsPerAccount": 10, "collateralToMargin": 1.3 },
+          "limits": { "maxTrackedOrders": 1024 },
+          "rings": { "directory": "{{_dir}}", "counters": "{{counters}}", "feedCapacity": 1024, "breachCapacity": 4096, "fileMode": "{{fileMode}}" },
+          "engine": { "cpu": -1 },
+          "journal": { "mode": "{{journal}}", "directory": "journal", "segmentMegabytes": 1, "snapshotIntervalSeconds": 0, "keepSnapshots": 3 }
+        }
+        """);
+
+    [Fact]
+    public void SecondEngine_DifferingOnlyInItsCountersFile_IsRefused_NamingTheOwner()
+    {
+        // Before: a second engine whose configuration differed only in rings.counters attached to
+        // the same feed and breach rings; both applied every message and both wrote the breach ring.
+        using var first = EngineService.Open(Config());
+        var e = Assert.Throws<IOException>(() => EngineService.Open(Config(counters: "other-counters")));
+        Assert.Contains($"pid {Environment.ProcessId}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("feed ring's consumer role", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dir, "other-counters")), "a refused start leaves nothing behind");
+        first.Dispose();
+
+        // Once the owner is gone (here disposed; a killed process's lock goes with it) the role is free.
+        using var second = EngineService.Open(Config(counters: "other-counters"));
+        Assert.NotNull(second.Engine);
+    }
+
+    [Fact]
+    public void JournalCannotRoll_EngineHalts_NothingUnjournaledIsApplied_TheMessageStaysInTheRing()
+    {
+        var c = Config(journal: "journal");
+        using var service = EngineService.Open(c);
+        string journalDir = EngineService.JournalDirectory(c);
+        // Segment 2 is prepared at open; segment 3 is prepared after the roll to 2 — make that fail
+        // (a directory where its file must go: the same path as a full disk, deterministically).
+        Directory.CreateDirectory(Path.Combine(journalDir, "journal-000003.llrj"));
+        var sim = new VenueSimulator(c.BuildWorkload(), seed: 5, producerId: 1);
+        var producer = service.Feed.CreateMultiProducer();
+        int perSegment = (int)(((1 << 20) - JournalWriter.HeaderLength) / (JournalWriter.RecordHeaderLength + Wire.FeedMessageDescriptor.PayloadSize));
+        int published = 0;
+        for (int guard = 0; guard < 100_000 && service.Engine.HaltReason is null; guard++)
+        {
+            if (producer.TryClaim(1, out long s))
+            {
+                sim.Next(producer.Payload(s), MonotonicClock.Now());
+                producer.Publish(s);
+                published++;
+            }
+
+            service.Engine.PollOnce();
+        }
+
+        var engine = service.Engine;
+        Assert.NotNull(engine.HaltReason);
+        Assert.Contains("journal-000003.llrj", engine.HaltReason, StringComparison.Ordinal);
+        Assert.Equal(1, engine.Counters.JournalFailures);
+        Assert.Equal(2L * perSegment, engine.Journal!.LastSequence);
+        Assert.Equal(engine.Journal.LastSequence, engine.Counters.Events); // applied = journaled
+        Assert.Equal(engine.Journal.LastSequence, service.Feed.ReadConsumerSequence(0)); // the refused message is still in the ring
+        Assert.True(published > engine.Journal.LastSequence);
+        Assert.Equal(0, engine.PollOnce());
+        Assert.Equal(engine.Journal.LastSequence, service.Feed.ReadConsumerSequence(0));
+    }
+
+    [Fact]
+    public void JournalFolderThatCannotHoldTheNextSegment_RefusesToStart()
+    {
+        var c = Config(journal: "journal");
+        Directory.CreateDirectory(Path.Combine(EngineService.JournalDirectory(c), "journal-000002.llrj"));
+        var e = Assert.Throws<JournalException>(() => EngineService.Open(c));
+        Assert.Contains("cannot hold the next segment", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(c.PathOf(c.Rings.Feed)), "a failed start removes the rings it created");
+        Assert.False(File.Exists(c.PathOf(c.Rings.Counters)));
+    }
+
+    [Theory]
+    [InlineData("0600", UnixFileMode.UserRead | UnixFileMode.UserWrite)]
+    [InlineData("0640", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead)]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void EveryFileTheEngineCreates_HasTheConfiguredMode(string fileMode, UnixFileMode expected)
+    {
+        // Before: snapshots 0644, rings 0600, journal and counters 0640.
+        var c = Config(journal: "journal", fileMode: fileMode);
+        using (var service = EngineService.Open(c))
+        {
+            service.Snapshots!.TryCapture(service.Engine, service.Engine.Journal!.LastSequence);
+            service.Snapshots.WaitIdle();
+        }
+
+        var files = Directory.GetFiles(_dir, "*", SearchOption.AllDirectories);
+        Assert.Contains(files, f => f.EndsWith(".llrs", StringComparison.Ordinal));
+        Assert.Contains(files, f => f.EndsWith(".llrj", StringComparison.Ordinal));
+        Assert.Contains(files, f => f.EndsWith(".lock", StringComparison.Ordinal));
+        Assert.True(files.Length >= 7, string.Join(", ", files));
+        foreach (string f in files)
+        {
+            Assert.True(File.GetUnixFileMode(f) == expected, $"{f}: {File.GetUnixFileMode(f)}, expected {expected}");
+        }
+    }
+
+    [Theory]
+    [InlineData("0644")]
+    [InlineData("0666")]
+    [InlineData("0400")]
+    [InlineData("0700")]
+    [InlineData("600x")]
+    [InlineData("")]
+    public void FileModeGrantingOthersOrDenyingTheOwner_IsRefused(string fileMode)
+    {
+        var e = Assert.Throws<ConfigException>(() => Config(fileMode: fileMode));
+        Assert.Contains("rings.fileMode", e.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Buffers.Binary;
+using LowLatencyRisk.Engine;
+using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Host.Tests;
+
+/// <summary>`llr stats` never shows a dead or hung engine as alive.</summary>
+public sealed class StatsLivenessTests : IDisposable
+{
+    private readonly TempFiles _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    private string CountersFile(out SharedCounters counters)
+    {
+        string path = _files.NewPath("counters");
+        counters = SharedCounters.Create(path, EngineCountersLayout.Count);
+        var slots = new long[EngineCountersLayout.Count];
+        slots[EngineCountersLayout.Layout] = EngineCountersLayout.LayoutId;
+        slots[EngineCountersLayout.Events] = 1234;
+        counters.Publish(slots, MonotonicClock.Now());
+        return path;
+    }
+
+    private static (int Code, string Output) Stats(string path, params string[] extra)
+    {
+        using var llr = PeerProcess.StartDotnet("llr", ["stats", "--counters", path, "--once", .. extra]);
+        int code = llr.WaitForExit(TimeSpan.FromSeconds(60));
+        return (code, llr.Output);
+    }
+
+    [Fact]
+    public void FreshCounters_OfALiveWriter_AreLive_ExitZero()
+    {
+        // The negative control of the two below: the same file, just published, reads as live.
+        string path = CountersFile(out var counters);
+        using (counters)
+        {
+            var (code, output) = Stats(path, "--stale-after", "30");
+            Assert.True(code == 0, output);
+            Assert.Contains("live, updated", output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void CountersNotUpdated_AreShownStale_AndOnceExitsNonZero()
+    {
+        // Before: a stopped engine's counters were shown indefinitely and --once exited 0.
+        string path = CountersFile(out var counters);
+        using (counters)
+        {
+            Thread.Sleep(600);
+            var (code, output) = Stats(path, "--stale-after", "0.3");
+            Assert.Equal(5, code);
+            Assert.Contains("STALE", output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void CountersOfAProcessThatIsGone_AreShownDead_AndOnceExitsNonZero()
+    {
+        string path = CountersFile(out var counters);
+        counters.Dispose();
+        using (var gone = PeerProcess.StartNative("/bin/true"))
+        {
+            gone.WaitForExit(TimeSpan.FromSeconds(10));
+            var bytes = File.ReadAllBytes(path);
+            BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(SharedCounters.WriterPidOffset), gone.Id);
+            File.WriteAllBytes(path, bytes);
+        }
+
+        var (code, output) = Stats(path, "--stale-after", "30");
+        Assert.Equal(5, code);
+        Assert.Contains("DEAD", output, StringComparison.Ordinal);
+    }
+}
