@@ -1147,7 +1147,9 @@ public sealed class RiskBook
                 g.Delta[k] = 1; // ∂F/∂F; the chain-rule factor is ForwardPerIndex
                 g.Gamma[k] = 0;
                 g.Vega[k] = 0;
-                g.Theta[k] = -carry * g.Forward[k];
+                // Theta holds the index fixed: a future rolls down its basis (−b·F); spot and
+                // perpetual positions have no time value.
+                g.Theta[k] = g.Kind[k] == (byte)InstrumentKind.Future && t > 0 ? -carry * g.Forward[k] : 0;
                 g.Rho[k] = 0;
             }
         }
@@ -1160,6 +1162,18 @@ public sealed class RiskBook
         if (isOption)
         {
             GreeksKernel.Compute(g.GreekInputs, g.GreekOutputs);
+            // The kernel prices on the forward (Black-76), so its theta holds F fixed; with the
+            // index held fixed F = S·e^(bT) also moves in time: θ = θ_F − b·F·∂V/∂F.
+            if (carry != 0)
+            {
+                for (int k = 0; k < g.Count; k++)
+                {
+                    if (g.Time[k] > 0)
+                    {
+                        g.Theta[k] -= carry * g.Forward[k] * g.Delta[k];
+                    }
+                }
+            }
         }
 
         _calculator.Compute(g.RiskInputs, g.Rows.AsSpan(0, g.Count * _scenarios));

@@ -85,7 +85,7 @@ public static class RiskBookVerifier
                 delta = g.Delta * forwardPerIndex;
                 gamma = g.Gamma * forwardPerIndex * forwardPerIndex;
                 vega = g.Vega;
-                theta = g.Theta;
+                theta = t > 0 ? g.Theta - (carry * forward * g.Delta) : g.Theta; // index held fixed: F moves as e^(bT)
                 if (q < 0)
                 {
                     shortUnits[u] += -q * m;
@@ -98,7 +98,7 @@ public static class RiskBookVerifier
                 delta = forwardPerIndex;
                 gamma = 0;
                 vega = 0;
-                theta = -carry * forward;
+                theta = spec.Kind == InstrumentKind.Future && t > 0 ? -carry * forward : 0;
             }
 
             result.NetDelta[u] += q * delta * m;

@@ -115,6 +115,45 @@ public class RiskBookTests
     }
 
     [Fact]
+    public void Theta_WithCarry_HoldsTheIndexFixed_HullGreeksChapter()
+    {
+        // Hull, Options, Futures and Other Derivatives, Greeks chapter: a call on a non-dividend
+        // stock, S = 49, K = 50, r = 5 %, σ = 20 %, T = 20 weeks = 20/52 year. Hull's values:
+        // delta 0.522, gamma 0.066, vega 12.1 (per unit of σ), theta −4.31 per year. The book
+        // prices on the forward F = S·e^(bT) with carry b = r; its theta holds the index fixed, so
+        // θ = θ_F − b·F·∂V/∂F (the previous code gave −3.03: θ with F held fixed).
+        const long T0 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
+        var book = new RiskBook(new RiskConfig { MaxUnderlyings = 1, MaxInstruments = 4, MaxAccounts = 1, MaxPositionsPerAccount = 4, MaxAssets = 1, Rate = 0.05, IndexBand = 10 });
+        book.DefineUnderlying(0, carry: 0.05);
+        book.UpdateIndex(0, 49, T0);
+        long expiry = T0 + (long)(20.0 / 52 * RiskBook.NanosPerYear);
+        book.DefineInstrument(0, new InstrumentSpec(InstrumentKind.Call, 0, 50, expiry, 1, 0.0001, 0.0001));
+        book.DefineInstrument(1, new InstrumentSpec(InstrumentKind.Perpetual, 0, 0, 0, 1, 0.01, 0.001));
+        book.DefineInstrument(2, new InstrumentSpec(InstrumentKind.Future, 0, 0, expiry, 1, 0.01, 0.001));
+        book.SetInitialVolatility(0, 0.20);
+        book.DefineAsset(0, -1, 1, [new HaircutTier(1e18, 0)]);
+        book.SetCollateral(0, 0, 1e6);
+        book.Revalue();
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, 0, 1, 2.40));
+        book.Revalue();
+        Assert.Equal(0.522, book.NetDelta(0, 0), 3);
+        Assert.Equal(0.066, book.NetGamma(0, 0), 3);
+        Assert.Equal(12.1, book.NetVega(0, 0), 1);
+        Assert.Equal(-4.31, book.NetTheta(0, 0), 2);
+        double optionTheta = book.NetTheta(0, 0);
+
+        // A perpetual has no time value; a future rolls down its basis: θ = −b·F = −0.05 × 49·e^(0.05·20/52).
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, 1, 1, 49));
+        book.Revalue();
+        Assert.Equal(optionTheta, book.NetTheta(0, 0), 12);
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, 2, 1, 50));
+        book.Revalue();
+        Assert.Equal(optionTheta - (0.05 * 49 * Math.Exp(0.05 * 20.0 / 52)), book.NetTheta(0, 0), 9);
+        var r = RiskBookVerifier.Recompute(book, 0);
+        Assert.Equal(r.NetTheta[0], book.NetTheta(0, 0), 9);
+    }
+
+    [Fact]
     public void Fill_BeyondPositionCapacity_IsRejected()
     {
         var f = new BookFixture(underlyings: 2, accounts: 2);
