@@ -45,7 +45,10 @@ public static class ResultWriter
         {
             md.Append(c, $"\n## {name} (ns)\n\n| p50 | p90 | p99 | p99.9 | p99.99 | max | count |\n|---|---|---|---|---|---|---|\n");
             md.Append(c, $"| {h.ValueAtPercentile(50)} | {h.ValueAtPercentile(90)} | {h.ValueAtPercentile(99)} | {h.ValueAtPercentile(99.9)} | {h.ValueAtPercentile(99.99)} | {h.Max} | {h.TotalCount} |\n");
-            File.WriteAllText(Path.Combine(dir, name + ".hgrm"), h.ToHgrm());
+            if (h.TotalCount > 0)
+            {
+                File.WriteAllText(Path.Combine(dir, name + ".hgrm"), h.ToHgrm()); // a histogram with no sample (a short run that saw none of that kind) has no percentile distribution to write
+            }
         }
 
         if (histograms.Count > 0)

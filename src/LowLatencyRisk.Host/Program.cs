@@ -16,6 +16,19 @@ internal static class Program
         root.Subcommands.Add(StatsCommand.Create());
         root.Subcommands.Add(MarginCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
-        return root.Parse(args).Invoke();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // A mistyped command, option or value: the message and usage, exit code 2 (bad input), nothing started.
+            foreach (var error in parse.Errors)
+            {
+                Console.Error.WriteLine($"llr: {error.Message}");
+            }
+
+            Console.Error.WriteLine("llr: see `llr --help` (or `llr COMMAND --help`).");
+            return 2;
+        }
+
+        return parse.Invoke();
     }
 }

@@ -75,3 +75,20 @@ public sealed class StatsLivenessTests : IDisposable
         Assert.Contains("DEAD", output, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Mistyped commands and options are bad input: a message and exit code 2, as the README says.</summary>
+public sealed class CommandLineErrorTests
+{
+    [Theory]
+    [InlineData("enigne")]
+    [InlineData("stats", "--onse")]
+    [InlineData("simulate", "--events", "many")]
+    public void MistypedCommandOrOption_ExitsTwo_WithAMessage_NoStackTrace(params string[] args)
+    {
+        // Before: exit code 1.
+        using var llr = PeerProcess.StartDotnet("llr", args);
+        Assert.Equal(2, llr.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("llr:", llr.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", llr.Output, StringComparison.Ordinal);
+    }
+}
