@@ -16,9 +16,11 @@ namespace LowLatencyRisk.Engine;
 /// <para>One thread calls <see cref="PollOnce"/> (or <see cref="Run"/>); nothing else touches the
 /// book while it runs. No allocation after construction.</para>
 /// <para>A message that fails validation is counted by reason (<see cref="EngineCounters"/>) and
-/// changes nothing; the engine never throws on input. Producer sequences are checked per producer:
-/// a repeated or older sequence is a duplicate and is dropped, a jump is counted as a gap and the
-/// message applied.</para>
+/// changes nothing; the engine never throws on input. Producer sequences are checked per producer
+/// and epoch: a repeated or older sequence is a duplicate and is dropped; a jump beyond
+/// <see cref="SequenceWindow"/> is refused and not adopted; a smaller jump is counted as a gap and
+/// the message applied; a newer epoch (a restarted producer) is followed from its sequence 1, an
+/// older one refused.</para>
 /// <para>The engine never blocks on the breach reader: a breach that finds the ring full waits in a
 /// preallocated slot of its account, the gate goes risk-off (only risk-reducing orders pass) and
 /// the alarm counter moves; waiting breaches go out, in the order their accounts first changed, as
@@ -330,14 +332,18 @@ public sealed class RiskEngine
             return;
         }
 
-        long last = epoch == _epoch[producer] ? _lastSequence[producer] : 0;
+        bool newEpoch = epoch != _epoch[producer];
+        long last = newEpoch ? 0 : _lastSequence[producer];
         if (sequence <= last)
         {
             Reject(FeedReject.Duplicate);
             return;
         }
 
-        if (sequence - last > SequenceWindow)
+        // A new epoch is followed only from its sequence 1 (how a restarted producer begins): a
+        // corrupt epoch on an otherwise ordinary message is refused, not adopted, or it would make
+        // every later message of the real session stale.
+        if (sequence - last > SequenceWindow || (newEpoch && sequence != 1))
         {
             Reject(FeedReject.SequenceJump);
             return;
@@ -348,7 +354,7 @@ public sealed class RiskEngine
             Counters.SequenceGaps++;
         }
 
-        if (epoch != _epoch[producer])
+        if (newEpoch)
         {
             _epoch[producer] = epoch;
             Counters.ProducerRestarts++;
@@ -631,7 +637,7 @@ public sealed class RiskEngine
         {
             _riskOff = false;
             Counters.RiskOffNanos += MonotonicClock.ToNanos(MonotonicClock.Now() - _riskOffSince);
-            if (_gate is not null)
+            if (_gate is not null && HaltReason is null) // a halted engine keeps the venue risk-off
             {
                 _gate.VenueRiskOff = false;
             }

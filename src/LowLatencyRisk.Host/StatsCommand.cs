@@ -26,6 +26,14 @@ internal static class StatsCommand
         };
         command.SetAction(parse =>
         {
+            double seconds = parse.GetValue(interval);
+            double stale = parse.GetValue(staleAfter);
+            if (!(seconds >= 0.1 && seconds <= 3600) || !(stale > 0 && stale <= 86_400))
+            {
+                Console.Error.WriteLine("llr stats: --interval must be 0.1..3600 seconds and --stale-after 0..86400 seconds (above 0).");
+                return 2;
+            }
+
             string? path = parse.GetValue(file);
             if (path is null)
             {
@@ -53,8 +61,7 @@ internal static class StatsCommand
 
             var slots = new long[Math.Max(counters.SlotCount, EngineCountersLayout.Count)];
             long[]? previous = null;
-            double seconds = Math.Max(0.1, parse.GetValue(interval));
-            double stale = Math.Max(0.2, parse.GetValue(staleAfter));
+
             try
             {
                 while (true)

@@ -333,10 +333,12 @@ public sealed class RiskEngineTests : IDisposable
         Tick(1_700_000_100, 1, index * 1.003); // the producer restarted: new epoch, sequence 1
         Tick(1_700_000_100, 2, index * 1.004);
         Tick(1_700_000_000, 3, index * 1.5);   // the old session again: stale
+        Tick(4_000_000_000, 3, index * 1.5);   // a corrupt epoch on an ordinary message (a new session starts at 1): refused, not adopted
         rig.Engine.PollOnce();
         var c = rig.Engine.Counters;
         Assert.Equal(1, c.Rejects[(int)FeedReject.Duplicate]);
         Assert.Equal(1, c.Rejects[(int)FeedReject.StaleEpoch]);
+        Assert.Equal(1, c.Rejects[(int)FeedReject.SequenceJump]);
         Assert.Equal(2, c.ProducerRestarts); // 0 → 1,700,000,000 → 1,700,000,100
         Assert.Equal(1_700_000_100u, rig.Engine.ProducerEpoch(4));
         Assert.Equal(2, rig.Engine.LastProducerSequence(4));
@@ -392,8 +394,8 @@ public sealed class RiskEngineTests : IDisposable
     public void BreachReaderAway_UnderFlappingFarLargerThanAnyQueue_NothingLost_LastStatePerAccountIsTheBooks()
     {
         // 200 accounts flapped between rich and broke 150 times each while the liquidator reads
-        // nothing: 60,000 state changes against a 64-slot breach ring (the queue before this
-        // design held 2 × accounts + 1,024 and dropped the rest).
+        // nothing: 29,900 state changes (measured) against a 64-slot breach ring (the queue before
+        // this design held 2 × accounts + 1,024 and dropped the rest).
         var rig = NewRig(breachCapacity: 64, stressStart: long.MaxValue, stressLength: 0);
         var book = rig.Workload.Book;
         const int Accounts = 200, Flips = 150;
@@ -424,7 +426,7 @@ public sealed class RiskEngineTests : IDisposable
 
         var c = rig.Engine.Counters;
         Assert.True(rig.Engine.IsRiskOff);
-        Assert.True(c.StateChanges > 20 * (Accounts + 64), $"{c.StateChanges} state changes");
+        Assert.True(c.StateChanges > 20_000, $"{c.StateChanges} state changes"); // far beyond the old queue's 1,424
         Assert.True(c.PendingBreaches <= Accounts);
         Assert.True(c.BreachesCoalesced > 0);
 
@@ -458,6 +460,53 @@ public sealed class RiskEngineTests : IDisposable
         Assert.Contains(rig.Breaches, b => b.Replaced > 0);
         Assert.Contains(rig.Breaches, b => b.To == MarginState.MarginCall);
         Assert.Contains(rig.Breaches, b => b.To == MarginState.Liquidation);
+    }
+
+    [Fact]
+    public void HaltedEngine_KeepsTheVenueRiskOff_WhenTheBreachReaderCatchesUp()
+    {
+        // The engine is risk-off because the breach reader is away, then its journal fails: when
+        // the reader catches up, the breach episode ends but the venue must stay risk-off (before
+        // this check, draining the breach ring turned the gate's risk-off back off).
+        var rig = NewRig(breachCapacity: 64, stressStart: long.MaxValue, stressLength: 0);
+        string dir = Path.Combine(TempFiles.Directory, $"llr-halt-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            const int RecordsPerSegment = 100;
+            rig.Engine.Journal = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, JournalWriter.HeaderLength + (RecordsPerSegment * (JournalWriter.RecordHeaderLength + FeedMessageDescriptor.PayloadSize)));
+            Directory.CreateDirectory(Path.Combine(dir, "journal-000003.llrj")); // segment 3 cannot be created
+            long seq = 0;
+            for (int i = 0; i < 3 * RecordsPerSegment && rig.Engine.HaltReason is null; i++)
+            {
+                long s;
+                while (!rig.Feed.TryClaim(1, out s))
+                {
+                    rig.Engine.PollOnce();
+                }
+
+                var p = rig.Feed.Payload(s);
+                FeedMessageDescriptor.WriteHeader(p, FeedMessageType.Collateral, 9, ++seq, StandardWorkload.StartNanos + seq, 0);
+                FeedMessageDescriptor.WriteCollateral(p, i % 200, StandardWorkload.UsdAsset, i % 400 < 200 ? -1e9 : 1e9);
+                rig.Feed.Publish(s);
+                rig.Engine.PollOnce();
+            }
+
+            Assert.NotNull(rig.Engine.HaltReason);
+            Assert.True(rig.Engine.IsRiskOff, "the breach reader was away: breaches wait");
+            for (int guard = 0; guard < 100_000 && (rig.Liquidator.Poll() > 0 || rig.Engine.IsRiskOff); guard++)
+            {
+                rig.Engine.PollOnce();
+            }
+
+            Assert.False(rig.Engine.IsRiskOff); // every waiting breach went out, even after the halt
+            Assert.Equal(rig.Engine.Counters.StateChanges, rig.Liquidator.Read + rig.Liquidator.Coalesced);
+            Assert.True(rig.Gate.VenueRiskOff, "a halted engine keeps the venue risk-off");
+            rig.Engine.Journal.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]

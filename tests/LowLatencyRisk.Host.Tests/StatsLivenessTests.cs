@@ -43,6 +43,25 @@ public sealed class StatsLivenessTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("--stale-after", "0")]
+    [InlineData("--stale-after", "NaN")]
+    [InlineData("--interval", "NaN")]
+    [InlineData("--interval", "0")]
+    public void BadIntervals_AreRefused_ExitTwo(string option, string value)
+    {
+        // Before: NaN went through Math.Max and TimeSpan.FromSeconds threw (a stack trace); a NaN
+        // stale threshold would have read every engine as live.
+        string path = CountersFile(out var counters);
+        using (counters)
+        {
+            var (code, output) = Stats(path, option, value);
+            Assert.Equal(2, code);
+            Assert.Contains(option, output, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void CountersNotUpdated_AreShownStale_AndOnceExitsNonZero()
     {

@@ -165,10 +165,14 @@ public sealed record RiskConfig
     public double MaxPrice { get; init; } = 1e9;
     /// <summary>Largest accepted quantity of one fill, and of one position after a fill (contracts).</summary>
     public double MaxQuantity { get; init; } = 1e9;
+    /// <summary>Largest accepted contract multiplier of an instrument definition (strikes are bounded by <see cref="MaxPrice"/>).</summary>
+    public double MaxMultiplier { get; init; } = 1e8;
     /// <summary>Largest accepted notional of one fill: |quantity| × price × the instrument's multiplier.</summary>
     public double MaxNotional { get; init; } = 1e13;
     /// <summary>Largest accepted |balance × price| of one collateral balance.</summary>
     public double MaxCollateralValue { get; init; } = 1e13;
+    /// <summary>Largest accepted |balance| of one collateral balance in units of its asset (applies also while the asset has no price yet).</summary>
+    public double MaxCollateralUnits { get; init; } = 1e13;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public void Validate()
@@ -189,8 +193,10 @@ public sealed record RiskConfig
         Require(StaleAfterNanos > 0, nameof(StaleAfterNanos), "must be positive");
         Require(MaxPrice > 0 && MaxPrice <= 1e15, nameof(MaxPrice), "must be in (0, 1e15]");
         Require(MaxQuantity > 0 && MaxQuantity <= 1e15, nameof(MaxQuantity), "must be in (0, 1e15]");
+        Require(MaxMultiplier > 0 && MaxMultiplier <= 1e12, nameof(MaxMultiplier), "must be in (0, 1e12]");
         Require(MaxNotional > 0 && MaxNotional <= 1e18, nameof(MaxNotional), "must be in (0, 1e18]");
         Require(MaxCollateralValue > 0 && MaxCollateralValue <= 1e18, nameof(MaxCollateralValue), "must be in (0, 1e18]");
+        Require(MaxCollateralUnits > 0 && MaxCollateralUnits <= 1e18, nameof(MaxCollateralUnits), "must be in (0, 1e18]");
     }
 
     private static void Require(bool ok, string field, string problem)

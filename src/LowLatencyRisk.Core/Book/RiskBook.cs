@@ -262,13 +262,13 @@ public sealed class RiskBook
             return DefinitionResult.UnknownUnderlying;
         }
 
-        if (!(spec.Multiplier > 0) || !double.IsFinite(spec.Multiplier) || !(spec.TickSize > 0) || !double.IsFinite(spec.TickSize)
+        if (!(spec.Multiplier > 0 && spec.Multiplier <= _config.MaxMultiplier) || !(spec.TickSize > 0) || !double.IsFinite(spec.TickSize)
             || !(spec.LotSize > 0) || !double.IsFinite(spec.LotSize))
         {
             return DefinitionResult.InvalidSize;
         }
 
-        if (spec.IsOption && (!(spec.Strike > 0) || !double.IsFinite(spec.Strike) || spec.ExpiryNanos <= 0))
+        if (spec.IsOption && (!(spec.Strike > 0 && spec.Strike <= _config.MaxPrice) || spec.ExpiryNanos <= 0))
         {
             return DefinitionResult.InvalidOption;
         }
@@ -642,7 +642,10 @@ public sealed class RiskBook
             return false;
         }
 
-        if (!(Math.Abs(balance) * AssetReferencePrice(asset) <= _config.MaxCollateralValue))
+        // Units bounded always, value while the asset has a price: with prices bounded too, every
+        // later valuation of the balance stays finite.
+        double price = AssetPrice(asset);
+        if (!(Math.Abs(balance) <= _config.MaxCollateralUnits) || (price > 0 && !(Math.Abs(balance) * price <= _config.MaxCollateralValue)))
         {
             return false;
         }
@@ -990,13 +993,6 @@ public sealed class RiskBook
     }
 
     private double AssetPrice(int asset) => _assetUnderlying[asset] < 0 ? _assetFixedPrice[asset] : _blocks[_assetUnderlying[asset]].Index;
-
-    /// <summary>The price a balance is bounded at: the asset's price, or the highest accepted index price while its underlying has none yet.</summary>
-    private double AssetReferencePrice(int asset)
-    {
-        double price = AssetPrice(asset);
-        return price > 0 ? price : _config.MaxPrice;
-    }
 
     private double ComputeCollateralValue(int account)
     {

@@ -170,6 +170,8 @@ public sealed class LlrConfig
         Check(m.MaxQuantity is > 0 and <= 1e15, "margin.maxQuantity", $"{m.MaxQuantity} is not in (0, 1e15]");
         Check(m.MaxNotional is > 0 and <= 1e18, "margin.maxNotional", $"{m.MaxNotional} is not in (0, 1e18]");
         Check(m.MaxCollateralValue is > 0 and <= 1e18, "margin.maxCollateralValue", $"{m.MaxCollateralValue} is not in (0, 1e18]");
+        Check(m.MaxCollateralUnits is > 0 and <= 1e18, "margin.maxCollateralUnits", $"{m.MaxCollateralUnits} is not in (0, 1e18]");
+        Check(m.MaxMultiplier is > 0 and <= 1e12, "margin.maxMultiplier", $"{m.MaxMultiplier} is not in (0, 1e12]");
 
         double last = 0;
         for (int i = 0; i < Haircuts.Length; i++)
@@ -262,6 +264,8 @@ public sealed class LlrConfig
         MaxQuantity = Margin.MaxQuantity,
         MaxNotional = Margin.MaxNotional,
         MaxCollateralValue = Margin.MaxCollateralValue,
+        MaxCollateralUnits = Margin.MaxCollateralUnits,
+        MaxMultiplier = Margin.MaxMultiplier,
     };
 
     /// <summary>The haircut tiers.</summary>
@@ -402,6 +406,8 @@ public sealed class MarginSection
     public double MaxQuantity { get; init; } = 1e9;
     public double MaxNotional { get; init; } = 1e13;
     public double MaxCollateralValue { get; init; } = 1e13;
+    public double MaxCollateralUnits { get; init; } = 1e13;
+    public double MaxMultiplier { get; init; } = 1e8;
 }
 
 public sealed class HaircutTierSection

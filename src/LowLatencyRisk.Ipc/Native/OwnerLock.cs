@@ -78,26 +78,6 @@ public sealed partial class OwnerLock : IDisposable
         return new OwnerLock(fd, path);
     }
 
-    /// <summary>The pid recorded in the lock file of <paramref name="sharedFile"/> (0 when none), whoever holds it.</summary>
-    public static int RecordedOwner(string sharedFile)
-    {
-        string path = LockPathOf(sharedFile);
-        if (!OperatingSystem.IsLinux() || !File.Exists(path))
-        {
-            return 0;
-        }
-
-        int fd = Open(path, ORdOnly | OCloExec, 0);
-        if (fd < 0)
-        {
-            return 0;
-        }
-
-        int pid = ReadPid(fd);
-        Close(fd);
-        return pid;
-    }
-
     /// <summary>Releases the role (also released by the kernel when the process ends).</summary>
     public void Dispose()
     {
@@ -120,7 +100,7 @@ public sealed partial class OwnerLock : IDisposable
         return int.TryParse(Encoding.ASCII.GetString(buffer, 0, (int)n).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : 0;
     }
 
-    private const int ORdOnly = 0, ORdWr = 2, OCreat = 0x40, OCloExec = 0x80000, LockEx = 2, LockNb = 4;
+    private const int ORdWr = 2, OCreat = 0x40, OCloExec = 0x80000, LockEx = 2, LockNb = 4;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags, int mode);

@@ -84,8 +84,23 @@ public class RiskBookTests
         Assert.False(Book.SetCollateral(2, BookFixture.Usd, 1e308));
         Assert.False(Book.SetCollateral(2, BookFixture.Usd, -1e308));
         Assert.False(Book.SetCollateral(2, BookFixture.Usd, double.NaN));
+        Assert.False(Book.SetCollateral(2, BookFixture.Usd, Book.Config.MaxCollateralUnits * 2));
         Assert.Equal(MarkResult.RejectedInvalid, Book.UpdateIndex(0, 1e308, long.MaxValue));
         Assert.Equal(equity, Book.Equity(2));
+    }
+
+    [Fact]
+    public void Definition_HugeMultiplierOrStrike_IsRefused_BeforeItCanMakeAnInfiniteNumber()
+    {
+        // A multiplier of 1e300 passed the fill's notional bound at a tiny fill price, then made
+        // unrealized P&L infinite at the mark; a strike of 1e308 made a put worth ~1e308 a contract.
+        var book = new RiskBook(new RiskConfig { MaxUnderlyings = 1, MaxInstruments = 4, MaxAccounts = 1, MaxPositionsPerAccount = 4, MaxAssets = 1 });
+        book.DefineUnderlying(0);
+        const long Expiry = 1_800_000_000_000_000_000;
+        Assert.Equal(DefinitionResult.InvalidSize, book.TryDefineInstrument(0, new InstrumentSpec(InstrumentKind.Future, 0, 0, Expiry, 1e300, 0.01, 1)));
+        Assert.Equal(DefinitionResult.InvalidSize, book.TryDefineInstrument(0, new InstrumentSpec(InstrumentKind.Future, 0, 0, Expiry, book.Config.MaxMultiplier * 2, 0.01, 1)));
+        Assert.Equal(DefinitionResult.InvalidOption, book.TryDefineInstrument(0, new InstrumentSpec(InstrumentKind.Put, 0, 1e308, Expiry, 1, 0.01, 1)));
+        Assert.Equal(DefinitionResult.Defined, book.TryDefineInstrument(0, new InstrumentSpec(InstrumentKind.Put, 0, 100, Expiry, book.Config.MaxMultiplier, 0.01, 1))); // the bounds themselves pass
     }
 
     [Theory]
