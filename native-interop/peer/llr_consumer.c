@@ -1,7 +1,7 @@
 /*
  * llr_consumer: a C peer reading margin breaches from a LowLatencyRisk breach ring (consumer 0).
- *   llr_consumer RING COUNT    reads COUNT breaches, checks their sequence numbers run 1, 2, 3 ...,
- *                              prints one line per breach "breach SEQ ACCOUNT FROM TO" and "ok COUNT".
+ *   llr_consumer RING COUNT    reads COUNT breaches, checks their version and that their sequence numbers run 1, 2, 3 ...,
+ *                              prints one line per breach "breach SEQ ACCOUNT FROM TO REPLACED" and "ok COUNT".
  */
 #include <sched.h>
 #include <stdio.h>
@@ -23,8 +23,12 @@ int main(int argc, char **argv) {
         if (got == 0) { sched_yield(); continue; }
         if (got == 1) {
             const llr_breach_t *b = (const llr_breach_t *)p;
-            if (b->type != LLR_MSG_BREACH || b->breach_sequence != read + 1) { fprintf(stderr, "bad breach at %lld: type %d sequence %lld\n", read, b->type, (long long)b->breach_sequence); return 4; }
-            printf("breach %lld %d %d %d\n", (long long)b->breach_sequence, b->account, b->from_state, b->to_state);
+            if (b->type != LLR_MSG_BREACH || b->version != LLR_BREACH_VERSION || b->breach_sequence != read + 1) {
+                fprintf(stderr, "bad breach at %lld: type %d version %d (expected %d) sequence %lld\n", read, b->type, b->version, LLR_BREACH_VERSION, (long long)b->breach_sequence);
+                return 4;
+            }
+            /* a breach stands for 1 + replaced state changes of its account (folded while the ring was full) */
+            printf("breach %lld %d %d %d %d\n", (long long)b->breach_sequence, b->account, b->from_state, b->to_state, b->replaced);
             read++;
         }
         next++;

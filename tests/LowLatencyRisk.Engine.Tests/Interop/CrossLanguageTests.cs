@@ -166,11 +166,15 @@ public sealed class CrossLanguageTests : IDisposable
         string[] lines = consumer.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal($"ok {emitted}", lines[^1]);
         var last = new Dictionary<int, int>();
+        long standsFor = 0;
         foreach (string line in lines.Where(l => l.StartsWith("breach ", StringComparison.Ordinal)))
         {
             string[] f = line.Split(' ');
             last[int.Parse(f[2], CultureInfo.InvariantCulture)] = int.Parse(f[4], CultureInfo.InvariantCulture);
+            standsFor += 1 + int.Parse(f[5], CultureInfo.InvariantCulture);
         }
+
+        Assert.Equal(engine.Counters.StateChanges, standsFor); // the C reader reads the v2 layout's replaced field
 
         foreach (var (account, state) in last)
         {
