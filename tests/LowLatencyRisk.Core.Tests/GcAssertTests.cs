@@ -54,6 +54,24 @@ public class GcAssertTests
     }
 
     [Fact]
+    public void NoAllocation_WhenCodeAllocatesOncePerWindow_Fails()
+    {
+        // The rarest allocation one window can see for certain: once in 20,000 calls, the window's
+        // length, so exactly one lands in it whatever the phase. A check that forgave a disturbed
+        // window (the earlier three-window version) is one step from letting this through.
+        var state = new int[1];
+        var sink = new object?[1];
+        var ex = Assert.Throws<XunitException>(() => GcAssert.NoAllocation((state, sink), static s =>
+        {
+            if (++s.state[0] % 20_000 == 0)
+            {
+                s.sink[0] = new byte[8];
+            }
+        }, iterations: 20_000));
+        Assert.Contains("allocated over 20000 iterations", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Measure_CountsBytesOfAnArray()
     {
         var sink = new object?[1];
