@@ -27,6 +27,9 @@ public sealed record EngineRunSummary(long Events, long Rejects, long Breaches, 
     /// <summary>Why the engine stopped by itself (its journal could not take a record), or null after a requested stop.</summary>
     public string? HaltReason { get; init; }
 
+    /// <summary>True when the halt was a shared file changed under the engine (not the journal).</summary>
+    public bool HaltedOnFault { get; init; }
+
     /// <summary>Snapshot writes that failed during the run.</summary>
     public int SnapshotFailures { get; init; }
 
@@ -312,6 +315,10 @@ public sealed class EngineService : IDisposable
         long start = Stopwatch.GetTimestamp();
         long interval = (long)(_config.Engine.CountersIntervalMilliseconds * Stopwatch.Frequency / 1000);
 
+        // The shared files are checked on the watch's own thread; this loop reads its one field.
+        using var watch = new IntegrityWatch(TimeSpan.FromMilliseconds(_config.Engine.CountersIntervalMilliseconds),
+            ("feed ring", _feed.CheckIntegrity), ("breach ring", _breach.CheckIntegrity), ("counters file", _counters.CheckIntegrity));
+
         // One pass of the loop body before the baseline: a new thread's first touch of the runtime's
         // per-thread state allocates a few bytes once; what is measured from here is the live loop.
         Engine.PollOnce();
@@ -337,6 +344,12 @@ public sealed class EngineService : IDisposable
             long now = Stopwatch.GetTimestamp();
             if (now >= nextPublish)
             {
+                if (watch.Fault is { } fault)
+                {
+                    Engine.HaltOnFault(fault); // before touching any mapping again
+                    break;
+                }
+
                 PublishCounters(now, start, allocatedBefore, gcBefore);
                 nextPublish = now + interval;
             }
@@ -349,7 +362,9 @@ public sealed class EngineService : IDisposable
         }
 
         // Drain what was published before the stop (the producers have stopped or will be ignored).
-        while (Engine.PollOnce() > 0 || Engine.HasPendingMarks)
+        // After a shared file changed under the engine, no mapping is touched again: its pages may be gone.
+        bool mappingsIntact = !Engine.HaltedOnFault;
+        while (mappingsIntact && (Engine.PollOnce() > 0 || Engine.HasPendingMarks))
         {
         }
 
@@ -363,7 +378,11 @@ public sealed class EngineService : IDisposable
             _snapshots.WaitIdle();
         }
 
-        PublishCounters(Stopwatch.GetTimestamp(), start, allocatedBefore, gcBefore);
+        if (mappingsIntact)
+        {
+            PublishCounters(Stopwatch.GetTimestamp(), start, allocatedBefore, gcBefore);
+        }
+
         var c = Engine.Counters;
         return new EngineRunSummary(c.Events, c.TotalRejects, c.BreachesPublished, Stopwatch.GetElapsedTime(start).TotalSeconds, allocated, gcs, pinned,
             string.Join(", ", Enum.GetValues<FeedReject>().Where(r => c.Rejects[(int)r] > 0).Select(r => $"{r} {c.Rejects[(int)r]}")))
@@ -372,6 +391,7 @@ public sealed class EngineService : IDisposable
             Coalesced = c.BreachesCoalesced,
             RiskOffSeconds = Engine.RiskOffNanos / 1e9,
             HaltReason = Engine.HaltReason,
+            HaltedOnFault = Engine.HaltedOnFault,
             SnapshotFailures = _snapshots?.Failures ?? 0,
             LastSnapshotError = _snapshots?.LastError,
         };

@@ -703,6 +703,26 @@ public sealed class RiskEngine
         return true;
     }
 
+    /// <summary>
+    /// Halts for a fault found outside the engine (a shared file changed under it): no further
+    /// message is taken, the venue goes risk-off, and the owner stops without touching the rings.
+    /// </summary>
+    public void HaltOnFault(string reason)
+    {
+        if (HaltReason is null)
+        {
+            HaltReason = reason;
+            HaltedOnFault = true;
+            if (_gate is not null)
+            {
+                _gate.VenueRiskOff = true;
+            }
+        }
+    }
+
+    /// <summary>True when <see cref="HaltReason"/> came from <see cref="HaltOnFault"/> rather than the journal.</summary>
+    public bool HaltedOnFault { get; private set; }
+
     private void Halt(string? reason)
     {
         if (HaltReason is null)
@@ -717,8 +737,8 @@ public sealed class RiskEngine
     }
 
     /// <summary>
-    /// Why the engine has stopped taking messages (its journal could not take one), or null while it
-    /// runs. Once set, polls take nothing more from the feed and the venue is risk-off; the owner
+    /// Why the engine has stopped taking messages (its journal could not take one, or a shared file
+    /// changed under it), or null while it runs. Once set, polls take nothing more from the feed and the venue is risk-off; the owner
     /// stops the process (<c>llr engine</c> exits with code 4).
     /// </summary>
     public string? HaltReason { get; private set; }

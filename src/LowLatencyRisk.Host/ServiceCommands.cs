@@ -128,6 +128,15 @@ internal static class ServiceCommands
                     Console.WriteLine(string.Create(Inv, $"llr engine: snapshots {snaps.Written} written ({snaps.Length:N0} bytes each), {snaps.Skipped} skipped while one was being written, {snaps.Failures} failed, longest capture on the engine thread {snaps.LongestCaptureNanos / 1e6:F2} ms{(snaps.LastError is null ? "" : "; last error: " + snaps.LastError)}"));
                 }
 
+                if (s.HaltReason is not null && s.HaltedOnFault)
+                {
+                    // The engine stopped touching the rings when the change was found: what it had
+                    // applied is journaled (when the journal is on); messages written to the changed
+                    // file after that were never taken.
+                    Console.Error.WriteLine($"llr engine: HALTED, venue risk-off: {s.HaltReason}. Stop every process attached to these rings and start them again (the engine re-creates what is missing).");
+                    return 4;
+                }
+
                 if (s.HaltReason is not null)
                 {
                     // The message that could not be journaled was not applied and is still in the
@@ -204,8 +213,18 @@ internal static class ServiceCommands
             using var stop = StopSource(seconds, out var signals);
             using (signals)
             {
-                long published = VenueDriver.Run(ring.CreateMultiProducer(), sim, offered, long.MaxValue, null, new VenueProgress(), limit, stop.Token);
-                Console.WriteLine(string.Create(Inv, $"llr simulate: published {published:N0} events (producer sequences 1..{sim.Generated:N0})"));
+                string? fault = null;
+                using (new IntegrityWatch(TimeSpan.FromSeconds(1), f => { fault = f; stop.Cancel(); }, ("feed ring", ring.CheckIntegrity)))
+                {
+                    long published = VenueDriver.Run(ring.CreateMultiProducer(), sim, offered, long.MaxValue, null, new VenueProgress(), limit, stop.Token);
+                    Console.WriteLine(string.Create(Inv, $"llr simulate: published {published:N0} events (producer sequences 1..{sim.Generated:N0})"));
+                }
+
+                if (fault is not null)
+                {
+                    Console.Error.WriteLine($"llr simulate: stopped: {fault}.");
+                    return 4;
+                }
             }
 
             return 0;
@@ -241,12 +260,14 @@ internal static class ServiceCommands
     {
         var config = ConfigOption();
         var file = new Option<string?>("--file") { Description = "Capture file of framed messages (`llr simulate --out`)." };
-        var listen = new Option<int?>("--listen") { Description = "TCP port to accept drop-copy connections on (127.0.0.1); each connection's frames are published in turn." };
+        var listen = new Option<int?>("--listen") { Description = "TCP port to accept drop-copy connections on (127.0.0.1); connections are served concurrently, each with its own producer." };
+        var maxConnections = new Option<int>("--max-connections") { Description = "Connections served at once with --listen; more are refused and reported.", DefaultValueFactory = _ => 16 };
+        var readTimeout = new Option<double>("--read-timeout") { Description = "Seconds a connection may send nothing before it is dropped (with --listen).", DefaultValueFactory = _ => 30 };
         var wait = new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 };
         var duration = DurationOption("until SIGINT/SIGTERM (with --listen)");
         var command = new Command("ingest", "Publish framed feed messages from a file or a TCP drop copy into the configured feed ring (System.IO.Pipelines).")
         {
-            config, file, listen, wait, duration,
+            config, file, listen, maxConnections, readTimeout, wait, duration,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -258,6 +279,12 @@ internal static class ServiceCommands
 
             string? path = parse.GetValue(file);
             int? port = parse.GetValue(listen);
+            if (port is < 0 or > 65535 || parse.GetValue(maxConnections) < 1 || !(parse.GetValue(readTimeout) is > 0 and <= 86_400))
+            {
+                Console.Error.WriteLine("llr ingest: --listen must be a port 0..65535, --max-connections at least 1 and --read-timeout in (0, 86400] seconds.");
+                return 2;
+            }
+
             if ((path is null) == (port is null))
             {
                 Console.Error.WriteLine("llr ingest: give exactly one of --file and --listen.");
@@ -299,27 +326,28 @@ internal static class ServiceCommands
                     return 3;
                 }
 
-                Console.WriteLine(string.Create(Inv, $"llr ingest: listening on 127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}"));
-                long total = 0;
+                Console.WriteLine(string.Create(Inv, $"llr ingest: listening on 127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port} (at most {parse.GetValue(maxConnections)} connections, read timeout {parse.GetValue(readTimeout):0.###} s)"));
+                string? fault = null;
+                ListenerResult result;
                 try
                 {
-                    while (!stop.IsCancellationRequested)
+                    using (new IntegrityWatch(TimeSpan.FromSeconds(1), f => { fault = f; stop.Cancel(); }, ("feed ring", ring.CheckIntegrity)))
                     {
-                        using var client = await listener.AcceptTcpClientAsync(stop.Token).ConfigureAwait(false);
-                        var result = await FeedIngress.PumpAsync(System.IO.Pipelines.PipeReader.Create(client.GetStream()), producer, cancel: stop.Token).ConfigureAwait(false);
-                        total += result.Frames;
-                        Console.WriteLine(string.Create(Inv, $"llr ingest: connection closed after {result.Frames:N0} messages{(result.Error is null ? "" : "; dropped it: " + result.Error)}"));
+                        result = await FeedListener.ServeAsync(listener, ring.CreateMultiProducer, parse.GetValue(maxConnections), TimeSpan.FromSeconds(parse.GetValue(readTimeout)),
+                            line => Console.WriteLine("llr ingest: " + line), stop.Token).ConfigureAwait(false);
                     }
-                }
-                catch (OperationCanceledException)
-                {
                 }
                 finally
                 {
                     listener.Stop();
                 }
 
-                Console.WriteLine(string.Create(Inv, $"llr ingest: published {total:N0} messages"));
+                Console.WriteLine(string.Create(Inv, $"llr ingest: published {result.Frames:N0} messages from {result.Connections:N0} connections ({result.Failed:N0} dropped with an error, {result.Refused:N0} refused)"));
+                if (fault is not null)
+                {
+                    Console.Error.WriteLine($"llr ingest: stopped: {fault}.");
+                    return 4;
+                }
             }
 
             return 0;
@@ -363,7 +391,9 @@ internal static class ServiceCommands
                 $"breach {b.Sequence} account {b.Account} {b.From} -> {b.To} equity {b.Equity:F2} IM {b.InitialMargin:F2} MM {b.MaintenanceMargin:F2} close first: instrument {b.TopInstrument}{(b.Replaced > 0 ? string.Create(Inv, $" (folds {b.Replaced} earlier changes)") : "")}")) : null);
             Console.WriteLine(string.Create(Inv, $"llr liquidator: reading {ring.Location} from ring sequence {resumeAt:N0}"));
             using var stop = StopSource(parse.GetValue(duration), out var signals);
+            string? fault = null;
             using (signals)
+            using (new IntegrityWatch(TimeSpan.FromSeconds(1), f => { fault = f; stop.Cancel(); }, ("breach ring", ring.CheckIntegrity)))
             {
                 switch (c.Liquidator.Wait)
                 {
@@ -378,7 +408,10 @@ internal static class ServiceCommands
                         break;
                 }
 
-                liquidator.Poll();
+                if (fault is null)
+                {
+                    liquidator.Poll();
+                }
             }
 
             var h = liquidator.Latency;
@@ -386,6 +419,12 @@ internal static class ServiceCommands
             if (h.TotalCount > 0)
             {
                 Console.WriteLine(string.Create(Inv, $"llr liquidator: feed publish -> breach read p50 {h.ValueAtPercentile(50):N0} ns, p99 {h.ValueAtPercentile(99):N0} ns"));
+            }
+
+            if (fault is not null)
+            {
+                Console.Error.WriteLine($"llr liquidator: stopped: {fault}.");
+                return 4;
             }
 
             return 0;

@@ -13,6 +13,13 @@ internal abstract unsafe class RingMemory : IDisposable
 
     public abstract string Description { get; }
 
+    /// <summary>
+    /// Null while the memory is still the file it was mapped from at its full length; otherwise why
+    /// it is not (the file shrank, was removed or replaced). Call it before touching the memory
+    /// again; it does not read the mapped pages. In-process memory cannot change this way.
+    /// </summary>
+    public virtual string? CheckMapping() => null;
+
     public abstract void Dispose();
 }
 
@@ -52,10 +59,15 @@ internal sealed unsafe class MappedRingMemory : RingMemory
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly string _path;
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _handle;
+    private readonly Native.FileIdentity _identity;
+    private readonly bool _identityKnown;
 
     private MappedRingMemory(string path, FileStream stream, long length)
     {
         _path = path;
+        _handle = stream.SafeFileHandle;
+        _identityKnown = Native.FileIdentity.TryOf(_handle, out _identity, out _);
         _file = MemoryMappedFile.CreateFromFile(stream, mapName: null, length, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
         _view = _file.CreateViewAccessor(0, length, MemoryMappedFileAccess.ReadWrite);
         byte* p = null;
@@ -65,6 +77,40 @@ internal sealed unsafe class MappedRingMemory : RingMemory
     }
 
     public override string Description => _path;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Two statx calls, no allocation while the file is intact. What it cannot prevent: another
+    /// process with write access may truncate the file between this check and the next touch of
+    /// the pages beyond the new end, and that touch ends the process (SIGBUS); the check narrows
+    /// the window to one interval and turns every other change into a clean stop.
+    /// </remarks>
+    public override string? CheckMapping()
+    {
+        if (!_identityKnown || Pointer == null)
+        {
+            return null;
+        }
+
+        if (!Native.FileIdentity.TryOf(_handle, out var now, out _))
+        {
+            return null; // the handle is ours and open: statx on it does not fail in practice
+        }
+
+        if (now.Size < Length)
+        {
+            return $"{_path} shrank from {Length:N0} to {now.Size:N0} bytes under this process";
+        }
+
+        if (!Native.FileIdentity.TryOfPath(_path, out var named, out int errno))
+        {
+            return errno == Native.FileIdentity.NoSuchFile
+                ? $"{_path} was removed (or renamed) under this process; producers and consumers that attach now would not meet it"
+                : null; // e.g. a permission change on the folder: the mapping itself is intact
+        }
+
+        return named.SameFileAs(_identity) ? null : $"{_path} was replaced by another file (inode {_identity.Inode} → {named.Inode}) under this process";
+    }
 
     /// <summary>msync: the mapped pages are on the storage device when this returns.</summary>
     public void Flush() => _view.Flush();

@@ -155,6 +155,23 @@ public sealed unsafe class SharedCounters : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// Null while the file is still the one created or attached, at its length, with its header;
+    /// otherwise why not (shrank, removed, replaced, overwritten). Allocation-free while intact.
+    /// </summary>
+    public string? CheckIntegrity()
+    {
+        if (_memory.CheckMapping() is { } mapping)
+        {
+            return mapping;
+        }
+
+        ulong magic = Volatile.Read(ref *(ulong*)(_base + MagicOffset));
+        return magic == Magic && *(int*)(_base + SlotCountOffset) == SlotCount
+            ? null
+            : $"{_memory.Description}: header changed under this process (magic 0x{magic:X16}, slot count {*(int*)(_base + SlotCountOffset)}): the file was overwritten in place";
+    }
+
     /// <summary>The header as bytes (for tools and tests).</summary>
     public ReadOnlySpan<byte> Header => new(_base, HeaderLength);
 

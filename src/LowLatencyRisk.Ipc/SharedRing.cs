@@ -20,12 +20,18 @@ public sealed unsafe class SharedRing : IDisposable
     internal readonly byte* Base;
     internal readonly long Mask;
 
+    private readonly long _createdUnixNanos;
+    private readonly int _creatorPid;
+
     private SharedRing(RingMemory memory, RingOptions options)
     {
         _memory = memory;
         Base = memory.Pointer;
         Options = options;
         Mask = options.Capacity - 1;
+        ref RingHeader h = ref *(RingHeader*)Base;
+        _createdUnixNanos = h.CreatedUnixNanos;
+        _creatorPid = h.CreatorPid;
     }
 
     /// <summary>Geometry of this ring as validated at create or attach.</summary>
@@ -149,6 +155,36 @@ public sealed unsafe class SharedRing : IDisposable
         return Volatile.Read(ref *(long*)(Base + RingHeaderDescriptor.ConsumerLineOffset(index) + RingHeaderDescriptor.ConsumerAbandonedOffsetInLine));
     }
 
+    /// <summary>
+    /// Null while the ring is still the one this process attached to; otherwise why not: its file
+    /// shrank, was removed or replaced (checked first, without touching the mapped pages), or its
+    /// header no longer holds what was validated at attach (zeroed or re-created in place). Call it
+    /// off the hot path, e.g. once per counters interval, and stop using the ring when it is not
+    /// null. Allocation-free while the ring is intact.
+    /// </summary>
+    public string? CheckIntegrity()
+    {
+        if (_memory.CheckMapping() is { } mapping)
+        {
+            return mapping;
+        }
+
+        ref RingHeader h = ref *(RingHeader*)Base;
+        if (Volatile.Read(ref h.Magic) != RingHeaderDescriptor.Magic)
+        {
+            return $"{Location}: header changed under this process (magic 0x{h.Magic:X16}, expected 0x{RingHeaderDescriptor.Magic:X16}): the file was overwritten in place";
+        }
+
+        if (h.Ready != 1 || h.LayoutVersion != RingHeaderDescriptor.LayoutVersion || h.HeaderLength != RingHeaderDescriptor.SlotsOffset
+            || h.SlotSize != Options.SlotSize || h.Capacity != Options.Capacity || h.ProducerMode != (int)Options.Mode
+            || h.ConsumerCount != Options.ConsumerCount || h.CreatedUnixNanos != _createdUnixNanos || h.CreatorPid != _creatorPid)
+        {
+            return $"{Location}: header changed under this process (now ready {h.Ready}, version {h.LayoutVersion}, slot {h.SlotSize} B, capacity {h.Capacity}, {h.ConsumerCount} consumers, creator pid {h.CreatorPid}; attached to slot {Options.SlotSize} B, capacity {Options.Capacity}, {Options.ConsumerCount} consumers, creator pid {_creatorPid}): the file was re-created or overwritten in place";
+        }
+
+        return null;
+    }
+
     /// <summary>Unmaps the ring. Producers and consumers must no longer be used.</summary>
     public void Dispose() => _memory.Dispose();
 
@@ -205,6 +241,12 @@ public sealed unsafe class SharedRing : IDisposable
         {
             if (Stopwatch.GetTimestamp() >= deadline)
             {
+                ulong magic = Volatile.Read(ref h.Magic);
+                if (magic != RingHeaderDescriptor.Magic)
+                {
+                    throw new RingLayoutException($"Ring '{path}' is not a ring file: magic expected 0x{RingHeaderDescriptor.Magic:X16} (\"LLRRING1\"), actual 0x{magic:X16}.");
+                }
+
                 throw new RingLayoutException($"Ring '{path}': Ready expected 1, actual {h.Ready} (the creator has not finished, or this is not a ring file).");
             }
 

@@ -78,6 +78,60 @@ public sealed class EngineServiceHardeningTests : IDisposable
         Assert.Equal(engine.Journal.LastSequence, service.Feed.ReadConsumerSequence(0));
     }
 
+    [Theory]
+    [InlineData("replaced")]
+    [InlineData("zeroed")]
+    [InlineData("counters replaced")]
+    public void SharedFileChangedUnderARunningEngine_HaltsCleanly_RiskOff_NamingTheFile(string change)
+    {
+        // Before: a feed ring renamed over kept the engine reading the orphaned file (everything the
+        // producers wrote to the new one was lost, silently); one zeroed in place lost what it held,
+        // recorded only as "sequence gaps 1". Now the engine notices within a counters interval
+        // (100 ms by default), stops taking messages, goes risk-off and says which file changed.
+        var c = Config();
+        using var service = EngineService.Open(c);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        EngineRunSummary? summary = null;
+        var thread = new Thread(() => summary = service.Run(stop.Token));
+        thread.Start();
+        Thread.Sleep(300);
+        Assert.True(thread.IsAlive, "an intact engine keeps running (negative control)");
+        string feed = c.PathOf(c.Rings.Feed);
+        string counters = c.PathOf(c.Rings.Counters);
+        switch (change)
+        {
+            case "replaced":
+                string other = feed + ".new";
+                SharedRing.CreateMapped(other, new RingOptions(Wire.FeedMessageDescriptor.SlotSize, 1024, ProducerMode.Multi)).Dispose();
+                File.Move(other, feed, overwrite: true);
+                break;
+            case "zeroed":
+                using (var fs = new FileStream(feed, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+                {
+                    fs.Write(new byte[4096]);
+                }
+
+                break;
+            default:
+                File.Delete(counters);
+                File.WriteAllBytes(counters, new byte[4096]);
+                break;
+        }
+
+        Assert.True(thread.Join(TimeSpan.FromSeconds(20)), "the engine stopped by itself");
+        Assert.False(stop.IsCancellationRequested);
+        Assert.NotNull(summary);
+        Assert.True(summary!.HaltedOnFault);
+        Assert.Equal(summary.HaltReason, service.Engine.HaltReason);
+        string expected = change switch
+        {
+            "replaced" => $"the feed ring changed: {feed} was replaced by another file",
+            "zeroed" => $"the feed ring changed: {feed}: header changed under this process (magic 0x0000000000000000",
+            _ => $"the counters file changed: {counters} was replaced by another file",
+        };
+        Assert.Contains(expected, summary.HaltReason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void JournalFolderThatCannotHoldTheNextSegment_RefusesToStart()
     {

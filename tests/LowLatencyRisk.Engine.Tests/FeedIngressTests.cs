@@ -132,6 +132,146 @@ public sealed class FeedIngressTests : IDisposable
         Assert.Contains("frame 10: the stream ended", result.Error, StringComparison.Ordinal);
     }
 
+    private sealed class Listening : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+
+        public Listening(SharedRing ring, int maxConnections, TimeSpan readTimeout)
+        {
+            Listener = new TcpListener(IPAddress.Loopback, 0);
+            Listener.Start();
+            Port = ((IPEndPoint)Listener.LocalEndpoint).Port;
+            Serving = FeedListener.ServeAsync(Listener, ring.CreateMultiProducer, maxConnections, readTimeout, Log.Enqueue, _stop.Token);
+        }
+
+        public TcpListener Listener { get; }
+
+        public int Port { get; }
+
+        public Task<ListenerResult> Serving { get; }
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> Log { get; } = new();
+
+        public static string Peer(TcpClient client) => $"127.0.0.1:{((IPEndPoint)client.Client.LocalEndPoint!).Port}";
+
+        public async Task<TcpClient> Connect()
+        {
+            var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, Port);
+            return client;
+        }
+
+        public string WaitForLog(string fragment, TimeSpan timeout)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (clock.Elapsed < timeout)
+            {
+                if (Log.FirstOrDefault(l => l.Contains(fragment, StringComparison.Ordinal)) is { } line)
+                {
+                    return line;
+                }
+
+                Thread.Sleep(10);
+            }
+
+            throw new Xunit.Sdk.XunitException($"no log line with '{fragment}' in {timeout}; log: {string.Join(" | ", Log)}");
+        }
+
+        public async Task<ListenerResult> StopAsync()
+        {
+            await _stop.CancelAsync();
+            var result = await Serving;
+            Listener.Stop();
+            return result;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!Serving.IsCompleted)
+            {
+                await StopAsync();
+            }
+
+            Listener.Dispose();
+            _stop.Dispose();
+        }
+    }
+
+    private SharedRing IngressRing()
+    {
+        var ring = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 4096, ProducerMode.Multi));
+        _rings.Add(ring);
+        return ring;
+    }
+
+    [Fact]
+    public async Task Listener_ASenderStalledHalfwayThroughAFrame_DoesNotHoldUpTheOthers_AndIsDroppedAtItsTimeout()
+    {
+        // Before: `llr ingest --listen` served one connection at a time with no read timeout, so a
+        // sender that stopped in the middle of a frame blocked every other connection for good.
+        var ring = IngressRing();
+        await using var serving = new Listening(ring, maxConnections: 4, readTimeout: TimeSpan.FromSeconds(2));
+        using var stalled = await serving.Connect();
+        byte[] part = new byte[10];
+        BitConverter.TryWriteBytes(part, FeedMessageDescriptor.PayloadSize); // a good length prefix, then 6 bytes of the message: less than a frame
+        await stalled.GetStream().WriteAsync(part);
+        string stalledPeer = Listening.Peer(stalled);
+        serving.WaitForLog(stalledPeer + ": connected", TimeSpan.FromSeconds(10));
+
+        byte[] capture = Capture(1_000);
+        using (var good = await serving.Connect())
+        {
+            await good.GetStream().WriteAsync(capture);
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (ring.ReadClaimSequence() < 1_000 && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(5);
+        }
+
+        Assert.Equal(1_000, ring.ReadClaimSequence());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), "the good sender's frames arrived while the stalled one was still connected");
+        string dropped = serving.WaitForLog(stalledPeer + ": closed", TimeSpan.FromSeconds(10));
+        Assert.Equal($"{stalledPeer}: closed after 0 messages; dropped it: no data for 2 s with 10 bytes of frame 1 received (read timeout)", dropped);
+        var result = await serving.StopAsync();
+        Assert.Equal(new ListenerResult(1_000, 2, 0, 1), result);
+    }
+
+    [Fact]
+    public async Task Listener_BeyondMaxConnections_RefusesAndSaysWho_ThenServesAgainWhenOneCloses()
+    {
+        var ring = IngressRing();
+        await using var serving = new Listening(ring, maxConnections: 1, readTimeout: TimeSpan.FromSeconds(30));
+        var first = await serving.Connect();
+        serving.WaitForLog(Listening.Peer(first) + ": connected", TimeSpan.FromSeconds(10));
+        using var second = await serving.Connect();
+        Assert.Equal($"{Listening.Peer(second)}: refused: 1 connections already open", serving.WaitForLog(Listening.Peer(second) + ": refused", TimeSpan.FromSeconds(10)));
+        first.Dispose();
+        serving.WaitForLog(": closed after 0 messages", TimeSpan.FromSeconds(10));
+        using var third = await serving.Connect();
+        await third.GetStream().WriteAsync(Capture(10));
+        third.Client.Shutdown(SocketShutdown.Send);
+        serving.WaitForLog(Listening.Peer(third) + ": closed after 10 messages", TimeSpan.FromSeconds(10));
+        var result = await serving.StopAsync();
+        Assert.Equal(1, result.Refused);
+        Assert.Equal(10, result.Frames);
+    }
+
+    [Fact]
+    public async Task Listener_ABadFrame_IsReportedWithThePeersAddress_OthersGoOn()
+    {
+        var ring = IngressRing();
+        await using var serving = new Listening(ring, maxConnections: 4, readTimeout: TimeSpan.FromSeconds(30));
+        byte[] bad = Capture(5);
+        BitConverter.TryWriteBytes(bad.AsSpan(3 * FeedFrames.FrameLength), 99);
+        using var sender = await serving.Connect();
+        string peer = Listening.Peer(sender);
+        await sender.GetStream().WriteAsync(bad);
+        Assert.Equal($"{peer}: closed after 3 messages; dropped it: frame 4: length 99, a feed frame is {FeedMessageDescriptor.PayloadSize} (not a feed stream, or it lost alignment)",
+            serving.WaitForLog(peer + ": closed", TimeSpan.FromSeconds(10)));
+    }
+
     private sealed class ChunkedStream(byte[] data, int chunk) : Stream
     {
         private int _position;

@@ -92,6 +92,30 @@ public sealed partial class ServiceCommandTests : IDisposable
     }
 
     [Fact]
+    public void RingFilesReplacedUnderRunningProcesses_EngineAndLiquidatorExit4_NamingTheFile()
+    {
+        // Before: the engine and the liquidator kept running on the orphaned mappings while anything
+        // that attached afterwards met new, empty files; nothing was reported.
+        string config = Config();
+        using var engine = PeerProcess.StartDotnet("llr", "engine", "--config", config);
+        engine.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
+        using var liquidator = PeerProcess.StartDotnet("llr", "liquidator", "--config", config, "--quiet");
+        liquidator.WaitForLine("llr liquidator: reading", TimeSpan.FromSeconds(60));
+        foreach (string name in new[] { "llr-feed", "llr-breach" })
+        {
+            string path = Path.Combine(_dir, name);
+            File.Copy(path, path + ".copy");
+            File.Move(path + ".copy", path, overwrite: true); // same bytes, another inode
+        }
+
+        Assert.Equal(4, engine.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Contains("llr engine: HALTED, venue risk-off: the feed ring changed: " + Path.Combine(_dir, "llr-feed") + " was replaced by another file", engine.Output, StringComparison.Ordinal);
+        Assert.Equal(4, liquidator.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Contains("llr liquidator: stopped: the breach ring changed: " + Path.Combine(_dir, "llr-breach") + " was replaced by another file", liquidator.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", engine.Output + liquidator.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Engine_InvalidConfiguration_NamesEveryField_AndStartsNothing()
     {
         string path = Path.Combine(_dir, "bad.json");

@@ -188,4 +188,131 @@ public sealed class MappedRingAttachTests : IDisposable
         Assert.Equal(RingHeaderDescriptor.ConsumerLineOffset(3), (int)System.Runtime.InteropServices.Marshal.OffsetOf<RingHeader>(nameof(RingHeader.Consumer3Sequence)));
         Assert.Equal(RingHeaderDescriptor.ReadyOffset, (int)System.Runtime.InteropServices.Marshal.OffsetOf<RingHeader>(nameof(RingHeader.Ready)));
     }
+
+    [Fact]
+    public void Attach_ZeroedFile_NamesTheBadMagic_NotJustReady()
+    {
+        // Before: a zeroed (or foreign) file was reported as "Ready expected 1, actual 0".
+        string path = CreateRingFile();
+        Patch(path, RingHeaderDescriptor.MagicOffset, 0, 8);
+        Patch(path, RingHeaderDescriptor.ReadyOffset, 0, 4);
+        var ex = Assert.Throws<RingLayoutException>(() => SharedRing.AttachMapped(path, readyTimeout: TimeSpan.FromMilliseconds(20)));
+        Assert.Contains("not a ring file: magic expected 0x31474E4952524C4C", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("actual 0x0000000000000000", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckIntegrity_IntactRing_IsNull_EvenAfterTraffic()
+    {
+        // Negative control for the checks below: slots written and consumed change nothing it checks.
+        string path = CreateRingFile();
+        using var ring = SharedRing.AttachMapped(path, s_options);
+        var producer = ring.CreateMultiProducer();
+        var first = ring.CreateConsumer(0);
+        var second = ring.CreateConsumer(1);
+        var handler = default(RingContractTests.CountingHandler);
+        for (int i = 0; i < 40; i++)
+        {
+            Assert.True(producer.TryClaim(1, out long s));
+            producer.Payload(s)[0] = (byte)i;
+            producer.Publish(s);
+            first.Poll(ref handler);
+            second.Poll(ref handler);
+        }
+
+        Assert.Equal(80, handler.Count);
+
+        Assert.Null(ring.CheckIntegrity());
+    }
+
+    [Fact]
+    public void CheckIntegrity_FileReplaced_SaysReplaced()
+    {
+        // Before: a ring file renamed over kept the engine on the orphaned mapping while producers
+        // attached to the new file; nothing noticed.
+        string path = CreateRingFile();
+        using var ring = SharedRing.AttachMapped(path, s_options);
+        string other = _files.NewPath();
+        SharedRing.CreateMapped(other, s_options).Dispose();
+        File.Move(other, path, overwrite: true);
+        string? fault = ring.CheckIntegrity();
+        Assert.NotNull(fault);
+        Assert.Contains("was replaced by another file", fault, StringComparison.Ordinal);
+        Assert.Contains(path, fault, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckIntegrity_FileRemoved_SaysRemoved()
+    {
+        string path = CreateRingFile();
+        using var ring = SharedRing.AttachMapped(path, s_options);
+        File.Delete(path);
+        Assert.Contains("was removed", ring.CheckIntegrity(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckIntegrity_FileTruncated_SaysShrank_WithoutTouchingTheLostPages()
+    {
+        // Reading the header after the truncation would end the process (SIGBUS); the check
+        // looks at the size first and returns without reading the mapping.
+        string path = CreateRingFile();
+        using var ring = SharedRing.AttachMapped(path, s_options);
+        long length = new FileInfo(path).Length;
+        using (var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
+        {
+            fs.SetLength(0);
+        }
+
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"shrank from {length:N0} to 0 bytes"), ring.CheckIntegrity(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckIntegrity_HeaderZeroedInPlace_SaysOverwritten()
+    {
+        // Before: a ring zeroed in place lost every message in it, recorded as "sequence gaps 1".
+        string path = CreateRingFile();
+        using var ring = SharedRing.AttachMapped(path, s_options);
+        Patch(path, RingHeaderDescriptor.MagicOffset, 0, 8);
+        Assert.Contains("header changed under this process (magic 0x0000000000000000", ring.CheckIntegrity(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckIntegrity_RingRecreatedInPlace_SaysRecreated()
+    {
+        // Same magic and geometry, but another creation: a different ring with different sequences.
+        string path = CreateRingFile();
+        using var ring = SharedRing.AttachMapped(path, s_options);
+        Patch(path, RingHeaderDescriptor.CreatedUnixNanosOffset, 12345, 8);
+        Assert.Contains("re-created or overwritten in place", ring.CheckIntegrity(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CountersCheckIntegrity_DetectsReplacementAndOverwrite()
+    {
+        string path = _files.NewPath();
+        using var counters = SharedCounters.Create(path, 4);
+        Assert.Null(counters.CheckIntegrity());
+        Patch(path, SharedCounters.MagicOffset, 7, 8);
+        Assert.Contains("header changed", counters.CheckIntegrity(), StringComparison.Ordinal);
+        string other = _files.NewPath();
+        SharedCounters.Create(other, 4).Dispose();
+        File.Move(other, path, overwrite: true);
+        Assert.Contains("was replaced", counters.CheckIntegrity(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void IntegrityWatch_ReportsTheFirstFault_OnItsThread_AndNamesTheFile()
+    {
+        string path = CreateRingFile();
+        using var ring = SharedRing.AttachMapped(path, s_options);
+        using var reported = new ManualResetEventSlim();
+        string? seen = null;
+        using var watch = new IntegrityWatch(TimeSpan.FromMilliseconds(10), f => { seen = f; reported.Set(); }, ("feed ring", ring.CheckIntegrity));
+        Assert.False(reported.Wait(100), "an intact ring raises nothing");
+        Assert.Null(watch.Fault);
+        File.Delete(path);
+        Assert.True(reported.Wait(TimeSpan.FromSeconds(10)));
+        Assert.StartsWith("the feed ring changed: ", seen, StringComparison.Ordinal);
+        Assert.Equal(seen, watch.Fault);
+    }
 }

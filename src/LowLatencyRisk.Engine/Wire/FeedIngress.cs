@@ -40,23 +40,34 @@ public sealed record IngressResult(long Frames, string? Error);
 /// </summary>
 public static class FeedIngress
 {
-    /// <summary>Pumps until the stream ends, a framing error, or <paramref name="cancel"/>.</summary>
+    /// <summary>Pumps until the stream ends, a framing error, a read timeout, or <paramref name="cancel"/>.</summary>
     /// <param name="reader">The stream.</param>
     /// <param name="producer">The feed ring's producer.</param>
     /// <param name="restamp">Replace each message's publish ticks with the time of ingest (latency then measures from here).</param>
+    /// <param name="readTimeout">
+    /// Longest wait for the next bytes (zero or negative: no limit). A stream silent for longer is
+    /// abandoned with the reason (a sender that stopped half-way through a frame, or went away
+    /// without closing); waiting for room in the ring is back-pressure, never a timeout.
+    /// </param>
     /// <param name="cancel">Stops the pump.</param>
-    public static async Task<IngressResult> PumpAsync(PipeReader reader, IRingProducer producer, bool restamp = true, CancellationToken cancel = default)
+    public static async Task<IngressResult> PumpAsync(PipeReader reader, IRingProducer producer, bool restamp = true, TimeSpan readTimeout = default,
+        CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(producer);
         long frames = 0;
+        long pending = 0;
+        using var timeout = readTimeout > TimeSpan.Zero ? CancellationTokenSource.CreateLinkedTokenSource(cancel) : null;
         try
         {
             while (true)
             {
-                ReadResult read = await reader.ReadAsync(cancel).ConfigureAwait(false);
+                timeout?.CancelAfter(readTimeout);
+                ReadResult read = await reader.ReadAsync(timeout?.Token ?? cancel).ConfigureAwait(false);
+                timeout?.CancelAfter(Timeout.InfiniteTimeSpan);
                 var buffer = read.Buffer;
                 string? error = Publish(ref buffer, producer, restamp, ref frames, cancel);
+                pending = buffer.Length;
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 if (error is not null)
                 {
@@ -69,9 +80,18 @@ public static class FeedIngress
                 }
             }
         }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested && timeout is not null)
+        {
+            return new IngressResult(frames, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"no data for {readTimeout.TotalSeconds:0.###} s{(pending > 0 ? $" with {pending} bytes of frame {frames + 1} received" : "")} (read timeout)"));
+        }
         catch (OperationCanceledException)
         {
             return new IngressResult(frames, null);
+        }
+        catch (IOException e)
+        {
+            return new IngressResult(frames, $"the connection failed: {e.Message}");
         }
         finally
         {
