@@ -29,6 +29,26 @@ internal static class Program
             return 2;
         }
 
-        return parse.Invoke();
+        // No command lets an exception out as a stack trace: a file or folder it cannot use (missing,
+        // no permission, not a file) is bad input (exit 2, one line naming it); anything else is a
+        // defect, reported on one line with exit 70 (EX_SOFTWARE) — LLR_TRACE=1 adds the stack.
+        string name = parse.CommandResult.Command.Name;
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (Unwrap(e) is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"llr {name}: {Unwrap(e).Message}");
+            return 2;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("LLR_TRACE") != "1")
+        {
+            var inner = Unwrap(e);
+            Console.Error.WriteLine($"llr {name}: internal error, please report it: {inner.GetType().Name}: {inner.Message} (LLR_TRACE=1 prints where)");
+            return 70;
+        }
     }
+
+    private static Exception Unwrap(Exception e) => e is AggregateException { InnerExceptions.Count: 1 } a ? Unwrap(a.InnerExceptions[0]) : e;
 }

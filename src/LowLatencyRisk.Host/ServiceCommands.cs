@@ -191,7 +191,22 @@ internal static class ServiceCommands
                     return 2;
                 }
 
-                return WriteCapture(c, capture, limit, (uint)(epochValue ?? 0));
+                string? folder = Path.GetDirectoryName(Path.GetFullPath(capture));
+                if (folder is not null && !Directory.Exists(folder))
+                {
+                    Console.Error.WriteLine($"llr simulate: --out {capture}: the folder {folder} does not exist.");
+                    return 2;
+                }
+
+                try
+                {
+                    return WriteCapture(c, capture, limit, (uint)(epochValue ?? 0));
+                }
+                catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+                {
+                    Console.Error.WriteLine($"llr simulate: --out {capture}: cannot write: {e.Message}");
+                    return 2;
+                }
             }
 
             using var ring = AttachWhenReady(c.PathOf(c.Rings.Feed), new RingOptions(FeedMessageDescriptor.SlotSize, c.Rings.FeedCapacity, ProducerMode.Multi), parse.GetValue(wait), "simulate");
@@ -464,6 +479,11 @@ internal static class ServiceCommands
             catch (RingLayoutException e)
             {
                 Console.Error.WriteLine($"llr {command}: {path}: incompatible ring: {e.Message}");
+                return null;
+            }
+            catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+            {
+                Console.Error.WriteLine($"llr {command}: {path}: cannot open the ring: {e.Message}");
                 return null;
             }
 

@@ -29,9 +29,13 @@ public class ConfigTests
 
     [Theory]
     [InlineData("""{ "rings": { "feedCapacty": 5 } }""", "$.rings.feedCapacty: unknown field 'feedCapacty'")]
-    [InlineData("""{ "engine": { "wait": "spinny" } }""", "$.engine.wait: wrong type or value")]
-    [InlineData("""{ "workload": { "accounts": "many" } }""", "$.workload.accounts: wrong type or value")]
-    [InlineData("""{ "workload": """, "$")]
+    [InlineData("""{ "engine": { "wait": "spinny" } }""", "$.engine.wait: 'spinny' is not one of busySpin, yielding, sleeping")]
+    [InlineData("""{ "workload": { "accounts": "many" } }""", "$.workload.accounts: expected a whole number, found the string \"many\"")]
+    [InlineData("""{ "workload": { "accounts": 2.5 } }""", "$.workload.accounts: 2.5 is not a whole number that fits a Int32")]
+    [InlineData("""{ "journal": { "mode": 1 } }""", "$.journal.mode: expected one of none, journal, journalSync, found the number 1")]
+    [InlineData("""{ "rings": { "directory": "/a" }, "rings": { "directory": "/b" } }""", "$.rings: the field is given twice")]
+    [InlineData("""{ "workload": { "accounts": 5, "accounts": 6 } }""", "$.workload.accounts: the field is given twice")]
+    [InlineData("""{ "workload": """, "$: not valid JSON")]
     [InlineData("""null""", "$: the file holds null")]
     [InlineData("""{ "limits": { "throttleRate": -1 } }""", "limits.throttleRate: out of range")]
     [InlineData("""{ "haircuts": [ { "upTo": 10, "haircut": 0.1 }, { "upTo": 5, "haircut": 0.2 } ] }""", "haircuts[1].upTo")]
@@ -45,6 +49,24 @@ public class ConfigTests
         var e = Assert.Throws<ConfigException>(() => LlrConfig.Parse(json, "test.json"));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
         Assert.StartsWith("test.json: invalid configuration", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EveryShapeProblemIsReported_AtOnce()
+    {
+        // Before: only the first type error or unknown field was reported (the serializer stops there).
+        var e = Assert.Throws<ConfigException>(() => LlrConfig.Parse("""
+            { "workload": { "acounts": 5, "strikes": "x" }, "engine": { "wait": "fast", "cpu": true }, "rings": {}, "rings": {} }
+            """));
+        Assert.Equal(
+            [
+                "$.workload.acounts: unknown field 'acounts' (known here: accounts, collateralToMargin, expiries, futures, maxPositionsPerAccount, positionsPerAccount, seed, strikes, underlyings)",
+                "$.workload.strikes: expected a whole number, found the string \"x\"",
+                "$.engine.wait: 'fast' is not one of busySpin, yielding, sleeping",
+                "$.engine.cpu: expected a whole number, found true",
+                "$.rings: the field is given twice (a repeated key would silently replace the first)",
+            ],
+            e.Problems);
     }
 
     [Fact]

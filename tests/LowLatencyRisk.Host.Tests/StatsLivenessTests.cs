@@ -110,4 +110,22 @@ public sealed class CommandLineErrorTests
         Assert.Contains("llr:", llr.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", llr.Output, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("simulate --out /nonexistent-llr-folder/x.bin --events 10", 2, "llr simulate: --out /nonexistent-llr-folder/x.bin: the folder /nonexistent-llr-folder does not exist.")]
+    [InlineData("simulate --out /proc/version/x.bin --events 10", 2, "llr simulate: --out /proc/version/x.bin: the folder /proc/version does not exist.")]
+    [InlineData("simulate --out /proc/llr-x.bin --events 10", 2, "llr simulate: --out /proc/llr-x.bin: cannot write:")]
+    [InlineData("margin /tmp", 2, "llr margin: /tmp: is a folder, not a portfolio file")]
+    [InlineData("margin /nonexistent-llr-file.json", 2, "llr margin: /nonexistent-llr-file.json: cannot read the file:")]
+    [InlineData("margin x.json --format xml", 2, "llr: Argument 'xml' not recognized")]
+    [InlineData("stats --counters /tmp --once", 3, "llr stats:")]
+    public void UnusableFilesAndFolders_AreOneLineMessages_WithTheDocumentedExitCode(string commandLine, int exitCode, string message)
+    {
+        // Before: stack traces with exit code 1 (simulate --out into a missing folder; margin on a folder said "access denied").
+        using var llr = PeerProcess.StartDotnet("llr", commandLine.Split(' '));
+        Assert.Equal(exitCode, llr.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains(message, llr.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", llr.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", llr.Output, StringComparison.Ordinal);
+    }
 }

@@ -80,6 +80,14 @@ public sealed class LlrConfig
     /// <summary>Parses and validates JSON text; <paramref name="source"/> names it in errors.</summary>
     public static LlrConfig Parse(string json, string source = "config")
     {
+        // Every duplicate key, unknown field, wrong type and bad enum name at once (the serializer
+        // alone stops at the first and lets a repeated key replace the earlier one silently).
+        var shape = JsonShape.Check<LlrConfig>(json);
+        if (shape.Count > 0)
+        {
+            throw new ConfigException(source, shape);
+        }
+
         LlrConfig? config;
         try
         {
