@@ -16,40 +16,41 @@ internal static class MarginCommand
         {
             file, format,
         };
-        command.SetAction(parse =>
-        {
-            string path = parse.GetValue(file)!;
-            if (ReadPortfolio(path, out string json) is { } problem)
-            {
-                Console.Error.WriteLine($"llr margin: {path}: {problem}");
-                return 2;
-            }
-
-            PortfolioResult result;
-            try
-            {
-                result = PortfolioMargin.Compute(json, path);
-            }
-            catch (ConfigException e)
-            {
-                Console.Error.WriteLine($"llr margin: {e.Message}");
-                return 2;
-            }
-
-            string f = parse.GetValue(format)!;
-            if (f is "table" or "both")
-            {
-                Console.Write(result.ToTable());
-            }
-
-            if (f is "json" or "both")
-            {
-                Console.WriteLine(result.ToJson());
-            }
-
-            return 0;
-        });
+        command.SetAction(parse => Execute(parse.GetValue(file)!, parse.GetValue(format)!, Console.Out, Console.Error));
         return command;
+    }
+
+    /// <summary>The command's work, writers given (tests run it in-process): the exit code, 0 or 2.</summary>
+    internal static int Execute(string path, string format, TextWriter stdout, TextWriter stderr)
+    {
+        if (ReadPortfolio(path, out string json) is { } problem)
+        {
+            stderr.WriteLine($"llr margin: {path}: {problem}");
+            return 2;
+        }
+
+        PortfolioResult result;
+        try
+        {
+            result = PortfolioMargin.Compute(json, path);
+        }
+        catch (ConfigException e)
+        {
+            stderr.WriteLine($"llr margin: {e.Message}");
+            return 2;
+        }
+
+        if (format is "table" or "both")
+        {
+            stdout.Write(result.ToTable());
+        }
+
+        if (format is "json" or "both")
+        {
+            stdout.WriteLine(result.ToJson());
+        }
+
+        return 0;
     }
 
     /// <summary>The largest portfolio file read (a venue's whole book fits in a few megabytes).</summary>

@@ -69,12 +69,13 @@ public sealed class MarginCommandTests : IDisposable
     [Theory]
     [InlineData("{ \"underlyings\": [ ", "$")]                                                           // bad JSON
     [InlineData("UNKNOWN", "accounts[0].positions[0].instrument: unknown instrument 'BTC-NOPE'")]
-    [InlineData("NEGATIVE", "accounts[0].positions[0].quantity: -1 is not a positive quantity")]
+    [InlineData("NEGATIVE", "accounts[0].positions[0].quantity: -1 is not in (0, margin.maxQuantity = 1000000000]")]
     [InlineData("TYPO", "unknown field 'strik'")]
     public void Margin_BadPortfolio_ExitsWithAClearError(string content, string expected)
     {
         var valid = new
         {
+            valuationTime = "2026-11-22T08:00:00Z",
             underlyings = new[] { new { name = "BTC", index = 60_000.0 } },
             instruments = new object[] { new { name = "BTC-PERP", underlying = "BTC", kind = "perpetual" } },
             accounts = new[] { new { name = "a", positions = new[] { new { instrument = "BTC-PERP", side = "buy", quantity = 1.0, price = 60_000.0 } } } },

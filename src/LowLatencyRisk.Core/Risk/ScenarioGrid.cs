@@ -118,7 +118,7 @@ public sealed class ScenarioGrid
             s.Add(new Scenario(move, -1));
         }
 
-        return new ScenarioGrid("crypto-9x3", s, priceRange, volShift, lookAheadYears: 0, tenorReferenceDays: 30, tenorExponent: 0.30);
+        return new ScenarioGrid(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"crypto-{steps}x3"), s, priceRange, volShift, lookAheadYears: 0, tenorReferenceDays: 30, tenorExponent: 0.30);
     }
 
     /// <summary>The volatility scan range for an option with <paramref name="years"/> to expiry, after tenor scaling (capped at 3× for very short tenors).</summary>

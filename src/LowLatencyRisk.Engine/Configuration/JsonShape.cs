@@ -72,7 +72,10 @@ public static class JsonShape
         type = Nullable.GetUnderlyingType(type) ?? type;
         if (type == typeof(double) || type == typeof(float))
         {
-            Expect(element, JsonValueKind.Number, "a number", path, errors);
+            if (Expect(element, JsonValueKind.Number, "a number", path, errors) && !(element.TryGetDouble(out double d) && double.IsFinite(d)))
+            {
+                errors.Add($"{path}: {Truncate(element.GetRawText())} is beyond the range of a double");
+            }
         }
         else if (type == typeof(int) || type == typeof(long) || type == typeof(uint) || type == typeof(short) || type == typeof(byte))
         {

@@ -165,6 +165,8 @@ public sealed class LlrConfig
         Check(g.ExtremeMultiplier is >= 1 and <= 10, "scenarioGrid.extremeMultiplier", $"{g.ExtremeMultiplier} is not in [1, 10]");
         Check(g.CoverFraction is > 0 and <= 1, "scenarioGrid.coverFraction", $"{g.CoverFraction} is not in (0, 1]");
         Check(g.Steps is >= 2 and <= 41, "scenarioGrid.steps", $"{g.Steps} is not in 2..41");
+        Check(g.Preset != GridPreset.CmeSpan16 || !(g.PriceScanRange * g.ExtremeMultiplier >= 1), "scenarioGrid",
+            $"priceScanRange × extremeMultiplier = {g.PriceScanRange * g.ExtremeMultiplier:G4} must be below 1 (the extreme scenario would take the price to zero or below)");
 
         var m = Margin;
         Check(m.MaintenanceFraction is > 0 and <= 1, "margin.maintenanceFraction", $"{m.MaintenanceFraction} is not in (0, 1]");
@@ -492,8 +494,8 @@ public sealed class SimulatorSection : ProcessSection
 #pragma warning restore CS1591
 
 /// <summary>An invalid configuration: every problem, each naming its field.</summary>
-public sealed class ConfigException(string source, IReadOnlyList<string> problems)
-    : Exception($"{source}: invalid configuration:{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", problems)}")
+public sealed class ConfigException(string source, IReadOnlyList<string> problems, string what = "configuration")
+    : Exception($"{source}: invalid {what}:{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", problems)}")
 {
     /// <summary>The problems, each "json.path: what is wrong".</summary>
     public IReadOnlyList<string> Problems { get; } = problems;

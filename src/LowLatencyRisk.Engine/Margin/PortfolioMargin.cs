@@ -12,11 +12,42 @@ namespace LowLatencyRisk.Engine.Margin;
 /// <see cref="RiskBook"/> built from the file — the engine's own code path — not from a second
 /// implementation.
 /// </summary>
-public static class PortfolioMargin
+public static partial class PortfolioMargin
 {
+    /// <summary>Most underlyings a file may define (the book's limit).</summary>
+    public const int MaxUnderlyings = 1024;
+
+    /// <summary>Most collateral assets a file may define (the book's limit).</summary>
+    public const int MaxAssets = 256;
+
+    /// <summary>Most position entries in one account (the book's limit).</summary>
+    public const int MaxPositionsPerAccount = 4096;
+
+    /// <summary>Most instruments a file may define.</summary>
+    public const int MaxInstruments = 1 << 20;
+
+    /// <summary>Most accounts a file may hold.</summary>
+    public const int MaxAccounts = 1 << 20;
+
+    /// <summary>The latest time a nanosecond timestamp can hold, less a margin: 2262-04-11 overflows.</summary>
+    private static readonly DateTimeOffset LatestTime = new(2262, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     /// <summary>Parses, validates and computes; throws <see cref="ConfigException"/> naming each problem by its JSON path.</summary>
+    /// <remarks>
+    /// Each account is margined in a book of its own holding only the underlyings, instruments and
+    /// assets it uses (accounts do not offset each other), so memory follows what the file holds,
+    /// not the product of its account and underlying counts. A batch has no history: the state is
+    /// the ladder's verdict on the final numbers (no hysteresis), whatever the order of the entries.
+    /// </remarks>
     public static PortfolioResult Compute(string json, string source = "portfolio")
     {
+        ArgumentNullException.ThrowIfNull(json);
+        var shape = JsonShape.Check<PortfolioFile>(json);
+        if (shape.Count > 0)
+        {
+            throw new ConfigException(source, shape, "portfolio");
+        }
+
         PortfolioFile? file;
         try
         {
@@ -24,116 +55,125 @@ public static class PortfolioMargin
         }
         catch (JsonException e)
         {
-            throw new ConfigException(source, [LlrConfig.Describe(e)]);
+            throw new ConfigException(source, [LlrConfig.Describe(e)], "portfolio");
         }
 
         if (file is null)
         {
-            throw new ConfigException(source, ["$: the file holds null, not an object"]);
+            throw new ConfigException(source, ["$: the file holds null, not an object"], "portfolio");
         }
 
         var errors = new List<string>();
-        var book = Build(file, errors);
-        if (errors.Count > 0 || book is null)
+        var plan = Validate(file, errors);
+        if (errors.Count > 0 || plan is null)
         {
-            throw new ConfigException(source, errors);
+            throw new ConfigException(source, errors, "portfolio");
         }
 
-        return Read(file, book);
+        var grid = plan.Parameters.Grid!;
+        var accounts = new AccountResult[file.Accounts!.Length];
+        for (int a = 0; a < accounts.Length; a++)
+        {
+            accounts[a] = MarginAccount(file, plan, a, errors)!;
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(source, errors, "portfolio");
+        }
+
+        var scenarios = grid.Scenarios.Select(s => new ScenarioResult(s.PriceMove * grid.PriceScanRange, s.VolShift * grid.VolScanRange, s.Weight)).ToArray();
+        return new PortfolioResult(grid.Name, scenarios, accounts);
     }
 
-    private static RiskBook? Build(PortfolioFile f, List<string> errors)
+    private sealed record Plan(RiskConfig Parameters, long Now, Dictionary<string, int> Underlyings, Dictionary<string, int> Instruments, Dictionary<string, int> Assets,
+        long[] Expiries);
+
+    /// <summary>Everything that can be checked before any account is margined, each problem once.</summary>
+    private static Plan? Validate(PortfolioFile f, List<string> errors)
     {
         var parameters = new LlrConfig { ScenarioGrid = f.ScenarioGrid ?? new(), Margin = f.Margin ?? new() };
         errors.AddRange(parameters.Validate().Where(e => e.StartsWith("scenarioGrid", StringComparison.Ordinal) || e.StartsWith("margin", StringComparison.Ordinal)));
-        if (f.Underlyings is null || f.Underlyings.Length == 0)
-        {
-            errors.Add("underlyings: at least one underlying");
-        }
-
-        if (f.Instruments is null || f.Instruments.Length == 0)
-        {
-            errors.Add("instruments: at least one instrument");
-        }
-
-        if (f.Accounts is null || f.Accounts.Length == 0)
-        {
-            errors.Add("accounts: at least one account");
-        }
-
+        long now = Time(f.ValuationTime, "valuationTime", errors, required: true);
+        Count(f.Underlyings?.Length, "underlyings", MaxUnderlyings, errors);
+        Count(f.Instruments?.Length, "instruments", MaxInstruments, errors);
+        Count(f.Assets.Length, "assets", MaxAssets, errors);
+        Count(f.Accounts?.Length, "accounts", MaxAccounts, errors);
         if (errors.Count > 0)
         {
             return null;
         }
 
-        long now = (long)((f.ValuationTime.ToUniversalTime() - DateTime.UnixEpoch).Ticks * 100);
+        var m = parameters.Margin;
         var underlyings = Index(f.Underlyings!.Select(u => u.Name).ToArray(), "underlyings", errors);
         var instruments = Index(f.Instruments!.Select(i => i.Name).ToArray(), "instruments", errors);
         var assets = Index(f.Assets.Select(a => a.Name).ToArray(), "assets", errors);
-        int maxPositions = f.Accounts!.Max(a => a.Positions?.Length ?? 0);
-        var book = new RiskBook(parameters.Apply(new RiskConfig
-        {
-            MaxUnderlyings = f.Underlyings!.Length,
-            MaxInstruments = f.Instruments!.Length,
-            MaxAccounts = f.Accounts!.Length,
-            MaxPositionsPerAccount = Math.Max(1, maxPositions),
-            MaxAssets = Math.Max(1, f.Assets.Length),
-            IndexBand = 10, // a batch calculation takes the given prices as they are
-        }));
-
-        for (int u = 0; u < f.Underlyings.Length; u++)
+        Index(f.Accounts!.Select(a => a.Name).ToArray(), "accounts", errors);
+        for (int u = 0; u < f.Underlyings!.Length; u++)
         {
             var x = f.Underlyings[u];
-            string at = $"underlyings[{u}]";
-            if (!(x.Index > 0) || !double.IsFinite(x.Index))
+            if (x.Index is not { } index || !(index > 0) || !(index <= m.MaxPrice))
             {
-                errors.Add($"{at}.index: {x.Index} is not a positive price");
-                continue;
+                errors.Add(string.Create(CultureInfo.InvariantCulture, $"underlyings[{u}].index: {(x.Index is null ? "is required" : $"{x.Index} is not a price in (0, margin.maxPrice = {m.MaxPrice}]")}"));
             }
 
-            if (!double.IsFinite(x.Carry))
+            if (!(Math.Abs(x.Carry) < 1))
             {
-                errors.Add($"{at}.carry: must be finite");
-                continue;
+                errors.Add(string.Create(CultureInfo.InvariantCulture, $"underlyings[{u}].carry: {x.Carry} is not a cost-of-carry rate in (-1, 1) per year"));
             }
-
-            book.DefineUnderlying(u, x.Carry);
-            book.UpdateIndex(u, x.Index, now);
         }
 
+        var expiries = new long[f.Instruments!.Length];
         for (int i = 0; i < f.Instruments.Length; i++)
         {
             var x = f.Instruments[i];
             string at = $"instruments[{i}]";
-            if (x.Underlying is null || !underlyings.TryGetValue(x.Underlying, out int u))
+            if (x.Underlying is null || !underlyings.ContainsKey(x.Underlying))
             {
-                errors.Add($"{at}.underlying: unknown underlying '{x.Underlying}'");
+                errors.Add($"{at}.underlying: {(x.Underlying is null ? "is required" : $"unknown underlying '{x.Underlying}'")}");
+            }
+
+            if (x.Kind is not { } kind)
+            {
+                errors.Add($"{at}.kind: is required (spot, future, perpetual, call or put)");
                 continue;
             }
 
-            bool option = x.Kind is InstrumentKind.Call or InstrumentKind.Put;
-            long expiry = x.Expiry is { } e ? (long)((e.ToUniversalTime() - DateTime.UnixEpoch).Ticks * 100) : 0;
-            var spec = new InstrumentSpec(x.Kind, u, x.Strike ?? 0, expiry, x.Multiplier, x.TickSize, x.LotSize);
-            var result = book.TryDefineInstrument(i, spec);
-            if (result != DefinitionResult.Defined)
+            bool option = kind is InstrumentKind.Call or InstrumentKind.Put;
+            expiries[i] = Time(x.Expiry, $"{at}.expiry", errors, required: option || kind == InstrumentKind.Future);
+            if (!option && kind != InstrumentKind.Future && x.Expiry is not null)
             {
-                errors.Add($"{at}: {book.Describe(result)}");
-                continue;
+                errors.Add($"{at}.expiry: a {JsonNamingPolicy.CamelCase.ConvertName(kind.ToString())} has no expiry");
             }
 
             if (option)
             {
+                if (x.Strike is not { } strike || !(strike > 0) || !(strike <= m.MaxPrice))
+                {
+                    errors.Add(string.Create(CultureInfo.InvariantCulture, $"{at}.strike: {(x.Strike is null ? "an option needs one" : $"{x.Strike} is not in (0, margin.maxPrice = {m.MaxPrice}]")}"));
+                }
+
                 if (x.Volatility is not { } vol || !(vol > 0) || vol > 10)
                 {
                     errors.Add($"{at}.volatility: an option needs an implied volatility in (0, 10]");
-                    continue;
+                }
+            }
+            else
+            {
+                if (x.Strike is not null)
+                {
+                    errors.Add($"{at}.strike: only options have one");
                 }
 
-                book.SetInitialVolatility(i, vol);
+                if (x.Volatility is not null)
+                {
+                    errors.Add($"{at}.volatility: only options have one");
+                }
             }
-            else if (x.Volatility is not null)
+
+            if (!(x.Multiplier > 0) || !(x.Multiplier <= m.MaxMultiplier) || !(x.TickSize > 0) || !double.IsFinite(x.TickSize) || !(x.LotSize > 0) || !double.IsFinite(x.LotSize))
             {
-                errors.Add($"{at}.volatility: only options have one");
+                errors.Add(string.Create(CultureInfo.InvariantCulture, $"{at}: multiplier must be in (0, margin.maxMultiplier = {m.MaxMultiplier}], tick and lot size positive and finite"));
             }
         }
 
@@ -141,20 +181,87 @@ public static class PortfolioMargin
         {
             var x = f.Assets[k];
             string at = $"assets[{k}]";
-            int linked = -1;
-            if (x.Underlying is not null && !underlyings.TryGetValue(x.Underlying, out linked))
+            if ((x.Price is null) == (x.Underlying is null))
+            {
+                errors.Add($"{at}: give exactly one of price (a fixed price) and underlying (priced at its index){(x.Price is null ? "" : "; both were given")}");
+            }
+            else if (x.Underlying is not null && !underlyings.ContainsKey(x.Underlying))
             {
                 errors.Add($"{at}.underlying: unknown underlying '{x.Underlying}'");
+            }
+            else if (x.Price is { } price && (!(price > 0) || !(price <= m.MaxPrice)))
+            {
+                errors.Add(string.Create(CultureInfo.InvariantCulture, $"{at}.price: {price} is not in (0, margin.maxPrice = {m.MaxPrice}]"));
+            }
+
+            double last = 0;
+            for (int t = 0; t < x.Haircuts.Length; t++)
+            {
+                var tier = x.Haircuts[t];
+                if (!(tier.UpTo > last) || !(tier.Haircut is >= 0 and <= 1))
+                {
+                    errors.Add($"{at}.haircuts[{t}]: limits must increase and haircuts be in [0, 1]");
+                    break;
+                }
+
+                last = tier.UpTo;
+            }
+        }
+
+        for (int a = 0; a < f.Accounts!.Length; a++)
+        {
+            var acct = f.Accounts[a];
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (int c = 0; c < (acct.Collateral?.Length ?? 0); c++)
+            {
+                var x = acct.Collateral![c];
+                string at = $"accounts[{a}].collateral[{c}]";
+                if (x.Asset is null || !assets.ContainsKey(x.Asset))
+                {
+                    errors.Add($"{at}.asset: {(x.Asset is null ? "is required" : $"unknown asset '{x.Asset}'")}");
+                }
+                else if (!seen.Add(x.Asset))
+                {
+                    errors.Add($"{at}.asset: '{x.Asset}' is listed twice in this account (give one balance)");
+                }
+
+                if (x.Balance is not { } balance || !double.IsFinite(balance))
+                {
+                    errors.Add($"{at}.balance: {(x.Balance is null ? "is required" : "must be finite")}");
+                }
+            }
+
+            int positions = acct.Positions?.Length ?? 0;
+            if (positions > MaxPositionsPerAccount)
+            {
+                errors.Add(string.Create(CultureInfo.InvariantCulture, $"accounts[{a}].positions: {positions:N0} entries; at most {MaxPositionsPerAccount:N0} per account"));
                 continue;
             }
 
-            try
+            for (int p = 0; p < positions; p++)
             {
-                book.DefineAsset(k, linked, x.Price ?? 0, x.Haircuts.Select(t => new HaircutTier(t.UpTo, t.Haircut)).ToArray());
-            }
-            catch (ArgumentException ex)
-            {
-                errors.Add($"{at}: {ex.Message.Split(" (Parameter", 2)[0]}");
+                var x = acct.Positions![p];
+                string at = $"accounts[{a}].positions[{p}]";
+                if (x.Instrument is null || !instruments.ContainsKey(x.Instrument))
+                {
+                    errors.Add($"{at}.instrument: {(x.Instrument is null ? "is required" : $"unknown instrument '{x.Instrument}'")}");
+                }
+
+                if (x.Side is null)
+                {
+                    errors.Add($"{at}.side: is required (buy or sell)");
+                }
+
+                if (x.Quantity is not { } q || !(q > 0) || !(q <= m.MaxQuantity))
+                {
+                    errors.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"{at}.quantity: {(x.Quantity is null ? "is required" : $"{x.Quantity} is not in (0, margin.maxQuantity = {m.MaxQuantity}] (a short position is side \"sell\")")}"));
+                }
+
+                if (x.Price is not { } price || !(price > 0) || !(price <= m.MaxPrice))
+                {
+                    errors.Add(string.Create(CultureInfo.InvariantCulture, $"{at}.price: {(x.Price is null ? "is required" : $"{x.Price} is not a price in (0, margin.maxPrice = {m.MaxPrice}]")}"));
+                }
             }
         }
 
@@ -163,60 +270,179 @@ public static class PortfolioMargin
             return null;
         }
 
-        for (int a = 0; a < f.Accounts.Length; a++)
+        // Per-account books: one underlying per used underlying, no hysteresis (a batch has no path).
+        var config = parameters.Apply(new RiskConfig { IndexBand = 10, MaxAccounts = 1 }) with { Hysteresis = 0 };
+        return new Plan(config, now, underlyings, instruments, assets, expiries);
+    }
+
+    private static AccountResult? MarginAccount(PortfolioFile f, Plan plan, int a, List<string> errors)
+    {
+        var acct = f.Accounts![a];
+        string name = acct.Name!;
+        var positions = acct.Positions ?? [];
+        var collateral = acct.Collateral ?? [];
+
+        // What this account uses, in file order, mapped to dense local ids.
+        var usedInstruments = positions.Select(p => plan.Instruments[p.Instrument!]).Distinct().Order().ToArray();
+        var usedAssets = collateral.Select(c => plan.Assets[c.Asset!]).Order().ToArray();
+        var usedUnderlyings = usedInstruments.Select(i => plan.Underlyings[f.Instruments![i].Underlying!])
+            .Concat(usedAssets.Where(k => f.Assets[k].Underlying is not null).Select(k => plan.Underlyings[f.Assets[k].Underlying!]))
+            .Distinct().Order().ToArray();
+        var localUnderlying = usedUnderlyings.Select((g, l) => (g, l)).ToDictionary(x => x.g, x => x.l);
+        var localInstrument = usedInstruments.Select((g, l) => (g, l)).ToDictionary(x => x.g, x => x.l);
+        var localAsset = usedAssets.Select((g, l) => (g, l)).ToDictionary(x => x.g, x => x.l);
+
+        var book = new RiskBook(plan.Parameters with
         {
-            var acct = f.Accounts[a];
-            for (int c = 0; c < (acct.Collateral?.Length ?? 0); c++)
+            MaxUnderlyings = Math.Max(1, usedUnderlyings.Length),
+            MaxInstruments = Math.Max(1, usedInstruments.Length),
+            MaxPositionsPerAccount = Math.Max(1, usedInstruments.Length),
+            MaxAssets = Math.Max(1, usedAssets.Length),
+        });
+        string at = $"accounts[{a}] ('{name}')";
+        foreach (int g in usedUnderlyings)
+        {
+            var x = f.Underlyings![g];
+            book.DefineUnderlying(localUnderlying[g], x.Carry);
+            var mark = book.UpdateIndex(localUnderlying[g], x.Index!.Value, plan.Now);
+            if (mark != MarkResult.Accepted)
             {
-                var x = acct.Collateral![c];
-                string at = $"accounts[{a}].collateral[{c}]";
-                if (x.Asset is null || !assets.TryGetValue(x.Asset, out int asset))
-                {
-                    errors.Add($"{at}.asset: unknown asset '{x.Asset}'");
-                }
-                else if (!double.IsFinite(x.Balance))
-                {
-                    errors.Add($"{at}.balance: must be finite");
-                }
-                else
-                {
-                    book.SetCollateral(a, asset, x.Balance);
-                }
+                errors.Add($"underlyings[{g}].index: refused by the book ({mark})");
+                return null;
+            }
+        }
+
+        foreach (int g in usedInstruments)
+        {
+            var x = f.Instruments![g];
+            var spec = new InstrumentSpec(x.Kind!.Value, localUnderlying[plan.Underlyings[x.Underlying!]], x.Strike ?? 0, plan.Expiries[g], x.Multiplier, x.TickSize, x.LotSize);
+            var result = book.TryDefineInstrument(localInstrument[g], spec);
+            if (result != DefinitionResult.Defined)
+            {
+                errors.Add($"instruments[{g}]: {book.Describe(result)}");
+                return null;
             }
 
-            for (int p = 0; p < (acct.Positions?.Length ?? 0); p++)
+            if (x.Volatility is { } vol)
             {
-                var x = acct.Positions![p];
-                string at = $"accounts[{a}].positions[{p}]";
-                if (x.Instrument is null || !instruments.TryGetValue(x.Instrument, out int id) || !book.IsInstrument(id))
-                {
-                    errors.Add($"{at}.instrument: unknown instrument '{x.Instrument}'");
-                    continue;
-                }
+                book.SetInitialVolatility(localInstrument[g], vol);
+            }
+        }
 
-                if (!(x.Quantity > 0) || !double.IsFinite(x.Quantity))
-                {
-                    errors.Add($"{at}.quantity: {x.Quantity} is not a positive quantity (a short position is side \"sell\")");
-                    continue;
-                }
+        foreach (int g in usedAssets)
+        {
+            var x = f.Assets[g];
+            int linked = x.Underlying is null ? -1 : localUnderlying[plan.Underlyings[x.Underlying]];
+            book.DefineAsset(localAsset[g], linked, x.Price ?? 0, x.Haircuts.Select(t => new HaircutTier(t.UpTo, t.Haircut)).ToArray());
+        }
 
-                if (!(x.Price > 0) || !double.IsFinite(x.Price))
-                {
-                    errors.Add($"{at}.price: {x.Price} is not a positive price");
-                    continue;
-                }
+        book.Revalue(); // marks and Greeks before any position: fills below value against the final market
+        for (int c = 0; c < collateral.Length; c++)
+        {
+            var x = collateral[c];
+            if (!book.SetCollateral(0, localAsset[plan.Assets[x.Asset!]], x.Balance!.Value))
+            {
+                errors.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"accounts[{a}].collateral[{c}].balance: {x.Balance} is beyond margin.maxCollateralUnits ({plan.Parameters.MaxCollateralUnits}) or its value beyond margin.maxCollateralValue ({plan.Parameters.MaxCollateralValue})"));
+            }
+        }
 
-                var r = book.ApplyFill(a, id, x.Side == PositionSide.Sell ? -x.Quantity : x.Quantity, x.Price);
-                if (r != FillResult.Applied)
-                {
-                    errors.Add($"{at}: rejected by the book ({r})");
-                }
+        for (int p = 0; p < positions.Length; p++)
+        {
+            var x = positions[p];
+            double quantity = x.Side == PositionSide.Sell ? -x.Quantity!.Value : x.Quantity!.Value;
+            var r = book.ApplyFill(0, localInstrument[plan.Instruments[x.Instrument!]], quantity, x.Price!.Value);
+            if (r != FillResult.Applied)
+            {
+                errors.Add($"accounts[{a}].positions[{p}]: refused by the book ({r}): the position or its notional is beyond the margin.max* bounds");
             }
         }
 
         book.Revalue();
-        return book;
+        var per = new UnderlyingResult[usedUnderlyings.Length];
+        for (int l = 0; l < per.Length; l++)
+        {
+            per[l] = new UnderlyingResult(f.Underlyings![usedUnderlyings[l]].Name!, book.ScanRisk(0, l), book.ShortOptionMinimum(0, l),
+                book.NetDelta(0, l), book.NetGamma(0, l), book.NetVega(0, l), book.NetTheta(0, l), book.UnrealizedPnl(0, l), book.RiskArray(0, l).ToArray());
+        }
+
+        double equity = book.Equity(0), initial = book.InitialMargin(0), maintenance = book.MaintenanceMargin(0);
+        var state = RiskBook.NextState(MarginState.Healthy, equity, initial, maintenance, hysteresis: 0);
+        var account = new AccountResult(name, equity, book.CollateralValue(0), initial, maintenance, state.ToString(), equity - initial, per);
+        if (FirstNonFinite(account) is { } field)
+        {
+            errors.Add($"{at}: {field} is not a finite number; the inputs are within their bounds but too large together to margin");
+            return null;
+        }
+
+        return account;
     }
+
+    private static string? FirstNonFinite(AccountResult r)
+    {
+        if (!double.IsFinite(r.Equity)) { return "equity"; }
+        if (!double.IsFinite(r.Collateral)) { return "collateral"; }
+        if (!double.IsFinite(r.InitialMargin)) { return "initial margin"; }
+        if (!double.IsFinite(r.MaintenanceMargin)) { return "maintenance margin"; }
+        if (!double.IsFinite(r.Excess)) { return "excess"; }
+        foreach (var u in r.Underlyings)
+        {
+            if (!double.IsFinite(u.ScanRisk) || !double.IsFinite(u.ShortOptionMinimum) || !double.IsFinite(u.Delta) || !double.IsFinite(u.Gamma)
+                || !double.IsFinite(u.Vega) || !double.IsFinite(u.Theta) || !double.IsFinite(u.UnrealizedPnl) || u.ScenarioLoss.Any(v => !double.IsFinite(v)))
+            {
+                return $"a number of underlying {u.Underlying}";
+            }
+        }
+
+        return null;
+    }
+
+    private static void Count(int? count, string field, int max, List<string> errors)
+    {
+        if (count is null or 0)
+        {
+            errors.Add($"{field}: at least one entry is required");
+        }
+        else if (count > max)
+        {
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"{field}: {count:N0} entries; at most {max:N0}"));
+        }
+    }
+
+    /// <summary>
+    /// An ISO 8601 time with a date, a time and an offset (Z or ±hh:mm): without one the host's time
+    /// zone would decide, and a daylight-saving change would move every time to expiry. As
+    /// nanoseconds since 1970; 0 (and an error) when missing, malformed or out of 1970..2261.
+    /// </summary>
+    private static long Time(string? text, string field, List<string> errors, bool required)
+    {
+        if (text is null)
+        {
+            if (required)
+            {
+                errors.Add($"{field}: is required (ISO 8601 with an offset, e.g. 2026-11-22T08:00:00Z)");
+            }
+
+            return 0;
+        }
+
+        if (!TimeFormat().IsMatch(text) || !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var t))
+        {
+            errors.Add($"{field}: '{text}' is not an ISO 8601 time with an offset (e.g. 2026-11-22T08:00:00Z or 2026-11-22T09:00:00+01:00)");
+            return 0;
+        }
+
+        if (t < DateTimeOffset.UnixEpoch || t >= LatestTime)
+        {
+            errors.Add($"{field}: {text} is outside 1970-01-01 .. 2261-12-31 (times are nanoseconds since 1970 in 64 bits)");
+            return 0;
+        }
+
+        return (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$")]
+    private static partial System.Text.RegularExpressions.Regex TimeFormat();
 
     private static Dictionary<string, int> Index(string?[] names, string field, List<string> errors)
     {
@@ -235,33 +461,12 @@ public static class PortfolioMargin
 
         return map;
     }
-
-    private static PortfolioResult Read(PortfolioFile f, RiskBook book)
-    {
-        var grid = book.Config.Grid;
-        var scenarios = grid.Scenarios.Select(s => new ScenarioResult(s.PriceMove * grid.PriceScanRange, s.VolShift * grid.VolScanRange, s.Weight)).ToArray();
-        var accounts = new AccountResult[f.Accounts!.Length];
-        for (int a = 0; a < accounts.Length; a++)
-        {
-            var per = new UnderlyingResult[f.Underlyings!.Length];
-            for (int u = 0; u < per.Length; u++)
-            {
-                per[u] = new UnderlyingResult(f.Underlyings[u].Name!, book.ScanRisk(a, u), book.ShortOptionMinimum(a, u),
-                    book.NetDelta(a, u), book.NetGamma(a, u), book.NetVega(a, u), book.NetTheta(a, u), book.UnrealizedPnl(a, u), book.RiskArray(a, u).ToArray());
-            }
-
-            accounts[a] = new AccountResult(f.Accounts[a].Name ?? $"#{a}", book.Equity(a), book.CollateralValue(a), book.InitialMargin(a), book.MaintenanceMargin(a),
-                book.State(a).ToString(), book.Equity(a) - book.InitialMargin(a), per);
-        }
-
-        return new PortfolioResult(grid.Name, scenarios, accounts);
-    }
 }
 
 #pragma warning disable CS1591 // the file format is documented in README (llr margin)
 public sealed class PortfolioFile
 {
-    public DateTime ValuationTime { get; init; } = DateTime.UnixEpoch;
+    public string? ValuationTime { get; init; }
     public GridSection? ScenarioGrid { get; init; }
     public MarginSection? Margin { get; init; }
     public UnderlyingEntry[]? Underlyings { get; init; }
@@ -273,7 +478,7 @@ public sealed class PortfolioFile
 public sealed class UnderlyingEntry
 {
     public string? Name { get; init; }
-    public double Index { get; init; }
+    public double? Index { get; init; }
     public double Carry { get; init; }
 }
 
@@ -281,9 +486,9 @@ public sealed class InstrumentEntry
 {
     public string? Name { get; init; }
     public string? Underlying { get; init; }
-    public InstrumentKind Kind { get; init; }
+    public InstrumentKind? Kind { get; init; }
     public double? Strike { get; init; }
-    public DateTime? Expiry { get; init; }
+    public string? Expiry { get; init; }
     public double? Volatility { get; init; }
     public double Multiplier { get; init; } = 1;
     public double TickSize { get; init; } = 0.01;
@@ -308,7 +513,7 @@ public sealed class AccountEntry
 public sealed class CollateralEntry
 {
     public string? Asset { get; init; }
-    public double Balance { get; init; }
+    public double? Balance { get; init; }
 }
 
 public enum PositionSide
@@ -320,9 +525,9 @@ public enum PositionSide
 public sealed class PositionEntry
 {
     public string? Instrument { get; init; }
-    public PositionSide Side { get; init; }
-    public double Quantity { get; init; }
-    public double Price { get; init; }
+    public PositionSide? Side { get; init; }
+    public double? Quantity { get; init; }
+    public double? Price { get; init; }
 }
 
 public sealed record ScenarioResult(double PriceMove, double VolShift, double Weight);
