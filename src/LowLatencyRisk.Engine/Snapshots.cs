@@ -213,7 +213,7 @@ public sealed class SnapshotStore : IDisposable
     /// configuration); returns its journal sequence (0 when none was usable) and why each newer
     /// one was refused.
     /// </summary>
-    public static (long Sequence, string? Path, List<string> Refused) LoadNewest(string directory, RiskEngine engine, string? only = null)
+    public static (long Sequence, string? Path, List<string> Refused) LoadNewest(string directory, RiskEngine engine, string? only = null, long atOrBefore = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(engine);
         var measure = new StateMeasure();
@@ -221,7 +221,7 @@ public sealed class SnapshotStore : IDisposable
         var refused = new List<string>();
         foreach (var (sequence, path) in List(directory))
         {
-            if (only is not null && Path.GetFullPath(path) != only)
+            if ((only is not null && Path.GetFullPath(path) != only) || sequence > atOrBefore)
             {
                 continue;
             }

@@ -59,23 +59,6 @@ internal static class ReplayCommand
                 return 2;
             }
 
-            using var rings = new List<SharedRing>().AsDisposable();
-            var engine = NewEngine(c, rings.Items);
-            long after = 0;
-            if (parse.GetValue(fromSnapshot))
-            {
-                var (sequence, path, refused) = SnapshotStore.LoadNewest(dir, engine);
-                refused.ForEach(r => Console.WriteLine($"llr replay: snapshot refused: {r}"));
-                if (path is null)
-                {
-                    Console.Error.WriteLine($"llr replay: {dir}: no usable snapshot");
-                    return 2;
-                }
-
-                after = sequence;
-                Console.WriteLine(string.Create(Inv, $"llr replay: from {Path.GetFileName(path)} (journal record {sequence:N0})"));
-            }
-
             long upTo = long.MaxValue;
             string? compareWith = parse.GetValue(compare);
             if (compareWith is not null)
@@ -88,8 +71,36 @@ internal static class ReplayCommand
                 }
             }
 
+            using var rings = new List<SharedRing>().AsDisposable();
+            var engine = NewEngine(c, rings.Items);
+            long after = 0;
+            if (parse.GetValue(fromSnapshot))
+            {
+                // With --compare, the newest snapshot strictly before the compared one, so the
+                // comparison checks a replay of the records between them (starting after the
+                // compare point would replay past it and report a difference that is not there).
+                long before = upTo == long.MaxValue ? long.MaxValue : upTo - 1;
+                var (sequence, path, refused) = SnapshotStore.LoadNewest(dir, engine, atOrBefore: before);
+                refused.ForEach(r => Console.WriteLine($"llr replay: snapshot refused: {r}"));
+                if (path is null)
+                {
+                    Console.Error.WriteLine(string.Create(Inv, $"llr replay: {dir}: no usable snapshot{(upTo == long.MaxValue ? "" : $" before journal record {upTo:N0} (compare with a newer snapshot, or drop --from-snapshot when the journal still starts at record 1)")}"));
+                    return 2;
+                }
+
+                after = sequence;
+                Console.WriteLine(string.Create(Inv, $"llr replay: from {Path.GetFileName(path)} (journal record {sequence:N0})"));
+            }
+            else if (JournalReader.FirstSequence(dir) is var first && first > 1)
+            {
+                Console.Error.WriteLine(string.Create(Inv,
+                    $"llr replay: {dir}: the journal starts at record {first:N0} (older records were trimmed behind a snapshot); add --from-snapshot to start from the newest snapshot in the folder"));
+                return 2;
+            }
+
             var clock = Stopwatch.StartNew();
             long lastReport = 0;
+            long replayed = 0, skipped = 0;
             JournalScan scan;
             try
             {
@@ -97,10 +108,12 @@ internal static class ReplayCommand
                 {
                     if (sequence > upTo)
                     {
+                        skipped++;
                         return;
                     }
 
                     engine.Replay(payload);
+                    replayed++;
                     if (clock.ElapsedMilliseconds - lastReport >= 1000)
                     {
                         lastReport = clock.ElapsedMilliseconds;
@@ -116,7 +129,7 @@ internal static class ReplayCommand
 
             int announced = engine.FinishReplay();
             ulong hash = EngineStateHash.Compute(engine);
-            Console.WriteLine(string.Create(Inv, $"llr replay: {scan.Records:N0} records in {clock.Elapsed.TotalSeconds:F2} s; {engine.Counters.TotalRejects:N0} refused (duplicates or invalid), {announced:N0} accounts not healthy"));
+            Console.WriteLine(string.Create(Inv, $"llr replay: {replayed:N0} records replayed in {clock.Elapsed.TotalSeconds:F2} s{(skipped > 0 ? $" ({skipped:N0} after the compare point not replayed)" : "")}; {engine.Counters.TotalRejects:N0} refused (duplicates or invalid), {announced:N0} accounts not healthy"));
             if (scan.Problem is not null)
             {
                 Console.WriteLine($"llr replay: stopped at a bad record: {scan.Problem}");

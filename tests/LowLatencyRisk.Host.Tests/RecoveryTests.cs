@@ -46,6 +46,56 @@ public sealed partial class RecoveryTests : IDisposable
     }
 
     [Fact]
+    public void Replay_OnATrimmedJournal_SaysToAddFromSnapshot_AndCompareAgainstAnOlderSnapshotMatches()
+    {
+        // Before: without --from-snapshot the message said the snapshot was "now missing or invalid"
+        // (it was present and valid); --from-snapshot --compare OLDER replayed from the newest
+        // snapshot, past the compare point, and reported DIFFERS (exit 1) on a healthy journal; the
+        // record count included records that were skipped.
+        string config = Config("trimmed");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"snapshotIntervalSeconds\": 0.05", "\"snapshotIntervalSeconds\": 0.05, \"keepSnapshots\": 3", StringComparison.Ordinal));
+        using (var engine = PeerProcess.StartDotnet("llr", "engine", "--config", config))
+        {
+            engine.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
+            using var sim = PeerProcess.StartDotnet("llr", "simulate", "--config", config, "--events", "60000", "--duration", "300", "--rate", "30000", "--epoch", "1");
+            Assert.Equal(0, sim.WaitForExit(TimeSpan.FromSeconds(120)));
+            StopAndHash(engine);
+        }
+
+        string journal = Path.Combine(_dir, "trimmed", "journal");
+        Assert.True(Ipc.JournalReader.FirstSequence(journal) > 1, "the premise: older segments were trimmed behind a snapshot");
+        using (var plain = PeerProcess.StartDotnet("llr", "replay", journal, "--config", config))
+        {
+            Assert.Equal(2, plain.WaitForExit(TimeSpan.FromSeconds(60)));
+            Assert.Contains("older records were trimmed behind a snapshot); add --from-snapshot", plain.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("missing or invalid", plain.Output, StringComparison.Ordinal);
+        }
+
+        // Kept snapshots, oldest first; a clean stop writes the newest at the journal's last record.
+        var snapshots = Directory.GetFiles(journal, "snapshot-*.llrs").Order(StringComparer.Ordinal).ToArray();
+        Assert.True(snapshots.Length >= 3, $"{snapshots.Length} snapshots kept");
+        static long At(string snapshot) => long.Parse(Path.GetFileNameWithoutExtension(snapshot)["snapshot-".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        string start = snapshots[^3], compared = snapshots[^2], newest = snapshots[^1];
+        using (var compare = PeerProcess.StartDotnet("llr", "replay", journal, "--config", config, "--from-snapshot", "--compare", compared))
+        {
+            // From the snapshot before the compared one, exactly the records between the two.
+            Assert.Equal(0, compare.WaitForExit(TimeSpan.FromSeconds(60)));
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            Assert.Contains($"from {Path.GetFileName(start)}", compare.Output, StringComparison.Ordinal);
+            Assert.Contains(string.Create(inv, $"llr replay: {At(compared) - At(start):N0} records replayed"), compare.Output, StringComparison.Ordinal);
+            Assert.Contains(string.Create(inv, $"({At(newest) - At(compared):N0} after the compare point not replayed)"), compare.Output, StringComparison.Ordinal);
+            Assert.Contains("matches the replay", compare.Output, StringComparison.Ordinal);
+        }
+
+        using (var first = PeerProcess.StartDotnet("llr", "replay", journal, "--config", config, "--from-snapshot", "--compare", snapshots[0]))
+        {
+            // Nothing older to start from, and the journal no longer starts at record 1: said so.
+            Assert.Equal(2, first.WaitForExit(TimeSpan.FromSeconds(60)));
+            Assert.Contains("no usable snapshot before journal record", first.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Sigkill20Times_DuringARun_EndsInTheSameStateAsAnUninterruptedRun()
     {
         // The uninterrupted reference.
