@@ -119,6 +119,14 @@ public sealed class CommandLineErrorTests
     [InlineData("margin /nonexistent-llr-file.json", 2, "llr margin: /nonexistent-llr-file.json: cannot read the file:")]
     [InlineData("margin x.json --format xml", 2, "llr: Argument 'xml' not recognized")]
     [InlineData("stats --counters /tmp --once", 3, "llr stats:")]
+    [InlineData("engine --config /tmp", 2, "llr engine: /tmp: invalid configuration:")]
+    [InlineData("engine --duration -5", 2, "llr: --duration must be a number in [0, 31536000]; was -5.")]
+    [InlineData("simulate --rate NaN", 2, "llr: --rate must be a number in [0, 1000000000]; was NaN.")]
+    [InlineData("simulate --events -3", 2, "llr: --events must not be negative; was -3.")]
+    [InlineData("liquidator --wait-for-rings -1", 2, "llr: --wait-for-rings must be a number")]
+    [InlineData("ingest --file /nonexistent-llr-capture", 2, "llr ingest: /nonexistent-llr-capture does not exist")]
+    [InlineData("ingest --file /tmp", 2, "llr ingest: /tmp is a folder, not a capture file")]
+    [InlineData("replay /nonexistent-llr-journal", 2, "llr replay: /nonexistent-llr-journal: no journal segments")]
     public void UnusableFilesAndFolders_AreOneLineMessages_WithTheDocumentedExitCode(string commandLine, int exitCode, string message)
     {
         // Before: stack traces with exit code 1 (simulate --out into a missing folder; margin on a folder said "access denied").

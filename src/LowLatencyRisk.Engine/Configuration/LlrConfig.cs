@@ -64,6 +64,11 @@ public sealed class LlrConfig
     /// <summary>Reads and validates <paramref name="path"/>; throws <see cref="ConfigException"/> listing every problem.</summary>
     public static LlrConfig Load(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new ConfigException(path, ["is a folder, not a configuration file"]);
+        }
+
         string text;
         try
         {
