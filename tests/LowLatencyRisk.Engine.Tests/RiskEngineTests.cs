@@ -57,7 +57,7 @@ public sealed class RiskEngineTests : IDisposable
         }
     }
 
-    private Rig NewRig(int breachCapacity = 1 << 14, long stressStart = 2_000, long stressLength = 4_000)
+    private Rig NewRig(int breachCapacity = 1 << 14, long stressStart = 2_000, long stressLength = 4_000, bool collectBreaches = true)
     {
         var (w, shadow) = ThinWorkload.Build();
 
@@ -73,7 +73,7 @@ public sealed class RiskEngineTests : IDisposable
             Gate = gate,
             Engine = new RiskEngine(w.Book, gate, feed.CreateConsumer(0), breaches.CreateSingleProducer()),
             Feed = feed.CreateMultiProducer(),
-            Liquidator = new Liquidator(breaches.CreateConsumer(0), list.Add),
+            Liquidator = collectBreaches ? new Liquidator(breaches.CreateConsumer(0), list.Add) : new Liquidator(breaches.CreateConsumer(0)),
             Breaches = list,
             Simulator = new VenueSimulator(shadow, seed: 11, producerId: 1, stressStart, stressLength),
         };
@@ -512,7 +512,9 @@ public sealed class RiskEngineTests : IDisposable
     [Fact]
     public void EngineHotPath_DoesNotAllocate()
     {
-        var rig = NewRig(stressStart: 0, stressLength: 0);
+        // The liquidator only reads: a test that collected the breaches into a growing list measured
+        // the list's resizes (448 KiB once in a while), which the strict window rightly catches.
+        var rig = NewRig(stressStart: 0, stressLength: 0, collectBreaches: false);
         var state = rig;
         GcAssert.NoAllocation(state, static r =>
         {
