@@ -26,7 +26,7 @@ public sealed class SnapshotStore : IDisposable
     /// <summary>"LLRSNAP1".</summary>
     public const ulong Magic = 0x3150414E53524C4C;
     /// <summary>Format version.</summary>
-    public const int Version = 2; // 2: breaches wait one per account (coalesced), producer epochs
+    public const int Version = 3; // 2: breaches wait one per account (coalesced), producer epochs; 3: account totals keep the sum of underlying requirements (margin methodology seam)
     /// <summary>Header bytes.</summary>
     public const int HeaderLength = 64;
 

@@ -49,8 +49,13 @@ public sealed class RecomputedAccount
 /// </summary>
 public static class RiskBookVerifier
 {
-    /// <summary>From-scratch recomputation of <paramref name="account"/>.</summary>
-    public static RecomputedAccount Recompute(RiskBook book, int account)
+    /// <summary>
+    /// From-scratch recomputation of <paramref name="account"/>: the aggregates independently of the
+    /// book's incremental paths, then the book's own methodology (<see cref="RiskBook{TMargin}.Methodology"/>)
+    /// applied to them — the formula has one home.
+    /// </summary>
+    public static RecomputedAccount Recompute<TMargin>(RiskBook<TMargin> book, int account)
+        where TMargin : struct, IMarginMethodology
     {
         ArgumentNullException.ThrowIfNull(book);
         var config = book.Config;
@@ -115,7 +120,8 @@ public static class RiskBookVerifier
             }
         }
 
-        double initial = 0;
+        var method = book.Methodology;
+        double requirements = 0;
         for (int u = 0; u < underlyings; u++)
         {
             bool held = false;
@@ -127,7 +133,7 @@ public static class RiskBookVerifier
             if (held)
             {
                 double scan = Math.Max(0, result.RiskArrays[u].Max());
-                initial += Math.Max(scan, shortUnits[u] * book.IndexPrice(u) * config.ShortOptionMinimumFraction);
+                requirements += method.UnderlyingRequirement(scan, shortUnits[u], book.IndexPrice(u));
             }
         }
 
@@ -141,8 +147,9 @@ public static class RiskBookVerifier
             }
         }
 
+        double initial = method.AccountInitial(requirements);
         result.InitialMargin = initial;
-        result.MaintenanceMargin = initial * config.MaintenanceFraction;
+        result.MaintenanceMargin = method.Maintenance(initial);
         result.Equity = collateral + book.RealizedPnl(account) + unrealizedTotal;
         return result;
     }

@@ -22,14 +22,16 @@ namespace LowLatencyRisk.Core.Gate;
 /// <para>Working orders reserve quantity for the position limits and notional for the credit check.
 /// Margin is checked per order against filled positions, as most venues do for resting orders.</para>
 /// </remarks>
-public sealed class PreTradeGate
+/// <typeparam name="TMargin">The book's margin methodology (<see cref="PreTradeGate"/> is the gate over today's <see cref="RiskBook"/>).</typeparam>
+public class PreTradeGate<TMargin>
+    where TMargin : struct, IMarginMethodology
 {
     private const double Epsilon = 1e-9;
 
     /// <summary>Client order ids are 0 ≤ id ≤ 2^40 − 1, so (account, id) packs into one exact 64-bit key.</summary>
     public const long MaxClientOrderId = (1L << 40) - 1;
 
-    private readonly RiskBook _book;
+    private readonly RiskBook<TMargin> _book;
     private readonly GateConfig _config;
 
     // Per instrument.
@@ -56,7 +58,7 @@ public sealed class PreTradeGate
     private int _endedCount;
 
     /// <summary>Creates a gate over <paramref name="book"/> with venue defaults from <paramref name="config"/>.</summary>
-    public PreTradeGate(RiskBook book, GateConfig config)
+    public PreTradeGate(RiskBook<TMargin> book, GateConfig config)
     {
         ArgumentNullException.ThrowIfNull(book);
         ArgumentNullException.ThrowIfNull(config);
@@ -516,5 +518,15 @@ public sealed class PreTradeGate
     {
         public double Buy;
         public double Sell;
+    }
+}
+
+/// <summary>The pre-trade gate over the book with today's methodology (<see cref="RiskBook"/>).</summary>
+public sealed class PreTradeGate : PreTradeGate<ScanRiskMargin>
+{
+    /// <summary>Creates a gate over <paramref name="book"/> with venue defaults from <paramref name="config"/>.</summary>
+    public PreTradeGate(RiskBook book, GateConfig config)
+        : base(book, config)
+    {
     }
 }

@@ -5,7 +5,7 @@ namespace LowLatencyRisk.Engine.Gate;
 
 /// <summary>
 /// The out-of-process entry to the pre-trade gate: consumes order-check requests from a request
-/// ring, answers each with the same <see cref="PreTradeGate.Check"/> the in-process path calls, and
+/// ring, answers each with the same <see cref="PreTradeGate{TMargin}.Check"/> the in-process path calls, and
 /// publishes the decision with the request's correlation id on a response ring.
 /// </summary>
 /// <remarks>

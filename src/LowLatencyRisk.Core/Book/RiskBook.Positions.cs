@@ -1,0 +1,164 @@
+using LowLatencyRisk.Core.Pricing;
+
+namespace LowLatencyRisk.Core.Book;
+
+/// <content>Positions: storage grouped by underlying and fill arithmetic (open, add, reduce, close, flip; average price, realized P&amp;L).</content>
+public partial class RiskBook<TMargin>
+    where TMargin : struct, IMarginMethodology
+{
+    /// <summary>
+    /// Applies a fill of signed quantity <paramref name="quantity"/> (buy positive) at
+    /// <paramref name="price"/>: position, average price, realized P&amp;L, netted Greeks, risk
+    /// array, margin and state. Invalid input changes nothing.
+    /// </summary>
+    public FillResult ApplyFill(int account, int instrument, double quantity, double price)
+    {
+        if (!IsAccount(account) || !IsInstrument(instrument))
+        {
+            return FillResult.RejectedUnknownId;
+        }
+
+        // Bounded inputs keep every derived number finite (no NaN or ∞ can enter the state): the
+        // comparisons are written so that NaN fails them.
+        if (!(Math.Abs(quantity) <= _config.MaxQuantity) || quantity == 0 || !(price > 0 && price <= _config.MaxPrice)
+            || !(Math.Abs(quantity) * price * _specs[instrument].Multiplier <= _config.MaxNotional))
+        {
+            return FillResult.RejectedInvalid;
+        }
+
+        int u = _specs[instrument].Underlying;
+        int baseIndex = account * _positionsPerAccount;
+        int k = FindPosition(account, instrument);
+        if (k < 0 && _accounts[account].PositionCount == _positionsPerAccount)
+        {
+            return FillResult.RejectedPositionCapacity;
+        }
+
+        if (k >= 0 && !(Math.Abs(_positions[baseIndex + k].Quantity + quantity) <= _config.MaxQuantity))
+        {
+            return FillResult.RejectedInvalid;
+        }
+
+        // The fill uses the instrument's values as of the last revaluation: marks that arrived
+        // since are applied, exactly and for every holder, by the next Revalue() (the engine's end
+        // of batch). Revaluing here would cost a whole underlying per fill.
+        ref readonly InstrumentValue value = ref _values[instrument];
+        double multiplier = value.Multiplier;
+        double mark = value.Mark;
+        double oldQuantity = 0, oldAverage = 0;
+        if (k < 0)
+        {
+            // Insert at the end of this underlying's group (positions stay grouped by underlying).
+            int auNew = (account * _underlyings) + u;
+            k = GroupStart(account, u) + _au[auNew].PositionCount;
+            int count = _accounts[account].PositionCount++;
+            _positions.AsSpan(baseIndex + k, count - k).CopyTo(_positions.AsSpan(baseIndex + k + 1, count - k));
+            _positions[baseIndex + k] = new Position { Instrument = instrument, Underlying = u };
+            if (_au[auNew].PositionCount++ == 0)
+            {
+                _blocks[u].Holders.Add(account);
+            }
+        }
+        else
+        {
+            oldQuantity = _positions[baseIndex + k].Quantity;
+            oldAverage = _positions[baseIndex + k].Average;
+        }
+
+        double newQuantity = oldQuantity + quantity;
+        double newAverage;
+        if (oldQuantity == 0 || Math.Sign(oldQuantity) == Math.Sign(quantity))
+        {
+            newAverage = ((oldQuantity * oldAverage) + (quantity * price)) / newQuantity;
+        }
+        else
+        {
+            double closed = Math.Min(Math.Abs(quantity), Math.Abs(oldQuantity)) * Math.Sign(oldQuantity);
+            _accounts[account].Realized += closed * (price - oldAverage) * multiplier;
+            newAverage = Math.Abs(quantity) > Math.Abs(oldQuantity) ? price : newQuantity == 0 ? 0 : oldAverage;
+        }
+
+        int au = (account * _underlyings) + u;
+        _au[au].NetDelta += quantity * value.Delta;
+        _au[au].NetGamma += quantity * value.Gamma;
+        _au[au].NetVega += quantity * value.Vega;
+        _au[au].NetTheta += quantity * value.Theta;
+        _au[au].Unrealized += ((newQuantity * (mark - newAverage)) - (oldQuantity * (mark - oldAverage))) * multiplier;
+        if (_isOption[instrument])
+        {
+            _au[au].ShortOptionUnits += (Math.Max(-newQuantity, 0) - Math.Max(-oldQuantity, 0)) * multiplier;
+        }
+
+        Span<double> accountArray = _riskArrays.AsSpan(au * _scenarios, _scenarios);
+        MultiplyAdd(accountArray, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios));
+        _au[au].Margin = MarginOf(u, ScanOf(accountArray), _au[au].ShortOptionUnits);
+
+        if (newQuantity == 0)
+        {
+            RemovePosition(account, k, u);
+        }
+        else
+        {
+            _positions[baseIndex + k].Quantity = newQuantity;
+            _positions[baseIndex + k].Average = newAverage;
+        }
+
+        Remargin(account);
+        return FillResult.Applied;
+    }
+
+    private (UnderlyingBlock.Group Group, int Slot) Locate(int instrument)
+    {
+        var block = _blocks[_specs[instrument].Underlying];
+        return (_isOption[instrument] ? block.Options : block.Linear, _slot[instrument]);
+    }
+
+    /// <summary>
+    /// An account's positions are kept grouped by underlying, in underlying order, so a tick on
+    /// one underlying walks exactly that group, with no unpredictable skip branch per position.
+    /// Group u starts after the groups of the underlyings below it.
+    /// </summary>
+    private int GroupStart(int account, int u)
+    {
+        int start = 0;
+        int baseAu = account * _underlyings;
+        for (int v = 0; v < u; v++)
+        {
+            start += _au[baseAu + v].PositionCount;
+        }
+
+        return start;
+    }
+
+    private int FindPosition(int account, int instrument)
+    {
+        int u = _specs[instrument].Underlying;
+        int start = GroupStart(account, u);
+        int end = start + _au[(account * _underlyings) + u].PositionCount;
+        int baseIndex = account * _positionsPerAccount;
+        for (int k = start; k < end; k++)
+        {
+            if (_positions[baseIndex + k].Instrument == instrument)
+            {
+                return k;
+            }
+        }
+
+        return -1;
+    }
+
+    private void RemovePosition(int account, int k, int u)
+    {
+        int baseIndex = account * _positionsPerAccount;
+        int count = --_accounts[account].PositionCount;
+        _positions.AsSpan(baseIndex + k + 1, count - k).CopyTo(_positions.AsSpan(baseIndex + k, count - k));
+        int au = (account * _underlyings) + u;
+        if (--_au[au].PositionCount == 0)
+        {
+            _blocks[u].Holders.Remove(account);
+            // Nothing held: clear the sums exactly rather than keep rounding residue.
+            _au[au].NetDelta = _au[au].NetGamma = _au[au].NetVega = _au[au].NetTheta = _au[au].Unrealized = _au[au].ShortOptionUnits = _au[au].Margin = 0;
+            _riskArrays.AsSpan(au * _scenarios, _scenarios).Clear();
+        }
+    }
+}
