@@ -1,6 +1,6 @@
 using System.Globalization;
-using LowLatencyRisk.Core.Simulation;
 using LowLatencyRisk.Engine;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.PerfTests;
 

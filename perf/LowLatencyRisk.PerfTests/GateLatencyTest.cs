@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using LowLatencyRisk.Core.Diagnostics;
 using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc.Native;
 
 namespace LowLatencyRisk.PerfTests;

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using LowLatencyRisk.Core.Diagnostics;
 using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Core.Simulation;
 using LowLatencyRisk.Engine.Gate;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Ipc.Native;
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using LowLatencyRisk.Core.Diagnostics;
 using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Core.Simulation;
 using LowLatencyRisk.Engine.Simulation;
 using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Ipc.Native;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using LowLatencyRisk.Core.Simulation;
 using LowLatencyRisk.Engine;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Host;
 

@@ -2,11 +2,11 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using LowLatencyRisk.Core.Simulation;
 using LowLatencyRisk.Engine;
 using LowLatencyRisk.Engine.Configuration;
 using LowLatencyRisk.Engine.Simulation;
 using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Ipc.Native;
 

@@ -1,7 +1,7 @@
 using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Core.Simulation;
 using LowLatencyRisk.Engine.Simulation;
 using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 
 namespace LowLatencyRisk.Engine.Tests;
@@ -94,7 +94,7 @@ public sealed class FuzzTests
         engine.FinishReplay();
         for (int a = 0; a < w.Book.Config.MaxAccounts; a++)
         {
-            var r = Core.Book.RiskBookVerifier.Recompute(w.Book, a);
+            var r = Fixtures.RiskBookVerifier.Recompute(w.Book, a);
             Assert.True(Math.Abs(r.Equity - w.Book.Equity(a)) <= 1e-6 * Math.Max(1, Math.Abs(r.Equity)), $"account {a}: equity {w.Book.Equity(a)} vs {r.Equity}");
             Assert.True(Math.Abs(r.InitialMargin - w.Book.InitialMargin(a)) <= 1e-6 * Math.Max(1, r.InitialMargin), $"account {a}: IM {w.Book.InitialMargin(a)} vs {r.InitialMargin}");
         }
@@ -231,7 +231,7 @@ public sealed class FuzzTests
                 }
             }
 
-            var r = Core.Book.RiskBookVerifier.Recompute(book, a);
+            var r = Fixtures.RiskBookVerifier.Recompute(book, a);
             Assert.True(Math.Abs(r.Equity - book.Equity(a)) <= 1e-6 * Math.Max(1, Math.Abs(r.Equity)), $"account {a}: equity {book.Equity(a)} vs {r.Equity}");
             Assert.True(Math.Abs(r.InitialMargin - book.InitialMargin(a)) <= 1e-6 * Math.Max(1, r.InitialMargin), $"account {a}: IM {book.InitialMargin(a)} vs {r.InitialMargin}");
         }

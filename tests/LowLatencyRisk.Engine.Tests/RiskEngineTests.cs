@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Core.Simulation;
 using LowLatencyRisk.Engine.Simulation;
 using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Testing;
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
-using LowLatencyRisk.Core.Simulation;
 using LowLatencyRisk.Engine.Configuration;
 using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Testing;
 

@@ -1,4 +1,4 @@
-using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Engine.Tests;
 

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using LowLatencyRisk.Core.Book;
-using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Benchmarks.Book;
 

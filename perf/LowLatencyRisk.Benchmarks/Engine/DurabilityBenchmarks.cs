@@ -1,8 +1,8 @@
 using BenchmarkDotNet.Attributes;
 using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Core.Simulation;
 using LowLatencyRisk.Engine;
 using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 
 namespace LowLatencyRisk.Benchmarks.Engine;

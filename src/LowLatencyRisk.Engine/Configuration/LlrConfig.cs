@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Core.Risk;
-using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Engine.Configuration;
 

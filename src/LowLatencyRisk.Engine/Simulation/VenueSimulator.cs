@@ -1,7 +1,7 @@
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Pricing;
-using LowLatencyRisk.Core.Simulation;
 using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Engine.Simulation;
 

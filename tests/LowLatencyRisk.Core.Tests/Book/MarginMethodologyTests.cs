@@ -1,6 +1,7 @@
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Core.Risk;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Testing;
 
 namespace LowLatencyRisk.Core.Tests.Book;

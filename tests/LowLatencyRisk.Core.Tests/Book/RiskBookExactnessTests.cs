@@ -1,5 +1,6 @@
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Risk;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Core.Tests.Book;
 

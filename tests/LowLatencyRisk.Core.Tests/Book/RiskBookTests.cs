@@ -1,5 +1,6 @@
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Risk;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Testing;
 
 namespace LowLatencyRisk.Core.Tests.Book;

@@ -1,5 +1,5 @@
 using LowLatencyRisk.Core.Book;
-using LowLatencyRisk.Core.Simulation;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Core.Tests.Simulation;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Core.Simulation;
 using LowLatencyRisk.Engine.Gate;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Testing;
 

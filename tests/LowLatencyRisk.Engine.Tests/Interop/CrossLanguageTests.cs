@@ -1,14 +1,14 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using LowLatencyRisk.Core.Book;
-using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Core.Simulation;
-using LowLatencyRisk.Engine.Simulation;
-using LowLatencyRisk.Engine.Wire;
-using LowLatencyRisk.Ipc;
-using LowLatencyRisk.Testing;
 using B = LowLatencyRisk.Engine.Wire.BreachMessageDescriptor;
 using F = LowLatencyRisk.Engine.Wire.FeedMessageDescriptor;
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Fixtures;
+using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Testing;
 
 namespace LowLatencyRisk.Engine.Tests.Interop;
 

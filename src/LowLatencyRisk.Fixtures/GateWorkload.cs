@@ -1,6 +1,7 @@
+using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Gate;
 
-namespace LowLatencyRisk.Core.Simulation;
+namespace LowLatencyRisk.Fixtures;
 
 /// <summary>
 /// The pre-trade benchmark scenario: the full standard workload, account 0 re-populated with 50

@@ -1,7 +1,8 @@
+using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Pricing;
 using LowLatencyRisk.Core.Risk;
 
-namespace LowLatencyRisk.Core.Book;
+namespace LowLatencyRisk.Fixtures;
 
 /// <summary>One account's risk recomputed from scratch.</summary>
 public sealed class RecomputedAccount

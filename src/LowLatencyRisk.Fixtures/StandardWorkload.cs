@@ -1,7 +1,7 @@
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Risk;
 
-namespace LowLatencyRisk.Core.Simulation;
+namespace LowLatencyRisk.Fixtures;
 
 /// <summary>Scale of the standard workload; the defaults are full scale.</summary>
 public sealed record WorkloadScale
