@@ -210,7 +210,7 @@ public sealed class FeedIngressTests : IDisposable
         // Before: `llr ingest --listen` served one connection at a time with no read timeout, so a
         // sender that stopped in the middle of a frame blocked every other connection for good.
         var ring = IngressRing();
-        await using var serving = new Listening(ring, maxConnections: 4, readTimeout: TimeSpan.FromSeconds(2));
+        await using var serving = new Listening(ring, maxConnections: 4, readTimeout: TimeSpan.FromSeconds(4));
         using var stalled = await serving.Connect();
         byte[] part = new byte[10];
         BitConverter.TryWriteBytes(part, FeedMessageDescriptor.PayloadSize); // a good length prefix, then 6 bytes of the message: less than a frame
@@ -231,9 +231,9 @@ public sealed class FeedIngressTests : IDisposable
         }
 
         Assert.Equal(1_000, ring.ReadClaimSequence());
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), "the good sender's frames arrived while the stalled one was still connected");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), "the good sender's frames arrived while the stalled one was still connected");
         string dropped = serving.WaitForLog(stalledPeer + ": closed", TimeSpan.FromSeconds(10));
-        Assert.Equal($"{stalledPeer}: closed after 0 messages; dropped it: no data for 2 s with 10 bytes of frame 1 received (read timeout)", dropped);
+        Assert.Equal($"{stalledPeer}: closed after 0 messages; dropped it: no data for 4 s with 10 bytes of frame 1 received (read timeout)", dropped);
         var result = await serving.StopAsync();
         Assert.Equal(new ListenerResult(1_000, 2, 0, 1), result);
     }

@@ -58,26 +58,28 @@ public static class FeedListener
                 running.RemoveAll(t => t.IsCompleted);
                 running.Add(Task.Run(async () =>
                 {
+                    IngressResult result;
                     try
                     {
                         using (client)
                         {
-                            var result = await FeedIngress.PumpAsync(System.IO.Pipelines.PipeReader.Create(client.GetStream()), newProducer(), readTimeout: readTimeout, cancel: stop)
+                            result = await FeedIngress.PumpAsync(System.IO.Pipelines.PipeReader.Create(client.GetStream()), newProducer(), readTimeout: readTimeout, cancel: stop)
                                 .ConfigureAwait(false);
-                            Interlocked.Add(ref frames, result.Frames);
-                            if (result.Error is not null)
-                            {
-                                Interlocked.Increment(ref failed);
-                            }
-
-                            log(string.Create(CultureInfo.InvariantCulture,
-                                $"{peer}: closed after {result.Frames:N0} messages{(result.Error is null ? "" : "; dropped it: " + result.Error)}"));
                         }
                     }
                     finally
                     {
-                        Interlocked.Decrement(ref open);
+                        Interlocked.Decrement(ref open); // before the line below: a client that reads it may connect again at once
                     }
+
+                    Interlocked.Add(ref frames, result.Frames);
+                    if (result.Error is not null)
+                    {
+                        Interlocked.Increment(ref failed);
+                    }
+
+                    log(string.Create(CultureInfo.InvariantCulture,
+                        $"{peer}: closed after {result.Frames:N0} messages{(result.Error is null ? "" : "; dropped it: " + result.Error)}"));
                 }, CancellationToken.None));
             }
         }
