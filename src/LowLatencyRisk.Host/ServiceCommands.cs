@@ -23,10 +23,10 @@ internal static class ServiceCommands
 
     internal static Option<string?> ConfigOption() => new("--config") { Description = "Configuration file (JSON); omitted = the defaults (README, Configuration)." };
 
-    private static Option<double> DurationOption(string what) => Seconds(new Option<double>("--duration") { Description = $"Seconds to run; 0 = {what}.", DefaultValueFactory = _ => 0 });
+    private static Option<double> DurationOption(string what) => NonNegative(new Option<double>("--duration") { Description = $"Seconds to run; 0 = {what}.", DefaultValueFactory = _ => 0 });
 
-    /// <summary>A number of seconds (or a rate) must be finite and not negative: refused at parse time (exit 2), never started with.</summary>
-    internal static T Seconds<T>(T option, double max = 31_536_000) where T : Option
+    /// <summary>A number of seconds, a rate or a count must be finite and not negative (and at most <paramref name="max"/>): refused at parse time (exit 2), never started with.</summary>
+    internal static T NonNegative<T>(T option, double max = 31_536_000) where T : Option
     {
         option.Validators.Add(result =>
         {
@@ -181,10 +181,10 @@ internal static class ServiceCommands
     public static Command Simulate()
     {
         var config = ConfigOption();
-        var duration = Seconds(new Option<double>("--duration") { Description = "Seconds to publish.", DefaultValueFactory = _ => 10 });
-        var rate = Seconds(new Option<double?>("--rate") { Description = "Events/s (overrides simulator.rate); 0 = as fast as the ring takes them." }, max: 1e9);
-        var events = Seconds(new Option<long>("--events") { Description = "Stop after this many events (0 = no limit).", DefaultValueFactory = _ => 0 });
-        var wait = Seconds(new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 });
+        var duration = NonNegative(new Option<double>("--duration") { Description = "Seconds to publish.", DefaultValueFactory = _ => 10 });
+        var rate = NonNegative(new Option<double?>("--rate") { Description = "Events/s (overrides simulator.rate); 0 = as fast as the ring takes them." }, max: 1e9);
+        var events = NonNegative(new Option<long>("--events") { Description = "Stop after this many events (0 = no limit).", DefaultValueFactory = _ => 0 });
+        var wait = NonNegative(new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 });
         var output = new Option<string?>("--out") { Description = "Write the events as framed messages to this file (a capture for `llr ingest`) instead of the feed ring; needs --events." };
         var epochOption = new Option<long?>("--epoch") { Description = "Producer epoch (0..4294967295) written in every header; default: Unix seconds now, so a restarted simulator is a new session of its producer and its sequence 1 is accepted. Captures default to 0." };
         var command = new Command("simulate", "Publish the standard workload (deterministic from the seed, stress episode included) into the configured feed ring.")
@@ -305,7 +305,7 @@ internal static class ServiceCommands
         var listen = new Option<int?>("--listen") { Description = "TCP port to accept drop-copy connections on (127.0.0.1); connections are served concurrently, each with its own producer." };
         var maxConnections = new Option<int>("--max-connections") { Description = "Connections served at once with --listen; more are refused and reported.", DefaultValueFactory = _ => 16 };
         var readTimeout = new Option<double>("--read-timeout") { Description = "Seconds a connection may send nothing before it is dropped (with --listen).", DefaultValueFactory = _ => 30 };
-        var wait = Seconds(new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 });
+        var wait = NonNegative(new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 });
         var duration = DurationOption("until SIGINT/SIGTERM (with --listen)");
         var command = new Command("ingest", "Publish framed feed messages from a file or a TCP drop copy into the configured feed ring (System.IO.Pipelines).")
         {
@@ -408,7 +408,7 @@ internal static class ServiceCommands
         var config = ConfigOption();
         var duration = DurationOption("until SIGINT/SIGTERM");
         var quiet = new Option<bool>("--quiet") { Description = "Do not print each breach." };
-        var wait = Seconds(new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 });
+        var wait = NonNegative(new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 });
         var command = new Command("liquidator", "Read margin calls and liquidation triggers from the configured breach ring, from where this reader left off.")
         {
             config, duration, quiet, wait,

@@ -92,15 +92,19 @@ public sealed partial class ServiceCommandTests : IDisposable
     }
 
     [Fact]
-    public void RingFilesReplacedUnderRunningProcesses_EngineAndLiquidatorExit4_NamingTheFile()
+    public void RingFilesReplacedUnderRunningProcesses_EveryProcessExits4_NamingTheFile()
     {
-        // Before: the engine and the liquidator kept running on the orphaned mappings while anything
-        // that attached afterwards met new, empty files; nothing was reported.
+        // Before: the engine, the liquidator, the simulator and ingress kept running on the orphaned
+        // mappings while anything that attached afterwards met new, empty files; nothing was reported.
         string config = Config();
         using var engine = PeerProcess.StartDotnet("llr", "engine", "--config", config);
         engine.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
         using var liquidator = PeerProcess.StartDotnet("llr", "liquidator", "--config", config, "--quiet");
         liquidator.WaitForLine("llr liquidator: reading", TimeSpan.FromSeconds(60));
+        using var simulate = PeerProcess.StartDotnet("llr", "simulate", "--config", config, "--rate", "1000", "--duration", "120");
+        simulate.WaitForLine("llr simulate: publishing", TimeSpan.FromSeconds(60));
+        using var ingest = PeerProcess.StartDotnet("llr", "ingest", "--config", config, "--listen", "0");
+        ingest.WaitForLine("llr ingest: listening", TimeSpan.FromSeconds(60));
         foreach (string name in new[] { "llr-feed", "llr-breach" })
         {
             string path = Path.Combine(_dir, name);
@@ -112,7 +116,12 @@ public sealed partial class ServiceCommandTests : IDisposable
         Assert.Contains("llr engine: HALTED, venue risk-off: the feed ring changed: " + Path.Combine(_dir, "llr-feed") + " was replaced by another file", engine.Output, StringComparison.Ordinal);
         Assert.Equal(4, liquidator.WaitForExit(TimeSpan.FromSeconds(30)));
         Assert.Contains("llr liquidator: stopped: the breach ring changed: " + Path.Combine(_dir, "llr-breach") + " was replaced by another file", liquidator.Output, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", engine.Output + liquidator.Output, StringComparison.Ordinal);
+        string feed = "the feed ring changed: " + Path.Combine(_dir, "llr-feed") + " was replaced by another file";
+        Assert.Equal(4, simulate.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Contains("llr simulate: stopped: " + feed, simulate.Output, StringComparison.Ordinal);
+        Assert.Equal(4, ingest.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Contains("llr ingest: stopped: " + feed, ingest.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", engine.Output + liquidator.Output + simulate.Output + ingest.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -17,9 +17,6 @@ namespace LowLatencyRisk.Core.Book;
 /// </remarks>
 public interface IMarginMethodology
 {
-    /// <summary>Name for reports.</summary>
-    string Name { get; }
-
     /// <summary>
     /// The requirement of one account × underlying aggregate: its scan risk (the worst weighted
     /// scenario loss, floored at 0), its short option exposure (contracts × multiplier) and the
@@ -48,9 +45,6 @@ public readonly struct ScanRiskMargin(double shortOptionMinimumFraction, double 
         : this(config?.ShortOptionMinimumFraction ?? throw new ArgumentNullException(nameof(config)), config.MaintenanceFraction)
     {
     }
-
-    /// <inheritdoc/>
-    public string Name => "scan-risk";
 
     /// <inheritdoc/>
     public double UnderlyingRequirement(double scanRisk, double shortOptionUnits, double index) =>

@@ -129,7 +129,7 @@ public static class JsonShape
         else if (Expect(element, JsonValueKind.Object, "an object", path, errors))
         {
             var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-                .Where(p => p.CanWrite || p.SetMethod is not null)
+                .Where(p => p.SetMethod is not null)
                 .ToDictionary(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name), StringComparer.Ordinal);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in element.EnumerateObject())

@@ -24,8 +24,6 @@ public sealed class MarginMethodologyTests
 
         public static long Calls => t_calls;
 
-        public string Name => "test";
-
         public double UnderlyingRequirement(double scanRisk, double shortOptionUnits, double index)
         {
             t_calls++;
