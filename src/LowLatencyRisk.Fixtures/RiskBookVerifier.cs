@@ -35,9 +35,9 @@ public sealed class RecomputedAccount
     public double[][] RiskArrays { get; }
     /// <summary>Haircut collateral + realized + unrealized.</summary>
     public double Equity { get; internal set; }
-    /// <summary>Σ max(scan, short option minimum).</summary>
+    /// <summary>Portfolio: Σ max(scan, short option minimum); standard and isolated: Σ of the positions' requirements.</summary>
     public double InitialMargin { get; internal set; }
-    /// <summary>Initial × maintenance fraction.</summary>
+    /// <summary>Portfolio: initial × maintenance fraction; standard and isolated: Σ of the positions' maintenance requirements.</summary>
     public double MaintenanceMargin { get; internal set; }
 }
 
@@ -66,6 +66,9 @@ public static class RiskBookVerifier
         double[] row = new double[calculator.Count];
         double unrealizedTotal = 0;
         double[] shortUnits = new double[underlyings];
+        var method = book.Methodology;
+        MarginMode mode = book.Mode(account);
+        double positionInitial = 0, positionMaintenance = 0; // standard and isolated: Σ per position
         for (int k = 0; k < book.PositionCount(account); k++)
         {
             int instrument = book.PositionInstrumentAt(account, k);
@@ -113,6 +116,9 @@ public static class RiskBookVerifier
             result.NetTheta[u] += q * theta * m;
             result.Unrealized[u] += q * (mark - average) * m;
             unrealizedTotal += q * (mark - average) * m;
+            var own = method.Position(new PositionTerms(spec.Kind, q, mark, m, index, spec.Strike));
+            positionInitial += own.Initial;
+            positionMaintenance += own.Maintenance;
 
             calculator.ComputeScalar(new RiskArrayInputs([omega], [forward], [strike], [time], [volatility], [config.Rate], [0.0], [0.0], [m]), row);
             for (int j = 0; j < row.Length; j++)
@@ -121,7 +127,6 @@ public static class RiskBookVerifier
             }
         }
 
-        var method = book.Methodology;
         double requirements = 0;
         for (int u = 0; u < underlyings; u++)
         {
@@ -148,9 +153,18 @@ public static class RiskBookVerifier
             }
         }
 
-        double initial = method.AccountInitial(requirements);
-        result.InitialMargin = initial;
-        result.MaintenanceMargin = method.Maintenance(initial);
+        if (mode == MarginMode.Portfolio)
+        {
+            double initial = method.AccountInitial(requirements);
+            result.InitialMargin = initial;
+            result.MaintenanceMargin = method.Maintenance(initial);
+        }
+        else
+        {
+            result.InitialMargin = positionInitial;
+            result.MaintenanceMargin = positionMaintenance;
+        }
+
         result.Equity = collateral + book.RealizedPnl(account) + unrealizedTotal;
         return result;
     }

@@ -33,7 +33,7 @@ internal struct AccountUnderlying
     public double NetTheta;
     public double Unrealized;
     public double ShortOptionUnits;
-    public double Margin; // max(scan risk, short option minimum) as last computed; 0 when nothing is held
+    public double Margin; // the initial requirement of this aggregate under the account's mode, as last computed; 0 when nothing is held
     public int PositionCount;
 }
 
@@ -44,12 +44,23 @@ internal struct AccountTotals
     public double Realized;
     public double Collateral;
     public double InitialMargin;
-    public double RequirementSum; // Σ over underlyings of the methodology's requirement; initial margin = AccountInitial(this)
+    public double RequirementSum;  // Σ over underlyings of the aggregates' initial requirement (portfolio: initial margin = AccountInitial(this))
+    public double MaintenanceSum;  // standard and isolated: Σ over underlyings of the maintenance requirement (portfolio: unused, MM = Maintenance(IM))
     public double Equity;
     public double UnrealizedTotal;
     public int PositionCount;
-    public int IncrementalUpdates;
+    public byte IncrementalUpdates;
     public MarginState State;
+    public MarginMode Mode;
+}
+
+/// <summary>Where an isolated account belongs; (−1, −1) for every other account.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct IsolationLink
+{
+    public int Parent;
+    public int Instrument;
+    public int Children; // isolated accounts whose parent this account is
 }
 
 /// <summary>Per-contract values of one instrument (multiplier applied; Greeks with respect to the index).</summary>

@@ -90,6 +90,40 @@ public enum FillResult : byte
     RejectedInvalid = 2,
     /// <summary>The account has no free position slot.</summary>
     RejectedPositionCapacity = 3,
+    /// <summary>The account is an isolated position bound to another instrument.</summary>
+    RejectedIsolatedInstrument = 4,
+}
+
+/// <summary>What a margin mode change did.</summary>
+public enum ModeChangeResult : byte
+{
+    /// <summary>The account is now in the requested mode.</summary>
+    Changed = 0,
+    /// <summary>The account already was in that mode (with that parent and instrument): nothing changed.</summary>
+    Unchanged = 1,
+    /// <summary>Unknown account, parent or instrument, or a mode beyond <see cref="MarginMode.Isolated"/>.</summary>
+    RejectedUnknownId = 2,
+    /// <summary>Under the new mode the account would not be healthy (its ladder would not read healthy).</summary>
+    RejectedWouldBreach = 3,
+    /// <summary>An account becomes or stops being an isolated position only while it holds no position.</summary>
+    RejectedNotFlat = 4,
+    /// <summary>An isolated account's parent must be another account that is not itself isolated, and an account that parents isolated ones cannot become isolated.</summary>
+    RejectedInvalidParent = 5,
+}
+
+/// <summary>What a collateral transfer did.</summary>
+public enum TransferResult : byte
+{
+    /// <summary>Moved.</summary>
+    Applied = 0,
+    /// <summary>Unknown account or asset.</summary>
+    RejectedUnknownId = 1,
+    /// <summary>Amount not finite and positive, or beyond the source's balance or the configured maxima.</summary>
+    RejectedInvalid = 2,
+    /// <summary>Transfers move collateral between an isolated account and its parent only.</summary>
+    RejectedNotLinked = 3,
+    /// <summary>The source would not be healthy after the transfer.</summary>
+    RejectedWouldBreach = 4,
 }
 
 /// <summary>The margin ladder.</summary>
@@ -145,6 +179,10 @@ public sealed record RiskConfig
     public double MaintenanceFraction { get; init; } = 0.8;
     /// <summary>Short option minimum per short option contract, as a fraction of the underlying notional (index × multiplier).</summary>
     public double ShortOptionMinimumFraction { get; init; } = 0.005;
+    /// <summary>Per-position margin of standard and isolated accounts.</summary>
+    public StandardMarginConfig StandardMargin { get; init; } = StandardMarginConfig.Default;
+    /// <summary>The margin mode every account starts in (<see cref="RiskBook{TMargin}.SetMarginMode"/> changes one).</summary>
+    public MarginMode DefaultMarginMode { get; init; } = MarginMode.Portfolio;
     /// <summary>Hysteresis: to move to a better state, equity must clear the threshold by this fraction.</summary>
     public double Hysteresis { get; init; } = 0.02;
     /// <summary>Largest accepted relative move of an index from the last accepted mark.</summary>
@@ -186,6 +224,9 @@ public sealed record RiskConfig
         Require(double.IsFinite(Rate) && Math.Abs(Rate) < 1, nameof(Rate), "must be finite and below 100 %");
         Require(MaintenanceFraction is > 0 and <= 1, nameof(MaintenanceFraction), "must be in (0, 1]");
         Require(ShortOptionMinimumFraction is >= 0 and < 1, nameof(ShortOptionMinimumFraction), "must be in [0, 1)");
+        Require(StandardMargin is not null, nameof(StandardMargin), "is required");
+        StandardMargin!.Validate();
+        Require(DefaultMarginMode is MarginMode.Portfolio or MarginMode.Standard, nameof(DefaultMarginMode), "must be portfolio or standard (an isolated account needs a parent and an instrument)");
         Require(Hysteresis is >= 0 and < 1, nameof(Hysteresis), "must be in [0, 1)");
         Require(IndexBand > 0 && double.IsFinite(IndexBand), nameof(IndexBand), "must be positive");
         Require(VolBand > 0 && double.IsFinite(VolBand), nameof(VolBand), "must be positive");

@@ -13,13 +13,55 @@ public partial class RiskBook<TMargin>
     private void RecomputeAccountUnderlying(int account, int u)
     {
         int au = (account * _underlyings) + u;
-        double delta = 0, gamma = 0, vega = 0, theta = 0, unrealized = 0, shortUnits = 0;
         Span<double> array = _riskArrays.AsSpan(au * _scenarios, _scenarios);
         if (_scenarios == 16 && Vector256.IsHardwareAccelerated)
         {
             RecomputeAccountUnderlying16(account, u, au, array);
-            return;
         }
+        else
+        {
+            RecomputeAccountUnderlyingAny(account, u, au, array);
+        }
+
+        if (_accounts[account].Mode != MarginMode.Portfolio)
+        {
+            RecomputePerPosition(account, u, au);
+        }
+    }
+
+    /// <summary>
+    /// Per-position modes: the aggregate's requirement is the sum of its positions' own
+    /// requirements (replacing the portfolio one the Greek pass wrote); the account's maintenance
+    /// sum moves by the difference.
+    /// </summary>
+    private void RecomputePerPosition(int account, int u, int au)
+    {
+        double initial = 0, maintenance = 0;
+        ReadOnlySpan<Position> positions = _positions.AsSpan((account * _positionsPerAccount) + GroupStart(account, u), _au[au].PositionCount);
+        foreach (ref readonly Position p in positions)
+        {
+            Requirement r = PositionRequirement(p.Instrument, p.Quantity);
+            initial += r.Initial;
+            maintenance += r.Maintenance;
+        }
+
+        _au[au].Margin = initial;
+        _accounts[account].MaintenanceSum += maintenance - _auMaintenance[au];
+        _auMaintenance[au] = maintenance;
+    }
+
+    /// <summary>The methodology's requirement of one position of <paramref name="quantity"/> at the instrument's last valuation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Requirement PositionRequirement(int instrument, double quantity)
+    {
+        ref readonly InstrumentSpec spec = ref _specs[instrument];
+        ref readonly InstrumentValue v = ref _values[instrument];
+        return _method.Position(new PositionTerms(spec.Kind, quantity, v.Mark, v.Multiplier, _blocks[spec.Underlying].Index, spec.Strike));
+    }
+
+    private void RecomputeAccountUnderlyingAny(int account, int u, int au, Span<double> array)
+    {
+        double delta = 0, gamma = 0, vega = 0, theta = 0, unrealized = 0, shortUnits = 0;
 
         array.Clear();
         ReadOnlySpan<Position> positions = _positions.AsSpan((account * _positionsPerAccount) + GroupStart(account, u), _au[au].PositionCount);

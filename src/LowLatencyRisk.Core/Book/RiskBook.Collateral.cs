@@ -56,10 +56,7 @@ public partial class RiskBook<TMargin>
             return false;
         }
 
-        // Units bounded always, value while the asset has a price: with prices bounded too, every
-        // later valuation of the balance stays finite.
-        double price = AssetPrice(asset);
-        if (!(Math.Abs(balance) <= _config.MaxCollateralUnits) || (price > 0 && !(Math.Abs(balance) * price <= _config.MaxCollateralValue)))
+        if (!IsAcceptableBalance(asset, balance))
         {
             return false;
         }
@@ -110,6 +107,16 @@ public partial class RiskBook<TMargin>
         }
 
         return value;
+    }
+
+    /// <summary>
+    /// Units bounded always, value while the asset has a price: with prices bounded too, every
+    /// later valuation of the balance stays finite.
+    /// </summary>
+    private bool IsAcceptableBalance(int asset, double balance)
+    {
+        double price = AssetPrice(asset);
+        return Math.Abs(balance) <= _config.MaxCollateralUnits && !(price > 0 && !(Math.Abs(balance) * price <= _config.MaxCollateralValue));
     }
 
     private double AssetPrice(int asset) => _assetUnderlying[asset] < 0 ? _assetFixedPrice[asset] : _blocks[_assetUnderlying[asset]].Index;

@@ -18,9 +18,18 @@ public partial class RiskBook<TMargin>
             initial += _au[au].Margin; // 0 where nothing is held
         }
 
+        double maintenance = 0;
+        if (_accounts[account].Mode != MarginMode.Portfolio)
+        {
+            foreach (double m in _auMaintenance.AsSpan(baseAu, _underlyings))
+            {
+                maintenance += m;
+            }
+        }
+
         _accounts[account].UnrealizedTotal = unrealized;
         _accounts[account].IncrementalUpdates = 0;
-        SetMargin(account, initial);
+        SetMargin(account, initial, maintenance);
     }
 
     /// <summary>
@@ -40,7 +49,7 @@ public partial class RiskBook<TMargin>
 
         ref AccountUnderlying s = ref _au[(account * _underlyings) + u];
         t.UnrealizedTotal += s.Unrealized - oldUnrealized;
-        SetMargin(account, t.RequirementSum - oldMargin + s.Margin);
+        SetMargin(account, t.RequirementSum - oldMargin + s.Margin, t.MaintenanceSum); // per-position modes: the maintenance sum was moved by the recompute
     }
 
     /// <summary>Incremental margin updates between two exact re-sums of an account's totals.</summary>
@@ -50,14 +59,28 @@ public partial class RiskBook<TMargin>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private double MarginOf(int u, double scan, double shortOptionUnits) => _method.UnderlyingRequirement(scan, shortOptionUnits, _blocks[u].Index);
 
-    /// <summary>Sets the account's sum of underlying requirements; initial and maintenance margin follow from the methodology, then the ladder.</summary>
-    private void SetMargin(int account, double requirementSum)
+    /// <summary>
+    /// Sets the account's sums of its aggregates' requirements; initial and maintenance margin follow
+    /// (portfolio: the methodology's account level; per-position modes: the sums themselves), then the ladder.
+    /// </summary>
+    private void SetMargin(int account, double requirementSum, double maintenanceSum)
     {
         ref AccountTotals t = ref _accounts[account];
         double equity = t.Collateral + t.Realized + t.UnrealizedTotal;
-        double initial = _method.AccountInitial(requirementSum);
-        double maintenance = _method.Maintenance(initial);
+        double initial, maintenance;
+        if (t.Mode == MarginMode.Portfolio)
+        {
+            initial = _method.AccountInitial(requirementSum);
+            maintenance = _method.Maintenance(initial);
+        }
+        else
+        {
+            initial = requirementSum;
+            maintenance = maintenanceSum;
+        }
+
         t.RequirementSum = requirementSum;
+        t.MaintenanceSum = maintenanceSum;
         t.InitialMargin = initial;
         t.Equity = equity;
         MarginState from = t.State;

@@ -18,6 +18,11 @@ public partial class RiskBook<TMargin>
             return FillResult.RejectedUnknownId;
         }
 
+        if (_accounts[account].Mode == MarginMode.Isolated && _links[account].Instrument != instrument)
+        {
+            return FillResult.RejectedIsolatedInstrument;
+        }
+
         // Bounded inputs keep every derived number finite (no NaN or ∞ can enter the state): the
         // comparisons are written so that NaN fails them.
         if (!(Math.Abs(quantity) <= _config.MaxQuantity) || quantity == 0 || !(price > 0 && price <= _config.MaxPrice)
@@ -91,7 +96,18 @@ public partial class RiskBook<TMargin>
 
         Span<double> accountArray = _riskArrays.AsSpan(au * _scenarios, _scenarios);
         MultiplyAdd(accountArray, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios));
-        _au[au].Margin = MarginOf(u, ScanOf(accountArray), _au[au].ShortOptionUnits);
+        if (_accounts[account].Mode == MarginMode.Portfolio)
+        {
+            _au[au].Margin = MarginOf(u, ScanOf(accountArray), _au[au].ShortOptionUnits);
+        }
+        else
+        {
+            // Per position, no offsets: the aggregate moves by this position's change alone.
+            Requirement before = PositionRequirement(instrument, oldQuantity);
+            Requirement after = PositionRequirement(instrument, newQuantity);
+            _au[au].Margin += after.Initial - before.Initial;
+            _auMaintenance[au] += after.Maintenance - before.Maintenance;
+        }
 
         if (newQuantity == 0)
         {
@@ -158,6 +174,7 @@ public partial class RiskBook<TMargin>
             _blocks[u].Holders.Remove(account);
             // Nothing held: clear the sums exactly rather than keep rounding residue.
             _au[au].NetDelta = _au[au].NetGamma = _au[au].NetVega = _au[au].NetTheta = _au[au].Unrealized = _au[au].ShortOptionUnits = _au[au].Margin = 0;
+            _auMaintenance[au] = 0;
             _riskArrays.AsSpan(au * _scenarios, _scenarios).Clear();
         }
     }

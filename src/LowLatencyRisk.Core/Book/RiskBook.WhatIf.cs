@@ -13,6 +13,11 @@ public partial class RiskBook<TMargin>
     /// </summary>
     public WhatIfResult WhatIf(int account, int instrument, double quantity, double price = double.NaN)
     {
+        if (_accounts[account].Mode != MarginMode.Portfolio)
+        {
+            return WhatIfPerPosition(account, instrument, quantity, price);
+        }
+
         int u = _specs[instrument].Underlying;
         ref readonly InstrumentValue value = ref _values[instrument];
         int au = (account * _underlyings) + u;
@@ -53,5 +58,18 @@ public partial class RiskBook<TMargin>
         double fillPrice = double.IsNaN(price) ? value.Mark : price;
         double equityAfter = _accounts[account].Equity + (quantity * (value.Mark - fillPrice) * multiplier);
         return new WhatIfResult(_accounts[account].InitialMargin, initialAfter, _accounts[account].Equity, equityAfter);
+    }
+
+    /// <summary>Standard and isolated accounts: only the one position's requirement changes.</summary>
+    private WhatIfResult WhatIfPerPosition(int account, int instrument, double quantity, double price)
+    {
+        ref readonly InstrumentValue value = ref _values[instrument];
+        double held = PositionQuantity(account, instrument);
+        Requirement before = PositionRequirement(instrument, held);
+        Requirement after = PositionRequirement(instrument, held + quantity);
+        ref readonly AccountTotals t = ref _accounts[account];
+        double fillPrice = double.IsNaN(price) ? value.Mark : price;
+        double equityAfter = t.Equity + (quantity * (value.Mark - fillPrice) * value.Multiplier);
+        return new WhatIfResult(t.InitialMargin, t.InitialMargin - before.Initial + after.Initial, t.Equity, equityAfter);
     }
 }

@@ -110,6 +110,14 @@ public partial class RiskBook<TMargin>
             _assetTiers[x] = [];
         }
 
+        _auMaintenance = new double[accounts * _underlyings];
+        _links = new IsolationLink[accounts];
+        for (int a = 0; a < accounts; a++)
+        {
+            _links[a] = new IsolationLink { Parent = -1, Instrument = -1 };
+            _accounts[a].Mode = config.DefaultMarginMode;
+        }
+
         _transitions = new MarginTransition[accounts];
         _transitionOrder = new WaitingAccounts(accounts);
         _scratchArray = new double[_scenarios];
@@ -156,6 +164,8 @@ public partial class RiskBook<TMargin>
         visitor.Array(_au);
         visitor.Array(_riskArrays);
         visitor.Array(_accounts);
+        visitor.Array(_auMaintenance);
+        visitor.Array(_links);
         visitor.Array(_balances);
         foreach (var holders in _assetHolders)
         {
@@ -281,11 +291,15 @@ public partial class RiskBook<TMargin>
     /// <summary>Equity = haircut collateral + realized + unrealized P&amp;L.</summary>
     public double Equity(int account) => _accounts[account].Equity;
 
-    /// <summary>Initial margin: Σ over underlyings of max(scan risk, short option minimum).</summary>
+    /// <summary>Initial margin under the account's mode: portfolio Σ over underlyings of max(scan risk, short option minimum); standard and isolated Σ of the positions' requirements.</summary>
     public double InitialMargin(int account) => _accounts[account].InitialMargin;
 
-    /// <summary>Maintenance margin = initial × <see cref="RiskConfig.MaintenanceFraction"/>.</summary>
-    public double MaintenanceMargin(int account) => _method.Maintenance(_accounts[account].InitialMargin);
+    /// <summary>Maintenance margin: portfolio initial × <see cref="RiskConfig.MaintenanceFraction"/>; standard and isolated Σ of the positions' maintenance requirements.</summary>
+    public double MaintenanceMargin(int account)
+    {
+        ref readonly AccountTotals t = ref _accounts[account];
+        return t.Mode == MarginMode.Portfolio ? _method.Maintenance(t.InitialMargin) : t.MaintenanceSum;
+    }
 
     /// <summary>Margin state.</summary>
     public MarginState State(int account) => _accounts[account].State;

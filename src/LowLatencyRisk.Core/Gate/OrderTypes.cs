@@ -97,6 +97,8 @@ public enum RejectReason : byte
     InsufficientMargin = 21,
     /// <summary>The working-order table is full.</summary>
     OrderCapacity = 22,
+    /// <summary>The account is an isolated position bound to another instrument.</summary>
+    IsolatedInstrument = 23,
 }
 
 /// <summary>The gate's answer: accept, or reject with one reason and the numbers that failed.</summary>

@@ -201,6 +201,11 @@ public class PreTradeGate<TMargin>
             return new Decision(RejectReason.AccountDisabled);
         }
 
+        if (!_book.MayHold(a, i))
+        {
+            return new Decision(RejectReason.IsolatedInstrument, _book.IsolatedInstrument(a), i);
+        }
+
         if (_halted[i])
         {
             return new Decision(RejectReason.InstrumentHalted);

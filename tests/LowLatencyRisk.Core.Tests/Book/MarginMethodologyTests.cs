@@ -14,7 +14,8 @@ public sealed class MarginMethodologyTests
 {
     /// <summary>
     /// A test methodology: per underlying 2 × scan risk + 3 per short option unit, the account 10 %
-    /// above the sum, maintenance half of initial. It counts its calls, so each path can be seen
+    /// above the sum, maintenance half of initial; per position (standard and isolated accounts)
+    /// 25 % of the position's value for initial and 10 % for maintenance. It counts its calls, so each path can be seen
     /// to go through it.
     /// </summary>
     private readonly struct TestMargin : IMarginMethodology
@@ -39,6 +40,13 @@ public sealed class MarginMethodologyTests
         }
 
         public double Maintenance(double initial) => 0.5 * initial;
+
+        public Requirement Position(in PositionTerms position)
+        {
+            t_calls++;
+            double value = Math.Abs(position.Quantity) * position.Mark * position.Multiplier;
+            return new Requirement(0.25 * value, 0.1 * value);
+        }
     }
 
     private static readonly long Now = 1_795_000_000L * 1_000_000_000;
@@ -164,6 +172,31 @@ public sealed class MarginMethodologyTests
         }
 
         throw new Xunit.Sdk.XunitException("no quantity separates the two methodologies: the premise of the gate check");
+    }
+
+    [Fact]
+    public void ATestMethodology_ChargesStandardAndIsolatedAccountsPerPosition_OnEveryPath()
+    {
+        var test = new RiskBook<TestMargin>(Config(), default);
+        Populate(test);
+        // Account 2 is short 5 of perpetual 3 (underlying 1): per position 25 % / 10 % of |q| × mark.
+        Assert.Equal(ModeChangeResult.Changed, test.SetMarginMode(2, MarginMode.Standard));
+        Assert.Equal(0.25 * 5 * test.MarkPrice(3), test.InitialMargin(2), 9);
+        Assert.Equal(0.10 * 5 * test.MarkPrice(3), test.MaintenanceMargin(2), 9);
+
+        long calls = TestMargin.Calls;
+        Assert.Equal(FillResult.Applied, test.ApplyFill(2, 0, 0.2, 60_000));
+        Assert.True(TestMargin.Calls > calls, "a standard account's fill goes through the methodology");
+        calls = TestMargin.Calls;
+        test.UpdateIndex(1, 3_030, Now + 1_000_000_000);
+        test.Revalue();
+        Assert.True(TestMargin.Calls > calls, "a standard account's tick goes through the methodology");
+        double expected = 0.25 * ((5 * test.MarkPrice(3)) + (0.2 * test.MarkPrice(0)));
+        Assert.Equal(expected, test.InitialMargin(2), 9);
+        Assert.Equal(expected - (0.25 * 0.2 * test.MarkPrice(0)) + (0.25 * 1.2 * test.MarkPrice(0)), test.WhatIf(2, 0, 1).InitialMarginAfter, 9);
+        var scratch = RiskBookVerifier.Recompute(test, 2);
+        Assert.Equal(test.InitialMargin(2), scratch.InitialMargin, 6);
+        Assert.Equal(test.MaintenanceMargin(2), scratch.MaintenanceMargin, 6);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public class RiskBookExactnessTests
     /// legs can be near zero, so a bound purely relative to the net would ask for more than double
     /// precision holds for the legs themselves.
     /// </summary>
-    private static void AssertMatches(RiskBook book, int account)
+    internal static void AssertMatches(RiskBook book, int account)
     {
         var r = RiskBookVerifier.Recompute(book, account);
         double gross = 1;

@@ -294,6 +294,7 @@ public class PreTradeGateTests
         gate.SetAccountLimits(11, underlyingPositionLimit: 0.5);
         gate.SetInstrumentLimits(f.Future(0, 0), positionLimit: 0.5, minQuantity: 0.01);
         gate.SetHalted(f.Future(1, 1), true);
+        Assert.Equal(ModeChangeResult.Changed, f.Book.SetMarginMode(10, MarginMode.Isolated, parent: 0, instrument: f.Future(1, 0)));
         var state = new GateState(gate, f);
         GcAssert.NoAllocation(state, static s => s.Run(), warmUp: 200, iterations: 2_000);
         var missing = Enum.GetValues<RejectReason>().Where(r => r != RejectReason.OrderCapacity && !state.SeenReasons[(int)r]).ToArray();
@@ -334,6 +335,7 @@ public class PreTradeGateTests
             Record(new OrderRequest(14, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // credit
             Record(new OrderRequest(7, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));            // account in margin call
             Record(new OrderRequest(6, perp, OrderSide.Buy, 30, 30_000, OrderType.Limit, _id++));           // insufficient margin
+            Record(new OrderRequest(10, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // isolated on another instrument
         }
 
         private void Record(in OrderRequest o, long? at = null)
