@@ -54,6 +54,14 @@ int main(void) {
     F("LimitChange", llr_limit_change_t, field);
     F("LimitChange", llr_limit_change_t, id);
     F("LimitChange", llr_limit_change_t, value);
+    F("MarginMode", llr_margin_mode_t, account);
+    F("MarginMode", llr_margin_mode_t, parent);
+    F("MarginMode", llr_margin_mode_t, instrument);
+    F("MarginMode", llr_margin_mode_t, mode);
+    F("CollateralTransfer", llr_collateral_transfer_t, from_account);
+    F("CollateralTransfer", llr_collateral_transfer_t, to_account);
+    F("CollateralTransfer", llr_collateral_transfer_t, amount);
+    F("CollateralTransfer", llr_collateral_transfer_t, asset);
     F("Breach", llr_breach_t, type);
     F("Breach", llr_breach_t, version);
     F("Breach", llr_breach_t, from_state);
@@ -67,6 +75,7 @@ int main(void) {
     F("Breach", llr_breach_t, maintenance_margin);
     F("Breach", llr_breach_t, candidate_count);
     F("Breach", llr_breach_t, cause);
+    F("Breach", llr_breach_t, margin_mode);
     F("Breach", llr_breach_t, replaced);
     F("Breach", llr_breach_t, candidates);
     F("Breach", llr_breach_t, publish_ticks);

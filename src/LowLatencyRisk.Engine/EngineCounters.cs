@@ -29,6 +29,12 @@ public enum FeedReject
     SequenceJump = 11,
     /// <summary>A producer epoch older than the one the engine follows for that producer (a stale session).</summary>
     StaleEpoch = 12,
+    /// <summary>A margin mode change the book refused: the account would not be healthy under the new mode, is not flat (to or from isolated), or the parent is invalid.</summary>
+    ModeRefused = 13,
+    /// <summary>A collateral transfer the book refused: the accounts are not an isolated account and its parent, the amount is not positive or beyond the balance, or the source would not stay healthy.</summary>
+    TransferRefused = 14,
+    /// <summary>A fill of an isolated account in an instrument other than its own.</summary>
+    IsolatedInstrument = 15,
 }
 
 /// <summary>

@@ -7,8 +7,9 @@ using LowLatencyRisk.Ipc;
 namespace LowLatencyRisk.Engine;
 
 /// <summary>A breach as read from the breach ring.</summary>
-/// <remarks><paramref name="Replaced"/>: state changes of the account folded into this breach while it waited for room (it stands for 1 + Replaced changes).</remarks>
-public readonly record struct BreachRecord(long Sequence, int Account, MarginState From, MarginState To, double Equity, double InitialMargin, double MaintenanceMargin, int Candidates, int TopInstrument, int Replaced = 0);
+/// <remarks><paramref name="Replaced"/>: state changes of the account folded into this breach while it waited for room (it stands for 1 + Replaced changes). <paramref name="Mode"/>: the account's margin mode (isolated: the account is an isolated position).</remarks>
+public readonly record struct BreachRecord(long Sequence, int Account, MarginState From, MarginState To, double Equity, double InitialMargin, double MaintenanceMargin, int Candidates, int TopInstrument, int Replaced = 0,
+    MarginMode Mode = MarginMode.Portfolio);
 
 /// <summary>
 /// The downstream reader of the breach ring (in production a separate liquidation process):
@@ -111,7 +112,8 @@ public sealed class Liquidator
             BinaryPrimitives.ReadDoubleLittleEndian(p[BreachMessageDescriptor.MaintenanceOffset..]),
             p[BreachMessageDescriptor.CandidateCountOffset],
             BinaryPrimitives.ReadInt32LittleEndian(p[BreachMessageDescriptor.CandidatesOffset..]),
-            replaced));
+            replaced,
+            (MarginMode)p[BreachMessageDescriptor.ModeOffset]));
     }
 
     private readonly struct Handler(Liquidator owner, Action<BreachRecord>? callback) : IRingHandler

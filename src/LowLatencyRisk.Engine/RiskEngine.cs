@@ -315,7 +315,7 @@ public sealed class RiskEngine
             return;
         }
 
-        if (type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.LimitChange)
+        if (type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.CollateralTransfer)
         {
             Reject(FeedReject.UnknownType);
             return;
@@ -383,7 +383,13 @@ public sealed class RiskEngine
                     FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double0), FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double1));
                 if (fill != FillResult.Applied)
                 {
-                    Reject(fill switch { FillResult.RejectedUnknownId => FeedReject.UnknownId, FillResult.RejectedPositionCapacity => FeedReject.PositionCapacity, _ => FeedReject.InvalidValue });
+                    Reject(fill switch
+                    {
+                        FillResult.RejectedUnknownId => FeedReject.UnknownId,
+                        FillResult.RejectedPositionCapacity => FeedReject.PositionCapacity,
+                        FillResult.RejectedIsolatedInstrument => FeedReject.IsolatedInstrument,
+                        _ => FeedReject.InvalidValue,
+                    });
                 }
 
                 DrainTransitions(timestamp, publishTicks, BreachMessageDescriptor.CauseTrade);
@@ -417,6 +423,30 @@ public sealed class RiskEngine
                 break;
             case FeedMessageType.LimitChange:
                 ApplyLimit(p);
+                break;
+            case FeedMessageType.MarginMode:
+                var mode = _book.SetMarginMode(FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.ModeAccount), (MarginMode)p[FeedMessageDescriptor.ModeValue],
+                    FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.ModeParent), FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.ModeInstrument));
+                if (mode is ModeChangeResult.RejectedUnknownId)
+                {
+                    Reject(FeedReject.UnknownId);
+                }
+                else if (mode is not (ModeChangeResult.Changed or ModeChangeResult.Unchanged))
+                {
+                    Reject(FeedReject.ModeRefused);
+                }
+
+                DrainTransitions(timestamp, publishTicks, BreachMessageDescriptor.CauseTrade);
+                break;
+            case FeedMessageType.CollateralTransfer:
+                var transfer = _book.TransferCollateral(FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.TransferFrom), FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.TransferTo),
+                    FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.TransferAsset), FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.TransferAmount));
+                if (transfer != TransferResult.Applied)
+                {
+                    Reject(transfer switch { TransferResult.RejectedUnknownId => FeedReject.UnknownId, TransferResult.RejectedInvalid => FeedReject.InvalidValue, _ => FeedReject.TransferRefused });
+                }
+
+                DrainTransitions(timestamp, publishTicks, BreachMessageDescriptor.CauseTrade);
                 break;
             default: // heartbeat
                 break;
@@ -597,7 +627,7 @@ public sealed class RiskEngine
         // Positions to close first ride on liquidation triggers only: ranking reads a row per
         // position (mostly cache misses), which a margin call does not need on its way out.
         int n = merged.To == MarginState.Liquidation ? _book.RankForLiquidation(a, _candidates) : 0;
-        slot = new PendingBreach(merged, timestamp, publishTicks, cause, n,
+        slot = new PendingBreach(merged, timestamp, publishTicks, cause, _book.Mode(a), n,
             n > 0 ? _candidates[0] : default, n > 1 ? _candidates[1] : default, n > 2 ? _candidates[2] : default);
     }
 
@@ -663,6 +693,7 @@ public sealed class RiskEngine
         BinaryPrimitives.WriteDoubleLittleEndian(p[BreachMessageDescriptor.MaintenanceOffset..], b.Transition.MaintenanceMargin);
         p[BreachMessageDescriptor.CandidateCountOffset] = (byte)b.CandidateCount;
         p[BreachMessageDescriptor.CauseOffset] = b.Cause;
+        p[BreachMessageDescriptor.ModeOffset] = (byte)b.Mode;
         BinaryPrimitives.WriteInt32LittleEndian(p[BreachMessageDescriptor.ReplacedOffset..], b.Transition.Replaced);
         WriteCandidate(p, 0, b.C0);
         WriteCandidate(p, 1, b.C1);
@@ -676,7 +707,7 @@ public sealed class RiskEngine
         BinaryPrimitives.WriteDoubleLittleEndian(p[(at + 8)..], c.Quantity);
     }
 
-    private readonly record struct PendingBreach(MarginTransition Transition, long Timestamp, long PublishTicks, byte Cause, int CandidateCount,
+    private readonly record struct PendingBreach(MarginTransition Transition, long Timestamp, long PublishTicks, byte Cause, MarginMode Mode, int CandidateCount,
         LiquidationCandidate C0, LiquidationCandidate C1, LiquidationCandidate C2);
 
     private struct Handler(RiskEngine engine) : IRingHandlerWhile

@@ -185,6 +185,74 @@ public sealed class RiskEngineTests : IDisposable
     }
 
     [Fact]
+    public void MarginModeAndTransferMessages_IsolateAPosition_WhoseBreachNamesIt()
+    {
+        var rig = NewRig();
+        var book = rig.Workload.Book;
+        int perp = rig.Workload.Perpetuals[0];
+        int future = rig.Workload.InstrumentsByUnderlying[0][1];
+        const int Child = 199, Parent = 0;
+        // The venue's isolated position is a sub-account of its own: start it flat (before the feed).
+        while (book.PositionCount(Child) > 0)
+        {
+            int i = book.PositionInstrumentAt(Child, 0);
+            Assert.Equal(FillResult.Applied, book.ApplyFill(Child, i, -book.PositionQuantity(Child, i), book.MarkPrice(i)));
+        }
+
+        Assert.True(book.SetCollateral(Child, StandardWorkload.UsdAsset, 0));
+        while (book.TryDequeueTransition(out _))
+        {
+        }
+
+        long seq = 0;
+        void Header(Span<byte> p, FeedMessageType type) => FeedMessageDescriptor.WriteHeader(p, type, 5, ++seq, StandardWorkload.StartNanos + seq, 0);
+        void Drain()
+        {
+            while (rig.Engine.PollOnce() > 0 || rig.Engine.HasPendingMarks)
+            {
+            }
+
+            rig.Liquidator.Poll();
+        }
+
+        double amount = 0.05 * book.CollateralBalance(Parent, StandardWorkload.UsdAsset);
+        rig.Publish(p => { Header(p, FeedMessageType.MarginMode); FeedMessageDescriptor.WriteMarginMode(p, Child, MarginMode.Isolated, Parent, perp); });
+        rig.Publish(p => { Header(p, FeedMessageType.CollateralTransfer); FeedMessageDescriptor.WriteCollateralTransfer(p, Parent, Child, StandardWorkload.UsdAsset, amount); });
+        Drain();
+        Assert.Equal((MarginMode.Isolated, Parent, perp), (book.Mode(Child), book.IsolatedParent(Child), book.IsolatedInstrument(Child)));
+        Assert.Equal(amount, book.CollateralBalance(Child, StandardWorkload.UsdAsset));
+
+        // A long perpetual whose initial margin is about half the isolated collateral, then a 9 % fall.
+        double q = 0.001;
+        while (book.WhatIf(Child, perp, q * 2).InitialMarginAfter < 0.5 * amount)
+        {
+            q *= 2;
+        }
+
+        rig.Publish(p => { Header(p, FeedMessageType.Fill); FeedMessageDescriptor.WriteFill(p, Child, perp, q, book.MarkPrice(perp), 1); });
+        rig.Publish(p => { Header(p, FeedMessageType.Fill); FeedMessageDescriptor.WriteFill(p, Child, future, 1, book.MarkPrice(future), 2); });    // another instrument
+        rig.Publish(p => { Header(p, FeedMessageType.MarginMode); FeedMessageDescriptor.WriteMarginMode(p, Child, MarginMode.Standard); });       // not flat
+        rig.Publish(p => { Header(p, FeedMessageType.CollateralTransfer); FeedMessageDescriptor.WriteCollateralTransfer(p, 5, Child, 0, 1); });   // not its parent
+        rig.Publish(p => { Header(p, FeedMessageType.MarginMode); FeedMessageDescriptor.WriteMarginMode(p, 7, (MarginMode)9); });                 // no such mode
+        Drain();
+        Assert.Equal(q, book.PositionQuantity(Child, perp));
+        Assert.Equal(MarginState.Healthy, book.State(Child));
+        var c = rig.Engine.Counters;
+        Assert.Equal(1, c.Rejects[(int)FeedReject.IsolatedInstrument]);
+        Assert.Equal(1, c.Rejects[(int)FeedReject.ModeRefused]);
+        Assert.Equal(1, c.Rejects[(int)FeedReject.TransferRefused]);
+        Assert.Equal(1, c.Rejects[(int)FeedReject.UnknownId]);
+
+        double index = book.IndexPrice(0) * 0.91;
+        rig.Publish(p => { Header(p, FeedMessageType.IndexPrice); FeedMessageDescriptor.WriteIndexPrice(p, 0, index); });
+        Drain();
+        Assert.Equal(MarginState.Liquidation, book.State(Child));
+        var breach = rig.Breaches.Last(b => b.Account == Child); // (an earlier one: flattened before the feed, its funding made it healthy)
+        Assert.Equal((MarginState.Liquidation, MarginMode.Isolated, perp), (breach.To, breach.Mode, breach.TopInstrument));
+        Assert.All(rig.Breaches.Where(b => b.Account != Child), b => Assert.Equal(MarginMode.Portfolio, b.Mode));
+    }
+
+    [Fact]
     public void InstrumentDefinitionsAndLimitChanges_AppliedWhenValid_RejectedByReasonOtherwise()
     {
         var rig = NewRig();

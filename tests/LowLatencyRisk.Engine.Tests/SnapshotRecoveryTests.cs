@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Engine.Simulation;
 using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
@@ -16,8 +18,9 @@ public sealed class SnapshotRecoveryTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private LlrConfig Config() => LlrConfig.Parse($$"""
+    private LlrConfig Config(string extra = "") => LlrConfig.Parse($$"""
         {
+          {{extra}}
           "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 200, "positionsPerAccount": 10, "collateralToMargin": 1.3 },
           "limits": { "maxTrackedOrders": 1024 },
           "rings": { "directory": "{{_dir}}", "feedCapacity": 1024, "breachCapacity": 4096 },
@@ -89,6 +92,51 @@ public sealed class SnapshotRecoveryTests : IDisposable
             Assert.Equal(snapshots[1].Sequence, service.Recovery.SnapshotSequence);
             Assert.Equal(9_000, service.Recovery.Replayed);
             Assert.Equal(expected, EngineStateHash.Compute(service.Engine));
+        }
+    }
+
+    [Fact]
+    public void MarginModes_SurviveASnapshotAndTheJournal()
+    {
+        // Every account starts in standard margin; a feed message moves one to portfolio before the
+        // snapshot, another after it (journal only): both survive the reopen, and so does the state hash.
+        var c = Config("""
+            "margin": { "defaultMode": "standard" },
+            """);
+        var sim = Simulator(c);
+        ulong expected;
+        using (var service = EngineService.Open(c))
+        {
+            Assert.Equal(MarginMode.Standard, service.Engine.Book.Mode(3));
+            Feed(service, sim, 3_000);
+            SwitchToPortfolio(service, 3, 1);
+            service.Snapshots!.TryCapture(service.Engine, service.Engine.Journal!.LastSequence);
+            service.Snapshots.WaitIdle();
+            SwitchToPortfolio(service, 4, 2);
+            Feed(service, sim, 1_000);
+            Assert.Equal((MarginMode.Portfolio, MarginMode.Portfolio, MarginMode.Standard), (service.Engine.Book.Mode(3), service.Engine.Book.Mode(4), service.Engine.Book.Mode(5)));
+            expected = EngineStateHash.Compute(service.Engine);
+        }
+
+        using (var service = EngineService.Open(c))
+        {
+            Assert.Equal(1_001, service.Recovery!.Replayed);
+            Assert.Equal((MarginMode.Portfolio, MarginMode.Portfolio, MarginMode.Standard), (service.Engine.Book.Mode(3), service.Engine.Book.Mode(4), service.Engine.Book.Mode(5)));
+            Assert.Equal(expected, EngineStateHash.Compute(service.Engine));
+        }
+
+        static void SwitchToPortfolio(EngineService service, int account, long sequence)
+        {
+            var producer = service.Feed.CreateMultiProducer();
+            Assert.True(producer.TryClaim(1, out long s));
+            FeedMessageDescriptor.WriteHeader(producer.Payload(s), FeedMessageType.MarginMode, 9, sequence, StandardWorkload.StartNanos, 0);
+            FeedMessageDescriptor.WriteMarginMode(producer.Payload(s), account, MarginMode.Portfolio);
+            producer.Publish(s);
+            while (service.Engine.PollOnce() > 0)
+            {
+            }
+
+            Assert.Equal(0, service.Engine.Counters.Rejects[(int)FeedReject.ModeRefused]);
         }
     }
 

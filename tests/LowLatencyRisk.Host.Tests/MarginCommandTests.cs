@@ -17,15 +17,21 @@ public sealed class MarginCommandTests : IDisposable
 
     private static long Nanos(string iso) => (DateTime.Parse(iso, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal) - DateTime.UnixEpoch).Ticks * 100;
 
-    [Fact]
-    public void Margin_ExamplePortfolio_MatchesTheLibraryCalls()
+    /// <summary><c>llr margin</c> of the example portfolio, as JSON.</summary>
+    private static JsonDocument ExampleAsJson()
     {
         using var llr = PeerProcess.StartDotnet("llr", "margin", Example, "--format", "json");
         Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(60)));
         string output = llr.Output;
-        using var doc = JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]);
+        return JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]);
+    }
+
+    [Fact]
+    public void Margin_ExamplePortfolio_MatchesTheLibraryCalls()
+    {
+        using var doc = ExampleAsJson();
         var accounts = doc.RootElement.GetProperty("accounts");
-        Assert.Equal(2, accounts.GetArrayLength());
+        Assert.Equal(4, accounts.GetArrayLength());
 
         // The covered call, built with the library's own calls (what an embedding venue would write).
         var book = new RiskBook(new RiskConfig { MaxUnderlyings = 1, MaxInstruments = 2, MaxAccounts = 1, MaxPositionsPerAccount = 2, MaxAssets = 1, IndexBand = 10, Grid = ScenarioGrid.CmeSpan16(0.15, 0.25) });
@@ -57,6 +63,38 @@ public sealed class MarginCommandTests : IDisposable
     }
 
     [Fact]
+    public void Margin_StandardAndIsolatedAccounts_AreChargedPerPosition()
+    {
+        using var doc = ExampleAsJson();
+        var accounts = doc.RootElement.GetProperty("accounts");
+        var portfolio = accounts[0];
+        var standard = accounts[2];
+        var isolated = accounts[3];
+        Assert.Equal(("portfolio", "standard", "isolated"), (portfolio.GetProperty("mode").GetString(), standard.GetProperty("mode").GetString(), isolated.GetProperty("mode").GetString()));
+        Assert.False(portfolio.TryGetProperty("positions", out _));
+
+        // Isolated long 1 BTC-PERP at index 60,000 (the perpetual's mark): notional 60,000 →
+        // IM 50,000 × 1 % + 10,000 × 2 % = 700, MM 250 + 100 = 350; equity 5,000 + (60,000 − 59,000) = 6,000.
+        Assert.Equal(700, isolated.GetProperty("initialMargin").GetDouble(), 6);
+        Assert.Equal(350, isolated.GetProperty("maintenanceMargin").GetDouble(), 6);
+        Assert.Equal(6_000, isolated.GetProperty("equity").GetDouble(), 6);
+        Assert.Equal("Healthy", isolated.GetProperty("state").GetString());
+
+        // The covered call per position: the perpetual 700 / 350 as above; the short 65,000 call is
+        // 5,000 out of the money, 0.15 − 5,000 / 60,000 = 0.0667 < the 0.10 floor → 6,000 + mark for IM,
+        // 0.075 × 60,000 + mark = 4,500 + mark for MM. No offset for the hedge: above the same positions'
+        // portfolio margin (close to it here, because the example's 15 % scan range is wide).
+        var legs = standard.GetProperty("positions");
+        Assert.Equal(2, legs.GetArrayLength());
+        double mark = legs[1].GetProperty("initialMargin").GetDouble() - 6_000;
+        Assert.InRange(mark, 500, 5_000); // a 33-day 65,000 call at 55 % on 60,000: a few thousand
+        Assert.Equal(4_500 + mark, legs[1].GetProperty("maintenanceMargin").GetDouble(), 6);
+        Assert.Equal((700.0, -1.0), (legs[0].GetProperty("initialMargin").GetDouble(), legs[1].GetProperty("quantity").GetDouble()));
+        Assert.Equal(6_700 + mark, standard.GetProperty("initialMargin").GetDouble(), 6);
+        Assert.True(standard.GetProperty("initialMargin").GetDouble() > portfolio.GetProperty("initialMargin").GetDouble());
+    }
+
+    [Fact]
     public void Margin_TablePrintsEveryAccount()
     {
         using var llr = PeerProcess.StartDotnet("llr", "margin", Example);
@@ -71,6 +109,8 @@ public sealed class MarginCommandTests : IDisposable
     [InlineData("UNKNOWN", "accounts[0].positions[0].instrument: unknown instrument 'BTC-NOPE'")]
     [InlineData("NEGATIVE", "accounts[0].positions[0].quantity: -1 is not in (0, margin.maxQuantity = 1000000000]")]
     [InlineData("TYPO", "unknown field 'strik'")]
+    [InlineData("MODE", "$.accounts[0].mode: 'cross' is not one of portfolio, standard, isolated")]
+    [InlineData("ISOLATED-NONE", "accounts[0].mode: an isolated account holds positions in exactly one instrument")]
     public void Margin_BadPortfolio_ExitsWithAClearError(string content, string expected)
     {
         var valid = new
@@ -85,6 +125,8 @@ public sealed class MarginCommandTests : IDisposable
             "UNKNOWN" => JsonSerializer.Serialize(valid, Camel).Replace("\"instrument\":\"BTC-PERP\"", "\"instrument\":\"BTC-NOPE\"", StringComparison.Ordinal),
             "NEGATIVE" => JsonSerializer.Serialize(valid, Camel).Replace("\"quantity\":1", "\"quantity\":-1", StringComparison.Ordinal),
             "TYPO" => JsonSerializer.Serialize(valid, Camel).Replace("\"kind\":\"perpetual\"", "\"kind\":\"perpetual\",\"strik\":5", StringComparison.Ordinal),
+            "MODE" => JsonSerializer.Serialize(valid, Camel).Replace("{\"name\":\"a\",", "{\"name\":\"a\",\"mode\":\"cross\",", StringComparison.Ordinal),
+            "ISOLATED-NONE" => JsonSerializer.Serialize(valid, Camel).Replace("{\"name\":\"a\",\"positions\":[{\"instrument\":\"BTC-PERP\",\"side\":\"buy\",\"quantity\":1,\"price\":60000}]", "{\"name\":\"a\",\"mode\":\"isolated\",\"positions\":[]", StringComparison.Ordinal),
             _ => content,
         };
         string path = _files.NewPath("portfolio");

@@ -78,7 +78,8 @@ _Static_assert(sizeof(llr_ring_header_t) == LLR_RING_SLOTS_OFFSET, "header size"
 #define LLR_FEED_VERSION 1
 enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5,
        LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8,
-       LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_BREACH = 16 };
+       LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11,
+       LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_BREACH = 16 };
 
 #define LLR_MAX_PRODUCERS 64 /* producer ids are 0..63: the engine refuses any other */
 typedef struct llr_feed_header_t {
@@ -142,9 +143,26 @@ _Static_assert(offsetof(llr_limit_change_t, field) == 33, "field");
 _Static_assert(offsetof(llr_limit_change_t, id) == 36, "id");
 _Static_assert(offsetof(llr_limit_change_t, value) == 40, "value");
 
+/* mode: 0 portfolio, 1 standard, 2 isolated (parent and instrument then required; else -1). An account
+ * becomes or stops being isolated only while flat; between portfolio and standard only when it would be
+ * healthy under the new mode. */
+enum { LLR_MARGIN_PORTFOLIO = 0, LLR_MARGIN_STANDARD = 1, LLR_MARGIN_ISOLATED = 2 };
+typedef struct llr_margin_mode_t { llr_feed_header_t h; int32_t account; int32_t parent; int32_t instrument; uint8_t mode; uint8_t pad[3]; } llr_margin_mode_t;
+_Static_assert(offsetof(llr_margin_mode_t, account) == 32, "account");
+_Static_assert(offsetof(llr_margin_mode_t, parent) == 36, "parent");
+_Static_assert(offsetof(llr_margin_mode_t, instrument) == 40, "instrument");
+_Static_assert(offsetof(llr_margin_mode_t, mode) == 44, "mode");
+
+/* Between an isolated account and its parent only; the source must hold the amount and stay healthy. */
+typedef struct llr_collateral_transfer_t { llr_feed_header_t h; int32_t from_account; int32_t to_account; double amount; int32_t asset; uint32_t pad; } llr_collateral_transfer_t;
+_Static_assert(offsetof(llr_collateral_transfer_t, from_account) == 32, "from_account");
+_Static_assert(offsetof(llr_collateral_transfer_t, to_account) == 36, "to_account");
+_Static_assert(offsetof(llr_collateral_transfer_t, amount) == 40, "amount");
+_Static_assert(offsetof(llr_collateral_transfer_t, asset) == 48, "asset");
+
 /* ---- Breach messages (128-byte slots). */
 #define LLR_BREACH_SLOT_SIZE 128
-#define LLR_BREACH_VERSION 2
+#define LLR_BREACH_VERSION 3
 /* Nothing is dropped: while the ring is full, later changes of an account fold into its waiting
  * breach (first from_state, latest to_state and numbers, replaced counted), so a reader's last
  * message per account is the account's current state. */
@@ -162,7 +180,8 @@ typedef struct llr_breach_t {
     double maintenance_margin;    /* 48 */
     uint8_t candidate_count;      /* 56 0..3 */
     uint8_t cause;                /* 57 1 fill or collateral, 2 revaluation, 3 recovery */
-    uint16_t reserved;            /* 58 */
+    uint8_t margin_mode;          /* 58 0 portfolio, 1 standard, 2 isolated (an isolated position: liquidating it touches nothing else) */
+    uint8_t reserved;             /* 59 */
     int32_t replaced;             /* 60 state changes folded into this one while it waited (0 normally) */
     struct { int32_t instrument; int32_t reserved; double quantity; } candidates[3]; /* 64 liquidation triggers only */
     int64_t publish_ticks;        /* 112 CLOCK_MONOTONIC ns when the engine published it */
@@ -177,6 +196,7 @@ _Static_assert(offsetof(llr_breach_t, initial_margin) == 40, "initial_margin");
 _Static_assert(offsetof(llr_breach_t, maintenance_margin) == 48, "maintenance_margin");
 _Static_assert(offsetof(llr_breach_t, candidate_count) == 56, "candidate_count");
 _Static_assert(offsetof(llr_breach_t, cause) == 57, "cause");
+_Static_assert(offsetof(llr_breach_t, margin_mode) == 58, "margin_mode");
 _Static_assert(offsetof(llr_breach_t, replaced) == 60, "replaced");
 _Static_assert(offsetof(llr_breach_t, candidates) == 64, "candidates");
 _Static_assert(offsetof(llr_breach_t, publish_ticks) == 112, "publish_ticks");

@@ -201,7 +201,7 @@ public sealed record StandardMarginConfig
         new(50_000, 0.01, 0.005),
         new(500_000, 0.02, 0.01),
         new(5_000_000, 0.05, 0.025),
-        new(double.MaxValue, 0.10, 0.05),
+        new(1e18, 0.10, 0.05), // open-ended
     ];
 
     /// <summary>Short option initial rate before the out-of-the-money reduction (a).</summary>

@@ -188,6 +188,23 @@ public sealed class LlrConfig
         Check(m.MaxCollateralUnits is > 0 and <= 1e18, "margin.maxCollateralUnits", $"{m.MaxCollateralUnits} is not in (0, 1e18]");
         Check(m.MaxMultiplier is > 0 and <= 1e12, "margin.maxMultiplier", $"{m.MaxMultiplier} is not in (0, 1e12]");
 
+        Check(m.DefaultMode is MarginMode.Portfolio or MarginMode.Standard, "margin.defaultMode", "must be portfolio or standard (an isolated account needs a parent and an instrument: the MarginMode feed message)");
+        if (m.Standard is null || m.Standard.Tiers is null || m.Standard.Tiers.Any(t => t is null))
+        {
+            Check(false, "margin.standard", "needs tiers, each { upToNotional, initial, maintenance }");
+        }
+        else
+        {
+            try
+            {
+                m.Standard.ToConfig().Validate();
+            }
+            catch (ArgumentException invalid)
+            {
+                Check(false, "margin.standard", invalid.Message.Split(" (Parameter", 2)[0]);
+            }
+        }
+
         double last = 0;
         for (int i = 0; i < Haircuts.Length; i++)
         {
@@ -270,6 +287,8 @@ public sealed class LlrConfig
         MaintenanceFraction = Margin.MaintenanceFraction,
         Rate = Margin.Rate,
         ShortOptionMinimumFraction = Margin.ShortOptionMinimumFraction,
+        DefaultMarginMode = Margin.DefaultMode,
+        StandardMargin = Margin.Standard.ToConfig(),
         Hysteresis = Margin.Hysteresis,
         IndexBand = Margin.IndexBand,
         VolBand = Margin.VolBand,
@@ -412,6 +431,8 @@ public sealed class MarginSection
     public double MaintenanceFraction { get; init; } = 0.8;
     public double Rate { get; init; } = 0.03;
     public double ShortOptionMinimumFraction { get; init; } = 0.005;
+    public MarginMode DefaultMode { get; init; } = MarginMode.Portfolio;
+    public StandardMarginSection Standard { get; init; } = new();
     public double Hysteresis { get; init; } = 0.02;
     public double IndexBand { get; init; } = 0.10;
     public double VolBand { get; init; } = 0.50;
@@ -423,6 +444,30 @@ public sealed class MarginSection
     public double MaxCollateralValue { get; init; } = 1e13;
     public double MaxCollateralUnits { get; init; } = 1e13;
     public double MaxMultiplier { get; init; } = 1e8;
+}
+
+public sealed class StandardMarginSection
+{
+    public NotionalTierSection[] Tiers { get; init; } =
+        [.. StandardMarginConfig.Default.Tiers.Select(t => new NotionalTierSection { UpToNotional = t.UpToNotional, Initial = t.Initial, Maintenance = t.Maintenance })];
+    public double OptionInitialBase { get; init; } = StandardMarginConfig.Default.OptionInitialBase;
+    public double OptionInitialFloor { get; init; } = StandardMarginConfig.Default.OptionInitialFloor;
+    public double OptionMaintenance { get; init; } = StandardMarginConfig.Default.OptionMaintenance;
+
+    public StandardMarginConfig ToConfig() => new()
+    {
+        Tiers = [.. Tiers.Select(t => new NotionalTier(t.UpToNotional, t.Initial, t.Maintenance))],
+        OptionInitialBase = OptionInitialBase,
+        OptionInitialFloor = OptionInitialFloor,
+        OptionMaintenance = OptionMaintenance,
+    };
+}
+
+public sealed class NotionalTierSection
+{
+    public double UpToNotional { get; init; }
+    public double Initial { get; init; }
+    public double Maintenance { get; init; }
 }
 
 public sealed class HaircutTierSection

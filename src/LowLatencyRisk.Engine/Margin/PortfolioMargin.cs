@@ -232,6 +232,11 @@ public static partial class PortfolioMargin
             }
 
             int positions = acct.Positions?.Length ?? 0;
+            if (acct.Mode == MarginMode.Isolated && acct.Positions?.Select(x => x.Instrument).Distinct().Count() != 1)
+            {
+                errors.Add($"accounts[{a}].mode: an isolated account holds positions in exactly one instrument (give each isolated position an account of its own)");
+            }
+
             if (positions > MaxPositionsPerAccount)
             {
                 errors.Add(string.Create(CultureInfo.InvariantCulture, $"accounts[{a}].positions: {positions:N0} entries; at most {MaxPositionsPerAccount:N0} per account"));
@@ -292,8 +297,12 @@ public static partial class PortfolioMargin
         var localInstrument = usedInstruments.Select((g, l) => (g, l)).ToDictionary(x => x.g, x => x.l);
         var localAsset = usedAssets.Select((g, l) => (g, l)).ToDictionary(x => x.g, x => x.l);
 
+        // An isolated account is margined as the engine margins one: bound to its instrument under a
+        // parent (an empty second account here, as a batch has no other account to draw on).
+        MarginMode mode = acct.Mode ?? plan.Parameters.DefaultMarginMode;
         var book = new RiskBook(plan.Parameters with
         {
+            MaxAccounts = mode == MarginMode.Isolated ? 2 : 1,
             MaxUnderlyings = Math.Max(1, usedUnderlyings.Length),
             MaxInstruments = Math.Max(1, usedInstruments.Length),
             MaxPositionsPerAccount = Math.Max(1, usedInstruments.Length),
@@ -337,6 +346,13 @@ public static partial class PortfolioMargin
         }
 
         book.Revalue(); // marks and Greeks before any position: fills below value against the final market
+        var modeResult = book.SetMarginMode(0, mode, parent: mode == MarginMode.Isolated ? 1 : -1, instrument: mode == MarginMode.Isolated ? localInstrument[usedInstruments[0]] : -1);
+        if (modeResult is not (ModeChangeResult.Changed or ModeChangeResult.Unchanged))
+        {
+            errors.Add($"{at}.mode: refused by the book ({modeResult})");
+            return null;
+        }
+
         for (int c = 0; c < collateral.Length; c++)
         {
             var x = collateral[c];
@@ -368,7 +384,21 @@ public static partial class PortfolioMargin
 
         double equity = book.Equity(0), initial = book.InitialMargin(0), maintenance = book.MaintenanceMargin(0);
         var state = RiskBook.NextState(MarginState.Healthy, equity, initial, maintenance, hysteresis: 0);
-        var account = new AccountResult(name, equity, book.CollateralValue(0), initial, maintenance, state.ToString(), equity - initial, per);
+        PositionResult[]? own = null;
+        if (mode != MarginMode.Portfolio)
+        {
+            own = [.. usedInstruments.Where(g => book.PositionQuantity(0, localInstrument[g]) != 0).Select(g =>
+            {
+                var r = book.RequirementOfPosition(0, localInstrument[g]);
+                return new PositionResult(f.Instruments![g].Name!, book.PositionQuantity(0, localInstrument[g]), r.Initial, r.Maintenance);
+            })];
+        }
+
+        var account = new AccountResult(name, equity, book.CollateralValue(0), initial, maintenance, state.ToString(), equity - initial, per)
+        {
+            Mode = mode,
+            Positions = own,
+        };
         if (FirstNonFinite(account) is { } field)
         {
             errors.Add($"{at}: {field} is not a finite number; the inputs are within their bounds but too large together to margin");
@@ -385,6 +415,7 @@ public static partial class PortfolioMargin
         if (!double.IsFinite(r.InitialMargin)) { return "initial margin"; }
         if (!double.IsFinite(r.MaintenanceMargin)) { return "maintenance margin"; }
         if (!double.IsFinite(r.Excess)) { return "excess"; }
+        if (r.Positions?.Any(p => !double.IsFinite(p.InitialMargin) || !double.IsFinite(p.MaintenanceMargin)) == true) { return "a position's requirement"; }
         foreach (var u in r.Underlyings)
         {
             if (!double.IsFinite(u.ScanRisk) || !double.IsFinite(u.ShortOptionMinimum) || !double.IsFinite(u.Delta) || !double.IsFinite(u.Gamma)
@@ -506,6 +537,7 @@ public sealed class AssetEntry
 public sealed class AccountEntry
 {
     public string? Name { get; init; }
+    public MarginMode? Mode { get; init; }
     public CollateralEntry[]? Collateral { get; init; }
     public PositionEntry[]? Positions { get; init; }
 }
@@ -536,7 +568,16 @@ public sealed record UnderlyingResult(string Underlying, double ScanRisk, double
     double[] ScenarioLoss);
 
 public sealed record AccountResult(string Account, double Equity, double Collateral, double InitialMargin, double MaintenanceMargin, string State, double Excess,
-    UnderlyingResult[] Underlyings);
+    UnderlyingResult[] Underlyings)
+{
+    public MarginMode Mode { get; init; }
+
+    /// <summary>Standard and isolated accounts: each position's own requirement (their sum is the account's margin); null for portfolio.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public PositionResult[]? Positions { get; init; }
+}
+
+public sealed record PositionResult(string Instrument, double Quantity, double InitialMargin, double MaintenanceMargin);
 
 public sealed record PortfolioResult(string Grid, ScenarioResult[] Scenarios, AccountResult[] Accounts)
 {
@@ -550,7 +591,12 @@ public sealed record PortfolioResult(string Grid, ScenarioResult[] Scenarios, Ac
         b.AppendLine(string.Create(c, $"{"account",-16} {"equity",16} {"initial",16} {"maintenance",16} {"excess",16} state"));
         foreach (var a in Accounts)
         {
-            b.AppendLine(string.Create(c, $"{a.Account,-16} {a.Equity,16:N2} {a.InitialMargin,16:N2} {a.MaintenanceMargin,16:N2} {a.Excess,16:N2} {a.State}"));
+            b.AppendLine(string.Create(c, $"{a.Account,-16} {a.Equity,16:N2} {a.InitialMargin,16:N2} {a.MaintenanceMargin,16:N2} {a.Excess,16:N2} {a.State}{(a.Mode == MarginMode.Portfolio ? "" : $" ({a.Mode.ToString().ToLowerInvariant()} margin)")}"));
+            foreach (var p in a.Positions ?? [])
+            {
+                b.AppendLine(string.Create(c, $"  {p.Instrument,-14} quantity {p.Quantity,14:G6}  initial {p.InitialMargin,14:N2}  maintenance {p.MaintenanceMargin,14:N2}"));
+            }
+
             foreach (var u in a.Underlyings.Where(u => u.ScanRisk != 0 || u.Delta != 0 || u.Vega != 0))
             {
                 b.AppendLine(string.Create(c, $"  {u.Underlying,-14} scan {u.ScanRisk,14:N2}  short-option min {u.ShortOptionMinimum,10:N2}  delta {u.Delta,10:F4}  gamma {u.Gamma,10:F6}  vega {u.Vega,10:F2}  theta {u.Theta,10:F2}"));

@@ -24,6 +24,10 @@ public enum FeedMessageType : byte
     InstrumentDefinition = 9,
     /// <summary>A limit of an instrument or account (the gate's per-id overrides).</summary>
     LimitChange = 10,
+    /// <summary>An account's margin mode: portfolio, standard, or isolated under a parent on one instrument.</summary>
+    MarginMode = 11,
+    /// <summary>Collateral moved between an isolated account and its parent.</summary>
+    CollateralTransfer = 12,
 }
 
 /// <summary>Scope of a <see cref="FeedMessageType.LimitChange"/>.</summary>
@@ -77,6 +81,9 @@ public enum LimitField : byte
 /// InstrumentDefinition 32 i32 Instrument, 36 i32 Underlying, 40 f64 Strike, 48 i64 ExpiryNanos, 56 f64 Multiplier,
 ///                     64 f64 TickSize, 72 f64 LotSize, 80 u8 Kind (0 spot, 1 future, 2 perpetual, 3 call, 4 put)
 /// LimitChange         32 u8 Scope (1 instrument, 2 account), 33 u8 Field (LimitField), 36 i32 Id, 40 f64 Value
+/// MarginMode          32 i32 Account, 36 i32 Parent (isolated; else −1), 40 i32 Instrument (isolated; else −1),
+///                     44 u8 Mode (0 portfolio, 1 standard, 2 isolated)
+/// CollateralTransfer  32 i32 FromAccount, 36 i32 ToAccount, 40 f64 Amount (units of the asset, positive), 48 i32 Asset
 /// </code>
 public static class FeedMessageDescriptor
 {
@@ -97,6 +104,12 @@ public static class FeedMessageDescriptor
 
     /// <summary>Instrument definition body offsets.</summary>
     public const int DefinitionStrike = 40, DefinitionExpiry = 48, DefinitionMultiplier = 56, DefinitionTickSize = 64, DefinitionLotSize = 72, DefinitionKind = 80;
+
+    /// <summary>Margin mode body offsets.</summary>
+    public const int ModeAccount = 32, ModeParent = 36, ModeInstrument = 40, ModeValue = 44;
+
+    /// <summary>Collateral transfer body offsets.</summary>
+    public const int TransferFrom = 32, TransferTo = 36, TransferAmount = 40, TransferAsset = 48;
 
     /// <summary>Writes the header (producer epoch 0).</summary>
     public static void WriteHeader(Span<byte> p, FeedMessageType type, int producerId, long producerSequence, long timestampNanos, long publishTicks) =>
@@ -200,6 +213,24 @@ public static class FeedMessageDescriptor
         BinaryPrimitives.WriteDoubleLittleEndian(p[Double0..], value);
     }
 
+    /// <summary>A margin mode change (<paramref name="parent"/> and <paramref name="instrument"/> −1 unless isolated).</summary>
+    public static void WriteMarginMode(Span<byte> p, int account, MarginMode mode, int parent = -1, int instrument = -1)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(p[ModeAccount..], account);
+        BinaryPrimitives.WriteInt32LittleEndian(p[ModeParent..], parent);
+        BinaryPrimitives.WriteInt32LittleEndian(p[ModeInstrument..], instrument);
+        p[ModeValue] = (byte)mode;
+    }
+
+    /// <summary>A collateral transfer between an isolated account and its parent.</summary>
+    public static void WriteCollateralTransfer(Span<byte> p, int from, int to, int asset, double amount)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(p[TransferFrom..], from);
+        BinaryPrimitives.WriteInt32LittleEndian(p[TransferTo..], to);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[TransferAmount..], amount);
+        BinaryPrimitives.WriteInt32LittleEndian(p[TransferAsset..], asset);
+    }
+
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowBadProducer(int producerId) =>
         throw new ArgumentOutOfRangeException(nameof(producerId), producerId, $"producer ids are 0..{MaxProducers - 1}");
@@ -220,7 +251,7 @@ public static class FeedMessageDescriptor
 /// <code>
 /// Offset Size Field
 ///      0    1 Type              16 = margin breach
-///      1    1 Version           2
+///      1    1 Version           3
 ///      2    1 FromState         0 healthy, 1 margin call, 2 liquidation (the first from-state when changes were coalesced)
 ///      3    1 ToState           the account's latest state
 ///      4    4 Account
@@ -232,7 +263,9 @@ public static class FeedMessageDescriptor
 ///     48    8 MaintenanceMargin double
 ///     56    1 CandidateCount    0..3
 ///     57    1 Cause             1 a fill or collateral change, 2 the revaluation after marks, 3 recovery (current state re-announced)
-///     58    2 reserved          0
+///     58    1 MarginMode        the account's mode: 0 portfolio, 1 standard, 2 isolated (the account is then an isolated
+///                               position: its candidates name its one instrument, and liquidating it touches nothing else)
+///     59    1 reserved          0
 ///     60    4 Replaced          state changes of this account folded into this breach while it waited for room (0 normally):
 ///                               the message stands for 1 + Replaced changes; From may equal To after a round trip
 ///     64   48 Candidates[3]     i32 Instrument, i32 reserved, f64 Quantity: heaviest in the worst scenario first (liquidation triggers only; 0 candidates on a margin call)
@@ -252,12 +285,12 @@ public static class BreachMessageDescriptor
     /// <summary>Message type.</summary>
     public const byte MessageType = 16;
     /// <summary>Layout version.</summary>
-    public const byte Version = 2;
+    public const byte Version = 3; // 3: the account's margin mode at 58
     /// <summary>Liquidation candidates carried.</summary>
     public const int MaxCandidates = 3;
     /// <summary>Offsets.</summary>
     public const int TypeOffset = 0, VersionOffset = 1, FromOffset = 2, ToOffset = 3, AccountOffset = 4, SequenceOffset = 8, TimestampOffset = 16,
-        SourcePublishTicksOffset = 24, EquityOffset = 32, InitialOffset = 40, MaintenanceOffset = 48, CandidateCountOffset = 56, CauseOffset = 57, ReplacedOffset = 60, CandidatesOffset = 64, CandidateSize = 16, PublishTicksOffset = 112;
+        SourcePublishTicksOffset = 24, EquityOffset = 32, InitialOffset = 40, MaintenanceOffset = 48, CandidateCountOffset = 56, CauseOffset = 57, ModeOffset = 58, ReplacedOffset = 60, CandidatesOffset = 64, CandidateSize = 16, PublishTicksOffset = 112;
 
     /// <summary>Cause: a fill or collateral change.</summary>
     public const byte CauseTrade = 1;

@@ -72,6 +72,14 @@ public class LayoutGoldenTests
         yield return $"LimitChange.field {F.Byte1} 1";
         yield return $"LimitChange.id {F.Int1} 4";
         yield return $"LimitChange.value {F.Double0} 8";
+        yield return $"MarginMode.account {F.ModeAccount} 4";
+        yield return $"MarginMode.parent {F.ModeParent} 4";
+        yield return $"MarginMode.instrument {F.ModeInstrument} 4";
+        yield return $"MarginMode.mode {F.ModeValue} 1";
+        yield return $"CollateralTransfer.from_account {F.TransferFrom} 4";
+        yield return $"CollateralTransfer.to_account {F.TransferTo} 4";
+        yield return $"CollateralTransfer.amount {F.TransferAmount} 8";
+        yield return $"CollateralTransfer.asset {F.TransferAsset} 4";
         yield return $"Breach.type {B.TypeOffset} 1";
         yield return $"Breach.version {B.VersionOffset} 1";
         yield return $"Breach.from_state {B.FromOffset} 1";
@@ -85,6 +93,7 @@ public class LayoutGoldenTests
         yield return $"Breach.maintenance_margin {B.MaintenanceOffset} 8";
         yield return $"Breach.candidate_count {B.CandidateCountOffset} 1";
         yield return $"Breach.cause {B.CauseOffset} 1";
+        yield return $"Breach.margin_mode {B.ModeOffset} 1";
         yield return $"Breach.replaced {B.ReplacedOffset} 4";
         yield return $"Breach.candidates {B.CandidatesOffset} {B.MaxCandidates * B.CandidateSize}";
         yield return $"Breach.publish_ticks {B.PublishTicksOffset} 8";
