@@ -126,6 +126,7 @@ public static class EngineCountersLayout
         EventsByType = 16, Rejects = EventsByType + 16, BreachesByState = Rejects + 16, FeedLatency = BreachesByState + 4,
         StateChanges = FeedLatency + EngineCounters.LatencyBuckets, BreachesPublished = StateChanges + 1, BreachesCoalesced = StateChanges + 2,
         RiskOffNanos = StateChanges + 3, ReplayedEvents = StateChanges + 4, SnapshotsWritten = StateChanges + 5, SnapshotFailures = StateChanges + 6, ProducerRestarts = StateChanges + 7, JournalFailed = StateChanges + 8,
+        OrderChecksAnswered = StateChanges + 9, OrderChecksMalformed = StateChanges + 10, OrderChecksWaited = StateChanges + 11,
         Count = StateChanges + 16;
 
     /// <summary>Copies <paramref name="c"/> into <paramref name="slots"/> (the lag and process fields are the caller's).</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Gate;
 using LowLatencyRisk.Engine.Simulation;
 using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Fixtures;
@@ -51,6 +52,22 @@ public sealed class EngineService : IDisposable
     private readonly SharedCounters _counters;
     private readonly long[] _slots = new long[EngineCountersLayout.Count];
 
+    private SharedRing[] _gateRings = [];
+
+    /// <summary>
+    /// The order-check services the engine thread polls between feed batches, one per client, each
+    /// over a request and a response ring of its own (empty when <c>gate.enabled</c> is false).
+    /// </summary>
+    public IReadOnlyList<GateService> OrderChecks => _orderChecks;
+
+    private GateService[] _orderChecks = [];
+
+    /// <summary>The request ring of gate client <paramref name="client"/> (0 .. gate.clients − 1).</summary>
+    public SharedRing GateRequests(int client) => _gateRings[2 * client];
+
+    /// <summary>The response ring of gate client <paramref name="client"/>.</summary>
+    public SharedRing GateResponses(int client) => _gateRings[(2 * client) + 1];
+
     private EngineService(LlrConfig config, SharedRing feed, SharedRing breach, SharedCounters counters, RiskEngine engine, bool attached)
     {
         _config = config;
@@ -98,6 +115,7 @@ public sealed class EngineService : IDisposable
         var roles = new List<IDisposable>();
         var created = new List<string>();
         SharedRing? feed = null, breach = null;
+        var gateRings = new List<SharedRing>();
         SharedCounters? counters = null;
         try
         {
@@ -111,9 +129,23 @@ public sealed class EngineService : IDisposable
                 roles.Add(TakeRole(JournalDirectory(config), "journal folder", mode, created));
             }
 
+            for (int k = 0; config.Gate.Enabled && k < config.Gate.Clients; k++)
+            {
+                roles.Add(TakeRole(config.PathOf(config.Gate.RequestsOf(k)), "gate request ring's consumer role", mode, created));
+                roles.Add(TakeRole(config.PathOf(config.Gate.ResponsesOf(k)), "gate response ring's producer role", mode, created));
+            }
+
             bool attached = File.Exists(feedPath) || File.Exists(breachPath);
             feed = OpenOrCreate(feedPath, feedOptions, created);
             breach = OpenOrCreate(breachPath, breachOptions, created);
+            // One request and one response ring per gate client: a client that stops reading holds up
+            // only its own checks, never another client's or the engine thread.
+            for (int k = 0; config.Gate.Enabled && k < config.Gate.Clients; k++)
+            {
+                gateRings.Add(OpenOrCreate(config.PathOf(config.Gate.RequestsOf(k)), new RingOptions(GateSlotSize, config.Gate.Capacity, ProducerMode.Multi) { FileMode = mode }, created));
+                gateRings.Add(OpenOrCreate(config.PathOf(config.Gate.ResponsesOf(k)), new RingOptions(GateSlotSize, config.Gate.Capacity, ProducerMode.Single) { FileMode = mode }, created));
+            }
+
             if (File.Exists(countersPath))
             {
                 File.Delete(countersPath); // a previous engine's: this one is its only writer now (readers follow the new file)
@@ -125,7 +157,9 @@ public sealed class EngineService : IDisposable
             var gate = new PreTradeGate(workload.Book, config.ToGateConfig());
             var engine = new RiskEngine(workload.Book, gate, feed.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breach.CreateSingleProducer(),
                 TimeSpan.FromMilliseconds(config.Engine.RevalueIntervalMilliseconds)) { RevaluationStep = config.Engine.RevaluationStepHolders, SequenceWindow = config.Engine.SequenceWindow };
-            var service = new EngineService(config, feed, breach, counters, engine, attached) { _roles = roles };
+            var service = new EngineService(config, feed, breach, counters, engine, attached) { _roles = roles, _gateRings = [.. gateRings] };
+            service._orderChecks = [.. Enumerable.Range(0, gateRings.Count / 2).Select(k =>
+                new GateService(gate, gateRings[2 * k].CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), gateRings[(2 * k) + 1].CreateSingleProducer()))];
             if (config.Journal.Mode != JournalMode.None)
             {
                 service.Recover();
@@ -137,6 +171,11 @@ public sealed class EngineService : IDisposable
         {
             feed?.Dispose();
             breach?.Dispose();
+            foreach (var ring in gateRings)
+            {
+                ring.Dispose();
+            }
+
             counters?.Dispose();
             foreach (string path in created)
             {
@@ -151,6 +190,9 @@ public sealed class EngineService : IDisposable
             throw;
         }
     }
+
+    /// <summary>Slot size of the gate's rings: an 8-byte stamp and the 56-byte order-check message.</summary>
+    private const int GateSlotSize = 8 + OrderCheckRequestDescriptor.Size;
 
     private static void TryDelete(string path)
     {
@@ -316,12 +358,18 @@ public sealed class EngineService : IDisposable
         long interval = (long)(_config.Engine.CountersIntervalMilliseconds * Stopwatch.Frequency / 1000);
 
         // The shared files are checked on the watch's own thread; this loop reads its one field.
-        using var watch = new IntegrityWatch(TimeSpan.FromMilliseconds(_config.Engine.CountersIntervalMilliseconds),
-            ("feed ring", _feed.CheckIntegrity), ("breach ring", _breach.CheckIntegrity), ("counters file", _counters.CheckIntegrity));
+        var watched = new List<(string, Func<string?>)> { ("feed ring", _feed.CheckIntegrity), ("breach ring", _breach.CheckIntegrity), ("counters file", _counters.CheckIntegrity) };
+        for (int k = 0; k < _gateRings.Length; k++)
+        {
+            watched.Add(($"gate {(k % 2 == 0 ? "request" : "response")} ring {k / 2}", _gateRings[k].CheckIntegrity));
+        }
+
+        using var watch = new IntegrityWatch(TimeSpan.FromMilliseconds(_config.Engine.CountersIntervalMilliseconds), [.. watched]);
 
         // One pass of the loop body before the baseline: a new thread's first touch of the runtime's
         // per-thread state allocates a few bytes once; what is measured from here is the live loop.
         Engine.PollOnce();
+        PollOrderChecks();
         PublishCounters(start, start, GC.GetAllocatedBytesForCurrentThread(), GcCount());
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         int gcBefore = GcCount();
@@ -331,7 +379,7 @@ public sealed class EngineService : IDisposable
         int idle = 0;
         while (!stop.IsCancellationRequested && Engine.HaltReason is null)
         {
-            int n = Engine.PollOnce();
+            int n = Engine.PollOnce() + PollOrderChecks(); // between feed batches: a check sees the state the last batch left
             if (n == 0 && !Engine.HasPendingMarks)
             {
                 wait.Idle(idle++);
@@ -364,7 +412,7 @@ public sealed class EngineService : IDisposable
         // Drain what was published before the stop (the producers have stopped or will be ignored).
         // After a shared file changed under the engine, no mapping is touched again: its pages may be gone.
         bool mappingsIntact = !Engine.HaltedOnFault;
-        while (mappingsIntact && (Engine.PollOnce() > 0 || Engine.HasPendingMarks))
+        while (mappingsIntact && (Engine.PollOnce() + PollOrderChecks() > 0 || Engine.HasPendingMarks))
         {
         }
 
@@ -397,6 +445,18 @@ public sealed class EngineService : IDisposable
         };
     }
 
+    /// <summary>Answers what every gate client has sent, as far as its response ring has room; returns how many.</summary>
+    private int PollOrderChecks()
+    {
+        int n = 0;
+        foreach (var checks in _orderChecks)
+        {
+            n += checks.Poll();
+        }
+
+        return n;
+    }
+
     private static int GcCount() => GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
 
     private void PublishCounters(long now, long start, long allocatedBefore, int gcBefore)
@@ -414,6 +474,17 @@ public sealed class EngineService : IDisposable
         slots[EngineCountersLayout.UptimeNanos] = MonotonicClock.ToNanos(now - start);
         slots[EngineCountersLayout.EngineAllocatedBytes] = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
         slots[EngineCountersLayout.GcCount] = GcCount() - gcBefore;
+        long answered = 0, malformed = 0, waited = 0;
+        foreach (var checks in _orderChecks)
+        {
+            answered += checks.Answered;
+            malformed += checks.MalformedRequests;
+            waited += checks.WaitedForRoom;
+        }
+
+        slots[EngineCountersLayout.OrderChecksAnswered] = answered;
+        slots[EngineCountersLayout.OrderChecksMalformed] = malformed;
+        slots[EngineCountersLayout.OrderChecksWaited] = waited;
         _counters.Publish(slots, now);
     }
 
@@ -424,6 +495,11 @@ public sealed class EngineService : IDisposable
         Engine.Journal?.Dispose();
         _feed.Dispose();
         _breach.Dispose();
+        foreach (var ring in _gateRings)
+        {
+            ring.Dispose();
+        }
+
         _counters.Dispose();
         foreach (var role in _roles)
         {

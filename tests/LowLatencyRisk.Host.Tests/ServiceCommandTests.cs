@@ -92,6 +92,85 @@ public sealed partial class ServiceCommandTests : IDisposable
     }
 
     [Fact]
+    public void Engine_AnswersOrderChecks_OfACAndACSharpClient_WhileTheFeedRuns()
+    {
+        const int Count = 20_000;
+        string config = Config(",\n  \"limits\": { \"throttleRate\": 1e12, \"throttleBurst\": 1e12 },\n  \"gate\": { \"clients\": 2, \"capacity\": 1024 }");
+        var c = LowLatencyRisk.Engine.Configuration.LlrConfig.Load(config);
+        var w = c.BuildWorkload();
+        int perp = w.Perpetuals[1];
+        double tick = w.Book.Instrument(perp).TickSize;
+        double price = Math.Round(LowLatencyRisk.Fixtures.StandardWorkload.InitialIndex(1) / tick) * tick;
+        using var engine = PeerProcess.StartDotnet("llr", "engine", "--config", config);
+        engine.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
+
+        // Client 0: the C matching engine (even requests valid, odd ones off the tick: InvalidTick).
+        var inv = CultureInfo.InvariantCulture;
+        using var cClient = PeerProcess.StartNative(NativePeers.Path("llr_gate_client"), c.PathOf(c.Gate.RequestsOf(0)), c.PathOf(c.Gate.ResponsesOf(0)),
+            Count.ToString(inv), perp.ToString(inv), price.ToString("R", inv), (price + (tick / 3)).ToString("R", inv));
+
+        // Client 1: a .NET one, at the same time, while index ticks and heartbeats go through the feed.
+        using var requests = LowLatencyRisk.Ipc.SharedRing.AttachMapped(c.PathOf(c.Gate.RequestsOf(1)), new LowLatencyRisk.Ipc.RingOptions(64, 1024, LowLatencyRisk.Ipc.ProducerMode.Multi), TimeSpan.FromSeconds(5));
+        using var responses = LowLatencyRisk.Ipc.SharedRing.AttachMapped(c.PathOf(c.Gate.ResponsesOf(1)), new LowLatencyRisk.Ipc.RingOptions(64, 1024, LowLatencyRisk.Ipc.ProducerMode.Single), TimeSpan.FromSeconds(5));
+        using var feed = LowLatencyRisk.Ipc.SharedRing.AttachMapped(c.PathOf(c.Rings.Feed), new LowLatencyRisk.Ipc.RingOptions(128, 4096, LowLatencyRisk.Ipc.ProducerMode.Multi), TimeSpan.FromSeconds(5));
+        var client = new LowLatencyRisk.Engine.Gate.GateClient(requests.CreateMultiProducer(), responses.CreateConsumer(0));
+        var producer = feed.CreateMultiProducer();
+        long start = LowLatencyRisk.Fixtures.StandardWorkload.StartNanos;
+        int sent = 0, received = 0, fed = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (received < Count && DateTime.UtcNow < deadline)
+        {
+            while (sent < Count && sent - received < 64)
+            {
+                var order = new LowLatencyRisk.Core.Gate.OrderRequest(5, perp, LowLatencyRisk.Core.Gate.OrderSide.Buy, 0.001, (sent & 1) == 0 ? price : price + (tick / 3),
+                    LowLatencyRisk.Core.Gate.OrderType.Limit, 1_000_000 + sent);
+                client.Send(sent, order, start + 1_000 + sent);
+                sent++;
+            }
+
+            if (sent % 200 == 0 && fed < sent / 200 && producer.TryClaim(1, out long slot))
+            {
+                var p = producer.Payload(slot);
+                fed++;
+                LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.WriteHeader(p, LowLatencyRisk.Engine.Wire.FeedMessageType.IndexPrice, 9, fed, start + fed, 0);
+                LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.WriteIndexPrice(p, 0, LowLatencyRisk.Fixtures.StandardWorkload.InitialIndex(0) * (1 + ((fed % 7) * 0.001)));
+                producer.Publish(slot);
+            }
+
+            if (client.TryReceive(out long correlation, out var decision))
+            {
+                Assert.Equal(received, correlation); // exactly one response per request, in order
+                Assert.Equal((received & 1) == 0 ? LowLatencyRisk.Core.Gate.RejectReason.None : LowLatencyRisk.Core.Gate.RejectReason.InvalidTick, decision.Reason);
+                received++;
+            }
+        }
+
+        Assert.Equal(Count, received);
+        Assert.False(client.TryReceive(out _, out _), "no response beyond the requests");
+        Assert.Equal(0, cClient.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"ok {Count}", cClient.Output, StringComparison.Ordinal);
+        Assert.True(fed > 50, $"fed {fed}");
+
+        string stats = "";
+        for (int i = 0; i < 100 && !stats.Contains($"answered {2 * Count:N0}", StringComparison.Ordinal); i++)
+        {
+            Thread.Sleep(50);
+            using var s = PeerProcess.StartDotnet("llr", "stats", "--config", config, "--once");
+            Assert.Equal(0, s.WaitForExit(TimeSpan.FromSeconds(60)));
+            stats = s.Output;
+        }
+
+        Assert.Contains($"answered {2 * Count:N0}", stats, StringComparison.Ordinal);
+        Assert.Contains("malformed 0", stats, StringComparison.Ordinal);
+        engine.Signal("TERM");
+        Assert.Equal(0, engine.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Equal(fed, Number(EngineStopped().Match(engine.Output)));
+        var thread = EngineThread().Match(engine.Output);
+        Assert.Equal(0, Number(thread, 1)); // serving order checks allocates nothing on the engine thread
+        Assert.Equal(0, Number(thread, 2));
+    }
+
+    [Fact]
     public void RingFilesReplacedUnderRunningProcesses_EveryProcessExits4_NamingTheFile()
     {
         // Before: the engine, the liquidator, the simulator and ingress kept running on the orphaned

@@ -44,6 +44,9 @@ public sealed class LlrConfig
     /// <summary>Durability: the journal of consumed feed messages.</summary>
     public JournalSection Journal { get; init; } = new();
 
+    /// <summary>The order-check rings <c>llr engine</c> serves (the out-of-process pre-trade gate).</summary>
+    public GateSection Gate { get; init; } = new();
+
     /// <summary>The simulated venue (<c>llr simulate</c>).</summary>
     public SimulatorSection Simulator { get; init; } = new();
 
@@ -146,7 +149,7 @@ public sealed class LlrConfig
             }
         }
 
-        if (Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null || Journal is null)
+        if (Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null || Journal is null || Gate is null)
         {
             e.Add("$: a section is null; omit it to take its defaults");
             return e;
@@ -234,6 +237,14 @@ public sealed class LlrConfig
         Check(IsPowerOfTwo(r.BreachCapacity, 64, 1 << 24), "rings.breachCapacity", $"{r.BreachCapacity} is not a power of two in 64..16777216");
         Check(TryParseFileMode(r.FileMode, out _), "rings.fileMode",
             $"\"{r.FileMode}\" is not an octal mode that gives the owner read and write and others nothing (\"0600\", or \"0660\" or \"0640\" for a group)");
+
+        var gate = Gate;
+        Check(IsFileName(gate.Requests), "gate.requests", "must be a file name without a folder");
+        Check(IsFileName(gate.Responses), "gate.responses", "must be a file name without a folder");
+        Check(gate.Requests != gate.Responses && !new[] { r.Feed, r.Breach, r.Counters }.Contains(gate.Requests) && !new[] { r.Feed, r.Breach, r.Counters }.Contains(gate.Responses),
+            "gate", "requests and responses need names distinct from each other and from the feed, breach and counters files");
+        Check(IsPowerOfTwo(gate.Capacity, 64, 1 << 24), "gate.capacity", $"{gate.Capacity} is not a power of two in 64..16777216");
+        Check(gate.Clients is >= 1 and <= 64, "gate.clients", $"{gate.Clients} is not in 1..64 (each client has a request and a response ring of its own)");
 
         int cpus = Environment.ProcessorCount;
         CheckProcess(Engine, "engine", cpus, Check);
@@ -501,6 +512,21 @@ public sealed class RingsSection
     public int FeedCapacity { get; init; } = 1 << 16;
     public int BreachCapacity { get; init; } = 1 << 16;
     public string FileMode { get; init; } = "0600";
+}
+
+public sealed class GateSection
+{
+    public bool Enabled { get; init; } = true;
+    public string Requests { get; init; } = "llr-gate-requests";
+    public string Responses { get; init; } = "llr-gate-responses";
+    public int Capacity { get; init; } = 4096;
+    public int Clients { get; init; } = 1;
+
+    /// <summary>Request ring file of client <paramref name="k"/>: the <c>requests</c> name and the client's number.</summary>
+    public string RequestsOf(int k) => $"{Requests}-{k}";
+
+    /// <summary>Response ring file of client <paramref name="k"/>.</summary>
+    public string ResponsesOf(int k) => $"{Responses}-{k}";
 }
 
 public sealed class JournalSection

@@ -9,10 +9,13 @@ namespace LowLatencyRisk.Engine.Gate;
 /// publishes the decision with the request's correlation id on a response ring.
 /// </summary>
 /// <remarks>
-/// Runs on the thread that owns the risk book (single writer). Every request gets exactly one
-/// response: a request that is not a valid order-check message is answered
-/// <see cref="RejectReason.InvalidOrder"/> and counted in <see cref="MalformedRequests"/>. When the
-/// response ring is full the service waits for the reader rather than drop a decision.
+/// Runs on the thread that owns the risk book (single writer): <c>llr engine</c> polls it between feed
+/// batches. Every request gets exactly one response: a request that is not a valid order-check
+/// message is answered <see cref="RejectReason.InvalidOrder"/> and counted in
+/// <see cref="MalformedRequests"/>. A request is taken only once its response has a slot: when the
+/// response ring is full the request stays in the request ring (counted in
+/// <see cref="WaitedForRoom"/>) and is answered on a later poll, so a slow or absent reader holds up
+/// order checks — back-pressure on the clients — and never the engine thread or the feed.
 /// </remarks>
 public sealed class GateService
 {
@@ -35,16 +38,26 @@ public sealed class GateService
     /// <summary>Requests that were not valid order-check messages (answered with a reject).</summary>
     public long MalformedRequests => _handler.Malformed;
 
-    /// <summary>Answers every request available now, as one batch; returns how many.</summary>
-    public int Poll(int maxBatch = 1024) => _requests.Poll(ref _handler, maxBatch);
+    /// <summary>Polls that found a request but no room for its response (the request waited in its ring).</summary>
+    public long WaitedForRoom => _handler.Waited;
 
-    private struct Handler(PreTradeGate gate, IRingProducer responses) : IRingHandler
+    /// <summary>Answers every request available now that has room for its response, as one batch; returns how many.</summary>
+    public int Poll(int maxBatch = 1024) => _requests.PollWhile(ref _handler, maxBatch);
+
+    private struct Handler(PreTradeGate gate, IRingProducer responses) : IRingHandlerWhile
     {
         public long Answered;
         public long Malformed;
+        public long Waited;
 
-        public void OnMessage(long sequence, ReadOnlySpan<byte> payload)
+        public bool OnMessage(long sequence, ReadOnlySpan<byte> payload)
         {
+            if (!responses.TryClaim(1, out long slot))
+            {
+                Waited++;
+                return false; // not taken: it stays in the request ring until its answer has room
+            }
+
             Decision decision;
             long timestamp = 0;
             if (OrderCheckRequestDescriptor.TryRead(payload, out long correlationId, out var order, out timestamp))
@@ -57,16 +70,10 @@ public sealed class GateService
                 decision = new Decision(RejectReason.InvalidOrder);
             }
 
-            int spins = 0;
-            long slot;
-            while (!responses.TryClaim(1, out slot))
-            {
-                new BusySpinWait().Idle(spins++);
-            }
-
             OrderCheckResponseDescriptor.Write(responses.Payload(slot), correlationId, decision, timestamp);
             responses.Publish(slot);
             Answered++;
+            return true;
         }
     }
 }

@@ -107,6 +107,49 @@ public sealed class GateServiceTests : IDisposable
     }
 
     [Fact]
+    public void AFullResponseRing_LeavesRequestsWaiting_NeverBlocksTheService_AndLosesNone()
+    {
+        var (w, gate) = NewGate();
+        using var requestRing = SharedRing.CreateInProcess(new RingOptions(64, 256, ProducerMode.Multi));
+        using var responseRing = SharedRing.CreateInProcess(new RingOptions(64, 64, ProducerMode.Single));
+        var service = new GateService(gate, requestRing.CreateConsumer(0), responseRing.CreateSingleProducer());
+        var client = new GateClient(requestRing.CreateMultiProducer(), responseRing.CreateConsumer(0));
+        int perp = w.Perpetuals[0];
+        double price = OnTick(StandardWorkload.InitialIndex(0), w.Book.Instrument(perp).TickSize);
+        for (int i = 0; i < 200; i++)
+        {
+            client.Send(i, new OrderRequest(1, perp, OrderSide.Buy, 0.001, price, OrderType.Limit, i + 1), StandardWorkload.StartNanos + i);
+        }
+
+        // The reader is away: the service answers what the response ring holds and returns at once.
+        Assert.Equal(64, service.Poll());
+        Assert.Equal(0, service.Poll());
+        Assert.True(service.WaitedForRoom >= 2);
+        Assert.Equal(64, service.Answered);
+
+        // The reader comes back: every request is answered exactly once, in order.
+        long expected = 0;
+        for (int round = 0; round < 10 && expected < 200; round++)
+        {
+            while (client.TryReceive(out long correlation, out var decision))
+            {
+                Assert.Equal(expected++, correlation);
+                Assert.True(decision.Accepted, decision.Reason.ToString());
+            }
+
+            service.Poll();
+        }
+
+        while (client.TryReceive(out long correlation, out _))
+        {
+            Assert.Equal(expected++, correlation);
+        }
+
+        Assert.Equal(200, expected);
+        Assert.Equal(200, service.Answered);
+    }
+
+    [Fact]
     public void ServiceAndClient_DoNotAllocate()
     {
         var (w, gate) = NewGate();
