@@ -39,9 +39,16 @@ int main(void) {
     F("Fill", llr_fill_t, quantity);
     F("Fill", llr_fill_t, price);
     F("Fill", llr_fill_t, trade_id);
+    F("OrderLifecycle", llr_order_lifecycle_t, account);
+    F("OrderLifecycle", llr_order_lifecycle_t, event);
+    F("OrderLifecycle", llr_order_lifecycle_t, client_order_id);
+    F("OrderLifecycle", llr_order_lifecycle_t, filled_quantity);
     F("Collateral", llr_collateral_t, account);
     F("Collateral", llr_collateral_t, asset);
     F("Collateral", llr_collateral_t, balance);
+    F("KillSwitch", llr_kill_switch_t, scope);
+    F("KillSwitch", llr_kill_switch_t, on);
+    F("KillSwitch", llr_kill_switch_t, id);
     F("InstrumentDefinition", llr_instrument_definition_t, instrument);
     F("InstrumentDefinition", llr_instrument_definition_t, underlying);
     F("InstrumentDefinition", llr_instrument_definition_t, strike);

@@ -455,10 +455,10 @@ public sealed class RiskEngine
 
     private void ApplyLifecycle(ReadOnlySpan<byte> p, long timestamp)
     {
-        int account = FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int0);
-        byte lifecycle = p[FeedMessageDescriptor.Byte4];
-        long clientOrderId = FeedMessageDescriptor.ReadLong(p, FeedMessageDescriptor.Double0);
-        double filled = FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.Double1);
+        int account = FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.LifecycleAccount);
+        byte lifecycle = p[FeedMessageDescriptor.LifecycleEvent];
+        long clientOrderId = FeedMessageDescriptor.ReadLong(p, FeedMessageDescriptor.LifecycleClientOrderId);
+        double filled = FeedMessageDescriptor.ReadDouble(p, FeedMessageDescriptor.LifecycleFilledQuantity);
         if (_gate is null || !_book.IsAccount(account))
         {
             Reject(FeedReject.UnknownId);
@@ -479,9 +479,9 @@ public sealed class RiskEngine
 
     private void ApplyKillSwitch(ReadOnlySpan<byte> p)
     {
-        byte scope = p[FeedMessageDescriptor.Byte0];
-        bool on = p[FeedMessageDescriptor.Byte1] != 0;
-        int id = FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.Int1);
+        byte scope = p[FeedMessageDescriptor.KillSwitchScope];
+        bool on = p[FeedMessageDescriptor.KillSwitchOn] != 0;
+        int id = FeedMessageDescriptor.ReadInt(p, FeedMessageDescriptor.KillSwitchId);
         if (_gate is null)
         {
             Reject(FeedReject.UnknownId);

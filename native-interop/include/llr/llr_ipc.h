@@ -117,6 +117,19 @@ _Static_assert(offsetof(llr_fill_t, price) == 48, "price");
 _Static_assert(offsetof(llr_fill_t, trade_id) == 56, "trade_id");
 _Static_assert(sizeof(llr_fill_t) == 64, "fill size");
 
+/* event: 1 filled (partly: filled_quantity), 2 cancelled, 3 expired — releases the gate's working exposure. */
+typedef struct llr_order_lifecycle_t { llr_feed_header_t h; int32_t account; uint8_t event; uint8_t pad[3]; int64_t client_order_id; double filled_quantity; } llr_order_lifecycle_t;
+_Static_assert(offsetof(llr_order_lifecycle_t, account) == 32, "account");
+_Static_assert(offsetof(llr_order_lifecycle_t, event) == 36, "event");
+_Static_assert(offsetof(llr_order_lifecycle_t, client_order_id) == 40, "client_order_id");
+_Static_assert(offsetof(llr_order_lifecycle_t, filled_quantity) == 48, "filled_quantity");
+
+/* scope: 0 venue, 1 underlying, 2 account (id is the underlying or account; ignored for the venue). */
+typedef struct llr_kill_switch_t { llr_feed_header_t h; uint8_t scope; uint8_t on; uint16_t pad; int32_t id; } llr_kill_switch_t;
+_Static_assert(offsetof(llr_kill_switch_t, scope) == 32, "scope");
+_Static_assert(offsetof(llr_kill_switch_t, on) == 33, "on");
+_Static_assert(offsetof(llr_kill_switch_t, id) == 36, "id");
+
 typedef struct llr_collateral_t { llr_feed_header_t h; int32_t account; int32_t asset; double balance; } llr_collateral_t;
 _Static_assert(offsetof(llr_collateral_t, account) == 32, "account");
 _Static_assert(offsetof(llr_collateral_t, asset) == 36, "asset");

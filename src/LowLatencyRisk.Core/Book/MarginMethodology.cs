@@ -140,6 +140,7 @@ public readonly struct StandardMargin
     }
 
     /// <summary>The requirement of one position (0 for a flat one).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public Requirement Of(in PositionTerms p)
     {
         double contracts = Math.Abs(p.Quantity) * p.Multiplier;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LowLatencyRisk.Core.Pricing;
 
 namespace LowLatencyRisk.Core.Book;
@@ -102,11 +103,7 @@ public partial class RiskBook<TMargin>
         }
         else
         {
-            // Per position, no offsets: the aggregate moves by this position's change alone.
-            Requirement before = PositionRequirement(instrument, oldQuantity);
-            Requirement after = PositionRequirement(instrument, newQuantity);
-            _au[au].Margin += after.Initial - before.Initial;
-            _auMaintenance[au] += after.Maintenance - before.Maintenance;
+            MovePerPositionRequirement(au, instrument, oldQuantity, newQuantity);
         }
 
         if (newQuantity == 0)
@@ -121,6 +118,21 @@ public partial class RiskBook<TMargin>
 
         Remargin(account);
         return FillResult.Applied;
+    }
+
+    /// <summary>
+    /// Standard and isolated accounts, per position and without offsets: the aggregate moves by this
+    /// position's change alone. Kept out of <see cref="ApplyFill"/> on purpose: inside the fill the
+    /// JIT's inlining budget is spent, and the listing showed the position terms and the rule as calls;
+    /// in a method of its own the methodology's rule is inlined.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void MovePerPositionRequirement(int au, int instrument, double oldQuantity, double newQuantity)
+    {
+        Requirement before = PositionRequirement(instrument, oldQuantity);
+        Requirement after = PositionRequirement(instrument, newQuantity);
+        _au[au].Margin += after.Initial - before.Initial;
+        _auMaintenance[au] += after.Maintenance - before.Maintenance;
     }
 
     private (UnderlyingBlock.Group Group, int Slot) Locate(int instrument)

@@ -105,6 +105,12 @@ public static class FeedMessageDescriptor
     /// <summary>Instrument definition body offsets.</summary>
     public const int DefinitionStrike = 40, DefinitionExpiry = 48, DefinitionMultiplier = 56, DefinitionTickSize = 64, DefinitionLotSize = 72, DefinitionKind = 80;
 
+    /// <summary>Order lifecycle body offsets (the client order id is an i64).</summary>
+    public const int LifecycleAccount = 32, LifecycleEvent = 36, LifecycleClientOrderId = 40, LifecycleFilledQuantity = 48;
+
+    /// <summary>Kill switch body offsets.</summary>
+    public const int KillSwitchScope = 32, KillSwitchOn = 33, KillSwitchId = 36;
+
     /// <summary>Margin mode body offsets.</summary>
     public const int ModeAccount = 32, ModeParent = 36, ModeInstrument = 40, ModeValue = 44;
 
@@ -161,10 +167,10 @@ public static class FeedMessageDescriptor
     /// <summary>An order lifecycle event.</summary>
     public static void WriteOrderLifecycle(Span<byte> p, int account, byte lifecycleEvent, long clientOrderId, double filledQuantity)
     {
-        BinaryPrimitives.WriteInt32LittleEndian(p[Int0..], account);
-        p[Byte4] = lifecycleEvent;
-        BinaryPrimitives.WriteInt64LittleEndian(p[Double0..], clientOrderId);
-        BinaryPrimitives.WriteDoubleLittleEndian(p[Double1..], filledQuantity);
+        BinaryPrimitives.WriteInt32LittleEndian(p[LifecycleAccount..], account);
+        p[LifecycleEvent] = lifecycleEvent;
+        BinaryPrimitives.WriteInt64LittleEndian(p[LifecycleClientOrderId..], clientOrderId);
+        BinaryPrimitives.WriteDoubleLittleEndian(p[LifecycleFilledQuantity..], filledQuantity);
     }
 
     /// <summary>A collateral balance.</summary>
@@ -178,9 +184,9 @@ public static class FeedMessageDescriptor
     /// <summary>A kill switch.</summary>
     public static void WriteKillSwitch(Span<byte> p, byte scope, int id, bool on)
     {
-        p[Byte0] = scope;
-        p[Byte1] = on ? (byte)1 : (byte)0;
-        BinaryPrimitives.WriteInt32LittleEndian(p[Int1..], id);
+        p[KillSwitchScope] = scope;
+        p[KillSwitchOn] = on ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteInt32LittleEndian(p[KillSwitchId..], id);
     }
 
     /// <summary>An instrument definition.</summary>
