@@ -4,7 +4,8 @@
 #   2. builds and runs the native-interop C tests when a C compiler is present (CI installs one),
 #   3. runs every xunit project, then the math tests again with AVX-512 off (the Vector256 kernels),
 #      with AVX2 off and with all hardware intrinsics off (the scalar fallbacks must be as exact),
-#   4. publishes `llr` ReadyToRun and runs it once (a smoke test of the deployed form),
+#   4. publishes `llr` ReadyToRun and runs it once (a smoke test of the deployed form), and packs
+#      the libraries a venue embeds (Core and Ipc: exactly those two packages),
 #   5. prints one summary line "N passed, N failed, N skipped" from the TRX files and exits
 #      non-zero if anything failed or nothing ran.
 set -euo pipefail
@@ -55,6 +56,17 @@ if dotnet publish src/LowLatencyRisk.Host -c Release -r linux-x64 --self-contain
   echo "ok: artifacts/llr/llr (ReadyToRun) computes the example portfolio"
 else
   echo "!! ReadyToRun publish or its smoke run failed" >&2
+  publish_failed=1
+fi
+
+# The embeddable libraries as NuGet packages (their public API is tracked in PublicAPI.*.txt).
+echo "== pack the libraries"
+rm -rf "$root/artifacts/packages"
+if dotnet pack LowLatencyRisk.sln -c Release --no-build -nologo -clp:NoSummary -o "$root/artifacts/packages" > "$results/pack.txt" 2>&1 \
+   && [ "$(ls "$root/artifacts/packages" | sort | tr '\n' ' ')" = "LowLatencyRisk.Core.0.1.0.nupkg LowLatencyRisk.Ipc.0.1.0.nupkg " ]; then
+  echo "ok: artifacts/packages holds LowLatencyRisk.Core and LowLatencyRisk.Ipc"
+else
+  echo "!! dotnet pack failed or packed other projects: $(ls "$root/artifacts/packages" 2>/dev/null | tr '\n' ' ')" >&2
   publish_failed=1
 fi
 
