@@ -22,6 +22,11 @@ public static class GateRoundTripTest
     /// <summary>Runs the test and writes results.</summary>
     public static int Run(Options options)
     {
+        if (options.Bool("engine", false))
+        {
+            return RunAgainstEngine(options);
+        }
+
         long count = options.Long("count", 1_000_000);
         long rate = options.Long("rate", 100_000);
         bool pin = options.Bool("pin", true);
@@ -145,6 +150,160 @@ public static class GateRoundTripTest
             }
         }
 
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>--engine true</c>: the same paced round trips against a running <c>llr engine</c> process
+    /// (CPU 1, busy-spin), which answers on its own thread between feed batches; each accepted
+    /// order is then cancelled through the feed ring (an order-lifecycle message), as the matching
+    /// engine would, so the engine's feed path runs alongside. The gate keeps every client order id
+    /// for its duplicate window, so <c>maxTrackedOrders</c> is raised above the run's count.
+    /// </summary>
+    private static int RunAgainstEngine(Options options)
+    {
+        long count = options.Long("count", 1_000_000);
+        long rate = options.Long("rate", 100_000);
+        string dir = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"llr-perf-gate-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        string configPath = Path.Combine(dir, "llr.json");
+        File.WriteAllText(configPath, $$"""
+            { "rings": { "directory": "{{dir}}" },
+              "limits": { "throttleRate": 1e12, "throttleBurst": 1e12, "maxTrackedOrders": 4194304 },
+              "engine": { "cpu": 1, "wait": "busySpin", "warmupMessages": 200000 } }
+            """);
+        var config = Engine.Configuration.LlrConfig.Load(configPath);
+        var w = config.BuildWorkload();
+        int instrument = w.Option(0, 4, 6, call: true);
+        double price = GateWorkload.OnTick(w.Book.MarkPrice(instrument), w.Book.Instrument(instrument).TickSize);
+        const int Account = 0;
+        string llr = Path.Combine(AppContext.BaseDirectory, "llr.dll");
+        var info = new ProcessStartInfo(Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+        };
+        foreach (string a in new[] { llr, "engine", "--config", configPath })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var engine = Process.Start(info) ?? throw new InvalidOperationException("cannot start llr engine");
+        var engineOutput = new List<string>();
+        string? line;
+        while ((line = engine.StandardOutput.ReadLine()) is not null)
+        {
+            Console.WriteLine("  [engine] " + line);
+            engineOutput.Add(line);
+            if (line.StartsWith("llr engine: live", StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+
+        var fromIntended = new LatencyHistogram();
+        var fromSent = new LatencyHistogram();
+        long rejected = 0;
+        bool pinned;
+        try
+        {
+            var g = config.Gate;
+            using var requestRing = SharedRing.AttachMapped(config.PathOf(g.RequestsOf(0)), new RingOptions(64, g.Capacity, ProducerMode.Multi));
+            using var responseRing = SharedRing.AttachMapped(config.PathOf(g.ResponsesOf(0)), new RingOptions(64, g.Capacity, ProducerMode.Single));
+            using var feedRing = SharedRing.AttachMapped(config.PathOf(config.Rings.Feed), new RingOptions(Engine.Wire.FeedMessageDescriptor.SlotSize, config.Rings.FeedCapacity, ProducerMode.Multi));
+            pinned = CpuAffinity.TryPinCurrentThread(0);
+            var client = new GateClient(requestRing.CreateMultiProducer(), responseRing.CreateConsumer(0));
+            var feed = feedRing.CreateMultiProducer();
+            long warmUp = count / 10;
+            long period = Stopwatch.Frequency / rate;
+            long start = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 10);
+            long now = StandardWorkload.StartNanos + 1_000;
+            for (long i = 0; i < count + warmUp; i++)
+            {
+                long intended = start + (i * period);
+                while (Stopwatch.GetTimestamp() < intended)
+                {
+                }
+
+                long sent = Stopwatch.GetTimestamp();
+                client.Send(i, new OrderRequest(Account, instrument, OrderSide.Sell, 0.01, price, OrderType.Limit, i + 1), now + (i * 1_000));
+                long correlation;
+                Decision decision;
+                while (!client.TryReceive(out correlation, out decision))
+                {
+                }
+
+                long done = Stopwatch.GetTimestamp();
+                if (correlation != i)
+                {
+                    throw new InvalidOperationException($"request {i}: correlation {correlation}, {decision}");
+                }
+
+                if (!decision.Accepted)
+                {
+                    if (rejected++ == 0)
+                    {
+                        Console.WriteLine($"first reject: order {i}, {decision}");
+                    }
+                }
+                else
+                {
+                    // The matching engine cancels it: the gate releases its working exposure.
+                    long slot;
+                    while (!feed.TryClaim(1, out slot))
+                    {
+                    }
+
+                    var m = feed.Payload(slot);
+                    Engine.Wire.FeedMessageDescriptor.WriteHeader(m, Engine.Wire.FeedMessageType.OrderLifecycle, 3, i + 1, now + (i * 1_000) + 500, 0);
+                    Engine.Wire.FeedMessageDescriptor.WriteOrderLifecycle(m, Account, 2, i + 1, 0);
+                    feed.Publish(slot);
+                }
+
+                if (i >= warmUp)
+                {
+                    fromIntended.Record(Child.TicksToNanos(done - intended));
+                    fromSent.Record(Child.TicksToNanos(done - sent));
+                }
+            }
+        }
+        finally
+        {
+            using (var term = Process.Start("kill", ["-TERM", engine.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                term.WaitForExit();
+            }
+
+            while ((line = engine.StandardOutput.ReadLine()) is not null)
+            {
+                Console.WriteLine("  [engine] " + line);
+                engineOutput.Add(line);
+            }
+
+            engine.WaitForExit();
+            Directory.Delete(dir, recursive: true);
+        }
+
+        if (rejected > 0)
+        {
+            throw new InvalidOperationException($"{rejected} of the order checks were rejected: the accept path was not what was measured");
+        }
+
+        string engineThread = engineOutput.LastOrDefault(l => l.Contains("engine thread", StringComparison.Ordinal)) ?? "?";
+        var table = new List<(string, string)>
+        {
+            ("setup", $"client (CPU 0, pinned {pinned}) → mapped request ring → the `llr engine` process (CPU 1, busy-spin; standard workload; account 0 selling a call: accept path with what-if margin) → mapped response ring; each accepted order then cancelled through the feed ring; {rate}/s paced, {count} after 10% warm-up"),
+            ("round trip p50 / p99 / p99.9 (ns, from intended send)", $"{fromIntended.ValueAtPercentile(50)} / {fromIntended.ValueAtPercentile(99)} / {fromIntended.ValueAtPercentile(99.9)}"),
+            ("round trip p50 / p99 (ns, from actual send)", $"{fromSent.ValueAtPercentile(50)} / {fromSent.ValueAtPercentile(99)}"),
+            ("engine process", engineThread.Replace("llr engine: ", "", StringComparison.Ordinal)),
+        };
+        foreach (var (name, value) in table)
+        {
+            Console.WriteLine($"| {name} | {value} |");
+        }
+
+        ResultWriter.Write(options, "gate-engine", $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- gate-outofprocess --engine true --count {count} --rate {rate}", table,
+            [("round-trip-from-intended-send", fromIntended), ("round-trip-from-actual-send", fromSent)]);
         return 0;
     }
 }

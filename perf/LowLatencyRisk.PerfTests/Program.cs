@@ -22,6 +22,7 @@ public static class Program
                   gate-inprocess    in-process pre-trade check histogram and throughput on the standard workload
                                     --checks N (10000000), --out DIR
                   gate-outofprocess order check → decision round trip to a gate service process
+                                    (--engine true: to a running `llr engine` process instead)
                                     --count N (1000000), --rate N/s (100000), --out DIR
                   engine-throughput the engine on the standard workload at saturation (--duration S, --accounts N, --small true)
                   fill-breach       the same at a fixed offered --rate, with fill→breach and mark→breach histograms
