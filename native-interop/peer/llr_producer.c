@@ -5,6 +5,9 @@
  *                                                 ((k % 7) - 3 or 1) * 0.01, price 100 + k % 1000, trade id P << 40 | k;
  *                                                 every 4th message an index price 60000 + (k % 100) for underlying 0 instead
  *   llr_producer RING PRODUCER_ID hang           claims one slot, writes it, prints "claimed SEQ", never publishes
+ *   llr_producer RING PRODUCER_ID every          one message of every feed type (sequences 1..11, in type order), each
+ *                                                 field set through the header's named struct fields to the values below;
+ *                                                 the C# test decodes them with its own descriptors, field by field
  * Prints "done COUNT" at the end. The C# tests rebuild the same stream to verify it.
  */
 #include <sched.h>
@@ -42,6 +45,32 @@ static void write_message(uint8_t *p, int producer, int64_t k) {
     }
 }
 
+/* Message k (1..11) of the "every" stream: the feed types in order, distinctive values in every field. */
+static void write_every(uint8_t *p, int producer, int64_t k) {
+    memset(p, 0, LLR_FEED_SLOT_SIZE - 8);
+    llr_feed_header_t *h = (llr_feed_header_t *)p;
+    h->version = LLR_FEED_VERSION;
+    h->producer_id = (uint16_t)producer;
+    h->producer_epoch = 7;
+    h->producer_sequence = k;
+    h->timestamp_nanos = 1767225600000000000LL + k;
+    h->publish_ticks = monotonic_ns();
+    switch (k) {
+    case 1: { llr_index_price_t *m = (llr_index_price_t *)p; h->type = LLR_MSG_INDEX_PRICE; m->underlying = 3; m->price = 61234.5; break; }
+    case 2: { llr_option_mark_t *m = (llr_option_mark_t *)p; h->type = LLR_MSG_OPTION_MARK; m->instrument = 17; m->volatility = 0.625; m->price = 1234.25; break; }
+    case 3: { llr_fill_t *m = (llr_fill_t *)p; h->type = LLR_MSG_FILL; m->account = 42; m->instrument = 7; m->quantity = -1.5; m->price = 60001.25; m->trade_id = 0x123456789LL; break; }
+    case 4: { llr_order_lifecycle_t *m = (llr_order_lifecycle_t *)p; h->type = LLR_MSG_ORDER_LIFECYCLE; m->account = 43; m->event = 2; m->client_order_id = 0x1122334455667788LL; m->filled_quantity = 0.75; break; }
+    case 5: { llr_collateral_t *m = (llr_collateral_t *)p; h->type = LLR_MSG_COLLATERAL; m->account = 44; m->asset = 1; m->balance = 12345.5; break; }
+    case 6: { llr_kill_switch_t *m = (llr_kill_switch_t *)p; h->type = LLR_MSG_KILL_SWITCH; m->scope = 2; m->on = 1; m->id = 45; break; }
+    case 7: h->type = LLR_MSG_HEARTBEAT; break;
+    case 8: { llr_instrument_definition_t *m = (llr_instrument_definition_t *)p; h->type = LLR_MSG_INSTRUMENT_DEFINITION; m->instrument = 90; m->underlying = 1;
+              m->strike = 65000; m->expiry_nanos = 1798761600000000000LL; m->multiplier = 0.1; m->tick_size = 0.5; m->lot_size = 0.01; m->kind = 4; break; }
+    case 9: { llr_limit_change_t *m = (llr_limit_change_t *)p; h->type = LLR_MSG_LIMIT_CHANGE; m->scope = 2; m->field = 5; m->id = 46; m->value = 1; break; }
+    case 10: { llr_margin_mode_t *m = (llr_margin_mode_t *)p; h->type = LLR_MSG_MARGIN_MODE; m->account = 47; m->parent = 48; m->instrument = 49; m->mode = LLR_MARGIN_ISOLATED; break; }
+    default: { llr_collateral_transfer_t *m = (llr_collateral_transfer_t *)p; h->type = LLR_MSG_COLLATERAL_TRANSFER; m->from_account = 48; m->to_account = 47; m->amount = 2500.5; m->asset = 0; break; }
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: llr_producer RING PRODUCER_ID COUNT|hang\n"); return 2; }
     char *end = NULL;
@@ -66,6 +95,17 @@ int main(int argc, char **argv) {
         printf("claimed %lld\n", (long long)s);
         fflush(stdout);
         for (;;) pause();
+    }
+    if (strcmp(argv[3], "every") == 0) {
+        for (int64_t k = 1; k <= 11; k++) {
+            int64_t s;
+            while ((s = llr_try_claim_multi(&r)) < 0) { sched_yield(); }
+            write_every(llr_payload(&r, s), producer, k);
+            if (!llr_publish_multi(&r, s)) { k--; }
+        }
+        printf("done 11\n");
+        llr_ring_close(&r);
+        return 0;
     }
     long long count = atoll(argv[3]);
     for (int64_t k = 1; k <= count; k++) {

@@ -86,6 +86,51 @@ public sealed class CrossLanguageTests : IDisposable
 
     private static string N(long n) => n.ToString(CultureInfo.InvariantCulture);
 
+    private sealed class Collector : IRingHandler
+    {
+        public List<byte[]> Messages { get; } = [];
+
+        public void OnMessage(long sequence, ReadOnlySpan<byte> payload) => Messages.Add(payload.ToArray());
+    }
+
+    [Fact]
+    public void CProducer_OfEveryMessageType_IsDecodedFieldByFieldByTheCSharpDescriptors()
+    {
+        // llr_producer "every" writes one message of each feed type through the C header's named
+        // fields; each is read here with the C# offsets and readers the engine uses.
+        string path = _files.NewPath("llr-c-every");
+        using var ring = SharedRing.CreateMapped(path, new RingOptions(F.SlotSize, 64, ProducerMode.Multi));
+        var consumer = ring.CreateConsumer(0);
+        using var producer = PeerProcess.StartNative(NativePeers.Path("llr_producer"), path, "5", "every");
+        Assert.Equal(0, producer.WaitForExit(s_timeout));
+        var collector = new Collector();
+        while (consumer.Poll(ref collector) > 0)
+        {
+        }
+
+        var m = collector.Messages;
+        Assert.Equal(11, m.Count);
+        for (int k = 0; k < m.Count; k++)
+        {
+            Assert.Equal((1, 5, 7u, k + 1L, 1_767_225_600_000_000_001L + k), (m[k][F.VersionOffset], (int)BinaryPrimitives.ReadUInt16LittleEndian(m[k].AsSpan(F.ProducerIdOffset)),
+                BinaryPrimitives.ReadUInt32LittleEndian(m[k].AsSpan(F.ProducerEpochOffset)), F.ReadLong(m[k], F.ProducerSequenceOffset), F.ReadLong(m[k], F.TimestampOffset)));
+        }
+
+        FeedMessageType Type(int k) => (FeedMessageType)m[k][F.TypeOffset];
+        Assert.Equal(Enum.GetValues<FeedMessageType>(), Enumerable.Range(0, 11).Select(Type)); // every type, in type order
+        Assert.Equal((3, 61234.5), (F.ReadInt(m[0], F.Int0), F.ReadDouble(m[0], F.Double0)));
+        Assert.Equal((17, 0.625, 1234.25), (F.ReadInt(m[1], F.Int0), F.ReadDouble(m[1], F.Double0), F.ReadDouble(m[1], F.Double1)));
+        Assert.Equal((42, 7, -1.5, 60001.25, 0x123456789L), (F.ReadInt(m[2], F.Int0), F.ReadInt(m[2], F.Int1), F.ReadDouble(m[2], F.Double0), F.ReadDouble(m[2], F.Double1), F.ReadLong(m[2], F.Long2)));
+        Assert.Equal((43, (byte)2, 0x1122334455667788L, 0.75), (F.ReadInt(m[3], F.LifecycleAccount), m[3][F.LifecycleEvent], F.ReadLong(m[3], F.LifecycleClientOrderId), F.ReadDouble(m[3], F.LifecycleFilledQuantity)));
+        Assert.Equal((44, 1, 12345.5), (F.ReadInt(m[4], F.Int0), F.ReadInt(m[4], F.Int1), F.ReadDouble(m[4], F.Double0)));
+        Assert.Equal(((byte)2, (byte)1, 45), (m[5][F.KillSwitchScope], m[5][F.KillSwitchOn], F.ReadInt(m[5], F.KillSwitchId)));
+        var spec = F.ReadInstrumentDefinition(m[7], out int instrument);
+        Assert.Equal((90, new InstrumentSpec(InstrumentKind.Put, 1, 65000, 1_798_761_600_000_000_000, 0.1, 0.5, 0.01)), (instrument, spec));
+        Assert.Equal(((byte)LimitScope.Account, (byte)LimitField.PositionLimitOrEnabled, 46, 1.0), (m[8][F.Byte0], m[8][F.Byte1], F.ReadInt(m[8], F.Int1), F.ReadDouble(m[8], F.Double0)));
+        Assert.Equal((47, 48, 49, (byte)MarginMode.Isolated), (F.ReadInt(m[9], F.ModeAccount), F.ReadInt(m[9], F.ModeParent), F.ReadInt(m[9], F.ModeInstrument), m[9][F.ModeValue]));
+        Assert.Equal((48, 47, 2500.5, 0), (F.ReadInt(m[10], F.TransferFrom), F.ReadInt(m[10], F.TransferTo), F.ReadDouble(m[10], F.TransferAmount), F.ReadInt(m[10], F.TransferAsset)));
+    }
+
     [Fact]
     public void TwoCProducers_MillionMessages_EveryOneVerifiedInProducerOrder()
     {
