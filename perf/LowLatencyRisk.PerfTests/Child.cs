@@ -44,6 +44,56 @@ public static class Child
         return Process.Start(info) ?? throw new InvalidOperationException("could not start " + exe);
     }
 
+    /// <summary>
+    /// Starts the real <c>llr engine --config <paramref name="configPath"/></c> (llr.dll beside this
+    /// program) and returns once it prints that it is live; its lines are echoed and kept in
+    /// <paramref name="output"/>.
+    /// </summary>
+    public static Process StartLlrEngine(string configPath, List<string> output)
+    {
+        var info = new ProcessStartInfo(Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+        };
+        foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "llr.dll"), "engine", "--config", configPath })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        var engine = Process.Start(info) ?? throw new InvalidOperationException("cannot start llr engine");
+        string? line;
+        while ((line = engine.StandardOutput.ReadLine()) is not null)
+        {
+            Console.WriteLine("  [engine] " + line);
+            output.Add(line);
+            if (line.StartsWith("llr engine: live", StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+
+        return engine;
+    }
+
+    /// <summary>Stops an engine started by <see cref="StartLlrEngine"/> with SIGTERM and keeps the rest of its output (its final summary).</summary>
+    public static void StopLlrEngine(Process engine, List<string> output)
+    {
+        using (var term = Process.Start("kill", ["-TERM", engine.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            term.WaitForExit();
+        }
+
+        string? line;
+        while ((line = engine.StandardOutput.ReadLine()) is not null)
+        {
+            Console.WriteLine("  [engine] " + line);
+            output.Add(line);
+        }
+
+        engine.WaitForExit();
+    }
+
     /// <summary>The repository root.</summary>
     public static string RepoRoot()
     {

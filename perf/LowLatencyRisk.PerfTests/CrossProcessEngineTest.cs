@@ -32,30 +32,8 @@ public static class CrossProcessEngineTest
               "engine": { "cpu": 1, "wait": "busySpin", "warmupMessages": 200000, "revaluationStepHolders": {{step}} } }
             """);
         var config = LlrConfig.Load(configPath);
-        string llr = Path.Combine(AppContext.BaseDirectory, "llr.dll");
-        var info = new ProcessStartInfo(Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-        };
-        foreach (string a in new[] { llr, "engine", "--config", configPath })
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        using var engine = Process.Start(info) ?? throw new InvalidOperationException("cannot start llr engine");
         var engineOutput = new List<string>();
-        string? line;
-        while ((line = engine.StandardOutput.ReadLine()) is not null)
-        {
-            Console.WriteLine("  [engine] " + line);
-            engineOutput.Add(line);
-            if (line.StartsWith("llr engine: live", StringComparison.Ordinal))
-            {
-                break;
-            }
-        }
-
+        using var engine = Child.StartLlrEngine(configPath, engineOutput);
         try
         {
             using var feed = SharedRing.AttachMapped(config.PathOf(config.Rings.Feed), new RingOptions(FeedMessageDescriptor.SlotSize, config.Rings.FeedCapacity, ProducerMode.Multi));
@@ -78,18 +56,7 @@ public static class CrossProcessEngineTest
                 }
             }
 
-            using (var term = Process.Start("kill", ["-TERM", engine.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                term.WaitForExit();
-            }
-
-            while ((line = engine.StandardOutput.ReadLine()) is not null)
-            {
-                Console.WriteLine("  [engine] " + line);
-                engineOutput.Add(line);
-            }
-
-            engine.WaitForExit();
+            Child.StopLlrEngine(engine, engineOutput);
             var c = CultureInfo.InvariantCulture;
             string engineThread = engineOutput.LastOrDefault(l => l.Contains("engine thread", StringComparison.Ordinal)) ?? "?";
             var table = new List<(string, string)>

@@ -177,30 +177,8 @@ public static class GateRoundTripTest
         int instrument = w.Option(0, 4, 6, call: true);
         double price = GateWorkload.OnTick(w.Book.MarkPrice(instrument), w.Book.Instrument(instrument).TickSize);
         const int Account = 0;
-        string llr = Path.Combine(AppContext.BaseDirectory, "llr.dll");
-        var info = new ProcessStartInfo(Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-        };
-        foreach (string a in new[] { llr, "engine", "--config", configPath })
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        using var engine = Process.Start(info) ?? throw new InvalidOperationException("cannot start llr engine");
         var engineOutput = new List<string>();
-        string? line;
-        while ((line = engine.StandardOutput.ReadLine()) is not null)
-        {
-            Console.WriteLine("  [engine] " + line);
-            engineOutput.Add(line);
-            if (line.StartsWith("llr engine: live", StringComparison.Ordinal))
-            {
-                break;
-            }
-        }
-
+        using var engine = Child.StartLlrEngine(configPath, engineOutput);
         var fromIntended = new LatencyHistogram();
         var fromSent = new LatencyHistogram();
         long rejected = 0;
@@ -269,18 +247,7 @@ public static class GateRoundTripTest
         }
         finally
         {
-            using (var term = Process.Start("kill", ["-TERM", engine.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                term.WaitForExit();
-            }
-
-            while ((line = engine.StandardOutput.ReadLine()) is not null)
-            {
-                Console.WriteLine("  [engine] " + line);
-                engineOutput.Add(line);
-            }
-
-            engine.WaitForExit();
+            Child.StopLlrEngine(engine, engineOutput);
             Directory.Delete(dir, recursive: true);
         }
 

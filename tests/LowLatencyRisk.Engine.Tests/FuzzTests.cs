@@ -139,7 +139,20 @@ public sealed class FuzzTests
         bases[FeedMessageType.InstrumentDefinition] = Make(FeedMessageType.InstrumentDefinition, m => FeedMessageDescriptor.WriteInstrumentDefinition(m, free,
             new Core.Book.InstrumentSpec(Core.Book.InstrumentKind.Future, 0, 0, StandardWorkload.StartNanos + (90L * 86_400_000_000_000), 1, 0.5, 1)));
         bases[FeedMessageType.Heartbeat] = Make(FeedMessageType.Heartbeat, _ => { });
-        Assert.True(bases.Count >= 9, string.Join(",", bases.Keys));
+
+        // Margin modes: account 199 made an isolated position of account 4 (flat first), so the
+        // transfer template is valid; extreme values in any field of either must be refused cleanly.
+        var book = w.Book;
+        while (book.PositionCount(199) > 0)
+        {
+            int i = book.PositionInstrumentAt(199, 0);
+            Assert.Equal(Core.Book.FillResult.Applied, book.ApplyFill(199, i, -book.PositionQuantity(199, i), book.MarkPrice(i)));
+        }
+
+        Assert.Equal(Core.Book.ModeChangeResult.Changed, book.SetMarginMode(199, Core.Book.MarginMode.Isolated, parent: 4, instrument: w.Perpetuals[0]));
+        bases[FeedMessageType.MarginMode] = Make(FeedMessageType.MarginMode, m => FeedMessageDescriptor.WriteMarginMode(m, 7, Core.Book.MarginMode.Standard));
+        bases[FeedMessageType.CollateralTransfer] = Make(FeedMessageType.CollateralTransfer, m => FeedMessageDescriptor.WriteCollateralTransfer(m, 4, 199, StandardWorkload.UsdAsset, 1));
+        Assert.True(bases.Count >= 11, string.Join(",", bases.Keys));
 
         long sequence = 0;
         long cases = 0;
@@ -211,7 +224,7 @@ public sealed class FuzzTests
         }
 
         Assert.True(cases > 2_000, $"{cases} cases");
-        var book = w.Book;
+        Assert.True(book.CollateralBalance(199, StandardWorkload.UsdAsset) > 0, "the valid transfer template was applied");
         for (int a = 0; a < book.Config.MaxAccounts; a++)
         {
             Assert.True(double.IsFinite(book.Equity(a)) && double.IsFinite(book.InitialMargin(a)) && double.IsFinite(book.MaintenanceMargin(a))

@@ -154,8 +154,10 @@ public readonly struct StandardMargin
                     return new Requirement(premium, premium);
                 }
 
+                // Before the underlying's first index (0) there is no moneyness to credit: the
+                // division would be 0 / 0, and a NaN margin would read as liquidation.
                 double otm = p.Kind == InstrumentKind.Call ? Math.Max(p.Strike - p.Index, 0) : Math.Max(p.Index - p.Strike, 0);
-                double initialRate = Math.Max(_optionBase - (otm / p.Index), _optionFloor);
+                double initialRate = Math.Max(_optionBase - (p.Index > 0 ? otm / p.Index : 0), _optionFloor);
                 return new Requirement(contracts * ((initialRate * p.Index) + p.Mark), contracts * ((_optionMaintenance * p.Index) + p.Mark));
             default:
                 return Tiered(contracts * p.Mark);

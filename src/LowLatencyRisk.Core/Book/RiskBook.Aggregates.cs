@@ -62,7 +62,6 @@ public partial class RiskBook<TMargin>
     private void RecomputeAccountUnderlyingAny(int account, int u, int au, Span<double> array)
     {
         double delta = 0, gamma = 0, vega = 0, theta = 0, unrealized = 0, shortUnits = 0;
-
         array.Clear();
         ReadOnlySpan<Position> positions = _positions.AsSpan((account * _positionsPerAccount) + GroupStart(account, u), _au[au].PositionCount);
         foreach (ref readonly Position p in positions)

@@ -117,6 +117,10 @@ public sealed class MarginModeTests
         Assert.Throws<ArgumentException>(() => new StandardMargin(new StandardMarginConfig { Tiers = [new(100, 0.05, 0.01), new(500, 0.01, 0.005)] }));
         Assert.Throws<ArgumentException>(() => new StandardMargin(new StandardMarginConfig { OptionMaintenance = 0.2 }));
         Assert.Throws<ArgumentException>(() => new StandardMargin(new StandardMarginConfig { Tiers = [] }));
+
+        // A short option before its underlying's first index: finite (its mark), never NaN.
+        var early = standard.Of(new PositionTerms(InstrumentKind.Put, -2, 100, 1, 0, 45_000));
+        Assert.Equal((200.0, 200.0), (early.Initial, early.Maintenance));
     }
 
     [Fact]
@@ -343,7 +347,7 @@ public sealed class MarginModeTests
     }
 
     [Fact]
-    public void StandardAndIsolated_FillTickAndWhatIf_DoNotAllocate()
+    public void StandardAndIsolated_FillTickWhatIfSwitchAndTransfer_DoNotAllocate()
     {
         var book = NewBook();
         Assert.True(book.SetCollateral(0, 0, 1_000_000));
@@ -351,6 +355,9 @@ public sealed class MarginModeTests
         Assert.Equal(ModeChangeResult.Changed, book.SetMarginMode(1, MarginMode.Isolated, 0, Perp));
         Assert.Equal(TransferResult.Applied, book.TransferCollateral(0, 1, 0, 500_000));
         Assert.Equal(FillResult.Applied, book.ApplyFill(0, Put, -1, book.MarkPrice(Put)));
+        Assert.True(book.SetCollateral(2, 0, 1_000_000));
+        Assert.Equal(FillResult.Applied, book.ApplyFill(2, Future, 1, 50_000));
+        Assert.Equal(FillResult.Applied, book.ApplyFill(2, Call, -1, book.MarkPrice(Call)));
         var state = (book, flip: new int[1]);
         GcAssert.NoAllocation(state, static s =>
         {
@@ -361,6 +368,10 @@ public sealed class MarginModeTests
             s.book.Revalue();
             s.book.WhatIf(0, Put, -1);
             s.book.WhatIf(1, Perp, 1);
+            s.book.SetMarginMode(2, f == 0 ? MarginMode.Standard : MarginMode.Portfolio); // the feed's mode switch
+            s.book.TransferCollateral(0, 1, 0, f == 0 ? 10 : -10);                          // and transfer (every other one refused)
         });
+        Assert.Equal(MarginMode.Standard, book.Mode(0));
+        Assert.True(book.CollateralBalance(1, 0) > 500_000, "transfers were applied, not only refused");
     }
 }
