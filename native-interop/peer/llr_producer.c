@@ -66,7 +66,7 @@ static void write_every(uint8_t *p, int producer, int64_t k) {
     case 8: { llr_instrument_definition_t *m = (llr_instrument_definition_t *)p; h->type = LLR_MSG_INSTRUMENT_DEFINITION; m->instrument = 90; m->underlying = 1;
               m->strike = 65000; m->expiry_nanos = 1798761600000000000LL; m->multiplier = 0.1; m->tick_size = 0.5; m->lot_size = 0.01; m->kind = 4; break; }
     case 9: { llr_limit_change_t *m = (llr_limit_change_t *)p; h->type = LLR_MSG_LIMIT_CHANGE; m->scope = 2; m->field = 5; m->id = 46; m->value = 1; break; }
-    case 10: { llr_margin_mode_t *m = (llr_margin_mode_t *)p; h->type = LLR_MSG_MARGIN_MODE; m->account = 47; m->parent = 48; m->instrument = 49; m->mode = LLR_MARGIN_ISOLATED; break; }
+    case 10: { llr_margin_mode_t *m = (llr_margin_mode_t *)p; h->type = LLR_MSG_MARGIN_MODE; m->account = 47; m->parent = 48; m->instrument = 49; m->mode = LLR_MARGIN_MODE_ISOLATED; break; }
     default: { llr_collateral_transfer_t *m = (llr_collateral_transfer_t *)p; h->type = LLR_MSG_COLLATERAL_TRANSFER; m->from_account = 48; m->to_account = 47; m->amount = 2500.5; m->asset = 0; break; }
     }
 }

@@ -234,7 +234,7 @@ public static class GateRoundTripTest
 
                     var m = feed.Payload(slot);
                     Engine.Wire.FeedMessageDescriptor.WriteHeader(m, Engine.Wire.FeedMessageType.OrderLifecycle, 3, i + 1, now + (i * 1_000) + 500, 0);
-                    Engine.Wire.FeedMessageDescriptor.WriteOrderLifecycle(m, Account, 2, i + 1, 0);
+                    Engine.Wire.FeedMessageDescriptor.WriteOrderLifecycle(m, Account, Engine.Wire.OrderLifecycleEvent.Cancelled, i + 1, 0);
                     feed.Publish(slot);
                 }
 

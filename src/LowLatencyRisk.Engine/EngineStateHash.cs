@@ -26,6 +26,18 @@ public static class EngineStateHash
     public static ulong Compute(RiskEngine engine, bool includeProducerSequences = true)
     {
         ArgumentNullException.ThrowIfNull(engine);
+        return Of(engine.Machine, includeProducerSequences);
+    }
+
+    /// <summary>The hash of the state <paramref name="machine"/> (the decisions alone) has applied.</summary>
+    public static ulong Compute(FeedStateMachine machine)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        return Of(machine, includeProducerSequences: true);
+    }
+
+    private static ulong Of(FeedStateMachine engine, bool includeProducerSequences)
+    {
         var book = engine.Book;
         ulong h = Offset;
         for (int p = 0; p < FeedMessageDescriptor.MaxProducers && includeProducerSequences; p++)

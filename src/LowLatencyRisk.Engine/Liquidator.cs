@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Diagnostics;
 using LowLatencyRisk.Engine.Wire;
@@ -67,21 +66,22 @@ public sealed class Liquidator
     private void OnBreach(ReadOnlySpan<byte> p, Action<BreachRecord>? callback)
     {
         long now = MonotonicClock.Now();
-        if (p[BreachMessageDescriptor.TypeOffset] != BreachMessageDescriptor.MessageType || p[BreachMessageDescriptor.VersionOffset] != BreachMessageDescriptor.Version)
+        ref readonly var m = ref WireMessage.Read<BreachMessage>(p);
+        if (m.Type != BreachMessageDescriptor.MessageType || m.Version != BreachMessageDescriptor.Version)
         {
             Unrecognised++;
             return;
         }
 
-        long sequence = BinaryPrimitives.ReadInt64LittleEndian(p[BreachMessageDescriptor.SequenceOffset..]);
+        long sequence = m.BreachSequence;
         if (sequence != _lastSequence + 1)
         {
             SequenceGaps++;
         }
 
         _lastSequence = sequence;
-        long published = BinaryPrimitives.ReadInt64LittleEndian(p[BreachMessageDescriptor.SourcePublishTicksOffset..]);
-        long breachPublished = BinaryPrimitives.ReadInt64LittleEndian(p[BreachMessageDescriptor.PublishTicksOffset..]);
+        long published = m.SourcePublishTicks;
+        long breachPublished = m.PublishTicks;
         if (breachPublished > 0)
         {
             Delivery.Record(MonotonicClock.ToNanos(now - breachPublished));
@@ -91,7 +91,7 @@ public sealed class Liquidator
         {
             long latency = MonotonicClock.ToNanos(now - published);
             Latency.Record(latency);
-            bool trade = p[BreachMessageDescriptor.CauseOffset] == BreachMessageDescriptor.CauseTrade;
+            bool trade = m.Cause == BreachCause.Trade;
             (trade ? TradeLatency : RevaluationLatency).Record(latency);
             if (trade && breachPublished > 0)
             {
@@ -99,21 +99,12 @@ public sealed class Liquidator
             }
         }
 
-        var to = (MarginState)p[BreachMessageDescriptor.ToOffset];
-        int replaced = BinaryPrimitives.ReadInt32LittleEndian(p[BreachMessageDescriptor.ReplacedOffset..]);
+        var to = m.ToState;
         ByState[(int)to & 3]++;
         Read++;
-        Coalesced += replaced;
-        callback?.Invoke(new BreachRecord(sequence,
-            BinaryPrimitives.ReadInt32LittleEndian(p[BreachMessageDescriptor.AccountOffset..]),
-            (MarginState)p[BreachMessageDescriptor.FromOffset], to,
-            BinaryPrimitives.ReadDoubleLittleEndian(p[BreachMessageDescriptor.EquityOffset..]),
-            BinaryPrimitives.ReadDoubleLittleEndian(p[BreachMessageDescriptor.InitialOffset..]),
-            BinaryPrimitives.ReadDoubleLittleEndian(p[BreachMessageDescriptor.MaintenanceOffset..]),
-            p[BreachMessageDescriptor.CandidateCountOffset],
-            BinaryPrimitives.ReadInt32LittleEndian(p[BreachMessageDescriptor.CandidatesOffset..]),
-            replaced,
-            (MarginMode)p[BreachMessageDescriptor.ModeOffset]));
+        Coalesced += m.Replaced;
+        callback?.Invoke(new BreachRecord(sequence, m.Account, m.FromState, to, m.Equity, m.InitialMargin, m.MaintenanceMargin,
+            m.CandidateCount, m.Candidates[0].Instrument, m.Replaced, m.MarginMode));
     }
 
     private readonly struct Handler(Liquidator owner, Action<BreachRecord>? callback) : IRingHandler

@@ -13,25 +13,12 @@ internal static class ReplayCommand
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    private static RiskEngine NewEngine(Engine.Configuration.LlrConfig c, List<SharedRing> rings)
+    /// <summary>An offline engine: no feed ring (messages come from the journal through <see cref="RiskEngine.Replay"/>) and no breach ring.</summary>
+    private static RiskEngine NewEngine(Engine.Configuration.LlrConfig c)
     {
         var workload = c.BuildWorkload();
-        var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 64, ProducerMode.Single));
-        var breach = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize,
-            Math.Max(64, (int)Math.Min(1 << 24, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)c.Workload.Accounts * 2))), ProducerMode.Single));
-        rings.Add(feed);
-        rings.Add(breach);
-        return new RiskEngine(workload.Book, new PreTradeGate(workload.Book, c.ToGateConfig()), feed.CreateConsumer(0), breach.CreateSingleProducer());
+        return new RiskEngine(workload.Book, new PreTradeGate(workload.Book, c.ToGateConfig()), feed: null, breaches: null);
     }
-
-    private sealed class DisposableList<T>(List<T> items) : IDisposable where T : IDisposable
-    {
-        public List<T> Items { get; } = items;
-
-        public void Dispose() => Items.ForEach(i => i.Dispose());
-    }
-
-    private static DisposableList<T> AsDisposable<T>(this List<T> items) where T : IDisposable => new(items);
 
     public static Command Create()
     {
@@ -71,8 +58,7 @@ internal static class ReplayCommand
                 }
             }
 
-            using var rings = new List<SharedRing>().AsDisposable();
-            var engine = NewEngine(c, rings.Items);
+            var engine = NewEngine(c);
             long after = 0;
             if (parse.GetValue(fromSnapshot))
             {
@@ -138,7 +124,7 @@ internal static class ReplayCommand
             Console.WriteLine(string.Create(Inv, $"llr replay: state hash 0x{hash:X16}"));
             if (compareWith is not null)
             {
-                var other = NewEngine(c, rings.Items);
+                var other = NewEngine(c);
                 var (loaded, path, refused) = SnapshotStore.LoadNewest(Path.GetDirectoryName(Path.GetFullPath(compareWith))!, other, Path.GetFullPath(compareWith));
                 if (path is null)
                 {

@@ -42,7 +42,7 @@ public sealed class FuzzTests
                 sim.Next(valid, 0);
                 valid.CopyTo(message, 0);
                 FeedMessageDescriptor.WriteHeader(message, (FeedMessageType)message[0], 3, ++hostileSequence, StandardWorkload.StartNanos, 0);
-                int at = FeedMessageDescriptor.BodyOffset + (random.Next(11) * 8 % 88);
+                int at = FeedMessageDescriptor.HeaderSize + (random.Next(11) * 8 % 88);
                 switch (random.Next(12))
                 {
                     case 0: BitConverter.TryWriteBytes(message.AsSpan(at), double.NaN); break;
@@ -133,8 +133,8 @@ public sealed class FuzzTests
         }
 
         int free = Enumerable.Range(0, w.Book.Config.MaxInstruments).First(i => !w.Book.IsInstrument(i));
-        bases[FeedMessageType.OrderLifecycle] = Make(FeedMessageType.OrderLifecycle, m => FeedMessageDescriptor.WriteOrderLifecycle(m, 3, 1, 77, 1));
-        bases[FeedMessageType.KillSwitch] = Make(FeedMessageType.KillSwitch, m => FeedMessageDescriptor.WriteKillSwitch(m, 2, 3, false));
+        bases[FeedMessageType.OrderLifecycle] = Make(FeedMessageType.OrderLifecycle, m => FeedMessageDescriptor.WriteOrderLifecycle(m, 3, OrderLifecycleEvent.Filled, 77, 1));
+        bases[FeedMessageType.KillSwitch] = Make(FeedMessageType.KillSwitch, m => FeedMessageDescriptor.WriteKillSwitch(m, KillSwitchScope.Account, 3, false));
         bases[FeedMessageType.LimitChange] = Make(FeedMessageType.LimitChange, m => FeedMessageDescriptor.WriteLimitChange(m, LimitScope.Account, LimitField.MaxOrderQuantityOrCredit, 3, 1e6));
         bases[FeedMessageType.InstrumentDefinition] = Make(FeedMessageType.InstrumentDefinition, m => FeedMessageDescriptor.WriteInstrumentDefinition(m, free,
             new Core.Book.InstrumentSpec(Core.Book.InstrumentKind.Future, 0, 0, StandardWorkload.StartNanos + (90L * 86_400_000_000_000), 1, 0.5, 1)));
@@ -178,7 +178,7 @@ public sealed class FuzzTests
         var message = new byte[FeedMessageDescriptor.PayloadSize];
         foreach (var (type, template) in bases)
         {
-            for (int at = FeedMessageDescriptor.BodyOffset; at + 4 <= 88; at += 4)
+            for (int at = FeedMessageDescriptor.HeaderSize; at + 4 <= 88; at += 4)
             {
                 foreach (double v in s_extremeDoubles)
                 {

@@ -159,10 +159,10 @@ public sealed class RiskEngineTests : IDisposable
         rig.Publish(p => { Header(p, FeedMessageType.Fill); FeedMessageDescriptor.WriteFill(p, 1, 0, 1, -100, 4); });               // negative price
         rig.Publish(p => { Header(p, FeedMessageType.Collateral); FeedMessageDescriptor.WriteCollateral(p, 1, 7, 100); });          // unknown asset
         rig.Publish(p => { Header(p, FeedMessageType.Collateral); FeedMessageDescriptor.WriteCollateral(p, 1, 0, double.NaN); });   // NaN balance
-        rig.Publish(p => { Header(p, FeedMessageType.OrderLifecycle); FeedMessageDescriptor.WriteOrderLifecycle(p, 1, 2, 12345, 0); }); // unknown order
-        rig.Publish(p => { Header(p, FeedMessageType.KillSwitch); FeedMessageDescriptor.WriteKillSwitch(p, 9, 0, true); });         // unknown scope
+        rig.Publish(p => { Header(p, FeedMessageType.OrderLifecycle); FeedMessageDescriptor.WriteOrderLifecycle(p, 1, OrderLifecycleEvent.Cancelled, 12345, 0); }); // unknown order
+        rig.Publish(p => { Header(p, FeedMessageType.KillSwitch); FeedMessageDescriptor.WriteKillSwitch(p, (KillSwitchScope)9, 0, true); });         // unknown scope
         rig.Publish(p => { Header(p, (FeedMessageType)99); });                                                                      // unknown type
-        rig.Publish(p => { Header(p, FeedMessageType.IndexPrice); p[FeedMessageDescriptor.VersionOffset] = 7; FeedMessageDescriptor.WriteIndexPrice(p, 0, 1); }); // bad version
+        rig.Publish(p => { Header(p, FeedMessageType.IndexPrice); WireMessage.As<FeedHeader>(p).Version = 7; FeedMessageDescriptor.WriteIndexPrice(p, 0, 1); }); // bad version
         rig.Publish(p => { FeedMessageDescriptor.WriteHeader(p, FeedMessageType.Heartbeat, 1, 1, 0, 0); p[2] = 0xBC; p[3] = 0x02; }); // bad producer (700: writers refuse it, so the bytes are set by hand)
         rig.Publish(p => { p.Fill(0xFF); });                                                                                        // garbage
         rig.Publish(p => { FeedMessageDescriptor.WriteHeader(p, FeedMessageType.IndexPrice, 5, 3, 0, 0); FeedMessageDescriptor.WriteIndexPrice(p, 0, 1); }); // duplicate sequence

@@ -92,8 +92,8 @@ public class RiskBookBenchmarks
         {
             if (sim.Next(message, 0) == LowLatencyRisk.Engine.Wire.FeedMessageType.Fill)
             {
-                list.Add((LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.ReadInt(message, LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.Int0), LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.ReadInt(message, LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.Int1),
-                    LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.ReadDouble(message, LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.Double0), LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.ReadDouble(message, LowLatencyRisk.Engine.Wire.FeedMessageDescriptor.Double1)));
+                ref readonly var fill = ref LowLatencyRisk.Engine.Wire.WireMessage.Read<LowLatencyRisk.Engine.Wire.FillMessage>(message);
+                list.Add((fill.Account, fill.Instrument, fill.Quantity, fill.Price));
             }
         }
 

@@ -129,7 +129,7 @@ public static class FeedIngress
             buffer.Slice(FeedFrames.PrefixLength, FeedMessageDescriptor.PayloadSize).CopyTo(payload);
             if (restamp)
             {
-                BinaryPrimitives.WriteInt64LittleEndian(payload[FeedMessageDescriptor.PublishTicksOffset..], MonotonicClock.Now());
+                WireMessage.As<FeedHeader>(payload).PublishTicks = MonotonicClock.Now();
             }
 
             producer.Publish(slot);

@@ -34,17 +34,17 @@ internal struct RingHeader
     /// <summary>Consumer 0: slots finished.</summary>
     [FieldOffset(RingHeaderDescriptor.ConsumersOffset)] public long Consumer0Sequence;
     /// <summary>Consumer 0: slots abandoned after a dead producer.</summary>
-    [FieldOffset(RingHeaderDescriptor.ConsumersOffset + 8)] public long Consumer0Abandoned;
+    [FieldOffset(RingHeaderDescriptor.ConsumersOffset + 8)] public long Consumer0AbandonedSlots;
     /// <summary>Consumer 1: slots finished.</summary>
     [FieldOffset(RingHeaderDescriptor.ConsumersOffset + 128)] public long Consumer1Sequence;
     /// <summary>Consumer 1: slots abandoned.</summary>
-    [FieldOffset(RingHeaderDescriptor.ConsumersOffset + 136)] public long Consumer1Abandoned;
+    [FieldOffset(RingHeaderDescriptor.ConsumersOffset + 136)] public long Consumer1AbandonedSlots;
     /// <summary>Consumer 2: slots finished.</summary>
     [FieldOffset(RingHeaderDescriptor.ConsumersOffset + 256)] public long Consumer2Sequence;
     /// <summary>Consumer 2: slots abandoned.</summary>
-    [FieldOffset(RingHeaderDescriptor.ConsumersOffset + 264)] public long Consumer2Abandoned;
+    [FieldOffset(RingHeaderDescriptor.ConsumersOffset + 264)] public long Consumer2AbandonedSlots;
     /// <summary>Consumer 3: slots finished.</summary>
     [FieldOffset(RingHeaderDescriptor.ConsumersOffset + 384)] public long Consumer3Sequence;
     /// <summary>Consumer 3: slots abandoned.</summary>
-    [FieldOffset(RingHeaderDescriptor.ConsumersOffset + 392)] public long Consumer3Abandoned;
+    [FieldOffset(RingHeaderDescriptor.ConsumersOffset + 392)] public long Consumer3AbandonedSlots;
 }

@@ -23,22 +23,22 @@ public sealed class CrossLanguageTests : IDisposable
     /// <summary>Rebuilds message k of a C producer (see llr_producer.c) and compares it field by field.</summary>
     private static bool Matches(ReadOnlySpan<byte> p, int producer, long k)
     {
-        if (p[F.VersionOffset] != 1 || BinaryPrimitives.ReadUInt16LittleEndian(p[F.ProducerIdOffset..]) != producer ||
-            BinaryPrimitives.ReadInt64LittleEndian(p[F.ProducerSequenceOffset..]) != k ||
-            BinaryPrimitives.ReadInt64LittleEndian(p[F.TimestampOffset..]) != 1_767_225_600_000_000_000 + (k * 1_000))
+        ref readonly var h = ref WireMessage.Read<FeedHeader>(p);
+        if (h.Version != 1 || h.ProducerId != producer || h.ProducerSequence != k || h.TimestampNanos != 1_767_225_600_000_000_000 + (k * 1_000))
         {
             return false;
         }
 
         if (k % 4 == 0)
         {
-            return p[F.TypeOffset] == (byte)FeedMessageType.IndexPrice && F.ReadInt(p, F.Int0) == 0 && F.ReadDouble(p, F.Double0) == 60_000.0 + (k % 100);
+            ref readonly var index = ref WireMessage.Read<IndexPriceMessage>(p);
+            return h.Type == FeedMessageType.IndexPrice && index.Underlying == 0 && index.Price == 60_000.0 + (k % 100);
         }
 
         long side = (k % 7) - 3;
-        return p[F.TypeOffset] == (byte)FeedMessageType.Fill && F.ReadInt(p, F.Int0) == k % 200 && F.ReadInt(p, F.Int1) == k % 66 &&
-            F.ReadDouble(p, F.Double0) == (side == 0 ? 1 : side) * 0.01 && F.ReadDouble(p, F.Double1) == 100.0 + (k % 1000) &&
-            F.ReadLong(p, F.Long2) == (((long)producer << 40) | k);
+        ref readonly var f = ref WireMessage.Read<FillMessage>(p);
+        return h.Type == FeedMessageType.Fill && f.Account == k % 200 && f.Instrument == k % 66 &&
+            f.Quantity == (side == 0 ? 1 : side) * 0.01 && f.Price == 100.0 + (k % 1000) && f.TradeId == (((long)producer << 40) | k);
     }
 
     private sealed class Verifier : IRingHandler
@@ -51,7 +51,7 @@ public sealed class CrossLanguageTests : IDisposable
         public void OnMessage(long sequence, ReadOnlySpan<byte> payload)
         {
             Count++;
-            int producer = BinaryPrimitives.ReadUInt16LittleEndian(payload[F.ProducerIdOffset..]);
+            int producer = WireMessage.Read<FeedHeader>(payload).ProducerId;
             if (producer >= Next.Length || !Matches(payload, producer, Next[producer] + 1))
             {
                 Errors++;
@@ -94,10 +94,10 @@ public sealed class CrossLanguageTests : IDisposable
     }
 
     [Fact]
-    public void CProducer_OfEveryMessageType_IsDecodedFieldByFieldByTheCSharpDescriptors()
+    public void CProducer_OfEveryMessageType_IsDecodedFieldByFieldByTheCSharpStructs()
     {
         // llr_producer "every" writes one message of each feed type through the C header's named
-        // fields; each is read here with the C# offsets and readers the engine uses.
+        // fields; each is read here through the C# message structs the engine reads.
         string path = _files.NewPath("llr-c-every");
         using var ring = SharedRing.CreateMapped(path, new RingOptions(F.SlotSize, 64, ProducerMode.Multi));
         var consumer = ring.CreateConsumer(0);
@@ -112,23 +112,32 @@ public sealed class CrossLanguageTests : IDisposable
         Assert.Equal(11, m.Count);
         for (int k = 0; k < m.Count; k++)
         {
-            Assert.Equal((1, 5, 7u, k + 1L, 1_767_225_600_000_000_001L + k), (m[k][F.VersionOffset], (int)BinaryPrimitives.ReadUInt16LittleEndian(m[k].AsSpan(F.ProducerIdOffset)),
-                BinaryPrimitives.ReadUInt32LittleEndian(m[k].AsSpan(F.ProducerEpochOffset)), F.ReadLong(m[k], F.ProducerSequenceOffset), F.ReadLong(m[k], F.TimestampOffset)));
+            var h = WireMessage.Read<FeedHeader>(m[k]);
+            Assert.Equal((1, 5, 7u, k + 1L, 1_767_225_600_000_000_001L + k), (h.Version, (int)h.ProducerId, h.ProducerEpoch, h.ProducerSequence, h.TimestampNanos));
         }
 
-        FeedMessageType Type(int k) => (FeedMessageType)m[k][F.TypeOffset];
+        FeedMessageType Type(int k) => WireMessage.Read<FeedHeader>(m[k]).Type;
+        T At<T>(int k) where T : unmanaged => WireMessage.Read<T>(m[k]);
         Assert.Equal(Enum.GetValues<FeedMessageType>(), Enumerable.Range(0, 11).Select(Type)); // every type, in type order
-        Assert.Equal((3, 61234.5), (F.ReadInt(m[0], F.Int0), F.ReadDouble(m[0], F.Double0)));
-        Assert.Equal((17, 0.625, 1234.25), (F.ReadInt(m[1], F.Int0), F.ReadDouble(m[1], F.Double0), F.ReadDouble(m[1], F.Double1)));
-        Assert.Equal((42, 7, -1.5, 60001.25, 0x123456789L), (F.ReadInt(m[2], F.Int0), F.ReadInt(m[2], F.Int1), F.ReadDouble(m[2], F.Double0), F.ReadDouble(m[2], F.Double1), F.ReadLong(m[2], F.Long2)));
-        Assert.Equal((43, (byte)2, 0x1122334455667788L, 0.75), (F.ReadInt(m[3], F.LifecycleAccount), m[3][F.LifecycleEvent], F.ReadLong(m[3], F.LifecycleClientOrderId), F.ReadDouble(m[3], F.LifecycleFilledQuantity)));
-        Assert.Equal((44, 1, 12345.5), (F.ReadInt(m[4], F.Int0), F.ReadInt(m[4], F.Int1), F.ReadDouble(m[4], F.Double0)));
-        Assert.Equal(((byte)2, (byte)1, 45), (m[5][F.KillSwitchScope], m[5][F.KillSwitchOn], F.ReadInt(m[5], F.KillSwitchId)));
-        var spec = F.ReadInstrumentDefinition(m[7], out int instrument);
-        Assert.Equal((90, new InstrumentSpec(InstrumentKind.Put, 1, 65000, 1_798_761_600_000_000_000, 0.1, 0.5, 0.01)), (instrument, spec));
-        Assert.Equal(((byte)LimitScope.Account, (byte)LimitField.PositionLimitOrEnabled, 46, 1.0), (m[8][F.Byte0], m[8][F.Byte1], F.ReadInt(m[8], F.Int1), F.ReadDouble(m[8], F.Double0)));
-        Assert.Equal((47, 48, 49, (byte)MarginMode.Isolated), (F.ReadInt(m[9], F.ModeAccount), F.ReadInt(m[9], F.ModeParent), F.ReadInt(m[9], F.ModeInstrument), m[9][F.ModeValue]));
-        Assert.Equal((48, 47, 2500.5, 0), (F.ReadInt(m[10], F.TransferFrom), F.ReadInt(m[10], F.TransferTo), F.ReadDouble(m[10], F.TransferAmount), F.ReadInt(m[10], F.TransferAsset)));
+        Assert.Equal((3, 61234.5), (At<IndexPriceMessage>(0).Underlying, At<IndexPriceMessage>(0).Price));
+        var mark = At<OptionMarkMessage>(1);
+        Assert.Equal((17, 0.625, 1234.25), (mark.Instrument, mark.Volatility, mark.Price));
+        var fill = At<FillMessage>(2);
+        Assert.Equal((42, 7, -1.5, 60001.25, 0x123456789L), (fill.Account, fill.Instrument, fill.Quantity, fill.Price, fill.TradeId));
+        var lifecycle = At<OrderLifecycleMessage>(3);
+        Assert.Equal((43, OrderLifecycleEvent.Cancelled, 0x1122334455667788L, 0.75), (lifecycle.Account, lifecycle.Event, lifecycle.ClientOrderId, lifecycle.FilledQuantity));
+        var collateral = At<CollateralMessage>(4);
+        Assert.Equal((44, 1, 12345.5), (collateral.Account, collateral.Asset, collateral.Balance));
+        var kill = At<KillSwitchMessage>(5);
+        Assert.Equal((KillSwitchScope.Account, (byte)1, 45), (kill.Scope, kill.On, kill.Id));
+        var definition = At<InstrumentDefinitionMessage>(7);
+        Assert.Equal((90, new InstrumentSpec(InstrumentKind.Put, 1, 65000, 1_798_761_600_000_000_000, 0.1, 0.5, 0.01)), (definition.Instrument, definition.ToSpec()));
+        var limit = At<LimitChangeMessage>(8);
+        Assert.Equal((LimitScope.Account, LimitField.PositionLimitOrEnabled, 46, 1.0), (limit.Scope, limit.Field, limit.Id, limit.Value));
+        var mode = At<MarginModeMessage>(9);
+        Assert.Equal((47, 48, 49, MarginMode.Isolated), (mode.Account, mode.Parent, mode.Instrument, mode.Mode));
+        var transfer = At<CollateralTransferMessage>(10);
+        Assert.Equal((48, 47, 2500.5, 0), (transfer.FromAccount, transfer.ToAccount, transfer.Amount, transfer.Asset));
     }
 
     [Fact]

@@ -1,0 +1,391 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Gate;
+
+namespace LowLatencyRisk.Engine.Wire;
+
+// The wire messages as explicit-layout structs: the one source of every layout. The C header's
+// message structs (native-interop/include/llr/llr_messages.h), native-interop/layout.golden and the
+// README's wire table are generated from these types by tools/LowLatencyRisk.WireGen, and a test
+// fails when any of the three differs from what the types render. A field is added here, nowhere else.
+//
+// Little-endian only (x86-64, AArch64): the structs are the bytes. Every field is naturally aligned
+// and the slots are 8-byte aligned, so a field read is one load.
+
+/// <summary>Describes a wire struct or field in the generated C header and the README's wire table.</summary>
+/// <param name="description">One line, read by the engineer writing a peer.</param>
+[AttributeUsage(AttributeTargets.Struct | AttributeTargets.Field | AttributeTargets.Enum)]
+public sealed class WireAttribute(string description) : Attribute
+{
+    /// <summary>The description.</summary>
+    public string Description { get; } = description;
+}
+
+/// <summary>Typed access to a ring slot's payload (or a journal record's) as a message struct.</summary>
+public static class WireMessage
+{
+    /// <summary>The payload as <typeparamref name="T"/>, for writing. Throws if it is shorter than the struct.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref T As<T>(Span<byte> payload) where T : unmanaged => ref MemoryMarshal.AsRef<T>(payload);
+
+    /// <summary>The payload as <typeparamref name="T"/>, for reading. Throws if it is shorter than the struct.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref readonly T Read<T>(ReadOnlySpan<byte> payload) where T : unmanaged => ref MemoryMarshal.AsRef<T>(payload);
+}
+
+/// <summary>Kill switch scope (<see cref="KillSwitchMessage.Scope"/>).</summary>
+public enum KillSwitchScope : byte
+{
+    /// <summary>The whole venue (the id is ignored).</summary>
+    Venue = 0,
+    /// <summary>An underlying.</summary>
+    Underlying = 1,
+    /// <summary>An account.</summary>
+    Account = 2,
+}
+
+/// <summary>What happened to a working order (<see cref="OrderLifecycleMessage.Event"/>).</summary>
+public enum OrderLifecycleEvent : byte
+{
+    /// <summary>Filled, partly or fully (<see cref="OrderLifecycleMessage.FilledQuantity"/>).</summary>
+    Filled = 1,
+    /// <summary>Cancelled.</summary>
+    Cancelled = 2,
+    /// <summary>Expired.</summary>
+    Expired = 3,
+}
+
+/// <summary>Why a breach was published (<see cref="BreachMessage.Cause"/>).</summary>
+public enum BreachCause : byte
+{
+    /// <summary>A fill, collateral change, mode switch or transfer.</summary>
+    Trade = 1,
+    /// <summary>The revaluation after marks.</summary>
+    Revaluation = 2,
+    /// <summary>The engine recovered from its journal and announces the account's current state.</summary>
+    Recovery = 3,
+}
+
+/// <summary>The 32-byte header that begins every feed message.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 32)]
+[Wire("begins every feed message")]
+public struct FeedHeader
+{
+    /// <summary>The message type.</summary>
+    [FieldOffset(0), Wire("the message type")] public FeedMessageType Type;
+    /// <summary>Layout version (<see cref="FeedMessageDescriptor.Version"/>).</summary>
+    [FieldOffset(1), Wire("layout version, 1")] public byte Version;
+    /// <summary>The producer, 0..63.</summary>
+    [FieldOffset(2), Wire("0..63; the engine refuses any other")] public ushort ProducerId;
+    /// <summary>The producer's session: a restarted producer raises it and starts its sequence again at 1.</summary>
+    [FieldOffset(4), Wire("the producer's session: a restarted producer raises it and starts again at sequence 1")] public uint ProducerEpoch;
+    /// <summary>1, 2, 3 … per producer and epoch.</summary>
+    [FieldOffset(8), Wire("1, 2, 3 ... per producer and epoch; a repeat is a duplicate, a jump beyond the engine's window is refused")] public long ProducerSequence;
+    /// <summary>Unix ns, business time (marks, staleness, throttles).</summary>
+    [FieldOffset(16), Wire("Unix ns, business time")] public long TimestampNanos;
+    /// <summary>CLOCK_MONOTONIC ns at publish, for latency only.</summary>
+    [FieldOffset(24), Wire("CLOCK_MONOTONIC ns at publish, for latency only")] public long PublishTicks;
+}
+
+/// <summary>Index price of an underlying.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 48)]
+[Wire("index price of an underlying")]
+public struct IndexPriceMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>The underlying.</summary>
+    [FieldOffset(32), Wire("underlying id")] public int Underlying;
+    /// <summary>The price.</summary>
+    [FieldOffset(40), Wire("index price")] public double Price;
+}
+
+/// <summary>Mark implied volatility (and price) of an option.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 56)]
+[Wire("mark implied volatility of an option")]
+public struct OptionMarkMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>The option.</summary>
+    [FieldOffset(32), Wire("option instrument id")] public int Instrument;
+    /// <summary>Implied volatility.</summary>
+    [FieldOffset(40), Wire("implied volatility (0.55 = 55 %)")] public double Volatility;
+    /// <summary>Mark price (informational).</summary>
+    [FieldOffset(48), Wire("mark price (informational)")] public double Price;
+}
+
+/// <summary>A trade: signed quantity for one account.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+[Wire("a trade of one account")]
+public struct FillMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>The account.</summary>
+    [FieldOffset(32), Wire("account id")] public int Account;
+    /// <summary>The instrument.</summary>
+    [FieldOffset(36), Wire("instrument id")] public int Instrument;
+    /// <summary>Signed quantity: + buy, − sell.</summary>
+    [FieldOffset(40), Wire("+ buy, - sell")] public double Quantity;
+    /// <summary>Trade price.</summary>
+    [FieldOffset(48), Wire("trade price")] public double Price;
+    /// <summary>The venue's trade id.</summary>
+    [FieldOffset(56), Wire("the venue's trade id")] public long TradeId;
+}
+
+/// <summary>An order left the book or was partly filled: the gate's working exposure is released.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 56)]
+[Wire("an order filled, cancelled or expired: releases the gate's working exposure")]
+public struct OrderLifecycleMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>The account.</summary>
+    [FieldOffset(32), Wire("account id")] public int Account;
+    /// <summary>What happened.</summary>
+    [FieldOffset(36), Wire("what happened")] public OrderLifecycleEvent Event;
+    /// <summary>The client order id the gate accepted.</summary>
+    [FieldOffset(40), Wire("the client order id the gate accepted")] public long ClientOrderId;
+    /// <summary>Quantity filled by this event (Filled only).</summary>
+    [FieldOffset(48), Wire("quantity filled by this event (filled only)")] public double FilledQuantity;
+}
+
+/// <summary>A collateral balance.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 48)]
+[Wire("a collateral balance")]
+public struct CollateralMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>The account.</summary>
+    [FieldOffset(32), Wire("account id")] public int Account;
+    /// <summary>The asset.</summary>
+    [FieldOffset(36), Wire("asset id")] public int Asset;
+    /// <summary>The balance in units of the asset.</summary>
+    [FieldOffset(40), Wire("balance, units of the asset")] public double Balance;
+}
+
+/// <summary>Kill switch on or off.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 40)]
+[Wire("kill switch on or off")]
+public struct KillSwitchMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>Scope.</summary>
+    [FieldOffset(32), Wire("scope")] public KillSwitchScope Scope;
+    /// <summary>1 on, 0 off.</summary>
+    [FieldOffset(33), Wire("1 on, 0 off")] public byte On;
+    /// <summary>The underlying or account (ignored for the venue).</summary>
+    [FieldOffset(36), Wire("underlying or account id (ignored for the venue)")] public int Id;
+}
+
+/// <summary>Liveness: a header only.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 32)]
+[Wire("liveness: the header only")]
+public struct HeartbeatMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+}
+
+/// <summary>A new instrument (definitions are immutable once accepted).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 88)]
+[Wire("a new instrument; immutable once accepted")]
+public struct InstrumentDefinitionMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>The instrument id.</summary>
+    [FieldOffset(32), Wire("instrument id")] public int Instrument;
+    /// <summary>The underlying.</summary>
+    [FieldOffset(36), Wire("underlying id")] public int Underlying;
+    /// <summary>Strike (options).</summary>
+    [FieldOffset(40), Wire("strike (options)")] public double Strike;
+    /// <summary>Expiry, Unix ns (futures and options).</summary>
+    [FieldOffset(48), Wire("expiry, Unix ns (futures and options)")] public long ExpiryNanos;
+    /// <summary>Contract multiplier.</summary>
+    [FieldOffset(56), Wire("contract multiplier")] public double Multiplier;
+    /// <summary>Price increment.</summary>
+    [FieldOffset(64), Wire("price increment")] public double TickSize;
+    /// <summary>Quantity increment.</summary>
+    [FieldOffset(72), Wire("quantity increment")] public double LotSize;
+    /// <summary>Kind.</summary>
+    [FieldOffset(80), Wire("kind")] public InstrumentKind Kind;
+
+    /// <summary>The definition as the book takes it.</summary>
+    public readonly InstrumentSpec ToSpec() => new(Kind, Underlying, Strike, ExpiryNanos, Multiplier, TickSize, LotSize);
+}
+
+/// <summary>A limit of an instrument or account (the gate's per-id overrides).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 48)]
+[Wire("a limit of an instrument or account")]
+public struct LimitChangeMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>Instrument or account.</summary>
+    [FieldOffset(32), Wire("instrument or account")] public LimitScope Scope;
+    /// <summary>Which limit (its meaning depends on the scope).</summary>
+    [FieldOffset(33), Wire("which limit (meaning by scope)")] public LimitField Field;
+    /// <summary>The instrument or account.</summary>
+    [FieldOffset(36), Wire("instrument or account id")] public int Id;
+    /// <summary>The value.</summary>
+    [FieldOffset(40), Wire("the value (switches: 0 or 1)")] public double Value;
+}
+
+/// <summary>An account's margin mode.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 48)]
+[Wire("an account's margin mode; refused unless healthy under the new mode, and isolation changes only while flat")]
+public struct MarginModeMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>The account.</summary>
+    [FieldOffset(32), Wire("account id")] public int Account;
+    /// <summary>The parent (isolated only; else −1).</summary>
+    [FieldOffset(36), Wire("parent account (isolated; else -1)")] public int Parent;
+    /// <summary>The one instrument (isolated only; else −1).</summary>
+    [FieldOffset(40), Wire("its one instrument (isolated; else -1)")] public int Instrument;
+    /// <summary>The mode.</summary>
+    [FieldOffset(44), Wire("the mode")] public MarginMode Mode;
+}
+
+/// <summary>Collateral moved between an isolated account and its parent.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 56)]
+[Wire("collateral moved between an isolated account and its parent; the source must stay healthy")]
+public struct CollateralTransferMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>The source account.</summary>
+    [FieldOffset(32), Wire("source account")] public int FromAccount;
+    /// <summary>The destination account.</summary>
+    [FieldOffset(36), Wire("destination account")] public int ToAccount;
+    /// <summary>Units of the asset, positive.</summary>
+    [FieldOffset(40), Wire("units of the asset, positive")] public double Amount;
+    /// <summary>The asset.</summary>
+    [FieldOffset(48), Wire("asset id")] public int Asset;
+}
+
+/// <summary>A position to close first, on a liquidation breach.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+[Wire("a position to close first")]
+public struct BreachCandidate
+{
+    /// <summary>The instrument.</summary>
+    [FieldOffset(0), Wire("instrument id")] public int Instrument;
+    /// <summary>The position's signed quantity.</summary>
+    [FieldOffset(8), Wire("the position's signed quantity")] public double Quantity;
+}
+
+/// <summary>The breach's three candidate slots.</summary>
+[InlineArray(BreachMessageDescriptor.MaxCandidates)]
+public struct BreachCandidates
+{
+    private BreachCandidate _first;
+}
+
+/// <summary>A margin state change on the breach ring (120-byte payload of a 128-byte slot).</summary>
+/// <remarks>
+/// Nothing is dropped: a breach that finds the ring full waits in a preallocated slot of its
+/// account; later changes of that account fold into it (first from-state, latest to-state and
+/// numbers, <see cref="Replaced"/> counted). A reader's last message per account is therefore always
+/// the account's current state, and Σ (1 + Replaced) over the messages read equals the engine's
+/// count of state changes.
+/// </remarks>
+[StructLayout(LayoutKind.Explicit, Size = 120)]
+[Wire("a margin state change; while the ring is full, later changes of the account fold into its waiting breach")]
+public struct BreachMessage
+{
+    /// <summary><see cref="BreachMessageDescriptor.MessageType"/>.</summary>
+    [FieldOffset(0), Wire("16")] public byte Type;
+    /// <summary><see cref="BreachMessageDescriptor.Version"/>.</summary>
+    [FieldOffset(1), Wire("layout version, 3")] public byte Version;
+    /// <summary>The first from-state when changes were folded.</summary>
+    [FieldOffset(2), Wire("the first from-state when changes were folded")] public MarginState FromState;
+    /// <summary>The account's latest state.</summary>
+    [FieldOffset(3), Wire("the account's latest state")] public MarginState ToState;
+    /// <summary>The account.</summary>
+    [FieldOffset(4), Wire("account id")] public int Account;
+    /// <summary>1, 2, 3 … from this engine.</summary>
+    [FieldOffset(8), Wire("1, 2, 3 ... from this engine")] public long BreachSequence;
+    /// <summary>Business time of the event that caused it.</summary>
+    [FieldOffset(16), Wire("business time of the cause")] public long TimestampNanos;
+    /// <summary>Monotonic clock at the publish of the event that caused it.</summary>
+    [FieldOffset(24), Wire("CLOCK_MONOTONIC ns at the publish of the cause")] public long SourcePublishTicks;
+    /// <summary>Equity.</summary>
+    [FieldOffset(32), Wire("equity")] public double Equity;
+    /// <summary>Initial margin.</summary>
+    [FieldOffset(40), Wire("initial margin")] public double InitialMargin;
+    /// <summary>Maintenance margin.</summary>
+    [FieldOffset(48), Wire("maintenance margin")] public double MaintenanceMargin;
+    /// <summary>0..3 candidates (liquidation triggers only).</summary>
+    [FieldOffset(56), Wire("0..3 (liquidation triggers only)")] public byte CandidateCount;
+    /// <summary>What caused it.</summary>
+    [FieldOffset(57), Wire("the cause")] public BreachCause Cause;
+    /// <summary>The account's margin mode (isolated: the account is an isolated position; liquidating it touches nothing else).</summary>
+    [FieldOffset(58), Wire("the account's mode (isolated: its candidate is its one instrument)")] public MarginMode MarginMode;
+    /// <summary>State changes folded into this breach while it waited for room (0 normally).</summary>
+    [FieldOffset(60), Wire("state changes folded into this one while it waited (0 normally)")] public int Replaced;
+    /// <summary>Positions to close first, heaviest in the worst scenario first.</summary>
+    [FieldOffset(64), Wire("positions to close first, heaviest in the worst scenario first")] public BreachCandidates Candidates;
+    /// <summary>Monotonic clock when the engine published this breach.</summary>
+    [FieldOffset(112), Wire("CLOCK_MONOTONIC ns when the engine published it")] public long PublishTicks;
+}
+
+/// <summary>The order-check request on a gate request ring (56-byte payload of a 64-byte slot: one cache line).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 56)]
+[Wire("an order to check")]
+public struct OrderCheckRequestMessage
+{
+    /// <summary><see cref="Gate.OrderCheckRequestDescriptor.MessageType"/>.</summary>
+    [FieldOffset(0), Wire("20")] public ushort MessageType;
+    /// <summary>Layout version.</summary>
+    [FieldOffset(2), Wire("layout version, 1")] public byte Version;
+    /// <summary>Side.</summary>
+    [FieldOffset(3), Wire("side")] public OrderSide Side;
+    /// <summary>Order type.</summary>
+    [FieldOffset(4), Wire("order type")] public OrderType OrderType;
+    /// <summary>Time in force.</summary>
+    [FieldOffset(5), Wire("time in force")] public TimeInForce TimeInForce;
+    /// <summary>Bit 0: reduce-only.</summary>
+    [FieldOffset(6), Wire("bit 0: reduce-only")] public byte Flags;
+    /// <summary>Echoed in the response.</summary>
+    [FieldOffset(8), Wire("echoed in the response")] public long CorrelationId;
+    /// <summary>The account.</summary>
+    [FieldOffset(16), Wire("account id")] public int Account;
+    /// <summary>The instrument.</summary>
+    [FieldOffset(20), Wire("instrument id")] public int Instrument;
+    /// <summary>Quantity, positive.</summary>
+    [FieldOffset(24), Wire("quantity, positive")] public double Quantity;
+    /// <summary>Limit price (ignored for market orders).</summary>
+    [FieldOffset(32), Wire("limit price (ignored for market orders)")] public double LimitPrice;
+    /// <summary>0 .. 2^40 − 1.</summary>
+    [FieldOffset(40), Wire("0 .. 2^40 - 1")] public long ClientOrderId;
+    /// <summary>Unix ns: drives throttle, staleness and the duplicate window.</summary>
+    [FieldOffset(48), Wire("Unix ns: throttle, staleness, duplicate window")] public long TimestampNanos;
+}
+
+/// <summary>The decision on a gate response ring (56-byte payload of a 64-byte slot).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 56)]
+[Wire("the decision")]
+public struct OrderCheckResponseMessage
+{
+    /// <summary><see cref="Gate.OrderCheckResponseDescriptor.MessageType"/>.</summary>
+    [FieldOffset(0), Wire("21")] public ushort MessageType;
+    /// <summary>Layout version.</summary>
+    [FieldOffset(2), Wire("layout version, 1")] public byte Version;
+    /// <summary>None (0) = accepted; else why not.</summary>
+    [FieldOffset(3), Wire("0 accepted, else why not")] public RejectReason Reason;
+    /// <summary>From the request.</summary>
+    [FieldOffset(8), Wire("from the request")] public long CorrelationId;
+    /// <summary>The limit that failed (0 if accepted).</summary>
+    [FieldOffset(16), Wire("the limit that failed")] public double Limit;
+    /// <summary>The value that failed it.</summary>
+    [FieldOffset(24), Wire("the value that failed it")] public double Actual;
+    /// <summary>From the request.</summary>
+    [FieldOffset(32), Wire("the request's timestamp")] public long RequestTimestamp;
+}
