@@ -117,18 +117,11 @@ public static class EmbeddedVenue
                 }
 
                 // Yielding, not sleeping: a sleep would add up to a millisecond to every breach.
-                var wait = new YieldingWait();
-                int idle = 0;
-                while (!stop.IsCancellationRequested || breachRing.ReadConsumerSequence(0) < breachRing.ReadClaimSequence())
+                AgentRunner.Run(liquidator, new YieldingWait(), stop.Token);
+                engineThread.Join(); // the engine's own drain may still publish
+                while (breachRing.ReadConsumerSequence(0) < breachRing.ReadClaimSequence())
                 {
-                    if (liquidator.Poll() == 0)
-                    {
-                        wait.Idle(idle++);
-                    }
-                    else
-                    {
-                        idle = 0;
-                    }
+                    liquidator.Poll(); // what the engine published before it stopped
                 }
             }) { IsBackground = true, Name = "llr-liquidator" };
 

@@ -106,6 +106,9 @@ public sealed class EngineService : IDisposable
             throw new ConfigException("config", errors);
         }
 
+        // The book first: a book file with problems is refused before any shared file is created.
+        var book = config.BuildBook();
+
         var mode = config.FilePermissions;
         var feedOptions = new RingOptions(FeedMessageDescriptor.SlotSize, config.Rings.FeedCapacity, ProducerMode.Multi) { FileMode = mode };
         var breachOptions = new RingOptions(BreachMessageDescriptor.SlotSize, config.Rings.BreachCapacity, ProducerMode.Single) { FileMode = mode };
@@ -153,16 +156,19 @@ public sealed class EngineService : IDisposable
 
             counters = SharedCounters.Create(countersPath, EngineCountersLayout.Count, mode);
             created.Add(countersPath);
-            var workload = config.BuildWorkload();
-            var gate = new PreTradeGate(workload.Book, config.ToGateConfig());
-            var engine = new RiskEngine(workload.Book, gate, feed.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breach.CreateSingleProducer(),
+            var gate = new PreTradeGate(book, config.ToGateConfig());
+            var engine = new RiskEngine(book, gate, feed.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breach.CreateSingleProducer(),
                 TimeSpan.FromMilliseconds(config.Engine.RevalueIntervalMilliseconds)) { RevaluationStep = config.Engine.RevaluationStepHolders, SequenceWindow = config.Engine.SequenceWindow };
             var service = new EngineService(config, feed, breach, counters, engine, attached) { _roles = roles, _gateRings = [.. gateRings] };
             service._orderChecks = [.. Enumerable.Range(0, gateRings.Count / 2).Select(k =>
                 new GateService(gate, gateRings[2 * k].CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), gateRings[(2 * k) + 1].CreateSingleProducer()))];
             if (config.Journal.Mode != JournalMode.None)
             {
-                service.Recover();
+                service.Recover(); // announces the ladder as recovered
+            }
+            else if (config.Book.File is not null)
+            {
+                engine.Breaches.AnnounceLadder(); // a venue's own book may start with accounts not healthy: the liquidator learns them first
             }
 
             return service;
@@ -366,54 +372,25 @@ public sealed class EngineService : IDisposable
 
         using var watch = new IntegrityWatch(TimeSpan.FromMilliseconds(_config.Engine.CountersIntervalMilliseconds), [.. watched]);
 
+        long snapshotInterval = _config.Journal.SnapshotIntervalSeconds > 0 ? (long)(_config.Journal.SnapshotIntervalSeconds * Stopwatch.Frequency) : long.MaxValue / 2;
+        var duty = new Duty(this, watch, start, interval, snapshotInterval);
+        var drain = new CompositeAgent([Engine, .. _orderChecks]);
+
         // One pass of the loop body before the baseline: a new thread's first touch of the runtime's
         // per-thread state allocates a few bytes once; what is measured from here is the live loop.
         Engine.PollOnce();
         PollOrderChecks();
         PublishCounters(start, start, GC.GetAllocatedBytesForCurrentThread(), GcCount());
-        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-        int gcBefore = GcCount();
-        long nextPublish = 0;
-        long snapshotInterval = _config.Journal.SnapshotIntervalSeconds > 0 ? (long)(_config.Journal.SnapshotIntervalSeconds * Stopwatch.Frequency) : long.MaxValue / 2;
-        long nextSnapshot = start + snapshotInterval;
-        int idle = 0;
-        while (!stop.IsCancellationRequested && Engine.HaltReason is null)
-        {
-            int n = Engine.PollOnce() + PollOrderChecks(); // between feed batches: a check sees the state the last batch left
-            if (n == 0 && !Engine.HasPendingMarks)
-            {
-                wait.Idle(idle++);
-            }
-            else
-            {
-                idle = 0;
-            }
-
-            long now = Stopwatch.GetTimestamp();
-            if (now >= nextPublish)
-            {
-                if (watch.Fault is { } fault)
-                {
-                    Engine.HaltOnFault(fault); // before touching any mapping again
-                    break;
-                }
-
-                PublishCounters(now, start, allocatedBefore, gcBefore);
-                nextPublish = now + interval;
-            }
-
-            if (now >= nextSnapshot && _snapshots is not null)
-            {
-                _snapshots.TryCapture(Engine, Engine.Journal!.LastSequence);
-                nextSnapshot = now + snapshotInterval;
-            }
-        }
+        long allocatedBefore = duty.AllocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        int gcBefore = duty.GcBefore = GcCount();
+        AgentRunner.Run(duty, wait, stop);
 
         // Drain what was published before the stop (the producers have stopped or will be ignored).
         // After a shared file changed under the engine, no mapping is touched again: its pages may be gone.
         bool mappingsIntact = !Engine.HaltedOnFault;
-        while (mappingsIntact && (Engine.PollOnce() + PollOrderChecks() > 0 || Engine.HasPendingMarks))
+        if (mappingsIntact)
         {
+            AgentRunner.DrainUntilIdle(drain);
         }
 
         long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
@@ -443,6 +420,52 @@ public sealed class EngineService : IDisposable
             SnapshotFailures = _snapshots?.Failures ?? 0,
             LastSnapshotError = _snapshots?.LastError,
         };
+    }
+
+    /// <summary>
+    /// The engine thread's duty cycle: a feed batch (with the revaluation step after it), then the
+    /// order checks every gate client has sent (a check sees the state the last batch left), then
+    /// the periodic duties — the counters file and the integrity watch's verdict each counters
+    /// interval, a snapshot each snapshot interval. Done when the engine halts or a shared file changed.
+    /// </summary>
+    private sealed class Duty(EngineService service, IntegrityWatch watch, long start, long counterInterval, long snapshotInterval) : IAgent
+    {
+        private long _nextPublish;
+
+        public long AllocatedBefore { get; set; }
+
+        public int GcBefore { get; set; }
+        private long _nextSnapshot = start + snapshotInterval;
+
+        public string RoleName => "engine";
+
+        public bool IsDone => service.Engine.HaltReason is not null;
+
+        public int DoWork()
+        {
+            var engine = service.Engine;
+            int n = engine.DoWork() + service.PollOrderChecks();
+            long now = Stopwatch.GetTimestamp();
+            if (now >= _nextPublish)
+            {
+                if (watch.Fault is { } fault)
+                {
+                    engine.HaltOnFault(fault); // before touching any mapping again
+                    return n;
+                }
+
+                service.PublishCounters(now, start, AllocatedBefore, GcBefore);
+                _nextPublish = now + counterInterval;
+            }
+
+            if (now >= _nextSnapshot && service._snapshots is not null)
+            {
+                service._snapshots.TryCapture(engine, engine.Journal!.LastSequence);
+                _nextSnapshot = now + snapshotInterval;
+            }
+
+            return n;
+        }
     }
 
     /// <summary>Answers what every gate client has sent, as far as its response ring has room; returns how many.</summary>

@@ -15,7 +15,7 @@ public readonly record struct BreachRecord(long Sequence, int Account, MarginSta
 /// decodes breaches, measures feed-publish → breach-read latency, counts by state, and hands each
 /// breach to an optional callback.
 /// </summary>
-public sealed class Liquidator
+public sealed class Liquidator : IAgent
 {
     private readonly RingConsumer _breaches;
     private Handler _handler;
@@ -60,6 +60,15 @@ public sealed class Liquidator
 
     /// <summary>Reads what is available; returns how many.</summary>
     public int Poll() => _breaches.Poll(ref _handler);
+
+    /// <summary>"liquidator".</summary>
+    public string RoleName => "liquidator";
+
+    /// <summary>One <see cref="Poll"/>.</summary>
+    public int DoWork() => Poll();
+
+    /// <summary>Never: the liquidator reads until stopped.</summary>
+    public bool IsDone => false;
 
     private long _lastSequence;
 

@@ -27,7 +27,7 @@ namespace LowLatencyRisk.Engine;
 /// state, how many it replaced), so none is dropped however long the reader is away, and the
 /// reader's last message per account is always the account's current state.</para>
 /// </remarks>
-public sealed class RiskEngine
+public sealed class RiskEngine : IAgent
 {
     private readonly RiskBook _book;
     private readonly PreTradeGate? _gate;
@@ -209,23 +209,17 @@ public sealed class RiskEngine
         return n;
     }
 
-    /// <summary>Runs until <paramref name="stop"/> is set, waiting with <typeparamref name="TWait"/> when the feed is empty.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // entered once, loops for the run: no tier-0 code or on-stack replacement under live traffic
-    public void Run<TWait>(ref TWait wait, CancellationToken stop) where TWait : struct, IWaitStrategy
-    {
-        int idle = 0;
-        while (!stop.IsCancellationRequested)
-        {
-            if (PollOnce() == 0)
-            {
-                wait.Idle(idle++);
-            }
-            else
-            {
-                idle = 0;
-            }
-        }
-    }
+    /// <summary>Runs until <paramref name="stop"/> is set (or the engine halts), waiting with <typeparamref name="TWait"/> when nothing is ready.</summary>
+    public void Run<TWait>(ref TWait wait, CancellationToken stop) where TWait : struct, IWaitStrategy => AgentRunner.Run(this, wait, stop);
+
+    /// <summary>"engine".</summary>
+    public string RoleName => "engine";
+
+    /// <summary>One <see cref="PollOnce"/>; counts a waiting revaluation as work, so the runner does not idle while marks wait.</summary>
+    public int DoWork() => PollOnce() + (HasPendingMarks ? 1 : 0);
+
+    /// <summary>True once the engine has halted (<see cref="HaltReason"/>).</summary>
+    public bool IsDone => HaltReason is not null;
 
     private void Apply(ReadOnlySpan<byte> p)
     {

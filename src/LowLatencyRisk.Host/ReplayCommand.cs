@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Engine;
+using LowLatencyRisk.Engine.Configuration;
 using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Ipc;
 
@@ -16,8 +17,8 @@ internal static class ReplayCommand
     /// <summary>An offline engine: no feed ring (messages come from the journal through <see cref="RiskEngine.Replay"/>) and no breach ring.</summary>
     private static RiskEngine NewEngine(Engine.Configuration.LlrConfig c)
     {
-        var workload = c.BuildWorkload();
-        return new RiskEngine(workload.Book, new PreTradeGate(workload.Book, c.ToGateConfig()), feed: null, breaches: null);
+        var book = c.BuildBook();
+        return new RiskEngine(book, new PreTradeGate(book, c.ToGateConfig()), feed: null, breaches: null);
     }
 
     public static Command Create()
@@ -58,7 +59,17 @@ internal static class ReplayCommand
                 }
             }
 
-            var engine = NewEngine(c);
+            RiskEngine engine;
+            try
+            {
+                engine = NewEngine(c);
+            }
+            catch (ConfigException e)
+            {
+                Console.Error.WriteLine($"llr replay: {e.Message}");
+                return 2;
+            }
+
             long after = 0;
             if (parse.GetValue(fromSnapshot))
             {

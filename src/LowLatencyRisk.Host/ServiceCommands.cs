@@ -113,7 +113,12 @@ internal static class ServiceCommands
             {
                 service = EngineService.Open(c);
             }
-            catch (Exception e) when (e is RingLayoutException or JournalException or ConfigException or IOException or UnauthorizedAccessException)
+            catch (ConfigException e)
+            {
+                Console.Error.WriteLine($"llr engine: cannot start: {e.Message}"); // the book file named every problem; nothing was created
+                return 2;
+            }
+            catch (Exception e) when (e is RingLayoutException or JournalException or IOException or UnauthorizedAccessException)
             {
                 // An incompatible ring, an unreadable journal (no usable snapshot covers a trimmed
                 // head), a full /dev/shm: said plainly, nothing started.
@@ -234,6 +239,12 @@ internal static class ServiceCommands
                     Console.Error.WriteLine($"llr simulate: --out {capture}: cannot write: {e.Message}");
                     return 2;
                 }
+            }
+
+            if (c.Book.File is not null)
+            {
+                Console.Error.WriteLine($"llr simulate: plays the generated book (workload section); the engine's book is {c.Book.File}: drive it with the venue's own feed, or remove book.file");
+                return 2;
             }
 
             using var ring = AttachWhenReady(c.PathOf(c.Rings.Feed), new RingOptions(FeedMessageDescriptor.SlotSize, c.Rings.FeedCapacity, ProducerMode.Multi), parse.GetValue(wait), "simulate");
@@ -446,13 +457,13 @@ internal static class ServiceCommands
                 switch (c.Liquidator.Wait)
                 {
                     case WaitKind.BusySpin:
-                        Drain(liquidator, new BusySpinWait(), stop.Token);
+                        AgentRunner.Run(liquidator, new BusySpinWait(), stop.Token);
                         break;
                     case WaitKind.Sleeping:
-                        Drain(liquidator, new SleepingWait(), stop.Token);
+                        AgentRunner.Run(liquidator, new SleepingWait(), stop.Token);
                         break;
                     default:
-                        Drain(liquidator, new YieldingWait(), stop.Token);
+                        AgentRunner.Run(liquidator, new YieldingWait(), stop.Token);
                         break;
                 }
 
@@ -478,22 +489,6 @@ internal static class ServiceCommands
             return 0;
         });
         return command;
-    }
-
-    private static void Drain<TWait>(Engine.Liquidator liquidator, TWait wait, CancellationToken stop) where TWait : struct, IWaitStrategy
-    {
-        int spins = 0;
-        while (!stop.IsCancellationRequested)
-        {
-            if (liquidator.Poll() == 0)
-            {
-                wait.Idle(spins++);
-            }
-            else
-            {
-                spins = 0;
-            }
-        }
     }
 
     /// <summary>Attaches to a ring another process creates, waiting for the file; prints why not and returns null on failure.</summary>

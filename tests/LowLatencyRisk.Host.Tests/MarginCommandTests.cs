@@ -110,7 +110,7 @@ public sealed class MarginCommandTests : IDisposable
     [InlineData("NEGATIVE", "accounts[0].positions[0].quantity: -1 is not in (0, margin.maxQuantity = 1000000000]")]
     [InlineData("TYPO", "unknown field 'strik'")]
     [InlineData("MODE", "$.accounts[0].mode: 'cross' is not one of portfolio, standard, isolated")]
-    [InlineData("ISOLATED-NONE", "accounts[0].mode: an isolated account holds positions in exactly one instrument")]
+    [InlineData("ISOLATED-NONE", "accounts[0].mode: an isolated account is bound to exactly one instrument")]
     public void Margin_BadPortfolio_ExitsWithAClearError(string content, string expected)
     {
         var valid = new

@@ -272,7 +272,7 @@ public sealed class MarginHostileInputTests : IDisposable
         string path = _files.NewPath("portfolio");
         using (var fs = File.Create(path))
         {
-            fs.SetLength(MarginCommand.MaxFileBytes + 1); // sparse: nothing is written
+            fs.SetLength(LowLatencyRisk.Engine.Margin.PortfolioMargin.MaxFileBytes + 1); // sparse: nothing is written
         }
 
         var stderr = new StringWriter();

@@ -20,8 +20,11 @@ namespace LowLatencyRisk.Engine.Configuration;
 /// </remarks>
 public sealed class LlrConfig
 {
-    /// <summary>The instrument and account generator (the standard workload, scaled).</summary>
+    /// <summary>The instrument and account generator (the standard workload, scaled): the book unless <see cref="Book"/> names a file.</summary>
     public WorkloadSection Workload { get; init; } = new();
+
+    /// <summary>Where the engine's starting book comes from: the generator (default) or a venue's file.</summary>
+    public BookSection Book { get; init; } = new();
 
     /// <summary>The scenario grid.</summary>
     public GridSection ScenarioGrid { get; init; } = new();
@@ -149,12 +152,15 @@ public sealed class LlrConfig
             }
         }
 
-        if (Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null || Journal is null || Gate is null)
+        if (Book is null || Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null || Journal is null || Gate is null)
         {
             e.Add("$: a section is null; omit it to take its defaults");
             return e;
         }
 
+        Check(Book.File is null || !string.IsNullOrWhiteSpace(Book.File), "book.file", "is empty; omit it to use the generated book");
+        Check(Book.SpareInstruments is >= 0 and <= 1 << 20, "book.spareInstruments", $"{Book.SpareInstruments} is not in 0..1048576");
+        Check(Book.MaxPositionsPerAccount is > 0 and <= LowLatencyRisk.Engine.Margin.PortfolioMargin.MaxPositionsPerAccount, "book.maxPositionsPerAccount", $"{Book.MaxPositionsPerAccount} is not in 1..{LowLatencyRisk.Engine.Margin.PortfolioMargin.MaxPositionsPerAccount}");
         var w = Workload;
         Check(w.Underlyings is > 0 and <= 64, "workload.underlyings", $"{w.Underlyings} is not in 1..64");
         Check(w.Futures is >= 0 and <= 16, "workload.futures", $"{w.Futures} is not in 0..16");
@@ -333,6 +339,12 @@ public sealed class LlrConfig
         MaxTrackedOrders = Limits.MaxTrackedOrders,
     };
 
+    /// <summary>
+    /// The engine's starting book: loaded from <c>book.file</c> when it is set (<see cref="BookFile"/>;
+    /// throws <see cref="ConfigException"/> naming every problem), else the generated workload's.
+    /// </summary>
+    public RiskBook BuildBook() => Book.File is { } file ? BookFile.Load(file, this) : BuildWorkload().Book;
+
     /// <summary>Builds the book as configured (the standard workload generator with this file's grid, margin parameters and haircuts).</summary>
     public StandardWorkload BuildWorkload()
     {
@@ -414,6 +426,13 @@ public enum WaitKind
 }
 
 #pragma warning disable CS1591 // the section fields are documented in README (Configuration) as a table
+public sealed class BookSection
+{
+    public string? File { get; init; }
+    public int SpareInstruments { get; init; } = 1024;
+    public int MaxPositionsPerAccount { get; init; } = 256;
+}
+
 public sealed class WorkloadSection
 {
     public int Underlyings { get; init; } = 4;

@@ -17,7 +17,7 @@ namespace LowLatencyRisk.Engine.Gate;
 /// <see cref="WaitedForRoom"/>) and is answered on a later poll, so a slow or absent reader holds up
 /// order checks — back-pressure on the clients — and never the engine thread or the feed.
 /// </remarks>
-public sealed class GateService
+public sealed class GateService : IAgent
 {
     private readonly RingConsumer _requests;
     private Handler _handler;
@@ -43,6 +43,15 @@ public sealed class GateService
 
     /// <summary>Answers every request available now that has room for its response, as one batch; returns how many.</summary>
     public int Poll(int maxBatch = 1024) => _requests.PollWhile(ref _handler, maxBatch);
+
+    /// <summary>"gate".</summary>
+    public string RoleName => "gate";
+
+    /// <summary>One <see cref="Poll"/>.</summary>
+    public int DoWork() => Poll();
+
+    /// <summary>Never: the service answers until stopped.</summary>
+    public bool IsDone => false;
 
     private struct Handler(PreTradeGate gate, IRingProducer responses) : IRingHandlerWhile
     {

@@ -42,27 +42,7 @@ public static partial class PortfolioMargin
     public static PortfolioResult Compute(string json, string source = "portfolio")
     {
         ArgumentNullException.ThrowIfNull(json);
-        var shape = JsonShape.Check<PortfolioFile>(json);
-        if (shape.Count > 0)
-        {
-            throw new ConfigException(source, shape, "portfolio");
-        }
-
-        PortfolioFile? file;
-        try
-        {
-            file = JsonSerializer.Deserialize<PortfolioFile>(json, LlrConfig.JsonOptions);
-        }
-        catch (JsonException e)
-        {
-            throw new ConfigException(source, [LlrConfig.Describe(e)], "portfolio");
-        }
-
-        if (file is null)
-        {
-            throw new ConfigException(source, ["$: the file holds null, not an object"], "portfolio");
-        }
-
+        var file = Parse(json, source, "portfolio");
         var errors = new List<string>();
         var plan = Validate(file, errors);
         if (errors.Count > 0 || plan is null)
@@ -86,20 +66,98 @@ public static partial class PortfolioMargin
         return new PortfolioResult(grid.Name, scenarios, accounts);
     }
 
-    private sealed record Plan(RiskConfig Parameters, long Now, Dictionary<string, int> Underlyings, Dictionary<string, int> Instruments, Dictionary<string, int> Assets,
-        long[] Expiries);
+    /// <summary>The file's text as a <see cref="PortfolioFile"/>: its shape checked first (every unknown field, wrong type and duplicate key at once), then deserialized; throws <see cref="ConfigException"/>.</summary>
+    internal static PortfolioFile Parse(string json, string source, string what)
+    {
+        var shape = JsonShape.Check<PortfolioFile>(json);
+        if (shape.Count > 0)
+        {
+            throw new ConfigException(source, shape, what);
+        }
+
+        PortfolioFile? file;
+        try
+        {
+            file = JsonSerializer.Deserialize<PortfolioFile>(json, LlrConfig.JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new ConfigException(source, [LlrConfig.Describe(e)], what);
+        }
+
+        return file ?? throw new ConfigException(source, ["$: the file holds null, not an object"], what);
+    }
+
+    /// <summary>The largest portfolio or book file read (a venue's whole book fits in a few megabytes).</summary>
+    public const long MaxFileBytes = 64L << 20;
+
+    /// <summary>
+    /// Reads a portfolio or book file as strict UTF-8; returns null, or why not: a folder, a file too
+    /// large or bytes that are not UTF-8 are refused (decoding them leniently would turn two
+    /// different names into the same one).
+    /// </summary>
+    public static string? ReadFile(string path, out string json)
+    {
+        json = "";
+        if (Directory.Exists(path))
+        {
+            return "is a folder, not a portfolio file";
+        }
+
+        byte[] bytes;
+        try
+        {
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length > MaxFileBytes)
+            {
+                return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"is {info.Length:N0} bytes; the limit is {MaxFileBytes:N0}");
+            }
+
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot read the file: {e.Message}";
+        }
+
+        int start = bytes.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? 3 : 0;
+        try
+        {
+            json = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes, start, bytes.Length - start);
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"not valid UTF-8 (byte {start + e.Index + 1} and on); names must be exact");
+        }
+
+        return null;
+    }
+
+    internal sealed record Plan(RiskConfig Parameters, long Now, Dictionary<string, int> Underlyings, Dictionary<string, int> Instruments, Dictionary<string, int> Assets,
+        Dictionary<string, int> Accounts, long[] Expiries);
 
     /// <summary>Everything that can be checked before any account is margined, each problem once.</summary>
-    private static Plan? Validate(PortfolioFile f, List<string> errors)
+    /// <remarks>
+    /// With <paramref name="engine"/> (a book file for <c>llr engine</c>) the grid and the margin
+    /// parameters are the engine's configuration, and a file that sets them is refused.
+    /// </remarks>
+    internal static Plan? Validate(PortfolioFile f, List<string> errors, LlrConfig? engine = null)
     {
-        var parameters = new LlrConfig { ScenarioGrid = f.ScenarioGrid ?? new(), Margin = f.Margin ?? new() };
+        if (engine is not null && (f.ScenarioGrid is not null || f.Margin is not null))
+        {
+            // Said first, and the rest is still checked: every problem of the file at once.
+            errors.Add($"{(f.ScenarioGrid is not null ? "scenarioGrid" : "margin")}: a book file takes the grid and margin parameters from the engine's configuration; remove this section");
+        }
+
+        int sectionErrors = errors.Count;
+        var parameters = engine ?? new LlrConfig { ScenarioGrid = f.ScenarioGrid ?? new(), Margin = f.Margin ?? new() };
         errors.AddRange(parameters.Validate().Where(e => e.StartsWith("scenarioGrid", StringComparison.Ordinal) || e.StartsWith("margin", StringComparison.Ordinal)));
         long now = Time(f.ValuationTime, "valuationTime", errors, required: true);
         Count(f.Underlyings?.Length, "underlyings", MaxUnderlyings, errors);
         Count(f.Instruments?.Length, "instruments", MaxInstruments, errors);
         Count(f.Assets.Length, "assets", MaxAssets, errors);
         Count(f.Accounts?.Length, "accounts", MaxAccounts, errors);
-        if (errors.Count > 0)
+        if (errors.Count > sectionErrors)
         {
             return null;
         }
@@ -108,7 +166,7 @@ public static partial class PortfolioMargin
         var underlyings = Index(f.Underlyings!.Select(u => u.Name).ToArray(), "underlyings", errors);
         var instruments = Index(f.Instruments!.Select(i => i.Name).ToArray(), "instruments", errors);
         var assets = Index(f.Assets.Select(a => a.Name).ToArray(), "assets", errors);
-        Index(f.Accounts!.Select(a => a.Name).ToArray(), "accounts", errors);
+        var accountIds = Index(f.Accounts!.Select(a => a.Name).ToArray(), "accounts", errors);
         for (int u = 0; u < f.Underlyings!.Length; u++)
         {
             var x = f.Underlyings[u];
@@ -232,9 +290,28 @@ public static partial class PortfolioMargin
             }
 
             int positions = acct.Positions?.Length ?? 0;
-            if (acct.Mode == MarginMode.Isolated && acct.Positions?.Select(x => x.Instrument).Distinct().Count() != 1)
+            var held = (acct.Positions ?? []).Select(x => x.Instrument).Concat(acct.Instrument is null ? [] : [acct.Instrument]).Distinct().Count();
+            if (acct.Mode == MarginMode.Isolated && held != 1)
             {
-                errors.Add($"accounts[{a}].mode: an isolated account holds positions in exactly one instrument (give each isolated position an account of its own)");
+                errors.Add($"accounts[{a}].mode: an isolated account is bound to exactly one instrument: its positions' (or, flat, the one named by \"instrument\"); give each isolated position an account of its own");
+            }
+
+            if (acct.Mode != MarginMode.Isolated && (acct.Parent is not null || acct.Instrument is not null))
+            {
+                errors.Add($"accounts[{a}]: parent and instrument belong to isolated accounts only");
+            }
+            else if (acct.Instrument is not null && !instruments.ContainsKey(acct.Instrument))
+            {
+                errors.Add($"accounts[{a}].instrument: unknown instrument '{acct.Instrument}'");
+            }
+
+            if (acct.Parent is not null && (!accountIds.TryGetValue(acct.Parent, out int parent) || parent == a || f.Accounts[parent].Mode == MarginMode.Isolated))
+            {
+                errors.Add($"accounts[{a}].parent: '{acct.Parent}' is not another account of the file that is not itself isolated");
+            }
+            else if (engine is not null && acct.Mode == MarginMode.Isolated && acct.Parent is null)
+            {
+                errors.Add($"accounts[{a}].parent: an isolated account in the engine's book names its parent (collateral moves between the two)");
             }
 
             if (positions > MaxPositionsPerAccount)
@@ -277,7 +354,7 @@ public static partial class PortfolioMargin
 
         // Per-account books: one underlying per used underlying, no hysteresis (a batch has no path).
         var config = parameters.Apply(new RiskConfig { IndexBand = 10, MaxAccounts = 1 }) with { Hysteresis = 0 };
-        return new Plan(config, now, underlyings, instruments, assets, expiries);
+        return new Plan(config, now, underlyings, instruments, assets, accountIds, expiries);
     }
 
     private static AccountResult? MarginAccount(PortfolioFile f, Plan plan, int a, List<string> errors)
@@ -288,7 +365,8 @@ public static partial class PortfolioMargin
         var collateral = acct.Collateral ?? [];
 
         // What this account uses, in file order, mapped to dense local ids.
-        var usedInstruments = positions.Select(p => plan.Instruments[p.Instrument!]).Distinct().Order().ToArray();
+        var usedInstruments = positions.Select(p => plan.Instruments[p.Instrument!]).Concat(acct.Instrument is null ? [] : [plan.Instruments[acct.Instrument]])
+            .Distinct().Order().ToArray();
         var usedAssets = collateral.Select(c => plan.Assets[c.Asset!]).Order().ToArray();
         var usedUnderlyings = usedInstruments.Select(i => plan.Underlyings[f.Instruments![i].Underlying!])
             .Concat(usedAssets.Where(k => f.Assets[k].Underlying is not null).Select(k => plan.Underlyings[f.Assets[k].Underlying!]))
@@ -538,6 +616,8 @@ public sealed class AccountEntry
 {
     public string? Name { get; init; }
     public MarginMode? Mode { get; init; }
+    public string? Parent { get; init; }
+    public string? Instrument { get; init; }
     public CollateralEntry[]? Collateral { get; init; }
     public PositionEntry[]? Positions { get; init; }
 }

@@ -1,0 +1,152 @@
+using System.Globalization;
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Engine.Margin;
+
+namespace LowLatencyRisk.Engine.Configuration;
+
+/// <summary>
+/// The engine's starting book from a file (<c>book.file</c>): a venue's own underlyings,
+/// instruments, collateral assets and accounts with their modes, collateral and positions, in the
+/// format <c>llr margin</c> reads, so one file can be checked with <c>llr margin</c> and then served
+/// by <c>llr engine</c>. Ids on the wire are the entries' positions in the file: the first
+/// underlying is 0, the first instrument 0, the first asset 0, the first account 0.
+/// </summary>
+/// <remarks>
+/// Everything is checked before anything is built, and every problem is reported at once with its
+/// JSON path (<see cref="ConfigException"/>); the grid and margin parameters are the configuration's
+/// (a file that sets them is refused). Isolated accounts name their parent. Capacity: the file's
+/// underlyings, assets and accounts, its instruments plus <c>book.spareInstruments</c> for
+/// definitions that arrive on the feed, and <c>book.maxPositionsPerAccount</c>.
+/// </remarks>
+public static class BookFile
+{
+    /// <summary>Loads and builds the book of <paramref name="path"/> with <paramref name="config"/>'s parameters; throws <see cref="ConfigException"/> naming every problem.</summary>
+    public static RiskBook Load(string path, LlrConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(config);
+        if (PortfolioMargin.ReadFile(path, out string json) is { } problem)
+        {
+            throw new ConfigException(path, [$"$: {problem}"], "book");
+        }
+
+        return Build(json, config, path);
+    }
+
+    /// <summary>Builds the book from the file's text (<paramref name="source"/> names it in errors).</summary>
+    public static RiskBook Build(string json, LlrConfig config, string source = "book")
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(config);
+        var file = PortfolioMargin.Parse(json, source, "book");
+        var errors = new List<string>();
+        var plan = PortfolioMargin.Validate(file, errors, config);
+        if (plan is null || errors.Count > 0)
+        {
+            throw new ConfigException(source, errors, "book");
+        }
+
+        var b = config.Book;
+        int maxPositions = Math.Max(b.MaxPositionsPerAccount, file.Accounts!.Max(a => a.Positions?.Length ?? 0));
+        var book = new RiskBook(config.Apply(new RiskConfig
+        {
+            MaxUnderlyings = file.Underlyings!.Length,
+            MaxInstruments = file.Instruments!.Length + b.SpareInstruments,
+            MaxAssets = file.Assets.Length,
+            MaxAccounts = file.Accounts!.Length,
+            MaxPositionsPerAccount = maxPositions,
+        }));
+
+        for (int u = 0; u < file.Underlyings.Length; u++)
+        {
+            var x = file.Underlyings[u];
+            book.DefineUnderlying(u, x.Carry);
+            if (book.UpdateIndex(u, x.Index!.Value, plan.Now) is var mark && mark != MarkResult.Accepted)
+            {
+                errors.Add($"underlyings[{u}].index: refused by the book ({mark})");
+            }
+        }
+
+        for (int i = 0; i < file.Instruments.Length; i++)
+        {
+            var x = file.Instruments[i];
+            var spec = new InstrumentSpec(x.Kind!.Value, plan.Underlyings[x.Underlying!], x.Strike ?? 0, plan.Expiries[i], x.Multiplier, x.TickSize, x.LotSize);
+            var defined = book.TryDefineInstrument(i, spec);
+            if (defined != DefinitionResult.Defined)
+            {
+                errors.Add($"instruments[{i}]: {book.Describe(defined)}");
+            }
+            else if (x.Volatility is { } vol)
+            {
+                book.SetInitialVolatility(i, vol);
+            }
+        }
+
+        for (int k = 0; k < file.Assets.Length; k++)
+        {
+            var x = file.Assets[k];
+            book.DefineAsset(k, x.Underlying is null ? -1 : plan.Underlyings[x.Underlying], x.Price ?? 0, [.. x.Haircuts.Select(t => new HaircutTier(t.UpTo, t.Haircut))]);
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(source, errors, "book");
+        }
+
+        book.Revalue(); // marks and Greeks before any position: the positions below value against the file's market
+
+        // Modes first, while every account is flat (an account becomes isolated only while flat);
+        // parents before their isolated accounts need nothing: a parent is never isolated.
+        for (int a = 0; a < file.Accounts.Length; a++)
+        {
+            var x = file.Accounts[a];
+            var mode = x.Mode ?? config.Margin.DefaultMode;
+            int instrument = mode == MarginMode.Isolated ? plan.Instruments[x.Instrument ?? x.Positions![0].Instrument!] : -1;
+            int parent = x.Parent is null ? -1 : plan.Accounts[x.Parent];
+            var result = book.SetMarginMode(a, mode, parent, instrument);
+            if (result is not (ModeChangeResult.Changed or ModeChangeResult.Unchanged))
+            {
+                errors.Add($"accounts[{a}].mode: refused by the book ({result})");
+            }
+        }
+
+        for (int a = 0; a < file.Accounts.Length; a++)
+        {
+            var x = file.Accounts[a];
+            var collateral = x.Collateral ?? [];
+            for (int c = 0; c < collateral.Length; c++)
+            {
+                if (!book.SetCollateral(a, plan.Assets[collateral[c].Asset!], collateral[c].Balance!.Value))
+                {
+                    errors.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"accounts[{a}].collateral[{c}].balance: {collateral[c].Balance} is beyond margin.maxCollateralUnits or its value beyond margin.maxCollateralValue"));
+                }
+            }
+
+            var positions = x.Positions ?? [];
+            for (int p = 0; p < positions.Length; p++)
+            {
+                var e = positions[p];
+                double quantity = e.Side == PositionSide.Sell ? -e.Quantity!.Value : e.Quantity!.Value;
+                var r = book.ApplyFill(a, plan.Instruments[e.Instrument!], quantity, e.Price!.Value);
+                if (r != FillResult.Applied)
+                {
+                    errors.Add($"accounts[{a}].positions[{p}]: refused by the book ({r})");
+                }
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(source, errors, "book");
+        }
+
+        book.Revalue();
+        while (book.TryDequeueTransition(out _))
+        {
+            // The starting ladder is the state, not a change: recovery and the first breaches announce it.
+        }
+
+        return book;
+    }
+}

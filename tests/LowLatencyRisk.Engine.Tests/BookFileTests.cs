@@ -1,0 +1,119 @@
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Margin;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Engine.Tests;
+
+/// <summary>A venue's own starting book (<c>book.file</c>): built as the file says, margined as <c>llr margin</c> margins it, refused with every problem named.</summary>
+public sealed class BookFileTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(TempFiles.Directory, $"llr-book-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    public BookFileTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string Example => Path.Combine(NativePeers.RepoRoot, "src", "LowLatencyRisk.Host", "examples", "book.json");
+
+    [Fact]
+    public void ExampleBook_IsBuiltAsTheFileSays_WithIdsInFileOrder()
+    {
+        var book = BookFile.Load(Example, new LlrConfig());
+        Assert.Equal((2, 3, 2), (book.Config.MaxUnderlyings, book.Config.MaxAccounts, book.Config.MaxAssets));
+        Assert.Equal(4 + 1024, book.Config.MaxInstruments); // room for definitions that arrive on the feed
+        Assert.Equal((InstrumentKind.Perpetual, InstrumentKind.Put), (book.Instrument(0).Kind, book.Instrument(2).Kind));
+        Assert.Equal(60_000, book.IndexPrice(0));
+        Assert.Equal((1.0, -1.0), (book.PositionQuantity(0, 0), book.PositionQuantity(0, 1)));
+        Assert.Equal((-2.0, 10.0), (book.PositionQuantity(1, 2), book.PositionQuantity(1, 3)));
+        Assert.Equal((MarginMode.Portfolio, MarginMode.Standard, MarginMode.Isolated), (book.Mode(0), book.Mode(1), book.Mode(2)));
+        Assert.Equal((1, 0), (book.IsolatedParent(2), book.IsolatedInstrument(2)));
+        Assert.Equal(0.5, book.CollateralBalance(1, 1));
+    }
+
+    [Fact]
+    public void EveryAccount_HasTheMargin_LlrMarginComputesForTheSameFile()
+    {
+        // Accounts never offset each other, so the engine's book margins each account as llr margin
+        // does in a book of its own; the default configuration and llr margin's defaults agree.
+        var book = BookFile.Load(Example, new LlrConfig());
+        Assert.Null(PortfolioMargin.ReadFile(Example, out string json));
+        var batch = PortfolioMargin.Compute(json, Example);
+        for (int a = 0; a < batch.Accounts.Length; a++)
+        {
+            var expected = batch.Accounts[a];
+            Assert.Equal(expected.Equity, book.Equity(a), 9);
+            Assert.Equal(expected.InitialMargin, book.InitialMargin(a), 9);
+            Assert.Equal(expected.MaintenanceMargin, book.MaintenanceMargin(a), 9);
+        }
+
+        Assert.True(book.InitialMargin(0) > 0 && book.InitialMargin(1) > 0, "a check on zeros would prove nothing");
+    }
+
+    [Fact]
+    public void ABadFile_IsRefused_WithEveryProblemNamedByItsPath()
+    {
+        string json = """
+            {
+              "valuationTime": "2026-11-22T08:00:00Z",
+              "scenarioGrid": { "priceScanRange": 0.2 },
+              "underlyings": [ { "name": "BTC", "index": -5 } ],
+              "instruments": [ { "name": "P", "underlying": "XRP", "kind": "perpetual" } ],
+              "accounts": [
+                { "name": "a", "mode": "isolated", "instrument": "P" },
+                { "name": "b", "parent": "a" },
+                { "name": "a" }
+              ]
+            }
+            """;
+        var e = Assert.Throws<ConfigException>(() => BookFile.Build(json, new LlrConfig(), "book.json"));
+        Assert.Contains(e.Problems, p => p.StartsWith("scenarioGrid: a book file takes the grid and margin parameters from the engine's configuration", StringComparison.Ordinal));
+        Assert.Contains(e.Problems, p => p.StartsWith("underlyings[0].index:", StringComparison.Ordinal));
+        Assert.Contains(e.Problems, p => p == "instruments[0].underlying: unknown underlying 'XRP'");
+        Assert.Contains(e.Problems, p => p.StartsWith("accounts[0].parent: an isolated account in the engine's book names its parent", StringComparison.Ordinal));
+        Assert.Contains(e.Problems, p => p.StartsWith("accounts[1]: parent and instrument belong to isolated accounts only", StringComparison.Ordinal));
+        Assert.Contains(e.Problems, p => p.StartsWith("accounts[2].name:", StringComparison.Ordinal) || p.Contains("'a'", StringComparison.Ordinal));
+        Assert.StartsWith("book.json: invalid book:", e.Message, StringComparison.Ordinal);
+
+        var unknown = Assert.Throws<ConfigException>(() => BookFile.Build("""{ "valuationTime": "2026-11-22T08:00:00Z", "underlyings": [], "instruments": [], "accounts": [], "colour": 1 }""", new LlrConfig()));
+        Assert.Contains(unknown.Problems, p => p.Contains("colour", StringComparison.Ordinal));
+        var missing = Assert.Throws<ConfigException>(() => BookFile.Load(Path.Combine(_dir, "none.json"), new LlrConfig()));
+        Assert.Contains("cannot read the file", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Engine_ServesTheFileBook_AndAnnouncesAccountsThatStartUnhealthy()
+    {
+        // desk-a with too little collateral starts in liquidation: the liquidator hears it first.
+        string text = File.ReadAllText(Example).Replace("\"balance\": 20000", "\"balance\": 100", StringComparison.Ordinal);
+        string bookPath = Path.Combine(_dir, "book.json");
+        File.WriteAllText(bookPath, text);
+        var c = LlrConfig.Parse($$"""
+            {
+              "book": { "file": "{{bookPath}}" },
+              "rings": { "directory": "{{_dir}}", "feedCapacity": 1024, "breachCapacity": 1024 },
+              "engine": { "cpu": -1 },
+              "limits": { "maxTrackedOrders": 1024 }
+            }
+            """);
+        using var service = EngineService.Open(c);
+        var seen = new List<BreachRecord>();
+        var reader = new Liquidator(service.Breach.CreateConsumer(0), seen.Add);
+        Assert.True(reader.Poll() >= 1);
+        Assert.Contains(seen, b => b.Account == 0 && b.To == MarginState.Liquidation && b.From == MarginState.Liquidation);
+
+        // A fill on the file's ids moves the file's account.
+        var producer = service.Feed.CreateMultiProducer();
+        Assert.True(producer.TryClaim(1, out long slot));
+        var p = producer.Payload(slot);
+        FeedMessageDescriptor.WriteHeader(p, FeedMessageType.Fill, 1, 1, 1_795_334_400_000_000_000, 0);
+        FeedMessageDescriptor.WriteFill(p, account: 1, instrument: 3, quantity: 5, price: 3000, tradeId: 1);
+        producer.Publish(slot);
+        while (service.Engine.PollOnce() > 0 || service.Engine.HasPendingMarks)
+        {
+        }
+
+        Assert.Equal(15.0, service.Engine.Book.PositionQuantity(1, 3));
+    }
+}
