@@ -63,8 +63,8 @@ fi
 echo "== pack the libraries"
 rm -rf "$root/artifacts/packages"
 if dotnet pack LowLatencyRisk.sln -c Release --no-build -nologo -clp:NoSummary -o "$root/artifacts/packages" > "$results/pack.txt" 2>&1 \
-   && [ "$(ls "$root/artifacts/packages" | sort | tr '\n' ' ')" = "LowLatencyRisk.Core.0.1.0.nupkg LowLatencyRisk.Ipc.0.1.0.nupkg " ]; then
-  echo "ok: artifacts/packages holds LowLatencyRisk.Core and LowLatencyRisk.Ipc"
+   && [ "$(ls "$root/artifacts/packages" | sort | tr '\n' ' ')" = "LowLatencyRisk.Core.0.1.0.nupkg LowLatencyRisk.Engine.0.1.0.nupkg LowLatencyRisk.Ipc.0.1.0.nupkg " ]; then
+  echo "ok: artifacts/packages holds LowLatencyRisk.Core, LowLatencyRisk.Engine and LowLatencyRisk.Ipc"
 else
   echo "!! dotnet pack failed or packed other projects: $(ls "$root/artifacts/packages" 2>/dev/null | tr '\n' ' ')" >&2
   publish_failed=1

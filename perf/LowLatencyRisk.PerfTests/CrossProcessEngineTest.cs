@@ -2,10 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using LowLatencyRisk.Engine;
 using LowLatencyRisk.Engine.Configuration;
-using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Fixtures.Simulation;
 using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Ipc.Native;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.PerfTests;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using LowLatencyRisk.Engine;
 using LowLatencyRisk.Fixtures;
+using LowLatencyRisk.Fixtures.Simulation;
 
 namespace LowLatencyRisk.PerfTests;
 
@@ -22,9 +23,9 @@ public static class EngineTests
         string mixName = options.String("mix", "standard");
         var mix = mixName switch
         {
-            "fills" => Engine.Simulation.SimulatorMix.FillsOnly,
-            "prices" => Engine.Simulation.SimulatorMix.PricesOnly,
-            _ => Engine.Simulation.SimulatorMix.Standard,
+            "fills" => Fixtures.Simulation.SimulatorMix.FillsOnly,
+            "prices" => Fixtures.Simulation.SimulatorMix.PricesOnly,
+            _ => Fixtures.Simulation.SimulatorMix.Standard,
         };
         var r = EmbeddedVenue.Run(new EmbeddedVenueOptions { Duration = TimeSpan.FromSeconds(seconds), Scale = scale, Rate = rate, Pin = pin, Mix = mix }, Console.WriteLine);
         var c = CultureInfo.InvariantCulture;

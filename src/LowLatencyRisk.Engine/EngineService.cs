@@ -2,9 +2,7 @@ using System.Diagnostics;
 using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Engine.Configuration;
 using LowLatencyRisk.Engine.Gate;
-using LowLatencyRisk.Engine.Simulation;
 using LowLatencyRisk.Engine.Wire;
-using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Ipc.Native;
 
@@ -95,11 +93,13 @@ public sealed class EngineService : IDisposable
     /// engine's roles — consumer of the feed ring, producer of the breach ring, writer of the
     /// counters file and of the journal folder — as exclusive locks (<see cref="OwnerLock"/>): a
     /// second engine on any of them is refused naming the first one's pid, whatever else its
-    /// configuration says. A start that fails removes the files it created.
+    /// configuration says. A start that fails removes the files it created. The book comes from
+    /// <paramref name="books"/> (a file's, or a generator's).
     /// </summary>
-    public static EngineService Open(LlrConfig config)
+    public static EngineService Open(LlrConfig config, IBookSource books)
     {
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(books);
         var errors = config.Validate();
         if (errors.Count > 0)
         {
@@ -107,7 +107,7 @@ public sealed class EngineService : IDisposable
         }
 
         // The book first: a book file with problems is refused before any shared file is created.
-        var book = config.BuildBook();
+        var book = books.Build(config);
 
         var mode = config.FilePermissions;
         var feedOptions = new RingOptions(FeedMessageDescriptor.SlotSize, config.Rings.FeedCapacity, ProducerMode.Multi) { FileMode = mode };
@@ -290,51 +290,6 @@ public sealed class EngineService : IDisposable
         catch (IOException) when (File.Exists(path))
         {
             return SharedRing.AttachMapped(path, options, TimeSpan.FromSeconds(5)); // another process created it first
-        }
-    }
-
-    /// <summary>
-    /// Runs <paramref name="messages"/> simulated messages through a scratch engine on a small book
-    /// and in-process rings, so the hot methods are compiled at their final tier before the live
-    /// feed arrives. The live book is not touched.
-    /// </summary>
-    public static void WarmUp(LlrConfig config, int messages)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        if (messages <= 0)
-        {
-            return;
-        }
-
-        var scale = WorkloadScale.Small with { Seed = config.Workload.Seed };
-        var book = StandardWorkload.Build(scale, config.ToGrid(), config.Apply, config.ToHaircuts());
-        var shadow = StandardWorkload.Build(scale, config.ToGrid(), config.Apply, config.ToHaircuts());
-        using var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 4096, ProducerMode.Multi));
-        using var breach = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single));
-        var engine = new RiskEngine(book.Book, new PreTradeGate(book.Book, config.ToGateConfig()), feed.CreateConsumer(0), breach.CreateSingleProducer());
-        var liquidator = new Liquidator(breach.CreateConsumer(0));
-        var producer = feed.CreateMultiProducer();
-        var sim = new VenueSimulator(shadow, seed: 1, producerId: 1, stressStart: messages / 3, stressLength: messages / 3);
-        for (int sent = 0; sent < messages; sent += 256)
-        {
-            long first;
-            while (!producer.TryClaim(256, out first))
-            {
-                engine.PollOnce();
-                liquidator.Poll();
-            }
-
-            long now = MonotonicClock.Now();
-            for (int k = 0; k < 256; k++)
-            {
-                sim.Next(producer.Payload(first + k), now);
-                producer.Publish(first + k);
-            }
-        }
-
-        while (engine.PollOnce() > 0 || engine.HasPendingMarks)
-        {
-            liquidator.Poll();
         }
     }
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Engine;
 using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Ipc;
 

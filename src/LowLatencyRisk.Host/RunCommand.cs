@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using LowLatencyRisk.Engine;
 using LowLatencyRisk.Fixtures;
+using LowLatencyRisk.Fixtures.Simulation;
 
 namespace LowLatencyRisk.Host;
 
@@ -47,7 +48,7 @@ internal static class RunCommand
             }
 
             var options = new EmbeddedVenueOptions { Duration = TimeSpan.FromSeconds(seconds), Scale = scale, Seed = parse.GetValue(seed), Pin = !parse.GetValue(noPin), Rate = offered,
-                Mix = parse.GetValue(mix) switch { "fills" => Engine.Simulation.SimulatorMix.FillsOnly, "prices" => Engine.Simulation.SimulatorMix.PricesOnly, _ => Engine.Simulation.SimulatorMix.Standard } };
+                Mix = parse.GetValue(mix) switch { "fills" => Fixtures.Simulation.SimulatorMix.FillsOnly, "prices" => Fixtures.Simulation.SimulatorMix.PricesOnly, _ => Fixtures.Simulation.SimulatorMix.Standard } };
             Console.WriteLine($"llr run: simulated venue -> feed ring -> engine -> breach ring -> liquidator, rings in {options.RingDirectory}, {seconds:F0} s");
             var r = EmbeddedVenue.Run(options, Console.WriteLine);
             Print(r);

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using LowLatencyRisk.Engine;
 using LowLatencyRisk.Engine.Configuration;
-using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Fixtures.Simulation;
 using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
@@ -111,7 +111,7 @@ internal static class ServiceCommands
             EngineService service;
             try
             {
-                service = EngineService.Open(c);
+                service = EngineService.Open(c, BookSources.For(c));
             }
             catch (ConfigException e)
             {
@@ -141,7 +141,7 @@ internal static class ServiceCommands
             }
 
             clock.Restart();
-            EngineService.WarmUp(c, c.Engine.WarmupMessages);
+            EngineWarmup.Run(c, c.Engine.WarmupMessages);
             Console.WriteLine(string.Create(Inv, $"llr engine: warm-up {c.Engine.WarmupMessages:N0} messages on a scratch book in {clock.ElapsedMilliseconds} ms"));
             using var stop = StopSource(parse.GetValue(duration), out var signals);
             using (signals)

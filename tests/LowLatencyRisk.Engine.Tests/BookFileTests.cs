@@ -3,6 +3,7 @@ using LowLatencyRisk.Engine.Configuration;
 using LowLatencyRisk.Engine.Margin;
 using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Testing;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Engine.Tests;
 
@@ -97,7 +98,7 @@ public sealed class BookFileTests : IDisposable
               "limits": { "maxTrackedOrders": 1024 }
             }
             """);
-        using var service = EngineService.Open(c);
+        using var service = c.OpenEngine();
         var seen = new List<BreachRecord>();
         var reader = new Liquidator(service.Breach.CreateConsumer(0), seen.Add);
         Assert.True(reader.Poll() >= 1);

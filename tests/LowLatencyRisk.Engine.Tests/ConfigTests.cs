@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Engine.Tests;
 

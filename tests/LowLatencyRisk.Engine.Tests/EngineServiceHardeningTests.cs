@@ -1,7 +1,8 @@
 using LowLatencyRisk.Engine.Configuration;
-using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Fixtures.Simulation;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Testing;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Engine.Tests;
 
@@ -29,15 +30,15 @@ public sealed class EngineServiceHardeningTests : IDisposable
     {
         // Before: a second engine whose configuration differed only in rings.counters attached to
         // the same feed and breach rings; both applied every message and both wrote the breach ring.
-        using var first = EngineService.Open(Config());
-        var e = Assert.Throws<IOException>(() => EngineService.Open(Config(counters: "other-counters")));
+        using var first = Config().OpenEngine();
+        var e = Assert.Throws<IOException>(() => Config(counters: "other-counters").OpenEngine());
         Assert.Contains($"pid {Environment.ProcessId}", e.Message, StringComparison.Ordinal);
         Assert.Contains("feed ring's consumer role", e.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_dir, "other-counters")), "a refused start leaves nothing behind");
         first.Dispose();
 
         // Once the owner is gone (here disposed; a killed process's lock goes with it) the role is free.
-        using var second = EngineService.Open(Config(counters: "other-counters"));
+        using var second = Config(counters: "other-counters").OpenEngine();
         Assert.NotNull(second.Engine);
     }
 
@@ -45,7 +46,7 @@ public sealed class EngineServiceHardeningTests : IDisposable
     public void JournalCannotRoll_EngineHalts_NothingUnjournaledIsApplied_TheMessageStaysInTheRing()
     {
         var c = Config(journal: "journal");
-        using var service = EngineService.Open(c);
+        using var service = c.OpenEngine();
         string journalDir = EngineService.JournalDirectory(c);
         // Segment 2 is prepared at open; segment 3 is prepared after the roll to 2 — make that fail
         // (a directory where its file must go: the same path as a full disk, deterministically).
@@ -89,7 +90,7 @@ public sealed class EngineServiceHardeningTests : IDisposable
         // recorded only as "sequence gaps 1". Now the engine notices within a counters interval
         // (100 ms by default), stops taking messages, goes risk-off and says which file changed.
         var c = Config();
-        using var service = EngineService.Open(c);
+        using var service = c.OpenEngine();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         EngineRunSummary? summary = null;
         var thread = new Thread(() => summary = service.Run(stop.Token));
@@ -137,7 +138,7 @@ public sealed class EngineServiceHardeningTests : IDisposable
     {
         var c = Config(journal: "journal");
         Directory.CreateDirectory(Path.Combine(EngineService.JournalDirectory(c), "journal-000002.llrj"));
-        var e = Assert.Throws<JournalException>(() => EngineService.Open(c));
+        var e = Assert.Throws<JournalException>(() => c.OpenEngine());
         Assert.Contains("cannot hold the next segment", e.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(c.PathOf(c.Rings.Feed)), "a failed start removes the rings it created");
         Assert.False(File.Exists(c.PathOf(c.Rings.Counters)));
@@ -151,7 +152,7 @@ public sealed class EngineServiceHardeningTests : IDisposable
     {
         // Before: snapshots 0644, rings 0600, journal and counters 0640.
         var c = Config(journal: "journal", fileMode: fileMode);
-        using (var service = EngineService.Open(c))
+        using (var service = c.OpenEngine())
         {
             service.Snapshots!.TryCapture(service.Engine, service.Engine.Journal!.LastSequence);
             service.Snapshots.WaitIdle();

@@ -2,7 +2,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Fixtures.Simulation;
 using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Ipc;
 

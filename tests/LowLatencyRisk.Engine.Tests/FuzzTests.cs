@@ -1,5 +1,5 @@
 using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Fixtures.Simulation;
 using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;

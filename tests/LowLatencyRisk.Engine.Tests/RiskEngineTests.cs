@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Fixtures.Simulation;
 using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Engine.Configuration;
 using LowLatencyRisk.Engine.Wire;
-using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Fixtures.Simulation;
 using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Testing;
@@ -58,7 +58,7 @@ public sealed class SnapshotRecoveryTests : IDisposable
         var c = Config();
         var sim = Simulator(c);
         ulong expected;
-        using (var service = EngineService.Open(c))
+        using (var service = c.OpenEngine())
         {
             Assert.Equal(0, service.Recovery!.Replayed);
             Feed(service, sim, 6_000);
@@ -77,7 +77,7 @@ public sealed class SnapshotRecoveryTests : IDisposable
         Assert.Equal(2, snapshots.Count);
 
         // Reopen: the newest snapshot plus the 3,000 records after it.
-        using (var service = EngineService.Open(c))
+        using (var service = c.OpenEngine())
         {
             Assert.Equal(snapshots[0].Sequence, service.Recovery!.SnapshotSequence);
             Assert.Equal(3_000, service.Recovery.Replayed);
@@ -86,7 +86,7 @@ public sealed class SnapshotRecoveryTests : IDisposable
 
         // Corrupt the newest: refused (checksum), the older one plus 9,000 records give the same state.
         Flip(snapshots[0].Path, 5_000);
-        using (var service = EngineService.Open(c))
+        using (var service = c.OpenEngine())
         {
             Assert.Contains(service.Recovery!.RefusedSnapshots, r => r.Contains("checksum mismatch", StringComparison.Ordinal));
             Assert.Equal(snapshots[1].Sequence, service.Recovery.SnapshotSequence);
@@ -105,7 +105,7 @@ public sealed class SnapshotRecoveryTests : IDisposable
             """);
         var sim = Simulator(c);
         ulong expected;
-        using (var service = EngineService.Open(c))
+        using (var service = c.OpenEngine())
         {
             Assert.Equal(MarginMode.Standard, service.Engine.Book.Mode(3));
             Feed(service, sim, 3_000);
@@ -118,7 +118,7 @@ public sealed class SnapshotRecoveryTests : IDisposable
             expected = EngineStateHash.Compute(service.Engine);
         }
 
-        using (var service = EngineService.Open(c))
+        using (var service = c.OpenEngine())
         {
             Assert.Equal(1_001, service.Recovery!.Replayed);
             Assert.Equal((MarginMode.Portfolio, MarginMode.Portfolio, MarginMode.Standard), (service.Engine.Book.Mode(3), service.Engine.Book.Mode(4), service.Engine.Book.Mode(5)));
@@ -154,7 +154,7 @@ public sealed class SnapshotRecoveryTests : IDisposable
     {
         var c = Config();
         var sim = Simulator(c);
-        using (var service = EngineService.Open(c))
+        using (var service = c.OpenEngine())
         {
             Feed(service, sim, 2_000);
             service.Snapshots!.TryCapture(service.Engine, service.Engine.Journal!.LastSequence);
@@ -165,7 +165,7 @@ public sealed class SnapshotRecoveryTests : IDisposable
         byte[] bytes = File.ReadAllBytes(path);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 9);
         File.WriteAllBytes(path, bytes);
-        using (var service = EngineService.Open(c))
+        using (var service = c.OpenEngine())
         {
             Assert.Contains(service.Recovery!.RefusedSnapshots, r => r.Contains($"snapshot version 9, this build reads version {SnapshotStore.Version}", StringComparison.Ordinal));
             Assert.Equal(0, service.Recovery.SnapshotSequence);
@@ -193,7 +193,7 @@ public sealed class SnapshotRecoveryTests : IDisposable
     public void SnapshotCapture_DoesNotAllocateOnTheEngineThread()
     {
         var c = Config();
-        using var service = EngineService.Open(c);
+        using var service = c.OpenEngine();
         Feed(service, Simulator(c), 1_000);
         var store = service.Snapshots!;
         for (int i = 0; i < 3; i++)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using LowLatencyRisk.Testing;
+using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Host.Tests;
 

@@ -85,7 +85,7 @@ public class RiskBookBenchmarks
     public void SetupSimulated()
     {
         Setup();
-        var sim = new LowLatencyRisk.Engine.Simulation.VenueSimulator(StandardWorkload.Build(new WorkloadScale()), seed: 7) { Mix = LowLatencyRisk.Engine.Simulation.SimulatorMix.FillsOnly };
+        var sim = new LowLatencyRisk.Fixtures.Simulation.VenueSimulator(StandardWorkload.Build(new WorkloadScale()), seed: 7) { Mix = LowLatencyRisk.Fixtures.Simulation.SimulatorMix.FillsOnly };
         var list = new List<(int, int, double, double)>();
         var message = new byte[120];
         while (list.Count < 1_000_000)

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Engine;
-using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Fixtures.Simulation;
 using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;

@@ -4,6 +4,24 @@ using LowLatencyRisk.Engine.Margin;
 
 namespace LowLatencyRisk.Engine.Configuration;
 
+/// <summary>Where the engine's starting book comes from (the seam between the engine and what builds its book).</summary>
+public interface IBookSource
+{
+    /// <summary>Builds the book with <paramref name="config"/>'s parameters; throws <see cref="ConfigException"/> naming every problem of its input.</summary>
+    RiskBook Build(LlrConfig config);
+}
+
+/// <summary>The book of <c>book.file</c> (<see cref="BookFile"/>).</summary>
+public sealed class FileBookSource : IBookSource
+{
+    /// <inheritdoc/>
+    public RiskBook Build(LlrConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return BookFile.Load(config.Book.File ?? throw new ConfigException("config", ["book.file: is not set"]), config);
+    }
+}
+
 /// <summary>
 /// The engine's starting book from a file (<c>book.file</c>): a venue's own underlyings,
 /// instruments, collateral assets and accounts with their modes, collateral and positions, in the

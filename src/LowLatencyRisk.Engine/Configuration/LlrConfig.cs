@@ -3,7 +3,6 @@ using System.Text.Json.Serialization;
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Core.Risk;
-using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Engine.Configuration;
 
@@ -277,19 +276,6 @@ public sealed class LlrConfig
 
     private static bool IsPowerOfTwo(int value, int min, int max) => value >= min && value <= max && (value & (value - 1)) == 0;
 
-    /// <summary>The workload scale.</summary>
-    public WorkloadScale ToScale() => new()
-    {
-        Underlyings = Workload.Underlyings,
-        Futures = Workload.Futures,
-        Expiries = Workload.Expiries,
-        Strikes = Workload.Strikes,
-        Accounts = Workload.Accounts,
-        PositionsPerAccount = Workload.PositionsPerAccount,
-        MaxPositionsPerAccount = Workload.MaxPositionsPerAccount,
-        Seed = Workload.Seed,
-    };
-
     /// <summary>The scenario grid.</summary>
     public ScenarioGrid ToGrid() => ScenarioGrid.Preset switch
     {
@@ -338,24 +324,6 @@ public sealed class LlrConfig
         DuplicateWindowNanos = (long)(Limits.DuplicateWindowSeconds * 1e9),
         MaxTrackedOrders = Limits.MaxTrackedOrders,
     };
-
-    /// <summary>
-    /// The engine's starting book: loaded from <c>book.file</c> when it is set (<see cref="BookFile"/>;
-    /// throws <see cref="ConfigException"/> naming every problem), else the generated workload's.
-    /// </summary>
-    public RiskBook BuildBook() => Book.File is { } file ? BookFile.Load(file, this) : BuildWorkload().Book;
-
-    /// <summary>Builds the book as configured (the standard workload generator with this file's grid, margin parameters and haircuts).</summary>
-    public StandardWorkload BuildWorkload()
-    {
-        var w = StandardWorkload.Build(ToScale(), ToGrid(), Apply, ToHaircuts());
-        if (Workload.CollateralToMargin > 0)
-        {
-            w.SetCollateralToMargin(Workload.CollateralToMargin);
-        }
-
-        return w;
-    }
 
     /// <summary>Full path of a ring file.</summary>
     public string PathOf(string name) => Path.Combine(Rings.Directory, name);

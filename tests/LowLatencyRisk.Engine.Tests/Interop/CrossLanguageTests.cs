@@ -4,7 +4,7 @@ using B = LowLatencyRisk.Engine.Wire.BreachMessageDescriptor;
 using F = LowLatencyRisk.Engine.Wire.FeedMessageDescriptor;
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Fixtures.Simulation;
 using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;

@@ -1,7 +1,8 @@
 using System.Diagnostics;
+using LowLatencyRisk.Engine;
 using LowLatencyRisk.Ipc;
 
-namespace LowLatencyRisk.Engine.Simulation;
+namespace LowLatencyRisk.Fixtures.Simulation;
 
 /// <summary>How far a <see cref="VenueDriver"/> has got (read from other threads).</summary>
 public sealed class VenueProgress

@@ -1,9 +1,8 @@
 using LowLatencyRisk.Core.Book;
 using LowLatencyRisk.Core.Pricing;
 using LowLatencyRisk.Engine.Wire;
-using LowLatencyRisk.Fixtures;
 
-namespace LowLatencyRisk.Engine.Simulation;
+namespace LowLatencyRisk.Fixtures.Simulation;
 
 /// <summary>
 /// The deterministic simulated venue of the standard workload: from a seed,

@@ -1,13 +1,12 @@
 using System.Diagnostics;
 using LowLatencyRisk.Core.Diagnostics;
 using LowLatencyRisk.Core.Gate;
-using LowLatencyRisk.Engine.Simulation;
+using LowLatencyRisk.Engine;
 using LowLatencyRisk.Engine.Wire;
-using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Ipc.Native;
 
-namespace LowLatencyRisk.Engine;
+namespace LowLatencyRisk.Fixtures.Simulation;
 
 /// <summary>Options of the embedded default (<c>llr run</c>).</summary>
 public sealed record EmbeddedVenueOptions
@@ -78,7 +77,7 @@ public static class EmbeddedVenue
             // Warm-up on a scratch book (as `llr engine` does), so the engine meets the first live
             // message with its hot methods at their final tier, not in the middle of the stress.
             progress?.Invoke("warming up the engine on a scratch book ...");
-            EngineService.WarmUp(Configuration.LlrConfig.Parse("{}"), options.WarmupMessages);
+            EngineWarmup.Run(Engine.Configuration.LlrConfig.Parse("{}"), options.WarmupMessages);
             using var feedRing = SharedRing.CreateMapped(feedPath, new RingOptions(FeedMessageDescriptor.SlotSize, options.FeedCapacity, ProducerMode.Multi));
             using var breachRing = SharedRing.CreateMapped(breachPath, new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single));
             var engine = new RiskEngine(engineWorkload.Book, gate, feedRing.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breachRing.CreateSingleProducer(), options.RevalueInterval);
