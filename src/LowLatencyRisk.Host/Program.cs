@@ -9,10 +9,10 @@ internal static class Program
     {
         var root = new RootCommand("LowLatencyRisk: zero-allocation pre-trade and portfolio-margin risk core.");
         root.Subcommands.Add(RunCommand.Create());
-        root.Subcommands.Add(ServiceCommands.Engine());
-        root.Subcommands.Add(ServiceCommands.Simulate());
-        root.Subcommands.Add(ServiceCommands.Liquidator());
-        root.Subcommands.Add(ServiceCommands.Ingest());
+        root.Subcommands.Add(EngineCommand.Create());
+        root.Subcommands.Add(SimulateCommand.Create());
+        root.Subcommands.Add(LiquidatorCommand.Create());
+        root.Subcommands.Add(IngestCommand.Create());
         root.Subcommands.Add(StatsCommand.Create());
         root.Subcommands.Add(MarginCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());

@@ -25,7 +25,7 @@ internal static class ReplayCommand
     public static Command Create()
     {
         var journal = new Argument<string>("journal") { Description = "Journal folder (journal-NNNNNN.llrj segments)." };
-        var config = ServiceCommands.ConfigOption();
+        var config = CommandSupport.ConfigOption();
         var expect = new Option<string?>("--expect") { Description = "State hash to compare with (for example the one `llr engine` printed at shutdown); exit 1 when it differs." };
         var fromSnapshot = new Option<bool>("--from-snapshot") { Description = "Start from the newest valid snapshot in the journal folder instead of the first record." };
         var compare = new Option<string?>("--compare") { Description = "A snapshot file: replay up to its journal sequence and compare the state with it; exit 1 when it differs." };
@@ -35,7 +35,7 @@ internal static class ReplayCommand
         };
         command.SetAction(parse =>
         {
-            var c = ServiceCommands.LoadConfig("replay", parse.GetValue(config));
+            var c = CommandSupport.LoadConfig("replay", parse.GetValue(config));
             if (c is null)
             {
                 return 2;

@@ -15,7 +15,7 @@ internal static class StatsCommand
 
     public static Command Create()
     {
-        var config = ServiceCommands.ConfigOption();
+        var config = CommandSupport.ConfigOption();
         var file = new Option<string?>("--counters") { Description = "Counters file (default: rings.counters of the configuration)." };
         var once = new Option<bool>("--once") { Description = "Print one snapshot and exit." };
         var interval = new Option<double>("--interval") { Description = "Seconds between refreshes.", DefaultValueFactory = _ => 1 };
@@ -37,7 +37,7 @@ internal static class StatsCommand
             string? path = parse.GetValue(file);
             if (path is null)
             {
-                var c = ServiceCommands.LoadConfig("stats", parse.GetValue(config));
+                var c = CommandSupport.LoadConfig("stats", parse.GetValue(config));
                 if (c is null)
                 {
                     return 2;

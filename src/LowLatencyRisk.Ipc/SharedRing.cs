@@ -69,6 +69,30 @@ public sealed unsafe class SharedRing : IDisposable
     }
 
     /// <summary>
+    /// Attaches to a ring another process creates: waits up to <paramref name="wait"/> for the file to
+    /// appear (checking every 50 ms), then attaches as <see cref="AttachMapped"/> does, giving the
+    /// creator at least a second to finish it. Throws <see cref="TimeoutException"/> when the file
+    /// did not appear, <see cref="RingLayoutException"/> when it is not a ring of this layout, and
+    /// <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/> when it cannot be opened.
+    /// </summary>
+    public static SharedRing AttachWhenReady(string path, RingOptions? expected, TimeSpan wait)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (!File.Exists(path))
+        {
+            if (deadline.Elapsed >= wait)
+            {
+                throw new TimeoutException($"{path} did not appear within {wait.TotalSeconds:F0} s");
+            }
+
+            Thread.Sleep(50);
+        }
+
+        return AttachMapped(path, expected, wait > TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>
     /// Attaches to an existing ring file and validates magic, version, geometry and length, waiting
     /// up to <paramref name="readyTimeout"/> for the creator to finish. When <paramref name="expected"/>
     /// is given, the file must match it exactly. Throws <see cref="RingLayoutException"/> naming the
