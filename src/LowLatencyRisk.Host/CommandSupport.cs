@@ -1,14 +1,8 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using LowLatencyRisk.Engine;
 using LowLatencyRisk.Engine.Configuration;
-using LowLatencyRisk.Engine.Wire;
-using LowLatencyRisk.Fixtures;
-using LowLatencyRisk.Fixtures.Simulation;
 using LowLatencyRisk.Ipc;
-using LowLatencyRisk.Ipc.Native;
 
 namespace LowLatencyRisk.Host;
 

@@ -1,14 +1,6 @@
 using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
-using System.Runtime.InteropServices;
-using LowLatencyRisk.Engine;
-using LowLatencyRisk.Engine.Configuration;
 using LowLatencyRisk.Engine.Wire;
-using LowLatencyRisk.Fixtures;
-using LowLatencyRisk.Fixtures.Simulation;
 using LowLatencyRisk.Ipc;
-using LowLatencyRisk.Ipc.Native;
 using static LowLatencyRisk.Host.CommandSupport;
 
 namespace LowLatencyRisk.Host;

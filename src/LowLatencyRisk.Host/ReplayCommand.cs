@@ -4,8 +4,8 @@ using System.Globalization;
 using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Engine;
 using LowLatencyRisk.Engine.Configuration;
-using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 
 namespace LowLatencyRisk.Host;
