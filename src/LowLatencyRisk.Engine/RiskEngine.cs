@@ -210,7 +210,20 @@ public sealed class RiskEngine : IAgent
     }
 
     /// <summary>Runs until <paramref name="stop"/> is set (or the engine halts), waiting with <typeparamref name="TWait"/> when nothing is ready.</summary>
-    public void Run<TWait>(ref TWait wait, CancellationToken stop) where TWait : struct, IWaitStrategy => AgentRunner.Run(this, wait, stop);
+    public void Run<TWait>(ref TWait wait, CancellationToken stop) where TWait : struct, IWaitStrategy
+    {
+        var loop = new Loop(this); // a struct agent: the runner is specialized for it, no interface dispatch per cycle
+        AgentRunner.Run(ref loop, wait, stop);
+    }
+
+    private readonly struct Loop(RiskEngine engine) : IAgent
+    {
+        public string RoleName => "engine";
+
+        public int DoWork() => engine.DoWork();
+
+        public bool IsDone => engine.IsDone;
+    }
 
     /// <summary>"engine".</summary>
     public string RoleName => "engine";

@@ -89,6 +89,30 @@ public static class AgentRunner
         }
     }
 
+    /// <summary>
+    /// As <see cref="Run{TAgent, TIdle}(TAgent, TIdle, CancellationToken)"/> for an agent held by
+    /// reference: a struct agent is specialized by the JIT (its <see cref="IAgent.DoWork"/> called
+    /// directly, no interface dispatch per cycle) and keeps its state in the caller's variable.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TAgent, TIdle>(ref TAgent agent, TIdle idle, CancellationToken stop)
+        where TAgent : IAgent
+        where TIdle : struct, IWaitStrategy
+    {
+        int idleCount = 0;
+        while (!stop.IsCancellationRequested && !agent.IsDone)
+        {
+            if (agent.DoWork() > 0)
+            {
+                idleCount = 0;
+            }
+            else
+            {
+                idle.Idle(idleCount++);
+            }
+        }
+    }
+
     /// <summary>Runs cycles until one does no work (or the agent is done): the drain after a stop. Returns the work done.</summary>
     public static long DrainUntilIdle<TAgent>(TAgent agent) where TAgent : IAgent
     {

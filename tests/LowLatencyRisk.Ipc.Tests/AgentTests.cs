@@ -127,4 +127,29 @@ public sealed class AgentTests
         }, warmUp: 200, iterations: 2_000);
         Assert.True(agent.Work > 2_000 * 4_000);
     }
+
+    private struct StructAgent : IAgent
+    {
+        public long Work;
+
+        public readonly string RoleName => "struct";
+
+        public int DoWork() => (int)(++Work & 1);
+
+        public readonly bool IsDone => (Work & 0xFFF) == 0;
+    }
+
+    [Fact]
+    public void Run_ByReference_KeepsAStructAgentsState_AndAllocatesNothing()
+    {
+        var agent = new StructAgent { Work = 1 };
+        AgentRunner.Run(ref agent, new BusySpinWait(), CancellationToken.None);
+        Assert.Equal(4096, agent.Work); // mutated in the caller's variable, not a copy
+        var holder = new StructAgent[1];
+        GcAssert.NoAllocation(holder, h =>
+        {
+            h[0].Work++;
+            AgentRunner.Run(ref h[0], new BusySpinWait(), CancellationToken.None);
+        }, warmUp: 200, iterations: 2_000);
+    }
 }
