@@ -117,4 +117,24 @@ public sealed class BookFileTests : IDisposable
 
         Assert.Equal(15.0, service.Engine.Book.PositionQuantity(1, 3));
     }
+
+    [Fact]
+    public void SpareInstruments_TakeDefinitionsFromTheFeed_AfterTheFilesOwn()
+    {
+        // book.spareInstruments leaves ids after the file's instruments for definitions on the feed.
+        var book = BookFile.Load(Example, LlrConfig.Parse("""{ "book": { "spareInstruments": 2 } }"""));
+        var machine = new FeedStateMachine(book, null, new EngineCounters());
+        var spec = new InstrumentSpec(InstrumentKind.Future, 0, 0, 1_798_761_600_000_000_000, 1, 0.5, 0.001);
+        var p = new byte[FeedMessageDescriptor.PayloadSize];
+        for (int id = 4; id <= 6; id++)
+        {
+            FeedMessageDescriptor.WriteHeader(p, FeedMessageType.InstrumentDefinition, 1, id - 3, 1_795_334_400_000_000_000, 0);
+            FeedMessageDescriptor.WriteInstrumentDefinition(p, id, spec);
+            machine.Apply(p);
+        }
+
+        Assert.True(book.IsInstrument(4) && book.IsInstrument(5));
+        Assert.False(book.IsInstrument(6)); // beyond the spare room: refused, counted
+        Assert.Equal(1, machine.Counters.Rejects[(int)FeedReject.InvalidDefinition]);
+    }
 }

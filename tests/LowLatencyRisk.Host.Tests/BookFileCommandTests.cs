@@ -59,4 +59,32 @@ public sealed class BookFileCommandTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("plays the generated book", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Replay_BuildsTheSameFileBook_AsTheEngine()
+    {
+        // The engine (journal on) prints its state hash at a clean stop; llr replay of its journal
+        // with the same configuration starts from the same file book and must reach the same hash.
+        string book = Path.Combine(NativePeers.RepoRoot, "src", "LowLatencyRisk.Host", "examples", "book.json");
+        string config = Path.Combine(_dir, "journaled.json");
+        File.WriteAllText(config, $$"""
+            { "book": { "file": "{{book}}" }, "rings": { "directory": "{{_dir}}", "feedCapacity": 1024, "breachCapacity": 1024 },
+              "engine": { "cpu": -1, "warmupMessages": 1000 }, "limits": { "maxTrackedOrders": 1024 },
+              "journal": { "mode": "journal", "directory": "journal", "segmentMegabytes": 1, "snapshotIntervalSeconds": 0 } }
+            """);
+        var (code, output) = Llr("engine", "--config", config, "--duration", "1");
+        Assert.True(code == 0, output);
+        string hash = System.Text.RegularExpressions.Regex.Match(output, "state hash (0x[0-9A-F]{16})").Groups[1].Value;
+        Assert.NotEmpty(hash);
+        string journal = Path.Combine(_dir, "journal");
+        var (same, replayed) = Llr("replay", journal, "--config", config, "--expect", hash);
+        Assert.True(same == 0, replayed);
+        Assert.Contains("matches the expected hash", replayed, StringComparison.Ordinal);
+
+        // Negative control: the generated book (no book.file) is another state.
+        string generated = Path.Combine(_dir, "generated.json");
+        File.WriteAllText(generated, $$"""{ "rings": { "directory": "{{_dir}}" }, "workload": { "accounts": 200, "underlyings": 2, "expiries": 3, "strikes": 5, "futures": 2, "positionsPerAccount": 10 } }""");
+        var (differs, other) = Llr("replay", journal, "--config", generated, "--expect", hash);
+        Assert.True(differs == 1, other);
+    }
 }
