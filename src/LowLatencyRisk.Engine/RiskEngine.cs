@@ -216,11 +216,17 @@ public sealed class RiskEngine : IAgent
         AgentRunner.Run(ref loop, wait, stop);
     }
 
+    /// <remarks>
+    /// The loop's work is the feed alone: between empty polls it idles even while marks wait for
+    /// their revaluation interval, so it does not hammer the feed ring's cache line back to back
+    /// (counting waiting marks as work here measured fill → breach p50 1.21× slower in one process,
+    /// 8 interleaved rounds; <c>perf/results/2026-11-30-wire-agents-ab/</c>).
+    /// </remarks>
     private readonly struct Loop(RiskEngine engine) : IAgent
     {
         public string RoleName => "engine";
 
-        public int DoWork() => engine.DoWork();
+        public int DoWork() => engine.PollOnce();
 
         public bool IsDone => engine.IsDone;
     }
