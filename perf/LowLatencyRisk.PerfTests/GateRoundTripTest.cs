@@ -48,36 +48,16 @@ public static class GateRoundTripTest
             var client = new GateClient(requestRing.CreateMultiProducer(), responseRing.CreateConsumer(0));
             // The child prints the instrument and price to use once its book is built.
             var (instrument, price) = ReadReady(child);
-            long period = Stopwatch.Frequency / rate;
-            long start = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 10);
             long now = StandardWorkload.StartNanos + 1_000;
-            for (long i = 0; i < count + warmUp; i++)
-            {
-                long intended = start + (i * period);
-                while (Stopwatch.GetTimestamp() < intended)
+            PacedRoundTrips(client, count, warmUp, rate, now, fromIntended, service,
+                i => new OrderRequest(GateWorkload.Account, instrument, OrderSide.Sell, 0.01, price, OrderType.Limit, i + 1),
+                (i, decision) =>
                 {
-                }
-
-                long sent = Stopwatch.GetTimestamp();
-                client.Send(i, new OrderRequest(GateWorkload.Account, instrument, OrderSide.Sell, 0.01, price, OrderType.Limit, i + 1), now + (i * 1_000));
-                long correlation;
-                Decision decision;
-                while (!client.TryReceive(out correlation, out decision))
-                {
-                }
-
-                long done = Stopwatch.GetTimestamp();
-                if (correlation != i || !decision.Accepted)
-                {
-                    throw new InvalidOperationException($"request {i}: correlation {correlation}, {decision}");
-                }
-
-                if (i >= warmUp)
-                {
-                    fromIntended.Record(Child.TicksToNanos(done - intended));
-                    service.Record(Child.TicksToNanos(done - sent));
-                }
-            }
+                    if (!decision.Accepted)
+                    {
+                        throw new InvalidOperationException($"request {i}: {decision}");
+                    }
+                });
 
             child.WaitForExit();
         }
@@ -116,6 +96,48 @@ public static class GateRoundTripTest
 
         string[] parts = line.Split(' ');
         return (int.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Sends <paramref name="count"/> + <paramref name="warmUp"/> order checks paced at <paramref name="rate"/>
+    /// per second, each built by <paramref name="order"/>, waits for each answer (its correlation id
+    /// checked), hands it to <paramref name="answered"/> outside the timed span, and records the
+    /// round trip after the warm-up from the intended and from the actual send.
+    /// </summary>
+    private static void PacedRoundTrips(GateClient client, long count, long warmUp, long rate, long now, LatencyHistogram fromIntended, LatencyHistogram fromSent,
+        Func<long, OrderRequest> order, Action<long, Decision> answered)
+    {
+        long period = Stopwatch.Frequency / rate;
+        long start = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 10);
+        for (long i = 0; i < count + warmUp; i++)
+        {
+            var request = order(i);
+            long intended = start + (i * period);
+            while (Stopwatch.GetTimestamp() < intended)
+            {
+            }
+
+            long sent = Stopwatch.GetTimestamp();
+            client.Send(i, request, now + (i * 1_000));
+            long correlation;
+            Decision decision;
+            while (!client.TryReceive(out correlation, out decision))
+            {
+            }
+
+            long done = Stopwatch.GetTimestamp();
+            if (correlation != i)
+            {
+                throw new InvalidOperationException($"request {i}: correlation {correlation}, {decision}");
+            }
+
+            answered(i, decision);
+            if (i >= warmUp)
+            {
+                fromIntended.Record(Child.TicksToNanos(done - intended));
+                fromSent.Record(Child.TicksToNanos(done - sent));
+            }
+        }
     }
 
     private static string ReadyPath(int pid) => Path.Combine(Path.GetTempPath(), $"llr-perf-gate-ready-{pid}");
@@ -193,39 +215,21 @@ public static class GateRoundTripTest
             var client = new GateClient(requestRing.CreateMultiProducer(), responseRing.CreateConsumer(0));
             var feed = feedRing.CreateMultiProducer();
             long warmUp = count / 10;
-            long period = Stopwatch.Frequency / rate;
-            long start = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 10);
             long now = StandardWorkload.StartNanos + 1_000;
-            for (long i = 0; i < count + warmUp; i++)
-            {
-                long intended = start + (i * period);
-                while (Stopwatch.GetTimestamp() < intended)
+            PacedRoundTrips(client, count, warmUp, rate, now, fromIntended, fromSent,
+                i => new OrderRequest(Account, instrument, OrderSide.Sell, 0.01, price, OrderType.Limit, i + 1),
+                (i, decision) =>
                 {
-                }
-
-                long sent = Stopwatch.GetTimestamp();
-                client.Send(i, new OrderRequest(Account, instrument, OrderSide.Sell, 0.01, price, OrderType.Limit, i + 1), now + (i * 1_000));
-                long correlation;
-                Decision decision;
-                while (!client.TryReceive(out correlation, out decision))
-                {
-                }
-
-                long done = Stopwatch.GetTimestamp();
-                if (correlation != i)
-                {
-                    throw new InvalidOperationException($"request {i}: correlation {correlation}, {decision}");
-                }
-
-                if (!decision.Accepted)
-                {
-                    if (rejected++ == 0)
+                    if (!decision.Accepted)
                     {
-                        Console.WriteLine($"first reject: order {i}, {decision}");
+                        if (rejected++ == 0)
+                        {
+                            Console.WriteLine($"first reject: order {i}, {decision}");
+                        }
+
+                        return;
                     }
-                }
-                else
-                {
+
                     // The matching engine cancels it: the gate releases its working exposure.
                     long slot;
                     while (!feed.TryClaim(1, out slot))
@@ -236,14 +240,7 @@ public static class GateRoundTripTest
                     Engine.Wire.FeedMessageDescriptor.WriteHeader(m, Engine.Wire.FeedMessageType.OrderLifecycle, 3, i + 1, now + (i * 1_000) + 500, 0);
                     Engine.Wire.FeedMessageDescriptor.WriteOrderLifecycle(m, Account, Engine.Wire.OrderLifecycleEvent.Cancelled, i + 1, 0);
                     feed.Publish(slot);
-                }
-
-                if (i >= warmUp)
-                {
-                    fromIntended.Record(Child.TicksToNanos(done - intended));
-                    fromSent.Record(Child.TicksToNanos(done - sent));
-                }
-            }
+                });
         }
         finally
         {

@@ -131,6 +131,9 @@ public sealed class RiskEngine : IAgent
     /// a journal is set) before anything changes, validated, applied, its breaches queued and
     /// published. For callers that hold messages outside a ring (tests, fuzzing, an embedding venue).
     /// False when the engine has halted (see <see cref="HaltReason"/>): the message was not applied.
+    /// The payload is a whole slot's, <see cref="FeedMessageDescriptor.PayloadSize"/> bytes (what a ring
+    /// or the journal hands over); a shorter span is the caller's bug and throws
+    /// <see cref="ArgumentOutOfRangeException"/> — what the bytes say is never a reason to throw.
     /// </summary>
     public bool Process(ReadOnlySpan<byte> payload) => HaltReason is null && JournalThenApply(payload);
 

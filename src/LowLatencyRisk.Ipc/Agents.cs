@@ -75,18 +75,7 @@ public static class AgentRunner
         where TIdle : struct, IWaitStrategy
     {
         ArgumentNullException.ThrowIfNull(agent);
-        int idleCount = 0;
-        while (!stop.IsCancellationRequested && !agent.IsDone)
-        {
-            if (agent.DoWork() > 0)
-            {
-                idleCount = 0;
-            }
-            else
-            {
-                idle.Idle(idleCount++);
-            }
-        }
+        Run(ref agent, idle, stop);
     }
 
     /// <summary>

@@ -137,4 +137,33 @@ public sealed class BookFileTests : IDisposable
         Assert.False(book.IsInstrument(6)); // beyond the spare room: refused, counted
         Assert.Equal(1, machine.Counters.Rejects[(int)FeedReject.InvalidDefinition]);
     }
+
+    [Fact]
+    public void ABookLargerThanTheMachine_IsRefusedWithItsSize_NotAnOutOfMemoryCrash()
+    {
+        // 1,024 underlyings × 200,000 instruments: every field within its bound, but each underlying
+        // keeps a row per instrument slot (about 100 GiB preallocated).
+        var text = new System.Text.StringBuilder("""{ "valuationTime": "2026-11-22T08:00:00Z", "underlyings": [""");
+        for (int u = 0; u < 1024; u++)
+        {
+            text.Append(u == 0 ? "" : ",").Append("{\"name\":\"U").Append(u).Append("\",\"index\":100}");
+        }
+
+        text.Append("], \"instruments\": [");
+        for (int i = 0; i < 200_000; i++)
+        {
+            text.Append(i == 0 ? "" : ",").Append("{\"name\":\"I").Append(i).Append("\",\"underlying\":\"U0\",\"kind\":\"perpetual\"}");
+        }
+
+        text.Append("""], "accounts": [ { "name": "a" } ] }""");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<ConfigException>(() => BookFile.Build(text.ToString(), new LlrConfig(), "big.json"));
+        Assert.Contains("the book would need about", e.Message, StringComparison.Ordinal);
+        Assert.Contains("1,024 underlyings × 201,024 instrument slots", e.Message, StringComparison.Ordinal);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 2L << 30, "refused before the book was allocated");
+
+        // Negative control of the estimate: the example book is far below any machine's half.
+        var small = BookFile.Load(Example, new LlrConfig());
+        Assert.InRange(BookFile.EstimatedBytes(small.Config), 1, 64L << 20);
+    }
 }

@@ -86,5 +86,15 @@ public sealed class BookFileCommandTests : IDisposable
         File.WriteAllText(generated, $$"""{ "rings": { "directory": "{{_dir}}" }, "workload": { "accounts": 200, "underlyings": 2, "expiries": 3, "strikes": 5, "futures": 2, "positionsPerAccount": 10 } }""");
         var (differs, other) = Llr("replay", journal, "--config", generated, "--expect", hash);
         Assert.True(differs == 1, other);
+
+        // A book file with problems stops the replay with them, exit 2.
+        string bad = Path.Combine(_dir, "bad-book.json");
+        File.WriteAllText(bad, """{ "valuationTime": "2026-11-22T08:00:00Z", "underlyings": [ { "name": "BTC", "index": -1 } ], "instruments": [ { "name": "P", "underlying": "BTC", "kind": "perpetual" } ], "accounts": [ { "name": "a" } ] }""");
+        string badConfig = Path.Combine(_dir, "bad.json");
+        File.WriteAllText(badConfig, $$"""{ "book": { "file": "{{bad}}" }, "rings": { "directory": "{{_dir}}" } }""");
+        var (refused, why) = Llr("replay", journal, "--config", badConfig);
+        Assert.Equal(2, refused);
+        Assert.Contains("underlyings[0].index", why, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", why, StringComparison.Ordinal);
     }
 }

@@ -13,29 +13,21 @@ if (problems.Count > 0)
     return 2;
 }
 
-int stale = 0;
-foreach (string output in WireRenderer.Outputs)
+var staleOutputs = WireRenderer.StaleOutputs(root);
+foreach (string output in staleOutputs)
 {
-    string path = Path.Combine(root, output);
-    string rendered = WireRenderer.Render(output, root);
-    string current = File.Exists(path) ? File.ReadAllText(path) : "";
-    if (current == rendered)
-    {
-        continue;
-    }
-
-    stale++;
     if (check)
     {
         Console.Error.WriteLine($"stale: {output} (run: dotnet run --project tools/LowLatencyRisk.WireGen)");
     }
     else
     {
-        File.WriteAllText(path, rendered);
+        File.WriteAllText(Path.Combine(root, output), WireRenderer.Render(output, root));
         Console.WriteLine($"wrote {output}");
     }
 }
 
+int stale = staleOutputs.Count;
 if (stale == 0)
 {
     Console.WriteLine("up to date: " + string.Join(", ", WireRenderer.Outputs));

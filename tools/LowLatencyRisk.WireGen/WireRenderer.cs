@@ -59,6 +59,16 @@ public static class WireRenderer
         _ => throw new ArgumentOutOfRangeException(nameof(output), output, "not a rendered file"),
     };
 
+    /// <summary>The outputs under <paramref name="repoRoot"/> whose text differs from what the structs render (missing ones included).</summary>
+    public static IReadOnlyList<string> StaleOutputs(string repoRoot) =>
+    [
+        .. Outputs.Where(output =>
+        {
+            string path = Path.Combine(repoRoot, output);
+            return !File.Exists(path) || File.ReadAllText(path) != Render(output, repoRoot);
+        }),
+    ];
+
     /// <summary>snake_case of a PascalCase name.</summary>
     public static string Snake(string name) => Regex.Replace(name, "(?<=[a-z0-9])([A-Z])", "_$1").ToLowerInvariant();
 

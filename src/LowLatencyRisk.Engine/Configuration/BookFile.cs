@@ -66,14 +66,28 @@ public static class BookFile
 
         var b = config.Book;
         int maxPositions = Math.Max(b.MaxPositionsPerAccount, file.Accounts!.Max(a => a.Positions?.Length ?? 0));
-        var book = new RiskBook(config.Apply(new RiskConfig
+        var shape = config.Apply(new RiskConfig
         {
             MaxUnderlyings = file.Underlyings!.Length,
             MaxInstruments = file.Instruments!.Length + b.SpareInstruments,
             MaxAssets = file.Assets.Length,
             MaxAccounts = file.Accounts!.Length,
             MaxPositionsPerAccount = maxPositions,
-        }));
+        });
+
+        // The book is preallocated (no allocation on the hot paths), so its size is known before it
+        // is built: a file within every per-field bound can still describe a book larger than the
+        // machine (each underlying keeps a row per instrument slot, each account a row per
+        // underlying). Refused with the numbers, not left to fail as an out-of-memory crash.
+        long estimate = EstimatedBytes(shape);
+        long limit = MemoryLimit();
+        if (estimate > limit)
+        {
+            throw new ConfigException(source, [string.Create(CultureInfo.InvariantCulture,
+                $"$: the book would need about {estimate / (1 << 20):N0} MiB ({shape.MaxUnderlyings:N0} underlyings × {shape.MaxInstruments:N0} instrument slots, {shape.MaxAccounts:N0} accounts × {shape.MaxPositionsPerAccount:N0} positions); half of this machine's memory is {limit / (1 << 20):N0} MiB — fewer underlyings or instruments, or a smaller book.spareInstruments or book.maxPositionsPerAccount")], "book");
+        }
+
+        var book = new RiskBook(shape);
 
         for (int u = 0; u < file.Underlyings.Length; u++)
         {
@@ -166,5 +180,28 @@ public static class BookFile
         }
 
         return book;
+    }
+
+    /// <summary>
+    /// A lower estimate of the preallocated book's bytes: per underlying two instrument groups of
+    /// about 20 values and a scenario row per instrument slot; per account its positions, a risk
+    /// array and sums per underlying, and a balance per asset; per instrument slot its definition,
+    /// value and scenario row.
+    /// </summary>
+    public static long EstimatedBytes(RiskConfig shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        long u = shape.MaxUnderlyings, i = shape.MaxInstruments, a = shape.MaxAccounts, scenarios = shape.Grid.Count;
+        long perSlot = 160 + (8 * scenarios);
+        return (u * i * 2 * perSlot)
+            + (a * ((long)shape.MaxPositionsPerAccount * 48 + u * ((8 * scenarios) + 96) + (shape.MaxAssets * 8L) + 128))
+            + (i * (perSlot + 64))
+            + (u * a / 4);
+    }
+
+    private static long MemoryLimit()
+    {
+        long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        return total > 0 ? total / 2 : long.MaxValue;
     }
 }
