@@ -69,6 +69,14 @@ public static class RiskBookVerifier
         var method = book.Methodology;
         MarginMode mode = book.Mode(account);
         double positionInitial = 0, positionMaintenance = 0; // standard and isolated: Σ per position
+        PortfolioComponents? components = method.Components;
+        var tierDeltas = new double[underlyings][];
+        for (int u = 0; u < underlyings; u++)
+        {
+            tierDeltas[u] = new double[PortfolioComponents.MaxTiers];
+        }
+
+        double[] grossVega = new double[underlyings];
         for (int k = 0; k < book.PositionCount(account); k++)
         {
             int instrument = book.PositionInstrumentAt(account, k);
@@ -113,6 +121,12 @@ public static class RiskBookVerifier
             result.NetDelta[u] += q * delta * m;
             result.NetGamma[u] += q * gamma * m;
             result.NetVega[u] += q * vega * m;
+            grossVega[u] += Math.Abs(q * vega * m);
+            if (components is not null)
+            {
+                tierDeltas[u][components.TierOf(u, spec.ExpiryNanos)] += q * delta * m;
+            }
+
             result.NetTheta[u] += q * theta * m;
             result.Unrealized[u] += q * (mark - average) * m;
             unrealizedTotal += q * (mark - average) * m;
@@ -128,18 +142,43 @@ public static class RiskBookVerifier
         }
 
         double requirements = 0;
+        bool[] held = new bool[underlyings];
+        double[] scans = new double[underlyings];
+        double[] heldDeltas = new double[underlyings];
         for (int u = 0; u < underlyings; u++)
         {
-            bool held = false;
             for (int k = 0; k < book.PositionCount(account); k++)
             {
-                held |= book.Instrument(book.PositionInstrumentAt(account, k)).Underlying == u;
+                held[u] |= book.Instrument(book.PositionInstrumentAt(account, k)).Underlying == u;
             }
 
-            if (held)
+            scans[u] = held[u] ? Math.Max(0, result.RiskArrays[u].Max()) : 0;
+            heldDeltas[u] = held[u] ? result.NetDelta[u] : 0;
+        }
+
+        double[] credits = new double[underlyings];
+        if (components is { HasInterCommodity: true })
+        {
+            components.InterCredits(heldDeltas, scans, new double[underlyings], credits);
+        }
+
+        for (int u = 0; u < underlyings; u++)
+        {
+            if (!held[u])
             {
-                double scan = Math.Max(0, result.RiskArrays[u].Max());
-                requirements += method.UnderlyingRequirement(scan, shortUnits[u], book.IndexPrice(u));
+                continue;
+            }
+
+            if (components is null)
+            {
+                requirements += method.UnderlyingRequirement(scans[u], shortUnits[u], book.IndexPrice(u));
+            }
+            else
+            {
+                double index = book.IndexPrice(u);
+                double intra = components.HasTiers(u) ? components.IntraCharge(u, tierDeltas[u]) : 0;
+                double addOn = components.AddOn(u, result.NetDelta[u], grossVega[u], index);
+                requirements += components.Requirement(u, scans[u] + intra, credits[u], method.ShortOptionMinimum(shortUnits[u], index), addOn);
             }
         }
 

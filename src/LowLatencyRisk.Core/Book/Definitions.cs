@@ -183,6 +183,9 @@ public sealed record RiskConfig
     public StandardMarginConfig StandardMargin { get; init; } = StandardMarginConfig.Default;
     /// <summary>The margin mode every account starts in (<see cref="RiskBook{TMargin}.SetMarginMode"/> changes one).</summary>
     public MarginMode DefaultMarginMode { get; init; } = MarginMode.Portfolio;
+
+    /// <summary>Portfolio requirement components beyond the scan risk (<see cref="PortfolioComponents"/>); none by default.</summary>
+    public PortfolioComponentsConfig Components { get; init; } = PortfolioComponentsConfig.None;
     /// <summary>Hysteresis: to move to a better state, equity must clear the threshold by this fraction.</summary>
     public double Hysteresis { get; init; } = 0.02;
     /// <summary>Largest accepted relative move of an index from the last accepted mark.</summary>
@@ -238,6 +241,8 @@ public sealed record RiskConfig
         Require(MaxNotional > 0 && MaxNotional <= 1e18, nameof(MaxNotional), "must be in (0, 1e18]");
         Require(MaxCollateralValue > 0 && MaxCollateralValue <= 1e18, nameof(MaxCollateralValue), "must be in (0, 1e18]");
         Require(MaxCollateralUnits > 0 && MaxCollateralUnits <= 1e18, nameof(MaxCollateralUnits), "must be in (0, 1e18]");
+        Require(Components is not null, nameof(Components), "is required (PortfolioComponentsConfig.None for none)");
+        Components!.Validate(MaxUnderlyings);
     }
 
     private static void Require(bool ok, string field, string problem)

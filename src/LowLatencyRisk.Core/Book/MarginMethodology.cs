@@ -38,6 +38,14 @@ public interface IMarginMethodology
     /// isolated accounts are charged per position (<see cref="MarginMode"/>). Portfolio accounts never ask.
     /// </summary>
     Requirement Position(in PositionTerms position);
+
+    /// <summary>
+    /// The portfolio requirement's parts beyond the scan risk (calendar spread charges, inter-commodity
+    /// credits, size add-ons), or null for none: then a portfolio account's requirement is exactly
+    /// <see cref="AccountInitial"/> of the sum of <see cref="UnderlyingRequirement"/>s, on a path that
+    /// keeps no component state.
+    /// </summary>
+    PortfolioComponents? Components { get; }
 }
 
 /// <summary>How an account is margined.</summary>
@@ -72,7 +80,7 @@ public readonly record struct Requirement(double Initial, double Maintenance);
 /// underlyings; maintenance a fraction of initial (0.8 ⇔ IM = 1.25 × MM).
 /// </summary>
 /// <remarks>Standard and isolated accounts of the same book are charged by <see cref="StandardMargin"/> per position.</remarks>
-public readonly struct ScanRiskMargin(double shortOptionMinimumFraction, double maintenanceFraction, StandardMargin standard) : IMarginMethodology
+public readonly struct ScanRiskMargin(double shortOptionMinimumFraction, double maintenanceFraction, StandardMargin standard, PortfolioComponents? components = null) : IMarginMethodology
 {
     /// <summary>Portfolio parameters with the default standard-margin rule.</summary>
     public ScanRiskMargin(double shortOptionMinimumFraction, double maintenanceFraction)
@@ -82,9 +90,16 @@ public readonly struct ScanRiskMargin(double shortOptionMinimumFraction, double 
 
     /// <summary>The methodology the configuration describes.</summary>
     public ScanRiskMargin(RiskConfig config)
-        : this(config?.ShortOptionMinimumFraction ?? throw new ArgumentNullException(nameof(config)), config.MaintenanceFraction, new StandardMargin(config.StandardMargin))
+        : this(
+            config?.ShortOptionMinimumFraction ?? throw new ArgumentNullException(nameof(config)),
+            config.MaintenanceFraction,
+            new StandardMargin(config.StandardMargin),
+            config.Components.IsEmpty ? null : new PortfolioComponents(config.Components, config.MaxUnderlyings))
     {
     }
+
+    /// <inheritdoc/>
+    public PortfolioComponents? Components => components;
 
     /// <inheritdoc/>
     public Requirement Position(in PositionTerms position) => standard.Of(position);
@@ -164,25 +179,36 @@ public readonly struct StandardMargin
         }
     }
 
-    private Requirement Tiered(double notional)
+    private Requirement Tiered(double notional) =>
+        new(MarginalBands.Sum(notional, _upTo, _initial), MarginalBands.Sum(notional, _upTo, _maintenance));
+}
+
+/// <summary>
+/// Marginal bands, like income-tax brackets: the amount inside each band is charged that band's
+/// rate, so the total is continuous and never falls as the amount grows; the last band is open-ended
+/// (its limit is not used). The standard futures tiers and the size add-on both charge this way.
+/// </summary>
+internal static class MarginalBands
+{
+    /// <summary>Σ over bands of (the part of <paramref name="amount"/> inside the band × its rate).</summary>
+    public static double Sum(double amount, ReadOnlySpan<double> tops, ReadOnlySpan<double> rates)
     {
-        double initial = 0, maintenance = 0, floor = 0;
-        int last = _upTo.Length - 1;
+        double total = 0, floor = 0;
+        int last = tops.Length - 1;
         for (int i = 0; i <= last; i++)
         {
-            double top = i == last ? double.PositiveInfinity : _upTo[i];
-            double inBand = Math.Min(notional, top) - floor;
+            double top = i == last ? double.PositiveInfinity : tops[i];
+            double inBand = Math.Min(amount, top) - floor;
             if (inBand <= 0)
             {
                 break;
             }
 
-            initial += inBand * _initial[i];
-            maintenance += inBand * _maintenance[i];
+            total += inBand * rates[i];
             floor = top;
         }
 
-        return new Requirement(initial, maintenance);
+        return total;
     }
 }
 

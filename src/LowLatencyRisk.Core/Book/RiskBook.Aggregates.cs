@@ -23,6 +23,15 @@ public partial class RiskBook<TMargin>
             RecomputeAccountUnderlyingAny(account, u, au, array);
         }
 
+        if (_components is not null)
+        {
+            double requirement = RecomputeComponents(account, u, au, array);
+            if (_accounts[account].Mode == MarginMode.Portfolio)
+            {
+                _au[au].Margin = requirement;
+            }
+        }
+
         if (_accounts[account].Mode != MarginMode.Portfolio)
         {
             RecomputePerPosition(account, u, au);

@@ -120,6 +120,7 @@ public partial class RiskBook<TMargin>
         _specs[id] = spec;
         _slot[id] = slot;
         _isOption[id] = spec.IsOption;
+        _tier[id] = (byte)(_components?.TierOf(spec.Underlying, spec.ExpiryNanos) ?? 0);
         _defined[id] = true;
         // Until the underlying's next revaluation a fill on it books realized P&L with this
         // multiplier (marks and Greeks arrive with the revaluation, which re-bases the holders).

@@ -53,8 +53,13 @@ public partial class RiskBook<TMargin>
                 int au = baseAu + u;
                 if (_au[au].PositionCount > 0)
                 {
-                    sum += MarginOf(u, ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios)), _au[au].ShortOptionUnits);
+                    sum += PortfolioRequirementOf(au, u);
                 }
+            }
+
+            if (_components is { HasInterCommodity: true })
+            {
+                sum -= InterAdjustment(account, -1, 0, default, 0);
             }
 
             double initial = _method.AccountInitial(sum);

@@ -97,7 +97,20 @@ public partial class RiskBook<TMargin>
 
         Span<double> accountArray = _riskArrays.AsSpan(au * _scenarios, _scenarios);
         MultiplyAdd(accountArray, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios));
-        if (_accounts[account].Mode == MarginMode.Portfolio)
+        if (_components is not null)
+        {
+            // Kept for every mode (a switch to portfolio reads them); a portfolio aggregate carries the result.
+            double requirement = ComponentsAfterFill(au, u, instrument, quantity, oldQuantity, newQuantity, ScanOf(accountArray));
+            if (_accounts[account].Mode == MarginMode.Portfolio)
+            {
+                _au[au].Margin = requirement;
+            }
+            else
+            {
+                MovePerPositionRequirement(au, instrument, oldQuantity, newQuantity);
+            }
+        }
+        else if (_accounts[account].Mode == MarginMode.Portfolio)
         {
             _au[au].Margin = MarginOf(u, ScanOf(accountArray), _au[au].ShortOptionUnits);
         }
@@ -188,6 +201,10 @@ public partial class RiskBook<TMargin>
             _au[au].NetDelta = _au[au].NetGamma = _au[au].NetVega = _au[au].NetTheta = _au[au].Unrealized = _au[au].ShortOptionUnits = _au[au].Margin = 0;
             _auMaintenance[au] = 0;
             _riskArrays.AsSpan(au * _scenarios, _scenarios).Clear();
+            if (_components is not null)
+            {
+                ClearComponents(au);
+            }
         }
     }
 }

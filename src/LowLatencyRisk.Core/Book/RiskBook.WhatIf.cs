@@ -51,10 +51,17 @@ public partial class RiskBook<TMargin>
             shortAfter += (Math.Max(-(held + quantity), 0) - Math.Max(-held, 0)) * multiplier;
         }
 
-        double index = _blocks[u].Index;
-        double before = _au[au].Margin;
-        double after = _method.UnderlyingRequirement(scanAfter, shortAfter, index);
-        double initialAfter = _method.AccountInitial(_accounts[account].RequirementSum - before + after);
+        double initialAfter;
+        if (_components is null)
+        {
+            double after = _method.UnderlyingRequirement(scanAfter, shortAfter, _blocks[u].Index);
+            initialAfter = _method.AccountInitial(_accounts[account].RequirementSum - _au[au].Margin + after);
+        }
+        else
+        {
+            initialAfter = InitialAfterWithComponents(account, instrument, quantity, au, u, scanAfter, shortAfter);
+        }
+
         double fillPrice = double.IsNaN(price) ? value.Mark : price;
         double equityAfter = _accounts[account].Equity + (quantity * (value.Mark - fillPrice) * multiplier);
         return new WhatIfResult(_accounts[account].InitialMargin, initialAfter, _accounts[account].Equity, equityAfter);

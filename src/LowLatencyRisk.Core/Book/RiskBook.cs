@@ -123,6 +123,20 @@ public partial class RiskBook<TMargin>
         _scratchArray = new double[_scenarios];
         _values = new InstrumentValue[config.MaxInstruments];
         _rows = new double[config.MaxInstruments * _scenarios];
+
+        _components = methodology.Components;
+        if (_components is not null && _components.Underlyings != _underlyings)
+        {
+            throw new ArgumentException($"The methodology's components were built for {_components.Underlyings} underlyings; the book has {_underlyings}.", nameof(methodology));
+        }
+
+        _terms = _components is null ? [] : new ComponentTerms[accounts * _underlyings];
+        _tierDeltas = _components is { HasIntraCommodity: true } ? new double[accounts * _underlyings * PortfolioComponents.MaxTiers] : [];
+        _tier = new byte[config.MaxInstruments];
+        if (_components is { HasInterCommodity: true })
+        {
+            (_interDeltas, _interScans, _interRemaining, _interCredits) = (new double[_underlyings], new double[_underlyings], new double[_underlyings], new double[_underlyings]);
+        }
     }
 
     /// <summary>The configuration.</summary>
@@ -165,6 +179,9 @@ public partial class RiskBook<TMargin>
         visitor.Array(_riskArrays);
         visitor.Array(_accounts);
         visitor.Array(_auMaintenance);
+        visitor.Array(_terms);
+        visitor.Array(_tierDeltas);
+        visitor.Array(_tier);
         visitor.Array(_links);
         visitor.Array(_balances);
         foreach (var holders in _assetHolders)

@@ -41,6 +41,8 @@ public sealed class MarginMethodologyTests
 
         public double Maintenance(double initial) => 0.5 * initial;
 
+        public PortfolioComponents? Components => null;
+
         public Requirement Position(in PositionTerms position)
         {
             t_calls++;

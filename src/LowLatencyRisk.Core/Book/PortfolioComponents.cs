@@ -1,0 +1,441 @@
+using System.Runtime.CompilerServices;
+
+namespace LowLatencyRisk.Core.Book;
+
+/// <summary>
+/// The parts of a portfolio account's requirement beyond the scan risk, as SPAN and the venues
+/// charge them, each switchable and parameterised per underlying (per product):
+/// <list type="bullet">
+/// <item><b>Intra-commodity (calendar) spread charge</b> — SPAN's tier method: the underlying's
+/// expiries fall into tiers; per tier the account's net delta; spreads are formed between tiers of
+/// opposite delta in the configured priority order, each spread (one unit of delta against one) charged
+/// its rate. The scan risk moves every expiry of an underlying by the same percentage, so it sees a
+/// calendar spread as almost riskless; this charge is what the spread really risks (basis between
+/// expiries).</item>
+/// <item><b>Inter-commodity spread credits</b> — configured groups of underlyings with signed delta
+/// ratios and a credit rate: delta-matched spreads are formed in priority order, and each leg's
+/// requirement is reduced by rate × the spread's share of that leg's scan risk (its scan risk per
+/// unit of net delta × the delta the spread uses) — SPAN's inter-commodity credit on the weighted
+/// futures price risk.</item>
+/// <item><b>Size add-on</b> (concentration, liquidity) — grows faster than linearly with the account's
+/// |net delta| notional in the underlying: a band table of multipliers on a base rate, a delta shock
+/// above a threshold, and a rate on gross vega; combined with the scan part by sum or max.</item>
+/// </list>
+/// Per underlying, in SPAN's order: requirement = combine(max(scan + intra − credit, short option
+/// minimum), add-on). The book keeps the inputs incrementally (tier deltas, gross vega, scan risk);
+/// every formula is here, and the from-scratch verifier applies the same functions to inputs it
+/// recomputes itself.
+/// </summary>
+/// <remarks>Immutable after construction; every method allocates nothing.</remarks>
+public sealed class PortfolioComponents
+{
+    /// <summary>Most expiry tiers of one underlying (the book keeps this many deltas per account × underlying).</summary>
+    public const int MaxTiers = 8;
+
+    private readonly long[]?[] _tierEnds;           // per underlying: the last expiry (Unix ns) of each tier but the open-ended last; null = no intra charge
+    private readonly TierSpread[]?[] _tierSpreads;  // per underlying, priority order
+    private readonly SizeAddOnConfig?[] _addOns;
+    private readonly double[]?[] _bandTops;
+    private readonly double[]?[] _bandMultipliers;
+    private readonly InterSpread[] _inter;
+
+    private readonly struct InterSpread(int[] underlyings, double[] ratios, double credit)
+    {
+        public readonly int[] Underlyings = underlyings;
+        public readonly double[] Ratios = ratios;
+        public readonly double Credit = credit;
+    }
+
+    /// <summary>The components <paramref name="config"/> describes for a book of <paramref name="underlyings"/> underlyings (validated).</summary>
+    public PortfolioComponents(PortfolioComponentsConfig config, int underlyings)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate(underlyings);
+        Config = config;
+        Underlyings = underlyings;
+        _tierEnds = new long[]?[underlyings];
+        _tierSpreads = new TierSpread[]?[underlyings];
+        _addOns = new SizeAddOnConfig?[underlyings];
+        _bandTops = new double[]?[underlyings];
+        _bandMultipliers = new double[]?[underlyings];
+        foreach (var intra in config.IntraCommodity)
+        {
+            _tierEnds[intra.Underlying] = [.. intra.TierEndsNanos];
+            _tierSpreads[intra.Underlying] = [.. intra.Spreads];
+        }
+
+        foreach (var a in config.SizeAddOns)
+        {
+            _addOns[a.Underlying] = a;
+            _bandTops[a.Underlying] = [.. a.Bands.Select(b => b.UpToNotional)];
+            _bandMultipliers[a.Underlying] = [.. a.Bands.Select(b => b.Multiplier)];
+        }
+
+        _inter = [.. config.InterCommodity.Select(s => new InterSpread([.. s.Legs.Select(l => l.Underlying)], [.. s.Legs.Select(l => l.Ratio)], s.Credit))];
+        HasIntraCommodity = config.IntraCommodity.Count > 0;
+        HasInterCommodity = _inter.Length > 0;
+    }
+
+    /// <summary>The configuration.</summary>
+    public PortfolioComponentsConfig Config { get; }
+
+    /// <summary>Underlyings of the book these were built for.</summary>
+    public int Underlyings { get; }
+
+    /// <summary>True when some underlying has expiry tiers (the book keeps tier deltas).</summary>
+    public bool HasIntraCommodity { get; }
+
+    /// <summary>True when inter-commodity spreads are configured (the account level is not a plain sum).</summary>
+    public bool HasInterCommodity { get; }
+
+    /// <summary>
+    /// The expiry tier of an instrument of underlying <paramref name="u"/> expiring at
+    /// <paramref name="expiryNanos"/>: the first tier whose end is at or after it, the last tier
+    /// when it expires after every end. Perpetuals and spot (no expiry, 0) are in tier 0, the front.
+    /// </summary>
+    public int TierOf(int u, long expiryNanos)
+    {
+        long[]? ends = _tierEnds[u];
+        if (ends is null || expiryNanos == 0)
+        {
+            return 0;
+        }
+
+        int t = 0;
+        while (t < ends.Length && expiryNanos > ends[t])
+        {
+            t++;
+        }
+
+        return t;
+    }
+
+    /// <summary>True when underlying <paramref name="u"/> has an intra-commodity charge.</summary>
+    public bool HasTiers(int u) => _tierEnds[u] is not null;
+
+    /// <summary>
+    /// The intra-commodity charge of one account in underlying <paramref name="u"/> from its net
+    /// delta per tier: spreads formed in priority order between tiers of opposite delta, each
+    /// min(|front|, |back|) units charged the spread's rate and taken out of both tiers.
+    /// </summary>
+    public double IntraCharge(int u, ReadOnlySpan<double> tierDeltas)
+    {
+        TierSpread[]? spreads = _tierSpreads[u];
+        if (spreads is null)
+        {
+            return 0;
+        }
+
+        Span<double> d = stackalloc double[MaxTiers];
+        tierDeltas[..Math.Min(tierDeltas.Length, MaxTiers)].CopyTo(d);
+        double charge = 0;
+        foreach (TierSpread s in spreads)
+        {
+            double a = d[s.FrontTier], b = d[s.BackTier];
+            if ((a > 0 && b < 0) || (a < 0 && b > 0))
+            {
+                double n = Math.Min(Math.Abs(a), Math.Abs(b));
+                charge += n * s.Charge;
+                d[s.FrontTier] = a - (Math.Sign(a) * n);
+                d[s.BackTier] = b - (Math.Sign(b) * n);
+            }
+        }
+
+        return charge;
+    }
+
+    /// <summary>
+    /// The size add-on of one account in underlying <paramref name="u"/>: with N = |net delta| × index,
+    /// base rate × Σ over bands of (the notional inside the band × its multiplier), plus the delta
+    /// shock on the notional above the threshold, plus the vega rate × gross vega. 0 when not configured.
+    /// </summary>
+    public double AddOn(int u, double netDelta, double grossVega, double index)
+    {
+        SizeAddOnConfig? c = _addOns[u];
+        if (c is null)
+        {
+            return 0;
+        }
+
+        double notional = Math.Abs(netDelta) * index;
+        double banded = c.BaseRate > 0 ? c.BaseRate * MarginalBands.Sum(notional, _bandTops[u], _bandMultipliers[u]) : 0;
+        return banded + DeltaShock(c, notional) + (c.VegaRate * grossVega);
+    }
+
+    /// <summary>
+    /// The delta shock: 0 up to the threshold; above it the shock rate rises linearly to its maximum
+    /// at <see cref="SizeAddOnConfig.ShockFullAt"/> (at once when that equals the threshold) and
+    /// applies to the notional above the threshold, so the charge is continuous in the notional.
+    /// </summary>
+    private static double DeltaShock(SizeAddOnConfig c, double notional)
+    {
+        double above = notional - c.ShockThreshold;
+        if (c.MaxShock == 0 || !(above > 0))
+        {
+            return 0;
+        }
+
+        double span = c.ShockFullAt - c.ShockThreshold;
+        double rate = span > 0 ? c.MaxShock * Math.Min(1, above / span) : c.MaxShock;
+        return rate * above;
+    }
+
+    /// <summary>
+    /// The requirement of one account × underlying: max(scan + intra − credit, short option
+    /// minimum) combined with the add-on by the underlying's rule (sum by default, or max).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public double Requirement(int u, double scanPlusIntra, double credit, double shortOptionMinimum, double addOn)
+    {
+        double risk = Math.Max(scanPlusIntra - credit, shortOptionMinimum);
+        return _addOns[u] is { Combine: AddOnCombine.Max } ? Math.Max(risk, addOn) : risk + addOn;
+    }
+
+    /// <summary>
+    /// Inter-commodity credits of one account: for each configured spread in priority order, the
+    /// number of spreads n its net deltas support in either orientation (every leg's remaining delta
+    /// on the ratio's side, or every leg on the opposite side), taken out of the remaining deltas; each
+    /// leg is credited rate × n × |ratio| × its scan risk per unit of net delta. Writes the credit per
+    /// underlying into <paramref name="credits"/> (cleared first); a leg's credit never exceeds its scan risk.
+    /// </summary>
+    /// <param name="netDeltas">Per underlying, the account's net delta.</param>
+    /// <param name="scanRisks">Per underlying, the account's scan risk.</param>
+    /// <param name="remaining">Scratch of the same length (the deltas not yet spread).</param>
+    /// <param name="credits">Per underlying, the credit (output).</param>
+    public void InterCredits(ReadOnlySpan<double> netDeltas, ReadOnlySpan<double> scanRisks, Span<double> remaining, Span<double> credits)
+    {
+        credits.Clear();
+        netDeltas.CopyTo(remaining);
+        foreach (InterSpread s in _inter)
+        {
+            double n = Math.Max(Supported(s, remaining, 1), Supported(s, remaining, -1));
+            if (!(n > 0))
+            {
+                continue;
+            }
+
+            double orientation = Supported(s, remaining, 1) > 0 ? 1 : -1;
+            for (int l = 0; l < s.Underlyings.Length; l++)
+            {
+                int u = s.Underlyings[l];
+                double used = n * Math.Abs(s.Ratios[l]);
+                double perDelta = scanRisks[u] / Math.Abs(netDeltas[u]);
+                credits[u] += Math.Min(s.Credit * used * perDelta, scanRisks[u] - credits[u]);
+                remaining[u] -= orientation * n * s.Ratios[l];
+            }
+        }
+    }
+
+    /// <summary>
+    /// A leg's delta at or below this is flat: a rounding residue of a hedged book (1e-13 one way
+    /// or the other) must not form a spread whose credit, scan risk per unit of delta × delta used,
+    /// would be the leg's whole scan risk.
+    /// </summary>
+    public const double DeltaDust = 1e-9;
+
+    /// <summary>Spreads the remaining deltas support with every leg on the side of <paramref name="orientation"/> × its ratio; 0 when some leg is not.</summary>
+    private static double Supported(in InterSpread s, ReadOnlySpan<double> remaining, double orientation)
+    {
+        double n = double.PositiveInfinity;
+        for (int l = 0; l < s.Underlyings.Length; l++)
+        {
+            double d = remaining[s.Underlyings[l]];
+            double k = d / (orientation * s.Ratios[l]);
+            if (!(k > 0) || Math.Abs(d) <= DeltaDust)
+            {
+                return 0;
+            }
+
+            n = Math.Min(n, k);
+        }
+
+        return n;
+    }
+}
+
+/// <summary>One calendar spread between two expiry tiers, charged <paramref name="Charge"/> per unit of delta spread (quote currency).</summary>
+/// <param name="FrontTier">One tier (0 = the front).</param>
+/// <param name="BackTier">The other tier.</param>
+/// <param name="Charge">Charge per unit of delta (one unit long in one tier against one short in the other).</param>
+public readonly record struct TierSpread(int FrontTier, int BackTier, double Charge);
+
+/// <summary>The intra-commodity spread charge of one underlying.</summary>
+public sealed record IntraCommodityConfig
+{
+    /// <summary>The underlying.</summary>
+    public int Underlying { get; init; }
+
+    /// <summary>The last expiry (Unix ns) of each tier, increasing; one more, open-ended, tier follows the last end. Perpetuals and spot are in tier 0.</summary>
+    public IReadOnlyList<long> TierEndsNanos { get; init; } = [];
+
+    /// <summary>Spreads in priority order.</summary>
+    public IReadOnlyList<TierSpread> Spreads { get; init; } = [];
+}
+
+/// <summary>One leg of an inter-commodity spread: its underlying and its signed delta per spread.</summary>
+/// <param name="Underlying">The underlying.</param>
+/// <param name="Ratio">Delta per spread, signed: legs of one sign are held against legs of the other (corn +2, soybeans −1).</param>
+public readonly record struct SpreadLeg(int Underlying, double Ratio);
+
+/// <summary>An inter-commodity spread (two or more legs) and its credit rate.</summary>
+public sealed record InterCommoditySpreadConfig
+{
+    /// <summary>The legs.</summary>
+    public IReadOnlyList<SpreadLeg> Legs { get; init; } = [];
+
+    /// <summary>Credit rate in [0, 1]: the fraction of the legs' spread scan risk taken off.</summary>
+    public double Credit { get; init; }
+}
+
+/// <summary>How the size add-on combines with the scan part of an underlying's requirement.</summary>
+public enum AddOnCombine : byte
+{
+    /// <summary>Added to it.</summary>
+    Sum = 0,
+    /// <summary>The larger of the two.</summary>
+    Max = 1,
+}
+
+/// <summary>One band of the size add-on: |net delta| notional up to <paramref name="UpToNotional"/> is charged at the base rate × <paramref name="Multiplier"/>.</summary>
+/// <param name="UpToNotional">Upper end of the band; the last band is open-ended.</param>
+/// <param name="Multiplier">Multiplier of the base rate inside the band.</param>
+public readonly record struct AddOnBand(double UpToNotional, double Multiplier);
+
+/// <summary>The size (concentration and liquidity) add-on of one underlying.</summary>
+public sealed record SizeAddOnConfig
+{
+    /// <summary>The underlying.</summary>
+    public int Underlying { get; init; }
+
+    /// <summary>Base rate of the |net delta| notional (0 = no band part).</summary>
+    public double BaseRate { get; init; }
+
+    /// <summary>Bands, increasing limits and non-decreasing multipliers.</summary>
+    public IReadOnlyList<AddOnBand> Bands { get; init; } = [new(1e18, 1)];
+
+    /// <summary>|Net delta| notional above which the delta shock applies (0 with <see cref="MaxShock"/> 0 = none).</summary>
+    public double ShockThreshold { get; init; }
+
+    /// <summary>Notional at which the shock rate reaches <see cref="MaxShock"/> (≥ the threshold; equal = at once).</summary>
+    public double ShockFullAt { get; init; }
+
+    /// <summary>Maximum delta shock rate, in [0, 1].</summary>
+    public double MaxShock { get; init; }
+
+    /// <summary>Charge per unit of gross vega (Σ |position vega|).</summary>
+    public double VegaRate { get; init; }
+
+    /// <summary>Sum (default) or max with the scan part.</summary>
+    public AddOnCombine Combine { get; init; }
+}
+
+/// <summary>Parameters of <see cref="PortfolioComponents"/>; all empty = none (the plain SPAN sum).</summary>
+public sealed record PortfolioComponentsConfig
+{
+    /// <summary>No components.</summary>
+    public static PortfolioComponentsConfig None { get; } = new();
+
+    /// <summary>Intra-commodity charges, at most one per underlying.</summary>
+    public IReadOnlyList<IntraCommodityConfig> IntraCommodity { get; init; } = [];
+
+    /// <summary>Inter-commodity spreads in priority order.</summary>
+    public IReadOnlyList<InterCommoditySpreadConfig> InterCommodity { get; init; } = [];
+
+    /// <summary>Size add-ons, at most one per underlying.</summary>
+    public IReadOnlyList<SizeAddOnConfig> SizeAddOns { get; init; } = [];
+
+    /// <summary>True when nothing is configured.</summary>
+    public bool IsEmpty => IntraCommodity.Count == 0 && InterCommodity.Count == 0 && SizeAddOns.Count == 0;
+
+    /// <summary>Every problem, each naming its field; empty when valid.</summary>
+    public IReadOnlyList<string> Problems(int underlyings)
+    {
+        var problems = new List<string>();
+        bool Bad(double x) => !double.IsFinite(x) || x < 0;
+        var seen = new HashSet<int>();
+        for (int i = 0; i < IntraCommodity.Count; i++)
+        {
+            var c = IntraCommodity[i];
+            string at = $"intraCommodity[{i}]";
+            if ((uint)c.Underlying >= (uint)underlyings || !seen.Add(c.Underlying))
+            {
+                problems.Add($"{at}.underlying: {c.Underlying} is not an underlying of the book, or has a second entry");
+            }
+
+            int tiers = c.TierEndsNanos.Count + 1;
+            if (tiers > PortfolioComponents.MaxTiers || c.TierEndsNanos.Zip(c.TierEndsNanos.Skip(1)).Any(p => p.Second <= p.First) || c.TierEndsNanos.Any(e => e <= 0))
+            {
+                problems.Add($"{at}.tiers: need increasing expiries, at most {PortfolioComponents.MaxTiers - 1} (the last tier is open-ended)");
+            }
+
+            for (int k = 0; k < c.Spreads.Count; k++)
+            {
+                var s = c.Spreads[k];
+                if ((uint)s.FrontTier >= (uint)tiers || (uint)s.BackTier >= (uint)tiers || s.FrontTier == s.BackTier || Bad(s.Charge))
+                {
+                    problems.Add($"{at}.spreads[{k}]: tiers must be two different tiers in 0..{tiers - 1} and the charge a finite amount ≥ 0");
+                }
+            }
+        }
+
+        for (int i = 0; i < InterCommodity.Count; i++)
+        {
+            var s = InterCommodity[i];
+            string at = $"interCommodity[{i}]";
+            if (s.Legs.Count < 2 || s.Legs.Select(l => l.Underlying).Distinct().Count() != s.Legs.Count
+                || s.Legs.Any(l => (uint)l.Underlying >= (uint)underlyings || !double.IsFinite(l.Ratio) || l.Ratio == 0))
+            {
+                problems.Add($"{at}.legs: need two or more legs on different underlyings of the book, each with a finite non-zero ratio");
+            }
+
+            if (!(s.Credit is >= 0 and <= 1))
+            {
+                problems.Add($"{at}.credit: {s.Credit} is not a rate in [0, 1]");
+            }
+        }
+
+        seen.Clear();
+        for (int i = 0; i < SizeAddOns.Count; i++)
+        {
+            var a = SizeAddOns[i];
+            string at = $"sizeAddOns[{i}]";
+            if ((uint)a.Underlying >= (uint)underlyings || !seen.Add(a.Underlying))
+            {
+                problems.Add($"{at}.underlying: {a.Underlying} is not an underlying of the book, or has a second entry");
+            }
+
+            if (Bad(a.BaseRate) || a.BaseRate > 1 || Bad(a.VegaRate))
+            {
+                problems.Add($"{at}: baseRate must lie in [0, 1] and vegaRate be finite and ≥ 0");
+            }
+
+            if (a.Bands.Count == 0 || a.Bands.Zip(a.Bands.Skip(1)).Any(p => !(p.Second.UpToNotional > p.First.UpToNotional) || p.Second.Multiplier < p.First.Multiplier)
+                || a.Bands.Any(b => !(b.UpToNotional > 0) || Bad(b.Multiplier)))
+            {
+                problems.Add($"{at}.bands: need at least one band, limits increasing and multipliers finite, ≥ 0 and not falling");
+            }
+
+            if (Bad(a.ShockThreshold) || !(a.ShockFullAt >= a.ShockThreshold) || !double.IsFinite(a.ShockFullAt) || !(a.MaxShock is >= 0 and <= 1))
+            {
+                problems.Add($"{at}: need 0 ≤ shockThreshold ≤ shockFullAt (finite) and maxShock in [0, 1]");
+            }
+
+            if (!Enum.IsDefined(a.Combine))
+            {
+                problems.Add($"{at}.combine: must be sum or max");
+            }
+        }
+
+        return problems;
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> with every problem.</summary>
+    public void Validate(int underlyings)
+    {
+        var problems = Problems(underlyings);
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Portfolio margin components: " + string.Join("; ", problems), nameof(underlyings));
+        }
+    }
+}
