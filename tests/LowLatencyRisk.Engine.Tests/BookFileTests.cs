@@ -52,6 +52,37 @@ public sealed class BookFileTests : IDisposable
         Assert.True(book.InitialMargin(0) > 0 && book.InitialMargin(1) > 0, "a check on zeros would prove nothing");
     }
 
+    /// <summary>
+    /// Portfolio components in the engine's configuration name the book file's underlyings: the
+    /// engine's book then margins each account of examples/spreads.json exactly as <c>llr margin</c>
+    /// does with the same components in the file (CME's examples: 200, 300, 250, 2,700, 830,000).
+    /// A component naming an underlying the book does not have is refused with its path.
+    /// </summary>
+    [Fact]
+    public void PortfolioComponents_InTheEngineConfiguration_NameTheBookFilesUnderlyings()
+    {
+        string spreads = Path.Combine(NativePeers.RepoRoot, "src", "LowLatencyRisk.Host", "examples", "spreads.json");
+        Assert.Null(PortfolioMargin.ReadFile(spreads, out string json));
+        var batch = PortfolioMargin.Compute(json, spreads);
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json, documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip })!.AsObject();
+        var engineConfig = new System.Text.Json.Nodes.JsonObject { ["scenarioGrid"] = node["scenarioGrid"]!.DeepClone(), ["margin"] = node["margin"]!.DeepClone() };
+        node.Remove("scenarioGrid");
+        node.Remove("margin");
+        var config = LlrConfig.Parse(engineConfig.ToJsonString());
+        var book = BookFile.Build(node.ToJsonString(), config);
+        Assert.NotNull(book.Components);
+        for (int a = 0; a < batch.Accounts.Length; a++)
+        {
+            Assert.Equal(batch.Accounts[a].InitialMargin, book.InitialMargin(a), 6);
+        }
+
+        Assert.Equal([200.0, 300, 250, 2_700, 830_000], batch.Accounts.Select(x => Math.Round(x.InitialMargin, 6)));
+
+        var wrong = LlrConfig.Parse(engineConfig.ToJsonString().Replace("\"CORN\"", "\"WHEAT\"", StringComparison.Ordinal));
+        var e = Assert.Throws<ConfigException>(() => BookFile.Build(node.ToJsonString(), wrong));
+        Assert.Contains("margin.components.interCommodity[0].legs[0].underlying: unknown underlying 'WHEAT'", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ABadFile_IsRefused_WithEveryProblemNamedByItsPath()
     {

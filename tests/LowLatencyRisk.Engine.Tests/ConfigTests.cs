@@ -52,6 +52,22 @@ public class ConfigTests
         Assert.StartsWith("test.json: invalid configuration", e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>The generated book's underlyings have no names: components name them by id, and an id the book does not have is refused.</summary>
+    [Fact]
+    public void Components_OnTheGeneratedBook_NameUnderlyingsByTheirIds()
+    {
+        const string Json = "{ \"margin\": { \"components\": { \"sizeAddOns\": [ { \"underlying\": \"UNDERLYING\", \"baseRate\": 0.01 } ] } } }";
+        var config = LlrConfig.Parse(Json.Replace("UNDERLYING", "1", StringComparison.Ordinal));
+        var risk = config.Apply(new LowLatencyRisk.Core.Book.RiskConfig { MaxUnderlyings = 4 });
+        Assert.Equal(1, Assert.Single(risk.Components.SizeAddOns).Underlying);
+        Assert.Equal(0.01, risk.Components.SizeAddOns[0].BaseRate);
+
+        var beyond = LlrConfig.Parse(Json.Replace("UNDERLYING", "4", StringComparison.Ordinal));
+        var e = Assert.Throws<ConfigException>(() => beyond.Apply(new LowLatencyRisk.Core.Book.RiskConfig { MaxUnderlyings = 4 }));
+        Assert.Contains("margin.components.sizeAddOns[0].underlying: unknown underlying '4'", e.Message, StringComparison.Ordinal);
+        Assert.True(LlrConfig.Parse("{}").Apply(new LowLatencyRisk.Core.Book.RiskConfig()).Components.IsEmpty, "none by default");
+    }
+
     [Fact]
     public void EveryShapeProblemIsReported_AtOnce()
     {

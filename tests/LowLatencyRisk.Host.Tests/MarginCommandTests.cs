@@ -111,6 +111,9 @@ public sealed class MarginCommandTests : IDisposable
     [InlineData("TYPO", "unknown field 'strik'")]
     [InlineData("MODE", "$.accounts[0].mode: 'cross' is not one of portfolio, standard, isolated")]
     [InlineData("ISOLATED-NONE", "accounts[0].mode: an isolated account is bound to exactly one instrument")]
+    [InlineData("LEG", "margin.components.interCommodity[0].legs[1].underlying: unknown underlying 'ETH'")]
+    [InlineData("CREDIT", "margin.components.interCommodity[0].credit: 1.5 is not a rate in [0, 1]")]
+    [InlineData("TIERS", "margin.components.intraCommodity[0].tiers[0]: '2027-03' is not an ISO 8601 time with an offset")]
     public void Margin_BadPortfolio_ExitsWithAClearError(string content, string expected)
     {
         var valid = new
@@ -127,6 +130,9 @@ public sealed class MarginCommandTests : IDisposable
             "TYPO" => JsonSerializer.Serialize(valid, Camel).Replace("\"kind\":\"perpetual\"", "\"kind\":\"perpetual\",\"strik\":5", StringComparison.Ordinal),
             "MODE" => JsonSerializer.Serialize(valid, Camel).Replace("{\"name\":\"a\",", "{\"name\":\"a\",\"mode\":\"cross\",", StringComparison.Ordinal),
             "ISOLATED-NONE" => JsonSerializer.Serialize(valid, Camel).Replace("{\"name\":\"a\",\"positions\":[{\"instrument\":\"BTC-PERP\",\"side\":\"buy\",\"quantity\":1,\"price\":60000}]", "{\"name\":\"a\",\"mode\":\"isolated\",\"positions\":[]", StringComparison.Ordinal),
+            "LEG" => Components(valid, "\"interCommodity\":[{\"legs\":[{\"underlying\":\"BTC\",\"ratio\":1},{\"underlying\":\"ETH\",\"ratio\":-1}],\"credit\":0.5}]"),
+            "CREDIT" => Components(valid, "\"interCommodity\":[{\"legs\":[{\"underlying\":\"BTC\",\"ratio\":1},{\"underlying\":\"BTC\",\"ratio\":-1}],\"credit\":1.5}]"),
+            "TIERS" => Components(valid, "\"intraCommodity\":[{\"underlying\":\"BTC\",\"tiers\":[\"2027-03\"],\"spreads\":[]}]"),
             _ => content,
         };
         string path = _files.NewPath("portfolio");
@@ -135,6 +141,44 @@ public sealed class MarginCommandTests : IDisposable
         Assert.Equal(2, llr.WaitForExit(TimeSpan.FromSeconds(60)));
         Assert.Contains(expected, llr.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled", llr.Output, StringComparison.Ordinal);
+    }
+
+    private static string Components(object valid, string components) =>
+        "{\"margin\":{\"components\":{" + components + "}}," + JsonSerializer.Serialize(valid, Camel)[1..];
+
+    /// <summary>
+    /// <c>llr margin</c> of examples/spreads.json: the components reproduce CME's published worked
+    /// examples to the cent (the derivations are in the file's header and in PortfolioComponentsTests),
+    /// and each part is reported per underlying.
+    /// </summary>
+    [Fact]
+    public void Margin_SpreadsExample_ReproducesCmeWorkedExamples_PartByPart()
+    {
+        using var llr = PeerProcess.StartDotnet("llr", "margin", Path.Combine(AppContext.BaseDirectory, "examples", "spreads.json"), "--format", "json");
+        Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(60)));
+        using var doc = JsonDocument.Parse(llr.Output[llr.Output.IndexOf('{', StringComparison.Ordinal)..]);
+        var accounts = doc.RootElement.GetProperty("accounts").EnumerateArray().ToDictionary(a => a.GetProperty("account").GetString()!);
+        double Im(string name) => accounts[name].GetProperty("initialMargin").GetDouble();
+        JsonElement Part(string name, int u) => accounts[name].GetProperty("underlyings")[u];
+
+        Assert.Equal(200, Im("m2-m3"), 6);
+        Assert.Equal(300, Im("m2-m4"), 6);
+        Assert.Equal(250, Im("m3-m4"), 6);
+        Assert.Equal(250, Part("m2-m4", 0).GetProperty("scanRisk").GetDouble(), 6);
+        Assert.Equal(50, Part("m2-m4", 0).GetProperty("intraCommodityCharge").GetDouble(), 6);
+        Assert.Equal(300, Part("m2-m4", 0).GetProperty("requirement").GetDouble(), 6);
+
+        Assert.Equal(2_700, Im("corn-soy"), 6);
+        Assert.Equal(0.55 * 3_500, Part("corn-soy", 0).GetProperty("interCommodityCredit").GetDouble(), 6);
+        Assert.Equal(0.55 * 2_500, Part("corn-soy", 1).GetProperty("interCommodityCredit").GetDouble(), 6);
+
+        // 6,000,000 notional: 1 % × (1,000,000 × 1 + 1,000,000 × 2 + 2,000,000 × 4 + 2,000,000 × 6) = 230,000; below the 20,000,000 shock threshold.
+        Assert.Equal(230_000, Part("big-perp", 0).GetProperty("sizeAddOn").GetDouble(), 6);
+        Assert.Equal(600_000 + 230_000, Im("big-perp"), 6);
+
+        using var table = PeerProcess.StartDotnet("llr", "margin", Path.Combine(AppContext.BaseDirectory, "examples", "spreads.json"));
+        Assert.Equal(0, table.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("requirement         300.00 = scan 250.00 + intra-commodity 50.00", table.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -73,7 +73,7 @@ public static class BookFile
             MaxAssets = file.Assets.Length,
             MaxAccounts = file.Accounts!.Length,
             MaxPositionsPerAccount = maxPositions,
-        });
+        }, [.. file.Underlyings!.Select(u => u.Name!)]);
 
         // The book is preallocated (no allocation on the hot paths), so its size is known before it
         // is built: a file within every per-field bound can still describe a book larger than the

@@ -283,8 +283,29 @@ public sealed class LlrConfig
         _ => Core.Risk.ScenarioGrid.CmeSpan16(ScenarioGrid.PriceScanRange, ScenarioGrid.VolScanRange, ScenarioGrid.ExtremeMultiplier, ScenarioGrid.CoverFraction),
     };
 
-    /// <summary>Applies the margin section to a book configuration.</summary>
-    public RiskConfig Apply(RiskConfig config) => config with
+    /// <summary>Applies the margin section to a book configuration whose underlyings are named by their ids ("0", "1", …: the generated book).</summary>
+    public RiskConfig Apply(RiskConfig config) => Apply(config, null);
+
+    /// <summary>
+    /// Applies the margin section to a book configuration; <paramref name="underlyingNames"/> name the
+    /// underlyings (a book file's), null for their ids. Throws <see cref="ConfigException"/> when a
+    /// component names an underlying the book does not have.
+    /// </summary>
+    public RiskConfig Apply(RiskConfig config, IReadOnlyList<string>? underlyingNames)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var names = underlyingNames ?? [.. Enumerable.Range(0, config.MaxUnderlyings).Select(u => u.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+        var errors = new List<string>();
+        var components = Margin.Components.Resolve(names, errors);
+        if (errors.Count > 0)
+        {
+            throw new ConfigException("margin.components", errors);
+        }
+
+        return ApplyParameters(config) with { Components = components };
+    }
+
+    private RiskConfig ApplyParameters(RiskConfig config) => config with
     {
         Grid = ToGrid(),
         MaintenanceFraction = Margin.MaintenanceFraction,
@@ -431,6 +452,7 @@ public sealed class MarginSection
     public double ShortOptionMinimumFraction { get; init; } = 0.005;
     public MarginMode DefaultMode { get; init; } = MarginMode.Portfolio;
     public StandardMarginSection Standard { get; init; } = new();
+    public ComponentsSection Components { get; init; } = new();
     public double Hysteresis { get; init; } = 0.02;
     public double IndexBand { get; init; } = 0.10;
     public double VolBand { get; init; } = 0.50;
@@ -459,6 +481,142 @@ public sealed class StandardMarginSection
         OptionInitialFloor = OptionInitialFloor,
         OptionMaintenance = OptionMaintenance,
     };
+}
+
+/// <summary>Portfolio components (<see cref="PortfolioComponents"/>); underlyings by name (a book or portfolio file's) or by id (the generated book's "0", "1", …).</summary>
+public sealed class ComponentsSection
+{
+    public IntraCommoditySection[] IntraCommodity { get; init; } = [];
+    public InterCommoditySection[] InterCommodity { get; init; } = [];
+    public SizeAddOnSection[] SizeAddOns { get; init; } = [];
+
+    /// <summary>The components with underlyings resolved against <paramref name="names"/> (index = id); every problem into <paramref name="errors"/>, each naming its field.</summary>
+    public PortfolioComponentsConfig Resolve(IReadOnlyList<string> names, List<string> errors, string at = "margin.components")
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        ArgumentNullException.ThrowIfNull(errors);
+        if (IntraCommodity is null || InterCommodity is null || SizeAddOns is null)
+        {
+            errors.Add($"{at}: intraCommodity, interCommodity and sizeAddOns are lists (empty for none)");
+            return PortfolioComponentsConfig.None;
+        }
+
+        if (IntraCommodity.Length == 0 && InterCommodity.Length == 0 && SizeAddOns.Length == 0)
+        {
+            return PortfolioComponentsConfig.None;
+        }
+
+        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int u = 0; u < names.Count; u++)
+        {
+            byName.TryAdd(names[u], u);
+        }
+
+        int before = errors.Count;
+        int Underlying(string? name, string field)
+        {
+            if (name is not null && byName.TryGetValue(name, out int u))
+            {
+                return u;
+            }
+
+            errors.Add($"{field}: {(name is null ? "is required" : $"unknown underlying '{name}'")}");
+            return 0;
+        }
+
+        var config = new PortfolioComponentsConfig
+        {
+            IntraCommodity = [.. IntraCommodity.Select((x, i) => new IntraCommodityConfig
+            {
+                Underlying = Underlying(x?.Underlying, $"{at}.intraCommodity[{i}].underlying"),
+                TierEndsNanos = [.. (x?.Tiers ?? []).Select((t, k) => TierEnd(t, $"{at}.intraCommodity[{i}].tiers[{k}]", errors))],
+                Spreads = [.. (x?.Spreads ?? []).Select(s => new TierSpread(s?.Front ?? -1, s?.Back ?? -1, s?.Charge ?? double.NaN))],
+            })],
+            InterCommodity = [.. InterCommodity.Select((x, i) => new InterCommoditySpreadConfig
+            {
+                Legs = [.. (x?.Legs ?? []).Select((l, k) => new SpreadLeg(Underlying(l?.Underlying, $"{at}.interCommodity[{i}].legs[{k}].underlying"), l?.Ratio ?? double.NaN))],
+                Credit = x?.Credit ?? double.NaN,
+            })],
+            SizeAddOns = [.. SizeAddOns.Select((x, i) => new SizeAddOnConfig
+            {
+                Underlying = Underlying(x?.Underlying, $"{at}.sizeAddOns[{i}].underlying"),
+                BaseRate = x?.BaseRate ?? double.NaN,
+                Bands = [.. (x?.Bands ?? []).Select(b => new AddOnBand(b?.UpToNotional ?? double.NaN, b?.Multiplier ?? double.NaN))],
+                ShockThreshold = x?.ShockThreshold ?? double.NaN,
+                ShockFullAt = x?.ShockFullAt ?? x?.ShockThreshold ?? double.NaN,
+                MaxShock = x?.MaxShock ?? double.NaN,
+                VegaRate = x?.VegaRate ?? double.NaN,
+                Combine = x?.Combine ?? AddOnCombine.Sum,
+            })],
+        };
+        if (errors.Count > before)
+        {
+            return PortfolioComponentsConfig.None;
+        }
+
+        errors.AddRange(config.Problems(names.Count).Select(p => $"{at}.{p}"));
+        return errors.Count > before ? PortfolioComponentsConfig.None : config;
+    }
+
+    /// <summary>A tier's last expiry: an ISO 8601 time with an offset, as nanoseconds since 1970.</summary>
+    private static long TierEnd(string? text, string field, List<string> errors)
+    {
+        if (text is not null && text.Length >= 17 && (text.EndsWith('Z') || text[^6] is '+' or '-')
+            && DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var t)
+            && t > DateTimeOffset.UnixEpoch && t.Year < 2262)
+        {
+            return (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
+        }
+
+        errors.Add($"{field}: '{text}' is not an ISO 8601 time with an offset (e.g. 2027-03-19T00:00:00Z) after 1970");
+        return 0;
+    }
+}
+
+public sealed class IntraCommoditySection
+{
+    public string? Underlying { get; init; }
+
+    /// <summary>The last expiry of each tier but the open-ended last one, increasing.</summary>
+    public string[] Tiers { get; init; } = [];
+    public TierSpreadSection[] Spreads { get; init; } = [];
+}
+
+public sealed class TierSpreadSection
+{
+    public int? Front { get; init; }
+    public int? Back { get; init; }
+    public double? Charge { get; init; }
+}
+
+public sealed class InterCommoditySection
+{
+    public SpreadLegSection[] Legs { get; init; } = [];
+    public double? Credit { get; init; }
+}
+
+public sealed class SpreadLegSection
+{
+    public string? Underlying { get; init; }
+    public double? Ratio { get; init; }
+}
+
+public sealed class SizeAddOnSection
+{
+    public string? Underlying { get; init; }
+    public double BaseRate { get; init; }
+    public AddOnBandSection[] Bands { get; init; } = [new() { UpToNotional = 1e18, Multiplier = 1 }];
+    public double ShockThreshold { get; init; }
+    public double? ShockFullAt { get; init; }
+    public double MaxShock { get; init; }
+    public double VegaRate { get; init; }
+    public AddOnCombine Combine { get; init; }
+}
+
+public sealed class AddOnBandSection
+{
+    public double UpToNotional { get; init; }
+    public double Multiplier { get; init; }
 }
 
 public sealed class NotionalTierSection

@@ -352,8 +352,15 @@ public static partial class PortfolioMargin
             return null;
         }
 
+        // The components name the file's underlyings; each account's book re-maps them to its own (MarginAccount).
+        var components = parameters.Margin.Components.Resolve([.. f.Underlyings!.Select(u => u.Name!)], errors, "margin.components");
+        if (errors.Count > 0)
+        {
+            return null;
+        }
+
         // Per-account books: one underlying per used underlying, no hysteresis (a batch has no path).
-        var config = parameters.Apply(new RiskConfig { IndexBand = 10, MaxAccounts = 1 }) with { Hysteresis = 0 };
+        var config = parameters.Apply(new RiskConfig { IndexBand = 10, MaxAccounts = 1, MaxUnderlyings = f.Underlyings!.Length }, [.. f.Underlyings!.Select(u => u.Name!)]) with { Hysteresis = 0, Components = components };
         return new Plan(config, now, underlyings, instruments, assets, accountIds, expiries);
     }
 
@@ -380,6 +387,7 @@ public static partial class PortfolioMargin
         MarginMode mode = acct.Mode ?? plan.Parameters.DefaultMarginMode;
         var book = new RiskBook(plan.Parameters with
         {
+            Components = Local(plan.Parameters.Components, localUnderlying),
             MaxAccounts = mode == MarginMode.Isolated ? 2 : 1,
             MaxUnderlyings = Math.Max(1, usedUnderlyings.Length),
             MaxInstruments = Math.Max(1, usedInstruments.Length),
@@ -456,8 +464,15 @@ public static partial class PortfolioMargin
         var per = new UnderlyingResult[usedUnderlyings.Length];
         for (int l = 0; l < per.Length; l++)
         {
+            var parts = mode == MarginMode.Portfolio ? book.MarginBreakdown(0, l) : default; // per-position modes: their positions carry the requirement
             per[l] = new UnderlyingResult(f.Underlyings![usedUnderlyings[l]].Name!, book.ScanRisk(0, l), book.ShortOptionMinimum(0, l),
-                book.NetDelta(0, l), book.NetGamma(0, l), book.NetVega(0, l), book.NetTheta(0, l), book.UnrealizedPnl(0, l), book.RiskArray(0, l).ToArray());
+                book.NetDelta(0, l), book.NetGamma(0, l), book.NetVega(0, l), book.NetTheta(0, l), book.UnrealizedPnl(0, l), book.RiskArray(0, l).ToArray())
+            {
+                IntraCommodityCharge = parts.IntraCommodityCharge,
+                InterCommodityCredit = parts.InterCommodityCredit,
+                SizeAddOn = parts.SizeAddOn,
+                Requirement = parts.Requirement,
+            };
         }
 
         double equity = book.Equity(0), initial = book.InitialMargin(0), maintenance = book.MaintenanceMargin(0);
@@ -486,6 +501,27 @@ public static partial class PortfolioMargin
         return account;
     }
 
+    /// <summary>
+    /// The file's components for one account's book, whose underlyings are the ones it uses,
+    /// renumbered: entries on other underlyings are dropped (an inter-commodity spread with a leg the
+    /// account does not hold has no delta there and forms no spread).
+    /// </summary>
+    private static PortfolioComponentsConfig Local(PortfolioComponentsConfig global, Dictionary<int, int> local)
+    {
+        if (global.IsEmpty)
+        {
+            return global;
+        }
+
+        return new PortfolioComponentsConfig
+        {
+            IntraCommodity = [.. global.IntraCommodity.Where(x => local.ContainsKey(x.Underlying)).Select(x => x with { Underlying = local[x.Underlying] })],
+            InterCommodity = [.. global.InterCommodity.Where(x => x.Legs.All(l => local.ContainsKey(l.Underlying)))
+                .Select(x => x with { Legs = [.. x.Legs.Select(l => l with { Underlying = local[l.Underlying] })] })],
+            SizeAddOns = [.. global.SizeAddOns.Where(x => local.ContainsKey(x.Underlying)).Select(x => x with { Underlying = local[x.Underlying] })],
+        };
+    }
+
     private static string? FirstNonFinite(AccountResult r)
     {
         if (!double.IsFinite(r.Equity)) { return "equity"; }
@@ -497,7 +533,8 @@ public static partial class PortfolioMargin
         foreach (var u in r.Underlyings)
         {
             if (!double.IsFinite(u.ScanRisk) || !double.IsFinite(u.ShortOptionMinimum) || !double.IsFinite(u.Delta) || !double.IsFinite(u.Gamma)
-                || !double.IsFinite(u.Vega) || !double.IsFinite(u.Theta) || !double.IsFinite(u.UnrealizedPnl) || u.ScenarioLoss.Any(v => !double.IsFinite(v)))
+                || !double.IsFinite(u.Vega) || !double.IsFinite(u.Theta) || !double.IsFinite(u.UnrealizedPnl) || u.ScenarioLoss.Any(v => !double.IsFinite(v))
+                || !double.IsFinite(u.IntraCommodityCharge) || !double.IsFinite(u.InterCommodityCredit) || !double.IsFinite(u.SizeAddOn) || !double.IsFinite(u.Requirement))
             {
                 return $"a number of underlying {u.Underlying}";
             }
@@ -645,7 +682,20 @@ public sealed class PositionEntry
 public sealed record ScenarioResult(double PriceMove, double VolShift, double Weight);
 
 public sealed record UnderlyingResult(string Underlying, double ScanRisk, double ShortOptionMinimum, double Delta, double Gamma, double Vega, double Theta, double UnrealizedPnl,
-    double[] ScenarioLoss);
+    double[] ScenarioLoss)
+{
+    /// <summary>Calendar spread charge between expiry tiers (margin.components.intraCommodity).</summary>
+    public double IntraCommodityCharge { get; init; }
+
+    /// <summary>Credit from spreads with other underlyings (margin.components.interCommodity).</summary>
+    public double InterCommodityCredit { get; init; }
+
+    /// <summary>Size add-on (margin.components.sizeAddOns).</summary>
+    public double SizeAddOn { get; init; }
+
+    /// <summary>The underlying's portfolio requirement: combine(max(scan + intra − credit, short option minimum), add-on).</summary>
+    public double Requirement { get; init; }
+}
 
 public sealed record AccountResult(string Account, double Equity, double Collateral, double InitialMargin, double MaintenanceMargin, string State, double Excess,
     UnderlyingResult[] Underlyings)
@@ -680,6 +730,11 @@ public sealed record PortfolioResult(string Grid, ScenarioResult[] Scenarios, Ac
             foreach (var u in a.Underlyings.Where(u => u.ScanRisk != 0 || u.Delta != 0 || u.Vega != 0))
             {
                 b.AppendLine(string.Create(c, $"  {u.Underlying,-14} scan {u.ScanRisk,14:N2}  short-option min {u.ShortOptionMinimum,10:N2}  delta {u.Delta,10:F4}  gamma {u.Gamma,10:F6}  vega {u.Vega,10:F2}  theta {u.Theta,10:F2}"));
+                if (u.IntraCommodityCharge != 0 || u.InterCommodityCredit != 0 || u.SizeAddOn != 0)
+                {
+                    b.AppendLine(string.Create(c, $"    requirement {u.Requirement,14:N2} = scan {u.ScanRisk:N2} + intra-commodity {u.IntraCommodityCharge:N2} − inter-commodity credit {u.InterCommodityCredit:N2} (floor: short-option min), add-on {u.SizeAddOn:N2}"));
+                }
+
                 b.Append("    scenario loss:");
                 foreach (double v in u.ScenarioLoss)
                 {
