@@ -39,6 +39,8 @@ public sealed class RecomputedAccount
     public double InitialMargin { get; internal set; }
     /// <summary>Portfolio: initial × maintenance fraction; standard and isolated: Σ of the positions' maintenance requirements.</summary>
     public double MaintenanceMargin { get; internal set; }
+    /// <summary>Open-order margin: per underlying, the worst of filled + all working buys and filled + all working sells over filled (the methodology's aggregate requirement), summed.</summary>
+    public double OpenOrderMargin { get; internal set; }
 }
 
 /// <summary>
@@ -134,7 +136,7 @@ public static class RiskBookVerifier
             positionInitial += own.Initial;
             positionMaintenance += own.Maintenance;
 
-            calculator.ComputeScalar(new RiskArrayInputs([omega], [forward], [strike], [time], [volatility], [config.Rate], [0.0], [0.0], [m]), row);
+            ScalarRow(book, calculator, instrument, row);
             for (int j = 0; j < row.Length; j++)
             {
                 result.RiskArrays[u][j] += q * row[j];
@@ -182,6 +184,55 @@ public static class RiskBookVerifier
             }
         }
 
+        for (int u = 0; u < underlyings; u++)
+        {
+            double[] buys = (double[])result.RiskArrays[u].Clone(), sells = (double[])result.RiskArrays[u].Clone();
+            double sellShorts = 0;
+            bool working = false;
+            for (int k = 0; k < book.WorkingInstrumentCount(account); k++)
+            {
+                int instrument = book.WorkingInstrumentAt(account, k);
+                if (book.Instrument(instrument).Underlying != u)
+                {
+                    continue;
+                }
+
+                working = true;
+                var (buy, sell) = book.WorkingQuantity(account, instrument);
+                ScalarRow(book, calculator, instrument, row);
+                for (int j = 0; j < row.Length; j++)
+                {
+                    buys[j] += buy * row[j];
+                    sells[j] -= sell * row[j];
+                }
+
+                sellShorts += book.Instrument(instrument).IsOption ? sell * book.Instrument(instrument).Multiplier : 0;
+            }
+
+            if (working && mode != MarginMode.Portfolio)
+            {
+                for (int k = 0; k < book.WorkingInstrumentCount(account); k++)
+                {
+                    int instrument = book.WorkingInstrumentAt(account, k);
+                    if (book.Instrument(instrument).Underlying == u)
+                    {
+                        var (buy, sell) = book.WorkingQuantity(account, instrument);
+                        double q = book.PositionQuantity(account, instrument);
+                        var spec = book.Instrument(instrument);
+                        double Own(double quantity) => method.Position(new PositionTerms(spec.Kind, quantity, ScalarMark(book, instrument), spec.Multiplier, book.IndexPrice(u), spec.Strike)).Initial;
+                        result.OpenOrderMargin += Math.Max(0, Math.Max(Own(q + buy), Own(q - sell)) - Own(q));
+                    }
+                }
+            }
+            else if (working)
+            {
+                double index = book.IndexPrice(u);
+                double plain = held[u] ? method.UnderlyingRequirement(scans[u], shortUnits[u], index) : 0;
+                double worst = Math.Max(method.UnderlyingRequirement(Math.Max(0, buys.Max()), shortUnits[u], index), method.UnderlyingRequirement(Math.Max(0, sells.Max()), shortUnits[u] + sellShorts, index));
+                result.OpenOrderMargin += Math.Max(0, worst - plain);
+            }
+        }
+
         double collateral = 0;
         for (int x = 0; x < config.MaxAssets; x++)
         {
@@ -206,5 +257,38 @@ public static class RiskBookVerifier
 
         result.Equity = collateral + book.RealizedPnl(account) + unrealizedTotal;
         return result;
+    }
+
+    /// <summary>The scalar reference's loss per contract per scenario of one instrument, at its underlying's last valuation.</summary>
+    private static void ScalarRow<TMargin>(RiskBook<TMargin> book, RiskArrayCalculator calculator, int instrument, double[] row)
+        where TMargin : struct, IMarginMethodology
+    {
+        ref readonly var spec = ref book.Instrument(instrument);
+        var (t, forward) = TimeAndForward(book, instrument);
+        bool option = spec.IsOption;
+        double omega = option ? (spec.Kind == InstrumentKind.Call ? 1 : -1) : 0;
+        calculator.ComputeScalar(new RiskArrayInputs([omega], [forward], [option ? spec.Strike : 1], [option ? t : Math.Max(t, 0)], [option ? book.MarkVolatility(instrument) : 0.5], [book.Config.Rate], [0.0], [0.0], [spec.Multiplier]), row);
+    }
+
+    /// <summary>The scalar reference's mark of one instrument per unit (futures: the forward; options: Black-76 at the mark volatility).</summary>
+    private static double ScalarMark<TMargin>(RiskBook<TMargin> book, int instrument)
+        where TMargin : struct, IMarginMethodology
+    {
+        ref readonly var spec = ref book.Instrument(instrument);
+        var (t, forward) = TimeAndForward(book, instrument);
+        return spec.IsOption
+            ? BlackScholes.Compute(new OptionInput(spec.Kind == InstrumentKind.Call ? OptionRight.Call : OptionRight.Put, PricingModel.Forward, forward, spec.Strike, t, book.MarkVolatility(instrument), book.Config.Rate)).Price
+            : forward;
+    }
+
+    /// <summary>An instrument's time to expiry (years, from its underlying's last valuation) and forward (futures and options: index × e^(carry·T); spot and perpetuals: the index).</summary>
+    private static (double Time, double Forward) TimeAndForward<TMargin>(RiskBook<TMargin> book, int instrument)
+        where TMargin : struct, IMarginMethodology
+    {
+        ref readonly var spec = ref book.Instrument(instrument);
+        int u = spec.Underlying;
+        double t = spec.ExpiryNanos == 0 ? 0 : (spec.ExpiryNanos - book.ValuationNanos(u)) / RiskBook.NanosPerYear;
+        double forwardPerIndex = spec.Kind is InstrumentKind.Future or InstrumentKind.Call or InstrumentKind.Put ? Math.Exp(book.UnderlyingCarry(u) * Math.Max(t, 0)) : 1.0;
+        return (t, book.IndexPrice(u) * forwardPerIndex);
     }
 }

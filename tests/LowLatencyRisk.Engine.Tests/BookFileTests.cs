@@ -69,14 +69,17 @@ public sealed class BookFileTests : IDisposable
         node.Remove("scenarioGrid");
         node.Remove("margin");
         var config = LlrConfig.Parse(engineConfig.ToJsonString());
+        var refused = Assert.Throws<ConfigException>(() => BookFile.Build(node.ToJsonString(), config));
+        Assert.Contains("accounts[5].orders: the engine's working orders are the ones its gate accepts; a book file holds none", refused.Message, StringComparison.Ordinal);
+        node["accounts"]![5]!.AsObject().Remove("orders");
         var book = BookFile.Build(node.ToJsonString(), config);
         Assert.NotNull(book.Components);
         for (int a = 0; a < batch.Accounts.Length; a++)
         {
-            Assert.Equal(batch.Accounts[a].InitialMargin, book.InitialMargin(a), 6);
+            Assert.Equal(batch.Accounts[a].InitialMargin, book.InitialMargin(a), 6); // working orders never enter the ladder's margin
         }
 
-        Assert.Equal([200.0, 300, 250, 2_700, 830_000], batch.Accounts.Select(x => Math.Round(x.InitialMargin, 6)));
+        Assert.Equal([200.0, 300, 250, 2_700, 830_000, 0], batch.Accounts.Select(x => Math.Round(x.InitialMargin, 6)));
 
         var wrong = LlrConfig.Parse(engineConfig.ToJsonString().Replace("\"CORN\"", "\"WHEAT\"", StringComparison.Ordinal));
         var e = Assert.Throws<ConfigException>(() => BookFile.Build(node.ToJsonString(), wrong));

@@ -113,6 +113,7 @@ public sealed class MarginCommandTests : IDisposable
     [InlineData("ISOLATED-NONE", "accounts[0].mode: an isolated account is bound to exactly one instrument")]
     [InlineData("LEG", "margin.components.interCommodity[0].legs[1].underlying: unknown underlying 'ETH'")]
     [InlineData("CREDIT", "margin.components.interCommodity[0].credit: 1.5 is not a rate in [0, 1]")]
+    [InlineData("ORDER", "accounts[0].orders[0].quantity: -1 is not in (0, margin.maxQuantity = 1000000000]")]
     [InlineData("TIERS", "margin.components.intraCommodity[0].tiers[0]: '2027-03' is not an ISO 8601 time with an offset")]
     public void Margin_BadPortfolio_ExitsWithAClearError(string content, string expected)
     {
@@ -132,6 +133,7 @@ public sealed class MarginCommandTests : IDisposable
             "ISOLATED-NONE" => JsonSerializer.Serialize(valid, Camel).Replace("{\"name\":\"a\",\"positions\":[{\"instrument\":\"BTC-PERP\",\"side\":\"buy\",\"quantity\":1,\"price\":60000}]", "{\"name\":\"a\",\"mode\":\"isolated\",\"positions\":[]", StringComparison.Ordinal),
             "LEG" => Components(valid, "\"interCommodity\":[{\"legs\":[{\"underlying\":\"BTC\",\"ratio\":1},{\"underlying\":\"ETH\",\"ratio\":-1}],\"credit\":0.5}]"),
             "CREDIT" => Components(valid, "\"interCommodity\":[{\"legs\":[{\"underlying\":\"BTC\",\"ratio\":1},{\"underlying\":\"BTC\",\"ratio\":-1}],\"credit\":1.5}]"),
+            "ORDER" => JsonSerializer.Serialize(valid, Camel).Replace("\"positions\":[", "\"orders\":[{\"instrument\":\"BTC-PERP\",\"side\":\"sell\",\"quantity\":-1}],\"positions\":[", StringComparison.Ordinal),
             "TIERS" => Components(valid, "\"intraCommodity\":[{\"underlying\":\"BTC\",\"tiers\":[\"2027-03\"],\"spreads\":[]}]"),
             _ => content,
         };
@@ -176,9 +178,15 @@ public sealed class MarginCommandTests : IDisposable
         Assert.Equal(230_000, Part("big-perp", 0).GetProperty("sizeAddOn").GetDouble(), 6);
         Assert.Equal(600_000 + 230_000, Im("big-perp"), 6);
 
+        // Working orders, nothing filled: bids for 2 M2 (as if filled: scan 1,000) and an offer of 1 M3 (500) → the worse side.
+        Assert.Equal(0, Im("resting"), 6);
+        Assert.Equal(1_000, accounts["resting"].GetProperty("openOrderMargin").GetDouble(), 6);
+        Assert.False(accounts["m2-m3"].TryGetProperty("openOrderMargin", out _), "no orders, no field");
+
         using var table = PeerProcess.StartDotnet("llr", "margin", Path.Combine(AppContext.BaseDirectory, "examples", "spreads.json"));
         Assert.Equal(0, table.WaitForExit(TimeSpan.FromSeconds(60)));
         Assert.Contains("requirement         300.00 = scan 250.00 + intra-commodity 50.00", table.Output, StringComparison.Ordinal);
+        Assert.Contains("open-order margin       1,000.00", table.Output, StringComparison.Ordinal);
     }
 
     [Fact]

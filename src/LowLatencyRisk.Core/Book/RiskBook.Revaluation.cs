@@ -127,6 +127,7 @@ public partial class RiskBook<TMargin>
 
         RevalueGroup(block, block.Options, isOption: true);
         RevalueGroup(block, block.Linear, isOption: false);
+        block.Revaluations++;
         return true;
     }
 

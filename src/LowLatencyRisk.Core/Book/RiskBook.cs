@@ -133,6 +133,13 @@ public partial class RiskBook<TMargin>
         _terms = _components is null ? [] : new ComponentTerms[accounts * _underlyings];
         _tierDeltas = _components is { HasIntraCommodity: true } ? new double[accounts * _underlyings * PortfolioComponents.MaxTiers] : [];
         _tier = new byte[config.MaxInstruments];
+        _working = new WorkingSlot[accounts * _positionsPerAccount];
+        _workingCount = new int[accounts];
+        _auWorking = new int[accounts * _underlyings];
+        _orderArrays = new double[accounts * _underlyings * 2 * _scenarios];
+        _orderShortUnits = new double[accounts * _underlyings];
+        _orderBuiltAt = new long[accounts * _underlyings];
+        _orderBuiltAt.AsSpan().Fill(-1);
         if (_components is { HasInterCommodity: true })
         {
             (_interDeltas, _interScans, _interRemaining, _interCredits) = (new double[_underlyings], new double[_underlyings], new double[_underlyings], new double[_underlyings]);
@@ -182,6 +189,12 @@ public partial class RiskBook<TMargin>
         visitor.Array(_terms);
         visitor.Array(_tierDeltas);
         visitor.Array(_tier);
+        visitor.Array(_working);
+        visitor.Array(_workingCount);
+        visitor.Array(_auWorking);
+        visitor.Array(_orderArrays);
+        visitor.Array(_orderShortUnits);
+        visitor.Array(_orderBuiltAt);
         visitor.Array(_links);
         visitor.Array(_balances);
         foreach (var holders in _assetHolders)

@@ -32,6 +32,7 @@ internal sealed class UnderlyingBlock
         v.Value(ref HeldIndex);
         v.Value(ref Dirty);
         v.Value(ref ValuedAtNanos);
+        v.Value(ref Revaluations);
         Options.VisitState(v);
         Linear.VisitState(v);
         Holders.VisitState(v);
@@ -46,6 +47,7 @@ internal sealed class UnderlyingBlock
     public double HeldIndex;
     public bool Dirty;
     public long ValuedAtNanos;
+    public long Revaluations; // counts instrument revaluations: what the working-order arrays were built against
 
     /// <summary>Instruments of one kind family, SoA, in the layout the kernels take.</summary>
     internal sealed class Group

@@ -28,6 +28,14 @@ public sealed record GateConfig
     /// <summary>Live orders plus recently ended ones remembered for the duplicate check.</summary>
     public int MaxTrackedOrders { get; init; } = 1 << 18;
 
+    /// <summary>
+    /// Charge resting orders in the margin check: a new order must be covered with the worst side of the
+    /// account's working orders (this one included) as if it all filled (the book's open-order margin),
+    /// not only with itself filled alone. On by default: orders that each pass alone must not together
+    /// push an account into liquidation when they fill.
+    /// </summary>
+    public bool MarginOnWorkingOrders { get; init; } = true;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public void Validate()
     {

@@ -333,9 +333,18 @@ public class PreTradeGate<TMargin>
             return new Decision(RejectReason.AccountReduceOnly, whatIf.InitialMarginBefore, whatIf.InitialMarginAfter);
         }
 
-        if (!reducing && whatIf.InitialMarginAfter > whatIf.EquityAfter)
+        if (!reducing)
         {
-            return new Decision(RejectReason.InsufficientMargin, whatIf.EquityAfter, whatIf.InitialMarginAfter);
+            // With margin on resting orders: the worst side as if all of it filled, this order included
+            // (never less than this order filled alone), so the (N + 1)-th order is refused when the N
+            // working ones would already breach together.
+            double required = _config.MarginOnWorkingOrders
+                ? Math.Max(whatIf.InitialMarginAfter, _book.InitialMargin(a) + _book.OpenOrderMarginIf(a, i, signed))
+                : whatIf.InitialMarginAfter;
+            if (required > whatIf.EquityAfter)
+            {
+                return new Decision(RejectReason.InsufficientMargin, whatIf.EquityAfter, required);
+            }
         }
 
         return Track(order, key, signed, price, notional);
@@ -391,10 +400,12 @@ public class PreTradeGate<TMargin>
     {
         // The three tables hold at most MaxTrackedOrders entries each and every entry of the two
         // working tables belongs to a live order, so room in the order table means room in all.
-        if (_orders.Count >= _orders.MaxCount)
+        if (_orders.Count >= _orders.MaxCount || !_book.CanAddWorkingOrder(order.Account, order.Instrument))
         {
             return new Decision(RejectReason.OrderCapacity, _orders.MaxCount, _orders.Count);
         }
+
+        _book.AddWorkingOrder(order.Account, order.Instrument, signed);
 
         ref WorkingQuantity working = ref _workingByInstrument.GetOrAdd(InstrumentKey(order.Account, order.Instrument), out _);
         ref double workingU = ref _workingByUnderlying.GetOrAdd(UnderlyingKey(order.Account, _book.Instrument(order.Instrument).Underlying), out _);
@@ -417,6 +428,7 @@ public class PreTradeGate<TMargin>
 
     private void Release(ref WorkingOrder o, double quantity)
     {
+        _book.RemoveWorkingOrder(o.Account, o.Instrument, o.Remaining > 0 ? quantity : -quantity);
         long instrumentKey = InstrumentKey(o.Account, o.Instrument);
         ref WorkingQuantity w = ref _workingByInstrument.Find(instrumentKey);
         if (o.Remaining > 0)

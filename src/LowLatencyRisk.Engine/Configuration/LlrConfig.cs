@@ -344,6 +344,7 @@ public sealed class LlrConfig
         ThrottleBurst = Limits.ThrottleBurst,
         DuplicateWindowNanos = (long)(Limits.DuplicateWindowSeconds * 1e9),
         MaxTrackedOrders = Limits.MaxTrackedOrders,
+        MarginOnWorkingOrders = Limits.MarginOnWorkingOrders,
     };
 
     /// <summary>Full path of a ring file.</summary>
@@ -634,6 +635,7 @@ public sealed class HaircutTierSection
 
 public sealed class LimitsSection
 {
+    public bool MarginOnWorkingOrders { get; init; } = true;
     public double MaxOrderQuantity { get; init; } = 1_000;
     public double MaxOrderNotional { get; init; } = 10_000_000;
     public double MinQuantity { get; init; }

@@ -314,10 +314,45 @@ public static partial class PortfolioMargin
                 errors.Add($"accounts[{a}].parent: an isolated account in the engine's book names its parent (collateral moves between the two)");
             }
 
+            if (engine is not null && acct.Orders is { Length: > 0 })
+            {
+                errors.Add($"accounts[{a}].orders: the engine's working orders are the ones its gate accepts; a book file holds none");
+            }
+            else if ((acct.Orders?.Length ?? 0) > MaxPositionsPerAccount)
+            {
+                errors.Add(string.Create(CultureInfo.InvariantCulture, $"accounts[{a}].orders: {acct.Orders!.Length:N0} entries; at most {MaxPositionsPerAccount:N0} per account"));
+            }
+
             if (positions > MaxPositionsPerAccount)
             {
                 errors.Add(string.Create(CultureInfo.InvariantCulture, $"accounts[{a}].positions: {positions:N0} entries; at most {MaxPositionsPerAccount:N0} per account"));
                 continue;
+            }
+
+            for (int o = 0; o < (acct.Orders?.Length ?? 0); o++)
+            {
+                var x = acct.Orders![o];
+                string at = $"accounts[{a}].orders[{o}]";
+                if (x is null)
+                {
+                    errors.Add($"{at}: is null");
+                    continue;
+                }
+
+                if (x.Instrument is null || !instruments.ContainsKey(x.Instrument))
+                {
+                    errors.Add($"{at}.instrument: {(x.Instrument is null ? "is required" : $"unknown instrument '{x.Instrument}'")}");
+                }
+
+                if (x.Side is null)
+                {
+                    errors.Add($"{at}.side: is required (buy or sell)");
+                }
+
+                if (x.Quantity is not { } q || !(q > 0) || !(q <= m.MaxQuantity))
+                {
+                    errors.Add(string.Create(CultureInfo.InvariantCulture, $"{at}.quantity: {(x.Quantity is null ? "is required" : $"{x.Quantity} is not in (0, margin.maxQuantity = {m.MaxQuantity}]")}"));
+                }
             }
 
             for (int p = 0; p < positions; p++)
@@ -372,8 +407,9 @@ public static partial class PortfolioMargin
         var collateral = acct.Collateral ?? [];
 
         // What this account uses, in file order, mapped to dense local ids.
+        var orders = acct.Orders ?? [];
         var usedInstruments = positions.Select(p => plan.Instruments[p.Instrument!]).Concat(acct.Instrument is null ? [] : [plan.Instruments[acct.Instrument]])
-            .Distinct().Order().ToArray();
+            .Concat(orders.Select(o => plan.Instruments[o.Instrument!])).Distinct().Order().ToArray();
         var usedAssets = collateral.Select(c => plan.Assets[c.Asset!]).Order().ToArray();
         var usedUnderlyings = usedInstruments.Select(i => plan.Underlyings[f.Instruments![i].Underlying!])
             .Concat(usedAssets.Where(k => f.Assets[k].Underlying is not null).Select(k => plan.Underlyings[f.Assets[k].Underlying!]))
@@ -461,6 +497,16 @@ public static partial class PortfolioMargin
         }
 
         book.Revalue();
+        for (int o = 0; o < orders.Length; o++)
+        {
+            var x = orders[o];
+            int instrument = localInstrument[plan.Instruments[x.Instrument!]];
+            if (!book.MayHold(0, instrument) || !book.AddWorkingOrder(0, instrument, x.Side == PositionSide.Sell ? -x.Quantity!.Value : x.Quantity!.Value))
+            {
+                errors.Add($"accounts[{a}].orders[{o}]: refused by the book (an isolated account's orders are in its own instrument)");
+            }
+        }
+
         var per = new UnderlyingResult[usedUnderlyings.Length];
         for (int l = 0; l < per.Length; l++)
         {
@@ -491,6 +537,7 @@ public static partial class PortfolioMargin
         {
             Mode = mode,
             Positions = own,
+            OpenOrderMargin = orders.Length == 0 ? null : book.OpenOrderMargin(0),
         };
         if (FirstNonFinite(account) is { } field)
         {
@@ -657,6 +704,9 @@ public sealed class AccountEntry
     public string? Instrument { get; init; }
     public CollateralEntry[]? Collateral { get; init; }
     public PositionEntry[]? Positions { get; init; }
+
+    /// <summary>Working (resting) orders: charged as open-order margin, the worst side as if it all filled.</summary>
+    public OrderEntry[]? Orders { get; init; }
 }
 
 public sealed class CollateralEntry
@@ -669,6 +719,13 @@ public enum PositionSide
 {
     Buy,
     Sell,
+}
+
+public sealed class OrderEntry
+{
+    public string? Instrument { get; init; }
+    public PositionSide? Side { get; init; }
+    public double? Quantity { get; init; }
 }
 
 public sealed class PositionEntry
@@ -702,6 +759,14 @@ public sealed record AccountResult(string Account, double Equity, double Collate
 {
     public MarginMode Mode { get; init; }
 
+    /// <summary>
+    /// With working orders: the worst side of them as if it all filled, over the filled requirement (the
+    /// methodology's requirement per underlying); what a new order must also be covered for. Not in
+    /// <see cref="InitialMargin"/> or the state (open orders do not liquidate anyone). Null without orders.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double? OpenOrderMargin { get; init; }
+
     /// <summary>Standard and isolated accounts: each position's own requirement (their sum is the account's margin); null for portfolio.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public PositionResult[]? Positions { get; init; }
@@ -722,6 +787,11 @@ public sealed record PortfolioResult(string Grid, ScenarioResult[] Scenarios, Ac
         foreach (var a in Accounts)
         {
             b.AppendLine(string.Create(c, $"{a.Account,-16} {a.Equity,16:N2} {a.InitialMargin,16:N2} {a.MaintenanceMargin,16:N2} {a.Excess,16:N2} {a.State}{(a.Mode == MarginMode.Portfolio ? "" : $" ({a.Mode.ToString().ToLowerInvariant()} margin)")}"));
+            if (a.OpenOrderMargin is { } open)
+            {
+                b.AppendLine(string.Create(c, $"  open-order margin {open,14:N2} (working orders, the worse side as if filled; initial with orders {a.InitialMargin + open:N2})"));
+            }
+
             foreach (var p in a.Positions ?? [])
             {
                 b.AppendLine(string.Create(c, $"  {p.Instrument,-14} quantity {p.Quantity,14:G6}  initial {p.InitialMargin,14:N2}  maintenance {p.MaintenanceMargin,14:N2}"));

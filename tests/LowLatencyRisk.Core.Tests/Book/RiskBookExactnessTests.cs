@@ -25,6 +25,7 @@ public class RiskBookExactnessTests
         Close(book.Equity(account), r.Equity, "equity");
         Close(book.InitialMargin(account), r.InitialMargin, "IM");
         Close(book.MaintenanceMargin(account), r.MaintenanceMargin, "MM");
+        Close(book.OpenOrderMargin(account), r.OpenOrderMargin, "open-order margin");
         for (int u = 0; u < book.Config.MaxUnderlyings; u++)
         {
             Close(book.NetDelta(account, u), r.NetDelta[u], $"delta[{u}]");

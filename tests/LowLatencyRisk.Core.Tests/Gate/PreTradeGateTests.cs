@@ -223,7 +223,7 @@ public class PreTradeGateTests
         var d = gate.Check(new OrderRequest(0, f.Perp(0), OrderSide.Buy, 1.1, 30_000, OrderType.Limit, 2), T0);
         Assert.Equal(RejectReason.InsufficientMargin, d.Reason);
         Assert.Equal(4_600, d.Limit, 6);
-        Assert.Equal(1.1 * 4_500, d.Actual, 6);
+        Assert.Equal((1 + 1.1) * 4_500, d.Actual, 6); // the working buy of 1 and this 1.1 as if both filled (margin on resting orders)
 
         // Underwater: a big long and little equity; selling (risk-reducing) is never blocked by margin.
         f.Book.ApplyFill(1, f.Perp(0), 10, 30_000);
