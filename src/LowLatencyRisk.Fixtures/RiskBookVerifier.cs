@@ -161,7 +161,8 @@ public static class RiskBookVerifier
         double[] credits = new double[underlyings];
         if (components is { HasInterCommodity: true })
         {
-            components.InterCredits(heldDeltas, scans, new double[underlyings], credits);
+            double[] block = [.. result.RiskArrays.SelectMany(r => r)];
+            components.InterCredits(heldDeltas, scans, new AccountRiskArrays(block, calculator.Count), new double[underlyings], credits);
         }
 
         for (int u = 0; u < underlyings; u++)

@@ -79,7 +79,7 @@ public sealed class BookFileTests : IDisposable
             Assert.Equal(batch.Accounts[a].InitialMargin, book.InitialMargin(a), 6); // working orders never enter the ladder's margin
         }
 
-        Assert.Equal([200.0, 300, 250, 2_700, 830_000, 0], batch.Accounts.Select(x => Math.Round(x.InitialMargin, 6)));
+        Assert.Equal([200.0, 300, 250, 2_700, 830_000, 0, 2_840], batch.Accounts.Select(x => Math.Round(x.InitialMargin, 6)));
 
         var wrong = LlrConfig.Parse(engineConfig.ToJsonString().Replace("\"CORN\"", "\"WHEAT\"", StringComparison.Ordinal));
         var e = Assert.Throws<ConfigException>(() => BookFile.Build(node.ToJsonString(), wrong));

@@ -171,6 +171,7 @@ public sealed class MarginCommandTests : IDisposable
         Assert.Equal(300, Part("m2-m4", 0).GetProperty("requirement").GetDouble(), 6);
 
         Assert.Equal(2_700, Im("corn-soy"), 6);
+        Assert.Equal(2_840, Im("bonds-notes"), 6); // the scanning spread
         Assert.Equal(0.55 * 3_500, Part("corn-soy", 0).GetProperty("interCommodityCredit").GetDouble(), 6);
         Assert.Equal(0.55 * 2_500, Part("corn-soy", 1).GetProperty("interCommodityCredit").GetDouble(), 6);
 

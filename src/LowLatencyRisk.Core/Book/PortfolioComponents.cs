@@ -39,11 +39,12 @@ public sealed class PortfolioComponents
     private readonly double[]?[] _bandMultipliers;
     private readonly InterSpread[] _inter;
 
-    private readonly struct InterSpread(int[] underlyings, double[] ratios, double credit)
+    private readonly struct InterSpread(int[] underlyings, double[] ratios, double credit, bool scanning)
     {
         public readonly int[] Underlyings = underlyings;
         public readonly double[] Ratios = ratios;
         public readonly double Credit = credit;
+        public readonly bool Scanning = scanning;
     }
 
     /// <summary>The components <paramref name="config"/> describes for a book of <paramref name="underlyings"/> underlyings (validated).</summary>
@@ -71,7 +72,7 @@ public sealed class PortfolioComponents
             _bandMultipliers[a.Underlying] = [.. a.Bands.Select(b => b.Multiplier)];
         }
 
-        _inter = [.. config.InterCommodity.Select(s => new InterSpread([.. s.Legs.Select(l => l.Underlying)], [.. s.Legs.Select(l => l.Ratio)], s.Credit))];
+        _inter = [.. config.InterCommodity.Select(s => new InterSpread([.. s.Legs.Select(l => l.Underlying)], [.. s.Legs.Select(l => l.Ratio)], s.Credit, s.Form == InterCommodityForm.Scanning))];
         HasIntraCommodity = config.IntraCommodity.Count > 0;
         HasInterCommodity = _inter.Length > 0;
     }
@@ -112,6 +113,9 @@ public sealed class PortfolioComponents
 
     /// <summary>True when underlying <paramref name="u"/> has an intra-commodity charge.</summary>
     public bool HasTiers(int u) => _tierEnds[u] is not null;
+
+    /// <summary>True when the add-on of underlying <paramref name="u"/> charges gross vega (the book then keeps it).</summary>
+    public bool NeedsGrossVega(int u) => _addOns[u] is { VegaRate: > 0 };
 
     /// <summary>
     /// The intra-commodity charge of one account in underlying <paramref name="u"/> from its net
@@ -200,21 +204,39 @@ public sealed class PortfolioComponents
     /// </summary>
     /// <param name="netDeltas">Per underlying, the account's net delta.</param>
     /// <param name="scanRisks">Per underlying, the account's scan risk.</param>
+    /// <param name="arrays">The account's risk arrays (read by scanning spreads only).</param>
     /// <param name="remaining">Scratch of the same length (the deltas not yet spread).</param>
     /// <param name="credits">Per underlying, the credit (output).</param>
-    public void InterCredits(ReadOnlySpan<double> netDeltas, ReadOnlySpan<double> scanRisks, Span<double> remaining, Span<double> credits)
+    /// <remarks>
+    /// A <see cref="InterCommodityForm.Scanning"/> spread is SPAN's scanning-spread form instead: its
+    /// legs are scanned together, each scenario's loss being the legs' losses less the credit rate ×
+    /// their gains in that same scenario; the credit is the legs' separate scan risks less that
+    /// combined scan risk, shared among the legs in proportion to their scan risks. It uses no delta.
+    /// </remarks>
+    public void InterCredits(ReadOnlySpan<double> netDeltas, ReadOnlySpan<double> scanRisks, in AccountRiskArrays arrays, Span<double> remaining, Span<double> credits)
     {
         credits.Clear();
         netDeltas.CopyTo(remaining);
         foreach (InterSpread s in _inter)
         {
-            double n = Math.Max(Supported(s, remaining, 1), Supported(s, remaining, -1));
-            if (!(n > 0))
+            if (s.Scanning)
             {
+                ScanningCredit(s, scanRisks, arrays, credits);
                 continue;
             }
 
-            double orientation = Supported(s, remaining, 1) > 0 ? 1 : -1;
+            double orientation = 1;
+            double n = Supported(s, remaining, 1);
+            if (!(n > 0))
+            {
+                orientation = -1;
+                n = Supported(s, remaining, -1);
+                if (!(n > 0))
+                {
+                    continue;
+                }
+            }
+
             for (int l = 0; l < s.Underlyings.Length; l++)
             {
                 int u = s.Underlyings[l];
@@ -223,6 +245,40 @@ public sealed class PortfolioComponents
                 credits[u] += Math.Min(s.Credit * used * perDelta, scanRisks[u] - credits[u]);
                 remaining[u] -= orientation * n * s.Ratios[l];
             }
+        }
+    }
+
+    private static void ScanningCredit(in InterSpread s, ReadOnlySpan<double> scanRisks, in AccountRiskArrays arrays, Span<double> credits)
+    {
+        double separate = 0;
+        foreach (int u in s.Underlyings)
+        {
+            separate += scanRisks[u];
+        }
+
+        if (!(separate > 0))
+        {
+            return;
+        }
+
+        double combined = 0;
+        for (int j = 0; j < arrays.Scenarios; j++)
+        {
+            double loss = 0, gain = 0;
+            foreach (int u in s.Underlyings)
+            {
+                double v = arrays.Of(u)[j];
+                loss += Math.Max(v, 0);
+                gain += Math.Max(-v, 0);
+            }
+
+            combined = Math.Max(combined, loss - (s.Credit * gain));
+        }
+
+        double credit = separate - combined; // ≥ 0: each scenario's loss is at most the sum of the legs' worst
+        foreach (int u in s.Underlyings)
+        {
+            credits[u] += Math.Min(credit * scanRisks[u] / separate, scanRisks[u] - credits[u]);
         }
     }
 
@@ -277,9 +333,44 @@ public sealed record IntraCommodityConfig
 /// <param name="Ratio">Delta per spread, signed: legs of one sign are held against legs of the other (corn +2, soybeans −1).</param>
 public readonly record struct SpreadLeg(int Underlying, double Ratio);
 
+/// <summary>How an inter-commodity spread is credited.</summary>
+public enum InterCommodityForm : byte
+{
+    /// <summary>Delta-matched spreads by the legs' ratios, credit = rate × the legs' scan risk the spreads use (SPAN's inter-commodity credit).</summary>
+    Delta = 0,
+    /// <summary>The legs scanned together, the rate of one leg's gains credited against the others' losses in the same scenario (SPAN's scanning spread).</summary>
+    Scanning = 1,
+}
+
+/// <summary>One account's risk arrays, per underlying (one of them possibly replaced: a what-if).</summary>
+public readonly ref struct AccountRiskArrays
+{
+    private readonly ReadOnlySpan<double> _block;
+    private readonly ReadOnlySpan<double> _override;
+    private readonly int _overrideU;
+
+    /// <summary>The arrays in <paramref name="block"/> (underlying u at u × <paramref name="scenarios"/>), with underlying <paramref name="overrideU"/>'s (−1: none) replaced by <paramref name="overrideArray"/>.</summary>
+    public AccountRiskArrays(ReadOnlySpan<double> block, int scenarios, int overrideU = -1, ReadOnlySpan<double> overrideArray = default)
+    {
+        _block = block;
+        Scenarios = scenarios;
+        _overrideU = overrideU;
+        _override = overrideArray;
+    }
+
+    /// <summary>Scenarios per array.</summary>
+    public int Scenarios { get; }
+
+    /// <summary>The array of underlying <paramref name="u"/>.</summary>
+    public ReadOnlySpan<double> Of(int u) => u == _overrideU ? _override : _block.Slice(u * Scenarios, Scenarios);
+}
+
 /// <summary>An inter-commodity spread (two or more legs) and its credit rate.</summary>
 public sealed record InterCommoditySpreadConfig
 {
+    /// <summary>Delta-matched (default) or scanning.</summary>
+    public InterCommodityForm Form { get; init; }
+
     /// <summary>The legs.</summary>
     public IReadOnlyList<SpreadLeg> Legs { get; init; } = [];
 
@@ -386,6 +477,11 @@ public sealed record PortfolioComponentsConfig
                 || s.Legs.Any(l => (uint)l.Underlying >= (uint)underlyings || !double.IsFinite(l.Ratio) || l.Ratio == 0))
             {
                 problems.Add($"{at}.legs: need two or more legs on different underlyings of the book, each with a finite non-zero ratio");
+            }
+
+            if (!Enum.IsDefined(s.Form))
+            {
+                problems.Add($"{at}.form: must be delta or scanning");
             }
 
             if (!(s.Credit is >= 0 and <= 1))

@@ -10,7 +10,7 @@ internal struct ComponentTerms
     public double Scan;      // scan risk (worst scenario loss, ≥ 0)
     public double Intra;     // intra-commodity charge from the tier deltas
     public double AddOn;     // size add-on
-    public double GrossVega; // Σ |quantity × vega per contract|
+    public double GrossVega; // Σ |quantity × vega per contract|; kept only where the add-on charges vega
 }
 
 /// <summary>One account's requirement in one underlying, part by part (portfolio margin).</summary>
@@ -58,7 +58,7 @@ public partial class RiskBook<TMargin>
         double credit = 0;
         if (_components.HasInterCommodity)
         {
-            InterCreditsOf(account, -1, 0, 0);
+            InterCreditsOf(account, -1, 0, 0, default);
             credit = _interCredits[underlying];
         }
 
@@ -86,7 +86,11 @@ public partial class RiskBook<TMargin>
             t.Intra = c.IntraCharge(u, tiers);
         }
 
-        t.GrossVega += (Math.Abs(newQuantity) - Math.Abs(oldQuantity)) * Math.Abs(v.Vega);
+        if (c.NeedsGrossVega(u))
+        {
+            t.GrossVega += (Math.Abs(newQuantity) - Math.Abs(oldQuantity)) * Math.Abs(v.Vega);
+        }
+
         double index = _blocks[u].Index;
         t.AddOn = c.AddOn(u, _au[au].NetDelta, t.GrossVega, index);
         return c.Requirement(u, t.Scan + t.Intra, 0, _method.ShortOptionMinimum(_au[au].ShortOptionUnits, index), t.AddOn);
@@ -101,13 +105,18 @@ public partial class RiskBook<TMargin>
         Span<double> tiers = tiered ? _tierDeltas.AsSpan(au * PortfolioComponents.MaxTiers, PortfolioComponents.MaxTiers) : default;
         tiers.Clear();
         double grossVega = 0;
-        foreach (ref readonly Position p in _positions.AsSpan((account * _positionsPerAccount) + GroupStart(account, u), _au[au].PositionCount))
+        if (tiered || c.NeedsGrossVega(u))
         {
-            ref readonly InstrumentValue v = ref _values[p.Instrument];
-            grossVega += Math.Abs(p.Quantity * v.Vega);
-            if (tiered)
+            // A second pass over the positions (they are in cache from the first); only what the
+            // underlying's components use: with neither, nothing to walk.
+            foreach (ref readonly Position p in _positions.AsSpan((account * _positionsPerAccount) + GroupStart(account, u), _au[au].PositionCount))
             {
-                tiers[_tier[p.Instrument]] += p.Quantity * v.Delta;
+                ref readonly InstrumentValue v = ref _values[p.Instrument];
+                grossVega += Math.Abs(p.Quantity * v.Vega);
+                if (tiered)
+                {
+                    tiers[_tier[p.Instrument]] += p.Quantity * v.Delta;
+                }
             }
         }
 
@@ -145,7 +154,7 @@ public partial class RiskBook<TMargin>
     /// The account's inter-commodity credits into <c>_interCredits</c> (per underlying), from its net
     /// deltas and scan risks; with <paramref name="overrideU"/> ≥ 0 that underlying's are replaced (what-if).
     /// </summary>
-    private void InterCreditsOf(int account, int overrideU, double overrideDelta, double overrideScan)
+    private void InterCreditsOf(int account, int overrideU, double overrideDelta, double overrideScan, ReadOnlySpan<double> overrideArray)
     {
         int baseAu = account * _underlyings;
         for (int u = 0; u < _underlyings; u++)
@@ -161,7 +170,8 @@ public partial class RiskBook<TMargin>
             _interScans[overrideU] = overrideScan;
         }
 
-        _components!.InterCredits(_interDeltas, _interScans, _interRemaining, _interCredits);
+        var arrays = new AccountRiskArrays(_riskArrays.AsSpan(baseAu * _scenarios, _underlyings * _scenarios), _scenarios, overrideU, overrideArray);
+        _components!.InterCredits(_interDeltas, _interScans, arrays, _interRemaining, _interCredits);
     }
 
     /// <summary>
@@ -170,10 +180,10 @@ public partial class RiskBook<TMargin>
     /// credit), the credit applied before the short option minimum and the add-on, as SPAN does.
     /// </summary>
     /// <remarks>With <paramref name="overrideU"/> ≥ 0, that underlying's inputs are <paramref name="overrideDelta"/> and <paramref name="overrideTerms"/> (what-if).</remarks>
-    private double InterAdjustment(int account, int overrideU, double overrideDelta, in ComponentTerms overrideTerms, double overrideShortUnits)
+    private double InterAdjustment(int account, int overrideU, double overrideDelta, in ComponentTerms overrideTerms, double overrideShortUnits, ReadOnlySpan<double> overrideArray = default)
     {
         PortfolioComponents c = _components!;
-        InterCreditsOf(account, overrideU, overrideDelta, overrideTerms.Scan);
+        InterCreditsOf(account, overrideU, overrideDelta, overrideTerms.Scan, overrideArray);
         double adjustment = 0;
         int baseAu = account * _underlyings;
         for (int u = 0; u < _underlyings; u++)
@@ -215,7 +225,11 @@ public partial class RiskBook<TMargin>
         double sum = _accounts[account].RequirementSum - _au[au].Margin + requirementAfter;
         if (c.HasInterCommodity)
         {
-            sum -= InterAdjustment(account, u, deltaAfter, after, shortAfter);
+            // The aggregate's risk array after the fill, for scanning spreads.
+            Span<double> arrayAfter = _scratchArray;
+            _riskArrays.AsSpan(au * _scenarios, _scenarios).CopyTo(arrayAfter);
+            MultiplyAdd(arrayAfter, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios));
+            sum -= InterAdjustment(account, u, deltaAfter, after, shortAfter, arrayAfter);
         }
 
         return _method.AccountInitial(sum);

@@ -337,8 +337,9 @@ public class PreTradeGate<TMargin>
         {
             // With margin on resting orders: the worst side as if all of it filled, this order included
             // (never less than this order filled alone), so the (N + 1)-th order is refused when the N
-            // working ones would already breach together.
-            double required = _config.MarginOnWorkingOrders
+            // working ones would already breach together. With nothing else working that is this
+            // order filled alone — the what-if above — so the arrays are not read at all.
+            double required = _config.MarginOnWorkingOrders && _book.WorkingInstrumentCount(a) > 0
                 ? Math.Max(whatIf.InitialMarginAfter, _book.InitialMargin(a) + _book.OpenOrderMarginIf(a, i, signed))
                 : whatIf.InitialMarginAfter;
             if (required > whatIf.EquityAfter)

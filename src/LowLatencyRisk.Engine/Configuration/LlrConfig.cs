@@ -535,7 +535,8 @@ public sealed class ComponentsSection
             })],
             InterCommodity = [.. InterCommodity.Select((x, i) => new InterCommoditySpreadConfig
             {
-                Legs = [.. (x?.Legs ?? []).Select((l, k) => new SpreadLeg(Underlying(l?.Underlying, $"{at}.interCommodity[{i}].legs[{k}].underlying"), l?.Ratio ?? double.NaN))],
+                Form = x?.Form ?? InterCommodityForm.Delta,
+                Legs = [.. (x?.Legs ?? []).Select((l, k) => new SpreadLeg(Underlying(l?.Underlying, $"{at}.interCommodity[{i}].legs[{k}].underlying"), l?.Ratio ?? (x?.Form == InterCommodityForm.Scanning ? 1 : double.NaN)))],
                 Credit = x?.Credit ?? double.NaN,
             })],
             SizeAddOns = [.. SizeAddOns.Select((x, i) => new SizeAddOnConfig
@@ -592,6 +593,9 @@ public sealed class TierSpreadSection
 
 public sealed class InterCommoditySection
 {
+    /// <summary>delta (default): delta-matched spreads by ratio; scanning: the legs scanned together, ratios unused.</summary>
+    public InterCommodityForm Form { get; init; }
+
     public SpreadLegSection[] Legs { get; init; } = [];
     public double? Credit { get; init; }
 }

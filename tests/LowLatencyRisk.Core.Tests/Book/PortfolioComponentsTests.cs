@@ -181,6 +181,42 @@ public sealed class PortfolioComponentsTests
         }
     }
 
+    /// <summary>
+    /// CME's scanning-spread example: +2 30-year bonds (outright $3,100: index 31,000 at a 10 % range)
+    /// against −3 10-year notes ($1,600: index 16,000), 70 % of one leg's gains credited against the
+    /// other's loss in the same scenario → scan risk $2,840.
+    /// </summary>
+    [Fact]
+    public void InterCommodity_CmeScanningSpread_BondsAgainstNotes_ToTheCent()
+    {
+        var spread = new InterCommoditySpreadConfig { Form = InterCommodityForm.Scanning, Legs = [new SpreadLeg(0, 1), new SpreadLeg(1, 1)], Credit = 0.70 };
+        var book = Book(2, new PortfolioComponentsConfig { InterCommodity = [spread] }, [31_000, 16_000]);
+        const int Bond = 0, Note = 1;
+        book.DefineInstrument(Bond, new InstrumentSpec(InstrumentKind.Future, 0, 0, Now + (30 * Day), 1, 0.25, 1));
+        book.DefineInstrument(Note, new InstrumentSpec(InstrumentKind.Future, 1, 0, Now + (30 * Day), 1, 0.25, 1));
+        book.Revalue();
+
+        // Down 10 %: the bonds lose 2 × 3,100 = 6,200 and the notes gain 3 × 1,600 = 4,800 → 6,200 − 0.7 × 4,800 = 2,840.
+        // Up 10 %: 4,800 − 0.7 × 6,200 = 460. The extreme moves (3 × 10 % × 0.33 = 9.9 %): 6,138 − 0.7 × 4,752 = 2,811.6. Worst: 2,840.
+        Fill(book, 0, (Bond, 2), (Note, -3));
+        Assert.Equal(2_840, book.InitialMargin(0), 6);
+        // The credit, 6,200 + 4,800 − 2,840 = 8,160, is shared by the legs' scan risks.
+        Assert.Equal(8_160 * 6_200 / 11_000.0, book.MarginBreakdown(0, 0).InterCommodityCredit, 6);
+        Assert.Equal(8_160 * 4_800 / 11_000.0, book.MarginBreakdown(0, 1).InterCommodityCredit, 6);
+
+        // The what-if sees it: long 2 bonds (6,200) asking to sell 3 notes → 2,840.
+        Fill(book, 1, (Bond, 2));
+        Assert.Equal(6_200, book.InitialMargin(1), 6);
+        Assert.Equal(2_840, book.WhatIf(1, Note, -3).InitialMarginAfter, 6);
+
+        // Tick: bonds to 31,500 → 2 × 3,150 = 6,300 − 3,360 = 2,940.
+        Assert.Equal(MarkResult.Accepted, book.UpdateIndex(0, 31_500, Now + 1_000_000_000));
+        book.Revalue();
+        Assert.Equal(2_940, book.InitialMargin(0), 6);
+        RiskBookExactnessTests.AssertMatches(book, 0);
+        RiskBookExactnessTests.AssertMatches(book, 1);
+    }
+
     [Fact]
     public void InterCommodity_ThreeLeggedGroup_AndACreditCannotExceedTheLegsMargin()
     {
@@ -329,7 +365,7 @@ public sealed class PortfolioComponentsTests
             new() { Underlying = 0, TierEndsNanos = [start + (10 * Day), start + (40 * Day), start + (70 * Day)], Spreads = [new(0, 1, 300), new(1, 2, 200), new(0, 2, 400), new(2, 3, 150), new(0, 3, 500)] },
             new() { Underlying = 1, TierEndsNanos = [start + (10 * Day), start + (40 * Day), start + (70 * Day)], Spreads = [new(0, 1, 20), new(1, 3, 10)] },
         ],
-        InterCommodity = [new() { Legs = [new SpreadLeg(0, 1), new SpreadLeg(1, -15)], Credit = 0.5 }],
+        InterCommodity = [new() { Legs = [new SpreadLeg(0, 1), new SpreadLeg(1, -15)], Credit = 0.5 }, new() { Form = InterCommodityForm.Scanning, Legs = [new SpreadLeg(0, 1), new SpreadLeg(1, 1)], Credit = 0.3 }],
         SizeAddOns =
         [
             new() { Underlying = 0, BaseRate = 0.01, Bands = [new(50_000, 1), new(200_000, 2), new(1e18, 4)], ShockThreshold = 100_000, ShockFullAt = 400_000, MaxShock = 0.05, VegaRate = 0.02 },
