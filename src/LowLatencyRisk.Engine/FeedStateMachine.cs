@@ -122,7 +122,7 @@ public sealed class FeedStateMachine
             return default;
         }
 
-        if (type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.CollateralTransfer)
+        if (type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.SizeAddOn)
         {
             Reject(FeedReject.UnknownType);
             return default;
@@ -254,6 +254,22 @@ public sealed class FeedStateMachine
                 }
 
                 ladder = true;
+                break;
+            case FeedMessageType.SizeAddOn:
+                ref readonly var addOn = ref WireMessage.Read<SizeAddOnMessage>(p);
+                if (!_book.IsUnderlying(addOn.Underlying))
+                {
+                    Reject(FeedReject.UnknownId);
+                }
+                else if (!_book.SetSizeAddOn(addOn.Underlying, addOn.BaseRate, addOn.BandScale, addOn.ShockThreshold, addOn.ShockFullAt, addOn.MaxShock, addOn.VegaRate, addOn.Combine))
+                {
+                    Reject(FeedReject.InvalidValue); // no add-on configured for it, or a value out of range
+                }
+                else
+                {
+                    marked = addOn.Underlying; // revalued like a vol tick: every holder re-margined
+                }
+
                 break;
             default: // heartbeat
                 break;

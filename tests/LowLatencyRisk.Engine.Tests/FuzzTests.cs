@@ -108,7 +108,11 @@ public sealed class FuzzTests
     [Fact]
     public void EveryFieldOfEveryType_ExtremeValues_EveryStateFinite_BookEqualsFromScratch()
     {
-        var (w, shadow) = ThinWorkload.Build();
+        // A size add-on on underlying 0, so the SizeAddOn template is a valid recalibration.
+        var (w, shadow) = ThinWorkload.Build(new Core.Book.PortfolioComponentsConfig
+        {
+            SizeAddOns = [new Core.Book.SizeAddOnConfig { Underlying = 0, BaseRate = 0.01, Bands = [new(1_000_000, 1), new(1e18, 2)], VegaRate = 0.01 }],
+        });
         using var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 64, ProducerMode.Single));
         using var breaches = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 10, ProducerMode.Single));
         var engine = new RiskEngine(w.Book, new PreTradeGate(w.Book, new GateConfig()), feed.CreateConsumer(0), breaches.CreateSingleProducer());
@@ -152,7 +156,8 @@ public sealed class FuzzTests
         Assert.Equal(Core.Book.ModeChangeResult.Changed, book.SetMarginMode(199, Core.Book.MarginMode.Isolated, parent: 4, instrument: w.Perpetuals[0]));
         bases[FeedMessageType.MarginMode] = Make(FeedMessageType.MarginMode, m => FeedMessageDescriptor.WriteMarginMode(m, 7, Core.Book.MarginMode.Standard));
         bases[FeedMessageType.CollateralTransfer] = Make(FeedMessageType.CollateralTransfer, m => FeedMessageDescriptor.WriteCollateralTransfer(m, 4, 199, StandardWorkload.UsdAsset, 1));
-        Assert.True(bases.Count >= 11, string.Join(",", bases.Keys));
+        bases[FeedMessageType.SizeAddOn] = Make(FeedMessageType.SizeAddOn, m => FeedMessageDescriptor.WriteSizeAddOn(m, 0, 0.02, 2, 5e6, 1e7, 0.05, 0.02, Core.Book.AddOnCombine.Sum));
+        Assert.True(bases.Count >= 12, string.Join(",", bases.Keys));
 
         long sequence = 0;
         long cases = 0;
@@ -225,6 +230,7 @@ public sealed class FuzzTests
 
         Assert.True(cases > 2_000, $"{cases} cases");
         Assert.True(book.CollateralBalance(199, StandardWorkload.UsdAsset) > 0, "the valid transfer template was applied");
+        Assert.Equal((0.02, 2.0, 5e6, 1e7, 0.05, 0.02, Core.Book.AddOnCombine.Sum), book.Components!.AddOnParameters(0)); // and the valid recalibration
         for (int a = 0; a < book.Config.MaxAccounts; a++)
         {
             Assert.True(double.IsFinite(book.Equity(a)) && double.IsFinite(book.InitialMargin(a)) && double.IsFinite(book.MaintenanceMargin(a))

@@ -21,7 +21,7 @@
 #define LLR_GATE_VERSION          1
 
 /* FeedMessageType */
-enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_BREACH = 16, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
+enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_BREACH = 16, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
 /* OrderLifecycleEvent */
 enum { LLR_ORDER_LIFECYCLE_EVENT_FILLED = 1, LLR_ORDER_LIFECYCLE_EVENT_CANCELLED = 2, LLR_ORDER_LIFECYCLE_EVENT_EXPIRED = 3 };
 /* KillSwitchScope */
@@ -34,6 +34,8 @@ enum { LLR_LIMIT_SCOPE_INSTRUMENT = 1, LLR_LIMIT_SCOPE_ACCOUNT = 2 };
 enum { LLR_LIMIT_FIELD_MAX_ORDER_QUANTITY_OR_CREDIT = 1, LLR_LIMIT_FIELD_MAX_ORDER_NOTIONAL_OR_UNDERLYING_POSITION = 2, LLR_LIMIT_FIELD_MIN_QUANTITY_OR_THROTTLE_RATE = 3, LLR_LIMIT_FIELD_PRICE_BAND_OR_THROTTLE_BURST = 4, LLR_LIMIT_FIELD_POSITION_LIMIT_OR_ENABLED = 5, LLR_LIMIT_FIELD_HALTED = 6 };
 /* MarginMode */
 enum { LLR_MARGIN_MODE_PORTFOLIO = 0, LLR_MARGIN_MODE_STANDARD = 1, LLR_MARGIN_MODE_ISOLATED = 2 };
+/* AddOnCombine */
+enum { LLR_ADD_ON_COMBINE_SUM = 0, LLR_ADD_ON_COMBINE_MAX = 1 };
 /* MarginState */
 enum { LLR_MARGIN_STATE_HEALTHY = 0, LLR_MARGIN_STATE_MARGIN_CALL = 1, LLR_MARGIN_STATE_LIQUIDATION = 2 };
 /* BreachCause */
@@ -230,6 +232,30 @@ _Static_assert(offsetof(llr_collateral_transfer_t, to_account) == 36, "llr_colla
 _Static_assert(offsetof(llr_collateral_transfer_t, amount) == 40, "llr_collateral_transfer_t.amount");
 _Static_assert(offsetof(llr_collateral_transfer_t, asset) == 48, "llr_collateral_transfer_t.asset");
 _Static_assert(sizeof(llr_collateral_transfer_t) == 56, "llr_collateral_transfer_t size");
+
+/* SizeAddOn: recalibrates an underlying's size add-on (configured at start); its holders are re-margined as on a vol tick. */
+typedef struct llr_size_add_on_t {
+    llr_feed_header_t header;            /*   0 */
+    int32_t underlying;                  /*  32 underlying id */
+    uint8_t combine;                     /*  36 AddOnCombine: 0 sum, 1 max with the scan part */
+    uint8_t pad0[3];
+    double base_rate;                    /*  40 base rate of the |net delta| notional, [0, 1] */
+    double band_scale;                   /*  48 multiplier of the configured band limits, [1e-6, 1e6] */
+    double shock_threshold;              /*  56 delta shock threshold (notional), [0, 1e18] */
+    double shock_full_at;                /*  64 notional at which the shock is full, >= threshold */
+    double max_shock;                    /*  72 maximum shock rate, [0, 1] */
+    double vega_rate;                    /*  80 charge per unit of gross vega, [0, 1e6] */
+} llr_size_add_on_t;
+_Static_assert(offsetof(llr_size_add_on_t, header) == 0, "llr_size_add_on_t.header");
+_Static_assert(offsetof(llr_size_add_on_t, underlying) == 32, "llr_size_add_on_t.underlying");
+_Static_assert(offsetof(llr_size_add_on_t, combine) == 36, "llr_size_add_on_t.combine");
+_Static_assert(offsetof(llr_size_add_on_t, base_rate) == 40, "llr_size_add_on_t.base_rate");
+_Static_assert(offsetof(llr_size_add_on_t, band_scale) == 48, "llr_size_add_on_t.band_scale");
+_Static_assert(offsetof(llr_size_add_on_t, shock_threshold) == 56, "llr_size_add_on_t.shock_threshold");
+_Static_assert(offsetof(llr_size_add_on_t, shock_full_at) == 64, "llr_size_add_on_t.shock_full_at");
+_Static_assert(offsetof(llr_size_add_on_t, max_shock) == 72, "llr_size_add_on_t.max_shock");
+_Static_assert(offsetof(llr_size_add_on_t, vega_rate) == 80, "llr_size_add_on_t.vega_rate");
+_Static_assert(sizeof(llr_size_add_on_t) == 88, "llr_size_add_on_t size");
 
 /* BreachCandidate: a position to close first. */
 typedef struct llr_breach_candidate_t {

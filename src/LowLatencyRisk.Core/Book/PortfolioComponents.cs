@@ -29,14 +29,25 @@ namespace LowLatencyRisk.Core.Book;
 /// <remarks>Immutable after construction; every method allocates nothing.</remarks>
 public sealed class PortfolioComponents
 {
+    /// <summary>Largest notional a size add-on threshold may name (the book's notionals are bounded far below).</summary>
+    public const double MaxNotional = 1e18;
+
+    /// <summary>Largest charge per unit of gross vega: bounded so the add-on of a bounded book stays finite.</summary>
+    public const double MaxVegaRate = 1e6;
+
     /// <summary>Most expiry tiers of one underlying (the book keeps this many deltas per account × underlying).</summary>
     public const int MaxTiers = 8;
 
     private readonly long[]?[] _tierEnds;           // per underlying: the last expiry (Unix ns) of each tier but the open-ended last; null = no intra charge
     private readonly TierSpread[]?[] _tierSpreads;  // per underlying, priority order
-    private readonly SizeAddOnConfig?[] _addOns;
+    private readonly bool[] _hasAddOn;
     private readonly double[]?[] _bandTops;
     private readonly double[]?[] _bandMultipliers;
+
+    // The add-on's scalars per underlying: state, not set-up — a SizeAddOn feed message recalibrates
+    // them (in place: nothing is allocated on the engine thread), and snapshots carry them.
+    private readonly double[] _baseRate, _bandScale, _shockThreshold, _shockFullAt, _maxShock, _vegaRate;
+    private readonly bool[] _combineMax;
     private readonly InterSpread[] _inter;
 
     private readonly struct InterSpread(int[] underlyings, double[] ratios, double credit, bool scanning)
@@ -56,7 +67,10 @@ public sealed class PortfolioComponents
         Underlyings = underlyings;
         _tierEnds = new long[]?[underlyings];
         _tierSpreads = new TierSpread[]?[underlyings];
-        _addOns = new SizeAddOnConfig?[underlyings];
+        _hasAddOn = new bool[underlyings];
+        (_baseRate, _bandScale, _shockThreshold, _shockFullAt, _maxShock, _vegaRate) =
+            (new double[underlyings], new double[underlyings], new double[underlyings], new double[underlyings], new double[underlyings], new double[underlyings]);
+        _combineMax = new bool[underlyings];
         _bandTops = new double[]?[underlyings];
         _bandMultipliers = new double[]?[underlyings];
         foreach (var intra in config.IntraCommodity)
@@ -67,7 +81,10 @@ public sealed class PortfolioComponents
 
         foreach (var a in config.SizeAddOns)
         {
-            _addOns[a.Underlying] = a;
+            int u = a.Underlying;
+            _hasAddOn[u] = true;
+            (_baseRate[u], _bandScale[u], _shockThreshold[u], _shockFullAt[u], _maxShock[u], _vegaRate[u], _combineMax[u]) =
+                (a.BaseRate, 1, a.ShockThreshold, a.ShockFullAt, a.MaxShock, a.VegaRate, a.Combine == AddOnCombine.Max);
             _bandTops[a.Underlying] = [.. a.Bands.Select(b => b.UpToNotional)];
             _bandMultipliers[a.Underlying] = [.. a.Bands.Select(b => b.Multiplier)];
         }
@@ -115,7 +132,48 @@ public sealed class PortfolioComponents
     public bool HasTiers(int u) => _tierEnds[u] is not null;
 
     /// <summary>True when the add-on of underlying <paramref name="u"/> charges gross vega (the book then keeps it).</summary>
-    public bool NeedsGrossVega(int u) => _addOns[u] is { VegaRate: > 0 };
+    public bool NeedsGrossVega(int u) => _vegaRate[u] > 0;
+
+    /// <summary>True when underlying <paramref name="u"/> has a size add-on (configured at start; <see cref="SetAddOn"/> recalibrates it).</summary>
+    public bool HasAddOn(int u) => _hasAddOn[u];
+
+    /// <summary>
+    /// Recalibrates the size add-on of underlying <paramref name="u"/> (a venue's daily recalibration
+    /// from volume and book depth, on the feed): the scalars, and <paramref name="bandScale"/> × the
+    /// configured band limits. Refused (false, nothing changed) when <paramref name="u"/> has no
+    /// add-on or a value is out of range (the same bounds as the configuration's). Allocates nothing;
+    /// the book re-margins the underlying's holders.
+    /// </summary>
+    public bool SetAddOn(int u, double baseRate, double bandScale, double shockThreshold, double shockFullAt, double maxShock, double vegaRate, AddOnCombine combine)
+    {
+        if ((uint)u >= (uint)Underlyings || !_hasAddOn[u] || !(baseRate is >= 0 and <= 1) || !(bandScale is >= 1e-6 and <= 1e6)
+            || !(shockThreshold is >= 0 and <= MaxNotional) || !(shockFullAt >= shockThreshold && shockFullAt <= MaxNotional)
+            || !(maxShock is >= 0 and <= 1) || !(vegaRate is >= 0 and <= MaxVegaRate) || combine is not (AddOnCombine.Sum or AddOnCombine.Max))
+        {
+            return false;
+        }
+
+        (_baseRate[u], _bandScale[u], _shockThreshold[u], _shockFullAt[u], _maxShock[u], _vegaRate[u], _combineMax[u]) =
+            (baseRate, bandScale, shockThreshold, shockFullAt, maxShock, vegaRate, combine == AddOnCombine.Max);
+        return true;
+    }
+
+    /// <summary>The add-on scalars of underlying <paramref name="u"/> in force (bandScale multiplies the configured band limits).</summary>
+    public (double BaseRate, double BandScale, double ShockThreshold, double ShockFullAt, double MaxShock, double VegaRate, AddOnCombine Combine) AddOnParameters(int u) =>
+        (_baseRate[u], _bandScale[u], _shockThreshold[u], _shockFullAt[u], _maxShock[u], _vegaRate[u], _combineMax[u] ? AddOnCombine.Max : AddOnCombine.Sum);
+
+    /// <summary>Walks the recalibratable parameters for a snapshot or a restore.</summary>
+    public void VisitState(Persistence.StateVisitor visitor)
+    {
+        ArgumentNullException.ThrowIfNull(visitor);
+        visitor.Array(_baseRate);
+        visitor.Array(_bandScale);
+        visitor.Array(_shockThreshold);
+        visitor.Array(_shockFullAt);
+        visitor.Array(_maxShock);
+        visitor.Array(_vegaRate);
+        visitor.Array(_combineMax);
+    }
 
     /// <summary>
     /// The intra-commodity charge of one account in underlying <paramref name="u"/> from its net
@@ -155,32 +213,32 @@ public sealed class PortfolioComponents
     /// </summary>
     public double AddOn(int u, double netDelta, double grossVega, double index)
     {
-        SizeAddOnConfig? c = _addOns[u];
-        if (c is null)
+        if (!_hasAddOn[u])
         {
             return 0;
         }
 
         double notional = Math.Abs(netDelta) * index;
-        double banded = c.BaseRate > 0 ? c.BaseRate * MarginalBands.Sum(notional, _bandTops[u], _bandMultipliers[u]) : 0;
-        return banded + DeltaShock(c, notional) + (c.VegaRate * grossVega);
+        double baseRate = _baseRate[u];
+        double banded = baseRate > 0 ? baseRate * _bandScale[u] * MarginalBands.Sum(notional / _bandScale[u], _bandTops[u], _bandMultipliers[u]) : 0;
+        return banded + DeltaShock(notional, _shockThreshold[u], _shockFullAt[u], _maxShock[u]) + (_vegaRate[u] * grossVega);
     }
 
     /// <summary>
     /// The delta shock: 0 up to the threshold; above it the shock rate rises linearly to its maximum
-    /// at <see cref="SizeAddOnConfig.ShockFullAt"/> (at once when that equals the threshold) and
-    /// applies to the notional above the threshold, so the charge is continuous in the notional.
+    /// at <paramref name="fullAt"/> (at once when that equals the threshold) and applies to the
+    /// notional above the threshold, so the charge is continuous in the notional.
     /// </summary>
-    private static double DeltaShock(SizeAddOnConfig c, double notional)
+    private static double DeltaShock(double notional, double threshold, double fullAt, double maxShock)
     {
-        double above = notional - c.ShockThreshold;
-        if (c.MaxShock == 0 || !(above > 0))
+        double above = notional - threshold;
+        if (maxShock == 0 || !(above > 0))
         {
             return 0;
         }
 
-        double span = c.ShockFullAt - c.ShockThreshold;
-        double rate = span > 0 ? c.MaxShock * Math.Min(1, above / span) : c.MaxShock;
+        double span = fullAt - threshold;
+        double rate = span > 0 ? maxShock * Math.Min(1, above / span) : maxShock;
         return rate * above;
     }
 
@@ -192,7 +250,7 @@ public sealed class PortfolioComponents
     public double Requirement(int u, double scanPlusIntra, double credit, double shortOptionMinimum, double addOn)
     {
         double risk = Math.Max(scanPlusIntra - credit, shortOptionMinimum);
-        return _addOns[u] is { Combine: AddOnCombine.Max } ? Math.Max(risk, addOn) : risk + addOn;
+        return _combineMax[u] ? Math.Max(risk, addOn) : risk + addOn;
     }
 
     /// <summary>
@@ -500,9 +558,9 @@ public sealed record PortfolioComponentsConfig
                 problems.Add($"{at}.underlying: {a.Underlying} is not an underlying of the book, or has a second entry");
             }
 
-            if (Bad(a.BaseRate) || a.BaseRate > 1 || Bad(a.VegaRate))
+            if (Bad(a.BaseRate) || a.BaseRate > 1 || Bad(a.VegaRate) || a.VegaRate > PortfolioComponents.MaxVegaRate)
             {
-                problems.Add($"{at}: baseRate must lie in [0, 1] and vegaRate be finite and ≥ 0");
+                problems.Add($"{at}: baseRate must lie in [0, 1] and vegaRate in [0, {PortfolioComponents.MaxVegaRate:G}]");
             }
 
             if (a.Bands.Count == 0 || a.Bands.Zip(a.Bands.Skip(1)).Any(p => !(p.Second.UpToNotional > p.First.UpToNotional) || p.Second.Multiplier < p.First.Multiplier)
@@ -511,9 +569,9 @@ public sealed record PortfolioComponentsConfig
                 problems.Add($"{at}.bands: need at least one band, limits increasing and multipliers finite, ≥ 0 and not falling");
             }
 
-            if (Bad(a.ShockThreshold) || !(a.ShockFullAt >= a.ShockThreshold) || !double.IsFinite(a.ShockFullAt) || !(a.MaxShock is >= 0 and <= 1))
+            if (Bad(a.ShockThreshold) || !(a.ShockFullAt >= a.ShockThreshold) || !(a.ShockFullAt <= PortfolioComponents.MaxNotional) || !(a.MaxShock is >= 0 and <= 1))
             {
-                problems.Add($"{at}: need 0 ≤ shockThreshold ≤ shockFullAt (finite) and maxShock in [0, 1]");
+                problems.Add($"{at}: need 0 ≤ shockThreshold ≤ shockFullAt ≤ {PortfolioComponents.MaxNotional:G} and maxShock in [0, 1]");
             }
 
             if (!Enum.IsDefined(a.Combine))

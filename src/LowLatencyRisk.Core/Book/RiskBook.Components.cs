@@ -67,6 +67,24 @@ public partial class RiskBook<TMargin>
     }
 
     /// <summary>
+    /// Recalibrates the size add-on of <paramref name="underlying"/> (<see cref="PortfolioComponents.SetAddOn"/>);
+    /// the underlying is marked for revaluation, which re-margins every holder with the new
+    /// parameters, exactly as a volatility mark does. False (nothing changed) when the underlying is
+    /// unknown, has no add-on, or a value is out of range.
+    /// </summary>
+    public bool SetSizeAddOn(int underlying, double baseRate, double bandScale, double shockThreshold, double shockFullAt, double maxShock, double vegaRate, AddOnCombine combine)
+    {
+        if (_components is null || !IsUnderlying(underlying)
+            || !_components.SetAddOn(underlying, baseRate, bandScale, shockThreshold, shockFullAt, maxShock, vegaRate, combine))
+        {
+            return false;
+        }
+
+        _blocks[underlying].Dirty = true;
+        return true;
+    }
+
+    /// <summary>
     /// The fill path's component update of one aggregate (any mode): the filled instrument's tier
     /// delta and the gross vega move by this fill, then the charge and add-on follow. Returns the
     /// aggregate's portfolio requirement before inter-commodity credits. Kept out of

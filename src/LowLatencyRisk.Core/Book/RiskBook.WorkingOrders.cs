@@ -117,9 +117,10 @@ public partial class RiskBook<TMargin>
             _workingCount[account]--;
             if (--_auWorking[au] == 0)
             {
-                // Nothing rests in the underlying: clear exactly rather than keep rounding residue.
-                _orderArrays.AsSpan(au * 2 * _scenarios, 2 * _scenarios).Clear();
-                _orderShortUnits[au] = 0;
+                // Nothing rests in the underlying: the arrays are marked stale rather than cleared here
+                // (the next order's read rebuilds them exactly, from nothing), so an order that comes
+                // and goes — the common case — does not pay for clearing two arrays.
+                _orderBuiltAt[au] = -1;
             }
         }
 

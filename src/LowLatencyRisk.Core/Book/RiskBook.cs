@@ -189,6 +189,7 @@ public partial class RiskBook<TMargin>
         visitor.Array(_terms);
         visitor.Array(_tierDeltas);
         visitor.Array(_tier);
+        _components?.VisitState(visitor);
         visitor.Array(_working);
         visitor.Array(_workingCount);
         visitor.Array(_auWorking);

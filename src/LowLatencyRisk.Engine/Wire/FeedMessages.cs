@@ -27,6 +27,8 @@ public enum FeedMessageType : byte
     MarginMode = 11,
     /// <summary>Collateral moved between an isolated account and its parent.</summary>
     CollateralTransfer = 12,
+    /// <summary>A recalibration of an underlying's size add-on.</summary>
+    SizeAddOn = 13,
 }
 
 /// <summary>Scope of a <see cref="FeedMessageType.LimitChange"/>.</summary>
@@ -88,6 +90,7 @@ public static class FeedMessageDescriptor
         (FeedMessageType.LimitChange, typeof(LimitChangeMessage)),
         (FeedMessageType.MarginMode, typeof(MarginModeMessage)),
         (FeedMessageType.CollateralTransfer, typeof(CollateralTransferMessage)),
+        (FeedMessageType.SizeAddOn, typeof(SizeAddOnMessage)),
     ];
 
     /// <summary>The header of a payload.</summary>
@@ -214,6 +217,20 @@ public static class FeedMessageDescriptor
         m.ToAccount = to;
         m.Amount = amount;
         m.Asset = asset;
+    }
+
+    /// <summary>A recalibration of an underlying's size add-on.</summary>
+    public static void WriteSizeAddOn(Span<byte> p, int underlying, double baseRate, double bandScale, double shockThreshold, double shockFullAt, double maxShock, double vegaRate, AddOnCombine combine)
+    {
+        ref var m = ref WireMessage.As<SizeAddOnMessage>(p);
+        m.Underlying = underlying;
+        m.Combine = combine;
+        m.BaseRate = baseRate;
+        m.BandScale = bandScale;
+        m.ShockThreshold = shockThreshold;
+        m.ShockFullAt = shockFullAt;
+        m.MaxShock = maxShock;
+        m.VegaRate = vegaRate;
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]

@@ -270,6 +270,31 @@ public struct CollateralTransferMessage
     [FieldOffset(48), Wire("asset id")] public int Asset;
 }
 
+/// <summary>A recalibration of an underlying's size add-on (portfolio margin components).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 88)]
+[Wire("recalibrates an underlying's size add-on (configured at start); its holders are re-margined as on a vol tick")]
+public struct SizeAddOnMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>The underlying.</summary>
+    [FieldOffset(32), Wire("underlying id")] public int Underlying;
+    /// <summary>Sum or max with the scan part.</summary>
+    [FieldOffset(36), Wire("0 sum, 1 max with the scan part")] public AddOnCombine Combine;
+    /// <summary>Base rate of the |net delta| notional.</summary>
+    [FieldOffset(40), Wire("base rate of the |net delta| notional, [0, 1]")] public double BaseRate;
+    /// <summary>Multiplier of the configured band limits.</summary>
+    [FieldOffset(48), Wire("multiplier of the configured band limits, [1e-6, 1e6]")] public double BandScale;
+    /// <summary>Notional above which the delta shock applies.</summary>
+    [FieldOffset(56), Wire("delta shock threshold (notional), [0, 1e18]")] public double ShockThreshold;
+    /// <summary>Notional where the shock reaches its maximum.</summary>
+    [FieldOffset(64), Wire("notional at which the shock is full, >= threshold")] public double ShockFullAt;
+    /// <summary>Maximum shock rate.</summary>
+    [FieldOffset(72), Wire("maximum shock rate, [0, 1]")] public double MaxShock;
+    /// <summary>Charge per unit of gross vega.</summary>
+    [FieldOffset(80), Wire("charge per unit of gross vega, [0, 1e6]")] public double VegaRate;
+}
+
 /// <summary>A position to close first, on a liquidation breach.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 16)]
 [Wire("a position to close first")]

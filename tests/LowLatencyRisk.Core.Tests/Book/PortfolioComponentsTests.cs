@@ -355,6 +355,33 @@ public sealed class PortfolioComponentsTests
         }
     }
 
+    [Fact]
+    public void SizeAddOn_RecalibratedOnTheFeed_RemarginsHolders_AndRefusesWhatItMust()
+    {
+        var book = AddOnBook(new SizeAddOnConfig { Underlying = 0, BaseRate = 0.01, Bands = Bands });
+        Fill(book, 0, (Perp, 60));                                          // 3,000,000: add-on 70,000 (above)
+        Assert.Equal(70_000, book.MarginBreakdown(0, 0).SizeAddOn, 6);
+
+        // Base rate 2 %, band limits doubled (2,000,000 ×1, 4,000,000 ×2, 8,000,000 ×4, then ×6):
+        // 3,000,000 = 2,000,000 × 1 + 1,000,000 × 2 = 4,000,000, × 2 % = 80,000.
+        Assert.True(book.SetSizeAddOn(0, baseRate: 0.02, bandScale: 2, shockThreshold: 0, shockFullAt: 0, maxShock: 0, vegaRate: 0, AddOnCombine.Sum));
+        book.Revalue();                                                     // the engine's end of batch: holders re-margined
+        Assert.Equal(80_000, book.MarginBreakdown(0, 0).SizeAddOn, 6);
+        Assert.Equal((0.15 * 3_000_000) + 80_000, book.InitialMargin(0), 6);
+        RiskBookExactnessTests.AssertMatches(book, 0);
+
+        // Refused, nothing changed: out-of-range values, and an underlying without an add-on.
+        Assert.False(book.SetSizeAddOn(0, double.NaN, 1, 0, 0, 0, 0, AddOnCombine.Sum));
+        Assert.False(book.SetSizeAddOn(0, 0.01, 0, 0, 0, 0, 0, AddOnCombine.Sum));
+        Assert.False(book.SetSizeAddOn(0, 0.01, 1, 10, 5, 0, 0, AddOnCombine.Sum));            // full below the threshold
+        Assert.False(book.SetSizeAddOn(0, 0.01, 1, 0, 0, 0, double.PositiveInfinity, AddOnCombine.Sum));
+        Assert.False(book.SetSizeAddOn(0, 0.01, 1, 0, 0, 0, 0, (AddOnCombine)7));
+        Assert.False(book.SetSizeAddOn(3, 0.01, 1, 0, 0, 0, 0, AddOnCombine.Sum));              // no such underlying
+        var none = Book(1, new PortfolioComponentsConfig { IntraCommodity = [new() { Underlying = 0 }] }, [5_000]);
+        Assert.False(none.SetSizeAddOn(0, 0.01, 1, 0, 0, 0, 0, AddOnCombine.Sum));              // no add-on configured
+        Assert.Equal((0.02, 2.0, 0.0, 0.0, 0.0, 0.0, AddOnCombine.Sum), book.Components!.AddOnParameters(0));
+    }
+
     // ---- Exactness and allocation with every component on -----------------------------------------
 
     /// <summary>Every component on, on the exactness fixture's two underlyings (index 30,000 and 2,000; expiries 7, 30, 37, 67, 90 days).</summary>

@@ -109,7 +109,7 @@ public sealed class CrossLanguageTests : IDisposable
         }
 
         var m = collector.Messages;
-        Assert.Equal(11, m.Count);
+        Assert.Equal(12, m.Count);
         for (int k = 0; k < m.Count; k++)
         {
             var h = WireMessage.Read<FeedHeader>(m[k]);
@@ -118,7 +118,7 @@ public sealed class CrossLanguageTests : IDisposable
 
         FeedMessageType Type(int k) => WireMessage.Read<FeedHeader>(m[k]).Type;
         T At<T>(int k) where T : unmanaged => WireMessage.Read<T>(m[k]);
-        Assert.Equal(Enum.GetValues<FeedMessageType>(), Enumerable.Range(0, 11).Select(Type)); // every type, in type order
+        Assert.Equal(Enum.GetValues<FeedMessageType>(), Enumerable.Range(0, 12).Select(Type)); // every type, in type order
         Assert.Equal((3, 61234.5), (At<IndexPriceMessage>(0).Underlying, At<IndexPriceMessage>(0).Price));
         var mark = At<OptionMarkMessage>(1);
         Assert.Equal((17, 0.625, 1234.25), (mark.Instrument, mark.Volatility, mark.Price));
@@ -138,6 +138,9 @@ public sealed class CrossLanguageTests : IDisposable
         Assert.Equal((47, 48, 49, MarginMode.Isolated), (mode.Account, mode.Parent, mode.Instrument, mode.Mode));
         var transfer = At<CollateralTransferMessage>(10);
         Assert.Equal((48, 47, 2500.5, 0), (transfer.FromAccount, transfer.ToAccount, transfer.Amount, transfer.Asset));
+        var addOn = At<SizeAddOnMessage>(11);
+        Assert.Equal((2, AddOnCombine.Max, 0.0125, 1.5, 2.0e7, 3.0e7, 0.1, 0.25),
+            (addOn.Underlying, addOn.Combine, addOn.BaseRate, addOn.BandScale, addOn.ShockThreshold, addOn.ShockFullAt, addOn.MaxShock, addOn.VegaRate));
     }
 
     [Fact]
