@@ -626,5 +626,73 @@ public sealed class RiskEngineTests : IDisposable
         Assert.Equal(engine.Counters.StateChanges, liquidator.Read + liquidator.Coalesced);
         Assert.Equal(0, liquidator.SequenceGaps);
     }
-}
 
+    /// <summary>
+    /// The size add-on recalibrated over the feed: applied and every holder re-margined (equal to the
+    /// from-scratch verifier with the new parameters), a bad one refused and counted by reason with
+    /// nothing changed, and the engine thread allocating nothing while it handles them.
+    /// </summary>
+    [Fact]
+    public void SizeAddOnMessages_RecalibrateAndRemargin_RefuseBadOnes_AndDoNotAllocate()
+    {
+        var w = StandardWorkload.Build(WorkloadScale.Small, configure: c => c with
+        {
+            Components = new PortfolioComponentsConfig { SizeAddOns = [new SizeAddOnConfig { Underlying = 0, BaseRate = 0.01, Bands = [new(100_000, 1), new(1e18, 3)] }] },
+        });
+        using var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1024, ProducerMode.Multi));
+        using var breaches = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 14, ProducerMode.Single));
+        var engine = new RiskEngine(w.Book, null, feed.CreateConsumer(0), breaches.CreateSingleProducer());
+        var liquidator = new Liquidator(breaches.CreateConsumer(0));
+        var producer = feed.CreateMultiProducer();
+        long sequence = 0;
+        void Send(int underlying, double baseRate, double bandScale)
+        {
+            Assert.True(producer.TryClaim(1, out long slot));
+            var p = producer.Payload(slot);
+            FeedMessageDescriptor.WriteHeader(p, FeedMessageType.SizeAddOn, 1, ++sequence, StandardWorkload.StartNanos + sequence, MonotonicClock.Now());
+            FeedMessageDescriptor.WriteSizeAddOn(p, underlying, baseRate, bandScale, 0, 0, 0, 0.02, AddOnCombine.Sum);
+            producer.Publish(slot);
+        }
+
+        void Drain()
+        {
+            while (engine.PollOnce() > 0 || engine.HasPendingMarks)
+            {
+                liquidator.Poll();
+            }
+        }
+
+        int holder = Enumerable.Range(0, w.Scale.Accounts).First(a => Enumerable.Range(0, w.Book.PositionCount(a)).Any(k => w.Book.Instrument(w.Book.PositionInstrumentAt(a, k)).Underlying == 0));
+        double before = w.Book.MarginBreakdown(holder, 0).SizeAddOn;
+        Send(0, 0.05, 2);
+        Drain();
+        Assert.Equal((0.05, 2.0, 0.0, 0.0, 0.0, 0.02, AddOnCombine.Sum), w.Book.Components!.AddOnParameters(0));
+        Assert.NotEqual(before, w.Book.MarginBreakdown(holder, 0).SizeAddOn);
+        for (int a = 0; a < w.Scale.Accounts; a++)
+        {
+            double expected = RiskBookVerifier.Recompute(w.Book, a).InitialMargin;
+            Assert.True(Math.Abs(w.Book.InitialMargin(a) - expected) <= 1e-9 * Math.Max(1, Math.Abs(expected)), $"account {a}: {w.Book.InitialMargin(a)} vs {expected}");
+        }
+
+        Send(99, 0.05, 1);          // no such underlying
+        Send(0, 0.05, 0);           // band scale 0
+        Send(1, 0.05, 1);           // underlying 1 has no add-on configured
+        Drain();
+        Assert.Equal(1, engine.Counters.Rejects[(int)FeedReject.UnknownId]);
+        Assert.Equal(2, engine.Counters.Rejects[(int)FeedReject.InvalidValue]);
+        Assert.Equal((0.05, 2.0), (w.Book.Components.AddOnParameters(0).BaseRate, w.Book.Components.AddOnParameters(0).BandScale));
+
+        var state = (engine, liquidator, producer, seq: new long[] { sequence });
+        GcAssert.NoAllocation(state, static s =>
+        {
+            long n = ++s.seq[0];
+            s.producer.TryClaim(1, out long slot);
+            var p = s.producer.Payload(slot);
+            FeedMessageDescriptor.WriteHeader(p, FeedMessageType.SizeAddOn, 1, n, StandardWorkload.StartNanos + n, MonotonicClock.Now());
+            FeedMessageDescriptor.WriteSizeAddOn(p, 0, (n & 1) == 0 ? 0.01 : 0.02, 1, 0, 0, 0, 0.02, AddOnCombine.Sum);
+            s.producer.Publish(slot);
+            s.engine.PollOnce();
+            s.liquidator.Poll();
+        }, warmUp: 200, iterations: 2_000);
+    }
+}

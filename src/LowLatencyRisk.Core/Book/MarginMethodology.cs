@@ -13,7 +13,8 @@ namespace LowLatencyRisk.Core.Book;
 /// an interface dispatch on the fill path. The account's requirement is
 /// <see cref="AccountInitial"/> of the sum of its <see cref="UnderlyingRequirement"/>s: the book
 /// keeps that sum incrementally (a fill or a tick changes one term), so a methodology whose account
-/// level is not a plain sum (offsets, add-ons) applies them in <see cref="AccountInitial"/>.
+/// level is not a plain sum applies it in <see cref="AccountInitial"/>; the SPAN-style spread charges,
+/// credits and add-ons are <see cref="Components"/>, whose inputs the book keeps per aggregate.
 /// </remarks>
 public interface IMarginMethodology
 {

@@ -26,11 +26,21 @@ namespace LowLatencyRisk.Core.Book;
 /// every formula is here, and the from-scratch verifier applies the same functions to inputs it
 /// recomputes itself.
 /// </summary>
-/// <remarks>Immutable after construction; every method allocates nothing.</remarks>
+/// <remarks>
+/// Set up from the configuration; afterwards only the size add-on's scalars change (<see cref="SetAddOn"/>,
+/// in place, on the engine thread). Every method but the constructor allocates nothing. Every parameter
+/// is bounded (<see cref="PortfolioComponentsConfig.Problems"/>) so that a bounded book's margin stays finite.
+/// </remarks>
 public sealed class PortfolioComponents
 {
     /// <summary>Largest notional a size add-on threshold may name (the book's notionals are bounded far below).</summary>
     public const double MaxNotional = 1e18;
+
+    /// <summary>Largest calendar spread charge per unit of delta.</summary>
+    public const double MaxCharge = 1e12;
+
+    /// <summary>Largest size add-on band multiplier.</summary>
+    public const double MaxMultiplier = 1e6;
 
     /// <summary>Largest charge per unit of gross vega: bounded so the add-on of a bounded book stays finite.</summary>
     public const double MaxVegaRate = 1e6;
@@ -520,9 +530,9 @@ public sealed record PortfolioComponentsConfig
             for (int k = 0; k < c.Spreads.Count; k++)
             {
                 var s = c.Spreads[k];
-                if ((uint)s.FrontTier >= (uint)tiers || (uint)s.BackTier >= (uint)tiers || s.FrontTier == s.BackTier || Bad(s.Charge))
+                if ((uint)s.FrontTier >= (uint)tiers || (uint)s.BackTier >= (uint)tiers || s.FrontTier == s.BackTier || Bad(s.Charge) || s.Charge > PortfolioComponents.MaxCharge)
                 {
-                    problems.Add($"{at}.spreads[{k}]: tiers must be two different tiers in 0..{tiers - 1} and the charge a finite amount ≥ 0");
+                    problems.Add($"{at}.spreads[{k}]: tiers must be two different tiers in 0..{tiers - 1} and the charge an amount in [0, {PortfolioComponents.MaxCharge:G}] per unit of delta");
                 }
             }
         }
@@ -532,9 +542,9 @@ public sealed record PortfolioComponentsConfig
             var s = InterCommodity[i];
             string at = $"interCommodity[{i}]";
             if (s.Legs.Count < 2 || s.Legs.Select(l => l.Underlying).Distinct().Count() != s.Legs.Count
-                || s.Legs.Any(l => (uint)l.Underlying >= (uint)underlyings || !double.IsFinite(l.Ratio) || l.Ratio == 0))
+                || s.Legs.Any(l => (uint)l.Underlying >= (uint)underlyings || !(Math.Abs(l.Ratio) is >= 1e-9 and <= 1e9)))
             {
-                problems.Add($"{at}.legs: need two or more legs on different underlyings of the book, each with a finite non-zero ratio");
+                problems.Add($"{at}.legs: need two or more legs on different underlyings of the book, each with a ratio of magnitude in [1e-9, 1e9]");
             }
 
             if (!Enum.IsDefined(s.Form))
@@ -564,9 +574,9 @@ public sealed record PortfolioComponentsConfig
             }
 
             if (a.Bands.Count == 0 || a.Bands.Zip(a.Bands.Skip(1)).Any(p => !(p.Second.UpToNotional > p.First.UpToNotional) || p.Second.Multiplier < p.First.Multiplier)
-                || a.Bands.Any(b => !(b.UpToNotional > 0) || Bad(b.Multiplier)))
+                || a.Bands.Any(b => !(b.UpToNotional > 0) || Bad(b.Multiplier) || b.Multiplier > PortfolioComponents.MaxMultiplier))
             {
-                problems.Add($"{at}.bands: need at least one band, limits increasing and multipliers finite, ≥ 0 and not falling");
+                problems.Add($"{at}.bands: need at least one band, limits increasing and multipliers in [0, {PortfolioComponents.MaxMultiplier:G}], not falling");
             }
 
             if (Bad(a.ShockThreshold) || !(a.ShockFullAt >= a.ShockThreshold) || !(a.ShockFullAt <= PortfolioComponents.MaxNotional) || !(a.MaxShock is >= 0 and <= 1))

@@ -60,7 +60,7 @@ public partial class RiskBook<TMargin>
     public bool CanAddWorkingOrder(int account, int instrument) =>
         FindWorking(account, instrument) >= 0 || _workingCount[account] < _positionsPerAccount;
 
-    /// <summary>An order of <paramref name="signedQuantity"/> (buy positive) now rests: it joins its side's array. False (nothing changed) when the account has no free slot.</summary>
+    /// <summary>An order of <paramref name="signedQuantity"/> (buy positive) now rests: it joins its side's array. False (nothing changed) for an unknown id, a quantity that is 0, not finite or beyond <see cref="RiskConfig.MaxQuantity"/>, or no free slot.</summary>
     public bool AddWorkingOrder(int account, int instrument, double signedQuantity) => MoveWorking(account, instrument, signedQuantity, +1);
 
     /// <summary><paramref name="signedQuantity"/> of a resting order (buy positive) was filled, cancelled or expired: it leaves its side's array.</summary>
@@ -68,7 +68,7 @@ public partial class RiskBook<TMargin>
 
     private bool MoveWorking(int account, int instrument, double signedQuantity, int direction)
     {
-        if (!IsAccount(account) || !IsInstrument(instrument) || !double.IsFinite(signedQuantity) || signedQuantity == 0)
+        if (!IsAccount(account) || !IsInstrument(instrument) || !(Math.Abs(signedQuantity) <= _config.MaxQuantity) || signedQuantity == 0)
         {
             return false;
         }

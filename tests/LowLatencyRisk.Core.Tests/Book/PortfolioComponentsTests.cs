@@ -441,6 +441,36 @@ public sealed class PortfolioComponentsTests
         }
     }
 
+    /// <summary>Every parameter is bounded so a bounded book's margin stays finite; each problem names its field.</summary>
+    [Fact]
+    public void Configuration_RefusesParametersThatCouldMakeMarginInfinite_NamingEach()
+    {
+        var bad = new PortfolioComponentsConfig
+        {
+            IntraCommodity = [new() { Underlying = 0, TierEndsNanos = [Now], Spreads = [new(0, 1, 1e300)] }],
+            InterCommodity = [new() { Legs = [new SpreadLeg(0, 1e300), new SpreadLeg(1, -1)], Credit = 0.5 }, new() { Legs = [new SpreadLeg(0, 1), new SpreadLeg(1, -1)], Credit = double.NaN }],
+            SizeAddOns = [new() { Underlying = 1, BaseRate = 0.01, Bands = [new(1e6, 1), new(1e18, 1e300)], VegaRate = 1e300, ShockThreshold = 1, ShockFullAt = double.PositiveInfinity, MaxShock = 0.1 }],
+        };
+        var problems = bad.Problems(2);
+        Assert.Contains(problems, p => p.StartsWith("intraCommodity[0].spreads[0]", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("interCommodity[0].legs", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("interCommodity[1].credit", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("sizeAddOns[0].bands", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("sizeAddOns[0]: baseRate", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("sizeAddOns[0]: need 0 ≤ shockThreshold", StringComparison.Ordinal));
+        Assert.Equal(6, problems.Count);
+        Assert.Throws<ArgumentException>(() => new RiskBook(new RiskConfig { MaxUnderlyings = 2, Components = bad }));
+        Assert.Empty(Everything(Now).Problems(2)); // negative control: the random test's configuration passes
+
+        // The book's own working-order entry refuses what the gate would never send.
+        var book = CalendarBook(CmePriority);
+        Assert.False(book.AddWorkingOrder(0, M2, double.NaN));
+        Assert.False(book.AddWorkingOrder(0, M2, 1e300));
+        Assert.False(book.AddWorkingOrder(0, 99, 1));
+        Assert.False(book.RemoveWorkingOrder(0, M2, 1)); // nothing rests there
+        Assert.Equal(0, book.WorkingInstrumentCount(0));
+    }
+
     // ---- Exactness and allocation with every component on -----------------------------------------
 
     /// <summary>Every component on, on the exactness fixture's two underlyings (index 30,000 and 2,000; expiries 7, 30, 37, 67, 90 days).</summary>
