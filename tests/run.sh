@@ -17,6 +17,24 @@ mkdir -p "$results"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+# Operating-system tools some tests drive: a C toolchain (native-interop), promtool (the Prometheus
+# exporter's output is validated by it) and Chromium (the service's page is tested in a real browser).
+# Installed from Debian's packages when absent and this runs as root with apt-get (CI, a fresh machine).
+missing=()
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing ${missing[*]} (Debian packages)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null \
+      || echo "!! could not install ${missing[*]}: the tests that need them will fail and say so" >&2
+  else
+    echo "!! missing ${missing[*]} (install them: the tests that need them fail and say so)" >&2
+  fi
+fi
+
 echo "== build (Release)"
 dotnet build LowLatencyRisk.sln -c Release -nologo -clp:NoSummary
 

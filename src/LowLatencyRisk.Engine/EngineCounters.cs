@@ -103,8 +103,12 @@ public sealed class EngineCounters
     /// <summary>Number of <see cref="FeedLatencyBuckets"/>.</summary>
     public const int LatencyBuckets = 48;
 
+    /// <summary>Sum of the values counted in <see cref="FeedLatencyBuckets"/>, nanoseconds (a histogram's sum, for the Prometheus exporter).</summary>
+    public long FeedLatencySumNanos { get; private set; }
+
     internal void RecordFeedLatency(long nanos)
     {
+        FeedLatencySumNanos += Math.Max(0, nanos);
         int bucket = nanos <= 0 ? 0 : 64 - System.Numerics.BitOperations.LeadingZeroCount((ulong)nanos);
         FeedLatencyBuckets[Math.Min(bucket, LatencyBuckets - 1)]++;
     }
@@ -126,7 +130,7 @@ public static class EngineCountersLayout
         EventsByType = 16, Rejects = EventsByType + 16, BreachesByState = Rejects + 16, FeedLatency = BreachesByState + 4,
         StateChanges = FeedLatency + EngineCounters.LatencyBuckets, BreachesPublished = StateChanges + 1, BreachesCoalesced = StateChanges + 2,
         RiskOffNanos = StateChanges + 3, ReplayedEvents = StateChanges + 4, SnapshotsWritten = StateChanges + 5, SnapshotFailures = StateChanges + 6, ProducerRestarts = StateChanges + 7, JournalFailed = StateChanges + 8,
-        OrderChecksAnswered = StateChanges + 9, OrderChecksMalformed = StateChanges + 10, OrderChecksWaited = StateChanges + 11,
+        OrderChecksAnswered = StateChanges + 9, OrderChecksMalformed = StateChanges + 10, OrderChecksWaited = StateChanges + 11, FeedLatencySumNanos = StateChanges + 12,
         Count = StateChanges + 16;
 
     /// <summary>Copies <paramref name="c"/> into <paramref name="slots"/> (the lag and process fields are the caller's).</summary>
@@ -149,5 +153,6 @@ public static class EngineCountersLayout
         slots[RiskOffNanos] = c.RiskOffNanos;
         slots[ReplayedEvents] = c.ReplayedEvents;
         slots[ProducerRestarts] = c.ProducerRestarts;
+        slots[FeedLatencySumNanos] = c.FeedLatencySumNanos;
     }
 }

@@ -12,16 +12,17 @@ internal static class MarginCommand
         var file = new Argument<string>("portfolio") { Description = "Portfolio file (JSON): underlyings, instruments, assets, accounts with collateral and positions." };
         var format = new Option<string>("--format") { Description = "table, json or both.", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json", "both");
+        var svg = new Option<string?>("--svg") { Description = "Also write the scenario losses of every account and underlying as a heat map (SVG) to this file." };
         var command = new Command("margin", "Compute initial and maintenance margin, equity, per-scenario loss and Greeks of every account in a portfolio file.")
         {
-            file, format,
+            file, format, svg,
         };
-        command.SetAction(parse => Execute(parse.GetValue(file)!, parse.GetValue(format)!, Console.Out, Console.Error));
+        command.SetAction(parse => Execute(parse.GetValue(file)!, parse.GetValue(format)!, Console.Out, Console.Error, parse.GetValue(svg)));
         return command;
     }
 
     /// <summary>The command's work, writers given (tests run it in-process): the exit code, 0 or 2.</summary>
-    internal static int Execute(string path, string format, TextWriter stdout, TextWriter stderr)
+    internal static int Execute(string path, string format, TextWriter stdout, TextWriter stderr, string? svg = null)
     {
         if (PortfolioMargin.ReadFile(path, out string json) is { } problem)
         {
@@ -48,6 +49,11 @@ internal static class MarginCommand
         if (format is "json" or "both")
         {
             stdout.WriteLine(result.ToJson());
+        }
+
+        if (svg is not null)
+        {
+            File.WriteAllText(svg, Operations.ScenarioHeatMap.Render(result));
         }
 
         return 0;

@@ -16,6 +16,7 @@ internal static class Program
         root.Subcommands.Add(StatsCommand.Create());
         root.Subcommands.Add(MarginCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

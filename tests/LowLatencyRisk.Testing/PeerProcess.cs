@@ -146,6 +146,9 @@ public sealed class PeerProcess : IDisposable
         _lines.Dispose();
     }
 
+    /// <summary>The dotnet host that runs the helpers (for a command line built by hand, e.g. under <c>script</c>).</summary>
+    public static string DotnetHostPath => DotnetHost();
+
     private static string DotnetHost()
     {
         string? fromEnv = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");

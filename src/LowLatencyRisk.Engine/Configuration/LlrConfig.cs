@@ -118,7 +118,7 @@ public sealed class LlrConfig
     }
 
     /// <summary>A JSON error as "path: problem", without the serializer's type names.</summary>
-    internal static string Describe(JsonException e)
+    public static string Describe(JsonException e)
     {
         string path = string.IsNullOrEmpty(e.Path) ? "$" : e.Path;
         string message = e.Message;

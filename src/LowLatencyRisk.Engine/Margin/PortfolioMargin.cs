@@ -39,10 +39,19 @@ public static partial class PortfolioMargin
     /// not the product of its account and underlying counts. A batch has no history: the state is
     /// the ladder's verdict on the final numbers (no hysteresis), whatever the order of the entries.
     /// </remarks>
-    public static PortfolioResult Compute(string json, string source = "portfolio")
+    /// <param name="json">The portfolio file's text.</param>
+    /// <param name="source">What to call it in problems.</param>
+    /// <param name="books">Where the accounts' scratch books come from (null: built for each account).</param>
+    public static PortfolioResult Compute(string json, string source = "portfolio", IScratchBooks? books = null)
     {
         ArgumentNullException.ThrowIfNull(json);
-        var file = Parse(json, source, "portfolio");
+        return ComputeParsed(Parse(json, source, "portfolio"), source, books);
+    }
+
+    /// <summary>As <see cref="Compute(string, string, IScratchBooks?)"/>, for a file already parsed (<see cref="ParsePortfolio"/>).</summary>
+    public static PortfolioResult ComputeParsed(PortfolioFile file, string source, IScratchBooks? books)
+    {
+        ArgumentNullException.ThrowIfNull(file);
         var errors = new List<string>();
         var plan = Validate(file, errors);
         if (errors.Count > 0 || plan is null)
@@ -51,10 +60,11 @@ public static partial class PortfolioMargin
         }
 
         var grid = plan.Parameters.Grid!;
+        string? parameters = books is null ? null : JsonSerializer.Serialize(new { file.ScenarioGrid, file.Margin }, LlrConfig.JsonOptions);
         var accounts = new AccountResult[file.Accounts!.Length];
         for (int a = 0; a < accounts.Length; a++)
         {
-            accounts[a] = MarginAccount(file, plan, a, errors)!;
+            accounts[a] = MarginAccount(file, plan, a, errors, books, parameters)!;
         }
 
         if (errors.Count > 0)
@@ -64,6 +74,13 @@ public static partial class PortfolioMargin
 
         var scenarios = grid.Scenarios.Select(s => new ScenarioResult(s.PriceMove * grid.PriceScanRange, s.VolShift * grid.VolScanRange, s.Weight)).ToArray();
         return new PortfolioResult(grid.Name, scenarios, accounts);
+    }
+
+    /// <summary>A portfolio file's text parsed (shape checked, every problem by its JSON path); throws <see cref="ConfigException"/>.</summary>
+    public static PortfolioFile ParsePortfolio(string json, string source = "portfolio")
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        return Parse(json, source, "portfolio");
     }
 
     /// <summary>The file's text as a <see cref="PortfolioFile"/>: its shape checked first (every unknown field, wrong type and duplicate key at once), then deserialized; throws <see cref="ConfigException"/>.</summary>
@@ -399,7 +416,7 @@ public static partial class PortfolioMargin
         return new Plan(config, now, underlyings, instruments, assets, accountIds, expiries);
     }
 
-    private static AccountResult? MarginAccount(PortfolioFile f, Plan plan, int a, List<string> errors)
+    private static AccountResult? MarginAccount(PortfolioFile f, Plan plan, int a, List<string> errors, IScratchBooks? books, string? parameters)
     {
         var acct = f.Accounts![a];
         string name = acct.Name!;
@@ -421,15 +438,63 @@ public static partial class PortfolioMargin
         // An isolated account is margined as the engine margins one: bound to its instrument under a
         // parent (an empty second account here, as a batch has no other account to draw on).
         MarginMode mode = acct.Mode ?? plan.Parameters.DefaultMarginMode;
-        var book = new RiskBook(plan.Parameters with
+        int accounts = mode == MarginMode.Isolated ? 2 : 1;
+        RiskBook book;
+        string? key = null;
+        if (books is null)
         {
-            Components = Local(plan.Parameters.Components, localUnderlying),
-            MaxAccounts = mode == MarginMode.Isolated ? 2 : 1,
-            MaxUnderlyings = Math.Max(1, usedUnderlyings.Length),
-            MaxInstruments = Math.Max(1, usedInstruments.Length),
-            MaxPositionsPerAccount = Math.Max(1, usedInstruments.Length),
-            MaxAssets = Math.Max(1, usedAssets.Length),
-        });
+            book = new RiskBook(plan.Parameters with
+            {
+                Components = Local(plan.Parameters.Components, localUnderlying),
+                MaxAccounts = accounts,
+                MaxUnderlyings = Math.Max(1, usedUnderlyings.Length),
+                MaxInstruments = Math.Max(1, usedInstruments.Length),
+                MaxPositionsPerAccount = Math.Max(1, usedInstruments.Length),
+                MaxAssets = Math.Max(1, usedAssets.Length),
+            });
+        }
+        else
+        {
+            // A reusable book: capacities rounded up to a power of two (empty slots change no number:
+            // the service's tests compare it with the exact-size book), keyed by everything it was
+            // built from, so a book only serves a request it would have been built for.
+            var components = plan.Parameters.Components.IsEmpty ? "" : string.Join(',', usedUnderlyings);
+            int u = Bucket(usedUnderlyings.Length), i = Bucket(usedInstruments.Length), x = Bucket(usedAssets.Length);
+            key = string.Create(CultureInfo.InvariantCulture, $"{parameters}|{u}|{i}|{x}|{accounts}|{components}");
+            book = books.Rent(key, () => new RiskBook(plan.Parameters with
+            {
+                Components = Local(plan.Parameters.Components, localUnderlying),
+                MaxAccounts = accounts,
+                MaxUnderlyings = u,
+                MaxInstruments = i,
+                MaxPositionsPerAccount = i,
+                MaxAssets = x,
+            }));
+        }
+
+        try
+        {
+            return MarginAccount(f, plan, a, errors, book, mode, usedUnderlyings, usedInstruments, usedAssets, localUnderlying, localInstrument, localAsset);
+        }
+        finally
+        {
+            if (key is not null)
+            {
+                books!.Return(key, book);
+            }
+        }
+    }
+
+    private static int Bucket(int used) => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(4, used));
+
+    private static AccountResult? MarginAccount(PortfolioFile f, Plan plan, int a, List<string> errors, RiskBook book, MarginMode mode,
+        int[] usedUnderlyings, int[] usedInstruments, int[] usedAssets, Dictionary<int, int> localUnderlying, Dictionary<int, int> localInstrument, Dictionary<int, int> localAsset)
+    {
+        var acct = f.Accounts![a];
+        string name = acct.Name!;
+        var positions = acct.Positions ?? [];
+        var collateral = acct.Collateral ?? [];
+        var orders = acct.Orders ?? [];
         string at = $"accounts[{a}] ('{name}')";
         foreach (int g in usedUnderlyings)
         {
