@@ -60,19 +60,27 @@ internal static class RunCommand
     private static void Print(EmbeddedVenueReport r)
     {
         var c = CultureInfo.InvariantCulture;
+        static string T(long ns) => Operations.StatsViews.Nanos(ns);
         Console.WriteLine();
         Console.WriteLine("== report");
         Console.WriteLine(string.Create(c, $"workload            {r.Instruments} instruments, {r.Accounts:N0} accounts"));
-        Console.WriteLine(string.Create(c, $"events processed    {r.Events:N0} in {r.Seconds:F2} s = {r.EventsPerSecond / 1e6:F2} M events/s ({r.Batches:N0} batches, {(double)r.Events / Math.Max(1, r.Batches):F0} per batch)"));
+        Console.WriteLine(string.Create(c, $"events processed    {r.Events:N0} in {r.Seconds:F2} s = {r.EventsPerSecond / 1e6:F2} M events/s ({r.Batches:N0} batches, {(double)r.Events / Math.Max(1, r.Batches):F0} events per batch)"));
         Console.WriteLine(string.Create(c, $"  offered {(r.OfferedRate > 0 ? (r.OfferedRate / 1e6).ToString("F2", c) + " M events/s" : "as fast as possible")}; fills {r.Fills:N0}, marks {r.Marks:N0}, revaluations {r.Revaluations:N0}"));
+        if (r.Shortfall is { } s)
+        {
+            Console.WriteLine(s.Episodes == 0
+                ? string.Create(c, $"  kept up: every second at {RateShortfall.Tolerance * 100:F0}% of the offered rate or more (lowest {s.LowestRate / 1e6:F2} M events/s)")
+                : string.Create(c, $"  FELL BEHIND the offered rate for {s.ShortSeconds:F1} s in {s.Episodes} episode(s), first at {s.FirstShortAt:F1} s, longest {s.LongestSeconds:F1} s, lowest {s.LowestRate / 1e6:F2} M events/s (below {RateShortfall.Tolerance * 100:F0}% of offered; the feed ring held the producer back)"));
+        }
+
         Console.WriteLine(string.Create(c, $"  rejected {r.Rejects:N0}{(r.Rejects > 0 ? " (" + r.RejectsByReason + ")" : "")}"));
-        Console.WriteLine(string.Create(c, $"breaches            {r.Breaches:N0} read by the liquidator: {r.MarginCalls:N0} margin calls, {r.Liquidations:N0} liquidations, sequence gaps {r.BreachSequenceGaps}"));
-        Console.WriteLine(string.Create(c, $"latency, feed publish -> breach read by the liquidator (ns):"));
-        Console.WriteLine(string.Create(c, $"  fill -> breach      p50 {r.TradeLatencyP50,12:N0}  p99 {r.TradeLatencyP99,12:N0}  p99.9 {r.TradeLatencyP999,12:N0}  ({r.TradeLatencyCount:N0} breaches)"));
-        Console.WriteLine(string.Create(c, $"  mark -> breach      p50 {r.RevaluationLatencyP50,12:N0}  p99 {r.RevaluationLatencyP99,12:N0}  p99.9 {r.RevaluationLatencyP999,12:N0}  ({r.RevaluationLatencyCount:N0} breaches; marks coalesce up to 10 ms, then every holder is revalued)"));
-        Console.WriteLine(string.Create(c, $"  all                 p50 {r.LatencyP50,12:N0}  p99 {r.LatencyP99,12:N0}  p99.9 {r.LatencyP999,12:N0}  max {r.LatencyMax:N0}"));
-        Console.WriteLine(string.Create(c, $"  of which: fill -> breach published by the engine  p50 {r.TradeToPublishP50,12:N0}  p99 {r.TradeToPublishP99,12:N0}"));
-        Console.WriteLine(string.Create(c, $"            breach published -> read (delivery)     p50 {r.DeliveryP50,12:N0}  p99 {r.DeliveryP99,12:N0}"));
+        Console.WriteLine(string.Create(c, $"breaches            {r.Breaches:N0} read by the liquidator: {r.MarginCalls:N0} margin calls, {r.Liquidations:N0} liquidations, {r.BackToHealthy:N0} back to healthy; sequence gaps {r.BreachSequenceGaps}"));
+        Console.WriteLine("latency, feed publish -> breach read by the liquidator:");
+        Console.WriteLine(string.Create(c, $"  fill -> breach      p50 {T(r.TradeLatencyP50),10}  p99 {T(r.TradeLatencyP99),10}  p99.9 {T(r.TradeLatencyP999),10}  ({r.TradeLatencyCount:N0} breaches)"));
+        Console.WriteLine(string.Create(c, $"  mark -> breach      p50 {T(r.RevaluationLatencyP50),10}  p99 {T(r.RevaluationLatencyP99),10}  p99.9 {T(r.RevaluationLatencyP999),10}  ({r.RevaluationLatencyCount:N0} breaches; marks coalesce up to 10 ms, then every holder is revalued)"));
+        Console.WriteLine(string.Create(c, $"  all                 p50 {T(r.LatencyP50),10}  p99 {T(r.LatencyP99),10}  p99.9 {T(r.LatencyP999),10}  max {T(r.LatencyMax)}"));
+        Console.WriteLine(string.Create(c, $"  of which: fill -> breach published by the engine  p50 {T(r.TradeToPublishP50),10}  p99 {T(r.TradeToPublishP99),10}"));
+        Console.WriteLine(string.Create(c, $"            breach published -> read (delivery)     p50 {T(r.DeliveryP50),10}  p99 {T(r.DeliveryP99),10}"));
         Console.WriteLine(string.Create(c, $"engine thread       {r.EngineAllocatedBytes:N0} bytes allocated, {r.EngineGcCount} GC collections during the run; abandoned feed slots {r.AbandonedSlots}"));
     }
 }

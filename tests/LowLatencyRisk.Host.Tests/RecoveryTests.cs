@@ -160,22 +160,14 @@ public sealed partial class LiquidatorRestartTests : IDisposable
     [Fact]
     public void LiquidatorKilledTwice_ReadsEveryBreachAtLeastOnce_InOrder()
     {
-        string config = Path.Combine(_dir, "llr.json");
-        File.WriteAllText(config, $$"""
-            {
-              "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 300, "positionsPerAccount": 10, "collateralToMargin": 1.2 },
-              "rings": { "directory": "{{_dir}}", "feedCapacity": 1024, "breachCapacity": 65536 },
-              "engine": { "cpu": -1, "wait": "yielding", "warmupMessages": 0 },
-              "liquidator": { "cpu": -1 }
-            }
-            """);
+        string config = TestConfigs.SmallEngine(_dir);
         using var engine = PeerProcess.StartDotnet("llr", "engine", "--config", config);
         engine.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
         using var simulate = PeerProcess.StartDotnet("llr", "simulate", "--config", config, "--events", "200000", "--duration", "300", "--rate", "100000");
         var seen = new List<long>();
         for (int run = 0; run < 3; run++)
         {
-            using var liquidator = PeerProcess.StartDotnet("llr", "liquidator", "--config", config);
+            using var liquidator = PeerProcess.StartDotnet("llr", "liquidator", "--config", config, "--verbose");
             liquidator.WaitForLine("llr liquidator: reading", TimeSpan.FromSeconds(60));
             if (run < 2)
             {

@@ -12,8 +12,14 @@ public partial class RunCommandTests
     [GeneratedRegex(@"engine thread\s+([\d,]+) bytes allocated, (\d+) GC collections")]
     private static partial Regex EngineLine();
 
-    [GeneratedRegex(@"breaches\s+([\d,]+) read by the liquidator: ([\d,]+) margin calls, ([\d,]+) liquidations, sequence gaps (\d+)")]
+    [GeneratedRegex(@"breaches\s+([\d,]+) read by the liquidator: ([\d,]+) margin calls, ([\d,]+) liquidations, ([\d,]+) back to healthy; sequence gaps (\d+)")]
     private static partial Regex BreachLine();
+
+    [GeneratedRegex(@"  (kept up: every second at 95% of the offered rate or more|FELL BEHIND the offered rate for [\d.]+ s in \d+ episode)")]
+    private static partial Regex RateVerdict();
+
+    [GeneratedRegex(@"p50\s+[\d,]+\s+p99")]
+    private static partial Regex RawNanos();
 
     private static long Number(string s) => long.Parse(s.Replace(",", "", StringComparison.Ordinal), CultureInfo.InvariantCulture);
 
@@ -35,8 +41,11 @@ public partial class RunCommandTests
         Assert.Equal(0, Number(engine.Groups[2].Value));
         var breaches = BreachLine().Match(output);
         Assert.True(breaches.Success, output);
-        Assert.Equal(0, Number(breaches.Groups[4].Value));
+        Assert.Equal(0, Number(breaches.Groups[5].Value));
+        Assert.Equal(Number(breaches.Groups[1].Value), Number(breaches.Groups[2].Value) + Number(breaches.Groups[3].Value) + Number(breaches.Groups[4].Value)); // every transition kind counted
         Assert.Contains("fill -> breach", output, StringComparison.Ordinal);
+        Assert.Matches(RateVerdict(), output); // a rate was offered: the report says whether it was kept
+        Assert.DoesNotMatch(RawNanos(), output); // latencies carry units, no nine-digit nanoseconds
     }
 
     [Theory]

@@ -50,6 +50,12 @@ public sealed record EmbeddedVenueReport(
     long RevaluationLatencyCount, long RevaluationLatencyP50, long RevaluationLatencyP99, long RevaluationLatencyP999,
     long TradeToPublishP50, long TradeToPublishP99, long DeliveryP50, long DeliveryP99)
 {
+    /// <summary>Transitions back to healthy read by the liquidator.</summary>
+    public long BackToHealthy { get; init; }
+
+    /// <summary>When the achieved rate fell short of the offered one (null at saturation: nothing was offered).</summary>
+    public RateShortfall? Shortfall { get; init; }
+
     /// <summary>The liquidator's histograms (fill → breach, mark → breach), for harnesses that publish them.</summary>
     public (LatencyHistogram Trade, LatencyHistogram Revaluation, LatencyHistogram TradeToPublish, LatencyHistogram Delivery)? Histograms { get; init; }
 }
@@ -151,10 +157,15 @@ public static class EmbeddedVenue
 
             simulatorThread.Start();
             long lastEvents = 0;
+            var shortfall = new RateShortfall(options.Rate);
             while (!simulatorThread.Join(1000))
             {
                 long events = engine.Counters.Events;
-                progress?.Invoke($"{clock.Elapsed.TotalSeconds,5:F1} s  events {events,12:N0}  ({(events - lastEvents) / 1e6,5:F2} M/s)  lag {progressCounter.Published - events,8:N0}  margin calls {engine.Counters.BreachesByState[1],6:N0}  liquidations {engine.Counters.BreachesByState[2],6:N0}  rss {Environment.WorkingSet >> 20,5:N0} MiB  gc {GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2) - processGcBefore}");
+                double at = clock.Elapsed.TotalSeconds;
+                double offered = shortfall.Observe(at, progressCounter.Published);
+                var b = engine.Counters.BreachesByState;
+                progress?.Invoke(FormattableString.Invariant(
+                    $"{at,5:F1} s  events {events,12:N0}  ({(events - lastEvents) / 1e6,5:F2} M events/s)  lag {progressCounter.Published - events,8:N0} msgs  margin calls {b[1],6:N0}  liquidations {b[2],6:N0}  healthy again {b[0],6:N0}  rss {Environment.WorkingSet >> 20,5:N0} MiB  gc {GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2) - processGcBefore}{(shortfall.Behind ? $"  BEHIND: {offered / 1e6:F2} of {options.Rate / 1e6:F2} M events/s offered" : "")}"));
                 lastEvents = events;
             }
 
@@ -190,6 +201,8 @@ public static class EmbeddedVenue
                 liquidator.TradeToPublish.ValueAtPercentile(50), liquidator.TradeToPublish.ValueAtPercentile(99), liquidator.Delivery.ValueAtPercentile(50), liquidator.Delivery.ValueAtPercentile(99))
             {
                 Histograms = (liquidator.TradeLatency, liquidator.RevaluationLatency, liquidator.TradeToPublish, liquidator.Delivery),
+                BackToHealthy = liquidator.ByState[0],
+                Shortfall = options.Rate > 0 ? shortfall : null,
             };
         }
         finally
