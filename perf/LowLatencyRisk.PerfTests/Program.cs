@@ -28,7 +28,7 @@ public static class Program
                   fill-breach       the same at a fixed offered --rate, with fill→breach and mark→breach histograms
                   fill-breach-xproc the engine as its own process (`llr engine`), this process the venue and the liquidator (--duration S, --rate N)
                   serve-load        POST /margin against `llr serve` on loopback, pool on and off interleaved, and the
-                                    start-up of `llr serve` and `llr stats --once` (--clients N, --requests N, --rounds N)
+                                    start-up of `llr serve` and `llr stats --once` (--portfolio example|medium|large, --clients N, --requests N, --rounds N)
                   suite             all of the above, standard parameters (a few minutes) or --short true (seconds)
                 common: --wait spin|yield (ring-throughput consumer), --peer c (ring tests: the other end is the C peer native-interop/build/llr_ring_bench),
                         --pin true|false (default true: producer/echo on CPU 0, measuring thread on CPU 1)

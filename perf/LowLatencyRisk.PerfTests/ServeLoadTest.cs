@@ -21,7 +21,13 @@ public static class ServeLoadTest
     public static int Run(Options options)
     {
         int clients = (int)options.Long("clients", 4), requests = (int)options.Long("requests", 2_000), rounds = (int)options.Long("rounds", 3);
-        string body = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", "portfolio.json"));
+        string portfolio = options.String("portfolio", "medium");
+        string body = portfolio switch
+        {
+            "example" => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", "portfolio.json")),
+            "large" => Fixtures.PortfolioFiles.Generated(50),
+            _ => Fixtures.PortfolioFiles.Generated(4),
+        };
         var histograms = new Dictionary<bool, LatencyHistogram> { [true] = new(), [false] = new() };
         var startups = new List<double>();
         var table = new List<(string, string)>();
@@ -61,11 +67,18 @@ public static class ServeLoadTest
         stats.Sort();
         table.Add(("llr serve start-up (process start → listening), median of " + startups.Count, string.Create(Inv, $"{startups[startups.Count / 2]:F0} ms (min {startups[0]:F0}, max {startups[^1]:F0})")));
         table.Add(("llr stats --once (process start → exit), median of " + stats.Count, string.Create(Inv, $"{stats[stats.Count / 2]:F0} ms (min {stats[0]:F0}, max {stats[^1]:F0})")));
-        table.Add(("load", $"{clients} clients × {requests} requests per round, after 500 warm-up requests; example portfolio (4 accounts, 2 underlyings)"));
-        ResultWriter.Write(options, "serve-load", $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- serve-load --clients {clients} --requests {requests} --rounds {rounds}", table,
+        table.Add(("load", $"{clients} clients × {requests} requests per round, after 500 warm-up requests; portfolio {portfolio} ({Describe(portfolio)})"));
+        ResultWriter.Write(options, $"serve-load-{portfolio}", $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- serve-load --portfolio {portfolio} --clients {clients} --requests {requests} --rounds {rounds}", table,
             [("margin-pool-on", histograms[true]), ("margin-pool-off", histograms[false])]);
         return 0;
     }
+
+    private static string Describe(string portfolio) => portfolio switch
+    {
+        "example" => "examples/portfolio.json: 4 accounts of 1–3 positions, 2 underlyings; below the pooling threshold",
+        "large" => "4 accounts × 204 positions on 4 underlyings, pooled",
+        _ => "4 accounts × 20 positions on 4 underlyings, pooled",
+    };
 
     private static (Process Server, string Url, double StartupMs) StartServe(bool pool)
     {

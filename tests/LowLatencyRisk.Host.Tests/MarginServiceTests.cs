@@ -29,7 +29,11 @@ public sealed class MarginServiceTests(ITestOutputHelper output) : IAsyncLifetim
         _url = MarginService.Address(_app);
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _files.Dispose();
+    }
 
     public async Task DisposeAsync()
     {
@@ -61,30 +65,53 @@ public sealed class MarginServiceTests(ITestOutputHelper output) : IAsyncLifetim
     [Theory]
     [InlineData("portfolio.json")]
     [InlineData("spreads.json")]
+    [InlineData("generated")]
     public async Task Margin_AnswersExactlyWhatLlrMarginPrints(string example)
     {
-        // The service rents pooled books with capacities rounded up; `llr margin` builds exact-size ones.
-        // Same text, so same numbers to the last bit.
-        string expected = LlrMarginJson(Examples(example));
+        // Accounts of 16 instruments or more are margined in pooled books with capacities rounded up;
+        // `llr margin` builds exact-size ones. Same text, so same numbers to the last bit.
+        string path = example == "generated" ? WriteGenerated() : Examples(example);
+        string expected = LlrMarginJson(path);
         for (int round = 0; round < 3; round++)
         {
-            var (status, body) = await Post("/margin", File.ReadAllText(Examples(example)));
+            var (status, body) = await Post("/margin", File.ReadAllText(path));
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Equal(expected, body);
         }
 
-        Assert.True(_state!.Pool!.Reused > 0, "the second and third rounds reuse books");
+        Assert.Equal(example == "generated", _state!.Pool!.Reused > 0); // the small examples' accounts are below the pooling threshold
+    }
+
+    private readonly TempFiles _files = new();
+
+    private string WriteGenerated(int strikes = 4)
+    {
+        string path = _files.NewPath("generated.json");
+        File.WriteAllText(path, LowLatencyRisk.Fixtures.PortfolioFiles.Generated(strikes));
+        return path;
+    }
+
+    [Fact]
+    public async Task MarginSvg_IsWhatLlrMarginSvgWrites()
+    {
+        string svg = _files.NewPath("heat.svg");
+        Assert.Equal(0, MarginCommand.Execute(Examples("portfolio.json"), "table", new StringWriter(), new StringWriter(), svg));
+        var (status, body) = await Post("/margin/svg", File.ReadAllText(Examples("portfolio.json")));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(File.ReadAllText(svg), body);
+        Assert.StartsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"", body, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Pool_ResetsBooks_BetweenDifferentPortfolios()
     {
-        // Interleave portfolios that share a pool key (same parameters, same rounded shape) with ones
-        // that do not; every answer equals a fresh computation.
-        string portfolio = File.ReadAllText(Examples("portfolio.json"));
+        // Interleave portfolios that share pool keys (same parameters, same rounded shape: 20 instruments
+        // per account, pooled) with changed positions and collateral; every answer equals a fresh computation.
+        string portfolio = LowLatencyRisk.Fixtures.PortfolioFiles.Generated(4);
         string other = Mutate(portfolio, n =>
         {
             n["accounts"]![0]!["positions"]![0]!["quantity"] = 3;
+            n["accounts"]![1]!["positions"]!.AsArray().RemoveAt(5);
             n["accounts"]![1]!["collateral"]![0]!["balance"] = 1;
         });
         string expectedA = PortfolioMargin.Compute(portfolio).ToJson() + "\n", expectedB = PortfolioMargin.Compute(other).ToJson() + "\n";
@@ -95,6 +122,8 @@ public sealed class MarginServiceTests(ITestOutputHelper output) : IAsyncLifetim
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Equal(body == portfolio ? expectedA : expectedB, answer);
         }
+
+        Assert.True(_state!.Pool!.Reused >= 20, "the books were reused");
     }
 
     [Fact]
@@ -102,7 +131,7 @@ public sealed class MarginServiceTests(ITestOutputHelper output) : IAsyncLifetim
     {
         // What the reset prevents: a book handed out again as it was left still holds the last
         // request's definitions and positions; the book itself refuses to define them again.
-        string portfolio = File.ReadAllText(Examples("portfolio.json"));
+        string portfolio = LowLatencyRisk.Fixtures.PortfolioFiles.Generated(4);
         var leaky = new LeakyBooks();
         var e = Assert.Throws<LowLatencyRisk.Engine.Configuration.ConfigException>(() =>
         {
@@ -245,7 +274,7 @@ public sealed class MarginServiceTests(ITestOutputHelper output) : IAsyncLifetim
     public async Task BoundedLoad_AllAnswered_WithPercentilesReported()
     {
         // Loopback, 4 clients × 100 requests: bounded. Times are reported, never asserted.
-        string body = File.ReadAllText(Examples("portfolio.json"));
+        string body = LowLatencyRisk.Fixtures.PortfolioFiles.Generated(4);
         var times = new List<double>();
         await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
         {
@@ -263,7 +292,7 @@ public sealed class MarginServiceTests(ITestOutputHelper output) : IAsyncLifetim
         }));
         times.Sort();
         Assert.Equal(400, times.Count);
-        output.WriteLine($"/margin example portfolio, 4 clients x 100: p50 {times[200]:F0} us, p99 {times[396]:F0} us, max {times[^1]:F0} us; books built {_state!.Pool!.Built}, reused {_state.Pool.Reused}");
+        output.WriteLine($"/margin generated portfolio (4 accounts x 20 positions), 4 clients x 100: p50 {times[200]:F0} us, p99 {times[396]:F0} us, max {times[^1]:F0} us; books built {_state!.Pool!.Built}, reused {_state.Pool.Reused}");
         Assert.True(_state.Pool.Reused >= 400, "after warm-up every account's book came from the pool");
     }
 

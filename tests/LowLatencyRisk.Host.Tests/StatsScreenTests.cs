@@ -64,6 +64,22 @@ public sealed partial class StatsScreenTests : IDisposable
     }
 
     [Fact]
+    public void Redirected_AnEngineThatStoppedPublishing_IsLoggedStale()
+    {
+        // The counters were published once and never again: every line says so (a log must not read "live").
+        string path = Counters(out var counters);
+        using (counters)
+        {
+            Thread.Sleep(400);
+            using var llr = PeerProcess.StartDotnet("llr", ["stats", "--counters", path, "--interval", "0.2", "--duration", "0.7", "--stale-after", "0.2"]);
+            Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(60)));
+            var lines = llr.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.NotEmpty(lines);
+            Assert.All(lines, line => Assert.Contains("Z stale events", line, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public void InATerminal_RedrawsInPlace_WithItsSections()
     {
         // A pseudo-terminal from util-linux `script`: the program's output is a terminal.

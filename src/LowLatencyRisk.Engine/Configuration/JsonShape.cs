@@ -105,12 +105,16 @@ public static class JsonShape
         }
         else if (type.IsEnum)
         {
-            string allowed = string.Join(", ", Enum.GetNames(type).Select(JsonNamingPolicy.CamelCase.ConvertName));
+            var (names, allowed) = EnumNames.GetOrAdd(type, t =>
+            {
+                var camel = Enum.GetNames(t).Select(JsonNamingPolicy.CamelCase.ConvertName).ToArray();
+                return (camel.ToHashSet(StringComparer.Ordinal), string.Join(", ", camel));
+            });
             if (element.ValueKind != JsonValueKind.String)
             {
                 errors.Add($"{path}: expected one of {allowed}, found {Describe(element)}");
             }
-            else if (!Enum.GetNames(type).Any(n => JsonNamingPolicy.CamelCase.ConvertName(n) == element.GetString()))
+            else if (!names.Contains(element.GetString()!))
             {
                 errors.Add($"{path}: '{element.GetString()}' is not one of {allowed}");
             }
@@ -128,9 +132,9 @@ public static class JsonShape
         }
         else if (Expect(element, JsonValueKind.Object, "an object", path, errors))
         {
-            var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            var properties = Properties.GetOrAdd(type, t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance)
                 .Where(p => p.SetMethod is not null)
-                .ToDictionary(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name), StringComparer.Ordinal);
+                .ToDictionary(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name), StringComparer.Ordinal));
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in element.EnumerateObject())
             {
@@ -156,6 +160,10 @@ public static class JsonShape
             }
         }
     }
+
+    // Reflection once per type, not once per element: a portfolio of thousands of positions walks the same few types.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, Dictionary<string, PropertyInfo>> Properties = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, (HashSet<string> Names, string Allowed)> EnumNames = new();
 
     private static Type? ElementType(Type type)
     {
