@@ -297,6 +297,36 @@ public sealed class MarginServiceTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task BeyondTheConcurrencyLimit_RequestsWait_ThenGet503_AndAreServedOnceThereIsRoom()
+    {
+        // A service with one computing slot and a 50 ms wait; the test takes the slot itself, so the
+        // request cannot get it (deterministic: no race between requests).
+        var app = MarginService.Build(new IPEndPoint(IPAddress.Loopback, 0), new ServiceOptions(MaxConcurrent: 1, QueueWait: TimeSpan.FromMilliseconds(50)), out var state);
+        await app.StartAsync();
+        try
+        {
+            string url = MarginService.Address(app);
+            string body = File.ReadAllText(Examples("portfolio.json"));
+            state.Slots.Wait();
+            using (var busy = await _http.PostAsync(url + "/margin", new StringContent(body)))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, busy.StatusCode);
+                Assert.Contains("requests at once", await busy.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            }
+
+            state.Slots.Release();
+            using var ok = await _http.PostAsync(url + "/margin", new StringContent(body));
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            Assert.Contains("\"busy\":1", await _http.GetStringAsync(url + "/status"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Status_CountsRequests_AndThePage_AndExample_AreServed()
     {
         await Post("/margin", "{");
