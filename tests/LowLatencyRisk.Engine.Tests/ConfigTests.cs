@@ -52,6 +52,28 @@ public class ConfigTests
         Assert.StartsWith("test.json: invalid configuration", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ShapeCheck_NamesDeepPaths_AfterSiblings_AndDoesNotTakeASiblingsKeyForARepeat()
+    {
+        // The walk keeps the path as a stack and renders it only for a problem: each problem must name
+        // its own element after siblings were walked, and a key repeated in a sibling object (every
+        // position has "instrument") is not a repeat (negative control of the duplicate check).
+        string json = """
+            { "accounts": [
+                { "name": "a", "positions": [ { "instrument": "X", "quantity": 1 }, { "instrument": "Y", "quantity": 2 } ] },
+                { "name": "b", "positions": [ { "instrument": "X", "quantity": 1 }, { "instrument": "Y", "quantity": "two", "quantity": 3 }, { "instrument": "Z", "sides": "buy" } ] } ],
+              "valuationTime": "2026-11-22T08:00:00Z", "valuationTime": "2026-11-23T08:00:00Z" }
+            """;
+        var problems = JsonShape.Check<LowLatencyRisk.Engine.Margin.PortfolioFile>(json);
+        Assert.Equal(
+        [
+            "$.accounts[1].positions[1].quantity: expected a number, found the string \"two\"",
+            "$.accounts[1].positions[1].quantity: the field is given twice (a repeated key would silently replace the first)",
+            "$.accounts[1].positions[2].sides: unknown field 'sides' (known here: instrument, price, quantity, side)",
+            "$.valuationTime: the field is given twice (a repeated key would silently replace the first)",
+        ], problems);
+    }
+
     /// <summary>The generated book's underlyings have no names: components name them by id, and an id the book does not have is refused.</summary>
     [Fact]
     public void Components_OnTheGeneratedBook_NameUnderlyingsByTheirIds()

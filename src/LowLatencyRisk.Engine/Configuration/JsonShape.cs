@@ -48,7 +48,7 @@ public static class JsonShape
             }
             else
             {
-                Walk(document.RootElement, type, "$", errors);
+                new Walker(errors).Walk(document.RootElement, type);
             }
         }
 
@@ -67,103 +67,168 @@ public static class JsonShape
         return string.Create(CultureInfo.InvariantCulture, $"$: not valid JSON: {message.TrimEnd(' ', '|')} (line {(e.LineNumber ?? 0) + 1}, byte {(e.BytePositionInLine ?? 0) + 1})");
     }
 
-    private static void Walk(JsonElement element, Type type, string path, List<string> errors)
+    /// <summary>
+    /// The walk keeps the path as a stack of segments and renders it only for a problem (a valid
+    /// document, the common case, builds no path string), and finds repeated keys by a scan of the
+    /// object's own names (objects here have a handful of fields) instead of a set per object.
+    /// </summary>
+    private sealed class Walker(List<string> errors)
     {
-        type = Nullable.GetUnderlyingType(type) ?? type;
-        if (type == typeof(double) || type == typeof(float))
+        private readonly List<(string? Name, int Index)> _path = [];
+        private readonly List<string> _names = [];
+
+        private string Path
         {
-            if (Expect(element, JsonValueKind.Number, "a number", path, errors) && !(element.TryGetDouble(out double d) && double.IsFinite(d)))
+            get
             {
-                errors.Add($"{path}: {Truncate(element.GetRawText())} is beyond the range of a double");
-            }
-        }
-        else if (type == typeof(int) || type == typeof(long) || type == typeof(uint) || type == typeof(short) || type == typeof(byte))
-        {
-            if (Expect(element, JsonValueKind.Number, "a whole number", path, errors))
-            {
-                bool fits = type == typeof(int) ? element.TryGetInt32(out _)
-                    : type == typeof(long) ? element.TryGetInt64(out _)
-                    : type == typeof(uint) ? element.TryGetUInt32(out _)
-                    : type == typeof(short) ? element.TryGetInt16(out _)
-                    : element.TryGetByte(out _);
-                if (!fits)
+                var b = new System.Text.StringBuilder("$");
+                foreach (var (name, index) in _path)
                 {
-                    errors.Add($"{path}: {element.GetRawText()} is not a whole number that fits a {type.Name} (no fraction or exponent)");
-                }
-            }
-        }
-        else if (type == typeof(bool))
-        {
-            if (element.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-            {
-                errors.Add($"{path}: expected true or false, found {Describe(element)}");
-            }
-        }
-        else if (type == typeof(string))
-        {
-            Expect(element, JsonValueKind.String, "a string", path, errors);
-        }
-        else if (type.IsEnum)
-        {
-            var (names, allowed) = EnumNames.GetOrAdd(type, t =>
-            {
-                var camel = Enum.GetNames(t).Select(JsonNamingPolicy.CamelCase.ConvertName).ToArray();
-                return (camel.ToHashSet(StringComparer.Ordinal), string.Join(", ", camel));
-            });
-            if (element.ValueKind != JsonValueKind.String)
-            {
-                errors.Add($"{path}: expected one of {allowed}, found {Describe(element)}");
-            }
-            else if (!names.Contains(element.GetString()!))
-            {
-                errors.Add($"{path}: '{element.GetString()}' is not one of {allowed}");
-            }
-        }
-        else if (ElementType(type) is { } item)
-        {
-            if (Expect(element, JsonValueKind.Array, "an array", path, errors))
-            {
-                int i = 0;
-                foreach (var e in element.EnumerateArray())
-                {
-                    Walk(e, item, string.Create(CultureInfo.InvariantCulture, $"{path}[{i++}]"), errors);
-                }
-            }
-        }
-        else if (Expect(element, JsonValueKind.Object, "an object", path, errors))
-        {
-            var properties = Properties.GetOrAdd(type, t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-                .Where(p => p.SetMethod is not null)
-                .ToDictionary(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name), StringComparer.Ordinal));
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var property in element.EnumerateObject())
-            {
-                string at = path + "." + property.Name;
-                if (!seen.Add(property.Name))
-                {
-                    errors.Add($"{at}: the field is given twice (a repeated key would silently replace the first)");
-                    continue;
+                    if (name is null)
+                    {
+                        b.Append('[').Append(index.ToString(CultureInfo.InvariantCulture)).Append(']');
+                    }
+                    else
+                    {
+                        b.Append('.').Append(name);
+                    }
                 }
 
-                if (!properties.TryGetValue(property.Name, out var target))
-                {
-                    errors.Add($"{at}: unknown field '{property.Name}' (known here: {string.Join(", ", properties.Keys.Order(StringComparer.Ordinal))})");
-                    continue;
-                }
-
-                if (property.Value.ValueKind == JsonValueKind.Null && (Nullable.GetUnderlyingType(target.PropertyType) is not null || !target.PropertyType.IsValueType))
-                {
-                    continue; // null where the type allows it; the validation after parsing decides whether it may be missing
-                }
-
-                Walk(property.Value, target.PropertyType, at, errors);
+                return b.ToString();
             }
+        }
+
+        public void Walk(JsonElement element, Type type)
+        {
+            type = Nullable.GetUnderlyingType(type) ?? type;
+            if (type == typeof(double) || type == typeof(float))
+            {
+                if (Expect(element, JsonValueKind.Number, "a number") && !(element.TryGetDouble(out double d) && double.IsFinite(d)))
+                {
+                    errors.Add($"{Path}: {Truncate(element.GetRawText())} is beyond the range of a double");
+                }
+            }
+            else if (type == typeof(int) || type == typeof(long) || type == typeof(uint) || type == typeof(short) || type == typeof(byte))
+            {
+                if (Expect(element, JsonValueKind.Number, "a whole number"))
+                {
+                    bool fits = type == typeof(int) ? element.TryGetInt32(out _)
+                        : type == typeof(long) ? element.TryGetInt64(out _)
+                        : type == typeof(uint) ? element.TryGetUInt32(out _)
+                        : type == typeof(short) ? element.TryGetInt16(out _)
+                        : element.TryGetByte(out _);
+                    if (!fits)
+                    {
+                        errors.Add($"{Path}: {element.GetRawText()} is not a whole number that fits a {type.Name} (no fraction or exponent)");
+                    }
+                }
+            }
+            else if (type == typeof(bool))
+            {
+                if (element.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                {
+                    errors.Add($"{Path}: expected true or false, found {Describe(element)}");
+                }
+            }
+            else if (type == typeof(string))
+            {
+                Expect(element, JsonValueKind.String, "a string");
+            }
+            else if (type.IsEnum)
+            {
+                var (names, allowed) = EnumNames.GetOrAdd(type, t =>
+                {
+                    var camel = Enum.GetNames(t).Select(JsonNamingPolicy.CamelCase.ConvertName).ToArray();
+                    return (camel.ToHashSet(StringComparer.Ordinal), string.Join(", ", camel));
+                });
+                if (element.ValueKind != JsonValueKind.String)
+                {
+                    errors.Add($"{Path}: expected one of {allowed}, found {Describe(element)}");
+                }
+                else if (!names.Contains(element.GetString()!))
+                {
+                    errors.Add($"{Path}: '{element.GetString()}' is not one of {allowed}");
+                }
+            }
+            else if (ElementTypes.GetOrAdd(type, ElementType) is { } item)
+            {
+                if (Expect(element, JsonValueKind.Array, "an array"))
+                {
+                    int i = 0;
+                    foreach (var e in element.EnumerateArray())
+                    {
+                        _path.Add((null, i++));
+                        Walk(e, item);
+                        _path.RemoveAt(_path.Count - 1);
+                    }
+                }
+            }
+            else if (Expect(element, JsonValueKind.Object, "an object"))
+            {
+                var properties = Properties.GetOrAdd(type, t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+                    .Where(p => p.SetMethod is not null)
+                    .ToDictionary(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name), StringComparer.Ordinal));
+                int first = _names.Count;
+                foreach (var property in element.EnumerateObject())
+                {
+                    string name = property.Name;
+                    _path.Add((name, 0));
+                    if (Seen(name, first))
+                    {
+                        errors.Add($"{Path}: the field is given twice (a repeated key would silently replace the first)");
+                    }
+                    else if (!properties.TryGetValue(name, out var target))
+                    {
+                        _names.Add(name);
+                        errors.Add($"{Path}: unknown field '{name}' (known here: {string.Join(", ", properties.Keys.Order(StringComparer.Ordinal))})");
+                    }
+                    else
+                    {
+                        _names.Add(name);
+
+                        // null where the type allows it is skipped: the validation after parsing decides whether it may be missing
+                        if (property.Value.ValueKind != JsonValueKind.Null || (Nullable.GetUnderlyingType(target.PropertyType) is null && target.PropertyType.IsValueType))
+                        {
+                            Walk(property.Value, target.PropertyType);
+                        }
+                    }
+
+                    _path.RemoveAt(_path.Count - 1);
+                }
+
+                _names.RemoveRange(first, _names.Count - first);
+            }
+        }
+
+        private bool Seen(string name, int first)
+        {
+            for (int i = first; i < _names.Count; i++)
+            {
+                if (string.Equals(_names[i], name, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private bool Expect(JsonElement element, JsonValueKind kind, string what)
+        {
+            if (element.ValueKind == kind)
+            {
+                return true;
+            }
+
+            errors.Add($"{Path}: expected {what}, found {Describe(element)}");
+            return false;
         }
     }
 
     // Reflection once per type, not once per element: a portfolio of thousands of positions walks the same few types.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, Dictionary<string, PropertyInfo>> Properties = new();
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, (HashSet<string> Names, string Allowed)> EnumNames = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, Type?> ElementTypes = new();
 
     private static Type? ElementType(Type type)
     {
@@ -178,17 +243,6 @@ public static class JsonShape
         }
 
         return null;
-    }
-
-    private static bool Expect(JsonElement element, JsonValueKind kind, string what, string path, List<string> errors)
-    {
-        if (element.ValueKind == kind)
-        {
-            return true;
-        }
-
-        errors.Add($"{path}: expected {what}, found {Describe(element)}");
-        return false;
     }
 
     private static string Describe(JsonElement element) => element.ValueKind switch
