@@ -365,6 +365,7 @@ public sealed class FeedStateMachine
             case (LimitScope.Account, LimitField.MinQuantityOrThrottleRate): _gate.SetAccountLimits(id, Keep, Keep, throttleRate: v); break;
             case (LimitScope.Account, LimitField.PriceBandOrThrottleBurst): _gate.SetAccountLimits(id, Keep, Keep, Keep, throttleBurst: v); break;
             case (LimitScope.Account, LimitField.PositionLimitOrEnabled): _gate.SetAccountEnabled(id, v == 1); break;
+            case (LimitScope.Account, LimitField.MaxOpenOrders) when GateConfig.IsOrderCount(v): _gate.SetAccountMaxOpenOrders(id, v); break;
             default: Reject(FeedReject.InvalidValue); break;
         }
     }

@@ -39,6 +39,7 @@ public class ConfigTests
     [InlineData("""{ "workload": """, "$: not valid JSON")]
     [InlineData("""null""", "$: the file holds null")]
     [InlineData("""{ "limits": { "throttleRate": -1 } }""", "limits.throttleRate: out of range")]
+    [InlineData("""{ "limits": { "maxOpenOrders": 2.5 } }""", "limits.maxOpenOrders: out of range")]
     [InlineData("""{ "haircuts": [ { "upTo": 10, "haircut": 0.1 }, { "upTo": 5, "haircut": 0.2 } ] }""", "haircuts[1].upTo")]
     [InlineData("""{ "scenarioGrid": { "preset": "crypto", "steps": 1 } }""", "scenarioGrid.steps: 1 is not in 2..41")]
     [InlineData("""{ "rings": { "feed": "../etc/x" } }""", "rings.feed: must be a file name")]

@@ -280,16 +280,19 @@ public sealed class RiskEngineTests : IDisposable
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MinQuantityOrThrottleRate, 1, double.PositiveInfinity); }); // infinite throttle rate
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.PriceBandOrThrottleBurst, 1, 0.5); });   // burst below one order
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Instrument, LimitField.PriceBandOrThrottleBurst, free, double.PositiveInfinity); }); // infinite band
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MaxOpenOrders, 2, 1); });               // valid: one working order
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MaxOpenOrders, 3, 1.5); });             // not a whole number of orders
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Instrument, LimitField.MaxOpenOrders, free, 5); });         // an account limit only
         while (rig.Engine.PollOnce() > 0)
         {
         }
 
         var c = rig.Engine.Counters;
-        Assert.Equal(18, c.Events);
+        Assert.Equal(21, c.Events);
         Assert.Equal(6, c.Rejects[(int)FeedReject.InvalidDefinition]);
         Assert.Equal(2, c.Rejects[(int)FeedReject.UnknownId]);
-        Assert.Equal(7, c.Rejects[(int)FeedReject.InvalidValue]);
-        Assert.Equal(15, c.TotalRejects);
+        Assert.Equal(9, c.Rejects[(int)FeedReject.InvalidValue]);
+        Assert.Equal(17, c.TotalRejects);
         Assert.True(book.IsInstrument(free));
         Assert.Equal(call, book.Instrument(free));
         Assert.False(book.IsInstrument(free + 1));
@@ -299,6 +302,10 @@ public sealed class RiskEngineTests : IDisposable
         Assert.Equal(RejectReason.MaxOrderQuantity, rig.Gate.Check(tooBig, StandardWorkload.StartNanos).Reason);
         var disabled = tooBig with { Account = 4, Quantity = 1, ClientOrderId = 2 };
         Assert.Equal(RejectReason.AccountDisabled, rig.Gate.Check(disabled, StandardWorkload.StartNanos).Reason);
+
+        // Account 2 may have one working order from now on; 1.5 orders for account 3 changed nothing.
+        Assert.Equal(1, rig.Gate.MaxOpenOrdersOf(2));
+        Assert.Equal(double.PositiveInfinity, rig.Gate.MaxOpenOrdersOf(3));
     }
 
     [Fact]

@@ -19,6 +19,8 @@ public sealed record GateConfig
     public double UnderlyingPositionLimit { get; init; } = double.PositiveInfinity;
     /// <summary>Largest gross position notional + open order notional + order notional (per account).</summary>
     public double CreditLimit { get; init; } = double.PositiveInfinity;
+    /// <summary>Most working orders per account (a whole number, or +∞ for none); an order beyond it is rejected whatever its risk.</summary>
+    public double MaxOpenOrders { get; init; } = double.PositiveInfinity;
     /// <summary>Token bucket refill rate per account (orders per second; CME's 3-second window allows about 500/s).</summary>
     public double ThrottleRate { get; init; } = 500;
     /// <summary>Token bucket depth (burst).</summary>
@@ -47,11 +49,15 @@ public sealed record GateConfig
         Require(PositionLimit > 0, nameof(PositionLimit));
         Require(UnderlyingPositionLimit > 0, nameof(UnderlyingPositionLimit));
         Require(CreditLimit > 0, nameof(CreditLimit));
+        Require(IsOrderCount(MaxOpenOrders), nameof(MaxOpenOrders));
         Require(ThrottleRate > 0 && double.IsFinite(ThrottleRate), nameof(ThrottleRate));
         Require(ThrottleBurst >= 1 && double.IsFinite(ThrottleBurst), nameof(ThrottleBurst));
         Require(DuplicateWindowNanos >= 0, nameof(DuplicateWindowNanos));
         Require(MaxTrackedOrders is > 0 and <= 1 << 26, nameof(MaxTrackedOrders));
     }
+
+    /// <summary>A limit on a number of orders: a whole number of at least 1, or +∞ (none).</summary>
+    public static bool IsOrderCount(double value) => double.IsPositiveInfinity(value) || (value >= 1 && value <= int.MaxValue && value == Math.Floor(value));
 
     private static void Require(bool ok, string field)
     {

@@ -99,6 +99,8 @@ public enum RejectReason : byte
     OrderCapacity = 22,
     /// <summary>The account is an isolated position bound to another instrument.</summary>
     IsolatedInstrument = 23,
+    /// <summary>The account already has its maximum number of working orders.</summary>
+    MaxOpenOrders = 24,
 }
 
 /// <summary>The gate's answer: accept, or reject with one reason and the numbers that failed.</summary>

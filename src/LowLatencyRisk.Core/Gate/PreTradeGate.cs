@@ -14,6 +14,7 @@ namespace LowLatencyRisk.Core.Gate;
 /// <para>Checks, cheapest first, the first failure decides: ids and status → kill switches →
 /// throttle (every message takes a token) → malformed → tick, lot, minimum → maximum quantity and
 /// notional → price band (market orders use the protection price) → duplicate client order id →
+/// most working orders of the account →
 /// then, with one what-if margin computation shared by the rest: stale mark (risk-increasing only)
 /// → reduce-only → position limits (position + same-side working + order) → credit → account
 /// state (margin call, liquidation, venue risk-off: risk-reducing only) → margin (initial margin
@@ -48,6 +49,8 @@ public class PreTradeGate<TMargin>
     private readonly double[] _tokens;
     private readonly long[] _lastRefill;
     private readonly double[] _workingNotional;
+    private readonly double[] _maxOpenOrders;
+    private readonly int[] _openOrders;
 
     private readonly LongHashMap<WorkingOrder> _orders;
     private readonly LongHashMap<WorkingQuantity> _workingByInstrument;   // key (account, instrument)
@@ -83,6 +86,8 @@ public class PreTradeGate<TMargin>
         _tokens = Filled(accounts, config.ThrottleBurst);
         _lastRefill = new long[accounts];
         _workingNotional = new double[accounts];
+        _maxOpenOrders = Filled(accounts, config.MaxOpenOrders);
+        _openOrders = new int[accounts];
         _orders = new LongHashMap<WorkingOrder>(config.MaxTrackedOrders);
         _workingByInstrument = new LongHashMap<WorkingQuantity>(config.MaxTrackedOrders);
         _workingByUnderlying = new LongHashMap<double>(config.MaxTrackedOrders);
@@ -112,10 +117,12 @@ public class PreTradeGate<TMargin>
         v.Value(ref _venueRiskOff);
         v.Array(_halted);
         foreach (var a in (ReadOnlySpan<double[]>)[_maxOrderQuantity, _maxOrderNotional, _minQuantity, _priceBand, _positionLimit, _creditLimit, _underlyingPositionLimit,
-            _throttleRate, _throttleBurst, _tokens, _workingNotional])
+            _throttleRate, _throttleBurst, _tokens, _workingNotional, _maxOpenOrders])
         {
             v.Array(a);
         }
+
+        v.Array(_openOrders);
 
         v.Array(_underlyingKill);
         v.Array(_accountDisabled);
@@ -168,6 +175,23 @@ public class PreTradeGate<TMargin>
         Set(_throttleBurst, account, throttleBurst);
         _tokens[account] = Math.Min(_tokens[account], _throttleBurst[account]);
     }
+
+    /// <summary>Sets an account's most working orders (a whole number ≥ 1, or +∞ for none); orders already working stay.</summary>
+    public void SetAccountMaxOpenOrders(int account, double maxOpenOrders)
+    {
+        if (!GateConfig.IsOrderCount(maxOpenOrders))
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxOpenOrders), maxOpenOrders, "A limit on orders is a whole number of at least 1, or +∞.");
+        }
+
+        _maxOpenOrders[account] = maxOpenOrders;
+    }
+
+    /// <summary>Working orders of an account.</summary>
+    public int OpenOrders(int account) => _openOrders[account];
+
+    /// <summary>An account's most working orders (+∞: none).</summary>
+    public double MaxOpenOrdersOf(int account) => _maxOpenOrders[account];
 
     // ------------------------------------------------------------------ the check
 
@@ -283,6 +307,12 @@ public class PreTradeGate<TMargin>
         if (!Unsafe.IsNullRef(ref _orders.Find(key)))
         {
             return new Decision(RejectReason.DuplicateOrder, 0, order.ClientOrderId);
+        }
+
+        // Every accepted order becomes a working order, risk-reducing or not: the count is of orders.
+        if (_openOrders[a] + 1 > _maxOpenOrders[a])
+        {
+            return new Decision(RejectReason.MaxOpenOrders, _maxOpenOrders[a], _openOrders[a] + 1);
         }
 
         // From here on every check needs to know whether the order increases risk.
@@ -424,6 +454,7 @@ public class PreTradeGate<TMargin>
         workingU += Math.Abs(signed);
         _workingNotional[order.Account] += notional;
         _workingOrderCount++;
+        _openOrders[order.Account]++;
         return Decision.Accept;
     }
 
@@ -463,6 +494,7 @@ public class PreTradeGate<TMargin>
     {
         o.Live = false;
         _workingOrderCount--;
+        _openOrders[o.Account]--;
         // Remember the id for the duplicate window; when the memory is full the oldest goes first.
         if (_endedCount == _endedKeys.Length)
         {

@@ -340,6 +340,7 @@ public sealed class LlrConfig
         PositionLimit = Limits.PositionLimit,
         UnderlyingPositionLimit = Limits.UnderlyingPositionLimit ?? double.PositiveInfinity,
         CreditLimit = Limits.CreditLimit ?? double.PositiveInfinity,
+        MaxOpenOrders = Limits.MaxOpenOrders ?? double.PositiveInfinity,
         ThrottleRate = Limits.ThrottleRate,
         ThrottleBurst = Limits.ThrottleBurst,
         DuplicateWindowNanos = (long)(Limits.DuplicateWindowSeconds * 1e9),
@@ -648,6 +649,7 @@ public sealed class LimitsSection
     public double PositionLimit { get; init; } = 10_000;
     public double? UnderlyingPositionLimit { get; init; }
     public double? CreditLimit { get; init; }
+    public double? MaxOpenOrders { get; init; }
     public double ThrottleRate { get; init; } = 500;
     public double ThrottleBurst { get; init; } = 500;
     public double DuplicateWindowSeconds { get; init; } = 60;

@@ -55,6 +55,8 @@ public enum LimitField : byte
     PositionLimitOrEnabled = 5,
     /// <summary>Instrument: halted (value 1) or trading (0).</summary>
     Halted = 6,
+    /// <summary>Account only: most working orders (a whole number ≥ 1, or +∞ for none).</summary>
+    MaxOpenOrders = 7,
 }
 
 /// <summary>

@@ -193,6 +193,56 @@ public class PreTradeGateTests
     }
 
     [Fact]
+    public void MaxOpenOrders_CountsWorkingOrders_ReleasedByCancelAndFullFillOnly()
+    {
+        _gate.SetAccountMaxOpenOrders(5, 2);
+        var first = Buy(2, 30_000, account: 5);
+        var second = Sell(1, 30_000, account: 5);
+        Assert.True(Check(first).Accepted);
+        Assert.True(Check(second).Accepted);
+        Assert.Equal(2, _gate.OpenOrders(5));
+        var d = Check(Buy(1, 30_000, account: 5));
+        Assert.Equal((RejectReason.MaxOpenOrders, 2.0, 3.0), (d.Reason, d.Limit, d.Actual));
+
+        // A risk-reducing order counts too: the limit is on orders, not on risk.
+        Book.ApplyFill(5, Perp, 3, 30_000);
+        Assert.Equal(RejectReason.MaxOpenOrders, Check(Sell(1, 30_000, account: 5, reduceOnly: true)).Reason);
+
+        // A partial fill leaves the order working; the full fill ends it and frees a place; so does a cancel.
+        Assert.True(_gate.OnOrderFilled(5, first.ClientOrderId, 1, T0));
+        Assert.Equal(RejectReason.MaxOpenOrders, Check(Buy(1, 30_000, account: 5)).Reason);
+        Assert.True(_gate.OnOrderFilled(5, first.ClientOrderId, 1, T0));
+        Assert.Equal(1, _gate.OpenOrders(5));
+        Assert.True(Check(Buy(1, 30_000, account: 5)).Accepted);
+        Assert.True(_gate.OnOrderEnded(5, second.ClientOrderId, T0));
+        Assert.True(Check(Buy(1, 30_000, account: 5)).Accepted);
+        Assert.Equal(2, _gate.OpenOrders(5));
+
+        // Negative control: another account, without the limit, is not held to it.
+        for (int k = 0; k < 4; k++)
+        {
+            Assert.True(Check(Buy(1, 30_000, account: 4)).Accepted);
+        }
+
+        Assert.Equal(4, _gate.OpenOrders(4));
+        Assert.Equal(8, _gate.DecisionCounts[(int)RejectReason.None]);           // 2 + 1 + 1 for account 5, 4 for account 4
+        Assert.Equal(3, _gate.DecisionCounts[(int)RejectReason.MaxOpenOrders]);  // counted by reason
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1.5)]
+    [InlineData(-1)]
+    [InlineData(double.NaN)]
+    [InlineData(double.NegativeInfinity)]
+    public void MaxOpenOrders_MustBeAWholeNumberOfOrders(double limit)
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => _gate.SetAccountMaxOpenOrders(1, limit));
+        Assert.Throws<ArgumentException>(() => new GateConfig { MaxOpenOrders = limit }.Validate());
+        Assert.True(GateConfig.IsOrderCount(double.PositiveInfinity) && GateConfig.IsOrderCount(1) && GateConfig.IsOrderCount(250));
+    }
+
+    [Fact]
     public void UnderlyingPositionLimit_AndCreditLimit()
     {
         _gate.SetAccountLimits(8, underlyingPositionLimit: 10);
@@ -294,6 +344,8 @@ public class PreTradeGateTests
         gate.SetAccountLimits(11, underlyingPositionLimit: 0.5);
         gate.SetInstrumentLimits(f.Future(0, 0), positionLimit: 0.5, minQuantity: 0.01);
         gate.SetHalted(f.Future(1, 1), true);
+        gate.SetAccountMaxOpenOrders(9, 1);
+        Assert.True(gate.Check(new OrderRequest(9, f.Perp(0), OrderSide.Buy, 0.001, 30_000, OrderType.Limit, 5_000_000), T0).Accepted); // stays working
         Assert.Equal(ModeChangeResult.Changed, f.Book.SetMarginMode(10, MarginMode.Isolated, parent: 0, instrument: f.Future(1, 0)));
         var state = new GateState(gate, f);
         GcAssert.NoAllocation(state, static s => s.Run(), warmUp: 200, iterations: 2_000);
@@ -336,6 +388,7 @@ public class PreTradeGateTests
             Record(new OrderRequest(7, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));            // account in margin call
             Record(new OrderRequest(6, perp, OrderSide.Buy, 30, 30_000, OrderType.Limit, _id++));           // insufficient margin
             Record(new OrderRequest(10, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // isolated on another instrument
+            Record(new OrderRequest(9, perp, OrderSide.Buy, 0.001, 30_000, OrderType.Limit, _id++));        // most open orders (one, working)
         }
 
         private void Record(in OrderRequest o, long? at = null)
