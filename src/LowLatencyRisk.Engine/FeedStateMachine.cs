@@ -170,6 +170,13 @@ public sealed class FeedStateMachine
         _lastSequence[producer] = sequence;
         long timestamp = h.TimestampNanos;
         long publishTicks = h.PublishTicks;
+        if (_gate is not null && timestamp >= _gate.NextDayStart)
+        {
+            // A new business day on the feed's clock: the daily loss limit counts from here (one pass
+            // over the accounts, once a day), before this message applies.
+            _gate.RollDay(timestamp);
+        }
+
         bool ladder = false;
         int marked = -1;
         Counters.EventsByType[type]++;
@@ -366,6 +373,7 @@ public sealed class FeedStateMachine
             case (LimitScope.Account, LimitField.PriceBandOrThrottleBurst): _gate.SetAccountLimits(id, Keep, Keep, Keep, throttleBurst: v); break;
             case (LimitScope.Account, LimitField.PositionLimitOrEnabled): _gate.SetAccountEnabled(id, v == 1); break;
             case (LimitScope.Account, LimitField.MaxOpenOrders) when GateConfig.IsOrderCount(v): _gate.SetAccountMaxOpenOrders(id, v); break;
+            case (LimitScope.Account, LimitField.DailyLossLimit): _gate.SetAccountDailyLossLimit(id, v); break;
             default: Reject(FeedReject.InvalidValue); break;
         }
     }

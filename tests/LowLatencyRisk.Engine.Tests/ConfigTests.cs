@@ -40,6 +40,8 @@ public class ConfigTests
     [InlineData("""null""", "$: the file holds null")]
     [InlineData("""{ "limits": { "throttleRate": -1 } }""", "limits.throttleRate: out of range")]
     [InlineData("""{ "limits": { "maxOpenOrders": 2.5 } }""", "limits.maxOpenOrders: out of range")]
+    [InlineData("""{ "limits": { "dailyLossLimit": 0 } }""", "limits.dailyLossLimit: out of range")]
+    [InlineData("""{ "limits": { "dayStartOffsetHours": 24 } }""", "limits.dayStartOffsetHours: must be in [0, 24)")]
     [InlineData("""{ "haircuts": [ { "upTo": 10, "haircut": 0.1 }, { "upTo": 5, "haircut": 0.2 } ] }""", "haircuts[1].upTo")]
     [InlineData("""{ "scenarioGrid": { "preset": "crypto", "steps": 1 } }""", "scenarioGrid.steps: 1 is not in 2..41")]
     [InlineData("""{ "rings": { "feed": "../etc/x" } }""", "rings.feed: must be a file name")]

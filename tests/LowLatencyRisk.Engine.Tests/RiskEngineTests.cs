@@ -283,16 +283,25 @@ public sealed class RiskEngineTests : IDisposable
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MaxOpenOrders, 2, 1); });               // valid: one working order
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MaxOpenOrders, 3, 1.5); });             // not a whole number of orders
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Instrument, LimitField.MaxOpenOrders, free, 5); });         // an account limit only
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.DailyLossLimit, 2, 25_000); });        // valid
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.DailyLossLimit, 3, 0); });             // not positive
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Instrument, LimitField.DailyLossLimit, free, 5); });       // an account limit only
         while (rig.Engine.PollOnce() > 0)
         {
         }
 
         var c = rig.Engine.Counters;
-        Assert.Equal(21, c.Events);
+        Assert.Equal(24, c.Events);
         Assert.Equal(6, c.Rejects[(int)FeedReject.InvalidDefinition]);
         Assert.Equal(2, c.Rejects[(int)FeedReject.UnknownId]);
-        Assert.Equal(9, c.Rejects[(int)FeedReject.InvalidValue]);
-        Assert.Equal(17, c.TotalRejects);
+        Assert.Equal(11, c.Rejects[(int)FeedReject.InvalidValue]);
+        Assert.Equal(19, c.TotalRejects);
+        Assert.Equal(25_000, rig.Gate.DailyLossLimitOf(2));
+        Assert.Equal(double.PositiveInfinity, rig.Gate.DailyLossLimitOf(3));
+
+        // The business day started on the feed's clock: the next one begins at the next 00:00 UTC after it.
+        long day = GateConfig.NanosPerDay;
+        Assert.Equal((((StandardWorkload.StartNanos + 1) / day) + 1) * day, rig.Gate.NextDayStart);
         Assert.True(book.IsInstrument(free));
         Assert.Equal(call, book.Instrument(free));
         Assert.False(book.IsInstrument(free + 1));

@@ -21,6 +21,14 @@ public sealed record GateConfig
     public double CreditLimit { get; init; } = double.PositiveInfinity;
     /// <summary>Most working orders per account (a whole number, or +∞ for none); an order beyond it is rejected whatever its risk.</summary>
     public double MaxOpenOrders { get; init; } = double.PositiveInfinity;
+    /// <summary>
+    /// Largest loss of an account since the start of the day, realized + unrealized P&amp;L (its equity less
+    /// its collateral's value, so deposits, withdrawals and collateral prices do not count); past it only
+    /// risk-reducing orders pass. +∞: none.
+    /// </summary>
+    public double DailyLossLimit { get; init; } = double.PositiveInfinity;
+    /// <summary>Where the day starts, nanoseconds after 00:00 UTC (0 ≤ offset &lt; 24 h).</summary>
+    public long DayStartOffsetNanos { get; init; }
     /// <summary>Token bucket refill rate per account (orders per second; CME's 3-second window allows about 500/s).</summary>
     public double ThrottleRate { get; init; } = 500;
     /// <summary>Token bucket depth (burst).</summary>
@@ -50,11 +58,16 @@ public sealed record GateConfig
         Require(UnderlyingPositionLimit > 0, nameof(UnderlyingPositionLimit));
         Require(CreditLimit > 0, nameof(CreditLimit));
         Require(IsOrderCount(MaxOpenOrders), nameof(MaxOpenOrders));
+        Require(DailyLossLimit > 0, nameof(DailyLossLimit));
+        Require(DayStartOffsetNanos is >= 0 and < NanosPerDay, nameof(DayStartOffsetNanos));
         Require(ThrottleRate > 0 && double.IsFinite(ThrottleRate), nameof(ThrottleRate));
         Require(ThrottleBurst >= 1 && double.IsFinite(ThrottleBurst), nameof(ThrottleBurst));
         Require(DuplicateWindowNanos >= 0, nameof(DuplicateWindowNanos));
         Require(MaxTrackedOrders is > 0 and <= 1 << 26, nameof(MaxTrackedOrders));
     }
+
+    /// <summary>Nanoseconds in a day.</summary>
+    public const long NanosPerDay = 86_400L * 1_000_000_000;
 
     /// <summary>A limit on a number of orders: a whole number of at least 1, or +∞ (none).</summary>
     public static bool IsOrderCount(double value) => double.IsPositiveInfinity(value) || (value >= 1 && value <= int.MaxValue && value == Math.Floor(value));

@@ -101,6 +101,8 @@ public enum RejectReason : byte
     IsolatedInstrument = 23,
     /// <summary>The account already has its maximum number of working orders.</summary>
     MaxOpenOrders = 24,
+    /// <summary>The account's loss since the start of the day (realized + unrealized) is beyond its limit and the order increases risk.</summary>
+    DailyLossLimit = 25,
 }
 
 /// <summary>The gate's answer: accept, or reject with one reason and the numbers that failed.</summary>

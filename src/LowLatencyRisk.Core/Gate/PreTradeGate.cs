@@ -16,7 +16,8 @@ namespace LowLatencyRisk.Core.Gate;
 /// notional → price band (market orders use the protection price) → duplicate client order id →
 /// most working orders of the account →
 /// then, with one what-if margin computation shared by the rest: stale mark (risk-increasing only)
-/// → reduce-only → position limits (position + same-side working + order) → credit → account
+/// → reduce-only → position limits (position + same-side working + order) → credit → daily loss
+/// (risk-increasing only) → account
 /// state (margin call, liquidation, venue risk-off: risk-reducing only) → margin (initial margin
 /// after the order must not exceed equity; an order that does not increase initial margin always
 /// passes). Limits equal to the value pass.</para>
@@ -51,6 +52,9 @@ public class PreTradeGate<TMargin>
     private readonly double[] _workingNotional;
     private readonly double[] _maxOpenOrders;
     private readonly int[] _openOrders;
+    private readonly double[] _dailyLossLimit;
+    private readonly double[] _dayBaseline;   // the account's realized + unrealized P&L at the start of the day
+    private long _nextDayStart = long.MinValue;
 
     private readonly LongHashMap<WorkingOrder> _orders;
     private readonly LongHashMap<WorkingQuantity> _workingByInstrument;   // key (account, instrument)
@@ -88,6 +92,8 @@ public class PreTradeGate<TMargin>
         _workingNotional = new double[accounts];
         _maxOpenOrders = Filled(accounts, config.MaxOpenOrders);
         _openOrders = new int[accounts];
+        _dailyLossLimit = Filled(accounts, config.DailyLossLimit);
+        _dayBaseline = new double[accounts];
         _orders = new LongHashMap<WorkingOrder>(config.MaxTrackedOrders);
         _workingByInstrument = new LongHashMap<WorkingQuantity>(config.MaxTrackedOrders);
         _workingByUnderlying = new LongHashMap<double>(config.MaxTrackedOrders);
@@ -117,12 +123,13 @@ public class PreTradeGate<TMargin>
         v.Value(ref _venueRiskOff);
         v.Array(_halted);
         foreach (var a in (ReadOnlySpan<double[]>)[_maxOrderQuantity, _maxOrderNotional, _minQuantity, _priceBand, _positionLimit, _creditLimit, _underlyingPositionLimit,
-            _throttleRate, _throttleBurst, _tokens, _workingNotional, _maxOpenOrders])
+            _throttleRate, _throttleBurst, _tokens, _workingNotional, _maxOpenOrders, _dailyLossLimit, _dayBaseline])
         {
             v.Array(a);
         }
 
         v.Array(_openOrders);
+        v.Value(ref _nextDayStart);
 
         v.Array(_underlyingKill);
         v.Array(_accountDisabled);
@@ -190,6 +197,45 @@ public class PreTradeGate<TMargin>
     /// <summary>Working orders of an account.</summary>
     public int OpenOrders(int account) => _openOrders[account];
 
+    /// <summary>Sets an account's daily loss limit (positive, or +∞ for none).</summary>
+    public void SetAccountDailyLossLimit(int account, double limit) => Set(_dailyLossLimit, account, limit);
+
+    /// <summary>An account's daily loss limit (+∞: none).</summary>
+    public double DailyLossLimitOf(int account) => _dailyLossLimit[account];
+
+    /// <summary>An account's loss since the start of the day (positive for a loss): its baseline P&amp;L less its realized + unrealized P&amp;L now.</summary>
+    public double DailyLoss(int account) => _dayBaseline[account] - Pnl(account);
+
+    /// <summary>When the next day starts (the next <see cref="RollDay"/>), nanoseconds; <see cref="long.MinValue"/> before the first.</summary>
+    public long NextDayStart => _nextDayStart;
+
+    /// <summary>
+    /// Starts the day that contains <paramref name="nowNanos"/> if it is not started yet: every account's
+    /// realized + unrealized P&amp;L becomes its baseline for the daily loss limit (one pass over the
+    /// accounts, once a day). The engine calls it with the business time of the first feed message at
+    /// or past the day's start; an embedding venue calls it from its own clock (or lets the gate do it
+    /// at the first order check of the day). Returns true when a day started.
+    /// </summary>
+    public bool RollDay(long nowNanos)
+    {
+        if (nowNanos < _nextDayStart)
+        {
+            return false;
+        }
+
+        long offset = _config.DayStartOffsetNanos;
+        long day = Math.DivRem(nowNanos - offset, GateConfig.NanosPerDay, out long rem) - (rem < 0 ? 1 : 0);
+        _nextDayStart = ((day + 1) * GateConfig.NanosPerDay) + offset;
+        for (int a = 0; a < _dayBaseline.Length; a++)
+        {
+            _dayBaseline[a] = Pnl(a);
+        }
+
+        return true;
+    }
+
+    private double Pnl(int account) => _book.Equity(account) - _book.CollateralValue(account);
+
     /// <summary>An account's most working orders (+∞: none).</summary>
     public double MaxOpenOrdersOf(int account) => _maxOpenOrders[account];
 
@@ -208,6 +254,11 @@ public class PreTradeGate<TMargin>
 
     private Decision Evaluate(in OrderRequest order, long nowNanos)
     {
+        if (nowNanos >= _nextDayStart)
+        {
+            RollDay(nowNanos);
+        }
+
         int i = order.Instrument;
         int a = order.Account;
         if (!_book.IsInstrument(i))
@@ -355,6 +406,15 @@ public class PreTradeGate<TMargin>
             if (exposure > creditLimit + Epsilon && !reducing)
             {
                 return new Decision(RejectReason.CreditLimit, creditLimit, exposure);
+            }
+        }
+
+        if (!reducing && !double.IsPositiveInfinity(_dailyLossLimit[a]))
+        {
+            double loss = _dayBaseline[a] - Pnl(a);
+            if (loss > _dailyLossLimit[a] + Epsilon)
+            {
+                return new Decision(RejectReason.DailyLossLimit, _dailyLossLimit[a], loss);
             }
         }
 

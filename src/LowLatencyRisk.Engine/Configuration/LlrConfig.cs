@@ -229,7 +229,9 @@ public sealed class LlrConfig
         }
         catch (ArgumentException x)
         {
-            e.Add($"limits.{JsonNamingPolicy.CamelCase.ConvertName(x.ParamName ?? "?")}: out of range");
+            // The file's name of the field (the day's start is given in hours there).
+            string field = x.ParamName == nameof(GateConfig.DayStartOffsetNanos) ? "dayStartOffsetHours: must be in [0, 24)" : $"{JsonNamingPolicy.CamelCase.ConvertName(x.ParamName ?? "?")}: out of range";
+            e.Add($"limits.{field}");
         }
 
         var r = Rings;
@@ -341,6 +343,8 @@ public sealed class LlrConfig
         UnderlyingPositionLimit = Limits.UnderlyingPositionLimit ?? double.PositiveInfinity,
         CreditLimit = Limits.CreditLimit ?? double.PositiveInfinity,
         MaxOpenOrders = Limits.MaxOpenOrders ?? double.PositiveInfinity,
+        DailyLossLimit = Limits.DailyLossLimit ?? double.PositiveInfinity,
+        DayStartOffsetNanos = double.IsFinite(Limits.DayStartOffsetHours) ? (long)Math.Round(Limits.DayStartOffsetHours * 3_600e9) : -1,
         ThrottleRate = Limits.ThrottleRate,
         ThrottleBurst = Limits.ThrottleBurst,
         DuplicateWindowNanos = (long)(Limits.DuplicateWindowSeconds * 1e9),
@@ -650,6 +654,8 @@ public sealed class LimitsSection
     public double? UnderlyingPositionLimit { get; init; }
     public double? CreditLimit { get; init; }
     public double? MaxOpenOrders { get; init; }
+    public double? DailyLossLimit { get; init; }
+    public double DayStartOffsetHours { get; init; }
     public double ThrottleRate { get; init; } = 500;
     public double ThrottleBurst { get; init; } = 500;
     public double DuplicateWindowSeconds { get; init; } = 60;

@@ -57,6 +57,8 @@ public enum LimitField : byte
     Halted = 6,
     /// <summary>Account only: most working orders (a whole number ≥ 1, or +∞ for none).</summary>
     MaxOpenOrders = 7,
+    /// <summary>Account only: largest loss since the start of the day (positive, or +∞ for none).</summary>
+    DailyLossLimit = 8,
 }
 
 /// <summary>

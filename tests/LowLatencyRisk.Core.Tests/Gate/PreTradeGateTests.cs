@@ -243,6 +243,54 @@ public class PreTradeGateTests
     }
 
     [Fact]
+    public void DailyLoss_RealizedPlusUnrealizedSinceTheDayStarted_StopsRiskIncreasingOrders_UntilTheNextDay()
+    {
+        // The day starts at the first check; then account 6 buys 2 perps at 30,000 and the index falls
+        // to 29,600: unrealized −2 × 400 = −800 against a baseline of 0, a loss of 800 over a limit of 500.
+        Assert.True(Check(Buy(0.001, 30_000, account: 9)).Accepted); // starts the day
+        long today = _gate.NextDayStart;
+        Assert.Equal(0, today % GateConfig.NanosPerDay); // days start at 00:00 UTC by default
+        Book.ApplyFill(6, Perp, 2, 30_000);
+        Book.ApplyFill(7, Perp, 2, 30_000);
+        _gate.SetAccountDailyLossLimit(6, 500);
+        Book.UpdateIndex(0, 29_600, T0 + 1);
+        Book.Revalue();
+        Assert.Equal(800, _gate.DailyLoss(6), 6);
+        var d = Check(Buy(1, 29_600, account: 6), T0 + 2);
+        Assert.Equal((RejectReason.DailyLossLimit, 500.0), (d.Reason, d.Limit));
+        Assert.Equal(800, d.Actual, 6);
+
+        // Risk-reducing orders still pass; an account without the limit is not held to it (negative control).
+        Assert.True(Check(Sell(1, 29_600, account: 6), T0 + 3).Accepted);
+        Assert.True(Check(Buy(1, 29_600, account: 7), T0 + 4).Accepted);
+
+        // Realized losses count the same: closing one perp at 29,600 realizes −400 and leaves −400 unrealized.
+        Book.ApplyFill(6, Perp, -1, 29_600);
+        Assert.Equal(800, _gate.DailyLoss(6), 6);
+
+        // The next day starts at the next 00:00 UTC: the loss so far becomes the baseline, orders pass again.
+        Book.UpdateIndex(0, 29_600, today - 2); // a fresh mark (not stale), the same price
+        Book.Revalue();
+        Assert.Equal(RejectReason.DailyLossLimit, Check(Buy(0.5, 29_600, account: 6), today - 1).Reason);
+        Assert.True(Check(Buy(0.5, 29_600, account: 6), today).Accepted);
+        Assert.Equal(0, _gate.DailyLoss(6), 6);
+        Assert.Equal(today + GateConfig.NanosPerDay, _gate.NextDayStart);
+        Assert.False(_gate.RollDay(today + 5)); // the same day does not start twice
+    }
+
+    [Fact]
+    public void DayStart_FollowsTheConfiguredOffset()
+    {
+        var f = new BookFixture(underlyings: 1, accounts: 2);
+        var gate = new PreTradeGate(f.Book, new GateConfig { DayStartOffsetNanos = 22L * 3_600_000_000_000 }); // 22:00 UTC
+        long midnight = (T0 / GateConfig.NanosPerDay) * GateConfig.NanosPerDay;
+        Assert.True(gate.RollDay(midnight + (23L * 3_600_000_000_000)));                 // 23:00: the day began at 22:00
+        Assert.Equal(midnight + GateConfig.NanosPerDay + (22L * 3_600_000_000_000), gate.NextDayStart);
+        Assert.Throws<ArgumentException>(() => new GateConfig { DayStartOffsetNanos = GateConfig.NanosPerDay }.Validate());
+        Assert.Throws<ArgumentException>(() => new GateConfig { DailyLossLimit = 0 }.Validate());
+    }
+
+    [Fact]
     public void UnderlyingPositionLimit_AndCreditLimit()
     {
         _gate.SetAccountLimits(8, underlyingPositionLimit: 10);
@@ -345,6 +393,9 @@ public class PreTradeGateTests
         gate.SetInstrumentLimits(f.Future(0, 0), positionLimit: 0.5, minQuantity: 0.01);
         gate.SetHalted(f.Future(1, 1), true);
         gate.SetAccountMaxOpenOrders(9, 1);
+        gate.RollDay(T0);                                       // the day starts, then account 8 loses 1,000 on a fill above the mark
+        f.Book.ApplyFill(8, f.Perp(0), 1, 31_000);
+        gate.SetAccountDailyLossLimit(8, 100);
         Assert.True(gate.Check(new OrderRequest(9, f.Perp(0), OrderSide.Buy, 0.001, 30_000, OrderType.Limit, 5_000_000), T0).Accepted); // stays working
         Assert.Equal(ModeChangeResult.Changed, f.Book.SetMarginMode(10, MarginMode.Isolated, parent: 0, instrument: f.Future(1, 0)));
         var state = new GateState(gate, f);
@@ -380,6 +431,7 @@ public class PreTradeGateTests
             Record(new OrderRequest(0, perp, OrderSide.Buy, 99, 30_000, OrderType.Limit, _id++));           // max value (99 × 30,000 > 1,000,000)
             Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 40_000, OrderType.Limit, _id++));            // band
             Record(new OrderRequest(0, perp, OrderSide.Buy, 0.001, 30_000, OrderType.Limit, 1));            // duplicate of the first accept ever
+            Record(new OrderRequest(8, perp, OrderSide.Buy, 0.001, 30_000, OrderType.Limit, _id++));        // daily loss (before the check below starts a later day)
             Record(new OrderRequest(1, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++), _t + (1L << 50)); // stale mark
             Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++, ReduceOnly: true)); // reduce-only
             Record(new OrderRequest(0, future, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));          // position limit
