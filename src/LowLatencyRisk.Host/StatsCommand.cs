@@ -62,6 +62,12 @@ internal static class StatsCommand
                 path = c.PathOf(c.Rings.Counters);
             }
 
+            if (endpoint is not null)
+            {
+                // The exporter serves whether or not the engine runs yet: a missing file reads as down.
+                return Serve(path, endpoint, stale, parse.GetValue(duration));
+            }
+
             if (!File.Exists(path))
             {
                 Console.Error.WriteLine($"llr stats: {path} does not exist (is `llr engine` running with this configuration?)");
@@ -73,11 +79,6 @@ internal static class StatsCommand
             {
                 Console.Error.WriteLine($"llr stats: {problem}");
                 return 3;
-            }
-
-            if (endpoint is not null)
-            {
-                return Serve(view, endpoint, stale, parse.GetValue(duration));
             }
 
             if (parse.GetValue(once))
@@ -172,12 +173,12 @@ internal static class StatsCommand
         return code;
     }
 
-    private static int Serve(EngineCountersView view, System.Net.IPEndPoint endpoint, double stale, double duration)
+    private static int Serve(string path, System.Net.IPEndPoint endpoint, double stale, double duration)
     {
         using var stop = CommandSupport.StopSource(duration, out var signals);
         using (signals)
         {
-            var app = MetricsServer.Build(endpoint, view, stale);
+            var app = MetricsServer.Build(endpoint, path, stale);
             try
             {
                 app.StartAsync(stop.Token).GetAwaiter().GetResult();
@@ -188,7 +189,7 @@ internal static class StatsCommand
                 return 3;
             }
 
-            Console.WriteLine(string.Create(Inv, $"llr stats: serving {MetricsServer.Address(app)}/metrics from {view.Path}"));
+            Console.WriteLine(string.Create(Inv, $"llr stats: serving {MetricsServer.Address(app)}/metrics from {path}{(File.Exists(path) ? "" : " (not there yet: llr_engine_up 0 until it is)")}"));
             stop.Token.WaitHandle.WaitOne();
             app.StopAsync().GetAwaiter().GetResult();
             app.DisposeAsync().AsTask().GetAwaiter().GetResult();

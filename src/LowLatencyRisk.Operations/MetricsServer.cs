@@ -39,16 +39,29 @@ public static class MetricsServer
         return null;
     }
 
-    /// <summary>Builds the server (not started). <paramref name="staleSeconds"/>: how old the counters may be and the engine still count as up.</summary>
-    public static WebApplication Build(IPEndPoint endpoint, EngineCountersView view, double staleSeconds)
+    /// <summary>
+    /// Builds the server (not started) over the counters file at <paramref name="path"/>. The file may be
+    /// missing (the engine not started yet, or stopped and cleaned up): the exporter keeps serving,
+    /// with <c>llr_engine_up 0</c> and <c>llr_counters_file_present 0</c>, and attaches once the
+    /// file appears — a scrape target that vanished would tell the operator less.
+    /// <paramref name="staleSeconds"/>: how old the counters may be and the engine still count as up.
+    /// </summary>
+    public static WebApplication Build(IPEndPoint endpoint, string path, double staleSeconds, EngineCountersView? view = null)
     {
-        ArgumentNullException.ThrowIfNull(view);
+        ArgumentNullException.ThrowIfNull(path);
         var app = Slim(endpoint, maxConnections: 64, maxBodyBytes: 0);
         var gate = new Lock();
+        app.Lifetime.ApplicationStopped.Register(() => view?.Dispose());
         app.MapGet("/metrics", () =>
         {
             lock (gate)
             {
+                view ??= File.Exists(path) ? EngineCountersView.Open(path, out _) : null;
+                if (view is null)
+                {
+                    return Results.Text(PrometheusExposition.RenderAbsent(), PrometheusExposition.ContentType);
+                }
+
                 view.FollowReplacement();
                 string? problem = null;
                 bool read = false, foreign = false;

@@ -92,13 +92,7 @@ public static class PrometheusExposition
     public static string Render(ReadOnlySpan<long> s, EngineLiveness liveness, double ageSeconds, int pid)
     {
         var b = new StringBuilder(8192);
-        Head(b, "llr_engine_up", MetricType.Gauge, "1 when the engine is live (its process is there and publishing), else 0.");
-        b.Append("llr_engine_up ").Append(liveness == EngineLiveness.Live ? '1' : '0').Append('\n');
-        Head(b, "llr_engine_liveness", MetricType.Gauge, "1 for the engine's liveness state: live, stale (no update within the threshold) or dead (process gone).");
-        foreach (var state in Enum.GetValues<EngineLiveness>())
-        {
-            b.Append("llr_engine_liveness{state=\"").Append(state.ToString().ToLowerInvariant()).Append("\"} ").Append(state == liveness ? '1' : '0').Append('\n');
-        }
+        Liveness(b, liveness, present: true);
 
         Head(b, "llr_counters_age_seconds", MetricType.Gauge, "Seconds since the engine last published its counters.");
         b.Append("llr_counters_age_seconds ").Append(Number(ageSeconds)).Append('\n');
@@ -127,6 +121,28 @@ public static class PrometheusExposition
         }
 
         return b.ToString();
+    }
+
+    /// <summary>The exposition while the counters file does not exist: the engine is down, nothing else is known.</summary>
+    public static string RenderAbsent()
+    {
+        var b = new StringBuilder(1024);
+        Liveness(b, EngineLiveness.Dead, present: false);
+        return b.ToString();
+    }
+
+    private static void Liveness(StringBuilder b, EngineLiveness liveness, bool present)
+    {
+        Head(b, "llr_engine_up", MetricType.Gauge, "1 when the engine is live (its process is there and publishing), else 0.");
+        b.Append("llr_engine_up ").Append(liveness == EngineLiveness.Live ? '1' : '0').Append('\n');
+        Head(b, "llr_engine_liveness", MetricType.Gauge, "1 for the engine's liveness state: live, stale (no update within the threshold) or dead (process gone, or no counters file).");
+        foreach (var state in Enum.GetValues<EngineLiveness>())
+        {
+            b.Append("llr_engine_liveness{state=\"").Append(state.ToString().ToLowerInvariant()).Append("\"} ").Append(state == liveness ? '1' : '0').Append('\n');
+        }
+
+        Head(b, "llr_counters_file_present", MetricType.Gauge, "1 when the engine's counters file exists, else 0 (the engine not started, or cleaned up).");
+        b.Append("llr_counters_file_present ").Append(present ? '1' : '0').Append('\n');
     }
 
     /// <summary>

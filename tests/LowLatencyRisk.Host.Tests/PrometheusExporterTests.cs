@@ -140,6 +140,34 @@ public sealed partial class PrometheusExporterTests : IDisposable
         Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public async Task Exporter_StartedBeforeTheEngine_ServesDown_ThenAttachesWhenTheFileAppears()
+    {
+        // Before: the exporter exited 3 when the counters file was missing (a crash loop under a service manager).
+        string promtool = Tools.Require("promtool", "prometheus");
+        string path = _files.NewPath("counters-later");
+        using var llr = PeerProcess.StartDotnet("llr", ["stats", "--counters", path, "--prometheus", "127.0.0.1:0", "--stale-after", "60", "--duration", "60"]);
+        string url = llr.WaitForLine("llr stats: serving ", TimeSpan.FromSeconds(60)).Split(' ')[3];
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        string down = await http.GetStringAsync(url);
+        Assert.Contains("llr_engine_up 0\n", down, StringComparison.Ordinal);
+        Assert.Contains("llr_counters_file_present 0\n", down, StringComparison.Ordinal);
+        Assert.Contains("llr_engine_liveness{state=\"dead\"} 1\n", down, StringComparison.Ordinal);
+        Assert.DoesNotContain("llr_events_total", down, StringComparison.Ordinal);
+        var (code, output) = Tools.Run(promtool, down, TimeSpan.FromSeconds(60), "check", "metrics");
+        Assert.True(code == 0, output);
+
+        using var counters = SharedCounters.Create(path, EngineCountersLayout.Count);
+        counters.Publish(SampleSlots(), MonotonicClock.Now());
+        string up = await http.GetStringAsync(url);
+        Assert.Contains("llr_engine_up 1\n", up, StringComparison.Ordinal);
+        Assert.Contains("llr_counters_file_present 1\n", up, StringComparison.Ordinal);
+        Assert.Contains($"llr_events_total {1000 + EngineCountersLayout.Events}\n", up, StringComparison.Ordinal);
+
+        llr.Signal("TERM");
+        Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(30)));
+    }
+
     [Theory]
     [InlineData("9464")]
     [InlineData("127.0.0.1:99999")]
