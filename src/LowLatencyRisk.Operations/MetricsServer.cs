@@ -56,10 +56,19 @@ public static class MetricsServer
         {
             lock (gate)
             {
-                view ??= File.Exists(path) ? EngineCountersView.Open(path, out _) : null;
                 if (view is null)
                 {
-                    return Results.Text(PrometheusExposition.RenderAbsent(), PrometheusExposition.ContentType);
+                    if (!File.Exists(path))
+                    {
+                        return Results.Text(PrometheusExposition.RenderAbsent(), PrometheusExposition.ContentType);
+                    }
+
+                    // There but not a counters file (or unreadable): say so, do not pass it off as "no engine".
+                    view = EngineCountersView.Open(path, out string? openProblem);
+                    if (view is null)
+                    {
+                        return Results.Text($"llr: {openProblem}\n", "text/plain", statusCode: StatusCodes.Status500InternalServerError);
+                    }
                 }
 
                 view.FollowReplacement();

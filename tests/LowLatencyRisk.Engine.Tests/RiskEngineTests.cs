@@ -301,7 +301,16 @@ public sealed class RiskEngineTests : IDisposable
 
         // The business day started on the feed's clock: the next one begins at the next 00:00 UTC after it.
         long day = GateConfig.NanosPerDay;
-        Assert.Equal((((StandardWorkload.StartNanos + 1) / day) + 1) * day, rig.Gate.NextDayStart);
+        long next = (((StandardWorkload.StartNanos + 1) / day) + 1) * day;
+        Assert.Equal(next, rig.Gate.NextDayStart);
+
+        // A message stamped at the end of time moves no day (it would have wrapped the next start negative).
+        rig.Publish(p => { FeedMessageDescriptor.WriteHeader(p, FeedMessageType.Heartbeat, 6, ++seq, long.MaxValue, 0); });
+        while (rig.Engine.PollOnce() > 0)
+        {
+        }
+
+        Assert.Equal(next, rig.Gate.NextDayStart);
         Assert.True(book.IsInstrument(free));
         Assert.Equal(call, book.Instrument(free));
         Assert.False(book.IsInstrument(free + 1));

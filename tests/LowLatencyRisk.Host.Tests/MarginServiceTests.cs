@@ -127,6 +127,35 @@ public sealed class MarginServiceTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task Pool_DoesNotShareABook_BetweenFilesThatListTheUnderlyingsInAnotherOrder()
+    {
+        // A size add-on on U0 only. The second file lists the same underlyings reversed, so U0 is the
+        // file's fourth; each account uses all four. Before the key named the underlyings, both files
+        // had the same key, and the book built for the first (add-on on its first underlying) served
+        // the second with the add-on on U3.
+        string first = Mutate(LowLatencyRisk.Fixtures.PortfolioFiles.Generated(4),
+            n => n["margin"] = JsonNode.Parse("""{ "components": { "sizeAddOns": [ { "underlying": "U0", "baseRate": 0.05, "combine": "sum" } ] } }"""));
+        string second = Mutate(first, n =>
+        {
+            var reversed = n["underlyings"]!.AsArray().Reverse().Select(u => u!.DeepClone()).ToArray();
+            n["underlyings"] = new JsonArray(reversed);
+        });
+        foreach (string body in (string[])[first, second, first, second])
+        {
+            var (status, answer) = await Post("/margin", body);
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal(PortfolioMargin.Compute(body).ToJson() + "\n", answer);
+        }
+
+        // Negative control: the add-on is there, on U0 and nowhere else.
+        using var doc = JsonDocument.Parse(PortfolioMargin.Compute(second).ToJson());
+        var parts = doc.RootElement.GetProperty("accounts")[0].GetProperty("underlyings").EnumerateArray().ToList();
+        Assert.True(parts.Single(u => u.GetProperty("underlying").GetString() == "U0").GetProperty("sizeAddOn").GetDouble() > 0);
+        Assert.All(parts.Where(u => u.GetProperty("underlying").GetString() != "U0"), u => Assert.Equal(0, u.GetProperty("sizeAddOn").GetDouble()));
+        Assert.True(_state!.Pool!.Keys >= 2, "the two files' books have keys of their own");
+    }
+
+    [Fact]
     public void AScratchBookNotReset_IsNotUsable_NegativeControl()
     {
         // What the reset prevents: a book handed out again as it was left still holds the last

@@ -168,6 +168,23 @@ public sealed partial class PrometheusExporterTests : IDisposable
         Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public async Task AFileThatIsNotACountersFile_IsAnError_NotAnAbsentEngine()
+    {
+        string path = _files.NewPath("not-counters");
+        File.WriteAllBytes(path, new byte[4096]); // zeros: no magic
+        using var llr = PeerProcess.StartDotnet("llr", ["stats", "--counters", path, "--prometheus", "127.0.0.1:0", "--duration", "60"]);
+        string url = llr.WaitForLine("llr stats: serving ", TimeSpan.FromSeconds(60)).Split(' ')[3];
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var response = await http.GetAsync(url);
+        Assert.Equal(System.Net.HttpStatusCode.InternalServerError, response.StatusCode);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Contains(path, body, StringComparison.Ordinal);
+        Assert.DoesNotContain("llr_counters_file_present 0", body, StringComparison.Ordinal);
+        llr.Signal("TERM");
+        Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(30)));
+    }
+
     [Theory]
     [InlineData("9464")]
     [InlineData("127.0.0.1:99999")]

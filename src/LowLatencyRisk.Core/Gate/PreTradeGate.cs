@@ -218,7 +218,10 @@ public class PreTradeGate<TMargin>
     /// </summary>
     public bool RollDay(long nowNanos)
     {
-        if (nowNanos < _nextDayStart)
+        // Not a time (negative, or so late that the next day's start would overflow): ignored, so a
+        // garbage timestamp can neither wrap the next start negative (a roll, one pass over every
+        // account, on every message after it) nor move the day.
+        if (nowNanos < _nextDayStart || nowNanos is < 0 or > LatestDayTime)
         {
             return false;
         }
@@ -233,6 +236,9 @@ public class PreTradeGate<TMargin>
 
         return true;
     }
+
+    /// <summary>The latest time a day can start from: two days short of the 64-bit nanosecond clock's end (year 2262).</summary>
+    public const long LatestDayTime = long.MaxValue - (2 * GateConfig.NanosPerDay);
 
     private double Pnl(int account) => _book.Equity(account) - _book.CollateralValue(account);
 

@@ -440,37 +440,33 @@ public static partial class PortfolioMargin
         // parent (an empty second account here, as a batch has no other account to draw on).
         MarginMode mode = acct.Mode ?? plan.Parameters.DefaultMarginMode;
         int accounts = mode == MarginMode.Isolated ? 2 : 1;
+        RiskBook Build(int u, int i, int x) => new(plan.Parameters with
+        {
+            Components = Local(plan.Parameters.Components, localUnderlying),
+            MaxAccounts = accounts,
+            MaxUnderlyings = u,
+            MaxInstruments = i,
+            MaxPositionsPerAccount = i,
+            MaxAssets = x,
+        });
+
         RiskBook book;
         string? key = null;
         if (books is null || usedInstruments.Length < PooledFromInstruments)
         {
-            book = new RiskBook(plan.Parameters with
-            {
-                Components = Local(plan.Parameters.Components, localUnderlying),
-                MaxAccounts = accounts,
-                MaxUnderlyings = Math.Max(1, usedUnderlyings.Length),
-                MaxInstruments = Math.Max(1, usedInstruments.Length),
-                MaxPositionsPerAccount = Math.Max(1, usedInstruments.Length),
-                MaxAssets = Math.Max(1, usedAssets.Length),
-            });
+            book = Build(Math.Max(1, usedUnderlyings.Length), Math.Max(1, usedInstruments.Length), Math.Max(1, usedAssets.Length));
         }
         else
         {
             // A reusable book: capacities rounded up to a power of two (empty slots change no number:
             // the service's tests compare it with the exact-size book), keyed by everything it was
-            // built from, so a book only serves a request it would have been built for.
-            var components = plan.Parameters.Components.IsEmpty ? "" : string.Join(',', usedUnderlyings);
+            // built from, so a book only serves a request it would have been built for. The components
+            // name underlyings, so the key names the book's underlyings in its order (their places in
+            // the file would let two files that list them differently share a book built for the other).
+            var components = plan.Parameters.Components.IsEmpty ? "" : string.Join('\u001f', usedUnderlyings.Select(g => f.Underlyings![g].Name));
             int u = Bucket(usedUnderlyings.Length), i = Bucket(usedInstruments.Length), x = Bucket(usedAssets.Length);
             key = string.Create(CultureInfo.InvariantCulture, $"{parameters.Value}|{u}|{i}|{x}|{accounts}|{components}");
-            book = books.Rent(key, () => new RiskBook(plan.Parameters with
-            {
-                Components = Local(plan.Parameters.Components, localUnderlying),
-                MaxAccounts = accounts,
-                MaxUnderlyings = u,
-                MaxInstruments = i,
-                MaxPositionsPerAccount = i,
-                MaxAssets = x,
-            }));
+            book = books.Rent(key, () => Build(u, i, x));
         }
 
         try
@@ -488,9 +484,9 @@ public static partial class PortfolioMargin
 
     /// <summary>
     /// Accounts using fewer instruments than this get a new book even when books are pooled: building a
-    /// small book is cheaper than resetting a pooled one (BenchmarkDotNet, perf/results: an account of 2–3
-    /// positions margined 1.4× slower from the pool; one of 204 positions 0.91× the time and 0.14× the
-    /// allocation).
+    /// small book is cheaper than resetting a pooled one (BenchmarkDotNet, perf/results/2026-11-30-operators-views:
+    /// accounts of 1–3 positions margined 1.27–1.38× slower from the pool; of 20 and 204 positions
+    /// 0.86–0.87× the time and 0.14–0.20× the allocation).
     /// </summary>
     public const int PooledFromInstruments = 16;
 

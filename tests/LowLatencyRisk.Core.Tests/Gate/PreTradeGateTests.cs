@@ -287,6 +287,19 @@ public class PreTradeGateTests
         Assert.True(gate.RollDay(midnight + (23L * 3_600_000_000_000)));                 // 23:00: the day began at 22:00
         Assert.Equal(midnight + GateConfig.NanosPerDay + (22L * 3_600_000_000_000), gate.NextDayStart);
         Assert.Throws<ArgumentException>(() => new GateConfig { DayStartOffsetNanos = GateConfig.NanosPerDay }.Validate());
+
+        // Garbage times start no day: the next start stays, and never wraps negative (which would start
+        // a day, a pass over every account, at every later check). Before the guard, long.MaxValue
+        // overflowed the next start to a negative number.
+        long next = gate.NextDayStart;
+        foreach (long garbage in (long[])[long.MaxValue, PreTradeGate.LatestDayTime + 1, -1, long.MinValue])
+        {
+            Assert.False(gate.RollDay(garbage));
+            Assert.Equal(next, gate.NextDayStart);
+        }
+
+        Assert.True(gate.RollDay(PreTradeGate.LatestDayTime)); // the latest time still works, and its next start is positive
+        Assert.True(gate.NextDayStart > PreTradeGate.LatestDayTime);
         Assert.Throws<ArgumentException>(() => new GateConfig { DailyLossLimit = 0 }.Validate());
     }
 
