@@ -149,6 +149,51 @@ public readonly record struct MarginTransition(int Account, MarginState From, Ma
 /// <summary>A position in a liquidation ranking: its loss in its underlying's worst scenario.</summary>
 public readonly record struct LiquidationCandidate(int Instrument, double Quantity, double WorstScenarioLoss);
 
+/// <summary>
+/// How liquidation orders are sized and priced. <paramref name="TargetFraction"/> f in [0, 1]: the
+/// order restores equity ≥ MM + f·(IM − MM) (0 = back to maintenance, 1 = back to initial margin;
+/// incremental liquidation stops in between), and never less than the ladder's exit from
+/// liquidation, MM·(1 + hysteresis). <paramref name="PriceBand"/> in [0, 0.5): the limit price is the
+/// mark moved against the account by this fraction (what sizing assumes the fill costs).
+/// <paramref name="FeeRate"/> in [0, 0.1]: the liquidation fee, a fraction of the order's notional at
+/// its limit, taken from the account's equity in sizing and carried on the order.
+/// </summary>
+public readonly record struct LiquidationPolicy(double TargetFraction, double PriceBand, double FeeRate)
+{
+    /// <summary>Back to maintenance (plus hysteresis), a 2 % band, a 0.5 % fee.</summary>
+    public static LiquidationPolicy Default => new(0, 0.02, 0.005);
+
+    /// <summary>The problems with these values (empty when valid), each naming its field.</summary>
+    public IReadOnlyList<string> Problems(string prefix = "")
+    {
+        var problems = new List<string>();
+        if (TargetFraction is not (>= 0 and <= 1))
+        {
+            problems.Add($"{prefix}targetFraction: must be in [0, 1] (0 = back to maintenance, 1 = back to initial margin), got {TargetFraction}");
+        }
+
+        if (PriceBand is not (>= 0 and < 0.5))
+        {
+            problems.Add($"{prefix}priceBand: must be in [0, 0.5), got {PriceBand}");
+        }
+
+        if (FeeRate is not (>= 0 and <= 0.1))
+        {
+            problems.Add($"{prefix}feeRate: must be in [0, 0.1], got {FeeRate}");
+        }
+
+        return problems;
+    }
+}
+
+/// <summary>
+/// One liquidation order: <paramref name="Quantity"/> signed as a fill would be (a sell of a long is
+/// negative), at most the position; <paramref name="LimitPrice"/> on the instrument's tick;
+/// <paramref name="Fee"/> the liquidation fee at the limit; <paramref name="RestoresTarget"/> false
+/// when it closes the whole position and the account is still short of the target (another follows).
+/// </summary>
+public readonly record struct LiquidationOrder(int Instrument, double Quantity, double LimitPrice, double Fee, bool RestoresTarget);
+
 /// <summary>Policy for a mark that jumps beyond its band.</summary>
 public enum JumpPolicy : byte
 {
