@@ -15,6 +15,15 @@ namespace LowLatencyRisk.Engine;
 /// account is always the account's current state.
 /// </summary>
 /// <remarks>
+/// With <see cref="LiquidationOptions"/>, it also acts for accounts in liquidation: it sizes their
+/// next liquidation order (<see cref="RiskBook{TMargin}.PlanLiquidation"/>) when an account enters
+/// liquidation, when its previous order has filled and it is still in liquidation, and when an order
+/// has waited longer than the timeout (business time); one order per account outstanding, published
+/// after its account's breach as a <see cref="LiquidationOrderMessage"/> in the same waiting slot, so
+/// it cannot be lost either (an unpublished order that is replaced is simply never sent). An order
+/// ends when fills of its instrument in its direction have covered it, when it times out, or when
+/// the account leaves liquidation. The plans are engine state (snapshotted; recomputed by a replay).
+///
 /// Without a ring (an offline engine: <c>llr replay</c>, tests of the decisions alone) breaches are
 /// queued and folded exactly the same way and simply stay queued; the venue is not put risk-off,
 /// since there is no venue. No allocation after construction.
@@ -30,9 +39,13 @@ public sealed class BreachPublisher
     private long _breachSequence;
     private bool _riskOff;
     private long _riskOffSince;
+    private readonly LiquidationOptions? _liquidation;
+    private readonly LiquidationPlan[] _plans; // by account: the outstanding order (Id 0: none)
+    private readonly WaitingAccounts _planAges; // accounts with an outstanding order, oldest issue first (timeouts)
+    private long _planSequence;
 
     /// <summary>Creates the publisher of <paramref name="book"/>'s transitions onto <paramref name="ring"/> (null: offline).</summary>
-    public BreachPublisher(RiskBook book, PreTradeGate? gate, EngineCounters counters, IRingProducer? ring)
+    public BreachPublisher(RiskBook book, PreTradeGate? gate, EngineCounters counters, IRingProducer? ring, LiquidationOptions? liquidation = null)
     {
         ArgumentNullException.ThrowIfNull(book);
         ArgumentNullException.ThrowIfNull(counters);
@@ -42,7 +55,63 @@ public sealed class BreachPublisher
         Counters = counters;
         _pending = new PendingBreach[book.Config.MaxAccounts];
         _order = new WaitingAccounts(book.Config.MaxAccounts);
+        _liquidation = liquidation;
+        _plans = new LiquidationPlan[liquidation is null ? 0 : book.Config.MaxAccounts];
+        _planAges = new WaitingAccounts(liquidation is null ? 1 : book.Config.MaxAccounts);
     }
+
+    /// <summary>How liquidation orders are sized and when they expire (null: breaches only).</summary>
+    public LiquidationOptions? Liquidation => _liquidation;
+
+    /// <summary>The account's outstanding liquidation order and its id (false when none).</summary>
+    public bool TryGetLiquidationOrder(int account, out long planId, out LiquidationOrder order, out double remaining)
+    {
+        planId = 0;
+        order = default;
+        remaining = 0;
+        if (_liquidation is null || (uint)account >= (uint)_plans.Length || _plans[account].Id == 0)
+        {
+            return false;
+        }
+
+        ref readonly var p = ref _plans[account];
+        (planId, order, remaining) = (p.Id, p.Order, p.Remaining);
+        return true;
+    }
+
+    /// <summary>
+    /// A fill was applied: if it trades the account's outstanding liquidation order's instrument in
+    /// the order's direction, it covers that much of it (by whoever it was sent: a reducing order of
+    /// the account's own does the same job). Fully covered, the order ends and, if the account is
+    /// still in liquidation at the next <see cref="Drain"/>, the next one is sized.
+    /// </summary>
+    public void OnFill(int account, int instrument, double quantity)
+    {
+        if (_liquidation is null || (uint)account >= (uint)_plans.Length)
+        {
+            return;
+        }
+
+        ref var p = ref _plans[account];
+        if (p.Id == 0 || p.Order.Instrument != instrument || !(quantity * p.Remaining > 0))
+        {
+            return;
+        }
+
+        double left = p.Remaining - quantity;
+        if (left * p.Remaining <= 0 || Math.Abs(left) <= Math.Abs(p.Order.Quantity) * 1e-9)
+        {
+            p = default;
+            Counters.LiquidationOrdersFilled++;
+            _replan = account;
+        }
+        else
+        {
+            p.Remaining = left;
+        }
+    }
+
+    private int _replan = -1;
 
     /// <summary>The counters written (state changes, breaches by state, published, coalesced, ring full, risk-off time).</summary>
     public EngineCounters Counters { get; }
@@ -66,6 +135,9 @@ public sealed class BreachPublisher
         visitor.Value(ref _breachSequence);
         visitor.Array(_pending);
         _order.VisitState(visitor);
+        visitor.Value(ref _planSequence);
+        visitor.Array(_plans);
+        _planAges.VisitState(visitor);
     }
 
     /// <summary>
@@ -81,9 +153,97 @@ public sealed class BreachPublisher
             {
                 Queue(t, timestamp, publishTicks, cause, counted: true);
             }
+
+            if (_liquidation is not null)
+            {
+                OnTransition(t, timestamp, publishTicks, discard);
+            }
+        }
+
+        if (_liquidation is not null)
+        {
+            if (_replan >= 0)
+            {
+                int a = _replan;
+                _replan = -1;
+                if (_plans[a].Id == 0 && _book.State(a) == MarginState.Liquidation)
+                {
+                    Plan(a, timestamp, publishTicks, discard);
+                }
+            }
+
+            Expire(timestamp, publishTicks, discard);
         }
 
         Flush();
+    }
+
+    private void OnTransition(in MarginTransition t, long timestamp, long publishTicks, bool discard)
+    {
+        int a = t.Account;
+        if (t.To == MarginState.Liquidation)
+        {
+            if (_plans[a].Id == 0)
+            {
+                Plan(a, timestamp, publishTicks, discard);
+            }
+        }
+        else if (_plans[a].Id != 0)
+        {
+            _plans[a] = default; // out of liquidation: the order's remainder is not needed
+            Counters.LiquidationOrdersEnded++;
+        }
+    }
+
+    /// <summary>Sizes the account's next order and queues it behind its breach (offline or replaying: kept, not queued).</summary>
+    private void Plan(int account, long timestamp, long publishTicks, bool discard)
+    {
+        if (!_book.PlanLiquidation(account, _liquidation!.Policy, out var order))
+        {
+            Counters.LiquidationUnplannable++;
+            return;
+        }
+
+        _plans[account] = new LiquidationPlan
+        {
+            Id = ++_planSequence, Order = order, Remaining = order.Quantity, IssuedNanos = timestamp, CauseTimestamp = timestamp, CausePublishTicks = publishTicks,
+            Equity = _book.Equity(account), Queued = !discard,
+        };
+        Counters.LiquidationOrdersPlanned++;
+        _planAges.TryEnqueue(account); // false: still listed from an earlier order, in an older place (Expire stops there until this one is due)
+
+        if (!discard && _order.TryEnqueue(account))
+        {
+            _pending[account] = default; // an order without a breach (the account was already in liquidation)
+        }
+    }
+
+    /// <summary>Ends orders outstanding longer than the timeout and sizes their successors; O(1) when none is due.</summary>
+    private void Expire(long now, long publishTicks, bool discard)
+    {
+        long timeout = _liquidation!.OrderTimeoutNanos;
+        for (int guard = _planAges.Count; guard > 0 && _planAges.TryPeek(out int a); guard--)
+        {
+            ref var p = ref _plans[a];
+            if (p.Id == 0)
+            {
+                _planAges.Dequeue(); // ended by its fills or the ladder
+                continue;
+            }
+
+            if (now - p.IssuedNanos < timeout)
+            {
+                return;
+            }
+
+            _planAges.Dequeue();
+            p = default;
+            Counters.LiquidationOrdersEnded++;
+            if (_book.State(a) == MarginState.Liquidation)
+            {
+                Plan(a, now, publishTicks, discard);
+            }
+        }
     }
 
     /// <summary>
@@ -102,6 +262,11 @@ public sealed class BreachPublisher
                 var t = new MarginTransition(a, state, state, _book.Equity(a), _book.InitialMargin(a), _book.MaintenanceMargin(a));
                 Queue(t, _book.NowNanos, 0, BreachCause.Recovery, counted: false);
                 announced++;
+                if (_liquidation is not null && _plans[a].Id != 0)
+                {
+                    _plans[a].Queued = true; // the liquidator sends it only if it never did (its id is the key)
+                    _plans[a].Reannounced = true;
+                }
             }
         }
 
@@ -125,7 +290,7 @@ public sealed class BreachPublisher
         int a = t.Account;
         ref var slot = ref _pending[a];
         MarginTransition merged = t;
-        if (_order.TryEnqueue(a))
+        if (_order.TryEnqueue(a) || !slot.HasBreach)
         {
             Counters.BreachesCoalesced += t.Replaced;
         }
@@ -139,7 +304,7 @@ public sealed class BreachPublisher
         // position (mostly cache misses), which a margin call does not need on its way out.
         int n = merged.To == MarginState.Liquidation ? _book.RankForLiquidation(a, _candidates) : 0;
         slot = new PendingBreach(merged, timestamp, publishTicks, cause, _book.Mode(a), n,
-            n > 0 ? _candidates[0] : default, n > 1 ? _candidates[1] : default, n > 2 ? _candidates[2] : default);
+            n > 0 ? _candidates[0] : default, n > 1 ? _candidates[1] : default, n > 2 ? _candidates[2] : default, HasBreach: true);
     }
 
     /// <summary>Publishes waiting breaches while the ring has room; risk-off while any is left.</summary>
@@ -153,7 +318,16 @@ public sealed class BreachPublisher
 
         while (_order.TryPeek(out int account))
         {
-            if (!_ring.TryClaim(1, out long slot))
+            ref readonly var pending = ref _pending[account];
+            bool order = _plans.Length > 0 && _plans[account].Queued && _plans[account].Id != 0;
+            int need = (pending.HasBreach ? 1 : 0) + (order ? 1 : 0);
+            if (need == 0)
+            {
+                _order.Dequeue(); // its order ended before it was sent
+                continue;
+            }
+
+            if (!_ring.TryClaim(need, out long first))
             {
                 if (!_riskOff)
                 {
@@ -172,12 +346,30 @@ public sealed class BreachPublisher
                 return;
             }
 
-            ref var message = ref WireMessage.As<BreachMessage>(_ring.Payload(slot));
-            Write(ref message, _pending[account], ++_breachSequence);
-            message.PublishTicks = MonotonicClock.Now();
-            _ring.Publish(slot);
+            if (pending.HasBreach)
+            {
+                ref var message = ref WireMessage.As<BreachMessage>(_ring.Payload(first));
+                Write(ref message, pending, ++_breachSequence);
+                message.PublishTicks = MonotonicClock.Now();
+                Counters.BreachesPublished++;
+            }
+
+            if (order)
+            {
+                ref var p = ref _plans[account];
+                WriteOrder(ref WireMessage.As<LiquidationOrderMessage>(_ring.Payload(first + need - 1)), account, p, _book.Mode(account));
+                p.Queued = false;
+                p.Reannounced = false;
+                Counters.LiquidationOrdersPublished++;
+            }
+
+            for (long k = first; k < first + need; k++)
+            {
+                _ring.Publish(k); // a single-producer ring: never abandoned
+            }
+
+            _pending[account] = default;
             _order.Dequeue();
-            Counters.BreachesPublished++;
         }
 
         Counters.PendingBreaches = 0;
@@ -215,6 +407,51 @@ public sealed class BreachPublisher
         m.Candidates[2] = new BreachCandidate { Instrument = b.C2.Instrument, Quantity = b.C2.Quantity };
     }
 
+    private static void WriteOrder(ref LiquidationOrderMessage m, int account, in LiquidationPlan p, MarginMode mode)
+    {
+        m = default;
+        m.Type = LiquidationOrderDescriptor.MessageType;
+        m.Version = LiquidationOrderDescriptor.Version;
+        m.Side = p.Order.Quantity < 0 ? OrderSide.Sell : OrderSide.Buy;
+        m.Flags = (byte)((p.Order.RestoresTarget ? LiquidationOrderDescriptor.RestoresTarget : 0) | (p.Reannounced ? LiquidationOrderDescriptor.Reannounced : 0));
+        m.Account = account;
+        m.PlanId = p.Id;
+        m.Instrument = p.Order.Instrument;
+        m.MarginMode = mode;
+        m.Quantity = Math.Abs(p.Remaining);
+        m.LimitPrice = p.Order.LimitPrice;
+        m.Fee = p.Order.Fee * (Math.Abs(p.Remaining) / Math.Abs(p.Order.Quantity));
+        m.Equity = p.Equity;
+        m.TimestampNanos = p.CauseTimestamp;
+        m.SourcePublishTicks = p.CausePublishTicks;
+        m.PublishTicks = MonotonicClock.Now();
+    }
+
     private readonly record struct PendingBreach(MarginTransition Transition, long Timestamp, long PublishTicks, BreachCause Cause, MarginMode Mode, int CandidateCount,
-        LiquidationCandidate C0, LiquidationCandidate C1, LiquidationCandidate C2);
+        LiquidationCandidate C0, LiquidationCandidate C1, LiquidationCandidate C2, bool HasBreach);
+
+    /// <summary>An account's outstanding liquidation order (Id 0: none).</summary>
+    private struct LiquidationPlan
+    {
+        public long Id;
+        public LiquidationOrder Order;
+        public double Remaining;      // signed like the order; fills of its direction reduce it
+        public long IssuedNanos;      // business time sized (timeouts)
+        public long CauseTimestamp;
+        public long CausePublishTicks;
+        public double Equity;
+        public bool Queued;           // to be published (behind the account's breach, if any)
+        public bool Reannounced;      // after a restart: the liquidator sends it only if it never did
+    }
+}
+
+/// <summary>
+/// How the engine acts for accounts in liquidation: <paramref name="Policy"/> sizes and prices each
+/// order; an order not covered by fills within <paramref name="OrderTimeoutNanos"/> of business time
+/// ends and the next one is sized from the account as it then stands.
+/// </summary>
+public sealed record LiquidationOptions(LiquidationPolicy Policy, long OrderTimeoutNanos)
+{
+    /// <summary>The default policy, orders expiring after 5 s.</summary>
+    public static LiquidationOptions Default { get; } = new(LiquidationPolicy.Default, 5_000_000_000);
 }

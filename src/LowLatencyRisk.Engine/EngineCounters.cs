@@ -91,6 +91,21 @@ public sealed class EngineCounters
     /// <summary>Nanoseconds the venue spent risk-off in finished episodes (see <see cref="RiskEngine.RiskOffNanos"/> for the running total).</summary>
     public long RiskOffNanos { get; internal set; }
 
+    /// <summary>Liquidation orders sized (one outstanding per account in liquidation).</summary>
+    public long LiquidationOrdersPlanned { get; internal set; }
+
+    /// <summary>Liquidation orders put on the breach ring for the liquidator (re-announcements after a restart included).</summary>
+    public long LiquidationOrdersPublished { get; internal set; }
+
+    /// <summary>Liquidation orders covered by fills.</summary>
+    public long LiquidationOrdersFilled { get; internal set; }
+
+    /// <summary>Liquidation orders that ended unfilled: timed out, or the account left liquidation first.</summary>
+    public long LiquidationOrdersEnded { get; internal set; }
+
+    /// <summary>Accounts in liquidation for which no reduction of any position improved the gap (nothing sent; the default waterfall's case).</summary>
+    public long LiquidationUnplannable { get; internal set; }
+
     /// <summary>Total rejects.</summary>
     public long TotalRejects => Rejects.Sum();
 
@@ -131,6 +146,7 @@ public static class EngineCountersLayout
         StateChanges = FeedLatency + EngineCounters.LatencyBuckets, BreachesPublished = StateChanges + 1, BreachesCoalesced = StateChanges + 2,
         RiskOffNanos = StateChanges + 3, ReplayedEvents = StateChanges + 4, SnapshotsWritten = StateChanges + 5, SnapshotFailures = StateChanges + 6, ProducerRestarts = StateChanges + 7, JournalFailed = StateChanges + 8,
         OrderChecksAnswered = StateChanges + 9, OrderChecksMalformed = StateChanges + 10, OrderChecksWaited = StateChanges + 11, FeedLatencySumNanos = StateChanges + 12,
+        LiquidationOrdersPlanned = StateChanges + 13, LiquidationOrdersFilled = StateChanges + 14, LiquidationOrdersEnded = StateChanges + 15,
         Count = StateChanges + 16;
 
     /// <summary>Copies <paramref name="c"/> into <paramref name="slots"/> (the lag and process fields are the caller's).</summary>
@@ -154,5 +170,8 @@ public static class EngineCountersLayout
         slots[ReplayedEvents] = c.ReplayedEvents;
         slots[ProducerRestarts] = c.ProducerRestarts;
         slots[FeedLatencySumNanos] = c.FeedLatencySumNanos;
+        slots[LiquidationOrdersPlanned] = c.LiquidationOrdersPlanned;
+        slots[LiquidationOrdersFilled] = c.LiquidationOrdersFilled;
+        slots[LiquidationOrdersEnded] = c.LiquidationOrdersEnded;
     }
 }

@@ -73,6 +73,9 @@ public sealed class FeedStateMachine
     /// </summary>
     public long SequenceWindow { get; set; } = RiskEngine.DefaultSequenceWindow;
 
+    /// <summary>Whether the last fill message applied changed a position (false when it was refused).</summary>
+    public bool LastFillApplied { get; private set; }
+
     /// <summary>The last producer sequence accepted from <paramref name="producer"/> in its current epoch (what makes replays idempotent).</summary>
     public long LastProducerSequence(int producer) => _lastSequence[producer];
 
@@ -195,6 +198,7 @@ public sealed class FeedStateMachine
             case FeedMessageType.Fill:
                 ref readonly var f = ref WireMessage.Read<FillMessage>(p);
                 var fill = _book.ApplyFill(f.Account, f.Instrument, f.Quantity, f.Price);
+                LastFillApplied = fill == FillResult.Applied;
                 if (fill != FillResult.Applied)
                 {
                     Reject(fill switch

@@ -10,23 +10,59 @@ namespace LowLatencyRisk.Engine;
 public readonly record struct BreachRecord(long Sequence, int Account, MarginState From, MarginState To, double Equity, double InitialMargin, double MaintenanceMargin, int Candidates, int TopInstrument, int Replaced = 0,
     MarginMode Mode = MarginMode.Portfolio);
 
+/// <summary>A liquidation order as the liquidator handled it: <paramref name="Sent"/> false when it had sent that id before (a re-read or a re-announcement).</summary>
+public readonly record struct LiquidationOrderRecord(long PlanId, int Account, int Instrument, double SignedQuantity, double LimitPrice, double Fee, bool Reannounced, bool Sent);
+
 /// <summary>
 /// The downstream reader of the breach ring (in production a separate liquidation process):
 /// decodes breaches, measures feed-publish → breach-read latency, counts by state, and hands each
-/// breach to an optional callback.
+/// breach to an optional callback. With an order ring it acts: every liquidation order the engine
+/// sized goes to the matching engine on that ring, exactly once per order id (the
+/// <see cref="LiquidatorLedger"/>), and a full order ring holds the breach ring back (the message is
+/// left unconsumed for the next poll: nothing is dropped, the engine goes risk-off if it lasts).
 /// </summary>
 public sealed class Liquidator : IAgent
 {
     private readonly RingConsumer _breaches;
+    private readonly IRingProducer? _orders;
+    private readonly LiquidatorLedger? _ledger;
     private Handler _handler;
 
-    /// <summary>Creates a liquidator over the breach ring's consumer.</summary>
-    public Liquidator(RingConsumer breaches, Action<BreachRecord>? onBreach = null)
+    /// <summary>
+    /// Creates a liquidator over the breach ring's consumer; with <paramref name="orders"/> it sends
+    /// the engine's liquidation orders there, de-duplicated by <paramref name="ledger"/> (required with it).
+    /// </summary>
+    public Liquidator(RingConsumer breaches, Action<BreachRecord>? onBreach = null, IRingProducer? orders = null, LiquidatorLedger? ledger = null, Action<LiquidationOrderRecord>? onOrder = null)
     {
         ArgumentNullException.ThrowIfNull(breaches);
+        if (orders is not null && ledger is null)
+        {
+            throw new ArgumentNullException(nameof(ledger), "sending orders needs a ledger of what was sent");
+        }
+
         _breaches = breaches;
-        _handler = new Handler(this, onBreach);
+        _orders = orders;
+        _ledger = ledger;
+        _handler = new Handler(this, onBreach, onOrder);
     }
+
+    /// <summary>Liquidation orders read from the breach ring (re-reads and re-announcements included).</summary>
+    public long OrdersRead { get; private set; }
+
+    /// <summary>Liquidation orders put on the order ring.</summary>
+    public long OrdersSent { get; private set; }
+
+    /// <summary>Orders read whose id had been sent before (not sent again).</summary>
+    public long OrdersAlreadySent { get; private set; }
+
+    /// <summary>Times the order ring was full (the breach ring waited; nothing dropped).</summary>
+    public long OrderRingFull { get; private set; }
+
+    /// <summary>Orders for an account outside the ledger (refused, counted).</summary>
+    public long OrdersRefused { get; private set; }
+
+    /// <summary>Cause publish → order published on the order ring, nanoseconds.</summary>
+    public LatencyHistogram OrderLatency { get; } = new();
 
     /// <summary>Feed publish → breach read, nanoseconds, every breach.</summary>
     public LatencyHistogram Latency { get; } = new();
@@ -58,8 +94,8 @@ public sealed class Liquidator : IAgent
     /// <summary>Messages on the breach ring that were not breaches of this layout version (counted, skipped).</summary>
     public long Unrecognised { get; private set; }
 
-    /// <summary>Reads what is available; returns how many.</summary>
-    public int Poll() => _breaches.Poll(ref _handler);
+    /// <summary>Reads what is available (stopping before an order the order ring has no room for); returns how many.</summary>
+    public int Poll() => _breaches.PollWhile(ref _handler);
 
     /// <summary>"liquidator".</summary>
     public string RoleName => "liquidator";
@@ -71,6 +107,67 @@ public sealed class Liquidator : IAgent
     public bool IsDone => false;
 
     private long _lastSequence;
+
+    private bool OnMessage(ReadOnlySpan<byte> p, Action<BreachRecord>? callback, Action<LiquidationOrderRecord>? onOrder)
+    {
+        if (p[0] == LiquidationOrderDescriptor.MessageType && p[1] == LiquidationOrderDescriptor.Version)
+        {
+            return OnOrder(p, onOrder);
+        }
+
+        OnBreach(p, callback);
+        return true;
+    }
+
+    private bool OnOrder(ReadOnlySpan<byte> p, Action<LiquidationOrderRecord>? onOrder)
+    {
+        ref readonly var m = ref WireMessage.Read<LiquidationOrderMessage>(p);
+        bool reannounced = (m.Flags & LiquidationOrderDescriptor.Reannounced) != 0;
+        if (_orders is null)
+        {
+            OrdersRead++;
+            onOrder?.Invoke(new LiquidationOrderRecord(m.PlanId, m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.Fee, reannounced, Sent: false));
+            return true;
+        }
+
+        long last = _ledger!.LastSent(m.Account);
+        if (last < 0)
+        {
+            OrdersRead++;
+            OrdersRefused++;
+            return true;
+        }
+
+        if (m.PlanId <= last)
+        {
+            OrdersRead++;
+            OrdersAlreadySent++;
+            onOrder?.Invoke(new LiquidationOrderRecord(m.PlanId, m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.Fee, reannounced, Sent: false));
+            return true;
+        }
+
+        if (!_orders.TryClaim(1, out long slot))
+        {
+            OrderRingFull++;
+            return false; // left on the breach ring: taken again at the next poll
+        }
+
+        var payload = _orders.Payload(slot);
+        p[..LiquidationOrderDescriptor.Size].CopyTo(payload);
+        long now = MonotonicClock.Now();
+        WireMessage.As<LiquidationOrderMessage>(payload).PublishTicks = now;
+        _orders.Publish(slot);
+        _ledger.Record(m.Account, m.PlanId); // after the publish: a crash in between is repaired by LiquidatorLedger.Reconcile
+        OrdersRead++;
+        OrdersSent++;
+        if (m.SourcePublishTicks > 0)
+        {
+            OrderLatency.Record(MonotonicClock.ToNanos(now - m.SourcePublishTicks));
+        }
+
+        onOrder?.Invoke(new LiquidationOrderRecord(m.PlanId, m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.Fee, reannounced, Sent: true));
+        return true;
+    }
 
     private void OnBreach(ReadOnlySpan<byte> p, Action<BreachRecord>? callback)
     {
@@ -116,8 +213,8 @@ public sealed class Liquidator : IAgent
             m.CandidateCount, m.Candidates[0].Instrument, m.Replaced, m.MarginMode));
     }
 
-    private readonly struct Handler(Liquidator owner, Action<BreachRecord>? callback) : IRingHandler
+    private readonly struct Handler(Liquidator owner, Action<BreachRecord>? callback, Action<LiquidationOrderRecord>? onOrder) : IRingHandlerWhile
     {
-        public void OnMessage(long sequence, ReadOnlySpan<byte> payload) => owner.OnBreach(payload, callback);
+        public bool OnMessage(long sequence, ReadOnlySpan<byte> payload) => owner.OnMessage(payload, callback, onOrder);
     }
 }

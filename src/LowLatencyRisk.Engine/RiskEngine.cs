@@ -61,7 +61,7 @@ public sealed class RiskEngine : IAgent
     /// through <see cref="Process"/> and <see cref="Replay"/>; without <paramref name="breaches"/> it
     /// is offline (<c>llr replay</c>): breaches are queued and never published.
     /// </summary>
-    public RiskEngine(RiskBook book, PreTradeGate? gate, RingConsumer? feed, IRingProducer? breaches, TimeSpan revalueInterval = default)
+    public RiskEngine(RiskBook book, PreTradeGate? gate, RingConsumer? feed, IRingProducer? breaches, TimeSpan revalueInterval = default, LiquidationOptions? liquidation = null)
     {
         ArgumentNullException.ThrowIfNull(book);
         _book = book;
@@ -69,7 +69,7 @@ public sealed class RiskEngine : IAgent
         _feed = feed;
         _revalueInterval = revalueInterval;
         _machine = new FeedStateMachine(book, gate, Counters);
-        _breaches = new BreachPublisher(book, gate, Counters, breaches);
+        _breaches = new BreachPublisher(book, gate, Counters, breaches, liquidation);
         _revaluation = new RevaluationScheduler(book, Counters, revalueInterval, SliceAccounts);
         _handler = new Handler(this);
     }
@@ -256,6 +256,12 @@ public sealed class RiskEngine : IAgent
         if (effect.MarkedUnderlying >= 0)
         {
             _revaluation.NoteMark(effect.MarkedUnderlying, effect.PublishTicks);
+        }
+
+        if (effect.Type == Wire.FeedMessageType.Fill && _machine.LastFillApplied)
+        {
+            ref readonly var fill = ref WireMessage.Read<FillMessage>(p);
+            _breaches.OnFill(fill.Account, fill.Instrument, fill.Quantity); // covers the account's liquidation order, if it trades it
         }
 
         if (effect.LadderMayMove)

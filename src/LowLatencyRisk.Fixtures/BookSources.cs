@@ -87,7 +87,7 @@ public static class EngineWarmup
         var shadow = StandardWorkload.Build(scale, config.ToGrid(), config.Apply, config.ToHaircuts());
         using var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 4096, ProducerMode.Multi));
         using var breach = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single));
-        var engine = new RiskEngine(book.Book, new PreTradeGate(book.Book, config.ToGateConfig()), feed.CreateConsumer(0), breach.CreateSingleProducer());
+        var engine = new RiskEngine(book.Book, new PreTradeGate(book.Book, config.ToGateConfig()), feed.CreateConsumer(0), breach.CreateSingleProducer(), liquidation: config.ToLiquidationOptions());
         var liquidator = new Liquidator(breach.CreateConsumer(0));
         var producer = feed.CreateMultiProducer();
         var sim = new VenueSimulator(shadow, seed: 1, producerId: 1, stressStart: messages / 3, stressLength: messages / 3);

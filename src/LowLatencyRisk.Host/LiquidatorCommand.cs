@@ -8,7 +8,7 @@ using static LowLatencyRisk.Host.CommandSupport;
 
 namespace LowLatencyRisk.Host;
 
-/// <summary><c>llr liquidator</c>: reads the breach ring and reports what it read.</summary>
+/// <summary><c>llr liquidator</c>: reads the breach ring, sends the engine's liquidation orders to the matching engine's ring, and reports.</summary>
 internal static class LiquidatorCommand
 {
     public static Command Create()
@@ -18,7 +18,7 @@ internal static class LiquidatorCommand
         var quiet = new Option<bool>("--quiet") { Description = "Print neither liquidations nor the per-second summary: only the final report." };
         var verbose = new Option<bool>("--verbose") { Description = "Print every breach (margin calls and returns to healthy too), not only liquidations." };
         var wait = NonNegative(new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 });
-        var command = new Command("liquidator", "Read margin calls and liquidation triggers from the configured breach ring, from where this reader left off.")
+        var command = new Command("liquidator", "Read margin calls and liquidation triggers from the configured breach ring, from where this reader left off, and send the engine's liquidation orders on the liquidation-order ring (each order id once, across restarts).")
         {
             config, duration, quiet, verbose, wait,
         };
@@ -46,14 +46,27 @@ internal static class LiquidatorCommand
             bool quietly = parse.GetValue(quiet), every = parse.GetValue(verbose) && !quietly;
             var consumer = ring.CreateConsumer(0);
             long resumeAt = consumer.Sequence;
+            using var orders = c.Liquidation.Enabled ? OpenOrders(c) : null;
+            using var ledger = c.Liquidation.Enabled ? OpenLedger(c) : null;
+            if (c.Liquidation.Enabled && (orders is null || ledger is null))
+            {
+                return 3;
+            }
+
+            // What a predecessor published but did not live to record (see LiquidatorLedger).
+            int reconciled = orders is null ? 0 : ledger!.Reconcile(orders);
             var liquidator = new Liquidator(consumer, quietly ? null : b =>
             {
                 if (every || b.To == Core.Book.MarginState.Liquidation)
                 {
                     Console.WriteLine(Describe(b));
                 }
-            });
+            }, orders?.CreateSingleProducer(), ledger, quietly ? null : o => Console.WriteLine(Describe(o)));
             Console.WriteLine(string.Create(Inv, $"llr liquidator: reading {ring.Location} from ring sequence {resumeAt:N0}"));
+            if (orders is not null)
+            {
+                Console.WriteLine(string.Create(Inv, $"llr liquidator: sending liquidation orders on {orders.Location} (ledger {c.PathOf(c.Rings.LiquidatorState)}; {reconciled:N0} orders on the ring at start)"));
+            }
             using var stop = StopSource(parse.GetValue(duration), out var signals);
             string? fault = null;
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -89,6 +102,11 @@ internal static class LiquidatorCommand
             }
 
             var h = liquidator.Latency;
+            if (orders is not null)
+            {
+                Console.WriteLine(string.Create(Inv, $"llr liquidator: liquidation orders read {liquidator.OrdersRead:N0}: sent {liquidator.OrdersSent:N0}, already sent before {liquidator.OrdersAlreadySent:N0}, refused {liquidator.OrdersRefused:N0}; order ring full {liquidator.OrderRingFull:N0} times"));
+            }
+
             Console.WriteLine(string.Create(Inv, $"llr liquidator: read {liquidator.Read:N0} breaches ({liquidator.ByState[1]:N0} margin calls, {liquidator.ByState[2]:N0} liquidations, {liquidator.ByState[0]:N0} back to healthy; {liquidator.Coalesced:N0} earlier changes folded in), ring sequence now {consumer.Sequence:N0}"));
             if (h.TotalCount > 0)
             {
@@ -105,6 +123,40 @@ internal static class LiquidatorCommand
         });
         return command;
     }
+
+    /// <summary>The liquidation-order ring: attached when a previous liquidator left it (its unread orders and its history stay), else created.</summary>
+    private static SharedRing? OpenOrders(LlrConfig c)
+    {
+        string path = c.PathOf(c.Rings.LiquidationOrders);
+        var options = new RingOptions(LiquidationOrderDescriptor.SlotSize, c.Rings.LiquidationOrdersCapacity, ProducerMode.Single) { FileMode = c.FilePermissions };
+        try
+        {
+            return File.Exists(path) ? SharedRing.AttachMapped(path, options, TimeSpan.FromSeconds(1)) : SharedRing.CreateMapped(path, options);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or RingLayoutException or TimeoutException)
+        {
+            Console.Error.WriteLine($"llr liquidator: cannot open the liquidation-order ring {path}: {e.Message}");
+            return null;
+        }
+    }
+
+    private static LiquidatorLedger? OpenLedger(LlrConfig c)
+    {
+        string path = c.PathOf(c.Rings.LiquidatorState);
+        try
+        {
+            return LiquidatorLedger.Open(path, LiquidatorLedger.DefaultAccounts);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"llr liquidator: cannot open its ledger {path}: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>One liquidation order as a line.</summary>
+    internal static string Describe(in LiquidationOrderRecord o) => string.Create(Inv,
+        $"order {o.PlanId} account {o.Account} {(o.SignedQuantity < 0 ? "sell" : "buy")} {Math.Abs(o.SignedQuantity):G6} of instrument {o.Instrument} at limit {o.LimitPrice:N2} (fee {o.Fee:N2}){(o.Sent ? " sent" : " already sent, not resent")}{(o.Reannounced ? " (re-announced after an engine restart)" : "")}");
 
     /// <summary>One breach as a line: the transition, the numbers, and the positions to close first when the engine named any.</summary>
     internal static string Describe(in BreachRecord b) => string.Create(Inv,

@@ -165,6 +165,22 @@ public sealed unsafe class SharedRing : IDisposable
     /// <summary>The shared claim counter: the next sequence any producer will claim.</summary>
     public long ReadClaimSequence() => Volatile.Read(ref *(long*)(Base + RingHeaderDescriptor.ClaimSequenceOffset));
 
+    /// <summary>
+    /// The payload of slot <paramref name="sequence"/> when it still holds that sequence's published
+    /// message; empty when it was never published (claimed by a producer that died) or a later lap
+    /// has overwritten it. For a restarted producer that must learn what it had already sent.
+    /// </summary>
+    public ReadOnlySpan<byte> PublishedPayload(long sequence)
+    {
+        if (sequence < 0)
+        {
+            return default;
+        }
+
+        byte* slot = SlotPointer(sequence);
+        return Volatile.Read(ref *(long*)slot) == sequence + 1 ? new ReadOnlySpan<byte>(slot + RingHeaderDescriptor.StampSize, PayloadSize) : default;
+    }
+
     /// <summary>Consumer <paramref name="index"/>'s published sequence (slots it has finished).</summary>
     public long ReadConsumerSequence(int index)
     {

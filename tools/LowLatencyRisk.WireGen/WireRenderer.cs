@@ -37,6 +37,7 @@ public static class WireRenderer
         .. FeedMessageDescriptor.Messages.Select(m => m.Struct),
         typeof(BreachCandidate),
         typeof(BreachMessage),
+        typeof(LiquidationOrderMessage),
         typeof(OrderCheckRequestMessage),
         typeof(OrderCheckResponseMessage),
     ];
@@ -247,6 +248,10 @@ public static class WireRenderer
         Define(s, "LLR_BREACH_SLOT_SIZE", BreachMessageDescriptor.SlotSize);
         Define(s, "LLR_BREACH_VERSION", BreachMessageDescriptor.Version);
         Define(s, "LLR_BREACH_MAX_CANDIDATES", BreachMessageDescriptor.MaxCandidates);
+        Define(s, "LLR_LIQUIDATION_ORDER_SLOT_SIZE", LiquidationOrderDescriptor.SlotSize);
+        Define(s, "LLR_LIQUIDATION_ORDER_VERSION", LiquidationOrderDescriptor.Version);
+        Define(s, "LLR_LIQUIDATION_RESTORES_TARGET", LiquidationOrderDescriptor.RestoresTarget);
+        Define(s, "LLR_LIQUIDATION_REANNOUNCED", LiquidationOrderDescriptor.Reannounced);
         Define(s, "LLR_GATE_SLOT_SIZE", 8 + OrderCheckRequestDescriptor.Size);
         Define(s, "LLR_GATE_VERSION", OrderCheckRequestDescriptor.Version);
         s.Append('\n');
@@ -261,6 +266,7 @@ public static class WireRenderer
                 if (e == typeof(FeedMessageType) && i == names.Length - 1)
                 {
                     s.Append(", LLR_MSG_BREACH = ").Append(BreachMessageDescriptor.MessageType)
+                        .Append(", LLR_MSG_LIQUIDATION_ORDER = ").Append(LiquidationOrderDescriptor.MessageType)
                         .Append(", LLR_MSG_ORDER_CHECK_REQUEST = ").Append(OrderCheckRequestDescriptor.MessageType)
                         .Append(", LLR_MSG_ORDER_CHECK_RESPONSE = ").Append(OrderCheckResponseDescriptor.MessageType);
                 }
@@ -350,12 +356,14 @@ public static class WireRenderer
         {
             string ring = t == typeof(FeedHeader) ? string.Create(CultureInfo.InvariantCulture, $"feed ({FeedMessageDescriptor.SlotSize}-byte slots)")
                 : t == typeof(BreachCandidate) ? string.Create(CultureInfo.InvariantCulture, $"breach ({BreachMessageDescriptor.SlotSize}-byte slots)")
+                : t == typeof(LiquidationOrderMessage) ? string.Create(CultureInfo.InvariantCulture, $"breach; liquidation orders ({LiquidationOrderDescriptor.SlotSize}-byte slots)")
                 : t == typeof(OrderCheckRequestMessage) ? string.Create(CultureInfo.InvariantCulture, $"gate requests ({8 + OrderCheckRequestDescriptor.Size}-byte slots)")
                 : t == typeof(OrderCheckResponseMessage) ? string.Create(CultureInfo.InvariantCulture, $"gate responses ({8 + OrderCheckResponseDescriptor.Size}-byte slots)")
                 : "";
             var type = FeedMessageDescriptor.Messages.FirstOrDefault(m => m.Struct == t).Type;
             string id = type != default ? string.Create(CultureInfo.InvariantCulture, $"{(int)type} ")
                 : t == typeof(BreachMessage) ? $"{BreachMessageDescriptor.MessageType} "
+                : t == typeof(LiquidationOrderMessage) ? $"{LiquidationOrderDescriptor.MessageType} "
                 : t == typeof(OrderCheckRequestMessage) ? $"{OrderCheckRequestDescriptor.MessageType} "
                 : t == typeof(OrderCheckResponseMessage) ? $"{OrderCheckResponseDescriptor.MessageType} " : "";
             string fields = string.Join(", ", Fields(t).Where(f => f.Type != typeof(FeedHeader)).Select(f =>

@@ -17,11 +17,15 @@
 #define LLR_BREACH_SLOT_SIZE      128
 #define LLR_BREACH_VERSION        3
 #define LLR_BREACH_MAX_CANDIDATES 3
+#define LLR_LIQUIDATION_ORDER_SLOT_SIZE128
+#define LLR_LIQUIDATION_ORDER_VERSION1
+#define LLR_LIQUIDATION_RESTORES_TARGET1
+#define LLR_LIQUIDATION_REANNOUNCED2
 #define LLR_GATE_SLOT_SIZE        64
 #define LLR_GATE_VERSION          1
 
 /* FeedMessageType */
-enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_BREACH = 16, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
+enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_BREACH = 16, LLR_MSG_LIQUIDATION_ORDER = 17, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
 /* OrderLifecycleEvent */
 enum { LLR_ORDER_LIFECYCLE_EVENT_FILLED = 1, LLR_ORDER_LIFECYCLE_EVENT_CANCELLED = 2, LLR_ORDER_LIFECYCLE_EVENT_EXPIRED = 3 };
 /* KillSwitchScope */
@@ -306,6 +310,42 @@ _Static_assert(offsetof(llr_breach_t, replaced) == 60, "llr_breach_t.replaced");
 _Static_assert(offsetof(llr_breach_t, candidates) == 64, "llr_breach_t.candidates");
 _Static_assert(offsetof(llr_breach_t, publish_ticks) == 112, "llr_breach_t.publish_ticks");
 _Static_assert(sizeof(llr_breach_t) == 120, "llr_breach_t size");
+
+/* LiquidationOrder: a sized liquidation order: from the engine on the breach ring, from the liquidator on the liquidation-order ring. */
+typedef struct llr_liquidation_order_t {
+    uint8_t type;                        /*   0 17 */
+    uint8_t version;                     /*   1 layout version, 1 */
+    uint8_t side;                        /*   2 OrderSide: side */
+    uint8_t flags;                       /*   3 bit 0: restores the target when filled; bit 1: re-announced after a restart */
+    int32_t account;                     /*   4 account id */
+    int64_t plan_id;                     /*   8 1, 2, 3 ... from this engine, increasing per account: the idempotency key and order id */
+    int32_t instrument;                  /*  16 instrument id */
+    uint8_t margin_mode;                 /*  20 MarginMode: the account's margin mode */
+    uint8_t pad0[3];
+    double quantity;                     /*  24 quantity, positive, at most the position */
+    double limit_price;                  /*  32 limit price: the mark moved by the band against the account, on the tick */
+    double fee;                          /*  40 liquidation fee at the limit price */
+    double equity;                       /*  48 equity when sized */
+    int64_t timestamp_nanos;             /*  56 business time of the cause */
+    int64_t source_publish_ticks;        /*  64 CLOCK_MONOTONIC ns at the publish of the cause */
+    int64_t publish_ticks;               /*  72 CLOCK_MONOTONIC ns when this ring's writer published it */
+} llr_liquidation_order_t;
+_Static_assert(offsetof(llr_liquidation_order_t, type) == 0, "llr_liquidation_order_t.type");
+_Static_assert(offsetof(llr_liquidation_order_t, version) == 1, "llr_liquidation_order_t.version");
+_Static_assert(offsetof(llr_liquidation_order_t, side) == 2, "llr_liquidation_order_t.side");
+_Static_assert(offsetof(llr_liquidation_order_t, flags) == 3, "llr_liquidation_order_t.flags");
+_Static_assert(offsetof(llr_liquidation_order_t, account) == 4, "llr_liquidation_order_t.account");
+_Static_assert(offsetof(llr_liquidation_order_t, plan_id) == 8, "llr_liquidation_order_t.plan_id");
+_Static_assert(offsetof(llr_liquidation_order_t, instrument) == 16, "llr_liquidation_order_t.instrument");
+_Static_assert(offsetof(llr_liquidation_order_t, margin_mode) == 20, "llr_liquidation_order_t.margin_mode");
+_Static_assert(offsetof(llr_liquidation_order_t, quantity) == 24, "llr_liquidation_order_t.quantity");
+_Static_assert(offsetof(llr_liquidation_order_t, limit_price) == 32, "llr_liquidation_order_t.limit_price");
+_Static_assert(offsetof(llr_liquidation_order_t, fee) == 40, "llr_liquidation_order_t.fee");
+_Static_assert(offsetof(llr_liquidation_order_t, equity) == 48, "llr_liquidation_order_t.equity");
+_Static_assert(offsetof(llr_liquidation_order_t, timestamp_nanos) == 56, "llr_liquidation_order_t.timestamp_nanos");
+_Static_assert(offsetof(llr_liquidation_order_t, source_publish_ticks) == 64, "llr_liquidation_order_t.source_publish_ticks");
+_Static_assert(offsetof(llr_liquidation_order_t, publish_ticks) == 72, "llr_liquidation_order_t.publish_ticks");
+_Static_assert(sizeof(llr_liquidation_order_t) == 80, "llr_liquidation_order_t size");
 
 /* OrderCheckRequest: an order to check. */
 typedef struct llr_order_check_request_t {

@@ -55,6 +55,9 @@ public sealed class LlrConfig
     /// <summary>The liquidator (<c>llr liquidator</c>).</summary>
     public ProcessSection Liquidator { get; init; } = new() { Cpu = 0, Wait = WaitKind.Yielding };
 
+    /// <summary>How the engine sizes liquidation orders and the liquidator sends them.</summary>
+    public LiquidationSection Liquidation { get; init; } = new();
+
     /// <summary>Serializer settings: camelCase, comments and trailing commas allowed, unknown fields refused, enums by name.</summary>
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
@@ -151,7 +154,7 @@ public sealed class LlrConfig
             }
         }
 
-        if (Book is null || Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null || Journal is null || Gate is null)
+        if (Book is null || Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null || Journal is null || Gate is null || Liquidation is null)
         {
             e.Add("$: a section is null; omit it to take its defaults");
             return e;
@@ -240,6 +243,10 @@ public sealed class LlrConfig
         Check(IsFileName(r.Breach), "rings.breach", "must be a file name without a folder");
         Check(IsFileName(r.Counters), "rings.counters", "must be a file name without a folder");
         Check(r.Feed != r.Breach && r.Feed != r.Counters && r.Breach != r.Counters, "rings", "feed, breach and counters need distinct names");
+        Check(IsFileName(r.LiquidationOrders), "rings.liquidationOrders", "must be a file name without a folder");
+        Check(IsFileName(r.LiquidatorState), "rings.liquidatorState", "must be a file name without a folder");
+        Check(new[] { r.Feed, r.Breach, r.Counters, r.LiquidationOrders, r.LiquidatorState }.Distinct().Count() == 5, "rings", "feed, breach, counters, liquidationOrders and liquidatorState need distinct names");
+        Check(IsPowerOfTwo(r.LiquidationOrdersCapacity, 64, 1 << 24), "rings.liquidationOrdersCapacity", $"{r.LiquidationOrdersCapacity} is not a power of two in 64..16777216");
         Check(IsPowerOfTwo(r.FeedCapacity, 64, 1 << 24), "rings.feedCapacity", $"{r.FeedCapacity} is not a power of two in 64..16777216");
         Check(IsPowerOfTwo(r.BreachCapacity, 64, 1 << 24), "rings.breachCapacity", $"{r.BreachCapacity} is not a power of two in 64..16777216");
         Check(TryParseFileMode(r.FileMode, out _), "rings.fileMode",
@@ -266,6 +273,8 @@ public sealed class LlrConfig
         Check(Journal.SnapshotIntervalSeconds is >= 0 and <= 86_400, "journal.snapshotIntervalSeconds", $"{Journal.SnapshotIntervalSeconds} is not in 0..86400 (0 = on clean shutdown only)");
         Check(Journal.KeepSnapshots is >= 1 and <= 100, "journal.keepSnapshots", $"{Journal.KeepSnapshots} is not in 1..100");
         Check(Journal.SegmentMegabytes is >= 1 and <= 4096, "journal.segmentMegabytes", $"{Journal.SegmentMegabytes} is not in 1..4096");
+        e.AddRange(Liquidation.ToPolicy().Problems("liquidation."));
+        Check(Liquidation.OrderTimeoutSeconds is > 0 and <= 3_600, "liquidation.orderTimeoutSeconds", $"{Liquidation.OrderTimeoutSeconds} is not in (0, 3600]");
         Check(Simulator.Rate >= 0 && double.IsFinite(Simulator.Rate), "simulator.rate", "must be 0 (as fast as possible) or a positive rate");
         Check(Simulator.ProducerId is > 0 and < 64, "simulator.producerId", $"{Simulator.ProducerId} is not in 1..63");
         return e;
@@ -327,6 +336,10 @@ public sealed class LlrConfig
         MaxCollateralUnits = Margin.MaxCollateralUnits,
         MaxMultiplier = Margin.MaxMultiplier,
     };
+
+    /// <summary>The engine's liquidation options (null when <c>liquidation.enabled</c> is false: breaches only).</summary>
+    public LiquidationOptions? ToLiquidationOptions() =>
+        Liquidation.Enabled ? new(Liquidation.ToPolicy(), (long)(Liquidation.OrderTimeoutSeconds * 1e9)) : null;
 
     /// <summary>The haircut tiers.</summary>
     public HaircutTier[] ToHaircuts() => [.. Haircuts.Select(t => new HaircutTier(t.UpTo, t.Haircut))];
@@ -670,6 +683,9 @@ public sealed class RingsSection
     public string Counters { get; init; } = "llr-counters";
     public int FeedCapacity { get; init; } = 1 << 16;
     public int BreachCapacity { get; init; } = 1 << 16;
+    public string LiquidationOrders { get; init; } = "llr-liquidation-orders";
+    public int LiquidationOrdersCapacity { get; init; } = 1 << 12;
+    public string LiquidatorState { get; init; } = "llr-liquidator-state";
     public string FileMode { get; init; } = "0600";
 }
 
@@ -686,6 +702,17 @@ public sealed class GateSection
 
     /// <summary>Response ring file of client <paramref name="k"/>.</summary>
     public string ResponsesOf(int k) => $"{Responses}-{k}";
+}
+
+public sealed class LiquidationSection
+{
+    public bool Enabled { get; init; } = true;
+    public double TargetFraction { get; init; } = LiquidationPolicy.Default.TargetFraction;
+    public double PriceBand { get; init; } = LiquidationPolicy.Default.PriceBand;
+    public double FeeRate { get; init; } = LiquidationPolicy.Default.FeeRate;
+    public double OrderTimeoutSeconds { get; init; } = 5;
+
+    public LiquidationPolicy ToPolicy() => new(TargetFraction, PriceBand, FeeRate);
 }
 
 public sealed class JournalSection

@@ -242,6 +242,23 @@ public static class FeedMessageDescriptor
         throw new ArgumentOutOfRangeException(nameof(producerId), producerId, $"producer ids are 0..{MaxProducers - 1}");
 }
 
+/// <summary>Liquidation orders: type 17 on the breach ring (from the engine) and on the liquidation-order ring (from the liquidator), 128-byte slots.</summary>
+public static class LiquidationOrderDescriptor
+{
+    /// <summary>Slot size of the liquidation-order ring.</summary>
+    public const int SlotSize = 128;
+    /// <summary>Message type.</summary>
+    public const byte MessageType = 17;
+    /// <summary>Layout version.</summary>
+    public const byte Version = 1;
+    /// <summary>Payload bytes of the message.</summary>
+    public const int Size = 80;
+    /// <summary><see cref="LiquidationOrderMessage.Flags"/> bit: the order restores the target when filled.</summary>
+    public const byte RestoresTarget = 1;
+    /// <summary><see cref="LiquidationOrderMessage.Flags"/> bit: re-announced after an engine restart (the liquidator sends it only if it never did).</summary>
+    public const byte Reannounced = 2;
+}
+
 /// <summary>The breach ring: 128-byte slots, each payload one <see cref="BreachMessage"/>.</summary>
 public static class BreachMessageDescriptor
 {

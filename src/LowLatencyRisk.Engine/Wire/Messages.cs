@@ -361,6 +361,51 @@ public struct BreachMessage
     [FieldOffset(112), Wire("CLOCK_MONOTONIC ns when the engine published it")] public long PublishTicks;
 }
 
+/// <summary>
+/// A liquidation order (80-byte payload of a 128-byte slot). The engine puts it on the breach ring
+/// after it sizes one (the liquidator's work); the liquidator, after checking it has not sent that
+/// plan before, puts the same bytes on the liquidation-order ring that the matching engine reads,
+/// with <see cref="PublishTicks"/> restamped. The matching engine's fills come back on the feed.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 80)]
+[Wire("a sized liquidation order: from the engine on the breach ring, from the liquidator on the liquidation-order ring")]
+public struct LiquidationOrderMessage
+{
+    /// <summary><see cref="LiquidationOrderDescriptor.MessageType"/>.</summary>
+    [FieldOffset(0), Wire("17")] public byte Type;
+    /// <summary><see cref="LiquidationOrderDescriptor.Version"/>.</summary>
+    [FieldOffset(1), Wire("layout version, 1")] public byte Version;
+    /// <summary>Buy or sell.</summary>
+    [FieldOffset(2), Wire("side")] public Core.Gate.OrderSide Side;
+    /// <summary>Bit 0: it restores the target when filled; bit 1: re-announced after an engine restart.</summary>
+    [FieldOffset(3), Wire("bit 0: restores the target when filled; bit 1: re-announced after a restart")] public byte Flags;
+    /// <summary>The account.</summary>
+    [FieldOffset(4), Wire("account id")] public int Account;
+    /// <summary>1, 2, 3 … from this engine; increasing per account: the liquidator's idempotency key with the account, and the order's id at the matching engine.</summary>
+    [FieldOffset(8), Wire("1, 2, 3 ... from this engine, increasing per account: the idempotency key and order id")] public long PlanId;
+    /// <summary>The instrument.</summary>
+    [FieldOffset(16), Wire("instrument id")] public int Instrument;
+    /// <summary>The account's margin mode.</summary>
+    [FieldOffset(20), Wire("the account's margin mode")] public MarginMode MarginMode;
+    /// <summary>Quantity to trade, positive.</summary>
+    [FieldOffset(24), Wire("quantity, positive, at most the position")] public double Quantity;
+    /// <summary>Worst acceptable price: the mark moved against the account by the band, on the tick.</summary>
+    [FieldOffset(32), Wire("limit price: the mark moved by the band against the account, on the tick")] public double LimitPrice;
+    /// <summary>The liquidation fee at the limit.</summary>
+    [FieldOffset(40), Wire("liquidation fee at the limit price")] public double Fee;
+    /// <summary>Equity when it was sized.</summary>
+    [FieldOffset(48), Wire("equity when sized")] public double Equity;
+    /// <summary>Business time of what made the engine size it.</summary>
+    [FieldOffset(56), Wire("business time of the cause")] public long TimestampNanos;
+    /// <summary>Monotonic clock at the publish of the cause.</summary>
+    [FieldOffset(64), Wire("CLOCK_MONOTONIC ns at the publish of the cause")] public long SourcePublishTicks;
+    /// <summary>Monotonic clock when published (by the engine on the breach ring, by the liquidator on the order ring).</summary>
+    [FieldOffset(72), Wire("CLOCK_MONOTONIC ns when this ring's writer published it")] public long PublishTicks;
+
+    /// <summary>The quantity signed as a fill of it would be (a sell negative).</summary>
+    public readonly double SignedQuantity => Side == Core.Gate.OrderSide.Sell ? -Quantity : Quantity;
+}
+
 /// <summary>The order-check request on a gate request ring (56-byte payload of a 64-byte slot: one cache line).</summary>
 [StructLayout(LayoutKind.Explicit, Size = 56)]
 [Wire("an order to check")]

@@ -36,6 +36,8 @@ public sealed record EmbeddedVenueOptions
     /// timeslice between a breach and its reader), poll each other's work in one loop.
     /// </summary>
     public bool ShareSimulatorCore { get; init; } = Environment.ProcessorCount < 3;
+    /// <summary>How the engine sizes liquidation orders (null: breaches only, nothing acts on them).</summary>
+    public LiquidationOptions? Liquidation { get; init; } = LiquidationOptions.Default;
     /// <summary>Marks are applied to margins at most this often (coalescing); fills and breaches are never delayed by it.</summary>
     public TimeSpan RevalueInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 }
@@ -56,9 +58,19 @@ public sealed record EmbeddedVenueReport(
     /// <summary>When the achieved rate fell short of the offered one (null at saturation: nothing was offered).</summary>
     public RateShortfall? Shortfall { get; init; }
 
+    /// <summary>What liquidation did: orders sized, sent, filled, ended.</summary>
+    public LiquidationReport Liquidation { get; init; } = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
     /// <summary>The liquidator's histograms (fill → breach, mark → breach), for harnesses that publish them.</summary>
     public (LatencyHistogram Trade, LatencyHistogram Revaluation, LatencyHistogram TradeToPublish, LatencyHistogram Delivery)? Histograms { get; init; }
 }
+
+/// <summary>Liquidation in a run: <paramref name="Sized"/> orders the engine sized, <paramref name="Sent"/> the liquidator put on the order ring
+/// (<paramref name="AlreadySent"/> read again and not resent), <paramref name="Matched"/> the simulated matching engine filled,
+/// <paramref name="Covered"/> the engine saw covered by fills, <paramref name="EndedUnfilled"/> timed out or outlived the account's liquidation,
+/// <paramref name="Unplannable"/> accounts for which no reduction helped; cause → order sent latency in ns.</summary>
+public sealed record LiquidationReport(long Sized, long Sent, long AlreadySent, long Matched, long Covered, long EndedUnfilled, long Unplannable,
+    long LatencyCount, long LatencyP50, long LatencyP99);
 
 /// <summary>
 /// The embedded default: rings under /dev/shm, a simulated venue publishing the standard workload
@@ -74,6 +86,7 @@ public static class EmbeddedVenue
         string tag = $"{Environment.ProcessId}-{Stopwatch.GetTimestamp() & 0xFFFFFF}";
         string feedPath = Path.Combine(options.RingDirectory, $"llr-feed-{tag}");
         string breachPath = Path.Combine(options.RingDirectory, $"llr-breach-{tag}");
+        string ordersPath = Path.Combine(options.RingDirectory, $"llr-liquidation-orders-{tag}");
         try
         {
             progress?.Invoke($"building the workload: {options.Scale.Underlyings} underlyings, {options.Scale.Accounts} accounts ...");
@@ -86,8 +99,14 @@ public static class EmbeddedVenue
             EngineWarmup.Run(Engine.Configuration.LlrConfig.Parse("{}"), options.WarmupMessages);
             using var feedRing = SharedRing.CreateMapped(feedPath, new RingOptions(FeedMessageDescriptor.SlotSize, options.FeedCapacity, ProducerMode.Multi));
             using var breachRing = SharedRing.CreateMapped(breachPath, new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single));
-            var engine = new RiskEngine(engineWorkload.Book, gate, feedRing.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breachRing.CreateSingleProducer(), options.RevalueInterval);
-            var liquidator = new Liquidator(breachRing.CreateConsumer(0));
+            using var ordersRing = SharedRing.CreateMapped(ordersPath, new RingOptions(LiquidationOrderDescriptor.SlotSize, 1 << 12, ProducerMode.Single));
+            var engine = new RiskEngine(engineWorkload.Book, gate, feedRing.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breachRing.CreateSingleProducer(), options.RevalueInterval,
+                options.Liquidation);
+            using var ledger = LiquidatorLedger.InMemory(engineWorkload.Book.Config.MaxAccounts);
+            var liquidator = new Liquidator(breachRing.CreateConsumer(0), orders: ordersRing.CreateSingleProducer(), ledger: ledger);
+            // The simulated matching engine fills the liquidator's orders on the feed (producer 2; the simulator is 1).
+            var matcher = new LiquidationMatcher(ordersRing.CreateConsumer(0), feedRing.CreateMultiProducer(), producerId: 2);
+            var downstream = new CompositeAgent(liquidator, matcher);
 
             // The stress episode runs in the middle of the run: estimated from a quick calibration below.
             using var stop = new CancellationTokenSource();
@@ -122,11 +141,11 @@ public static class EmbeddedVenue
                 }
 
                 // Yielding, not sleeping: a sleep would add up to a millisecond to every breach.
-                AgentRunner.Run(liquidator, new YieldingWait(), stop.Token);
+                AgentRunner.Run(downstream, new YieldingWait(), stop.Token);
                 engineThread.Join(); // the engine's own drain may still publish
                 while (breachRing.ReadConsumerSequence(0) < breachRing.ReadClaimSequence())
                 {
-                    liquidator.Poll(); // what the engine published before it stopped
+                    liquidator.Poll(); // what the engine published before it stopped (orders sent now are not filled: the engine is gone)
                 }
             }) { IsBackground = true, Name = "llr-liquidator" };
 
@@ -144,7 +163,7 @@ public static class EmbeddedVenue
                 // Stress from 40 % to 60 % of the expected events (at saturation, assume 5 M events/s).
                 long expected = (long)(options.Duration.TotalSeconds * (options.Rate > 0 ? options.Rate : 5_000_000));
                 var sim = new VenueSimulator(shadow, options.Seed, 1, stressStart: expected * 4 / 10, stressLength: expected / 5) { Mix = options.Mix };
-                VenueDriver.Run(producer, sim, options.Rate, Stopwatch.GetTimestamp() + duration, shared ? liquidator : null, progressCounter);
+                VenueDriver.Run(producer, sim, options.Rate, Stopwatch.GetTimestamp() + duration, shared ? downstream : null, progressCounter);
             }) { IsBackground = true, Name = "llr-simulator" };
 
             int processGcBefore = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
@@ -174,9 +193,9 @@ public static class EmbeddedVenue
                 liquidatorThread.Start(); // the simulator is done: the liquidator reads the rest on its own
             }
 
-            // Let the engine drain what was published, then stop everything.
+            // Let the engine drain what was published (the simulator's and the matcher's fills), then stop everything.
             var drainDeadline = Stopwatch.StartNew();
-            while (engine.Counters.Events < progressCounter.Published && drainDeadline.Elapsed < TimeSpan.FromSeconds(30))
+            while (engine.Counters.Events < progressCounter.Published + matcher.Filled && drainDeadline.Elapsed < TimeSpan.FromSeconds(30))
             {
                 Thread.Sleep(5);
             }
@@ -202,6 +221,8 @@ public static class EmbeddedVenue
             {
                 Histograms = (liquidator.TradeLatency, liquidator.RevaluationLatency, liquidator.TradeToPublish, liquidator.Delivery),
                 BackToHealthy = liquidator.ByState[0],
+                Liquidation = new LiquidationReport(c.LiquidationOrdersPlanned, liquidator.OrdersSent, liquidator.OrdersAlreadySent, matcher.Filled, c.LiquidationOrdersFilled,
+                    c.LiquidationOrdersEnded, c.LiquidationUnplannable, liquidator.OrderLatency.TotalCount, liquidator.OrderLatency.ValueAtPercentile(50), liquidator.OrderLatency.ValueAtPercentile(99)),
                 Shortfall = options.Rate > 0 ? shortfall : null,
             };
         }
@@ -209,6 +230,7 @@ public static class EmbeddedVenue
         {
             File.Delete(feedPath);
             File.Delete(breachPath);
+            File.Delete(ordersPath);
         }
     }
 }

@@ -30,7 +30,7 @@ public static class VenueDriver
     /// <paramref name="limit"/> messages (0 = no limit) or until <paramref name="stop"/>; waiting for
     /// room gives up when stopped (a stopped engine must not hang its producer). Returns how many.
     /// </summary>
-    public static long Run(MultiProducer producer, VenueSimulator simulator, double rate, long endTicks, Liquidator? liquidator, VenueProgress progress,
+    public static long Run(MultiProducer producer, VenueSimulator simulator, double rate, long endTicks, IAgent? liquidator, VenueProgress progress,
         long limit = 0, CancellationToken stop = default)
     {
         ArgumentNullException.ThrowIfNull(producer);
@@ -49,7 +49,7 @@ public static class VenueDriver
                 int spins = 0;
                 while (Stopwatch.GetTimestamp() < due && !stop.IsCancellationRequested)
                 {
-                    if (liquidator is null || liquidator.Poll() == 0)
+                    if (liquidator is null || liquidator.DoWork() == 0)
                     {
                         wait.Idle(spins++); // a reader on another thread of this CPU gets it after a short spin
                     }
@@ -66,7 +66,7 @@ public static class VenueDriver
                     return published;
                 }
 
-                if (liquidator is null || liquidator.Poll() == 0)
+                if (liquidator is null || liquidator.DoWork() == 0)
                 {
                     wait.Idle(attempts++);
                 }
@@ -76,7 +76,7 @@ public static class VenueDriver
             {
                 simulator.Next(producer.Payload(first + k), MonotonicClock.Now());
                 producer.Publish(first + k);
-                liquidator?.Poll();
+                liquidator?.DoWork();
             }
 
             published += n;

@@ -1,0 +1,80 @@
+using LowLatencyRisk.Engine;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Ipc;
+
+namespace LowLatencyRisk.Fixtures.Simulation;
+
+/// <summary>
+/// The simulated matching engine's side of liquidation: reads the liquidator's order ring and fills
+/// every order in full at its limit price (the worst price the order allows: what the engine's
+/// sizing assumed), publishing the fill on the feed under its own producer id, so it reaches the
+/// engine as any other fill does. Counts what it filled; allocates nothing.
+/// </summary>
+public sealed class LiquidationMatcher : IAgent
+{
+    private readonly RingConsumer _orders;
+    private readonly MultiProducer _feed;
+    private readonly int _producerId;
+    private long _sequence;
+    private long _tradeId;
+    private Handler _handler;
+
+    /// <summary>Creates the matcher: <paramref name="orders"/> from the liquidator, fills onto <paramref name="feed"/> as <paramref name="producerId"/>.</summary>
+    public LiquidationMatcher(RingConsumer orders, MultiProducer feed, int producerId, long firstTradeId = 1L << 48)
+    {
+        ArgumentNullException.ThrowIfNull(orders);
+        ArgumentNullException.ThrowIfNull(feed);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)producerId, (uint)FeedMessageDescriptor.MaxProducers, nameof(producerId));
+        _orders = orders;
+        _feed = feed;
+        _producerId = producerId;
+        _tradeId = firstTradeId;
+        _handler = new Handler(this);
+    }
+
+    /// <summary>Orders filled.</summary>
+    public long Filled { get; private set; }
+
+    /// <summary>Messages on the order ring that were not liquidation orders (skipped).</summary>
+    public long Unrecognised { get; private set; }
+
+    /// <summary>"matcher".</summary>
+    public string RoleName => "matcher";
+
+    /// <summary>Fills what is on the order ring, stopping before an order the feed has no room for.</summary>
+    public int DoWork() => _orders.PollWhile(ref _handler);
+
+    /// <summary>Never.</summary>
+    public bool IsDone => false;
+
+    private bool OnOrder(ReadOnlySpan<byte> p)
+    {
+        ref readonly var m = ref WireMessage.Read<LiquidationOrderMessage>(p);
+        if (m.Type != LiquidationOrderDescriptor.MessageType || m.Version != LiquidationOrderDescriptor.Version)
+        {
+            Unrecognised++;
+            return true;
+        }
+
+        if (!_feed.TryClaim(1, out long slot))
+        {
+            return false; // the feed is full: this order waits on its ring
+        }
+
+        var payload = _feed.Payload(slot);
+        FeedMessageDescriptor.WriteHeader(payload, FeedMessageType.Fill, _producerId, ++_sequence, m.TimestampNanos, MonotonicClock.Now());
+        FeedMessageDescriptor.WriteFill(payload, m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, ++_tradeId);
+        if (!_feed.Publish(slot))
+        {
+            return false; // the engine gave the slot up (this thread stalled past its abandonment timeout): sent again at the next poll
+        }
+
+        Filled++;
+        return true;
+    }
+
+    private readonly struct Handler(LiquidationMatcher owner) : IRingHandlerWhile
+    {
+        public bool OnMessage(long sequence, ReadOnlySpan<byte> payload) => owner.OnOrder(payload);
+    }
+}
