@@ -19,7 +19,7 @@ internal static class ReplayCommand
     private static RiskEngine NewEngine(Engine.Configuration.LlrConfig c)
     {
         var book = c.BuildBook();
-        return new RiskEngine(book, new PreTradeGate(book, c.ToGateConfig()), feed: null, breaches: null);
+        return new RiskEngine(book, new PreTradeGate(book, c.ToGateConfig()), feed: null, breaches: null, liquidation: c.ToLiquidationOptions());
     }
 
     public static Command Create()

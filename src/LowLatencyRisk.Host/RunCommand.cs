@@ -76,7 +76,7 @@ internal static class RunCommand
         Console.WriteLine(string.Create(c, $"  rejected {r.Rejects:N0}{(r.Rejects > 0 ? " (" + r.RejectsByReason + ")" : "")}"));
         Console.WriteLine(string.Create(c, $"breaches            {r.Breaches:N0} read by the liquidator: {r.MarginCalls:N0} margin calls, {r.Liquidations:N0} liquidations, {r.BackToHealthy:N0} back to healthy; sequence gaps {r.BreachSequenceGaps}"));
         var l = r.Liquidation;
-        Console.WriteLine(string.Create(c, $"liquidation orders  {l.Sized:N0} sized by the engine, {l.Sent:N0} sent by the liquidator ({l.AlreadySent:N0} read again, not resent), {l.Matched:N0} filled by the simulated matching engine, {l.Covered:N0} seen covered by the engine, {l.EndedUnfilled:N0} ended unfilled, {l.Unplannable:N0} accounts nothing could help"));
+        Console.WriteLine(string.Create(c, $"liquidation orders  {l.Sized:N0} sized by the engine, {l.Sent:N0} sent by the liquidator ({l.AlreadySent:N0} read again, not resent), {l.Matched:N0} filled by the simulated matching engine, {l.Covered:N0} seen covered by the engine, {l.EndedUnfilled:N0} ended unfilled, {l.Unplannable:N0} times no reduction could help"));
         if (l.LatencyCount > 0)
         {
             Console.WriteLine(string.Create(c, $"cause → order sent  p50 {T(l.LatencyP50)}, p99 {T(l.LatencyP99)} ({l.LatencyCount:N0} orders)"));

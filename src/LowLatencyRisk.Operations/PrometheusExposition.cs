@@ -70,6 +70,9 @@ public static class PrometheusExposition
         new(L.OrderChecksAnswered, "llr_order_checks_answered_total", MetricType.Counter, "Order checks answered over the request/response rings."),
         new(L.OrderChecksMalformed, "llr_order_checks_malformed_total", MetricType.Counter, "Order-check requests refused as malformed."),
         new(L.OrderChecksWaited, "llr_order_checks_waited_total", MetricType.Counter, "Times a response waited for room on its ring."),
+        new(L.LiquidationOrdersPlanned, "llr_liquidation_orders_sized_total", MetricType.Counter, "Liquidation orders the engine sized (one outstanding per account in liquidation)."),
+        new(L.LiquidationOrdersFilled, "llr_liquidation_orders_covered_total", MetricType.Counter, "Liquidation orders covered by fills."),
+        new(L.LiquidationOrdersEnded, "llr_liquidation_orders_ended_unfilled_total", MetricType.Counter, "Liquidation orders that timed out or outlived the account's liquidation."),
     ];
 
     /// <summary>Labelled families: first slot, metric, label name and the label of each slot.</summary>
