@@ -193,6 +193,10 @@ public sealed class BreachPublisher
             _plans[a] = default; // out of liquidation: the order's remainder is not needed
             Counters.LiquidationOrdersEnded++;
         }
+        else
+        {
+            _plans[a].RetryNanos = 0; // nothing to retry
+        }
     }
 
     /// <summary>Sizes the account's next order and queues it behind its breach (offline or replaying: kept, not queued).</summary>
@@ -200,7 +204,12 @@ public sealed class BreachPublisher
     {
         if (!_book.PlanLiquidation(account, _liquidation!.Policy, out var order))
         {
+            // Nothing helps now (every reduction worsens the gap: hedges, or band and fee above what
+            // it frees). Tried again after the timeout, so an account that a later price makes
+            // plannable is not forgotten; the default waterfall's case meanwhile.
             Counters.LiquidationUnplannable++;
+            _plans[account] = new LiquidationPlan { RetryNanos = timestamp };
+            _planAges.TryEnqueue(account);
             return;
         }
 
@@ -225,20 +234,25 @@ public sealed class BreachPublisher
         for (int guard = _planAges.Count; guard > 0 && _planAges.TryPeek(out int a); guard--)
         {
             ref var p = ref _plans[a];
-            if (p.Id == 0)
+            bool retry = p.Id == 0 && p.RetryNanos != 0;
+            if (p.Id == 0 && !retry)
             {
                 _planAges.Dequeue(); // ended by its fills or the ladder
                 continue;
             }
 
-            if (now - p.IssuedNanos < timeout)
+            if (now - (retry ? p.RetryNanos : p.IssuedNanos) < timeout)
             {
                 return;
             }
 
             _planAges.Dequeue();
             p = default;
-            Counters.LiquidationOrdersEnded++;
+            if (!retry)
+            {
+                Counters.LiquidationOrdersEnded++;
+            }
+
             if (_book.State(a) == MarginState.Liquidation)
             {
                 Plan(a, now, publishTicks, discard);
@@ -442,6 +456,7 @@ public sealed class BreachPublisher
         public double Equity;
         public bool Queued;           // to be published (behind the account's breach, if any)
         public bool Reannounced;      // after a restart: the liquidator sends it only if it never did
+        public long RetryNanos;       // Id 0: when sizing found nothing to do (retried after the timeout); 0: none
     }
 }
 

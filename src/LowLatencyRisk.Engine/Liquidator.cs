@@ -58,7 +58,7 @@ public sealed class Liquidator : IAgent
     /// <summary>Times the order ring was full (the breach ring waited; nothing dropped).</summary>
     public long OrderRingFull { get; private set; }
 
-    /// <summary>Orders for an account outside the ledger (refused, counted).</summary>
+    /// <summary>Orders refused and not forwarded: an account outside the ledger, an id ≤ 0, no side, a quantity or limit that is not a positive finite number.</summary>
     public long OrdersRefused { get; private set; }
 
     /// <summary>Cause publish → order published on the order ring, nanoseconds.</summary>
@@ -131,8 +131,11 @@ public sealed class Liquidator : IAgent
         }
 
         long last = _ledger!.LastSent(m.Account);
-        if (last < 0)
+        if (last < 0 || m.PlanId <= 0 || m.Side is not (Core.Gate.OrderSide.Buy or Core.Gate.OrderSide.Sell)
+            || !(m.Quantity > 0) || !double.IsFinite(m.Quantity) || !(m.LimitPrice > 0) || !double.IsFinite(m.LimitPrice))
         {
+            // Not an order the engine writes (an account outside the ledger, no id, no side, or a
+            // quantity or price that is not a positive number): never forwarded to the matching engine.
             OrdersRead++;
             OrdersRefused++;
             return true;

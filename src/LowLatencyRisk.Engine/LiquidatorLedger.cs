@@ -48,11 +48,12 @@ public sealed class LiquidatorLedger : IDisposable
     }
 
     /// <summary>
-    /// Opens the ledger file at <paramref name="path"/>, creating it (mode 0600) when absent; throws
+    /// Opens the ledger file at <paramref name="path"/>, creating it with <paramref name="mode"/> (the
+    /// configuration's <c>rings.fileMode</c>; 0600 by default) when absent; throws
     /// <see cref="InvalidDataException"/> naming the problem when the file is not a ledger or was
     /// made for another account count.
     /// </summary>
-    public static LiquidatorLedger Open(string path, int accounts)
+    public static LiquidatorLedger Open(string path, int accounts, UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(accounts);
         long length = HeaderSize + (8L * accounts);
@@ -67,11 +68,20 @@ public sealed class LiquidatorLedger : IDisposable
         }
         else
         {
-            using var create = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite);
-            create.SetLength(length);
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite };
             if (!OperatingSystem.IsWindows())
             {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                options.UnixCreateMode = mode; // created with it (then set exactly, whatever the umask)
+            }
+
+            using (var create = new FileStream(path, options))
+            {
+                create.SetLength(length);
+            }
+
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(path, mode);
             }
         }
 

@@ -145,9 +145,9 @@ internal static class LiquidatorCommand
         string path = c.PathOf(c.Rings.LiquidatorState);
         try
         {
-            return LiquidatorLedger.Open(path, LiquidatorLedger.DefaultAccounts);
+            return LiquidatorLedger.Open(path, LiquidatorLedger.DefaultAccounts, c.FilePermissions);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) // InvalidDataException is an IOException: another file's shape
         {
             Console.Error.WriteLine($"llr liquidator: cannot open its ledger {path}: {e.Message}");
             return null;

@@ -231,6 +231,73 @@ public sealed class LiquidationOrderTests : IDisposable
     }
 
     [Fact]
+    public void AnAccountNothingCanHelp_IsTriedAgainAfterTheTimeout_NotForgotten()
+    {
+        // Collateral 10,000; long 1 from 30,000 (healthy: IM 4,500), sold at 19,000: flat, realized
+        // −11,000, equity −1,000 < MM 0: liquidation with nothing to close (counted). Then it buys
+        // 1 at 29,000 (mark 30,000: equity 0 < MM 3,600): still in liquidation, no transition — only
+        // the retry can size it.
+        var rig = NewRig();
+        Publish(rig, FeedMessageType.Collateral, p => FeedMessageDescriptor.WriteCollateral(p, 0, 0, 10_000));
+        Publish(rig, FeedMessageType.Fill, p => FeedMessageDescriptor.WriteFill(p, 0, 0, 1, 30_000, 1));
+        Poll(rig);
+        Assert.Equal(MarginState.Healthy, rig.Book.State(0));
+        Publish(rig, FeedMessageType.Fill, p => FeedMessageDescriptor.WriteFill(p, 0, 0, -1, 19_000, 2));
+        Poll(rig);
+        Assert.Equal(MarginState.Liquidation, rig.Book.State(0));
+        Assert.Equal(1, rig.Engine.Counters.LiquidationUnplannable);
+        Publish(rig, FeedMessageType.Fill, p => FeedMessageDescriptor.WriteFill(p, 0, 0, 1, 29_000, 3));
+        Poll(rig);
+        Assert.Equal(0, rig.Book.Equity(0), 9);
+        Assert.Empty(rig.Sent); // negative control: before the timeout nothing is tried
+
+        _sequence += 5_000; // 5 s of business time later, any message that drains
+        Publish(rig, FeedMessageType.Collateral, p => FeedMessageDescriptor.WriteCollateral(p, 0, 0, 0));
+        Poll(rig);
+        var order = Assert.Single(rig.Sent);
+        Assert.Equal(-1, order.SignedQuantity, 9); // closing all of it is not enough (equity 0 − costs < 0): closed in full
+        Assert.Equal(29_700, order.LimitPrice);
+        Assert.Equal(2, rig.Engine.Counters.LiquidationUnplannable + rig.Engine.Counters.LiquidationOrdersPlanned);
+    }
+
+    [Fact]
+    public void OrdersThatAreNotTheEnginesOwn_AreRefusedAndCounted_NeverForwarded()
+    {
+        using var breaches = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 64, ProducerMode.Single));
+        using var orders = SharedRing.CreateInProcess(new RingOptions(LiquidationOrderDescriptor.SlotSize, 64, ProducerMode.Single));
+        using var ledger = LiquidatorLedger.InMemory(16);
+        var producer = breaches.CreateSingleProducer();
+        void Put(Change change)
+        {
+            Assert.True(producer.TryClaim(1, out long s));
+            var m = new LiquidationOrderMessage
+            {
+                Type = LiquidationOrderDescriptor.MessageType, Version = LiquidationOrderDescriptor.Version, Side = Core.Gate.OrderSide.Sell,
+                Account = 1, PlanId = 1, Instrument = 0, Quantity = 1, LimitPrice = 100,
+            };
+            change(ref m);
+            WireMessage.As<LiquidationOrderMessage>(producer.Payload(s)) = m;
+            producer.Publish(s);
+        }
+
+        Put((ref LiquidationOrderMessage m) => m.Account = 16);                       // outside the ledger
+        Put((ref LiquidationOrderMessage m) => m.Account = -1);
+        Put((ref LiquidationOrderMessage m) => m.PlanId = 0);
+        Put((ref LiquidationOrderMessage m) => m.Side = 0);
+        Put((ref LiquidationOrderMessage m) => m.Quantity = double.NaN);
+        Put((ref LiquidationOrderMessage m) => m.Quantity = -1);
+        Put((ref LiquidationOrderMessage m) => m.Quantity = double.PositiveInfinity);
+        Put((ref LiquidationOrderMessage m) => m.LimitPrice = 0);
+        Put((ref LiquidationOrderMessage m) => m.LimitPrice = double.NaN);
+        Put((ref LiquidationOrderMessage _) => { });                                  // the valid template: sent
+        var liquidator = new Liquidator(breaches.CreateConsumer(0), orders: orders.CreateSingleProducer(), ledger: ledger);
+        liquidator.Poll();
+        Assert.Equal((10, 9, 1), (liquidator.OrdersRead, liquidator.OrdersRefused, liquidator.OrdersSent));
+        Assert.Equal(1, orders.ReadClaimSequence());
+        Assert.Equal(1, ledger.LastSent(1));
+    }
+
+    [Fact]
     public void ARestartedLiquidator_ThatReadsTheSameOrdersAgain_SendsNone_OnlyWhenItReconcilesWithItsRing()
     {
         var rig = NewRig();
@@ -266,6 +333,7 @@ public sealed class LiquidationOrderTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void TheLedgerFile_SurvivesItsProcess_AndRefusesAFileOfAnotherShape()
     {
         using var files = new TempFiles();
@@ -278,6 +346,7 @@ public sealed class LiquidationOrderTests : IDisposable
             Assert.Equal(-1, ledger.LastSent(64));
         }
 
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
         using (var reopened = LiquidatorLedger.Open(path, 64))
         {
             Assert.Equal(42, reopened.LastSent(5));
@@ -352,6 +421,8 @@ public sealed class LiquidationOrderTests : IDisposable
             $"covered {k.LiquidationOrdersFilled}, ended {k.LiquidationOrdersEnded}, matched {rig.Matcher.Filled}");
         Assert.Equal(rig.Liquidator.OrdersSent, rig.Matcher.Filled);
     }
+
+    private delegate void Change(ref LiquidationOrderMessage m);
 
     private static void CopyRing(SharedRing from, SharedRing to)
     {

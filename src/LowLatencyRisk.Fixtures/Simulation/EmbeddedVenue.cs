@@ -182,9 +182,10 @@ public static class EmbeddedVenue
                 long events = engine.Counters.Events;
                 double at = clock.Elapsed.TotalSeconds;
                 double offered = shortfall.Observe(at, progressCounter.Published);
-                var b = engine.Counters.BreachesByState;
+                var live = engine.Counters;
+                var b = live.BreachesByState;
                 progress?.Invoke(FormattableString.Invariant(
-                    $"{at,5:F1} s  events {events,12:N0}  ({(events - lastEvents) / 1e6,5:F2} M events/s)  lag {progressCounter.Published - events,8:N0} msgs  margin calls {b[1],6:N0}  liquidations {b[2],6:N0}  healthy again {b[0],6:N0}  rss {Environment.WorkingSet >> 20,5:N0} MiB  gc {GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2) - processGcBefore}{(shortfall.Behind ? $"  BEHIND: {offered / 1e6:F2} of {options.Rate / 1e6:F2} M events/s offered" : "")}"));
+                    $"{at,5:F1} s  events {events,12:N0}  ({(events - lastEvents) / 1e6,5:F2} M events/s)  lag {progressCounter.Published - events,8:N0} msgs  margin calls {b[1],6:N0}  liquidations {b[2],6:N0}  healthy again {b[0],6:N0}  liquidation orders {live.LiquidationOrdersPlanned,6:N0}  rss {Environment.WorkingSet >> 20,5:N0} MiB  gc {GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2) - processGcBefore}{(shortfall.Behind ? $"  BEHIND: {offered / 1e6:F2} of {options.Rate / 1e6:F2} M events/s offered" : "")}"));
                 lastEvents = events;
             }
 
