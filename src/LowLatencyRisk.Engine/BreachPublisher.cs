@@ -43,6 +43,7 @@ public sealed class BreachPublisher
     private readonly LiquidationPlan[] _plans; // by account: the outstanding order (Id 0: none)
     private readonly WaitingAccounts _planAges; // accounts with an outstanding order, oldest issue first (timeouts)
     private long _planSequence;
+    private readonly byte[] _record = new byte[FeedMessageDescriptor.PayloadSize];
 
     /// <summary>Creates the publisher of <paramref name="book"/>'s transitions onto <paramref name="ring"/> (null: offline).</summary>
     public BreachPublisher(RiskBook book, PreTradeGate? gate, EngineCounters counters, IRingProducer? ring, LiquidationOptions? liquidation = null)
@@ -59,6 +60,13 @@ public sealed class BreachPublisher
         _plans = new LiquidationPlan[liquidation is null ? 0 : book.Config.MaxAccounts];
         _planAges = new WaitingAccounts(liquidation is null ? 1 : book.Config.MaxAccounts);
     }
+
+    /// <summary>
+    /// Where the engine journals each liquidation order it sizes, before publishing it (see
+    /// <see cref="EngineRecords"/>); false when the journal cannot take it — the order is then not
+    /// made (the engine halts). Null: no journal (nothing will be replayed).
+    /// </summary>
+    public RecordWriter? Records { get; set; }
 
     /// <summary>How liquidation orders are sized and when they expire (null: breaches only).</summary>
     public LiquidationOptions? Liquidation => _liquidation;
@@ -178,14 +186,22 @@ public sealed class BreachPublisher
         Flush();
     }
 
-    private void OnTransition(in MarginTransition t, long timestamp, long publishTicks, bool discard)
+    private void OnTransition(in MarginTransition t, long timestamp, long publishTicks, bool replaying)
     {
         int a = t.Account;
+        if (replaying)
+        {
+            // A replay's ladder can take another path than the live one (it revalues at its end):
+            // ending an order on it could leave an account the live engine still liquidates without
+            // its order, and the next one sized beside it. Orders end by replayed fills and records.
+            return;
+        }
+
         if (t.To == MarginState.Liquidation)
         {
             if (_plans[a].Id == 0)
             {
-                Plan(a, timestamp, publishTicks, discard);
+                Plan(a, timestamp, publishTicks, replaying);
             }
         }
         else if (_plans[a].Id != 0)
@@ -199,9 +215,17 @@ public sealed class BreachPublisher
         }
     }
 
-    /// <summary>Sizes the account's next order and queues it behind its breach (offline or replaying: kept, not queued).</summary>
-    private void Plan(int account, long timestamp, long publishTicks, bool discard)
+    /// <summary>
+    /// Sizes the account's next order, journals it and queues it behind its breach. Replaying, no
+    /// decision is taken: the orders the live engine made come back from the journal (<see cref="ApplyRecord"/>).
+    /// </summary>
+    private void Plan(int account, long timestamp, long publishTicks, bool replaying)
     {
+        if (replaying)
+        {
+            return;
+        }
+
         if (!_book.PlanLiquidation(account, _liquidation!.Policy, out var order))
         {
             // Nothing helps now (every reduction worsens the gap: hedges, or band and fee above what
@@ -213,23 +237,83 @@ public sealed class BreachPublisher
             return;
         }
 
-        _plans[account] = new LiquidationPlan
+        var plan = new LiquidationPlan
         {
-            Id = ++_planSequence, Order = order, Remaining = order.Quantity, IssuedNanos = timestamp, CauseTimestamp = timestamp, CausePublishTicks = publishTicks,
-            Equity = _book.Equity(account), Queued = !discard,
+            Id = _planSequence + 1, Order = order, Remaining = order.Quantity, IssuedNanos = timestamp, CauseTimestamp = timestamp, CausePublishTicks = publishTicks,
+            Equity = _book.Equity(account), Queued = true,
         };
+        if (Records is { } records && !records(Record(account, plan)))
+        {
+            return; // not durable, so not made: the engine halts on its journal's failure
+        }
+
+        _planSequence = plan.Id;
+        _plans[account] = plan;
         Counters.LiquidationOrdersPlanned++;
         _planAges.TryEnqueue(account); // false: still listed from an earlier order, in an older place (Expire stops there until this one is due)
-
-        if (!discard && _order.TryEnqueue(account))
+        if (_order.TryEnqueue(account))
         {
             _pending[account] = default; // an order without a breach (the account was already in liquidation)
         }
     }
 
-    /// <summary>Ends orders outstanding longer than the timeout and sizes their successors; O(1) when none is due.</summary>
-    private void Expire(long now, long publishTicks, bool discard)
+    private ReadOnlySpan<byte> Record(int account, in LiquidationPlan p)
     {
+        Array.Clear(_record);
+        ref var r = ref WireMessage.As<LiquidationPlanRecord>(_record);
+        r.Type = EngineRecords.LiquidationPlanned;
+        r.Version = EngineRecords.Version;
+        r.RestoresTarget = p.Order.RestoresTarget ? (byte)1 : (byte)0;
+        r.Account = account;
+        r.PlanId = p.Id;
+        r.Instrument = p.Order.Instrument;
+        r.Quantity = p.Order.Quantity;
+        r.LimitPrice = p.Order.LimitPrice;
+        r.Fee = p.Order.Fee;
+        r.Equity = p.Equity;
+        r.IssuedNanos = p.IssuedNanos;
+        r.CausePublishTicks = p.CausePublishTicks;
+        return _record;
+    }
+
+    /// <summary>
+    /// Replay: restores a liquidation order the live engine made (its journal record), with its id,
+    /// replacing the account's previous one; fills replayed after it cover it as they did live.
+    /// Returns false (nothing changed) for a record this engine cannot hold: liquidation off, an
+    /// unknown account or instrument, an id ≤ 0, a quantity, limit or fee that is not finite.
+    /// </summary>
+    public bool ApplyRecord(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < FeedMessageDescriptor.PayloadSize || _liquidation is null)
+        {
+            return false;
+        }
+
+        ref readonly var r = ref WireMessage.Read<LiquidationPlanRecord>(payload);
+        if (r.Type != EngineRecords.LiquidationPlanned || r.Version != EngineRecords.Version || (uint)r.Account >= (uint)_plans.Length || r.PlanId <= 0
+            || !_book.IsInstrument(r.Instrument) || !double.IsFinite(r.Quantity) || r.Quantity == 0 || !(r.LimitPrice > 0) || !double.IsFinite(r.LimitPrice) || !double.IsFinite(r.Fee))
+        {
+            return false;
+        }
+
+        _plans[r.Account] = new LiquidationPlan
+        {
+            Id = r.PlanId, Order = new LiquidationOrder(r.Instrument, r.Quantity, r.LimitPrice, r.Fee, r.RestoresTarget != 0), Remaining = r.Quantity,
+            IssuedNanos = r.IssuedNanos, CauseTimestamp = r.IssuedNanos, CausePublishTicks = r.CausePublishTicks, Equity = r.Equity,
+        };
+        _planSequence = Math.Max(_planSequence, r.PlanId);
+        _planAges.TryEnqueue(r.Account);
+        return true;
+    }
+
+    /// <summary>Ends orders outstanding longer than the timeout and sizes their successors; O(1) when none is due.</summary>
+    private void Expire(long now, long publishTicks, bool replaying)
+    {
+        if (replaying)
+        {
+            return; // the live engine's timeouts come back as its next orders' records
+        }
+
         long timeout = _liquidation!.OrderTimeoutNanos;
         for (int guard = _planAges.Count; guard > 0 && _planAges.TryPeek(out int a); guard--)
         {
@@ -255,7 +339,7 @@ public sealed class BreachPublisher
 
             if (_book.State(a) == MarginState.Liquidation)
             {
-                Plan(a, now, publishTicks, discard);
+                Plan(a, now, publishTicks, replaying);
             }
         }
     }
@@ -280,6 +364,10 @@ public sealed class BreachPublisher
                 {
                     _plans[a].Queued = true; // the liquidator sends it only if it never did (its id is the key)
                     _plans[a].Reannounced = true;
+                }
+                else if (_liquidation is not null && state == MarginState.Liquidation)
+                {
+                    Plan(a, _book.NowNanos, 0, replaying: false); // in liquidation without an order (a file book, or before any was made)
                 }
             }
         }
@@ -459,6 +547,9 @@ public sealed class BreachPublisher
         public long RetryNanos;       // Id 0: when sizing found nothing to do (retried after the timeout); 0: none
     }
 }
+
+/// <summary>Writes one engine record (<see cref="EngineRecords"/>) to the journal; false when it cannot.</summary>
+public delegate bool RecordWriter(ReadOnlySpan<byte> record);
 
 /// <summary>
 /// How the engine acts for accounts in liquidation: <paramref name="Policy"/> sizes and prices each

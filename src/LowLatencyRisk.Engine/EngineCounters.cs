@@ -103,6 +103,9 @@ public sealed class EngineCounters
     /// <summary>Liquidation orders that ended unfilled: timed out, or the account left liquidation first.</summary>
     public long LiquidationOrdersEnded { get; internal set; }
 
+    /// <summary>Engine records in a replayed journal this engine could not hold (liquidation off, an unknown id, a value that is not a number): skipped, counted.</summary>
+    public long RefusedRecords { get; internal set; }
+
     /// <summary>Accounts in liquidation for which no reduction of any position improved the gap (nothing sent; the default waterfall's case).</summary>
     public long LiquidationUnplannable { get; internal set; }
 

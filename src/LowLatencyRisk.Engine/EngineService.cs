@@ -243,7 +243,8 @@ public sealed class EngineService : IDisposable
     /// <summary>
     /// Recovery: replays every good journal record into the fresh book (the live path's own
     /// validation; duplicates by producer sequence are refused, so nothing applies twice), cuts a
-    /// torn or corrupt tail, re-announces the margin ladder, then journals from there on. The ring
+    /// torn or corrupt tail, then journals from there on, starting with the re-announcement of the
+    /// margin ladder (an account in liquidation without an order gets one, journaled). The ring
     /// consumer resumes from its own sequence: messages it had not yet released are read again and
     /// refused as duplicates if the journal already holds them.
     /// </summary>
@@ -255,8 +256,8 @@ public sealed class EngineService : IDisposable
         var scan = JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) => Engine.Replay(payload), after: snapshotSequence);
         var writer = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, (long)_config.Journal.SegmentMegabytes << 20, _config.FilePermissions);
         writer.SyncEachAppend = _config.Journal.Mode == JournalMode.JournalSync;
+        Engine.Journal = writer; // before the announcement: an order it sizes is journaled like any other
         int announced = Engine.FinishReplay();
-        Engine.Journal = writer;
         _snapshots = new SnapshotStore(dir, Engine, _config.Journal.KeepSnapshots)
         {
             FilePermissions = _config.FilePermissions,

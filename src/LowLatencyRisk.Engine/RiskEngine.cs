@@ -69,7 +69,7 @@ public sealed class RiskEngine : IAgent
         _feed = feed;
         _revalueInterval = revalueInterval;
         _machine = new FeedStateMachine(book, gate, Counters);
-        _breaches = new BreachPublisher(book, gate, Counters, breaches, liquidation);
+        _breaches = new BreachPublisher(book, gate, Counters, breaches, liquidation) { Records = JournalRecord };
         _revaluation = new RevaluationScheduler(book, Counters, revalueInterval, SliceAccounts);
         _handler = new Handler(this);
     }
@@ -144,6 +144,17 @@ public sealed class RiskEngine : IAgent
     /// </summary>
     public void Replay(ReadOnlySpan<byte> payload)
     {
+        if (payload.Length > 0 && payload[0] == EngineRecords.LiquidationPlanned)
+        {
+            // The engine's own decision, journaled live: restored, not taken again.
+            if (!_breaches.ApplyRecord(payload))
+            {
+                Counters.RefusedRecords++;
+            }
+
+            return;
+        }
+
         _replaying = true;
         Apply(payload);
         _replaying = false;
@@ -288,13 +299,44 @@ public sealed class RiskEngine : IAgent
     private bool JournalThenApply(ReadOnlySpan<byte> payload)
     {
         var journal = _journal;
-        if (journal is not null && !journal.TryAppend(payload, out _))
+        if (journal is not null && !journal.TryAppend(payload[0] == EngineRecords.LiquidationPlanned ? Neutralized(payload) : payload, out _))
         {
             Halt(journal.Failure);
             return false;
         }
 
         Apply(payload);
+        return true;
+    }
+
+    /// <summary>
+    /// A feed message claiming to be an engine record (refused live as an unknown type) is journaled
+    /// with its type byte replaced, so a replay refuses it too instead of taking it for a decision.
+    /// </summary>
+    private ReadOnlySpan<byte> Neutralized(ReadOnlySpan<byte> payload)
+    {
+        payload.CopyTo(_forged);
+        _forged[0] = EngineRecords.Neutralized;
+        return _forged.AsSpan(0, payload.Length);
+    }
+
+    private readonly byte[] _forged = new byte[FeedMessageDescriptor.PayloadSize];
+
+    /// <summary>Journals one of the engine's own records (its liquidation orders) before they go out; a refusal halts the engine.</summary>
+    private bool JournalRecord(ReadOnlySpan<byte> record)
+    {
+        var journal = _journal;
+        if (journal is null || _replaying)
+        {
+            return true;
+        }
+
+        if (!journal.TryAppend(record, out _))
+        {
+            Halt(journal.Failure);
+            return false;
+        }
+
         return true;
     }
 

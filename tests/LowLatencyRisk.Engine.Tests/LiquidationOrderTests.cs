@@ -20,6 +20,7 @@ public sealed class LiquidationOrderTests : IDisposable
     private const long T0 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
     private static readonly LiquidationOptions Options = new(new LiquidationPolicy(TargetFraction: 0, PriceBand: 0.01, FeeRate: 0.005), OrderTimeoutNanos: 5_000_000_000);
     private readonly List<IDisposable> _owned = [];
+    private readonly List<string> _directories = [];
     private long _sequence;
 
     public void Dispose()
@@ -27,6 +28,11 @@ public sealed class LiquidationOrderTests : IDisposable
         foreach (var d in _owned)
         {
             d.Dispose();
+        }
+
+        foreach (var dir in _directories)
+        {
+            Directory.Delete(dir, recursive: true);
         }
     }
 
@@ -295,6 +301,92 @@ public sealed class LiquidationOrderTests : IDisposable
         Assert.Equal((10, 9, 1), (liquidator.OrdersRead, liquidator.OrdersRefused, liquidator.OrdersSent));
         Assert.Equal(1, orders.ReadClaimSequence());
         Assert.Equal(1, ledger.LastSent(1));
+    }
+
+    /// <summary>
+    /// A crash with orders out, recovered from the journal alone: the orders come back from the
+    /// engine's own journal records with their ids (order 1 filled, order 2 outstanding with its
+    /// quantity), so the re-announcement is recognised as sent and nothing is sent twice. Negative
+    /// control: with the records switched off the recovered engine re-decides on its own ladder and
+    /// announces an order under an id the liquidator has already used for another one.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AJournalReplay_RestoresTheOrdersWithTheirIds_FromTheEnginesOwnRecords(bool records)
+    {
+        string dir = Path.Combine(TempFiles.Directory, $"llr-liq-journal-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        _directories.Add(dir);
+        var rig = NewRig();
+        if (!records)
+        {
+            rig.Engine.Breaches.Records = null;
+        }
+
+        var journal = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, 1 << 20);
+        rig.Engine.Journal = journal;
+        IntoLiquidation(rig, 8_000, 29_500);
+        var first = Assert.Single(rig.Sent);
+        Publish(rig, FeedMessageType.Fill, p => FeedMessageDescriptor.WriteFill(p, 0, 0, first.SignedQuantity, 20_000, 2)); // filled far below: not enough
+        Poll(rig);
+        Assert.Equal(2, rig.Sent.Count);
+        var second = rig.Sent[1];
+        Assert.True(rig.Engine.Breaches.TryGetLiquidationOrder(0, out long outstanding, out _, out double remaining));
+        Assert.Equal(second.PlanId, outstanding);
+        journal.Dispose(); // the crash: no snapshot, the journal is all that is left
+
+        using var breaches = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1024, ProducerMode.Single));
+        var recovered = new RiskEngine(NewBook(), null, null, breaches.CreateSingleProducer(), liquidation: Options);
+        JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) => recovered.Replay(payload));
+        recovered.FinishReplay();
+        var reread = new List<LiquidationOrderRecord>();
+        var liquidator = new Liquidator(breaches.CreateConsumer(0), orders: rig.Orders.CreateSingleProducer(), ledger: rig.Ledger, onOrder: reread.Add);
+        liquidator.Poll();
+        Assert.True(recovered.Breaches.TryGetLiquidationOrder(0, out long id, out _, out double left));
+        if (records)
+        {
+            Assert.Equal(second.PlanId, id);
+            Assert.Equal(remaining, left, 12);
+            var announced = Assert.Single(reread);
+            Assert.True(announced.Reannounced);
+            Assert.False(announced.Sent); // already sent before the crash
+            Assert.Equal(0, recovered.Counters.RefusedRecords);
+        }
+        else
+        {
+            Assert.NotEqual(second.PlanId, id); // re-decided: an id already spent on another order
+        }
+
+        Assert.Equal(2, rig.Orders.ReadClaimSequence()); // either way the ledger holds the line at the ring
+    }
+
+    [Fact]
+    public void AFeedMessageForgingAnEngineRecord_IsRefusedLive_AndAgainInTheReplay()
+    {
+        string dir = Path.Combine(TempFiles.Directory, $"llr-liq-forged-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        _directories.Add(dir);
+        var rig = NewRig();
+        var journal = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, 1 << 20);
+        rig.Engine.Journal = journal;
+        Assert.True(rig.Feed.TryClaim(1, out long s));
+        var forged = rig.Feed.Payload(s);
+        forged.Clear();
+        forged[0] = EngineRecords.LiquidationPlanned;
+        forged[1] = EngineRecords.Version;
+        BitConverter.TryWriteBytes(forged[8..], 7L);   // plan id
+        BitConverter.TryWriteBytes(forged[24..], -1.0); // quantity
+        BitConverter.TryWriteBytes(forged[32..], 100.0); // limit
+        rig.Feed.Publish(s);
+        rig.Engine.PollOnce();
+        Assert.Equal(1, rig.Engine.Counters.Rejects[(int)FeedReject.UnknownType]);
+        journal.Dispose();
+
+        var recovered = new RiskEngine(NewBook(), null, null, null, liquidation: Options);
+        JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) => recovered.Replay(payload));
+        Assert.False(recovered.Breaches.TryGetLiquidationOrder(0, out _, out _, out _));
+        Assert.Equal(1, recovered.Counters.Rejects[(int)FeedReject.UnknownType]); // journaled neutralized: refused again, not restored
     }
 
     [Fact]
