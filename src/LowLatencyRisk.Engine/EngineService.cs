@@ -9,7 +9,11 @@ using LowLatencyRisk.Ipc.Native;
 namespace LowLatencyRisk.Engine;
 
 /// <summary>What recovery from the journal found.</summary>
-public sealed record RecoveryReport(string Directory, string? Snapshot, long SnapshotSequence, long Replayed, string? Problem, IReadOnlyList<string> RefusedSnapshots, int Announced, double Milliseconds);
+public sealed record RecoveryReport(string Directory, string? Snapshot, long SnapshotSequence, long Replayed, string? Problem, IReadOnlyList<string> RefusedSnapshots, int Announced, double Milliseconds)
+{
+    /// <summary>Liquidation orders restored from the engine's own records in the journal (not counted in <see cref="Replayed"/>, the feed messages).</summary>
+    public long RestoredOrders { get; init; }
+}
 
 /// <summary>What <see cref="EngineService.Run"/> returns after a clean stop.</summary>
 public sealed record EngineRunSummary(long Events, long Rejects, long Breaches, double Seconds, long AllocatedBytes, int GcCount, bool Pinned, string RejectsByReason)
@@ -253,7 +257,12 @@ public sealed class EngineService : IDisposable
         string dir = JournalDirectory(_config);
         var clock = Stopwatch.StartNew();
         var (snapshotSequence, snapshotPath, refused) = SnapshotStore.LoadNewest(dir, Engine);
-        var scan = JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) => Engine.Replay(payload), after: snapshotSequence);
+        long records = 0;
+        var scan = JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) =>
+        {
+            records += payload[0] == EngineRecords.LiquidationPlanned ? 1 : 0;
+            Engine.Replay(payload);
+        }, after: snapshotSequence);
         var writer = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, (long)_config.Journal.SegmentMegabytes << 20, _config.FilePermissions);
         writer.SyncEachAppend = _config.Journal.Mode == JournalMode.JournalSync;
         Engine.Journal = writer; // before the announcement: an order it sizes is journaled like any other
@@ -263,8 +272,8 @@ public sealed class EngineService : IDisposable
             FilePermissions = _config.FilePermissions,
             Failed = message => SnapshotFailed?.Invoke(message),
         };
-        Recovery = new RecoveryReport(dir, snapshotPath is null ? null : Path.GetFileName(snapshotPath), snapshotSequence, Math.Max(0, scan.LastSequence - snapshotSequence),
-            scan.Problem, refused, announced, clock.Elapsed.TotalMilliseconds);
+        Recovery = new RecoveryReport(dir, snapshotPath is null ? null : Path.GetFileName(snapshotPath), snapshotSequence, Math.Max(0, scan.LastSequence - snapshotSequence - records),
+            scan.Problem, refused, announced, clock.Elapsed.TotalMilliseconds) { RestoredOrders = records };
     }
 
     private SnapshotStore? _snapshots;

@@ -57,7 +57,7 @@ internal static class EngineCommand
                     Console.WriteLine($"llr engine: snapshot refused: {refusedSnapshot}");
                 }
 
-                Console.WriteLine(string.Create(Inv, $"llr engine: journal {r.Directory} ({c.Journal.Mode}): {(r.Snapshot is null ? "no snapshot" : "snapshot " + r.Snapshot)}, replayed {r.Replayed:N0} messages after it in {r.Milliseconds:F0} ms, re-announced {r.Announced:N0} accounts not healthy{(r.Problem is null ? "" : "; " + r.Problem)}"));
+                Console.WriteLine(string.Create(Inv, $"llr engine: journal {r.Directory} ({c.Journal.Mode}): {(r.Snapshot is null ? "no snapshot" : "snapshot " + r.Snapshot)}, replayed {r.Replayed:N0} messages after it{(r.RestoredOrders > 0 ? $" and restored {r.RestoredOrders:N0} liquidation orders" : "")} in {r.Milliseconds:F0} ms, re-announced {r.Announced:N0} accounts not healthy{(r.Problem is null ? "" : "; " + r.Problem)}"));
             }
 
             clock.Restart();

@@ -15,8 +15,9 @@ public sealed class EngineServiceHardeningTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private LlrConfig Config(string counters = "llr-counters", string journal = "none", string fileMode = "0600") => LlrConfig.Parse($$"""
+    private LlrConfig Config(string counters = "llr-counters", string journal = "none", string fileMode = "0600", bool liquidation = true) => LlrConfig.Parse($$"""
         {
+          "liquidation": { "enabled": {{(liquidation ? "true" : "false")}} },
           "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 200, "positionsPerAccount": 10, "collateralToMargin": 1.3 },
           "limits": { "maxTrackedOrders": 1024 },
           "rings": { "directory": "{{_dir}}", "counters": "{{counters}}", "feedCapacity": 1024, "breachCapacity": 4096, "fileMode": "{{fileMode}}" },
@@ -45,7 +46,7 @@ public sealed class EngineServiceHardeningTests : IDisposable
     [Fact]
     public void JournalCannotRoll_EngineHalts_NothingUnjournaledIsApplied_TheMessageStaysInTheRing()
     {
-        var c = Config(journal: "journal");
+        var c = Config(journal: "journal", liquidation: false); // feed messages only (the engine's own records: the next test)
         using var service = c.OpenEngine();
         string journalDir = EngineService.JournalDirectory(c);
         // Segment 2 is prepared at open; segment 3 is prepared after the roll to 2 — make that fail
@@ -77,6 +78,60 @@ public sealed class EngineServiceHardeningTests : IDisposable
         Assert.True(published > engine.Journal.LastSequence);
         Assert.Equal(0, engine.PollOnce());
         Assert.Equal(engine.Journal.LastSequence, service.Feed.ReadConsumerSequence(0));
+    }
+
+    /// <summary>
+    /// The engine's own records (its liquidation orders) hit the same full journal: whichever append
+    /// fails — a message or an order's record — nothing is applied or made that is not journaled.
+    /// Collateral flips of account 0 (broke: liquidation, an order; rich: healthy) append message,
+    /// record, message, ...; the three offsets put the failing append on each of them.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void JournalCannotRoll_AnOrderItCannotRecord_IsNotMade(int offset)
+    {
+        var c = Config(journal: "journal");
+        using var service = c.OpenEngine();
+        Directory.CreateDirectory(Path.Combine(EngineService.JournalDirectory(c), "journal-000003.llrj"));
+        var producer = service.Feed.CreateMultiProducer();
+        var engine = service.Engine;
+        long n = 0, published = 0;
+        for (int guard = 0; guard < 100_000 && engine.HaltReason is null; guard++)
+        {
+            if (producer.TryClaim(1, out long s))
+            {
+                n++;
+                var p = producer.Payload(s);
+                long flip = n - offset;
+                Wire.FeedMessageDescriptor.WriteHeader(p, flip <= 0 ? Wire.FeedMessageType.Heartbeat : Wire.FeedMessageType.Collateral, 1, n, StandardWorkload.StartNanos + n, MonotonicClock.Now());
+                if (flip > 0)
+                {
+                    Wire.FeedMessageDescriptor.WriteCollateral(p, 0, StandardWorkload.UsdAsset, (flip & 1) == 1 ? 0 : 1e9);
+                }
+
+                producer.Publish(s);
+                published++;
+            }
+
+            engine.PollOnce();
+        }
+
+        Assert.NotNull(engine.HaltReason);
+        var k = engine.Counters;
+        Assert.True(k.LiquidationOrdersPlanned > 1_000, $"{k.LiquidationOrdersPlanned} orders");
+        Assert.Equal(engine.Journal!.LastSequence, k.Events + k.LiquidationOrdersPlanned); // every message applied and every order made is journaled
+        bool recordFailed = k.Events == published; // every message was taken: the failing append was an order's record
+        if (recordFailed)
+        {
+            Assert.Equal(Core.Book.MarginState.Liquidation, service.Engine.Book.State(0));
+            Assert.False(engine.Breaches.TryGetLiquidationOrder(0, out _, out _, out _)); // not made: it could not be recorded
+        }
+        else
+        {
+            Assert.Equal(published - 1, k.Events); // a message was refused and stays in the ring
+        }
     }
 
     [Theory]
