@@ -42,7 +42,9 @@ public sealed class BreachPublisher
     private readonly LiquidationOptions? _liquidation;
     private readonly LiquidationPlan[] _plans; // by account: the outstanding order (Id 0: none)
     private readonly WaitingAccounts _planAges; // accounts with an outstanding order, oldest issue first (timeouts)
+    private readonly int[] _deleveragedBy; // by account: 1 + the bankrupt account whose deleverage order it is the counterparty of (0: none)
     private long _planSequence;
+    private double _fund; // the insurance fund's balance (settlement currency)
     private readonly byte[] _record = new byte[FeedMessageDescriptor.PayloadSize];
 
     /// <summary>Creates the publisher of <paramref name="book"/>'s transitions onto <paramref name="ring"/> (null: offline).</summary>
@@ -59,7 +61,13 @@ public sealed class BreachPublisher
         _liquidation = liquidation;
         _plans = new LiquidationPlan[liquidation is null ? 0 : book.Config.MaxAccounts];
         _planAges = new WaitingAccounts(liquidation is null ? 1 : book.Config.MaxAccounts);
+        _deleveragedBy = new int[_plans.Length];
+        _fund = liquidation?.InsuranceFund ?? 0;
+        Counters.InsuranceFund = _fund;
     }
+
+    /// <summary>The insurance fund's balance: its configured start, plus liquidation fees, less the deficits it paid.</summary>
+    public double InsuranceFund => _fund;
 
     /// <summary>
     /// Where the engine journals each liquidation order it sizes, before publishing it (see
@@ -72,32 +80,49 @@ public sealed class BreachPublisher
     public LiquidationOptions? Liquidation => _liquidation;
 
     /// <summary>The account's outstanding liquidation order and its id (false when none).</summary>
-    public bool TryGetLiquidationOrder(int account, out long planId, out LiquidationOrder order, out double remaining)
+    public bool TryGetLiquidationOrder(int account, out long planId, out LiquidationOrder order, out double remaining) =>
+        TryGetLiquidationOrder(account, out planId, out order, out remaining, out _);
+
+    /// <summary>
+    /// The account's outstanding order, its id and, for a deleverage order of the default waterfall,
+    /// the counterparty (−1 for a liquidation order); false when none.
+    /// </summary>
+    public bool TryGetLiquidationOrder(int account, out long planId, out LiquidationOrder order, out double remaining, out int counterparty)
     {
         planId = 0;
         order = default;
         remaining = 0;
+        counterparty = -1;
         if (_liquidation is null || (uint)account >= (uint)_plans.Length || _plans[account].Id == 0)
         {
             return false;
         }
 
         ref readonly var p = ref _plans[account];
-        (planId, order, remaining) = (p.Id, p.Order, p.Remaining);
+        (planId, order, remaining, counterparty) = (p.Id, p.Order, p.Remaining, p.Deleverage ? p.Counterparty : -1);
         return true;
     }
 
     /// <summary>
     /// A fill was applied: if it trades the account's outstanding liquidation order's instrument in
     /// the order's direction, it covers that much of it (by whoever it was sent: a reducing order of
-    /// the account's own does the same job). Fully covered, the order ends and, if the account is
-    /// still in liquidation at the next <see cref="Drain"/>, the next one is sized.
+    /// the account's own does the same job), and the liquidation fee on what it covered — feeRate ×
+    /// quantity × fill price × multiplier — moves from the account to the insurance fund (none on a
+    /// deleverage order). Fully covered, the order ends and, if the account is still in liquidation
+    /// at the next <see cref="Drain"/>, the next one is sized. A replay runs this exactly as the live
+    /// engine did (the orders come back from the journal first), so the fund is replayed too.
     /// </summary>
-    public void OnFill(int account, int instrument, double quantity)
+    public void OnFill(int account, int instrument, double quantity, double price)
     {
         if (_liquidation is null || (uint)account >= (uint)_plans.Length)
         {
             return;
+        }
+
+        int by = _deleveragedBy[account] - 1;
+        if (by >= 0)
+        {
+            CoverCounterpartyLeg(by, instrument, quantity);
         }
 
         ref var p = ref _plans[account];
@@ -106,17 +131,98 @@ public sealed class BreachPublisher
             return;
         }
 
+        double covered = Math.Min(Math.Abs(quantity), Math.Abs(p.Remaining));
+        if (p.Deleverage)
+        {
+            Counters.DeleveragedQuantity += covered;
+        }
+        else if (_liquidation.Policy.FeeRate > 0)
+        {
+            double fee = _liquidation.Policy.FeeRate * covered * price * _book.Instrument(instrument).Multiplier;
+            if (double.IsFinite(fee) && fee > 0 && _book.Settle(account, -fee))
+            {
+                _fund += fee;
+                Counters.LiquidationFees += fee;
+                Counters.InsuranceFund = _fund;
+            }
+        }
+
         double left = p.Remaining - quantity;
-        if (left * p.Remaining <= 0 || Math.Abs(left) <= Math.Abs(p.Order.Quantity) * 1e-9)
+        p.Remaining = IsCovered(left, p.Remaining, p.Order.Quantity) ? 0 : left;
+        TryEnd(account);
+    }
+
+    /// <summary>True when <paramref name="left"/> of an order of <paramref name="quantity"/> is nothing, or crossed zero from <paramref name="before"/>.</summary>
+    private static bool IsCovered(double left, double before, double quantity) =>
+        left * before <= 0 || Math.Abs(left) <= Math.Abs(quantity) * 1e-9;
+
+    /// <summary>
+    /// A fill of a deleverage order's counterparty: the other leg of the trade. The order is covered
+    /// only when both legs are in — the matching engine may report them in either order, and until
+    /// the counterparty's is applied its position still looks available to the next deleverage.
+    /// </summary>
+    private void CoverCounterpartyLeg(int bankrupt, int instrument, double quantity)
+    {
+        ref var p = ref _plans[bankrupt];
+        if (p.Id == 0 || !p.Deleverage || p.Order.Instrument != instrument || !(quantity * p.CounterpartyRemaining > 0))
         {
-            p = default;
-            Counters.LiquidationOrdersFilled++;
-            _replan = account;
+            return;
         }
-        else
+
+        double left = p.CounterpartyRemaining - quantity;
+        p.CounterpartyRemaining = IsCovered(left, p.CounterpartyRemaining, p.Order.Quantity) ? 0 : left;
+        TryEnd(bankrupt);
+    }
+
+    private void TryEnd(int account)
+    {
+        ref readonly var p = ref _plans[account];
+        if (p.Remaining != 0 || p.CounterpartyRemaining != 0)
         {
-            p.Remaining = left;
+            return;
         }
+
+        EndPlan(account);
+        Counters.LiquidationOrdersFilled++;
+        _replan = account;
+    }
+
+    /// <summary>
+    /// Ends the account's order unfilled (live: the account left liquidation, or it timed out),
+    /// journaled so a replay ends it at the same point (<see cref="EngineRecords.LiquidationEnded"/>).
+    /// </summary>
+    private bool EndUnfilled(int account, long timestamp)
+    {
+        if (Records is { } records)
+        {
+            Array.Clear(_record);
+            ref var r = ref WireMessage.As<PlanEndRecord>(_record);
+            r.Type = EngineRecords.LiquidationEnded;
+            r.Version = EngineRecords.Version;
+            r.Account = account;
+            r.PlanId = _plans[account].Id;
+            r.TimestampNanos = timestamp;
+            if (!records(_record))
+            {
+                return false; // not durable, so not done: the engine halts on its journal's failure
+            }
+        }
+
+        EndPlan(account);
+        Counters.LiquidationOrdersEnded++;
+        return true;
+    }
+
+    /// <summary>Ends the account's order (its counterparty, if a deleverage order, is free for the next).</summary>
+    private void EndPlan(int account)
+    {
+        ref var p = ref _plans[account];
+        if (p.Deleverage && (uint)p.Counterparty < (uint)_deleveragedBy.Length && _deleveragedBy[p.Counterparty] == account + 1)
+        {
+            _deleveragedBy[p.Counterparty] = 0;
+        }
+
+        p = default;
     }
 
     private int _replan = -1;
@@ -146,6 +252,9 @@ public sealed class BreachPublisher
         visitor.Value(ref _planSequence);
         visitor.Array(_plans);
         _planAges.VisitState(visitor);
+        visitor.Value(ref _fund);
+        visitor.Array(_deleveragedBy);
+        Counters.InsuranceFund = _fund;
     }
 
     /// <summary>
@@ -155,19 +264,7 @@ public sealed class BreachPublisher
     /// </summary>
     public void Drain(long timestamp, long publishTicks, BreachCause cause, bool discard = false)
     {
-        while (_book.TryDequeueTransition(out var t))
-        {
-            if (!discard)
-            {
-                Queue(t, timestamp, publishTicks, cause, counted: true);
-            }
-
-            if (_liquidation is not null)
-            {
-                OnTransition(t, timestamp, publishTicks, discard);
-            }
-        }
-
+        DrainTransitions(timestamp, publishTicks, cause, discard);
         if (_liquidation is not null)
         {
             if (_replan >= 0)
@@ -181,9 +278,26 @@ public sealed class BreachPublisher
             }
 
             Expire(timestamp, publishTicks, discard);
+            DrainTransitions(timestamp, publishTicks, cause, discard); // the insurance fund's payments move ladders too
         }
 
         Flush();
+    }
+
+    private void DrainTransitions(long timestamp, long publishTicks, BreachCause cause, bool discard)
+    {
+        while (_book.TryDequeueTransition(out var t))
+        {
+            if (!discard)
+            {
+                Queue(t, timestamp, publishTicks, cause, counted: true);
+            }
+
+            if (_liquidation is not null)
+            {
+                OnTransition(t, timestamp, publishTicks, discard);
+            }
+        }
     }
 
     private void OnTransition(in MarginTransition t, long timestamp, long publishTicks, bool replaying)
@@ -206,8 +320,7 @@ public sealed class BreachPublisher
         }
         else if (_plans[a].Id != 0)
         {
-            _plans[a] = default; // out of liquidation: the order's remainder is not needed
-            Counters.LiquidationOrdersEnded++;
+            EndUnfilled(a, timestamp); // out of liquidation: the order's remainder is not needed
         }
         else
         {
@@ -226,21 +339,43 @@ public sealed class BreachPublisher
             return;
         }
 
-        if (!_book.PlanLiquidation(account, _liquidation!.Policy, out var order))
+        bool deleverage = false;
+        int counterparty = -1;
+        LiquidationOrder order;
+        if (_book.Equity(account) < 0)
+        {
+            // Bankrupt: the default waterfall (the insurance fund, then auto-deleveraging).
+            switch (Waterfall(account, timestamp, out order, out counterparty))
+            {
+                case WaterfallStep.Done:
+                    return;
+                case WaterfallStep.Deleverage:
+                    deleverage = true;
+                    break;
+                case WaterfallStep.Liquidate when _book.State(account) != MarginState.Liquidation:
+                    return; // the fund's payment took it out of liquidation
+            }
+        }
+        else
+        {
+            order = default;
+        }
+
+        if (!deleverage && !_book.PlanLiquidation(account, _liquidation!.Policy, out order))
         {
             // Nothing helps now (every reduction worsens the gap: hedges, or band and fee above what
             // it frees). Tried again after the timeout, so an account that a later price makes
-            // plannable is not forgotten; the default waterfall's case meanwhile.
+            // plannable is not forgotten.
             Counters.LiquidationUnplannable++;
-            _plans[account] = new LiquidationPlan { RetryNanos = timestamp };
-            _planAges.TryEnqueue(account);
+            RetryLater(account, timestamp);
             return;
         }
 
         var plan = new LiquidationPlan
         {
             Id = _planSequence + 1, Order = order, Remaining = order.Quantity, IssuedNanos = timestamp, CauseTimestamp = timestamp, CausePublishTicks = publishTicks,
-            Equity = _book.Equity(account), Queued = true,
+            Equity = _book.Equity(account), Queued = true, Deleverage = deleverage, Counterparty = counterparty,
+            CounterpartyRemaining = deleverage ? -order.Quantity : 0,
         };
         if (Records is { } records && !records(Record(account, plan)))
         {
@@ -249,12 +384,121 @@ public sealed class BreachPublisher
 
         _planSequence = plan.Id;
         _plans[account] = plan;
+        if (deleverage)
+        {
+            _deleveragedBy[counterparty] = account + 1; // not chosen again until both legs are in
+        }
+
         Counters.LiquidationOrdersPlanned++;
+        Counters.DeleverageOrders += deleverage ? 1 : 0;
         _planAges.TryEnqueue(account); // false: still listed from an earlier order, in an older place (Expire stops there until this one is due)
         if (_order.TryEnqueue(account))
         {
             _pending[account] = default; // an order without a breach (the account was already in liquidation)
         }
+    }
+
+    private void RetryLater(int account, long timestamp)
+    {
+        _plans[account] = new LiquidationPlan { RetryNanos = timestamp };
+        _planAges.TryEnqueue(account);
+    }
+
+    /// <summary>A deficit below this (settlement currency) is paid: rounding, not a loss.</summary>
+    private const double DeficitTolerance = 1e-6;
+
+    private enum WaterfallStep
+    {
+        Liquidate,  // the fund paid the deficit, or nobody can be deleveraged: liquidate as usual (if still in liquidation)
+        Deleverage, // the fund could not: a deleverage order was chosen
+        Done,       // nothing more now (tried again after the order timeout)
+    }
+
+    /// <summary>
+    /// The default waterfall for a bankrupt account (equity &lt; 0 at the marks). First the insurance
+    /// fund pays the deficit, as far as its balance goes (journaled before it moves, like an order);
+    /// the account, back at zero equity, is then liquidated as usual, and a later deficit (the band
+    /// and fee of closing it) is paid again. What the fund cannot pay is deleveraged: the account's
+    /// heaviest position in the worst scenario is closed against the opposite side's highest-ranked
+    /// holder (<see cref="RiskBook{TMargin}.FindDeleverageCounterparty"/>) at the bankruptcy price
+    /// (<see cref="RiskBook{TMargin}.BankruptcyPrice"/>), one counterparty per order — the next order
+    /// follows the fill, at the same price while the marks stand. A position nobody holds the other
+    /// side of is liquidated in the market like any other, its loss uncovered (counted). A flat account
+    /// keeps its deficit (counted) and is tried again after the order timeout: fees paid into the fund
+    /// meanwhile pay it.
+    /// </summary>
+    private WaterfallStep Waterfall(int account, long timestamp, out LiquidationOrder order, out int counterparty)
+    {
+        order = default;
+        counterparty = -1;
+        double deficit = -_book.Equity(account);
+        if (_fund > 0)
+        {
+            double paid = Math.Min(deficit, _fund);
+            if (Records is { } records && !records(FundRecord(account, paid, deficit, _fund - paid, timestamp)))
+            {
+                return WaterfallStep.Done; // not durable, so not paid: the engine halts on its journal's failure
+            }
+
+            Pay(account, paid);
+            deficit -= paid;
+        }
+
+        if (!(deficit > DeficitTolerance))
+        {
+            return WaterfallStep.Liquidate;
+        }
+
+        int n = _book.RankForLiquidation(account, _candidates);
+        int k = 0;
+        while (k < n && _candidates[k].Quantity == 0)
+        {
+            k++;
+        }
+
+        if (k == n)
+        {
+            Counters.UncoveredDeficits++; // flat: nothing left to deleverage
+            RetryLater(account, timestamp);
+            return WaterfallStep.Done;
+        }
+
+        int instrument = _candidates[k].Instrument;
+        double held = _candidates[k].Quantity;
+        double price = _book.BankruptcyPrice(instrument, held, deficit);
+        if (!double.IsFinite(price) || !_book.FindDeleverageCounterparty(instrument, held, account, out var other, _deleveragedBy))
+        {
+            Counters.UncoveredDeficits++; // nobody holds the other side: closed in the market like any account, the loss uncovered
+            return WaterfallStep.Liquidate;
+        }
+
+        double quantity = Math.Min(Math.Abs(held), Math.Abs(other.Quantity));
+        order = new LiquidationOrder(instrument, held > 0 ? -quantity : quantity, price, 0, RestoresTarget: false);
+        counterparty = other.Account;
+        return WaterfallStep.Deleverage;
+    }
+
+    private void Pay(int account, double paid)
+    {
+        _fund -= paid;
+        _book.Settle(account, paid);
+        Counters.DeficitsCovered++;
+        Counters.DeficitCoveredAmount += paid;
+        Counters.InsuranceFund = _fund;
+    }
+
+    private ReadOnlySpan<byte> FundRecord(int account, double paid, double deficit, double fundAfter, long timestamp)
+    {
+        Array.Clear(_record);
+        ref var r = ref WireMessage.As<FundCoverRecord>(_record);
+        r.Type = EngineRecords.FundCovered;
+        r.Version = EngineRecords.Version;
+        r.Account = account;
+        r.Paid = paid;
+        r.Deficit = deficit;
+        r.FundAfter = fundAfter;
+        r.TimestampNanos = timestamp;
+        return _record;
     }
 
     private ReadOnlySpan<byte> Record(int account, in LiquidationPlan p)
@@ -273,34 +517,73 @@ public sealed class BreachPublisher
         r.Equity = p.Equity;
         r.IssuedNanos = p.IssuedNanos;
         r.CausePublishTicks = p.CausePublishTicks;
+        r.Flags = p.Deleverage ? LiquidationOrderDescriptor.Deleverage : (byte)0;
+        r.Counterparty = p.Deleverage ? p.Counterparty : -1;
         return _record;
     }
 
     /// <summary>
-    /// Replay: restores a liquidation order the live engine made (its journal record), with its id,
-    /// replacing the account's previous one; fills replayed after it cover it as they did live.
-    /// Returns false (nothing changed) for a record this engine cannot hold: liquidation off, an
-    /// unknown account or instrument, an id ≤ 0, a quantity, limit or fee that is not finite.
+    /// Replay: restores a decision the live engine made (its journal record). A liquidation or
+    /// deleverage order comes back with its id, replacing the account's previous one; fills replayed
+    /// after it cover it as they did live, and an order the live engine ended unfilled is ended at the
+    /// same point. A payment of the insurance fund is made again. Returns false
+    /// (nothing changed) for a record this engine cannot hold: liquidation off, an unknown type,
+    /// account or instrument, an id ≤ 0, a number that is not finite, a deleverage order without a
+    /// counterparty, a payment that is negative or larger than the fund holds.
     /// </summary>
     public bool ApplyRecord(ReadOnlySpan<byte> payload)
     {
-        if (payload.Length < FeedMessageDescriptor.PayloadSize || _liquidation is null)
+        if (payload.Length < FeedMessageDescriptor.PayloadSize || _liquidation is null || payload[1] != EngineRecords.Version)
         {
             return false;
+        }
+
+        if (payload[0] == EngineRecords.LiquidationEnded)
+        {
+            ref readonly var e = ref WireMessage.Read<PlanEndRecord>(payload);
+            if ((uint)e.Account >= (uint)_plans.Length || e.PlanId <= 0 || _plans[e.Account].Id != e.PlanId)
+            {
+                return false;
+            }
+
+            EndPlan(e.Account);
+            Counters.LiquidationOrdersEnded++;
+            return true;
+        }
+
+        if (payload[0] == EngineRecords.FundCovered)
+        {
+            ref readonly var f = ref WireMessage.Read<FundCoverRecord>(payload);
+            if ((uint)f.Account >= (uint)_plans.Length || !(f.Paid >= 0) || !(f.Paid <= _fund + DeficitTolerance) || !double.IsFinite(f.Paid))
+            {
+                return false;
+            }
+
+            Pay(f.Account, Math.Min(f.Paid, _fund));
+            return true;
         }
 
         ref readonly var r = ref WireMessage.Read<LiquidationPlanRecord>(payload);
-        if (r.Type != EngineRecords.LiquidationPlanned || r.Version != EngineRecords.Version || (uint)r.Account >= (uint)_plans.Length || r.PlanId <= 0
-            || !_book.IsInstrument(r.Instrument) || !double.IsFinite(r.Quantity) || r.Quantity == 0 || !(r.LimitPrice > 0) || !double.IsFinite(r.LimitPrice) || !double.IsFinite(r.Fee))
+        bool deleverage = (r.Flags & LiquidationOrderDescriptor.Deleverage) != 0;
+        if (r.Type != EngineRecords.LiquidationPlanned || (uint)r.Account >= (uint)_plans.Length || r.PlanId <= 0
+            || !_book.IsInstrument(r.Instrument) || !double.IsFinite(r.Quantity) || r.Quantity == 0 || !(r.LimitPrice > 0) || !double.IsFinite(r.LimitPrice) || !double.IsFinite(r.Fee)
+            || (deleverage && ((uint)r.Counterparty >= (uint)_plans.Length || r.Counterparty == r.Account)))
         {
             return false;
         }
 
+        EndPlan(r.Account);
         _plans[r.Account] = new LiquidationPlan
         {
             Id = r.PlanId, Order = new LiquidationOrder(r.Instrument, r.Quantity, r.LimitPrice, r.Fee, r.RestoresTarget != 0), Remaining = r.Quantity,
             IssuedNanos = r.IssuedNanos, CauseTimestamp = r.IssuedNanos, CausePublishTicks = r.CausePublishTicks, Equity = r.Equity,
+            Deleverage = deleverage, Counterparty = deleverage ? r.Counterparty : -1, CounterpartyRemaining = deleverage ? -r.Quantity : 0,
         };
+        if (deleverage)
+        {
+            _deleveragedBy[r.Counterparty] = r.Account + 1;
+        }
+
         _planSequence = Math.Max(_planSequence, r.PlanId);
         _planAges.TryEnqueue(r.Account);
         return true;
@@ -331,10 +614,13 @@ public sealed class BreachPublisher
             }
 
             _planAges.Dequeue();
-            p = default;
-            if (!retry)
+            if (retry)
             {
-                Counters.LiquidationOrdersEnded++;
+                p = default;
+            }
+            else if (!EndUnfilled(a, now))
+            {
+                return;
             }
 
             if (_book.State(a) == MarginState.Liquidation)
@@ -515,7 +801,8 @@ public sealed class BreachPublisher
         m.Type = LiquidationOrderDescriptor.MessageType;
         m.Version = LiquidationOrderDescriptor.Version;
         m.Side = p.Order.Quantity < 0 ? OrderSide.Sell : OrderSide.Buy;
-        m.Flags = (byte)((p.Order.RestoresTarget ? LiquidationOrderDescriptor.RestoresTarget : 0) | (p.Reannounced ? LiquidationOrderDescriptor.Reannounced : 0));
+        m.Flags = (byte)((p.Order.RestoresTarget ? LiquidationOrderDescriptor.RestoresTarget : 0) | (p.Reannounced ? LiquidationOrderDescriptor.Reannounced : 0)
+            | (p.Deleverage ? LiquidationOrderDescriptor.Deleverage : 0));
         m.Account = account;
         m.PlanId = p.Id;
         m.Instrument = p.Order.Instrument;
@@ -527,6 +814,7 @@ public sealed class BreachPublisher
         m.TimestampNanos = p.CauseTimestamp;
         m.SourcePublishTicks = p.CausePublishTicks;
         m.PublishTicks = MonotonicClock.Now();
+        m.Counterparty = p.Deleverage ? p.Counterparty : -1;
     }
 
     private readonly record struct PendingBreach(MarginTransition Transition, long Timestamp, long PublishTicks, BreachCause Cause, MarginMode Mode, int CandidateCount,
@@ -545,6 +833,9 @@ public sealed class BreachPublisher
         public bool Queued;           // to be published (behind the account's breach, if any)
         public bool Reannounced;      // after a restart: the liquidator sends it only if it never did
         public long RetryNanos;       // Id 0: when sizing found nothing to do (retried after the timeout); 0: none
+        public bool Deleverage;       // a deleverage order of the default waterfall, against Counterparty at the bankruptcy price
+        public int Counterparty;
+        public double CounterpartyRemaining; // deleverage: the counterparty's leg not yet filled (signed as its fill)
     }
 }
 
@@ -555,9 +846,12 @@ public delegate bool RecordWriter(ReadOnlySpan<byte> record);
 /// How the engine acts for accounts in liquidation: <paramref name="Policy"/> sizes and prices each
 /// order; an order not covered by fills within <paramref name="OrderTimeoutNanos"/> of business time
 /// ends and the next one is sized from the account as it then stands.
+/// <paramref name="InsuranceFund"/> is the insurance fund's starting balance (settlement currency,
+/// ≥ 0): it receives the liquidation fees and pays bankrupt accounts' deficits; what it cannot pay is
+/// deleveraged (the default waterfall). A snapshot or journal replay restores its balance.
 /// </summary>
-public sealed record LiquidationOptions(LiquidationPolicy Policy, long OrderTimeoutNanos)
+public sealed record LiquidationOptions(LiquidationPolicy Policy, long OrderTimeoutNanos, double InsuranceFund = 0)
 {
-    /// <summary>The default policy, orders expiring after 5 s.</summary>
-    public static LiquidationOptions Default { get; } = new(LiquidationPolicy.Default, 5_000_000_000);
+    /// <summary>The default policy, orders expiring after 5 s, a fund of 1,000,000 (the configuration's defaults).</summary>
+    public static LiquidationOptions Default { get; } = new(LiquidationPolicy.Default, 5_000_000_000, 1_000_000);
 }

@@ -103,6 +103,27 @@ public sealed class EngineCounters
     /// <summary>Liquidation orders that ended unfilled: timed out, or the account left liquidation first.</summary>
     public long LiquidationOrdersEnded { get; internal set; }
 
+    /// <summary>The insurance fund's balance (settlement currency): its start, plus fees, less the deficits it paid.</summary>
+    public double InsuranceFund { get; internal set; }
+
+    /// <summary>Liquidation fees moved from liquidated accounts into the insurance fund (settlement currency).</summary>
+    public double LiquidationFees { get; internal set; }
+
+    /// <summary>Payments of the insurance fund into bankrupt accounts.</summary>
+    public long DeficitsCovered { get; internal set; }
+
+    /// <summary>What the insurance fund paid into bankrupt accounts (settlement currency).</summary>
+    public double DeficitCoveredAmount { get; internal set; }
+
+    /// <summary>Deleverage orders sized (the fund could not pay a deficit).</summary>
+    public long DeleverageOrders { get; internal set; }
+
+    /// <summary>Quantity closed by deleverage orders' fills (contracts, over every instrument).</summary>
+    public double DeleveragedQuantity { get; internal set; }
+
+    /// <summary>Times a bankrupt account's deficit could be neither paid nor deleveraged (flat, or nobody on the other side; tried again after the order timeout).</summary>
+    public long UncoveredDeficits { get; internal set; }
+
     /// <summary>Engine records in a replayed journal this engine could not hold (liquidation off, an unknown id, a value that is not a number): skipped, counted.</summary>
     public long RefusedRecords { get; internal set; }
 
@@ -150,7 +171,12 @@ public static class EngineCountersLayout
         RiskOffNanos = StateChanges + 3, ReplayedEvents = StateChanges + 4, SnapshotsWritten = StateChanges + 5, SnapshotFailures = StateChanges + 6, ProducerRestarts = StateChanges + 7, JournalFailed = StateChanges + 8,
         OrderChecksAnswered = StateChanges + 9, OrderChecksMalformed = StateChanges + 10, OrderChecksWaited = StateChanges + 11, FeedLatencySumNanos = StateChanges + 12,
         LiquidationOrdersPlanned = StateChanges + 13, LiquidationOrdersFilled = StateChanges + 14, LiquidationOrdersEnded = StateChanges + 15,
-        Count = StateChanges + 16;
+        InsuranceFundBits = StateChanges + 16, LiquidationFeesBits = StateChanges + 17, DeficitsCovered = StateChanges + 18, DeficitCoveredBits = StateChanges + 19,
+        DeleverageOrders = StateChanges + 20, DeleveragedQuantityBits = StateChanges + 21, UncoveredDeficits = StateChanges + 22,
+        Count = StateChanges + 23;
+
+    /// <summary>The slots that hold a double's bits (<see cref="BitConverter.Int64BitsToDouble"/>), not a count.</summary>
+    public static bool IsDouble(int slot) => slot is InsuranceFundBits or LiquidationFeesBits or DeficitCoveredBits or DeleveragedQuantityBits;
 
     /// <summary>Copies <paramref name="c"/> into <paramref name="slots"/> (the lag and process fields are the caller's).</summary>
     public static void Copy(EngineCounters c, Span<long> slots)
@@ -176,5 +202,12 @@ public static class EngineCountersLayout
         slots[LiquidationOrdersPlanned] = c.LiquidationOrdersPlanned;
         slots[LiquidationOrdersFilled] = c.LiquidationOrdersFilled;
         slots[LiquidationOrdersEnded] = c.LiquidationOrdersEnded;
+        slots[InsuranceFundBits] = BitConverter.DoubleToInt64Bits(c.InsuranceFund);
+        slots[LiquidationFeesBits] = BitConverter.DoubleToInt64Bits(c.LiquidationFees);
+        slots[DeficitsCovered] = c.DeficitsCovered;
+        slots[DeficitCoveredBits] = BitConverter.DoubleToInt64Bits(c.DeficitCoveredAmount);
+        slots[DeleverageOrders] = c.DeleverageOrders;
+        slots[DeleveragedQuantityBits] = BitConverter.DoubleToInt64Bits(c.DeleveragedQuantity);
+        slots[UncoveredDeficits] = c.UncoveredDeficits;
     }
 }

@@ -257,10 +257,11 @@ public sealed class EngineService : IDisposable
         string dir = JournalDirectory(_config);
         var clock = Stopwatch.StartNew();
         var (snapshotSequence, snapshotPath, refused) = SnapshotStore.LoadNewest(dir, Engine);
-        long records = 0;
+        long records = 0, orders = 0;
         var scan = JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) =>
         {
-            records += payload[0] == EngineRecords.LiquidationPlanned ? 1 : 0;
+            records += EngineRecords.IsRecord(payload[0]) ? 1 : 0;
+            orders += payload[0] == EngineRecords.LiquidationPlanned ? 1 : 0;
             Engine.Replay(payload);
         }, after: snapshotSequence);
         var writer = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, (long)_config.Journal.SegmentMegabytes << 20, _config.FilePermissions);
@@ -273,7 +274,7 @@ public sealed class EngineService : IDisposable
             Failed = message => SnapshotFailed?.Invoke(message),
         };
         Recovery = new RecoveryReport(dir, snapshotPath is null ? null : Path.GetFileName(snapshotPath), snapshotSequence, Math.Max(0, scan.LastSequence - snapshotSequence - records),
-            scan.Problem, refused, announced, clock.Elapsed.TotalMilliseconds) { RestoredOrders = records };
+            scan.Problem, refused, announced, clock.Elapsed.TotalMilliseconds) { RestoredOrders = orders };
     }
 
     private SnapshotStore? _snapshots;

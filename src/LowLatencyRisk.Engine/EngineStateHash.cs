@@ -13,6 +13,9 @@ namespace LowLatencyRisk.Engine;
 /// Derived values (margins, Greeks, risk arrays) and the margin ladder are left out on purpose:
 /// margins are recomputed from this state by a revaluation, and the ladder's path depends on when
 /// revaluations ran (wall-clock coalescing), not only on the messages. Recovery recomputes both.
+/// So are the engine's own decisions that follow the ladder — liquidation orders, the fees charged
+/// on their fills and the insurance fund's payments (<see cref="Core.Book.RiskBook{TMargin}.SettledCash"/>):
+/// a recovery restores them from the journal's engine records, not from the messages.
 /// </remarks>
 public static class EngineStateHash
 {

@@ -11,7 +11,7 @@ public readonly record struct BreachRecord(long Sequence, int Account, MarginSta
     MarginMode Mode = MarginMode.Portfolio);
 
 /// <summary>A liquidation order as the liquidator handled it: <paramref name="Sent"/> false when it had sent that id before (a re-read or a re-announcement).</summary>
-public readonly record struct LiquidationOrderRecord(long PlanId, int Account, int Instrument, double SignedQuantity, double LimitPrice, double Fee, bool Reannounced, bool Sent);
+public readonly record struct LiquidationOrderRecord(long PlanId, int Account, int Instrument, double SignedQuantity, double LimitPrice, double Fee, bool Reannounced, bool Sent, int Counterparty = -1);
 
 /// <summary>
 /// The downstream reader of the breach ring (in production a separate liquidation process):
@@ -126,16 +126,18 @@ public sealed class Liquidator : IAgent
         if (_orders is null)
         {
             OrdersRead++;
-            onOrder?.Invoke(new LiquidationOrderRecord(m.PlanId, m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.Fee, reannounced, Sent: false));
+            onOrder?.Invoke(new LiquidationOrderRecord(m.PlanId, m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.Fee, reannounced, Sent: false, m.IsDeleverage ? m.Counterparty : -1));
             return true;
         }
 
         long last = _ledger!.LastSent(m.Account);
         if (last < 0 || m.PlanId <= 0 || m.Side is not (Core.Gate.OrderSide.Buy or Core.Gate.OrderSide.Sell)
-            || !(m.Quantity > 0) || !double.IsFinite(m.Quantity) || !(m.LimitPrice > 0) || !double.IsFinite(m.LimitPrice))
+            || !(m.Quantity > 0) || !double.IsFinite(m.Quantity) || !(m.LimitPrice > 0) || !double.IsFinite(m.LimitPrice)
+            || (m.IsDeleverage && (m.Counterparty == m.Account || _ledger.LastSent(m.Counterparty) < 0)))
         {
-            // Not an order the engine writes (an account outside the ledger, no id, no side, or a
-            // quantity or price that is not a positive number): never forwarded to the matching engine.
+            // Not an order the engine writes (an account outside the ledger, no id, no side, a
+            // quantity or price that is not a positive number, a deleverage order whose counterparty
+            // is the account itself or outside the ledger): never forwarded to the matching engine.
             OrdersRead++;
             OrdersRefused++;
             return true;
@@ -145,7 +147,7 @@ public sealed class Liquidator : IAgent
         {
             OrdersRead++;
             OrdersAlreadySent++;
-            onOrder?.Invoke(new LiquidationOrderRecord(m.PlanId, m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.Fee, reannounced, Sent: false));
+            onOrder?.Invoke(new LiquidationOrderRecord(m.PlanId, m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.Fee, reannounced, Sent: false, m.IsDeleverage ? m.Counterparty : -1));
             return true;
         }
 
@@ -168,7 +170,7 @@ public sealed class Liquidator : IAgent
             OrderLatency.Record(MonotonicClock.ToNanos(now - m.SourcePublishTicks));
         }
 
-        onOrder?.Invoke(new LiquidationOrderRecord(m.PlanId, m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.Fee, reannounced, Sent: true));
+        onOrder?.Invoke(new LiquidationOrderRecord(m.PlanId, m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.Fee, reannounced, Sent: true, m.IsDeleverage ? m.Counterparty : -1));
         return true;
     }
 

@@ -144,7 +144,7 @@ public sealed class RiskEngine : IAgent
     /// </summary>
     public void Replay(ReadOnlySpan<byte> payload)
     {
-        if (payload.Length > 0 && payload[0] == EngineRecords.LiquidationPlanned)
+        if (payload.Length > 0 && EngineRecords.IsRecord(payload[0]))
         {
             // The engine's own decision, journaled live: restored, not taken again.
             if (!_breaches.ApplyRecord(payload))
@@ -272,7 +272,7 @@ public sealed class RiskEngine : IAgent
         if (effect.Type == Wire.FeedMessageType.Fill && _machine.LastFillApplied)
         {
             ref readonly var fill = ref WireMessage.Read<FillMessage>(p);
-            _breaches.OnFill(fill.Account, fill.Instrument, fill.Quantity); // covers the account's liquidation order, if it trades it
+            _breaches.OnFill(fill.Account, fill.Instrument, fill.Quantity, fill.Price); // covers the account's liquidation order, if it trades it
         }
 
         if (effect.LadderMayMove)
@@ -299,7 +299,7 @@ public sealed class RiskEngine : IAgent
     private bool JournalThenApply(ReadOnlySpan<byte> payload)
     {
         var journal = _journal;
-        if (journal is not null && !journal.TryAppend(payload[0] == EngineRecords.LiquidationPlanned ? Neutralized(payload) : payload, out _))
+        if (journal is not null && !journal.TryAppend(EngineRecords.IsRecord(payload[0]) ? Neutralized(payload) : payload, out _))
         {
             Halt(journal.Failure);
             return false;

@@ -234,7 +234,7 @@ public static class RiskBookVerifier
             }
         }
 
-        double collateral = 0;
+        double collateral = book.SettledCash(account);
         for (int x = 0; x < config.MaxAssets; x++)
         {
             double balance = book.CollateralBalance(account, x);

@@ -156,7 +156,7 @@ internal static class LiquidatorCommand
 
     /// <summary>One liquidation order as a line.</summary>
     internal static string Describe(in LiquidationOrderRecord o) => string.Create(Inv,
-        $"order {o.PlanId} account {o.Account} {(o.SignedQuantity < 0 ? "sell" : "buy")} {Math.Abs(o.SignedQuantity):G6} of instrument {o.Instrument} at limit {o.LimitPrice:N2} (fee {o.Fee:N2}){(o.Sent ? " sent" : " already sent, not resent")}{(o.Reannounced ? " (re-announced after an engine restart)" : "")}");
+        $"{(o.Counterparty >= 0 ? "deleverage order" : "order")} {o.PlanId} account {o.Account} {(o.SignedQuantity < 0 ? "sell" : "buy")} {Math.Abs(o.SignedQuantity):G6} of instrument {o.Instrument} {(o.Counterparty >= 0 ? string.Create(Inv, $"to account {o.Counterparty} at the bankruptcy price {o.LimitPrice:N2}") : string.Create(Inv, $"at limit {o.LimitPrice:N2} (fee {o.Fee:N2})"))}{(o.Sent ? " sent" : " already sent, not resent")}{(o.Reannounced ? " (re-announced after an engine restart)" : "")}");
 
     /// <summary>One breach as a line: the transition, the numbers, and the positions to close first when the engine named any.</summary>
     internal static string Describe(in BreachRecord b) => string.Create(Inv,

@@ -77,6 +77,8 @@ internal static class RunCommand
         Console.WriteLine(string.Create(c, $"breaches            {r.Breaches:N0} read by the liquidator: {r.MarginCalls:N0} margin calls, {r.Liquidations:N0} liquidations, {r.BackToHealthy:N0} back to healthy; sequence gaps {r.BreachSequenceGaps}"));
         var l = r.Liquidation;
         Console.WriteLine(string.Create(c, $"liquidation orders  {l.Sized:N0} sized by the engine, {l.Sent:N0} sent by the liquidator ({l.AlreadySent:N0} read again, not resent), {l.Matched:N0} filled by the simulated matching engine, {l.Covered:N0} seen covered by the engine, {l.EndedUnfilled:N0} ended unfilled, {l.Unplannable:N0} times no reduction could help"));
+        var w = l.Waterfall;
+        Console.WriteLine(string.Create(c, $"default waterfall   insurance fund {w.FundStart:N2} → {w.FundEnd:N2} (fees in {w.Fees:N2}; {w.DeficitsPaid:N0} deficits paid, {w.DeficitPaidAmount:N2}); {w.DeleverageOrders:N0} deleverage orders sized, {w.DeleverageTraded:N0} traded by the simulated matching engine, {w.DeleveragedQuantity:N3} contracts deleveraged; {w.Uncovered:N0} times a deficit was neither paid nor deleveraged"));
         if (l.LatencyCount > 0)
         {
             Console.WriteLine(string.Create(c, $"cause → order sent  p50 {T(l.LatencyP50)}, p99 {T(l.LatencyP99)} ({l.LatencyCount:N0} orders)"));

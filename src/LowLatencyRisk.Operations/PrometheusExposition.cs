@@ -73,6 +73,13 @@ public static class PrometheusExposition
         new(L.LiquidationOrdersPlanned, "llr_liquidation_orders_sized_total", MetricType.Counter, "Liquidation orders the engine sized (one outstanding per account in liquidation)."),
         new(L.LiquidationOrdersFilled, "llr_liquidation_orders_covered_total", MetricType.Counter, "Liquidation orders covered by fills."),
         new(L.LiquidationOrdersEnded, "llr_liquidation_orders_ended_unfilled_total", MetricType.Counter, "Liquidation orders that timed out or outlived the account's liquidation."),
+        new(L.InsuranceFundBits, "llr_insurance_fund_balance", MetricType.Gauge, "The insurance fund's balance (settlement currency): start + liquidation fees - deficits paid."),
+        new(L.LiquidationFeesBits, "llr_liquidation_fees_total", MetricType.Counter, "Liquidation fees moved from liquidated accounts into the insurance fund (settlement currency)."),
+        new(L.DeficitsCovered, "llr_deficits_covered_total", MetricType.Counter, "Payments of the insurance fund into bankrupt accounts."),
+        new(L.DeficitCoveredBits, "llr_deficit_covered_amount_total", MetricType.Counter, "What the insurance fund paid into bankrupt accounts (settlement currency)."),
+        new(L.DeleverageOrders, "llr_deleverage_orders_total", MetricType.Counter, "Deleverage orders sized (deficits the fund could not pay)."),
+        new(L.DeleveragedQuantityBits, "llr_deleveraged_quantity_total", MetricType.Counter, "Quantity closed by deleverage orders (contracts, all instruments)."),
+        new(L.UncoveredDeficits, "llr_uncovered_deficits_total", MetricType.Counter, "Times a bankrupt account's deficit could be neither paid nor deleveraged."),
     ];
 
     /// <summary>Labelled families: first slot, metric, label name and the label of each slot.</summary>
@@ -105,7 +112,7 @@ public static class PrometheusExposition
         foreach (var m in Metrics)
         {
             Head(b, m.Name, m.Type, m.Help);
-            b.Append(m.Name).Append(' ').Append(Value(s[m.Slot], m.Scale)).Append('\n');
+            b.Append(m.Name).Append(' ').Append(L.IsDouble(m.Slot) ? Number(BitConverter.Int64BitsToDouble(s[m.Slot])) : Value(s[m.Slot], m.Scale)).Append('\n');
         }
 
         foreach (var (spec, label, values, width) in Families)

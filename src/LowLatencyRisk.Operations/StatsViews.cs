@@ -18,6 +18,13 @@ public static class StatsViews
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    /// <summary>The default waterfall's line: the insurance fund, what it took and paid, what was deleveraged.</summary>
+    internal static string Waterfall(long[] s)
+    {
+        static double D(long bits) => BitConverter.Int64BitsToDouble(bits);
+        return string.Create(Inv, $"insurance fund {D(s[L.InsuranceFundBits]):N2}  fees in {D(s[L.LiquidationFeesBits]):N2}  deficits paid {s[L.DeficitsCovered]:N0} ({D(s[L.DeficitCoveredBits]):N2})  deleverage orders {s[L.DeleverageOrders]:N0} ({D(s[L.DeleveragedQuantityBits]):N3} contracts)  uncovered {s[L.UncoveredDeficits]:N0}");
+    }
+
     /// <summary>The block <c>llr stats --once</c> prints (and the screen's plain fallback).</summary>
     public static string Block(long[] s, long[]? previous, double seconds, int pid, string status = "")
     {
@@ -29,6 +36,7 @@ public static class StatsViews
         b.AppendLine("rejects      " + Rejects(s));
         b.AppendLine(string.Create(Inv, $"breaches      margin calls {s[L.BreachesByState + (int)MarginState.MarginCall]:N0}  liquidations {s[L.BreachesByState + (int)MarginState.Liquidation]:N0}  back to healthy {s[L.BreachesByState + (int)MarginState.Healthy]:N0}"));
         b.AppendLine(string.Create(Inv, $"liquidation   orders sized {s[L.LiquidationOrdersPlanned]:N0}  covered by fills {s[L.LiquidationOrdersFilled]:N0}  ended unfilled {s[L.LiquidationOrdersEnded]:N0}"));
+        b.AppendLine("waterfall     " + Waterfall(s));
         b.AppendLine(string.Create(Inv, $"rings         feed lag {s[L.FeedLag]:N0} messages  breach lag {s[L.BreachLag]:N0} messages  abandoned feed slots {s[L.AbandonedSlots]:N0}  sequence gaps {s[L.SequenceGaps]:N0}"));
         b.AppendLine(string.Create(Inv, $"alarms        breach ring full {s[L.BreachRingFull]:N0} times  pending breaches {s[L.PendingBreaches]:N0}  risk-off {(s[L.RiskOff] != 0 ? "YES" : "no")} ({Duration(s[L.RiskOffNanos])} in all)  state changes {s[L.StateChanges]:N0} = published {s[L.BreachesPublished]:N0} + folded {s[L.BreachesCoalesced]:N0} + waiting"));
         b.AppendLine(string.Create(Inv, $"storage       journal {(s[L.JournalFailed] != 0 ? "FAILED (engine halted)" : "ok or off")}  snapshots written {s[L.SnapshotsWritten]:N0}  snapshots failed {s[L.SnapshotFailures]:N0}"));
@@ -76,6 +84,7 @@ public static class StatsViews
         Row("rejects", RejectTotal(s) == 0 ? "none" : $"[yellow]{Markup.Escape(Rejects(s))}[/]");
         Row("ladder", string.Create(Inv, $"margin calls {s[L.BreachesByState + (int)MarginState.MarginCall]:N0}  liquidations [red]{s[L.BreachesByState + (int)MarginState.Liquidation]:N0}[/]  back to healthy [green]{s[L.BreachesByState + (int)MarginState.Healthy]:N0}[/]"));
         Row("liquidation", string.Create(Inv, $"orders sized {s[L.LiquidationOrdersPlanned]:N0}  covered by fills {s[L.LiquidationOrdersFilled]:N0}  ended unfilled {s[L.LiquidationOrdersEnded]:N0}"));
+        Row("waterfall", Markup.Escape(Waterfall(s)));
         Row("breaches", string.Create(Inv, $"state changes {s[L.StateChanges]:N0} = published {s[L.BreachesPublished]:N0} + folded {s[L.BreachesCoalesced]:N0} + waiting"));
         var p = Percentiles(s);
         Row("feed latency", p is null ? "no batches yet" : Markup.Escape(string.Join("   ", p.Select(x => $"{x.Name} < {x.Bound}"))));

@@ -15,7 +15,7 @@ namespace LowLatencyRisk.Engine.Tests;
 /// scenarios with a 15 % price range (worst loss per unit = 0.15 × index), MM = 0.8 × IM, ladder
 /// hysteresis 2 %; USD collateral without haircut.
 /// </summary>
-public sealed class LiquidationOrderTests : IDisposable
+public sealed partial class LiquidationOrderTests : IDisposable
 {
     private const long T0 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
     private static readonly LiquidationOptions Options = new(new LiquidationPolicy(TargetFraction: 0, PriceBand: 0.01, FeeRate: 0.005), OrderTimeoutNanos: 5_000_000_000);
@@ -65,7 +65,7 @@ public sealed class LiquidationOrderTests : IDisposable
         }
     }
 
-    private Rig NewRig(RiskBook? book = null)
+    private Rig NewRig(RiskBook? book = null, LiquidationOptions? options = null)
     {
         book ??= NewBook();
         var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1024, ProducerMode.Multi));
@@ -74,7 +74,7 @@ public sealed class LiquidationOrderTests : IDisposable
         var ledger = LiquidatorLedger.InMemory(16);
         _owned.AddRange([feed, breaches, orders, ledger]);
         var sent = new List<LiquidationOrderRecord>();
-        var engine = new RiskEngine(book, null, feed.CreateConsumer(0), breaches.CreateSingleProducer(), liquidation: Options);
+        var engine = new RiskEngine(book, null, feed.CreateConsumer(0), breaches.CreateSingleProducer(), liquidation: options ?? Options);
         var liquidator = new Liquidator(breaches.CreateConsumer(0), orders: orders.CreateSingleProducer(), ledger: ledger, onOrder: sent.Add);
         var matcher = new LiquidationMatcher(orders.CreateConsumer(0), feed.CreateMultiProducer(), producerId: 2);
         return new Rig(book, engine, feed.CreateMultiProducer(), liquidator, matcher, breaches, orders, ledger, sent);
@@ -132,10 +132,13 @@ public sealed class LiquidationOrderTests : IDisposable
         Assert.Equal(0.005 * 0.070 * 29_205, order.Fee, 9);
         Assert.Equal(1, rig.Matcher.Filled);
 
-        // Filled at 29,205: 1.93 left; equity 7,000 − 0.07 × 295 = 6,979.35 ≥ MM × 1.02 =
-        // 0.8 × 1.93 × 4,425 × 1.02 = 6,968.84: out of liquidation, into margin call (< IM 8,540.25).
+        // Filled at 29,205: 1.93 left; equity 7,000 − 0.07 × 295 − the fee 0.005 × 0.07 × 29,205 =
+        // 10.22175 (moved to the insurance fund) = 6,969.12825 ≥ MM × 1.02 = 0.8 × 1.93 × 4,425 × 1.02
+        // = 6,968.84: out of liquidation, into margin call (< IM 8,540.25) — the sizing counted the fee.
         Assert.Equal(1.93, rig.Book.PositionQuantity(0, 0), 9);
-        Assert.Equal(6_979.35, rig.Book.Equity(0), 6);
+        Assert.Equal(6_969.12825, rig.Book.Equity(0), 6);
+        Assert.Equal(10.22175, rig.Engine.Breaches.InsuranceFund, 9);
+        Assert.Equal(10.22175, rig.Engine.Counters.LiquidationFees, 9);
         Assert.Equal(MarginState.MarginCall, rig.Book.State(0));
         var c = rig.Engine.Counters;
         Assert.Equal((1, 1, 1, 0, 0), (c.LiquidationOrdersPlanned, c.LiquidationOrdersPublished, c.LiquidationOrdersFilled, c.LiquidationOrdersEnded, c.LiquidationUnplannable));
@@ -184,7 +187,10 @@ public sealed class LiquidationOrderTests : IDisposable
         rig.Liquidator.Poll();
         Assert.False(rig.Engine.Breaches.TryGetLiquidationOrder(0, out _, out _, out _));
         Assert.Equal(1, rig.Engine.Counters.LiquidationOrdersFilled);
-        Assert.Equal(2_652.675, rig.Book.Equity(0), 6);
+        // 2,652.675 before fees; the fees on 0.631 and 0.632 at 27,225 (0.005 × 1.263 × 27,225 =
+        // 171.925875) went to the insurance fund.
+        Assert.Equal(2_652.675 - 171.925875, rig.Book.Equity(0), 6);
+        Assert.Equal(171.925875, rig.Engine.Breaches.InsuranceFund, 6);
         Assert.Equal(MarginState.MarginCall, rig.Book.State(0));
         Assert.Single(rig.Sent);
     }
@@ -240,7 +246,8 @@ public sealed class LiquidationOrderTests : IDisposable
     public void AnAccountNothingCanHelp_IsTriedAgainAfterTheTimeout_NotForgotten()
     {
         // Collateral 10,000; long 1 from 30,000 (healthy: IM 4,500), sold at 19,000: flat, realized
-        // −11,000, equity −1,000 < MM 0: liquidation with nothing to close (counted). Then it buys
+        // −11,000, equity −1,000 < MM 0: liquidation with nothing to close — bankrupt, with an empty
+        // insurance fund and nothing left to deleverage (counted). Then it buys
         // 1 at 29,000 (mark 30,000: equity 0 < MM 3,600): still in liquidation, no transition — only
         // the retry can size it.
         var rig = NewRig();
@@ -251,7 +258,7 @@ public sealed class LiquidationOrderTests : IDisposable
         Publish(rig, FeedMessageType.Fill, p => FeedMessageDescriptor.WriteFill(p, 0, 0, -1, 19_000, 2));
         Poll(rig);
         Assert.Equal(MarginState.Liquidation, rig.Book.State(0));
-        Assert.Equal(1, rig.Engine.Counters.LiquidationUnplannable);
+        Assert.Equal(1, rig.Engine.Counters.UncoveredDeficits);
         Publish(rig, FeedMessageType.Fill, p => FeedMessageDescriptor.WriteFill(p, 0, 0, 1, 29_000, 3));
         Poll(rig);
         Assert.Equal(0, rig.Book.Equity(0), 9);
@@ -263,7 +270,9 @@ public sealed class LiquidationOrderTests : IDisposable
         var order = Assert.Single(rig.Sent);
         Assert.Equal(-1, order.SignedQuantity, 9); // closing all of it is not enough (equity 0 − costs < 0): closed in full
         Assert.Equal(29_700, order.LimitPrice);
-        Assert.Equal(2, rig.Engine.Counters.LiquidationUnplannable + rig.Engine.Counters.LiquidationOrdersPlanned);
+        // Bankrupt both times with an empty fund: flat the first (nothing to do), and at the retry
+        // nobody holds the other side to deleverage, so it is liquidated in the market, its loss uncovered.
+        Assert.Equal((2L, 1L), (rig.Engine.Counters.UncoveredDeficits, rig.Engine.Counters.LiquidationOrdersPlanned));
     }
 
     [Fact]
@@ -493,7 +502,8 @@ public sealed class LiquidationOrderTests : IDisposable
         GcAssert.NoAllocation(state, static s =>
         {
             var r = s.rig;
-            Send(r, s.seq, FeedMessageType.Collateral, 0, 6_000);
+            r.Sent.Clear(); // the test's record of sent orders must not grow inside the measured window
+            Send(r, s.seq, FeedMessageType.Collateral, 0, 6_000 - r.Book.RealizedPnl(0) - r.Book.SettledCash(0)); // the same equity each round, whatever the fees and bands took
             r.Engine.PollOnce();
             r.Liquidator.Poll();
             r.Matcher.DoWork();

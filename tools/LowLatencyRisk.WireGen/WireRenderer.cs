@@ -252,6 +252,7 @@ public static class WireRenderer
         Define(s, "LLR_LIQUIDATION_ORDER_VERSION", LiquidationOrderDescriptor.Version);
         Define(s, "LLR_LIQUIDATION_RESTORES_TARGET", LiquidationOrderDescriptor.RestoresTarget);
         Define(s, "LLR_LIQUIDATION_REANNOUNCED", LiquidationOrderDescriptor.Reannounced);
+        Define(s, "LLR_LIQUIDATION_DELEVERAGE", LiquidationOrderDescriptor.Deleverage);
         Define(s, "LLR_GATE_SLOT_SIZE", 8 + OrderCheckRequestDescriptor.Size);
         Define(s, "LLR_GATE_VERSION", OrderCheckRequestDescriptor.Version);
         s.Append('\n');
@@ -323,7 +324,7 @@ public static class WireRenderer
 
     private static void Define(StringBuilder s, string name, int value, string? note = null)
     {
-        s.Append("#define ").Append(name.PadRight(26)).Append(value.ToString(CultureInfo.InvariantCulture));
+        s.Append("#define ").Append(name.PadRight(32)).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture));
         if (note is not null)
         {
             s.Append(" /* ").Append(note).Append(" */");

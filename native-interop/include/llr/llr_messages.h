@@ -10,19 +10,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LLR_FEED_SLOT_SIZE        128
-#define LLR_FEED_VERSION          1
-#define LLR_FEED_HEADER_SIZE      32
-#define LLR_MAX_PRODUCERS         64 /* producer ids are 0..63: the engine refuses any other */
-#define LLR_BREACH_SLOT_SIZE      128
-#define LLR_BREACH_VERSION        3
-#define LLR_BREACH_MAX_CANDIDATES 3
-#define LLR_LIQUIDATION_ORDER_SLOT_SIZE128
-#define LLR_LIQUIDATION_ORDER_VERSION1
-#define LLR_LIQUIDATION_RESTORES_TARGET1
-#define LLR_LIQUIDATION_REANNOUNCED2
-#define LLR_GATE_SLOT_SIZE        64
-#define LLR_GATE_VERSION          1
+#define LLR_FEED_SLOT_SIZE               128
+#define LLR_FEED_VERSION                 1
+#define LLR_FEED_HEADER_SIZE             32
+#define LLR_MAX_PRODUCERS                64 /* producer ids are 0..63: the engine refuses any other */
+#define LLR_BREACH_SLOT_SIZE             128
+#define LLR_BREACH_VERSION               3
+#define LLR_BREACH_MAX_CANDIDATES        3
+#define LLR_LIQUIDATION_ORDER_SLOT_SIZE  128
+#define LLR_LIQUIDATION_ORDER_VERSION    2
+#define LLR_LIQUIDATION_RESTORES_TARGET  1
+#define LLR_LIQUIDATION_REANNOUNCED      2
+#define LLR_LIQUIDATION_DELEVERAGE       4
+#define LLR_GATE_SLOT_SIZE               64
+#define LLR_GATE_VERSION                 1
 
 /* FeedMessageType */
 enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_BREACH = 16, LLR_MSG_LIQUIDATION_ORDER = 17, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
@@ -311,12 +312,12 @@ _Static_assert(offsetof(llr_breach_t, candidates) == 64, "llr_breach_t.candidate
 _Static_assert(offsetof(llr_breach_t, publish_ticks) == 112, "llr_breach_t.publish_ticks");
 _Static_assert(sizeof(llr_breach_t) == 120, "llr_breach_t size");
 
-/* LiquidationOrder: a sized liquidation order: from the engine on the breach ring, from the liquidator on the liquidation-order ring. */
+/* LiquidationOrder: a sized liquidation or deleverage order: from the engine on the breach ring, from the liquidator on the liquidation-order ring. */
 typedef struct llr_liquidation_order_t {
     uint8_t type;                        /*   0 17 */
-    uint8_t version;                     /*   1 layout version, 1 */
-    uint8_t side;                        /*   2 OrderSide: side */
-    uint8_t flags;                       /*   3 bit 0: restores the target when filled; bit 1: re-announced after a restart */
+    uint8_t version;                     /*   1 layout version, 2 */
+    uint8_t side;                        /*   2 OrderSide: side (of the account's trade) */
+    uint8_t flags;                       /*   3 bit 0: restores the target when filled; bit 1: re-announced after a restart; bit 2: deleverage (trade with the counterparty at the limit) */
     int32_t account;                     /*   4 account id */
     int64_t plan_id;                     /*   8 1, 2, 3 ... from this engine, increasing per account: the idempotency key and order id */
     int32_t instrument;                  /*  16 instrument id */
@@ -329,6 +330,8 @@ typedef struct llr_liquidation_order_t {
     int64_t timestamp_nanos;             /*  56 business time of the cause */
     int64_t source_publish_ticks;        /*  64 CLOCK_MONOTONIC ns at the publish of the cause */
     int64_t publish_ticks;               /*  72 CLOCK_MONOTONIC ns when this ring's writer published it */
+    int32_t counterparty;                /*  80 deleverage: the account taking the other side at the limit (the bankruptcy price); else -1 */
+    uint8_t pad1[4];
 } llr_liquidation_order_t;
 _Static_assert(offsetof(llr_liquidation_order_t, type) == 0, "llr_liquidation_order_t.type");
 _Static_assert(offsetof(llr_liquidation_order_t, version) == 1, "llr_liquidation_order_t.version");
@@ -345,7 +348,8 @@ _Static_assert(offsetof(llr_liquidation_order_t, equity) == 48, "llr_liquidation
 _Static_assert(offsetof(llr_liquidation_order_t, timestamp_nanos) == 56, "llr_liquidation_order_t.timestamp_nanos");
 _Static_assert(offsetof(llr_liquidation_order_t, source_publish_ticks) == 64, "llr_liquidation_order_t.source_publish_ticks");
 _Static_assert(offsetof(llr_liquidation_order_t, publish_ticks) == 72, "llr_liquidation_order_t.publish_ticks");
-_Static_assert(sizeof(llr_liquidation_order_t) == 80, "llr_liquidation_order_t size");
+_Static_assert(offsetof(llr_liquidation_order_t, counterparty) == 80, "llr_liquidation_order_t.counterparty");
+_Static_assert(sizeof(llr_liquidation_order_t) == 88, "llr_liquidation_order_t size");
 
 /* OrderCheckRequest: an order to check. */
 typedef struct llr_order_check_request_t {

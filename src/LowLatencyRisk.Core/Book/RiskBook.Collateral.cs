@@ -123,7 +123,7 @@ public partial class RiskBook<TMargin>
 
     private double ComputeCollateralValue(int account)
     {
-        double value = 0;
+        double value = _settled[account]; // the engine's own settlements: cash, no haircut
         int baseIndex = account * _assets;
         for (int x = 0; x < _assets; x++)
         {

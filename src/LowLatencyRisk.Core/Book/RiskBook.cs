@@ -43,6 +43,7 @@ public partial class RiskBook<TMargin>
     private readonly int _assets;
 
     private readonly UnderlyingBlock[] _blocks;
+    private readonly double[] _settled; // by account: cash the book itself moved (Settle), counted as collateral without haircut
     private readonly InstrumentSpec[] _specs;
     private readonly bool[] _defined;
     private readonly int[] _slot;
@@ -99,6 +100,7 @@ public partial class RiskBook<TMargin>
         _rankLosses = new double[_positionsPerAccount];
 
         _balances = new double[accounts * _assets];
+        _settled = new double[accounts];
         _assetDefined = new bool[_assets];
         _assetUnderlying = new int[_assets];
         _assetFixedPrice = new double[_assets];
@@ -185,6 +187,7 @@ public partial class RiskBook<TMargin>
         visitor.Array(_au);
         visitor.Array(_riskArrays);
         visitor.Array(_accounts);
+        visitor.Array(_settled);
         visitor.Array(_auMaintenance);
         visitor.Array(_terms);
         visitor.Array(_tierDeltas);
@@ -313,7 +316,7 @@ public partial class RiskBook<TMargin>
     /// <summary>Realized P&amp;L of an account.</summary>
     public double RealizedPnl(int account) => _accounts[account].Realized;
 
-    /// <summary>Haircut collateral value of an account.</summary>
+    /// <summary>Haircut collateral value of an account (its <see cref="SettledCash"/> included, without haircut).</summary>
     public double CollateralValue(int account) => _accounts[account].Collateral;
 
     /// <summary>Collateral balance of an account in an asset.</summary>

@@ -275,6 +275,7 @@ public sealed class LlrConfig
         Check(Journal.SegmentMegabytes is >= 1 and <= 4096, "journal.segmentMegabytes", $"{Journal.SegmentMegabytes} is not in 1..4096");
         e.AddRange(Liquidation.ToPolicy().Problems("liquidation."));
         Check(Liquidation.OrderTimeoutSeconds is > 0 and <= 3_600, "liquidation.orderTimeoutSeconds", $"{Liquidation.OrderTimeoutSeconds} is not in (0, 3600]");
+        Check(Liquidation.InsuranceFund is >= 0 and <= 1e15, "liquidation.insuranceFund", $"{Liquidation.InsuranceFund} is not in [0, 1e15] (settlement currency)");
         Check(Simulator.Rate >= 0 && double.IsFinite(Simulator.Rate), "simulator.rate", "must be 0 (as fast as possible) or a positive rate");
         Check(Simulator.ProducerId is > 0 and < 64, "simulator.producerId", $"{Simulator.ProducerId} is not in 1..63");
         return e;
@@ -339,7 +340,7 @@ public sealed class LlrConfig
 
     /// <summary>The engine's liquidation options (null when <c>liquidation.enabled</c> is false: breaches only).</summary>
     public LiquidationOptions? ToLiquidationOptions() =>
-        Liquidation.Enabled ? new(Liquidation.ToPolicy(), (long)(Liquidation.OrderTimeoutSeconds * 1e9)) : null;
+        Liquidation.Enabled ? new(Liquidation.ToPolicy(), (long)(Liquidation.OrderTimeoutSeconds * 1e9), Liquidation.InsuranceFund) : null;
 
     /// <summary>The haircut tiers.</summary>
     public HaircutTier[] ToHaircuts() => [.. Haircuts.Select(t => new HaircutTier(t.UpTo, t.Haircut))];
@@ -711,6 +712,7 @@ public sealed class LiquidationSection
     public double PriceBand { get; init; } = LiquidationPolicy.Default.PriceBand;
     public double FeeRate { get; init; } = LiquidationPolicy.Default.FeeRate;
     public double OrderTimeoutSeconds { get; init; } = 5;
+    public double InsuranceFund { get; init; } = LiquidationOptions.Default.InsuranceFund;
 
     public LiquidationPolicy ToPolicy() => new(TargetFraction, PriceBand, FeeRate);
 }

@@ -17,14 +17,32 @@ namespace LowLatencyRisk.Engine.Wire;
 /// </remarks>
 public static class EngineRecords
 {
-    /// <summary>A liquidation order the engine sized (<see cref="LiquidationPlanRecord"/>).</summary>
+    /// <summary>A liquidation or deleverage order the engine sized (<see cref="LiquidationPlanRecord"/>).</summary>
     public const byte LiquidationPlanned = 0xE0;
+
+    /// <summary>The insurance fund paid a bankrupt account's deficit (<see cref="FundCoverRecord"/>).</summary>
+    public const byte FundCovered = 0xE1;
+
+    /// <summary>
+    /// The engine ended an order unfilled — the account left liquidation, or the order timed out
+    /// (<see cref="PlanEndRecord"/>). Fills end orders in a replay as they did live; these are the
+    /// other endings, so a replay's outstanding orders (and the fees their fills are charged) are
+    /// exactly the live engine's.
+    /// </summary>
+    public const byte LiquidationEnded = 0xE2;
 
     /// <summary>The type byte a forged record is journaled with (refused as an unknown type, live and in replay).</summary>
     public const byte Neutralized = 0xFF;
 
-    /// <summary>Layout version of <see cref="LiquidationPlanRecord"/>.</summary>
+    /// <summary>Layout version of the records.</summary>
     public const byte Version = 1;
+
+    /// <summary>
+    /// True for a type byte in the engine's record range (0xE0–0xEF), known or not: a feed message
+    /// with one is neutralized before it is journaled, and a replay hands every one to the engine's
+    /// record path, which refuses the types it does not know.
+    /// </summary>
+    public static bool IsRecord(byte type) => (type & 0xF0) == 0xE0;
 }
 
 /// <summary>A liquidation order as the engine sized it, as journaled (a journal record: 120 bytes, this first).</summary>
@@ -34,6 +52,7 @@ internal struct LiquidationPlanRecord
     [FieldOffset(0)] public byte Type;
     [FieldOffset(1)] public byte Version;
     [FieldOffset(2)] public byte RestoresTarget;
+    [FieldOffset(3)] public byte Flags;           // bit 2: a deleverage order (against Counterparty), as on the wire
     [FieldOffset(4)] public int Account;
     [FieldOffset(8)] public long PlanId;
     [FieldOffset(16)] public int Instrument;
@@ -43,4 +62,29 @@ internal struct LiquidationPlanRecord
     [FieldOffset(48)] public double Equity;
     [FieldOffset(56)] public long IssuedNanos;
     [FieldOffset(64)] public long CausePublishTicks;
+    [FieldOffset(72)] public int Counterparty;    // deleverage orders only
+}
+
+/// <summary>An order the engine ended unfilled, as journaled.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 24)]
+internal struct PlanEndRecord
+{
+    [FieldOffset(0)] public byte Type;
+    [FieldOffset(1)] public byte Version;
+    [FieldOffset(4)] public int Account;
+    [FieldOffset(8)] public long PlanId;
+    [FieldOffset(16)] public long TimestampNanos;
+}
+
+/// <summary>The insurance fund's payment of a bankrupt account's deficit, as journaled.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 40)]
+internal struct FundCoverRecord
+{
+    [FieldOffset(0)] public byte Type;
+    [FieldOffset(1)] public byte Version;
+    [FieldOffset(4)] public int Account;
+    [FieldOffset(8)] public double Paid;          // into the account, out of the fund
+    [FieldOffset(16)] public double Deficit;      // the account's deficit when found
+    [FieldOffset(24)] public double FundAfter;    // the fund's balance after paying (a replay checks it)
+    [FieldOffset(32)] public long TimestampNanos;
 }

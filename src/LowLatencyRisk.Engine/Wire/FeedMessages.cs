@@ -250,13 +250,19 @@ public static class LiquidationOrderDescriptor
     /// <summary>Message type.</summary>
     public const byte MessageType = 17;
     /// <summary>Layout version.</summary>
-    public const byte Version = 1;
+    public const byte Version = 2; // 2: deleverage orders (flag bit 2, the counterparty at 80)
     /// <summary>Payload bytes of the message.</summary>
-    public const int Size = 80;
+    public const int Size = 88;
     /// <summary><see cref="LiquidationOrderMessage.Flags"/> bit: the order restores the target when filled.</summary>
     public const byte RestoresTarget = 1;
     /// <summary><see cref="LiquidationOrderMessage.Flags"/> bit: re-announced after an engine restart (the liquidator sends it only if it never did).</summary>
     public const byte Reannounced = 2;
+    /// <summary>
+    /// <see cref="LiquidationOrderMessage.Flags"/> bit: a deleverage order of the default waterfall —
+    /// the matching engine trades it with <see cref="LiquidationOrderMessage.Counterparty"/> at the
+    /// limit price (the bankruptcy price), not in the book.
+    /// </summary>
+    public const byte Deleverage = 4;
 }
 
 /// <summary>The breach ring: 128-byte slots, each payload one <see cref="BreachMessage"/>.</summary>

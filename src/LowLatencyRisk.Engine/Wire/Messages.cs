@@ -367,18 +367,18 @@ public struct BreachMessage
 /// plan before, puts the same bytes on the liquidation-order ring that the matching engine reads,
 /// with <see cref="PublishTicks"/> restamped. The matching engine's fills come back on the feed.
 /// </summary>
-[StructLayout(LayoutKind.Explicit, Size = 80)]
-[Wire("a sized liquidation order: from the engine on the breach ring, from the liquidator on the liquidation-order ring")]
+[StructLayout(LayoutKind.Explicit, Size = 88)]
+[Wire("a sized liquidation or deleverage order: from the engine on the breach ring, from the liquidator on the liquidation-order ring")]
 public struct LiquidationOrderMessage
 {
     /// <summary><see cref="LiquidationOrderDescriptor.MessageType"/>.</summary>
     [FieldOffset(0), Wire("17")] public byte Type;
     /// <summary><see cref="LiquidationOrderDescriptor.Version"/>.</summary>
-    [FieldOffset(1), Wire("layout version, 1")] public byte Version;
+    [FieldOffset(1), Wire("layout version, 2")] public byte Version;
     /// <summary>Buy or sell.</summary>
-    [FieldOffset(2), Wire("side")] public Core.Gate.OrderSide Side;
-    /// <summary>Bit 0: it restores the target when filled; bit 1: re-announced after an engine restart.</summary>
-    [FieldOffset(3), Wire("bit 0: restores the target when filled; bit 1: re-announced after a restart")] public byte Flags;
+    [FieldOffset(2), Wire("side (of the account's trade)")] public Core.Gate.OrderSide Side;
+    /// <summary>Bit 0: it restores the target when filled; bit 1: re-announced after an engine restart; bit 2: a deleverage order.</summary>
+    [FieldOffset(3), Wire("bit 0: restores the target when filled; bit 1: re-announced after a restart; bit 2: deleverage (trade with the counterparty at the limit)")] public byte Flags;
     /// <summary>The account.</summary>
     [FieldOffset(4), Wire("account id")] public int Account;
     /// <summary>1, 2, 3 … from this engine; increasing per account: the liquidator's idempotency key with the account, and the order's id at the matching engine.</summary>
@@ -401,6 +401,11 @@ public struct LiquidationOrderMessage
     [FieldOffset(64), Wire("CLOCK_MONOTONIC ns at the publish of the cause")] public long SourcePublishTicks;
     /// <summary>Monotonic clock when published (by the engine on the breach ring, by the liquidator on the order ring).</summary>
     [FieldOffset(72), Wire("CLOCK_MONOTONIC ns when this ring's writer published it")] public long PublishTicks;
+    /// <summary>Deleverage orders: the account that takes the other side, at <see cref="LimitPrice"/> (the bankruptcy price); otherwise −1.</summary>
+    [FieldOffset(80), Wire("deleverage: the account taking the other side at the limit (the bankruptcy price); else -1")] public int Counterparty;
+
+    /// <summary>True for a deleverage order (<see cref="LiquidationOrderDescriptor.Deleverage"/>).</summary>
+    public readonly bool IsDeleverage => (Flags & LiquidationOrderDescriptor.Deleverage) != 0;
 
     /// <summary>The quantity signed as a fill of it would be (a sell negative).</summary>
     public readonly double SignedQuantity => Side == Core.Gate.OrderSide.Sell ? -Quantity : Quantity;

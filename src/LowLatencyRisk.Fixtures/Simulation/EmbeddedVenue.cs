@@ -70,7 +70,19 @@ public sealed record EmbeddedVenueReport(
 /// <paramref name="Covered"/> the engine saw covered by fills, <paramref name="EndedUnfilled"/> timed out or outlived the account's liquidation,
 /// <paramref name="Unplannable"/> accounts for which no reduction helped; cause → order sent latency in ns.</summary>
 public sealed record LiquidationReport(long Sized, long Sent, long AlreadySent, long Matched, long Covered, long EndedUnfilled, long Unplannable,
-    long LatencyCount, long LatencyP50, long LatencyP99);
+    long LatencyCount, long LatencyP50, long LatencyP99)
+{
+    /// <summary>The default waterfall in the run.</summary>
+    public WaterfallReport Waterfall { get; init; } = new(0, 0, 0, 0, 0, 0, 0, 0, 0);
+}
+
+/// <summary>
+/// The default waterfall in a run: the insurance fund at the start and end, the fees it took in,
+/// its payments into bankrupt accounts (count and amount), deleverage orders sized and traded by
+/// the simulated matching engine with the quantity closed, and the deficits neither paid nor deleveraged.
+/// </summary>
+public sealed record WaterfallReport(double FundStart, double FundEnd, double Fees, long DeficitsPaid, double DeficitPaidAmount,
+    long DeleverageOrders, long DeleverageTraded, double DeleveragedQuantity, long Uncovered);
 
 /// <summary>
 /// The embedded default: rings under /dev/shm, a simulated venue publishing the standard workload
@@ -223,7 +235,11 @@ public static class EmbeddedVenue
                 Histograms = (liquidator.TradeLatency, liquidator.RevaluationLatency, liquidator.TradeToPublish, liquidator.Delivery),
                 BackToHealthy = liquidator.ByState[0],
                 Liquidation = new LiquidationReport(c.LiquidationOrdersPlanned, liquidator.OrdersSent, liquidator.OrdersAlreadySent, matcher.Filled, c.LiquidationOrdersFilled,
-                    c.LiquidationOrdersEnded, c.LiquidationUnplannable, liquidator.OrderLatency.TotalCount, liquidator.OrderLatency.ValueAtPercentile(50), liquidator.OrderLatency.ValueAtPercentile(99)),
+                    c.LiquidationOrdersEnded, c.LiquidationUnplannable, liquidator.OrderLatency.TotalCount, liquidator.OrderLatency.ValueAtPercentile(50), liquidator.OrderLatency.ValueAtPercentile(99))
+                {
+                    Waterfall = new WaterfallReport(options.Liquidation?.InsuranceFund ?? 0, c.InsuranceFund, c.LiquidationFees, c.DeficitsCovered, c.DeficitCoveredAmount,
+                        c.DeleverageOrders, matcher.Deleveraged, c.DeleveragedQuantity, c.UncoveredDeficits),
+                },
                 Shortfall = options.Rate > 0 ? shortfall : null,
             };
         }

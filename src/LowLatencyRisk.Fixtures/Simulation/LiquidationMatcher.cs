@@ -8,7 +8,9 @@ namespace LowLatencyRisk.Fixtures.Simulation;
 /// The simulated matching engine's side of liquidation: reads the liquidator's order ring and fills
 /// every order in full at its limit price (the worst price the order allows: what the engine's
 /// sizing assumed), publishing the fill on the feed under its own producer id, so it reaches the
-/// engine as any other fill does. Counts what it filled; allocates nothing.
+/// engine as any other fill does. A deleverage order of the default waterfall trades with its
+/// counterparty instead of the book: two fills at its limit (the bankruptcy price), the account's and
+/// the counterparty's opposite one. Counts what it filled; allocates nothing.
 /// </summary>
 public sealed class LiquidationMatcher : IAgent
 {
@@ -35,6 +37,11 @@ public sealed class LiquidationMatcher : IAgent
     /// <summary>Orders filled.</summary>
     public long Filled { get; private set; }
 
+    /// <summary>Deleverage orders among them (traded with their counterparties).</summary>
+    public long Deleveraged { get; private set; }
+
+    private long _legsDoneOf; // the order id whose account leg is on the feed while its counterparty's waits for room
+
     /// <summary>Messages on the order ring that were not liquidation orders (skipped).</summary>
     public long Unrecognised { get; private set; }
 
@@ -56,21 +63,38 @@ public sealed class LiquidationMatcher : IAgent
             return true;
         }
 
+        if (_legsDoneOf != m.PlanId && !TryFill(m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.TimestampNanos))
+        {
+            return false; // waits on its ring
+        }
+
+        if (m.IsDeleverage)
+        {
+            _legsDoneOf = m.PlanId;
+            if (!TryFill(m.Counterparty, m.Instrument, -m.SignedQuantity, m.LimitPrice, m.TimestampNanos))
+            {
+                return false; // the counterparty's leg waits; the account's is not sent again
+            }
+
+            Deleveraged++;
+        }
+
+        _legsDoneOf = 0;
+        Filled++;
+        return true;
+    }
+
+    private bool TryFill(int account, int instrument, double quantity, double price, long timestamp)
+    {
         if (!_feed.TryClaim(1, out long slot))
         {
-            return false; // the feed is full: this order waits on its ring
+            return false; // the feed is full
         }
 
         var payload = _feed.Payload(slot);
-        FeedMessageDescriptor.WriteHeader(payload, FeedMessageType.Fill, _producerId, ++_sequence, m.TimestampNanos, MonotonicClock.Now());
-        FeedMessageDescriptor.WriteFill(payload, m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, ++_tradeId);
-        if (!_feed.Publish(slot))
-        {
-            return false; // the engine gave the slot up (this thread stalled past its abandonment timeout): sent again at the next poll
-        }
-
-        Filled++;
-        return true;
+        FeedMessageDescriptor.WriteHeader(payload, FeedMessageType.Fill, _producerId, ++_sequence, timestamp, MonotonicClock.Now());
+        FeedMessageDescriptor.WriteFill(payload, account, instrument, quantity, price, ++_tradeId);
+        return _feed.Publish(slot); // false: the engine gave the slot up (this thread stalled past its abandonment timeout): sent again at the next poll
     }
 
     private readonly struct Handler(LiquidationMatcher owner) : IRingHandlerWhile

@@ -13,6 +13,17 @@ namespace LowLatencyRisk.Engine.Tests.Interop;
 public class LayoutGoldenTests
 {
     [Fact]
+    public void EveryConstantOfTheHeader_HasANameAndAValue()
+    {
+        // A name padded to a fixed width once ran into its value (LLR_LIQUIDATION_ORDER_SLOT_SIZE128:
+        // a macro with no value), and C code using the intended name did not compile.
+        string[] defines = [.. WireRenderer.Render("native-interop/include/llr/llr_messages.h", NativePeers.RepoRoot).Split('\n').Where(l => l.StartsWith("#define LLR_", StringComparison.Ordinal) && l != "#define LLR_MESSAGES_H")]; // every line but the include guard
+        Assert.NotEmpty(defines);
+        Assert.All(defines, d => Assert.Matches(@"^#define LLR_[A-Z0-9_]*[A-Z_] +-?\d+( |$)", d));
+        Assert.Contains(defines, d => System.Text.RegularExpressions.Regex.IsMatch(d, @"^#define LLR_LIQUIDATION_ORDER_SLOT_SIZE +128$"));
+    }
+
+    [Fact]
     public void RenderedFiles_EqualWhatIsCheckedIn()
     {
         var stale = WireRenderer.StaleOutputs(NativePeers.RepoRoot);
