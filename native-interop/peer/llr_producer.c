@@ -5,7 +5,7 @@
  *                                                 ((k % 7) - 3 or 1) * 0.01, price 100 + k % 1000, trade id P << 40 | k;
  *                                                 every 4th message an index price 60000 + (k % 100) for underlying 0 instead
  *   llr_producer RING PRODUCER_ID hang           claims one slot, writes it, prints "claimed SEQ", never publishes
- *   llr_producer RING PRODUCER_ID every          one message of every feed type (sequences 1..12, in type order), each
+ *   llr_producer RING PRODUCER_ID every          one message of every feed type (sequences 1..13, in type order), each
  *                                                 field set through the header's named struct fields to the values below;
  *                                                 the C# test decodes them with its own descriptors, field by field
  * Prints "done COUNT" at the end. The C# tests rebuild the same stream to verify it.
@@ -45,7 +45,7 @@ static void write_message(uint8_t *p, int producer, int64_t k) {
     }
 }
 
-/* Message k (1..12) of the "every" stream: the feed types in order, distinctive values in every field. */
+/* Message k (1..13) of the "every" stream: the feed types in order, distinctive values in every field. */
 static void write_every(uint8_t *p, int producer, int64_t k) {
     memset(p, 0, LLR_FEED_SLOT_SIZE - 8);
     llr_feed_header_t *h = (llr_feed_header_t *)p;
@@ -58,7 +58,7 @@ static void write_every(uint8_t *p, int producer, int64_t k) {
     switch (k) {
     case 1: { llr_index_price_t *m = (llr_index_price_t *)p; h->type = LLR_MSG_INDEX_PRICE; m->underlying = 3; m->price = 61234.5; break; }
     case 2: { llr_option_mark_t *m = (llr_option_mark_t *)p; h->type = LLR_MSG_OPTION_MARK; m->instrument = 17; m->volatility = 0.625; m->price = 1234.25; break; }
-    case 3: { llr_fill_t *m = (llr_fill_t *)p; h->type = LLR_MSG_FILL; m->account = 42; m->instrument = 7; m->quantity = -1.5; m->price = 60001.25; m->trade_id = 0x123456789LL; break; }
+    case 3: { llr_fill_t *m = (llr_fill_t *)p; h->type = LLR_MSG_FILL; m->account = 42; m->instrument = 7; m->quantity = -1.5; m->price = 60001.25; m->trade_id = 0x123456789LL; m->flags = LLR_FILL_MAKER; break; }
     case 4: { llr_order_lifecycle_t *m = (llr_order_lifecycle_t *)p; h->type = LLR_MSG_ORDER_LIFECYCLE; m->account = 43; m->event = 2; m->client_order_id = 0x1122334455667788LL; m->filled_quantity = 0.75; break; }
     case 5: { llr_collateral_t *m = (llr_collateral_t *)p; h->type = LLR_MSG_COLLATERAL; m->account = 44; m->asset = 1; m->balance = 12345.5; break; }
     case 6: { llr_kill_switch_t *m = (llr_kill_switch_t *)p; h->type = LLR_MSG_KILL_SWITCH; m->scope = 2; m->on = 1; m->id = 45; break; }
@@ -68,8 +68,10 @@ static void write_every(uint8_t *p, int producer, int64_t k) {
     case 9: { llr_limit_change_t *m = (llr_limit_change_t *)p; h->type = LLR_MSG_LIMIT_CHANGE; m->scope = 2; m->field = 5; m->id = 46; m->value = 1; break; }
     case 10: { llr_margin_mode_t *m = (llr_margin_mode_t *)p; h->type = LLR_MSG_MARGIN_MODE; m->account = 47; m->parent = 48; m->instrument = 49; m->mode = LLR_MARGIN_MODE_ISOLATED; break; }
     case 11: { llr_collateral_transfer_t *m = (llr_collateral_transfer_t *)p; h->type = LLR_MSG_COLLATERAL_TRANSFER; m->from_account = 48; m->to_account = 47; m->amount = 2500.5; m->asset = 0; break; }
-    default: { llr_size_add_on_t *m = (llr_size_add_on_t *)p; h->type = LLR_MSG_SIZE_ADD_ON; m->underlying = 2; m->combine = 1; m->base_rate = 0.0125;
+    case 12: { llr_size_add_on_t *m = (llr_size_add_on_t *)p; h->type = LLR_MSG_SIZE_ADD_ON; m->underlying = 2; m->combine = 1; m->base_rate = 0.0125;
                m->band_scale = 1.5; m->shock_threshold = 2.0e7; m->shock_full_at = 3.0e7; m->max_shock = 0.1; m->vega_rate = 0.25; break; }
+    default: { llr_mmp_config_t *m = (llr_mmp_config_t *)p; h->type = LLR_MSG_MMP_CONFIG; m->account = 50; m->underlying = 3; m->interval_nanos = 5000000000LL;
+               m->frozen_nanos = 100000000LL; m->quantity_limit = 100; m->delta_limit = 75.5; m->vega_limit = 1.0e4; m->action = LLR_MMP_ACTION_RESET; break; }
     }
 }
 
@@ -99,13 +101,13 @@ int main(int argc, char **argv) {
         for (;;) pause();
     }
     if (strcmp(argv[3], "every") == 0) {
-        for (int64_t k = 1; k <= 12; k++) {
+        for (int64_t k = 1; k <= 13; k++) {
             int64_t s;
             while ((s = llr_try_claim_multi(&r)) < 0) { sched_yield(); }
             write_every(llr_payload(&r, s), producer, k);
             if (!llr_publish_multi(&r, s)) { k--; }
         }
-        printf("done 12\n");
+        printf("done 13\n");
         llr_ring_close(&r);
         return 0;
     }

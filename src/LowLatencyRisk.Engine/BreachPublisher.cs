@@ -45,6 +45,10 @@ public sealed class BreachPublisher
     private readonly int[] _deleveragedBy; // by account: 1 + the bankrupt account whose deleverage order it is the counterparty of (0: none)
     private long _planSequence;
     private double _fund; // the insurance fund's balance (settlement currency)
+    private readonly PendingCancel[] _cancels; // by account: a mass cancel waiting with the account's breach
+    private readonly PendingCancel[] _scopeCancels; // venue and underlying kill switches' cancels, in order (one per scope and id)
+    private int _scopeCancelCount;
+    private long _cancelSequence;
     private readonly byte[] _record = new byte[FeedMessageDescriptor.PayloadSize];
 
     /// <summary>Creates the publisher of <paramref name="book"/>'s transitions onto <paramref name="ring"/> (null: offline).</summary>
@@ -62,6 +66,8 @@ public sealed class BreachPublisher
         _plans = new LiquidationPlan[liquidation is null ? 0 : book.Config.MaxAccounts];
         _planAges = new WaitingAccounts(liquidation is null ? 1 : book.Config.MaxAccounts);
         _deleveragedBy = new int[_plans.Length];
+        _cancels = new PendingCancel[book.Config.MaxAccounts];
+        _scopeCancels = new PendingCancel[book.Config.MaxUnderlyings + 1];
         _fund = liquidation?.InsuranceFund ?? 0;
         Counters.InsuranceFund = _fund;
     }
@@ -254,6 +260,10 @@ public sealed class BreachPublisher
         _planAges.VisitState(visitor);
         visitor.Value(ref _fund);
         visitor.Array(_deleveragedBy);
+        visitor.Array(_cancels);
+        visitor.Array(_scopeCancels);
+        visitor.Value(ref _scopeCancelCount);
+        visitor.Value(ref _cancelSequence);
         Counters.InsuranceFund = _fund;
     }
 
@@ -318,9 +328,14 @@ public sealed class BreachPublisher
                 Plan(a, timestamp, publishTicks, replaying);
             }
         }
-        else if (_plans[a].Id != 0)
+        else if (_plans[a].Id != 0 && !(_plans[a].Deleverage && _plans[a].Remaining == 0))
         {
             EndUnfilled(a, timestamp); // out of liquidation: the order's remainder is not needed
+        }
+        else if (_plans[a].Id != 0)
+        {
+            // A deleverage order whose own leg took the account out of liquidation: its counterparty's
+            // leg is still to come, and covers it (until then the counterparty is not chosen again).
         }
         else
         {
@@ -695,6 +710,59 @@ public sealed class BreachPublisher
             n > 0 ? _candidates[0] : default, n > 1 ? _candidates[1] : default, n > 2 ? _candidates[2] : default, HasBreach: true);
     }
 
+    /// <summary>
+    /// Queues a mass cancel the feed called for (a market-maker protection trip, a kill switch turned
+    /// on) and publishes what fits. An account's cancel waits in the account's slot with its breach
+    /// and order (a second one before it is out merges: a kill switch's covers a protection's, two
+    /// underlyings become all); a venue's or an underlying's waits in a short queue, one per scope and
+    /// id. Nothing is dropped; cancelling twice is harmless, so none is de-duplicated downstream.
+    /// </summary>
+    public void QueueMassCancel(in MassCancelRequest request, long timestamp, long publishTicks)
+    {
+        var c = new PendingCancel
+        {
+            Pending = true, Reason = request.Reason, Scope = request.Scope, Account = request.Account, Underlying = request.Underlying,
+            FrozenUntil = request.FrozenUntilNanos, Timestamp = timestamp, PublishTicks = publishTicks,
+        };
+        if (request.Scope == KillSwitchScope.Account)
+        {
+            int a = request.Account;
+            if ((uint)a >= (uint)_cancels.Length)
+            {
+                return;
+            }
+
+            ref var slot = ref _cancels[a];
+            if (slot.Pending)
+            {
+                bool kill = slot.Reason == MassCancelReason.KillSwitch || c.Reason == MassCancelReason.KillSwitch;
+                c.Reason = kill ? MassCancelReason.KillSwitch : c.Reason;
+                c.Underlying = kill || slot.Underlying != c.Underlying ? -1 : c.Underlying;
+                c.FrozenUntil = kill ? 0 : Math.Max(slot.FrozenUntil, c.FrozenUntil);
+            }
+
+            slot = c;
+            if (_order.TryEnqueue(a))
+            {
+                _pending[a] = default; // a cancel without a breach
+            }
+        }
+        else
+        {
+            for (int k = 0; k < _scopeCancelCount; k++)
+            {
+                if (_scopeCancels[k].Scope == c.Scope && _scopeCancels[k].Underlying == c.Underlying)
+                {
+                    return; // the same cancel is already waiting
+                }
+            }
+
+            _scopeCancels[_scopeCancelCount++] = c; // room for the venue and every underlying, each at most once
+        }
+
+        Flush();
+    }
+
     /// <summary>Publishes waiting breaches while the ring has room; risk-off while any is left.</summary>
     public void Flush()
     {
@@ -704,11 +772,28 @@ public sealed class BreachPublisher
             return;
         }
 
+        while (_scopeCancelCount > 0)
+        {
+            if (!_ring.TryClaim(1, out long slot))
+            {
+                GoRiskOff();
+                return;
+            }
+
+            WriteCancel(ref WireMessage.As<MassCancelMessage>(_ring.Payload(slot)), _scopeCancels[0], ++_cancelSequence);
+            _ring.Publish(slot);
+            Counters.MassCancelsPublished++;
+            _scopeCancelCount--;
+            Array.Copy(_scopeCancels, 1, _scopeCancels, 0, _scopeCancelCount); // a handful at most
+            _scopeCancels[_scopeCancelCount] = default;
+        }
+
         while (_order.TryPeek(out int account))
         {
             ref readonly var pending = ref _pending[account];
             bool order = _plans.Length > 0 && _plans[account].Queued && _plans[account].Id != 0;
-            int need = (pending.HasBreach ? 1 : 0) + (order ? 1 : 0);
+            bool cancel = _cancels[account].Pending;
+            int need = (pending.HasBreach ? 1 : 0) + (order ? 1 : 0) + (cancel ? 1 : 0);
             if (need == 0)
             {
                 _order.Dequeue(); // its order ended before it was sent
@@ -717,20 +802,7 @@ public sealed class BreachPublisher
 
             if (!_ring.TryClaim(need, out long first))
             {
-                if (!_riskOff)
-                {
-                    // The reader is behind: the venue goes risk-off (only risk-reducing orders pass)
-                    // until every waiting breach is out, and the time spent so is counted.
-                    _riskOff = true;
-                    _riskOffSince = MonotonicClock.Now();
-                    Counters.BreachRingFull++;
-                    if (_gate is not null)
-                    {
-                        _gate.VenueRiskOff = true;
-                    }
-                }
-
-                Counters.PendingBreaches = _order.Count;
+                GoRiskOff();
                 return;
             }
 
@@ -740,6 +812,14 @@ public sealed class BreachPublisher
                 Write(ref message, pending, ++_breachSequence);
                 message.PublishTicks = MonotonicClock.Now();
                 Counters.BreachesPublished++;
+            }
+
+            if (cancel)
+            {
+                // Right behind the breach: the quotes go before anything else is done for the account.
+                WriteCancel(ref WireMessage.As<MassCancelMessage>(_ring.Payload(first + (pending.HasBreach ? 1 : 0))), _cancels[account], ++_cancelSequence);
+                _cancels[account] = default;
+                Counters.MassCancelsPublished++;
             }
 
             if (order)
@@ -770,6 +850,39 @@ public sealed class BreachPublisher
                 _gate.VenueRiskOff = false;
             }
         }
+    }
+
+    /// <summary>The reader is behind: the venue goes risk-off (only risk-reducing orders pass) until every waiting breach is out, and the time spent so is counted.</summary>
+    private void GoRiskOff()
+    {
+        if (!_riskOff)
+        {
+            _riskOff = true;
+            _riskOffSince = MonotonicClock.Now();
+            Counters.BreachRingFull++;
+            if (_gate is not null)
+            {
+                _gate.VenueRiskOff = true;
+            }
+        }
+
+        Counters.PendingBreaches = _order.Count + _scopeCancelCount;
+    }
+
+    private static void WriteCancel(ref MassCancelMessage m, in PendingCancel c, long sequence)
+    {
+        m = default;
+        m.Type = MassCancelDescriptor.MessageType;
+        m.Version = MassCancelDescriptor.Version;
+        m.Reason = c.Reason;
+        m.Scope = c.Scope;
+        m.Account = c.Scope == KillSwitchScope.Account ? c.Account : -1;
+        m.CancelSequence = sequence;
+        m.Underlying = c.Underlying;
+        m.TimestampNanos = c.Timestamp;
+        m.SourcePublishTicks = c.PublishTicks;
+        m.FrozenUntilNanos = c.FrozenUntil;
+        m.PublishTicks = MonotonicClock.Now();
     }
 
     private static void Write(ref BreachMessage m, in PendingBreach b, long sequence)
@@ -819,6 +932,19 @@ public sealed class BreachPublisher
 
     private readonly record struct PendingBreach(MarginTransition Transition, long Timestamp, long PublishTicks, BreachCause Cause, MarginMode Mode, int CandidateCount,
         LiquidationCandidate C0, LiquidationCandidate C1, LiquidationCandidate C2, bool HasBreach);
+
+    /// <summary>A mass cancel waiting for room.</summary>
+    private struct PendingCancel
+    {
+        public bool Pending;
+        public MassCancelReason Reason;
+        public KillSwitchScope Scope;
+        public int Account;
+        public int Underlying;
+        public long FrozenUntil;
+        public long Timestamp;
+        public long PublishTicks;
+    }
 
     /// <summary>An account's outstanding liquidation order (Id 0: none).</summary>
     private struct LiquidationPlan

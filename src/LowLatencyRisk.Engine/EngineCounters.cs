@@ -19,7 +19,7 @@ public enum FeedReject
     MarkJump = 6,
     /// <summary>A mark older than the last accepted one.</summary>
     OutOfOrder = 7,
-    /// <summary>The account has no free position slot.</summary>
+    /// <summary>A table is full: the account has no free position slot, or the gate no room for another market-maker protection (<c>gate.mmpEntries</c>).</summary>
     PositionCapacity = 8,
     /// <summary>An order lifecycle event for an order the gate does not know.</summary>
     UnknownOrder = 9,
@@ -103,6 +103,12 @@ public sealed class EngineCounters
     /// <summary>Liquidation orders that ended unfilled: timed out, or the account left liquidation first.</summary>
     public long LiquidationOrdersEnded { get; internal set; }
 
+    /// <summary>Market-maker protections tripped by maker fills.</summary>
+    public long MmpTrips { get; internal set; }
+
+    /// <summary>Mass cancels published on the breach ring (market-maker protection trips and kill switches turned on).</summary>
+    public long MassCancelsPublished { get; internal set; }
+
     /// <summary>The insurance fund's balance (settlement currency): its start, plus fees, less the deficits it paid.</summary>
     public double InsuranceFund { get; internal set; }
 
@@ -173,7 +179,8 @@ public static class EngineCountersLayout
         LiquidationOrdersPlanned = StateChanges + 13, LiquidationOrdersFilled = StateChanges + 14, LiquidationOrdersEnded = StateChanges + 15,
         InsuranceFundBits = StateChanges + 16, LiquidationFeesBits = StateChanges + 17, DeficitsCovered = StateChanges + 18, DeficitCoveredBits = StateChanges + 19,
         DeleverageOrders = StateChanges + 20, DeleveragedQuantityBits = StateChanges + 21, UncoveredDeficits = StateChanges + 22,
-        Count = StateChanges + 23;
+        MmpTrips = StateChanges + 23, MassCancelsPublished = StateChanges + 24,
+        Count = StateChanges + 25;
 
     /// <summary>The slots that hold a double's bits (<see cref="BitConverter.Int64BitsToDouble"/>), not a count.</summary>
     public static bool IsDouble(int slot) => slot is InsuranceFundBits or LiquidationFeesBits or DeficitCoveredBits or DeleveragedQuantityBits;
@@ -209,5 +216,7 @@ public static class EngineCountersLayout
         slots[DeleverageOrders] = c.DeleverageOrders;
         slots[DeleveragedQuantityBits] = BitConverter.DoubleToInt64Bits(c.DeleveragedQuantity);
         slots[UncoveredDeficits] = c.UncoveredDeficits;
+        slots[MmpTrips] = c.MmpTrips;
+        slots[MassCancelsPublished] = c.MassCancelsPublished;
     }
 }

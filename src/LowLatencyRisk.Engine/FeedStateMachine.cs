@@ -76,6 +76,22 @@ public sealed class FeedStateMachine
     /// <summary>Whether the last fill message applied changed a position (false when it was refused).</summary>
     public bool LastFillApplied { get; private set; }
 
+    /// <summary>
+    /// A mass cancel the last message called for — a market-maker protection tripped by a maker fill,
+    /// or a kill switch turned on — until the owner takes it (<see cref="TakeMassCancel"/>).
+    /// </summary>
+    public bool HasMassCancel => _cancel.Reason != 0;
+
+    /// <summary>Takes the pending mass cancel (<see cref="HasMassCancel"/>).</summary>
+    public MassCancelRequest TakeMassCancel()
+    {
+        var c = _cancel;
+        _cancel = default;
+        return c;
+    }
+
+    private MassCancelRequest _cancel;
+
     /// <summary>The last producer sequence accepted from <paramref name="producer"/> in its current epoch (what makes replays idempotent).</summary>
     public long LastProducerSequence(int producer) => _lastSequence[producer];
 
@@ -125,7 +141,7 @@ public sealed class FeedStateMachine
             return default;
         }
 
-        if (type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.SizeAddOn)
+        if (type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.MmpConfig)
         {
             Reject(FeedReject.UnknownType);
             return default;
@@ -199,6 +215,11 @@ public sealed class FeedStateMachine
                 ref readonly var f = ref WireMessage.Read<FillMessage>(p);
                 var fill = _book.ApplyFill(f.Account, f.Instrument, f.Quantity, f.Price);
                 LastFillApplied = fill == FillResult.Applied;
+                if (LastFillApplied && (f.Flags & FillMessage.Maker) != 0 && _gate is { Mmp.Count: > 0 })
+                {
+                    MakerFill(f.Account, f.Instrument, f.Quantity, timestamp);
+                }
+
                 if (fill != FillResult.Applied)
                 {
                     Reject(fill switch
@@ -266,6 +287,9 @@ public sealed class FeedStateMachine
 
                 ladder = true;
                 break;
+            case FeedMessageType.MmpConfig:
+                ApplyMmp(WireMessage.Read<MmpConfigMessage>(p));
+                break;
             case FeedMessageType.SizeAddOn:
                 ref readonly var addOn = ref WireMessage.Read<SizeAddOnMessage>(p);
                 if (!_book.IsUnderlying(addOn.Underlying))
@@ -311,6 +335,49 @@ public sealed class FeedStateMachine
         }
     }
 
+    /// <summary>Counts a maker fill against the account's protection in the instrument's underlying; a trip calls for a mass cancel of its protected quotes.</summary>
+    private void MakerFill(int account, int instrument, double quantity, long timestamp)
+    {
+        int u = _book.Instrument(instrument).Underlying;
+        var trip = _gate!.Mmp.OnMakerFill(account, u, quantity, quantity * _book.InstrumentDelta(instrument), quantity * _book.InstrumentVega(instrument), timestamp, out long frozenUntil);
+        if (trip != MmpTrip.None)
+        {
+            Counters.MmpTrips++;
+            _cancel = new MassCancelRequest(MassCancelReason.MarketMakerProtection, KillSwitchScope.Account, account, u, frozenUntil);
+        }
+    }
+
+    private void ApplyMmp(in MmpConfigMessage m)
+    {
+        if (_gate is null || !_book.IsAccount(m.Account) || !_book.IsUnderlying(m.Underlying))
+        {
+            Reject(FeedReject.UnknownId);
+            return;
+        }
+
+        var change = m.Action switch
+        {
+            MmpAction.Set => _gate.Mmp.Configure(m.Account, m.Underlying, new MmpSettings(m.IntervalNanos, m.FrozenNanos, m.QuantityLimit, m.DeltaLimit, m.VegaLimit)),
+            MmpAction.Disable => _gate.Mmp.Disable(m.Account, m.Underlying),
+            MmpAction.Reset => _gate.Mmp.Reset(m.Account, m.Underlying),
+            _ => MmpChange.RejectedInvalid,
+        };
+        switch (change)
+        {
+            case MmpChange.Applied:
+                break;
+            case MmpChange.RejectedCapacity:
+                Reject(FeedReject.PositionCapacity);
+                break;
+            case MmpChange.RejectedUnknown:
+                Reject(FeedReject.UnknownId);
+                break;
+            default:
+                Reject(FeedReject.InvalidValue);
+                break;
+        }
+    }
+
     private void ApplyKillSwitch(in KillSwitchMessage m)
     {
         bool on = m.On != 0;
@@ -334,7 +401,13 @@ public sealed class FeedStateMachine
                 break;
             default:
                 Reject(FeedReject.UnknownId);
-                break;
+                return;
+        }
+
+        if (on)
+        {
+            // Refusing new orders is not enough: the resting ones go too (every one in the scope).
+            _cancel = new MassCancelRequest(MassCancelReason.KillSwitch, m.Scope, m.Scope == KillSwitchScope.Account ? id : -1, m.Scope == KillSwitchScope.Underlying ? id : -1, 0);
         }
     }
 
@@ -409,3 +482,6 @@ public sealed class FeedStateMachine
     private static void ThrowShort(int length) =>
         throw new ArgumentOutOfRangeException(nameof(length), length, $"a feed payload is {FeedMessageDescriptor.PayloadSize} bytes");
 }
+
+/// <summary>A mass cancel the feed called for (<see cref="FeedStateMachine.TakeMassCancel"/>): why, its scope, and for a market-maker protection until when it is frozen.</summary>
+public readonly record struct MassCancelRequest(MassCancelReason Reason, KillSwitchScope Scope, int Account, int Underlying, long FrozenUntilNanos);

@@ -115,9 +115,47 @@ public sealed class Liquidator : IAgent
             return OnOrder(p, onOrder);
         }
 
+        if (p[0] == MassCancelDescriptor.MessageType && p[1] == MassCancelDescriptor.Version)
+        {
+            return OnMassCancel(p);
+        }
+
         OnBreach(p, callback);
         return true;
     }
+
+    /// <summary>
+    /// A mass cancel (a market-maker protection trip, a kill switch): forwarded to the matching engine
+    /// on the order ring as it is, restamped. At least once: cancelling twice is harmless, so no ledger.
+    /// </summary>
+    private bool OnMassCancel(ReadOnlySpan<byte> p)
+    {
+        MassCancelsRead++;
+        if (_orders is null)
+        {
+            return true; // no order ring (liquidation off): nothing downstream to tell
+        }
+
+        if (!_orders.TryClaim(1, out long slot))
+        {
+            MassCancelsRead--;
+            OrderRingFull++;
+            return false; // left on the breach ring: taken again at the next poll
+        }
+
+        var payload = _orders.Payload(slot);
+        p[..MassCancelDescriptor.Size].CopyTo(payload);
+        WireMessage.As<MassCancelMessage>(payload).PublishTicks = MonotonicClock.Now();
+        _orders.Publish(slot);
+        MassCancelsSent++;
+        return true;
+    }
+
+    /// <summary>Mass cancels read from the breach ring.</summary>
+    public long MassCancelsRead { get; private set; }
+
+    /// <summary>Mass cancels forwarded to the matching engine on the order ring.</summary>
+    public long MassCancelsSent { get; private set; }
 
     private bool OnOrder(ReadOnlySpan<byte> p, Action<LiquidationOrderRecord>? onOrder)
     {

@@ -269,6 +269,15 @@ public sealed class RiskEngine : IAgent
             _revaluation.NoteMark(effect.MarkedUnderlying, effect.PublishTicks);
         }
 
+        if (_machine.HasMassCancel)
+        {
+            var cancel = _machine.TakeMassCancel();
+            if (!_replaying)
+            {
+                _breaches.QueueMassCancel(cancel, effect.TimestampNanos, effect.PublishTicks); // live only: a replay's were published before
+            }
+        }
+
         if (effect.Type == Wire.FeedMessageType.Fill && _machine.LastFillApplied)
         {
             ref readonly var fill = ref WireMessage.Read<FillMessage>(p);

@@ -104,7 +104,7 @@ internal static class LiquidatorCommand
             var h = liquidator.Latency;
             if (orders is not null)
             {
-                Console.WriteLine(string.Create(Inv, $"llr liquidator: liquidation orders read {liquidator.OrdersRead:N0}: sent {liquidator.OrdersSent:N0}, already sent before {liquidator.OrdersAlreadySent:N0}, refused {liquidator.OrdersRefused:N0}; order ring full {liquidator.OrderRingFull:N0} times"));
+                Console.WriteLine(string.Create(Inv, $"llr liquidator: liquidation orders read {liquidator.OrdersRead:N0}: sent {liquidator.OrdersSent:N0}, already sent before {liquidator.OrdersAlreadySent:N0}, refused {liquidator.OrdersRefused:N0}; order ring full {liquidator.OrderRingFull:N0} times; mass cancels read {liquidator.MassCancelsRead:N0}, forwarded {liquidator.MassCancelsSent:N0}"));
             }
 
             Console.WriteLine(string.Create(Inv, $"llr liquidator: read {liquidator.Read:N0} breaches ({liquidator.ByState[1]:N0} margin calls, {liquidator.ByState[2]:N0} liquidations, {liquidator.ByState[0]:N0} back to healthy; {liquidator.Coalesced:N0} earlier changes folded in), ring sequence now {consumer.Sequence:N0}"));

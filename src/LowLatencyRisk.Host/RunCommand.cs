@@ -19,9 +19,10 @@ internal static class RunCommand
         var rate = new Option<double>("--rate") { Description = "Offered load in events/s; 0 = as fast as the engine takes them.", DefaultValueFactory = _ => 2_000_000 };
         var mix = new Option<string>("--mix") { Description = "Message mix: standard, fills (fills and collateral only) or prices (index and vol marks only).", DefaultValueFactory = _ => "standard" };
         mix.AcceptOnlyFromAmong("standard", "fills", "prices");
+        var fund = new Option<double>("--insurance-fund") { Description = "The insurance fund's starting balance (settlement currency); a small one shows auto-deleveraging.", DefaultValueFactory = _ => LiquidationOptions.Default.InsuranceFund };
         var command = new Command("run", "Run the embedded default: simulated venue -> feed ring -> engine -> breach ring -> liquidator, with live progress and a final report.")
         {
-            duration, accounts, seed, small, noPin, rate, mix,
+            duration, accounts, seed, small, noPin, rate, mix, fund,
         };
         command.SetAction(parse =>
         {
@@ -47,7 +48,14 @@ internal static class RunCommand
                 return 2;
             }
 
-            var options = new EmbeddedVenueOptions { Duration = TimeSpan.FromSeconds(seconds), Scale = scale, Seed = parse.GetValue(seed), Pin = !parse.GetValue(noPin), Rate = offered,
+            double insurance = parse.GetValue(fund);
+            if (!(insurance is >= 0 and <= 1e15))
+            {
+                Console.Error.WriteLine($"llr run: --insurance-fund must be in [0, 1e15]; was {insurance}.");
+                return 2;
+            }
+
+            var options = new EmbeddedVenueOptions { Liquidation = LiquidationOptions.Default with { InsuranceFund = insurance }, Duration = TimeSpan.FromSeconds(seconds), Scale = scale, Seed = parse.GetValue(seed), Pin = !parse.GetValue(noPin), Rate = offered,
                 Mix = parse.GetValue(mix) switch { "fills" => Fixtures.Simulation.SimulatorMix.FillsOnly, "prices" => Fixtures.Simulation.SimulatorMix.PricesOnly, _ => Fixtures.Simulation.SimulatorMix.Standard } };
             Console.WriteLine($"llr run: simulated venue -> feed ring -> engine -> breach ring -> liquidator, rings in {options.RingDirectory}, {seconds:F0} s");
             var r = EmbeddedVenue.Run(options, Console.WriteLine);

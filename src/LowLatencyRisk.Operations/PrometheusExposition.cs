@@ -80,6 +80,8 @@ public static class PrometheusExposition
         new(L.DeleverageOrders, "llr_deleverage_orders_total", MetricType.Counter, "Deleverage orders sized (deficits the fund could not pay)."),
         new(L.DeleveragedQuantityBits, "llr_deleveraged_quantity_total", MetricType.Counter, "Quantity closed by deleverage orders (contracts, all instruments)."),
         new(L.UncoveredDeficits, "llr_uncovered_deficits_total", MetricType.Counter, "Times a bankrupt account's deficit could be neither paid nor deleveraged."),
+        new(L.MmpTrips, "llr_mmp_trips_total", MetricType.Counter, "Market-maker protections tripped by maker fills."),
+        new(L.MassCancelsPublished, "llr_mass_cancels_published_total", MetricType.Counter, "Mass cancels published (market-maker protection trips, kill switches turned on)."),
     ];
 
     /// <summary>Labelled families: first slot, metric, label name and the label of each slot.</summary>

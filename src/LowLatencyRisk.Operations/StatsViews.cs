@@ -37,6 +37,7 @@ public static class StatsViews
         b.AppendLine(string.Create(Inv, $"breaches      margin calls {s[L.BreachesByState + (int)MarginState.MarginCall]:N0}  liquidations {s[L.BreachesByState + (int)MarginState.Liquidation]:N0}  back to healthy {s[L.BreachesByState + (int)MarginState.Healthy]:N0}"));
         b.AppendLine(string.Create(Inv, $"liquidation   orders sized {s[L.LiquidationOrdersPlanned]:N0}  covered by fills {s[L.LiquidationOrdersFilled]:N0}  ended unfilled {s[L.LiquidationOrdersEnded]:N0}"));
         b.AppendLine("waterfall     " + Waterfall(s));
+        b.AppendLine(string.Create(Inv, $"protection    market-maker protection trips {s[L.MmpTrips]:N0}  mass cancels sent {s[L.MassCancelsPublished]:N0}"));
         b.AppendLine(string.Create(Inv, $"rings         feed lag {s[L.FeedLag]:N0} messages  breach lag {s[L.BreachLag]:N0} messages  abandoned feed slots {s[L.AbandonedSlots]:N0}  sequence gaps {s[L.SequenceGaps]:N0}"));
         b.AppendLine(string.Create(Inv, $"alarms        breach ring full {s[L.BreachRingFull]:N0} times  pending breaches {s[L.PendingBreaches]:N0}  risk-off {(s[L.RiskOff] != 0 ? "YES" : "no")} ({Duration(s[L.RiskOffNanos])} in all)  state changes {s[L.StateChanges]:N0} = published {s[L.BreachesPublished]:N0} + folded {s[L.BreachesCoalesced]:N0} + waiting"));
         b.AppendLine(string.Create(Inv, $"storage       journal {(s[L.JournalFailed] != 0 ? "FAILED (engine halted)" : "ok or off")}  snapshots written {s[L.SnapshotsWritten]:N0}  snapshots failed {s[L.SnapshotFailures]:N0}"));
@@ -85,6 +86,7 @@ public static class StatsViews
         Row("ladder", string.Create(Inv, $"margin calls {s[L.BreachesByState + (int)MarginState.MarginCall]:N0}  liquidations [red]{s[L.BreachesByState + (int)MarginState.Liquidation]:N0}[/]  back to healthy [green]{s[L.BreachesByState + (int)MarginState.Healthy]:N0}[/]"));
         Row("liquidation", string.Create(Inv, $"orders sized {s[L.LiquidationOrdersPlanned]:N0}  covered by fills {s[L.LiquidationOrdersFilled]:N0}  ended unfilled {s[L.LiquidationOrdersEnded]:N0}"));
         Row("waterfall", Markup.Escape(Waterfall(s)));
+        Row("protection", string.Create(Inv, $"market-maker protection trips {s[L.MmpTrips]:N0}  mass cancels sent {s[L.MassCancelsPublished]:N0}"));
         Row("breaches", string.Create(Inv, $"state changes {s[L.StateChanges]:N0} = published {s[L.BreachesPublished]:N0} + folded {s[L.BreachesCoalesced]:N0} + waiting"));
         var p = Percentiles(s);
         Row("feed latency", p is null ? "no batches yet" : Markup.Escape(string.Join("   ", p.Select(x => $"{x.Name} < {x.Bound}"))));

@@ -65,7 +65,7 @@ public sealed partial class LiquidationOrderTests : IDisposable
         }
     }
 
-    private Rig NewRig(RiskBook? book = null, LiquidationOptions? options = null)
+    private Rig NewRig(RiskBook? book = null, LiquidationOptions? options = null, Core.Gate.PreTradeGate? gate = null)
     {
         book ??= NewBook();
         var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1024, ProducerMode.Multi));
@@ -74,7 +74,7 @@ public sealed partial class LiquidationOrderTests : IDisposable
         var ledger = LiquidatorLedger.InMemory(16);
         _owned.AddRange([feed, breaches, orders, ledger]);
         var sent = new List<LiquidationOrderRecord>();
-        var engine = new RiskEngine(book, null, feed.CreateConsumer(0), breaches.CreateSingleProducer(), liquidation: options ?? Options);
+        var engine = new RiskEngine(book, gate, feed.CreateConsumer(0), breaches.CreateSingleProducer(), liquidation: options ?? Options);
         var liquidator = new Liquidator(breaches.CreateConsumer(0), orders: orders.CreateSingleProducer(), ledger: ledger, onOrder: sent.Add);
         var matcher = new LiquidationMatcher(orders.CreateConsumer(0), feed.CreateMultiProducer(), producerId: 2);
         return new Rig(book, engine, feed.CreateMultiProducer(), liquidator, matcher, breaches, orders, ledger, sent);

@@ -38,6 +38,7 @@ public static class WireRenderer
         typeof(BreachCandidate),
         typeof(BreachMessage),
         typeof(LiquidationOrderMessage),
+        typeof(MassCancelMessage),
         typeof(OrderCheckRequestMessage),
         typeof(OrderCheckResponseMessage),
     ];
@@ -253,6 +254,8 @@ public static class WireRenderer
         Define(s, "LLR_LIQUIDATION_RESTORES_TARGET", LiquidationOrderDescriptor.RestoresTarget);
         Define(s, "LLR_LIQUIDATION_REANNOUNCED", LiquidationOrderDescriptor.Reannounced);
         Define(s, "LLR_LIQUIDATION_DELEVERAGE", LiquidationOrderDescriptor.Deleverage);
+        Define(s, "LLR_MASS_CANCEL_VERSION", MassCancelDescriptor.Version);
+        Define(s, "LLR_FILL_MAKER", FillMessage.Maker);
         Define(s, "LLR_GATE_SLOT_SIZE", 8 + OrderCheckRequestDescriptor.Size);
         Define(s, "LLR_GATE_VERSION", OrderCheckRequestDescriptor.Version);
         s.Append('\n');
@@ -268,6 +271,7 @@ public static class WireRenderer
                 {
                     s.Append(", LLR_MSG_BREACH = ").Append(BreachMessageDescriptor.MessageType)
                         .Append(", LLR_MSG_LIQUIDATION_ORDER = ").Append(LiquidationOrderDescriptor.MessageType)
+                        .Append(", LLR_MSG_MASS_CANCEL = ").Append(MassCancelDescriptor.MessageType)
                         .Append(", LLR_MSG_ORDER_CHECK_REQUEST = ").Append(OrderCheckRequestDescriptor.MessageType)
                         .Append(", LLR_MSG_ORDER_CHECK_RESPONSE = ").Append(OrderCheckResponseDescriptor.MessageType);
                 }
@@ -358,6 +362,7 @@ public static class WireRenderer
             string ring = t == typeof(FeedHeader) ? string.Create(CultureInfo.InvariantCulture, $"feed ({FeedMessageDescriptor.SlotSize}-byte slots)")
                 : t == typeof(BreachCandidate) ? string.Create(CultureInfo.InvariantCulture, $"breach ({BreachMessageDescriptor.SlotSize}-byte slots)")
                 : t == typeof(LiquidationOrderMessage) ? string.Create(CultureInfo.InvariantCulture, $"breach; liquidation orders ({LiquidationOrderDescriptor.SlotSize}-byte slots)")
+                : t == typeof(MassCancelMessage) ? string.Create(CultureInfo.InvariantCulture, $"breach; liquidation orders ({LiquidationOrderDescriptor.SlotSize}-byte slots)")
                 : t == typeof(OrderCheckRequestMessage) ? string.Create(CultureInfo.InvariantCulture, $"gate requests ({8 + OrderCheckRequestDescriptor.Size}-byte slots)")
                 : t == typeof(OrderCheckResponseMessage) ? string.Create(CultureInfo.InvariantCulture, $"gate responses ({8 + OrderCheckResponseDescriptor.Size}-byte slots)")
                 : "";
@@ -365,6 +370,7 @@ public static class WireRenderer
             string id = type != default ? string.Create(CultureInfo.InvariantCulture, $"{(int)type} ")
                 : t == typeof(BreachMessage) ? $"{BreachMessageDescriptor.MessageType} "
                 : t == typeof(LiquidationOrderMessage) ? $"{LiquidationOrderDescriptor.MessageType} "
+                : t == typeof(MassCancelMessage) ? $"{MassCancelDescriptor.MessageType} "
                 : t == typeof(OrderCheckRequestMessage) ? $"{OrderCheckRequestDescriptor.MessageType} "
                 : t == typeof(OrderCheckResponseMessage) ? $"{OrderCheckResponseDescriptor.MessageType} " : "";
             string fields = string.Join(", ", Fields(t).Where(f => f.Type != typeof(FeedHeader)).Select(f =>

@@ -22,11 +22,13 @@
 #define LLR_LIQUIDATION_RESTORES_TARGET  1
 #define LLR_LIQUIDATION_REANNOUNCED      2
 #define LLR_LIQUIDATION_DELEVERAGE       4
+#define LLR_MASS_CANCEL_VERSION          1
+#define LLR_FILL_MAKER                   1
 #define LLR_GATE_SLOT_SIZE               64
 #define LLR_GATE_VERSION                 1
 
 /* FeedMessageType */
-enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_BREACH = 16, LLR_MSG_LIQUIDATION_ORDER = 17, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
+enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_MMP_CONFIG = 14, LLR_MSG_BREACH = 16, LLR_MSG_LIQUIDATION_ORDER = 17, LLR_MSG_MASS_CANCEL = 18, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
 /* OrderLifecycleEvent */
 enum { LLR_ORDER_LIFECYCLE_EVENT_FILLED = 1, LLR_ORDER_LIFECYCLE_EVENT_CANCELLED = 2, LLR_ORDER_LIFECYCLE_EVENT_EXPIRED = 3 };
 /* KillSwitchScope */
@@ -41,18 +43,22 @@ enum { LLR_LIMIT_FIELD_MAX_ORDER_QUANTITY_OR_CREDIT = 1, LLR_LIMIT_FIELD_MAX_ORD
 enum { LLR_MARGIN_MODE_PORTFOLIO = 0, LLR_MARGIN_MODE_STANDARD = 1, LLR_MARGIN_MODE_ISOLATED = 2 };
 /* AddOnCombine */
 enum { LLR_ADD_ON_COMBINE_SUM = 0, LLR_ADD_ON_COMBINE_MAX = 1 };
+/* MmpAction */
+enum { LLR_MMP_ACTION_SET = 0, LLR_MMP_ACTION_DISABLE = 1, LLR_MMP_ACTION_RESET = 2 };
 /* MarginState */
 enum { LLR_MARGIN_STATE_HEALTHY = 0, LLR_MARGIN_STATE_MARGIN_CALL = 1, LLR_MARGIN_STATE_LIQUIDATION = 2 };
 /* BreachCause */
 enum { LLR_BREACH_CAUSE_TRADE = 1, LLR_BREACH_CAUSE_REVALUATION = 2, LLR_BREACH_CAUSE_RECOVERY = 3 };
 /* OrderSide */
 enum { LLR_ORDER_SIDE_BUY = 1, LLR_ORDER_SIDE_SELL = 2 };
+/* MassCancelReason */
+enum { LLR_MASS_CANCEL_REASON_MARKET_MAKER_PROTECTION = 1, LLR_MASS_CANCEL_REASON_KILL_SWITCH = 2 };
 /* OrderType */
 enum { LLR_ORDER_TYPE_LIMIT = 0, LLR_ORDER_TYPE_MARKET = 1 };
 /* TimeInForce */
 enum { LLR_TIME_IN_FORCE_GOOD_TILL_CANCEL = 0, LLR_TIME_IN_FORCE_IMMEDIATE_OR_CANCEL = 1, LLR_TIME_IN_FORCE_FILL_OR_KILL = 2, LLR_TIME_IN_FORCE_DAY = 3 };
 /* RejectReason */
-enum { LLR_REJECT_REASON_NONE = 0, LLR_REJECT_REASON_UNKNOWN_INSTRUMENT = 1, LLR_REJECT_REASON_UNKNOWN_ACCOUNT = 2, LLR_REJECT_REASON_ACCOUNT_DISABLED = 3, LLR_REJECT_REASON_INSTRUMENT_HALTED = 4, LLR_REJECT_REASON_KILL_SWITCH = 5, LLR_REJECT_REASON_THROTTLED = 6, LLR_REJECT_REASON_INVALID_ORDER = 7, LLR_REJECT_REASON_INVALID_TICK = 8, LLR_REJECT_REASON_INVALID_LOT = 9, LLR_REJECT_REASON_BELOW_MINIMUM_QUANTITY = 10, LLR_REJECT_REASON_MAX_ORDER_QUANTITY = 11, LLR_REJECT_REASON_MAX_ORDER_VALUE = 12, LLR_REJECT_REASON_PRICE_OUTSIDE_BAND = 13, LLR_REJECT_REASON_DUPLICATE_ORDER = 14, LLR_REJECT_REASON_MARK_STALE = 15, LLR_REJECT_REASON_REDUCE_ONLY_WOULD_INCREASE = 16, LLR_REJECT_REASON_POSITION_LIMIT = 17, LLR_REJECT_REASON_UNDERLYING_POSITION_LIMIT = 18, LLR_REJECT_REASON_CREDIT_LIMIT = 19, LLR_REJECT_REASON_ACCOUNT_REDUCE_ONLY = 20, LLR_REJECT_REASON_INSUFFICIENT_MARGIN = 21, LLR_REJECT_REASON_ORDER_CAPACITY = 22, LLR_REJECT_REASON_ISOLATED_INSTRUMENT = 23, LLR_REJECT_REASON_MAX_OPEN_ORDERS = 24, LLR_REJECT_REASON_DAILY_LOSS_LIMIT = 25 };
+enum { LLR_REJECT_REASON_NONE = 0, LLR_REJECT_REASON_UNKNOWN_INSTRUMENT = 1, LLR_REJECT_REASON_UNKNOWN_ACCOUNT = 2, LLR_REJECT_REASON_ACCOUNT_DISABLED = 3, LLR_REJECT_REASON_INSTRUMENT_HALTED = 4, LLR_REJECT_REASON_KILL_SWITCH = 5, LLR_REJECT_REASON_THROTTLED = 6, LLR_REJECT_REASON_INVALID_ORDER = 7, LLR_REJECT_REASON_INVALID_TICK = 8, LLR_REJECT_REASON_INVALID_LOT = 9, LLR_REJECT_REASON_BELOW_MINIMUM_QUANTITY = 10, LLR_REJECT_REASON_MAX_ORDER_QUANTITY = 11, LLR_REJECT_REASON_MAX_ORDER_VALUE = 12, LLR_REJECT_REASON_PRICE_OUTSIDE_BAND = 13, LLR_REJECT_REASON_DUPLICATE_ORDER = 14, LLR_REJECT_REASON_MARK_STALE = 15, LLR_REJECT_REASON_REDUCE_ONLY_WOULD_INCREASE = 16, LLR_REJECT_REASON_POSITION_LIMIT = 17, LLR_REJECT_REASON_UNDERLYING_POSITION_LIMIT = 18, LLR_REJECT_REASON_CREDIT_LIMIT = 19, LLR_REJECT_REASON_ACCOUNT_REDUCE_ONLY = 20, LLR_REJECT_REASON_INSUFFICIENT_MARGIN = 21, LLR_REJECT_REASON_ORDER_CAPACITY = 22, LLR_REJECT_REASON_ISOLATED_INSTRUMENT = 23, LLR_REJECT_REASON_MAX_OPEN_ORDERS = 24, LLR_REJECT_REASON_DAILY_LOSS_LIMIT = 25, LLR_REJECT_REASON_MMP_FROZEN = 26 };
 
 /* FeedHeader: begins every feed message. */
 typedef struct llr_feed_header_t {
@@ -107,6 +113,8 @@ typedef struct llr_fill_t {
     double quantity;                     /*  40 + buy, - sell */
     double price;                        /*  48 trade price */
     int64_t trade_id;                    /*  56 the venue's trade id */
+    uint8_t flags;                       /*  64 bit 0: maker (a resting order of the account was hit); 0 when unknown */
+    uint8_t pad0[7];
 } llr_fill_t;
 _Static_assert(offsetof(llr_fill_t, header) == 0, "llr_fill_t.header");
 _Static_assert(offsetof(llr_fill_t, account) == 32, "llr_fill_t.account");
@@ -114,7 +122,8 @@ _Static_assert(offsetof(llr_fill_t, instrument) == 36, "llr_fill_t.instrument");
 _Static_assert(offsetof(llr_fill_t, quantity) == 40, "llr_fill_t.quantity");
 _Static_assert(offsetof(llr_fill_t, price) == 48, "llr_fill_t.price");
 _Static_assert(offsetof(llr_fill_t, trade_id) == 56, "llr_fill_t.trade_id");
-_Static_assert(sizeof(llr_fill_t) == 64, "llr_fill_t size");
+_Static_assert(offsetof(llr_fill_t, flags) == 64, "llr_fill_t.flags");
+_Static_assert(sizeof(llr_fill_t) == 72, "llr_fill_t size");
 
 /* OrderLifecycle: an order filled, cancelled or expired: releases the gate's working exposure. */
 typedef struct llr_order_lifecycle_t {
@@ -262,6 +271,30 @@ _Static_assert(offsetof(llr_size_add_on_t, max_shock) == 72, "llr_size_add_on_t.
 _Static_assert(offsetof(llr_size_add_on_t, vega_rate) == 80, "llr_size_add_on_t.vega_rate");
 _Static_assert(sizeof(llr_size_add_on_t) == 88, "llr_size_add_on_t size");
 
+/* MmpConfig: sets, disables or resets an account's market-maker protection in an underlying. */
+typedef struct llr_mmp_config_t {
+    llr_feed_header_t header;            /*   0 */
+    int32_t account;                     /*  32 account id */
+    int32_t underlying;                  /*  36 underlying id */
+    int64_t interval_nanos;              /*  40 rolling interval, ns, (0, 1 day] */
+    int64_t frozen_nanos;                /*  48 frozen period after a trip, ns, [0, 1 day]; 0: until reset */
+    double quantity_limit;               /*  56 gross maker quantity in the interval, > 0 (inf: none) */
+    double delta_limit;                  /*  64 |net maker delta| in the interval, > 0 (inf: none) */
+    double vega_limit;                   /*  72 |net maker vega| in the interval, > 0 (inf: none) */
+    uint8_t action;                      /*  80 MmpAction: 0 set, 1 disable, 2 reset */
+    uint8_t pad0[7];
+} llr_mmp_config_t;
+_Static_assert(offsetof(llr_mmp_config_t, header) == 0, "llr_mmp_config_t.header");
+_Static_assert(offsetof(llr_mmp_config_t, account) == 32, "llr_mmp_config_t.account");
+_Static_assert(offsetof(llr_mmp_config_t, underlying) == 36, "llr_mmp_config_t.underlying");
+_Static_assert(offsetof(llr_mmp_config_t, interval_nanos) == 40, "llr_mmp_config_t.interval_nanos");
+_Static_assert(offsetof(llr_mmp_config_t, frozen_nanos) == 48, "llr_mmp_config_t.frozen_nanos");
+_Static_assert(offsetof(llr_mmp_config_t, quantity_limit) == 56, "llr_mmp_config_t.quantity_limit");
+_Static_assert(offsetof(llr_mmp_config_t, delta_limit) == 64, "llr_mmp_config_t.delta_limit");
+_Static_assert(offsetof(llr_mmp_config_t, vega_limit) == 72, "llr_mmp_config_t.vega_limit");
+_Static_assert(offsetof(llr_mmp_config_t, action) == 80, "llr_mmp_config_t.action");
+_Static_assert(sizeof(llr_mmp_config_t) == 88, "llr_mmp_config_t size");
+
 /* BreachCandidate: a position to close first. */
 typedef struct llr_breach_candidate_t {
     int32_t instrument;                  /*   0 instrument id */
@@ -351,6 +384,34 @@ _Static_assert(offsetof(llr_liquidation_order_t, publish_ticks) == 72, "llr_liqu
 _Static_assert(offsetof(llr_liquidation_order_t, counterparty) == 80, "llr_liquidation_order_t.counterparty");
 _Static_assert(sizeof(llr_liquidation_order_t) == 88, "llr_liquidation_order_t size");
 
+/* MassCancel: cancel resting orders: an account's protected quotes (market-maker protection) or everything in a kill switch's scope. */
+typedef struct llr_mass_cancel_t {
+    uint8_t type;                        /*   0 18 */
+    uint8_t version;                     /*   1 layout version, 1 */
+    uint8_t reason;                      /*   2 MassCancelReason: 1 market-maker protection (protected quotes only), 2 kill switch (every resting order) */
+    uint8_t scope;                       /*   3 KillSwitchScope: 0 venue, 1 underlying, 2 account */
+    int32_t account;                     /*   4 account id (account scope; else -1) */
+    int64_t cancel_sequence;             /*   8 1, 2, 3 ... from this engine */
+    int32_t underlying;                  /*  16 underlying id (-1: all) */
+    uint8_t pad0[4];
+    int64_t timestamp_nanos;             /*  24 business time of the cause */
+    int64_t source_publish_ticks;        /*  32 CLOCK_MONOTONIC ns at the publish of the cause */
+    int64_t frozen_until_nanos;          /*  40 MMP: frozen until this business time (INT64_MAX: until reset); else 0 */
+    int64_t publish_ticks;               /*  48 CLOCK_MONOTONIC ns when this ring's writer published it */
+} llr_mass_cancel_t;
+_Static_assert(offsetof(llr_mass_cancel_t, type) == 0, "llr_mass_cancel_t.type");
+_Static_assert(offsetof(llr_mass_cancel_t, version) == 1, "llr_mass_cancel_t.version");
+_Static_assert(offsetof(llr_mass_cancel_t, reason) == 2, "llr_mass_cancel_t.reason");
+_Static_assert(offsetof(llr_mass_cancel_t, scope) == 3, "llr_mass_cancel_t.scope");
+_Static_assert(offsetof(llr_mass_cancel_t, account) == 4, "llr_mass_cancel_t.account");
+_Static_assert(offsetof(llr_mass_cancel_t, cancel_sequence) == 8, "llr_mass_cancel_t.cancel_sequence");
+_Static_assert(offsetof(llr_mass_cancel_t, underlying) == 16, "llr_mass_cancel_t.underlying");
+_Static_assert(offsetof(llr_mass_cancel_t, timestamp_nanos) == 24, "llr_mass_cancel_t.timestamp_nanos");
+_Static_assert(offsetof(llr_mass_cancel_t, source_publish_ticks) == 32, "llr_mass_cancel_t.source_publish_ticks");
+_Static_assert(offsetof(llr_mass_cancel_t, frozen_until_nanos) == 40, "llr_mass_cancel_t.frozen_until_nanos");
+_Static_assert(offsetof(llr_mass_cancel_t, publish_ticks) == 48, "llr_mass_cancel_t.publish_ticks");
+_Static_assert(sizeof(llr_mass_cancel_t) == 56, "llr_mass_cancel_t size");
+
 /* OrderCheckRequest: an order to check. */
 typedef struct llr_order_check_request_t {
     uint16_t message_type;               /*   0 20 */
@@ -358,7 +419,7 @@ typedef struct llr_order_check_request_t {
     uint8_t side;                        /*   3 OrderSide: side */
     uint8_t order_type;                  /*   4 OrderType: order type */
     uint8_t time_in_force;               /*   5 TimeInForce: time in force */
-    uint8_t flags;                       /*   6 bit 0: reduce-only */
+    uint8_t flags;                       /*   6 bit 0: reduce-only; bit 1: a quote under market-maker protection */
     uint8_t pad0[1];
     int64_t correlation_id;              /*   8 echoed in the response */
     int32_t account;                     /*  16 account id */

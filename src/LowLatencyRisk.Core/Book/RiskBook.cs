@@ -269,6 +269,9 @@ public partial class RiskBook<TMargin>
         return _values[instrument].Delta;
     }
 
+    /// <summary>Per-contract vega (per 1.00 of volatility, multiplier included); 0 for futures and perpetuals.</summary>
+    public double InstrumentVega(int instrument) => _values[instrument].Vega;
+
     /// <summary>Quantity held by <paramref name="account"/> in <paramref name="instrument"/> (0 if none).</summary>
     public double PositionQuantity(int account, int instrument)
     {

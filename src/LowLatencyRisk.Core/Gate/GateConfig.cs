@@ -46,6 +46,12 @@ public sealed record GateConfig
     /// </summary>
     public bool MarginOnWorkingOrders { get; init; } = true;
 
+    /// <summary>Market-maker protections the gate can hold (account × underlying pairs, set on the feed).</summary>
+    public int MmpEntries { get; init; } = 256;
+
+    /// <summary>Maker fills each protection remembers within its interval (more in one interval trips it).</summary>
+    public int MmpWindowFills { get; init; } = 128;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public void Validate()
     {
@@ -64,6 +70,8 @@ public sealed record GateConfig
         Require(ThrottleBurst >= 1 && double.IsFinite(ThrottleBurst), nameof(ThrottleBurst));
         Require(DuplicateWindowNanos >= 0, nameof(DuplicateWindowNanos));
         Require(MaxTrackedOrders is > 0 and <= 1 << 26, nameof(MaxTrackedOrders));
+        Require(MmpEntries is >= 0 and <= 1 << 16, nameof(MmpEntries));
+        Require(MmpWindowFills is >= 1 and <= 1 << 12, nameof(MmpWindowFills));
     }
 
     /// <summary>Nanoseconds in a day.</summary>

@@ -41,8 +41,9 @@ public enum TimeInForce : byte
 /// <param name="ClientOrderId">The client's id, unique per account within the duplicate window.</param>
 /// <param name="TimeInForce">Time in force.</param>
 /// <param name="ReduceOnly">True if the order may only reduce the position.</param>
+/// <param name="MmpProtected">True for a quote under the account's market-maker protection: refused while the protection of its underlying is frozen.</param>
 public readonly record struct OrderRequest(int Account, int Instrument, OrderSide Side, double Quantity, double LimitPrice, OrderType Type,
-    long ClientOrderId, TimeInForce TimeInForce = TimeInForce.GoodTillCancel, bool ReduceOnly = false)
+    long ClientOrderId, TimeInForce TimeInForce = TimeInForce.GoodTillCancel, bool ReduceOnly = false, bool MmpProtected = false)
 {
     /// <summary>+quantity for a buy, −quantity for a sell.</summary>
     public double SignedQuantity => Side == OrderSide.Buy ? Quantity : -Quantity;
@@ -103,6 +104,8 @@ public enum RejectReason : byte
     MaxOpenOrders = 24,
     /// <summary>The account's loss since the start of the day (realized + unrealized) is beyond its limit and the order increases risk.</summary>
     DailyLossLimit = 25,
+    /// <summary>A protected quote while the account's market-maker protection of the underlying is frozen (tripped).</summary>
+    MmpFrozen = 26,
 }
 
 /// <summary>The gate's answer: accept, or reject with one reason and the numbers that failed.</summary>

@@ -99,7 +99,11 @@ public class PreTradeGate<TMargin>
         _workingByUnderlying = new LongHashMap<double>(config.MaxTrackedOrders);
         _endedKeys = new long[config.MaxTrackedOrders];
         _endedAt = new long[config.MaxTrackedOrders];
+        Mmp = new MarketMakerProtection(accounts, config.MmpEntries, config.MmpWindowFills);
     }
+
+    /// <summary>Market-maker protection: set on the feed, fed by maker fills, read by the check of protected orders.</summary>
+    public MarketMakerProtection Mmp { get; }
 
     /// <summary>Venue-wide kill switch: every order is rejected while on.</summary>
     public bool VenueKillSwitch { get => _venueKillSwitch; set => _venueKillSwitch = value; }
@@ -142,6 +146,7 @@ public class PreTradeGate<TMargin>
         v.Array(_endedAt);
         v.Value(ref _endedHead);
         v.Value(ref _endedCount);
+        Mmp.VisitState(v);
     }
 
     /// <summary>Counts of decisions by reason (index = <see cref="RejectReason"/>; [0] = accepted).</summary>
@@ -297,6 +302,11 @@ public class PreTradeGate<TMargin>
         if (VenueKillSwitch || _underlyingKill[u] || _accountKill[a])
         {
             return new Decision(RejectReason.KillSwitch);
+        }
+
+        if (order.MmpProtected && Mmp.IsFrozen(a, u, nowNanos))
+        {
+            return new Decision(RejectReason.MmpFrozen);
         }
 
         // Token bucket: refill for the time since the last message, then take one token.

@@ -364,6 +364,8 @@ public sealed class LlrConfig
         DuplicateWindowNanos = (long)(Limits.DuplicateWindowSeconds * 1e9),
         MaxTrackedOrders = Limits.MaxTrackedOrders,
         MarginOnWorkingOrders = Limits.MarginOnWorkingOrders,
+        MmpEntries = Limits.MmpEntries,
+        MmpWindowFills = Limits.MmpWindowFills,
     };
 
     /// <summary>Full path of a ring file.</summary>
@@ -674,6 +676,8 @@ public sealed class LimitsSection
     public double ThrottleBurst { get; init; } = 500;
     public double DuplicateWindowSeconds { get; init; } = 60;
     public int MaxTrackedOrders { get; init; } = 1 << 18;
+    public int MmpEntries { get; init; } = 256;
+    public int MmpWindowFills { get; init; } = 128;
 }
 
 public sealed class RingsSection

@@ -27,7 +27,7 @@ public static class OrderCheckRequestDescriptor
         m.Side = order.Side;
         m.OrderType = order.Type;
         m.TimeInForce = order.TimeInForce;
-        m.Flags = order.ReduceOnly ? (byte)1 : (byte)0;
+        m.Flags = (byte)((order.ReduceOnly ? 1 : 0) | (order.MmpProtected ? 2 : 0));
         m.CorrelationId = correlationId;
         m.Account = order.Account;
         m.Instrument = order.Instrument;
@@ -60,7 +60,7 @@ public static class OrderCheckRequestDescriptor
             return false;
         }
 
-        order = new OrderRequest(m.Account, m.Instrument, m.Side, m.Quantity, m.LimitPrice, m.OrderType, m.ClientOrderId, m.TimeInForce, (m.Flags & 1) != 0);
+        order = new OrderRequest(m.Account, m.Instrument, m.Side, m.Quantity, m.LimitPrice, m.OrderType, m.ClientOrderId, m.TimeInForce, (m.Flags & 1) != 0, (m.Flags & 2) != 0);
         timestampNanos = m.TimestampNanos;
         return true;
     }

@@ -29,6 +29,8 @@ public enum FeedMessageType : byte
     CollateralTransfer = 12,
     /// <summary>A recalibration of an underlying's size add-on.</summary>
     SizeAddOn = 13,
+    /// <summary>An account's market-maker protection in an underlying (<see cref="MmpConfigMessage"/>).</summary>
+    MmpConfig = 14,
 }
 
 /// <summary>Scope of a <see cref="FeedMessageType.LimitChange"/>.</summary>
@@ -95,6 +97,7 @@ public static class FeedMessageDescriptor
         (FeedMessageType.MarginMode, typeof(MarginModeMessage)),
         (FeedMessageType.CollateralTransfer, typeof(CollateralTransferMessage)),
         (FeedMessageType.SizeAddOn, typeof(SizeAddOnMessage)),
+        (FeedMessageType.MmpConfig, typeof(MmpConfigMessage)),
     ];
 
     /// <summary>The header of a payload.</summary>
@@ -140,8 +143,8 @@ public static class FeedMessageDescriptor
         m.Price = price;
     }
 
-    /// <summary>A fill.</summary>
-    public static void WriteFill(Span<byte> p, int account, int instrument, double quantity, double price, long tradeId)
+    /// <summary>A fill (<paramref name="flags"/>: <see cref="FillMessage.Maker"/> for a maker fill).</summary>
+    public static void WriteFill(Span<byte> p, int account, int instrument, double quantity, double price, long tradeId, byte flags = 0)
     {
         ref var m = ref WireMessage.As<FillMessage>(p);
         m.Account = account;
@@ -149,6 +152,21 @@ public static class FeedMessageDescriptor
         m.Quantity = quantity;
         m.Price = price;
         m.TradeId = tradeId;
+        m.Flags = flags; // always written: a reused slot holds the bytes of an earlier message
+    }
+
+    /// <summary>A market-maker protection change.</summary>
+    public static void WriteMmpConfig(Span<byte> p, int account, int underlying, MmpAction action, in Core.Gate.MmpSettings settings)
+    {
+        ref var m = ref WireMessage.As<MmpConfigMessage>(p);
+        m.Account = account;
+        m.Underlying = underlying;
+        m.IntervalNanos = settings.IntervalNanos;
+        m.FrozenNanos = settings.FrozenNanos;
+        m.QuantityLimit = settings.QuantityLimit;
+        m.DeltaLimit = settings.DeltaLimit;
+        m.VegaLimit = settings.VegaLimit;
+        m.Action = action;
     }
 
     /// <summary>An order lifecycle event.</summary>
@@ -263,6 +281,17 @@ public static class LiquidationOrderDescriptor
     /// limit price (the bankruptcy price), not in the book.
     /// </summary>
     public const byte Deleverage = 4;
+}
+
+/// <summary>Mass cancels: type 18 on the breach ring (from the engine) and on the liquidation-order ring (from the liquidator).</summary>
+public static class MassCancelDescriptor
+{
+    /// <summary>Message type.</summary>
+    public const byte MessageType = 18;
+    /// <summary>Layout version.</summary>
+    public const byte Version = 1;
+    /// <summary>Payload bytes of the message.</summary>
+    public const int Size = 56;
 }
 
 /// <summary>The breach ring: 128-byte slots, each payload one <see cref="BreachMessage"/>.</summary>

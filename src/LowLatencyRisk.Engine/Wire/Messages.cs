@@ -117,7 +117,7 @@ public struct OptionMarkMessage
 }
 
 /// <summary>A trade: signed quantity for one account.</summary>
-[StructLayout(LayoutKind.Explicit, Size = 64)]
+[StructLayout(LayoutKind.Explicit, Size = 72)]
 [Wire("a trade of one account")]
 public struct FillMessage
 {
@@ -133,6 +133,11 @@ public struct FillMessage
     [FieldOffset(48), Wire("trade price")] public double Price;
     /// <summary>The venue's trade id.</summary>
     [FieldOffset(56), Wire("the venue's trade id")] public long TradeId;
+    /// <summary>Bit 0: a maker fill (the account's resting order was hit); counts against its market-maker protection.</summary>
+    [FieldOffset(64), Wire("bit 0: maker (a resting order of the account was hit); 0 when unknown")] public byte Flags;
+
+    /// <summary><see cref="Flags"/> bit: a maker fill.</summary>
+    public const byte Maker = 1;
 }
 
 /// <summary>An order left the book or was partly filled: the gate's working exposure is released.</summary>
@@ -295,6 +300,84 @@ public struct SizeAddOnMessage
     [FieldOffset(80), Wire("charge per unit of gross vega, [0, 1e6]")] public double VegaRate;
 }
 
+/// <summary>What a <see cref="MmpConfigMessage"/> does.</summary>
+public enum MmpAction : byte
+{
+    /// <summary>Sets (and enables) the protection; its window starts empty and a freeze ends.</summary>
+    Set = 0,
+    /// <summary>Switches it off.</summary>
+    Disable = 1,
+    /// <summary>Ends a freeze (the only way out of one with a frozen period of 0) and empties the window.</summary>
+    Reset = 2,
+}
+
+/// <summary>An account's market-maker protection in an underlying.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 88)]
+[Wire("sets, disables or resets an account's market-maker protection in an underlying")]
+public struct MmpConfigMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>The account.</summary>
+    [FieldOffset(32), Wire("account id")] public int Account;
+    /// <summary>The underlying.</summary>
+    [FieldOffset(36), Wire("underlying id")] public int Underlying;
+    /// <summary>The rolling interval, ns.</summary>
+    [FieldOffset(40), Wire("rolling interval, ns, (0, 1 day]")] public long IntervalNanos;
+    /// <summary>How long a trip freezes, ns; 0 until reset.</summary>
+    [FieldOffset(48), Wire("frozen period after a trip, ns, [0, 1 day]; 0: until reset")] public long FrozenNanos;
+    /// <summary>Gross maker quantity limit.</summary>
+    [FieldOffset(56), Wire("gross maker quantity in the interval, > 0 (inf: none)")] public double QuantityLimit;
+    /// <summary>Net maker delta limit.</summary>
+    [FieldOffset(64), Wire("|net maker delta| in the interval, > 0 (inf: none)")] public double DeltaLimit;
+    /// <summary>Net maker vega limit.</summary>
+    [FieldOffset(72), Wire("|net maker vega| in the interval, > 0 (inf: none)")] public double VegaLimit;
+    /// <summary>What to do.</summary>
+    [FieldOffset(80), Wire("0 set, 1 disable, 2 reset")] public MmpAction Action;
+}
+
+/// <summary>Why a mass cancel was sent (<see cref="MassCancelMessage.Reason"/>).</summary>
+public enum MassCancelReason : byte
+{
+    /// <summary>The account's market-maker protection tripped: cancel its protected quotes in the underlying.</summary>
+    MarketMakerProtection = 1,
+    /// <summary>A kill switch went on: cancel every resting order in its scope.</summary>
+    KillSwitch = 2,
+}
+
+/// <summary>
+/// A mass cancel (56-byte payload of a 128-byte slot): from the engine on the breach ring, forwarded by
+/// the liquidator to the matching engine on the liquidation-order ring. Cancelling twice is harmless,
+/// so it is sent at least once (never dropped: it waits in its account's slot like a breach).
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 56)]
+[Wire("cancel resting orders: an account's protected quotes (market-maker protection) or everything in a kill switch's scope")]
+public struct MassCancelMessage
+{
+    /// <summary><see cref="MassCancelDescriptor.MessageType"/>.</summary>
+    [FieldOffset(0), Wire("18")] public byte Type;
+    /// <summary><see cref="MassCancelDescriptor.Version"/>.</summary>
+    [FieldOffset(1), Wire("layout version, 1")] public byte Version;
+    /// <summary>Why.</summary>
+    [FieldOffset(2), Wire("1 market-maker protection (protected quotes only), 2 kill switch (every resting order)")] public MassCancelReason Reason;
+    /// <summary>Venue, underlying or account.</summary>
+    [FieldOffset(3), Wire("0 venue, 1 underlying, 2 account")] public KillSwitchScope Scope;
+    /// <summary>The account (account scope; else −1).</summary>
+    [FieldOffset(4), Wire("account id (account scope; else -1)")] public int Account;
+    /// <summary>1, 2, 3 … from this engine.</summary>
+    [FieldOffset(8), Wire("1, 2, 3 ... from this engine")] public long CancelSequence;
+    /// <summary>The underlying (−1: all).</summary>
+    [FieldOffset(16), Wire("underlying id (-1: all)")] public int Underlying;
+    /// <summary>Business time of the cause.</summary>
+    [FieldOffset(24), Wire("business time of the cause")] public long TimestampNanos;
+    /// <summary>Monotonic clock at the publish of the cause.</summary>
+    [FieldOffset(32), Wire("CLOCK_MONOTONIC ns at the publish of the cause")] public long SourcePublishTicks;
+    /// <summary>Market-maker protection: protected orders are refused until this business time (long.MaxValue: until reset); 0 otherwise.</summary>
+    [FieldOffset(40), Wire("MMP: frozen until this business time (INT64_MAX: until reset); else 0")] public long FrozenUntilNanos;
+    /// <summary>Monotonic clock when published.</summary>
+    [FieldOffset(48), Wire("CLOCK_MONOTONIC ns when this ring's writer published it")] public long PublishTicks;
+}
+
 /// <summary>A position to close first, on a liquidation breach.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 16)]
 [Wire("a position to close first")]
@@ -427,7 +510,7 @@ public struct OrderCheckRequestMessage
     /// <summary>Time in force.</summary>
     [FieldOffset(5), Wire("time in force")] public TimeInForce TimeInForce;
     /// <summary>Bit 0: reduce-only.</summary>
-    [FieldOffset(6), Wire("bit 0: reduce-only")] public byte Flags;
+    [FieldOffset(6), Wire("bit 0: reduce-only; bit 1: a quote under market-maker protection")] public byte Flags;
     /// <summary>Echoed in the response.</summary>
     [FieldOffset(8), Wire("echoed in the response")] public long CorrelationId;
     /// <summary>The account.</summary>

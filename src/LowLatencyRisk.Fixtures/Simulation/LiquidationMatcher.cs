@@ -37,6 +37,9 @@ public sealed class LiquidationMatcher : IAgent
     /// <summary>Orders filled.</summary>
     public long Filled { get; private set; }
 
+    /// <summary>Mass cancels received (market-maker protection trips, kill switches).</summary>
+    public long MassCancels { get; private set; }
+
     /// <summary>Deleverage orders among them (traded with their counterparties).</summary>
     public long Deleveraged { get; private set; }
 
@@ -56,6 +59,12 @@ public sealed class LiquidationMatcher : IAgent
 
     private bool OnOrder(ReadOnlySpan<byte> p)
     {
+        if (p[0] == MassCancelDescriptor.MessageType && p[1] == MassCancelDescriptor.Version)
+        {
+            MassCancels++; // the simulated venue rests no quotes: nothing to cancel, counted
+            return true;
+        }
+
         ref readonly var m = ref WireMessage.Read<LiquidationOrderMessage>(p);
         if (m.Type != LiquidationOrderDescriptor.MessageType || m.Version != LiquidationOrderDescriptor.Version)
         {

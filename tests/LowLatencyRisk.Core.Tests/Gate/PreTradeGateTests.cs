@@ -406,6 +406,8 @@ public class PreTradeGateTests
         gate.SetInstrumentLimits(f.Future(0, 0), positionLimit: 0.5, minQuantity: 0.01);
         gate.SetHalted(f.Future(1, 1), true);
         gate.SetAccountMaxOpenOrders(9, 1);
+        Assert.Equal(MmpChange.Applied, gate.Mmp.Configure(5, 0, new MmpSettings(1_000_000_000, 0, 1, 1, 1))); // frozen until reset once tripped
+        Assert.Equal(MmpTrip.Quantity, gate.Mmp.OnMakerFill(5, 0, 2, 0, 0, T0, out _));
         gate.RollDay(T0);                                       // the day starts, then account 8 loses 1,000 on a fill above the mark
         f.Book.ApplyFill(8, f.Perp(0), 1, 31_000);
         gate.SetAccountDailyLossLimit(8, 100);
@@ -435,6 +437,7 @@ public class PreTradeGateTests
             Record(new OrderRequest(13, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // disabled
             Record(new OrderRequest(0, f.Future(1, 1), OrderSide.Buy, 1, 2_000, OrderType.Limit, _id++));  // halted
             Record(new OrderRequest(15, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // kill switch
+            Record(new OrderRequest(5, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++, MmpProtected: true)); // market-maker protection frozen
             Record(new OrderRequest(12, perp, OrderSide.Buy, 0.001, 30_000, OrderType.Limit, _id++));       // throttled (after its one token)
             Record(new OrderRequest(0, perp, OrderSide.Buy, double.NaN, 30_000, OrderType.Limit, _id++));   // malformed
             Record(new OrderRequest(0, perp, OrderSide.Buy, 1, 30_000.3, OrderType.Limit, _id++));          // tick

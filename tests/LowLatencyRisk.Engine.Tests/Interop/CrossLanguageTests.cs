@@ -109,7 +109,7 @@ public sealed class CrossLanguageTests : IDisposable
         }
 
         var m = collector.Messages;
-        Assert.Equal(12, m.Count);
+        Assert.Equal(13, m.Count);
         for (int k = 0; k < m.Count; k++)
         {
             var h = WireMessage.Read<FeedHeader>(m[k]);
@@ -118,12 +118,12 @@ public sealed class CrossLanguageTests : IDisposable
 
         FeedMessageType Type(int k) => WireMessage.Read<FeedHeader>(m[k]).Type;
         T At<T>(int k) where T : unmanaged => WireMessage.Read<T>(m[k]);
-        Assert.Equal(Enum.GetValues<FeedMessageType>(), Enumerable.Range(0, 12).Select(Type)); // every type, in type order
+        Assert.Equal(Enum.GetValues<FeedMessageType>(), Enumerable.Range(0, 13).Select(Type)); // every type, in type order
         Assert.Equal((3, 61234.5), (At<IndexPriceMessage>(0).Underlying, At<IndexPriceMessage>(0).Price));
         var mark = At<OptionMarkMessage>(1);
         Assert.Equal((17, 0.625, 1234.25), (mark.Instrument, mark.Volatility, mark.Price));
         var fill = At<FillMessage>(2);
-        Assert.Equal((42, 7, -1.5, 60001.25, 0x123456789L), (fill.Account, fill.Instrument, fill.Quantity, fill.Price, fill.TradeId));
+        Assert.Equal((42, 7, -1.5, 60001.25, 0x123456789L, FillMessage.Maker), (fill.Account, fill.Instrument, fill.Quantity, fill.Price, fill.TradeId, fill.Flags));
         var lifecycle = At<OrderLifecycleMessage>(3);
         Assert.Equal((43, OrderLifecycleEvent.Cancelled, 0x1122334455667788L, 0.75), (lifecycle.Account, lifecycle.Event, lifecycle.ClientOrderId, lifecycle.FilledQuantity));
         var collateral = At<CollateralMessage>(4);
@@ -141,6 +141,9 @@ public sealed class CrossLanguageTests : IDisposable
         var addOn = At<SizeAddOnMessage>(11);
         Assert.Equal((2, AddOnCombine.Max, 0.0125, 1.5, 2.0e7, 3.0e7, 0.1, 0.25),
             (addOn.Underlying, addOn.Combine, addOn.BaseRate, addOn.BandScale, addOn.ShockThreshold, addOn.ShockFullAt, addOn.MaxShock, addOn.VegaRate));
+        var mmp = At<MmpConfigMessage>(12);
+        Assert.Equal((50, 3, 5_000_000_000L, 100_000_000L, 100.0, 75.5, 1.0e4, MmpAction.Reset),
+            (mmp.Account, mmp.Underlying, mmp.IntervalNanos, mmp.FrozenNanos, mmp.QuantityLimit, mmp.DeltaLimit, mmp.VegaLimit, mmp.Action));
     }
 
     [Fact]
