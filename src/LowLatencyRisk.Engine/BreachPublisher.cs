@@ -112,13 +112,14 @@ public sealed class BreachPublisher
     /// <summary>
     /// A fill was applied: if it trades the account's outstanding liquidation order's instrument in
     /// the order's direction, it covers that much of it (by whoever it was sent: a reducing order of
-    /// the account's own does the same job), and the liquidation fee on what it covered — feeRate ×
-    /// quantity × fill price × multiplier — moves from the account to the insurance fund (none on a
-    /// deleverage order). Fully covered, the order ends and, if the account is still in liquidation
+    /// the account's own does the same job), and when the matching engine marks it as the liquidation
+    /// order's fill (<paramref name="liquidationFill"/>, <see cref="FillMessage.Liquidation"/>) the
+    /// liquidation fee on what it covered — feeRate × quantity × fill price × multiplier — moves from
+    /// the account to the insurance fund (none on a deleverage order, none on the account's own trade). Fully covered, the order ends and, if the account is still in liquidation
     /// at the next <see cref="Drain"/>, the next one is sized. A replay runs this exactly as the live
     /// engine did (the orders come back from the journal first), so the fund is replayed too.
     /// </summary>
-    public void OnFill(int account, int instrument, double quantity, double price)
+    public void OnFill(int account, int instrument, double quantity, double price, bool liquidationFill)
     {
         if (_liquidation is null || (uint)account >= (uint)_plans.Length)
         {
@@ -142,7 +143,7 @@ public sealed class BreachPublisher
         {
             Counters.DeleveragedQuantity += covered;
         }
-        else if (_liquidation.Policy.FeeRate > 0)
+        else if (liquidationFill && _liquidation.Policy.FeeRate > 0)
         {
             double fee = _liquidation.Policy.FeeRate * covered * price * _book.Instrument(instrument).Multiplier;
             if (double.IsFinite(fee) && fee > 0 && _book.Settle(account, -fee))

@@ -281,7 +281,7 @@ public sealed class RiskEngine : IAgent
         if (effect.Type == Wire.FeedMessageType.Fill && _machine.LastFillApplied)
         {
             ref readonly var fill = ref WireMessage.Read<FillMessage>(p);
-            _breaches.OnFill(fill.Account, fill.Instrument, fill.Quantity, fill.Price); // covers the account's liquidation order, if it trades it
+            _breaches.OnFill(fill.Account, fill.Instrument, fill.Quantity, fill.Price, (fill.Flags & FillMessage.Liquidation) != 0); // covers the account's liquidation order, if it trades it
         }
 
         if (effect.LadderMayMove)

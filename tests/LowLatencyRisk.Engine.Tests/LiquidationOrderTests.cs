@@ -164,7 +164,7 @@ public sealed partial class LiquidationOrderTests : IDisposable
         Assert.Equal(MarginState.Liquidation, rig.Book.State(0));
         Assert.Equal(-1.263, first.SignedQuantity, 9);
         Assert.Equal(27_225, first.LimitPrice);
-        Publish(rig, FeedMessageType.Fill, p => FeedMessageDescriptor.WriteFill(p, 0, 0, -0.631, first.LimitPrice, 2));
+        Publish(rig, FeedMessageType.Fill, p => FeedMessageDescriptor.WriteFill(p, 0, 0, -0.631, first.LimitPrice, 2, FillMessage.Liquidation)); // the order's fill
         rig.Engine.PollOnce();
         rig.Liquidator.Poll();
         Assert.True(rig.Engine.Breaches.TryGetLiquidationOrder(0, out long id, out _, out double remaining));
@@ -182,15 +182,15 @@ public sealed partial class LiquidationOrderTests : IDisposable
         // The rest fills: covered, and the account leaves liquidation (gap +0.007 by the sizing, less
         // the 0.001 bought back: 0.001 × 3,366 of target more, 0.001 × 411 of cost less — still ≥ 0? No:
         // −3.4 + 0.4; so the engine sizes one more lot). What the test pins: the covered order ends.
-        Publish(rig, FeedMessageType.Fill, p => FeedMessageDescriptor.WriteFill(p, 0, 0, -0.632, first.LimitPrice, 4));
+        Publish(rig, FeedMessageType.Fill, p => FeedMessageDescriptor.WriteFill(p, 0, 0, -0.632, first.LimitPrice, 4)); // the account's own trade: covers the rest, no fee
         rig.Engine.PollOnce();
         rig.Liquidator.Poll();
         Assert.False(rig.Engine.Breaches.TryGetLiquidationOrder(0, out _, out _, out _));
         Assert.Equal(1, rig.Engine.Counters.LiquidationOrdersFilled);
-        // 2,652.675 before fees; the fees on 0.631 and 0.632 at 27,225 (0.005 × 1.263 × 27,225 =
-        // 171.925875) went to the insurance fund.
-        Assert.Equal(2_652.675 - 171.925875, rig.Book.Equity(0), 6);
-        Assert.Equal(171.925875, rig.Engine.Breaches.InsuranceFund, 6);
+        // 2,652.675 before fees; the fee on the order's own fill of 0.631 at 27,225 (0.005 × 0.631 ×
+        // 27,225 = 85.894875) went to the insurance fund; the account's own trade of 0.632 paid none.
+        Assert.Equal(2_652.675 - 85.894875, rig.Book.Equity(0), 6);
+        Assert.Equal(85.894875, rig.Engine.Breaches.InsuranceFund, 6);
         Assert.Equal(MarginState.MarginCall, rig.Book.State(0));
         Assert.Single(rig.Sent);
     }

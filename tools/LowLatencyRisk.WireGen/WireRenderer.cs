@@ -256,6 +256,7 @@ public static class WireRenderer
         Define(s, "LLR_LIQUIDATION_DELEVERAGE", LiquidationOrderDescriptor.Deleverage);
         Define(s, "LLR_MASS_CANCEL_VERSION", MassCancelDescriptor.Version);
         Define(s, "LLR_FILL_MAKER", FillMessage.Maker);
+        Define(s, "LLR_FILL_LIQUIDATION", FillMessage.Liquidation);
         Define(s, "LLR_GATE_SLOT_SIZE", 8 + OrderCheckRequestDescriptor.Size);
         Define(s, "LLR_GATE_VERSION", OrderCheckRequestDescriptor.Version);
         s.Append('\n');

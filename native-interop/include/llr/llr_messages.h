@@ -24,6 +24,7 @@
 #define LLR_LIQUIDATION_DELEVERAGE       4
 #define LLR_MASS_CANCEL_VERSION          1
 #define LLR_FILL_MAKER                   1
+#define LLR_FILL_LIQUIDATION             2
 #define LLR_GATE_SLOT_SIZE               64
 #define LLR_GATE_VERSION                 1
 
@@ -113,7 +114,7 @@ typedef struct llr_fill_t {
     double quantity;                     /*  40 + buy, - sell */
     double price;                        /*  48 trade price */
     int64_t trade_id;                    /*  56 the venue's trade id */
-    uint8_t flags;                       /*  64 bit 0: maker (a resting order of the account was hit); 0 when unknown */
+    uint8_t flags;                       /*  64 bit 0: maker (a resting order of the account was hit); bit 1: fills a liquidation order (charged its fee); 0 when unknown */
     uint8_t pad0[7];
 } llr_fill_t;
 _Static_assert(offsetof(llr_fill_t, header) == 0, "llr_fill_t.header");

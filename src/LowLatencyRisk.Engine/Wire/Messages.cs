@@ -133,11 +133,14 @@ public struct FillMessage
     [FieldOffset(48), Wire("trade price")] public double Price;
     /// <summary>The venue's trade id.</summary>
     [FieldOffset(56), Wire("the venue's trade id")] public long TradeId;
-    /// <summary>Bit 0: a maker fill (the account's resting order was hit); counts against its market-maker protection.</summary>
-    [FieldOffset(64), Wire("bit 0: maker (a resting order of the account was hit); 0 when unknown")] public byte Flags;
+    /// <summary>Bit 0: a maker fill (the account's resting order was hit), counted against its market-maker protection; bit 1: a fill of a liquidation order, charged the liquidation fee.</summary>
+    [FieldOffset(64), Wire("bit 0: maker (a resting order of the account was hit); bit 1: fills a liquidation order (charged its fee); 0 when unknown")] public byte Flags;
 
     /// <summary><see cref="Flags"/> bit: a maker fill.</summary>
     public const byte Maker = 1;
+
+    /// <summary><see cref="Flags"/> bit: a fill of the account's liquidation order (the engine charges the liquidation fee on it).</summary>
+    public const byte Liquidation = 2;
 }
 
 /// <summary>An order left the book or was partly filled: the gate's working exposure is released.</summary>

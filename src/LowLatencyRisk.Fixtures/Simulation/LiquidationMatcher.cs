@@ -72,7 +72,7 @@ public sealed class LiquidationMatcher : IAgent
             return true;
         }
 
-        if (_legsDoneOf != m.PlanId && !TryFill(m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.TimestampNanos))
+        if (_legsDoneOf != m.PlanId && !TryFill(m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.TimestampNanos, FillMessage.Liquidation))
         {
             return false; // waits on its ring
         }
@@ -80,7 +80,7 @@ public sealed class LiquidationMatcher : IAgent
         if (m.IsDeleverage)
         {
             _legsDoneOf = m.PlanId;
-            if (!TryFill(m.Counterparty, m.Instrument, -m.SignedQuantity, m.LimitPrice, m.TimestampNanos))
+            if (!TryFill(m.Counterparty, m.Instrument, -m.SignedQuantity, m.LimitPrice, m.TimestampNanos, 0))
             {
                 return false; // the counterparty's leg waits; the account's is not sent again
             }
@@ -93,7 +93,7 @@ public sealed class LiquidationMatcher : IAgent
         return true;
     }
 
-    private bool TryFill(int account, int instrument, double quantity, double price, long timestamp)
+    private bool TryFill(int account, int instrument, double quantity, double price, long timestamp, byte flags)
     {
         if (!_feed.TryClaim(1, out long slot))
         {
@@ -102,7 +102,7 @@ public sealed class LiquidationMatcher : IAgent
 
         var payload = _feed.Payload(slot);
         FeedMessageDescriptor.WriteHeader(payload, FeedMessageType.Fill, _producerId, ++_sequence, timestamp, MonotonicClock.Now());
-        FeedMessageDescriptor.WriteFill(payload, account, instrument, quantity, price, ++_tradeId);
+        FeedMessageDescriptor.WriteFill(payload, account, instrument, quantity, price, ++_tradeId, flags);
         return _feed.Publish(slot); // false: the engine gave the slot up (this thread stalled past its abandonment timeout): sent again at the next poll
     }
 
