@@ -19,10 +19,11 @@ internal static class SimulateCommand
         var events = NonNegative(new Option<long>("--events") { Description = "Stop after this many events (0 = no limit).", DefaultValueFactory = _ => 0 });
         var wait = NonNegative(new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the engine to create the rings.", DefaultValueFactory = _ => 30 });
         var output = new Option<string?>("--out") { Description = "Write the events as framed messages to this file (a capture for `llr ingest`) instead of the feed ring; needs --events." };
+        var match = new Option<bool>("--match-liquidations") { Description = "Also play the matching engine for liquidation orders: fill each order the liquidator sends on rings.liquidationOrders at its limit, on the feed as producer simulator.matcherProducerId." };
         var epochOption = new Option<long?>("--epoch") { Description = "Producer epoch (0..4294967295) written in every header; default: Unix seconds now, so a restarted simulator is a new session of its producer and its sequence 1 is accepted. Captures default to 0." };
         var command = new Command("simulate", "Publish the standard workload (deterministic from the seed, stress episode included) into the configured feed ring.")
         {
-            config, duration, rate, events, wait, output, epochOption,
+            config, duration, rate, events, wait, output, epochOption, match,
         };
         command.SetAction(parse =>
         {
@@ -83,6 +84,14 @@ internal static class SimulateCommand
                 return 3;
             }
 
+            using var orders = parse.GetValue(match)
+                ? AttachWhenReady(c.PathOf(c.Rings.LiquidationOrders), new RingOptions(LiquidationOrderDescriptor.SlotSize, c.Rings.LiquidationOrdersCapacity, ProducerMode.Single), parse.GetValue(wait), "simulate")
+                : null;
+            if (parse.GetValue(match) && orders is null)
+            {
+                return 3; // the liquidator creates the order ring: start it first
+            }
+
             if (c.Simulator.Cpu >= 0)
             {
                 CpuAffinity.TryPinCurrentThread(c.Simulator.Cpu);
@@ -92,6 +101,7 @@ internal static class SimulateCommand
             long expected = limit > 0 ? limit : (long)(seconds * (offered > 0 ? offered : 5_000_000));
             uint epoch = (uint)(epochValue ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds());
             var sim = new VenueSimulator(shadow, c.Simulator.Seed, c.Simulator.ProducerId, stressStart: expected * 4 / 10, stressLength: expected / 5) { ProducerEpoch = epoch };
+            var matcher = orders is null ? null : new LiquidationMatcher(orders.CreateConsumer(0), ring.CreateMultiProducer(), c.Simulator.MatcherProducerId) { ProducerEpoch = epoch };
             Console.WriteLine(string.Create(Inv, $"llr simulate: publishing to {ring.Location} as producer {c.Simulator.ProducerId} epoch {epoch}, {(offered > 0 ? (offered / 1e6).ToString("F2", Inv) + " M events/s" : "as fast as possible")}, {seconds:F0} s"));
             using var stop = StopSource(seconds, out var signals);
             using (signals)
@@ -99,8 +109,12 @@ internal static class SimulateCommand
                 string? fault = null;
                 using (new IntegrityWatch(TimeSpan.FromSeconds(1), f => { fault = f; stop.Cancel(); }, ("feed ring", ring.CheckIntegrity)))
                 {
-                    long published = VenueDriver.Run(ring.CreateMultiProducer(), sim, offered, long.MaxValue, null, new VenueProgress(), limit, stop.Token);
+                    long published = VenueDriver.Run(ring.CreateMultiProducer(), sim, offered, long.MaxValue, matcher, new VenueProgress(), limit, stop.Token);
                     Console.WriteLine(string.Create(Inv, $"llr simulate: published {published:N0} events (producer sequences 1..{sim.Generated:N0})"));
+                    if (matcher is not null)
+                    {
+                        Console.WriteLine(string.Create(Inv, $"llr simulate: filled {matcher.Filled:N0} liquidation orders ({matcher.Deleveraged:N0} deleverage) as producer {c.Simulator.MatcherProducerId}; {matcher.MassCancels:N0} mass cancels received"));
+                    }
                 }
 
                 if (fault is not null)

@@ -92,6 +92,54 @@ public sealed partial class ServiceCommandTests : IDisposable
         Assert.Equal(0, Number(thread, 2));
     }
 
+    [GeneratedRegex(@"filled ([\d,]+) liquidation orders")]
+    private static partial Regex Matched();
+
+    [GeneratedRegex(@"liquidation orders read ([\d,]+): sent ([\d,]+), already sent before ([\d,]+)")]
+    private static partial Regex OrdersSent();
+
+    [GeneratedRegex(@"liquidation\s+orders sized ([\d,]+)\s+covered by fills ([\d,]+)")]
+    private static partial Regex StatsLiquidation();
+
+    [Fact]
+    public void LiquidationOrders_GoFromTheEngineProcess_ThroughTheLiquidator_ToASimulatedMatchingEngine_AndTheirFillsComeBack()
+    {
+        // Three processes: the engine sizes, the liquidator sends, `llr simulate --match-liquidations`
+        // fills each order on the feed (its own producer id), and the engine sees its orders covered.
+        string config = Config();
+        using var engine = PeerProcess.StartDotnet("llr", "engine", "--config", config);
+        engine.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
+        using var liquidator = PeerProcess.StartDotnet("llr", "liquidator", "--config", config, "--quiet");
+        liquidator.WaitForLine("llr liquidator: reading", TimeSpan.FromSeconds(60));
+        long matched;
+        using (var simulate = PeerProcess.StartDotnet("llr", "simulate", "--config", config, "--events", "150000", "--duration", "60", "--match-liquidations"))
+        {
+            Assert.Equal(0, simulate.WaitForExit(TimeSpan.FromSeconds(90)));
+            var m = Matched().Match(simulate.Output);
+            Assert.True(m.Success, simulate.Output);
+            matched = Number(m);
+        }
+
+        Thread.Sleep(500); // the engine applies the last fills
+        using var stats = PeerProcess.StartDotnet("llr", "stats", "--config", config, "--once");
+        Assert.Equal(0, stats.WaitForExit(TimeSpan.FromSeconds(60)));
+        engine.Signal("TERM");
+        Assert.Equal(0, engine.WaitForExit(TimeSpan.FromSeconds(30)));
+        Thread.Sleep(300);
+        liquidator.Signal("INT");
+        Assert.Equal(0, liquidator.WaitForExit(TimeSpan.FromSeconds(30)));
+
+        var sent = OrdersSent().Match(liquidator.Output);
+        Assert.True(sent.Success, liquidator.Output);
+        long ordersSent = Number(sent, 2);
+        var covered = StatsLiquidation().Match(stats.Output);
+        Assert.True(covered.Success, stats.Output);
+        Assert.True(matched > 0, $"matched {matched}; liquidator: {liquidator.Output}");
+        Assert.True(matched <= ordersSent, $"matched {matched} of {ordersSent} sent");
+        Assert.True(Number(covered, 2) > 0, stats.Output); // the fills came back and covered the engine's orders
+        Assert.Equal(0, Number(sent, 3)); // nothing sent twice
+    }
+
     [Fact]
     public void Engine_AnswersOrderChecks_OfACAndACSharpClient_WhileTheFeedRuns()
     {

@@ -278,6 +278,7 @@ public sealed class LlrConfig
         Check(Liquidation.InsuranceFund is >= 0 and <= 1e15, "liquidation.insuranceFund", $"{Liquidation.InsuranceFund} is not in [0, 1e15] (settlement currency)");
         Check(Simulator.Rate >= 0 && double.IsFinite(Simulator.Rate), "simulator.rate", "must be 0 (as fast as possible) or a positive rate");
         Check(Simulator.ProducerId is > 0 and < 64, "simulator.producerId", $"{Simulator.ProducerId} is not in 1..63");
+        Check(Simulator.MatcherProducerId is > 0 and < 64 && Simulator.MatcherProducerId != Simulator.ProducerId, "simulator.matcherProducerId", $"{Simulator.MatcherProducerId} is not in 1..63 or is the simulator's own producer id");
         return e;
     }
 
@@ -758,6 +759,7 @@ public sealed class SimulatorSection : ProcessSection
     public double Rate { get; init; } = 2_000_000;
     public int Seed { get; init; } = 7;
     public int ProducerId { get; init; } = 1;
+    public int MatcherProducerId { get; init; } = 2;
 }
 #pragma warning restore CS1591
 

@@ -34,6 +34,9 @@ public sealed class LiquidationMatcher : IAgent
         _handler = new Handler(this);
     }
 
+    /// <summary>The producer epoch written in every fill's header: a restarted matcher raises it, so its sequence 1 is a new session, not a duplicate.</summary>
+    public uint ProducerEpoch { get; init; }
+
     /// <summary>Orders filled.</summary>
     public long Filled { get; private set; }
 
@@ -101,7 +104,7 @@ public sealed class LiquidationMatcher : IAgent
         }
 
         var payload = _feed.Payload(slot);
-        FeedMessageDescriptor.WriteHeader(payload, FeedMessageType.Fill, _producerId, ++_sequence, timestamp, MonotonicClock.Now());
+        FeedMessageDescriptor.WriteHeader(payload, FeedMessageType.Fill, _producerId, ProducerEpoch, ++_sequence, timestamp, MonotonicClock.Now());
         FeedMessageDescriptor.WriteFill(payload, account, instrument, quantity, price, ++_tradeId, flags);
         return _feed.Publish(slot); // false: the engine gave the slot up (this thread stalled past its abandonment timeout): sent again at the next poll
     }
