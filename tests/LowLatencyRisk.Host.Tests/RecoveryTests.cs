@@ -158,6 +158,65 @@ public sealed partial class LiquidatorRestartTests : IDisposable
     private static partial Regex EngineBreaches();
 
     [Fact]
+    public void LiquidatorKilledAtRandomPoints_SendsEveryLiquidationOrderExactlyOnce_AcrossProcesses()
+    {
+        // Engine, liquidator and `llr simulate --match-liquidations` as three processes; the
+        // liquidator is SIGKILLed three times at random moments while orders flow and restarted
+        // each time (its ledger file and the order ring survive it). Afterwards every order the
+        // engine put on the breach ring is on the order ring exactly once: none sent twice, none lost.
+        string config = TestConfigs.SmallEngine(_dir);
+        using var engine = PeerProcess.StartDotnet("llr", "engine", "--config", config);
+        engine.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
+        var liquidator = PeerProcess.StartDotnet("llr", "liquidator", "--config", config, "--quiet");
+        liquidator.WaitForLine("llr liquidator: reading", TimeSpan.FromSeconds(60));
+        using var simulate = PeerProcess.StartDotnet("llr", "simulate", "--config", config, "--events", "200000", "--duration", "300", "--rate", "40000", "--match-liquidations");
+        var random = new Random(20261130);
+        for (int kill = 0; kill < 3; kill++)
+        {
+            Thread.Sleep(random.Next(300, 1_200));
+            liquidator.Kill(); // SIGKILL: between any two instructions, a publish and its ledger record included
+            liquidator.Dispose();
+            liquidator = PeerProcess.StartDotnet("llr", "liquidator", "--config", config, "--quiet");
+            liquidator.WaitForLine("llr liquidator: reading", TimeSpan.FromSeconds(60));
+        }
+
+        Assert.Equal(0, simulate.WaitForExit(TimeSpan.FromSeconds(120)));
+        Thread.Sleep(1_000); // the liquidator reads the last orders
+        liquidator.Signal("INT");
+        Assert.Equal(0, liquidator.WaitForExit(TimeSpan.FromSeconds(30)));
+        liquidator.Dispose();
+        engine.Signal("TERM");
+        Assert.Equal(0, engine.WaitForExit(TimeSpan.FromSeconds(30)));
+
+        var made = Orders(Path.Combine(_dir, "llr-breach"), Engine.Wire.BreachMessageDescriptor.SlotSize);
+        var sent = Orders(Path.Combine(_dir, "llr-liquidation-orders"), Engine.Wire.LiquidationOrderDescriptor.SlotSize);
+        Assert.True(made.Count > 0, "no liquidation order was made");
+        Assert.Equal(sent.Count, sent.Distinct().Count()); // none sent twice
+        Assert.Equal(made.Distinct().Order(), sent.Order()); // none lost, none invented
+    }
+
+    /// <summary>The (account, plan id) of every liquidation order published on a ring that has not wrapped.</summary>
+    private static List<(int Account, long PlanId)> Orders(string path, int slotSize)
+    {
+        using var ring = Ipc.SharedRing.AttachMapped(path);
+        long published = ring.ReadClaimSequence();
+        Assert.True(published < ring.Capacity, $"{path}: {published} messages wrapped a ring of {ring.Capacity}");
+        var orders = new List<(int, long)>();
+        for (long k = 0; k < published; k++)
+        {
+            var p = ring.PublishedPayload(k);
+            Assert.False(p.IsEmpty, $"{path}: slot {k} not published");
+            if (p[0] == Engine.Wire.LiquidationOrderDescriptor.MessageType)
+            {
+                ref readonly var m = ref Engine.Wire.WireMessage.Read<Engine.Wire.LiquidationOrderMessage>(p);
+                orders.Add((m.Account, m.PlanId));
+            }
+        }
+
+        return orders;
+    }
+
+    [Fact]
     public void LiquidatorKilledTwice_ReadsEveryBreachAtLeastOnce_InOrder()
     {
         string config = TestConfigs.SmallEngine(_dir);
