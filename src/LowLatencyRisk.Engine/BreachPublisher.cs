@@ -43,6 +43,7 @@ public sealed class BreachPublisher
     private readonly LiquidationPlan[] _plans; // by account: the outstanding order (Id 0: none)
     private readonly WaitingAccounts _planAges; // accounts with an outstanding order, oldest issue first (timeouts)
     private readonly int[] _deleveragedBy; // by account: 1 + the bankrupt account whose deleverage order it is the counterparty of (0: none)
+    private int _busyCounterparties;       // entries of _deleveragedBy that are not 0
     private long _planSequence;
     private double _fund; // the insurance fund's balance (settlement currency)
     private readonly PendingCancel[] _cancels; // by account: a mass cancel waiting with the account's breach
@@ -126,7 +127,7 @@ public sealed class BreachPublisher
             return;
         }
 
-        int by = _deleveragedBy[account] - 1;
+        int by = _busyCounterparties > 0 ? _deleveragedBy[account] - 1 : -1; // no read of the array on a fill while nothing is deleveraged
         if (by >= 0)
         {
             CoverCounterpartyLeg(by, instrument, quantity);
@@ -220,6 +221,12 @@ public sealed class BreachPublisher
         return true;
     }
 
+    private void MarkBusy(int counterparty, int bankrupt)
+    {
+        _busyCounterparties += _deleveragedBy[counterparty] == 0 ? 1 : 0;
+        _deleveragedBy[counterparty] = bankrupt + 1;
+    }
+
     /// <summary>Ends the account's order (its counterparty, if a deleverage order, is free for the next).</summary>
     private void EndPlan(int account)
     {
@@ -227,6 +234,7 @@ public sealed class BreachPublisher
         if (p.Deleverage && (uint)p.Counterparty < (uint)_deleveragedBy.Length && _deleveragedBy[p.Counterparty] == account + 1)
         {
             _deleveragedBy[p.Counterparty] = 0;
+            _busyCounterparties--;
         }
 
         p = default;
@@ -261,6 +269,7 @@ public sealed class BreachPublisher
         _planAges.VisitState(visitor);
         visitor.Value(ref _fund);
         visitor.Array(_deleveragedBy);
+        visitor.Value(ref _busyCounterparties);
         visitor.Array(_cancels);
         visitor.Array(_scopeCancels);
         visitor.Value(ref _scopeCancelCount);
@@ -402,7 +411,7 @@ public sealed class BreachPublisher
         _plans[account] = plan;
         if (deleverage)
         {
-            _deleveragedBy[counterparty] = account + 1; // not chosen again until both legs are in
+            MarkBusy(counterparty, account); // not chosen again until both legs are in
         }
 
         Counters.LiquidationOrdersPlanned++;
@@ -597,7 +606,7 @@ public sealed class BreachPublisher
         };
         if (deleverage)
         {
-            _deleveragedBy[r.Counterparty] = r.Account + 1;
+            MarkBusy(r.Counterparty, r.Account);
         }
 
         _planSequence = Math.Max(_planSequence, r.PlanId);

@@ -130,18 +130,19 @@ public sealed class Liquidator : IAgent
     /// </summary>
     private bool OnMassCancel(ReadOnlySpan<byte> p)
     {
-        MassCancelsRead++;
         if (_orders is null)
         {
+            MassCancelsRead++;
             return true; // no order ring (liquidation off): nothing downstream to tell
         }
 
         if (!_orders.TryClaim(1, out long slot))
         {
-            MassCancelsRead--;
             OrderRingFull++;
             return false; // left on the breach ring: taken again at the next poll
         }
+
+        MassCancelsRead++;
 
         var payload = _orders.Payload(slot);
         p[..MassCancelDescriptor.Size].CopyTo(payload);
