@@ -154,7 +154,7 @@ public static class RiskBookVerifier
                 held[u] |= book.Instrument(book.PositionInstrumentAt(account, k)).Underlying == u;
             }
 
-            scans[u] = held[u] ? Math.Max(0, result.RiskArrays[u].Max()) : 0;
+            scans[u] = held[u] ? config.Grid.ScanOf(result.RiskArrays[u]) : 0;
             heldDeltas[u] = held[u] ? result.NetDelta[u] : 0;
         }
 
@@ -229,7 +229,7 @@ public static class RiskBookVerifier
             {
                 double index = book.IndexPrice(u);
                 double plain = held[u] ? method.UnderlyingRequirement(scans[u], shortUnits[u], index) : 0;
-                double worst = Math.Max(method.UnderlyingRequirement(Math.Max(0, buys.Max()), shortUnits[u], index), method.UnderlyingRequirement(Math.Max(0, sells.Max()), shortUnits[u] + sellShorts, index));
+                double worst = Math.Max(method.UnderlyingRequirement(config.Grid.ScanOf(buys), shortUnits[u], index), method.UnderlyingRequirement(config.Grid.ScanOf(sells), shortUnits[u] + sellShorts, index));
                 result.OpenOrderMargin += Math.Max(0, worst - plain);
             }
         }

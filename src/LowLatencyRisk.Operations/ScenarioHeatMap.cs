@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using LowLatencyRisk.Core.Risk;
 using LowLatencyRisk.Engine.Margin;
 
 namespace LowLatencyRisk.Operations;
@@ -20,8 +21,10 @@ public static class ScenarioHeatMap
     public static string Render(PortfolioResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var moves = result.Scenarios.Select(s => s.PriceMove).Distinct().Order().ToArray();
-        var shifts = result.Scenarios.Select(s => s.VolShift).Distinct().OrderByDescending(v => v).ToArray();
+        // Basis rows (index unchanged, dated forwards moved) have no cell of the price × vol plane.
+        var plane = result.Scenarios.Where(s => s.Kind < ScenarioKind.BasisUp).ToArray();
+        var moves = plane.Select(s => s.PriceMove).Distinct().Order().ToArray();
+        var shifts = plane.Select(s => s.VolShift).Distinct().OrderByDescending(v => v).ToArray();
         var maps = result.Accounts.SelectMany(a => a.Underlyings.Where(u => u.ScenarioLoss.Any(l => l != 0)).Select(u => (a, u))).ToList();
         int mapHeight = TitleHeight + HeaderHeight + (shifts.Length * CellHeight);
         int width = Math.Max(Width, LeftMargin + (moves.Length * CellWidth) + 10);
@@ -75,7 +78,7 @@ public static class ScenarioHeatMap
                 for (int i = 0; i < result.Scenarios.Length; i++)
                 {
                     var s = result.Scenarios[i];
-                    if (s.PriceMove == moves[c] && s.VolShift == shifts[r] && (index < 0 || loss[i] > loss[index]))
+                    if (s.Kind < ScenarioKind.BasisUp && s.PriceMove == moves[c] && s.VolShift == shifts[r] && (index < 0 || loss[i] > loss[index]))
                     {
                         index = i;
                     }

@@ -14,7 +14,7 @@ public partial class RiskBook<TMargin>
     {
         int au = (account * _underlyings) + u;
         Span<double> array = _riskArrays.AsSpan(au * _scenarios, _scenarios);
-        if (_scenarios == 16 && Vector256.IsHardwareAccelerated)
+        if (_registers16)
         {
             RecomputeAccountUnderlying16(account, u, au, array);
         }
@@ -177,8 +177,13 @@ public partial class RiskBook<TMargin>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static double ScanOf(ReadOnlySpan<double> array)
+    private double ScanOf(ReadOnlySpan<double> array)
     {
+        if (!_grid.IsPlain)
+        {
+            return _grid.ScanOf(array);
+        }
+
         double worst = 0;
         foreach (double v in array)
         {

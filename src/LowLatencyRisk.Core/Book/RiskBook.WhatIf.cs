@@ -22,7 +22,7 @@ public partial class RiskBook<TMargin>
         ref readonly InstrumentValue value = ref _values[instrument];
         int au = (account * _underlyings) + u;
         double scanAfter;
-        if (_scenarios == 16 && Vector256.IsHardwareAccelerated)
+        if (_registers16)
         {
             // The 16-scenario grid in registers: four fused multiply-adds and a max, no copy.
             ref double account16 = ref _riskArrays[au * 16];

@@ -271,9 +271,21 @@ public partial class RiskBook<TMargin>
         _orderBuiltAt[au] = _blocks[u].Revaluations;
     }
 
-    /// <summary>max(0, max_j (a_j + b_j + q × row_j)); <paramref name="row"/> empty when q is 0.</summary>
-    private static double ScanOfSum(ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> row, double q)
+    /// <summary>The scan risk of a + b + q × row (max(0, max_j …) on a plain grid); <paramref name="row"/> empty when q is 0.</summary>
+    private double ScanOfSum(ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> row, double q)
     {
+        if (!_grid.IsPlain)
+        {
+            // Extended and basis rows: the sum into the scratch array, then the grid's three parts.
+            Span<double> sum = _scratchArray.AsSpan(0, a.Length);
+            for (int i = 0; i < a.Length; i++)
+            {
+                sum[i] = q != 0 ? Math.FusedMultiplyAdd(q, row[i], a[i] + b[i]) : a[i] + b[i];
+            }
+
+            return _grid.ScanOf(sum);
+        }
+
         int j = 0;
         double worst = 0;
         if (Vector256.IsHardwareAccelerated && a.Length >= 4)

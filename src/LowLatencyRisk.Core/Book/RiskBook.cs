@@ -37,6 +37,9 @@ public partial class RiskBook<TMargin>
 
     private readonly RiskConfig _config;
     private readonly RiskArrayCalculator _calculator;
+    private readonly ScenarioGrid _grid;
+    // The plain 16-row grid (CME SPAN) takes the register paths of the fill, recompute and what-if.
+    private readonly bool _registers16;
     private readonly int _scenarios;
     private readonly int _underlyings;
     private readonly int _positionsPerAccount;
@@ -76,6 +79,8 @@ public partial class RiskBook<TMargin>
         _method = methodology;
         _calculator = new RiskArrayCalculator(config.Grid);
         _scenarios = config.Grid.Count;
+        _grid = config.Grid;
+        _registers16 = _scenarios == 16 && config.Grid.IsPlain && System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated;
         _underlyings = config.MaxUnderlyings;
         _positionsPerAccount = config.MaxPositionsPerAccount;
         _assets = config.MaxAssets;
@@ -130,6 +135,13 @@ public partial class RiskBook<TMargin>
         if (_components is not null && _components.Underlyings != _underlyings)
         {
             throw new ArgumentException($"The methodology's components were built for {_components.Underlyings} underlyings; the book has {_underlyings}.", nameof(methodology));
+        }
+
+        if (_components is not null && !config.Grid.IsPlain && _components.Config.InterCommodity.Any(s => s.Form == InterCommodityForm.Scanning))
+        {
+            // The scanning-spread form sums the legs' losses row by row; a row of the extended
+            // table (dampened) or a basis row (added on top) is not a scenario it can combine.
+            throw new ArgumentException($"The scanning-spread form of an inter-commodity credit needs a grid of regular rows only; {config.Grid.Name} has extended or basis rows (use the delta-ratio form).", nameof(config));
         }
 
         _terms = _components is null ? [] : new ComponentTerms[accounts * _underlyings];
@@ -356,8 +368,11 @@ public partial class RiskBook<TMargin>
     /// <summary>Unrealized P&amp;L of an account in an underlying.</summary>
     public double UnrealizedPnl(int account, int underlying) => _au[(account * _underlyings) + underlying].Unrealized;
 
-    /// <summary>Scan risk (worst weighted scenario loss, floored at 0) of an account in an underlying.</summary>
+    /// <summary>Scan risk (worst weighted scenario loss, floored at 0; with extended and basis rows <see cref="ScanParts.Total"/>) of an account in an underlying.</summary>
     public double ScanRisk(int account, int underlying) => ScanOf(RiskArray(account, underlying));
+
+    /// <summary>The parts of an account's scan risk in an underlying: worst regular row, dampened extended row, basis row.</summary>
+    public ScanParts ScanRiskParts(int account, int underlying) => _grid.PartsOf(RiskArray(account, underlying));
 
     /// <summary>Short option minimum of an account in an underlying.</summary>
     public double ShortOptionMinimum(int account, int underlying) =>

@@ -52,7 +52,10 @@ public sealed class RiskArrayCalculator
     private readonly double[] _logMoveFactor;
     private readonly double[] _relativeMove;
     private readonly double[] _volShift;
+    private readonly double[] _volFloor;
+    private readonly double[] _basis;
     private readonly double[] _weight;
+    private readonly bool _hasBasis;
 
     /// <summary>Creates a calculator for <paramref name="grid"/>.</summary>
     public RiskArrayCalculator(ScenarioGrid grid)
@@ -64,6 +67,8 @@ public sealed class RiskArrayCalculator
         _logMoveFactor = new double[n];
         _relativeMove = new double[n];
         _volShift = new double[n];
+        _volFloor = new double[n];
+        _basis = new double[n];
         _weight = new double[n];
         for (int j = 0; j < n; j++)
         {
@@ -71,9 +76,13 @@ public sealed class RiskArrayCalculator
             _relativeMove[j] = s.PriceMove * grid.PriceScanRange;
             _moveFactor[j] = 1.0 + _relativeMove[j];
             _logMoveFactor[j] = Math.Log(_moveFactor[j]);
-            _volShift[j] = s.VolShift;
+            _volShift[j] = grid.VolShiftOf(s);
+            _volFloor[j] = grid.VolFloorOf(s, MinVolatility);
+            _basis[j] = s.Kind switch { ScenarioKind.BasisUp => 1, ScenarioKind.BasisDown => -1, _ => 0 };
             _weight[j] = s.Weight;
         }
+
+        _hasBasis = grid.BasisCount > 0;
     }
 
     /// <summary>The grid.</summary>
@@ -137,11 +146,13 @@ public sealed class RiskArrayCalculator
         double omega = inputs.Options.Omega[i];
         double s = inputs.Options.Underlying[i];
         double multiplier = inputs.Multiplier[i];
+        double basisMove = _hasBasis ? Grid.BasisMoveFor(inputs.Options.Time[i]) : 0;
         if (omega == 0)
         {
             for (int j = 0; j < row.Length; j++)
             {
-                row[j] = -s * _relativeMove[j] * multiplier * _weight[j];
+                double move = _basis[j] == 0 ? _relativeMove[j] : _basis[j] * basisMove;
+                row[j] = -s * move * multiplier * _weight[j];
             }
 
             return;
@@ -155,11 +166,12 @@ public sealed class RiskArrayCalculator
         bool spot = inputs.Options.SpotModel[i] != 0;
         double value = BlackScholes.Compute(omega, s, k, t, sigma, r, b, spot).Price;
         double scenarioTime = t - Grid.LookAheadYears;
-        double vsr = Grid.VolScanRangeFor(t);
+        double unit = Grid.VolShockUnit(sigma, t);
         for (int j = 0; j < row.Length; j++)
         {
-            double shocked = Math.Max(sigma + (_volShift[j] * vsr), MinVolatility);
-            double scenarioValue = BlackScholes.Compute(omega, s * _moveFactor[j], k, scenarioTime, shocked, r, b, spot).Price;
+            double shocked = Math.Max(sigma + (_volShift[j] * unit), _volFloor[j]);
+            double factor = _basis[j] == 0 ? _moveFactor[j] : 1 + (_basis[j] * basisMove);
+            double scenarioValue = BlackScholes.Compute(omega, s * factor, k, scenarioTime, shocked, r, b, spot).Price;
             row[j] = (value - scenarioValue) * multiplier * _weight[j];
         }
     }
@@ -175,7 +187,8 @@ public sealed class RiskArrayCalculator
         Vector256<double> linear = Vector256.Equals(omega, Vector256<double>.Zero);
         // Linear lanes get benign option inputs (K = S, T = 1, σ = 0.2) and are overwritten below.
         Vector256<double> k = Vector256.ConditionalSelect(linear, s, Load(inputs.Options.Strike, i));
-        Vector256<double> t = Vector256.ConditionalSelect(linear, Vector256<double>.One, Load(inputs.Options.Time, i));
+        Vector256<double> tRaw = Load(inputs.Options.Time, i);
+        Vector256<double> t = Vector256.ConditionalSelect(linear, Vector256<double>.One, tRaw);
         Vector256<double> sigma = Vector256.ConditionalSelect(linear, Vector256.Create(0.2), Load(inputs.Options.Volatility, i));
         Vector256<double> r = Load(inputs.Options.Rate, i);
         Vector256<double> b = Load(inputs.Options.Carry, i);
@@ -184,9 +197,18 @@ public sealed class RiskArrayCalculator
         Vector256<double> value = Price(omega, s, k, logMoneyness, t, sigma, r, b);
 
         Vector256<double> scenarioTime = t - Vector256.Create(Grid.LookAheadYears);
-        Vector256<double> vsr = Grid.TenorReferenceDays > 0
-            ? Vector256.Create(Grid.VolScanRangeFor(t.GetElement(0)), Grid.VolScanRangeFor(t.GetElement(1)), Grid.VolScanRangeFor(t.GetElement(2)), Grid.VolScanRangeFor(t.GetElement(3)))
+        // Per lane: the unit the rows' vol shifts multiply (an absolute grid's tenor-scaled scan
+        // range, a relative grid's σ·(30/d)^p) and the basis move of the instrument's forward.
+        Vector256<double> unit = Grid.TenorReferenceDays > 0 || Grid.VolShock == VolShockRule.Relative
+            ? Vector256.Create(Grid.VolShockUnit(sigma.GetElement(0), t.GetElement(0)), Grid.VolShockUnit(sigma.GetElement(1), t.GetElement(1)), Grid.VolShockUnit(sigma.GetElement(2), t.GetElement(2)), Grid.VolShockUnit(sigma.GetElement(3), t.GetElement(3)))
             : Vector256.Create(Grid.VolScanRange);
+        Vector256<double> basisMove = Vector256<double>.Zero, logBasisUp = Vector256<double>.Zero, logBasisDown = Vector256<double>.Zero;
+        if (_hasBasis)
+        {
+            basisMove = Vector256.Create(Grid.BasisMoveFor(tRaw.GetElement(0)), Grid.BasisMoveFor(tRaw.GetElement(1)), Grid.BasisMoveFor(tRaw.GetElement(2)), Grid.BasisMoveFor(tRaw.GetElement(3)));
+            logBasisUp = SimdMath.Log(Vector256<double>.One + basisMove);
+            logBasisDown = SimdMath.Log(Vector256<double>.One - basisMove);
+        }
         // Discount and carry over the scenario horizon are the same for every scenario.
         // Lanes that expire within the look-ahead are valued with a benign horizon and replaced by
         // the settled payoff at the scenario price below.
@@ -201,20 +223,33 @@ public sealed class RiskArrayCalculator
         nint base0 = (nint)i * count;
         for (int j = 0; j < count; j++)
         {
-            Vector256<double> factor = Vector256.Create(_moveFactor[j]);
+            Vector256<double> factor, logFactor, move;
+            if (_basis[j] == 0)
+            {
+                factor = Vector256.Create(_moveFactor[j]);
+                logFactor = Vector256.Create(_logMoveFactor[j]);
+                move = Vector256.Create(_relativeMove[j]);
+            }
+            else
+            {
+                move = _basis[j] > 0 ? basisMove : -basisMove;
+                factor = Vector256<double>.One + move;
+                logFactor = _basis[j] > 0 ? logBasisUp : logBasisDown;
+            }
+
             Vector256<double> weight = Vector256.Create(_weight[j]);
-            Vector256<double> shocked = Vector256.Max(sigma + (Vector256.Create(_volShift[j]) * vsr), Vector256.Create(MinVolatility));
+            Vector256<double> shocked = Vector256.Max(sigma + (Vector256.Create(_volShift[j]) * unit), Vector256.Create(_volFloor[j]));
             Vector256<double> scenarioS = s * factor;
             Vector256<double> sigmaSqrtT = Vector256.Max(shocked * sqrtT, Vector256.Create(BlackScholes.MinTotalVolatility));
             Vector256<double> sig = sigmaSqrtT / sqrtT;
-            Vector256<double> d1 = (logMoneyness + Vector256.Create(_logMoveFactor[j]) + ((b + (sig * 0.5 * sig)) * positiveTime)) / sigmaSqrtT;
+            Vector256<double> d1 = (logMoneyness + logFactor + ((b + (sig * 0.5 * sig)) * positiveTime)) / sigmaSqrtT;
             Vector256<double> d2 = d1 - sigmaSqrtT;
             Vector256<double> nd1 = NormalDistribution.Cdf(omega * d1, out _);
             Vector256<double> nd2 = NormalDistribution.Cdf(omega * d2, out _);
             Vector256<double> scenarioValue = omega * ((scenarioS * carryFactor * nd1) - (k * discount * nd2));
             scenarioValue = Vector256.ConditionalSelect(expired, Vector256.Max(omega * (scenarioS - k), Vector256<double>.Zero), scenarioValue);
             Vector256<double> loss = (value - scenarioValue) * multiplier * weight;
-            Vector256<double> linearLoss = -s * Vector256.Create(_relativeMove[j]) * multiplier * weight;
+            Vector256<double> linearLoss = -s * move * multiplier * weight;
             loss = Vector256.ConditionalSelect(linear, linearLoss, loss);
             Unsafe.Add(ref row0, base0 + j) = loss.GetElement(0);
             Unsafe.Add(ref row0, base0 + count + j) = loss.GetElement(1);
@@ -257,7 +292,8 @@ public sealed class RiskArrayCalculator
         Vector512<double> linear = Vector512.Equals(omega, Vector512<double>.Zero);
         // Linear lanes get benign option inputs (K = S, T = 1, σ = 0.2) and are overwritten below.
         Vector512<double> k = Vector512.ConditionalSelect(linear, s, Load512(inputs.Options.Strike, i));
-        Vector512<double> t = Vector512.ConditionalSelect(linear, Vector512<double>.One, Load512(inputs.Options.Time, i));
+        Vector512<double> tRaw = Load512(inputs.Options.Time, i);
+        Vector512<double> t = Vector512.ConditionalSelect(linear, Vector512<double>.One, tRaw);
         Vector512<double> sigma = Vector512.ConditionalSelect(linear, Vector512.Create(0.2), Load512(inputs.Options.Volatility, i));
         Vector512<double> r = Load512(inputs.Options.Rate, i);
         Vector512<double> b = Load512(inputs.Options.Carry, i);
@@ -267,10 +303,18 @@ public sealed class RiskArrayCalculator
         Vector512<double> value = Price512(omega, s, k, logMoneyness, t, sigma, r, b);
 
         Vector512<double> scenarioTime = t - Vector512.Create(Grid.LookAheadYears);
-        Vector512<double> vsr = Grid.TenorReferenceDays > 0
-            ? Vector512.Create(Grid.VolScanRangeFor(t.GetElement(0)), Grid.VolScanRangeFor(t.GetElement(1)), Grid.VolScanRangeFor(t.GetElement(2)), Grid.VolScanRangeFor(t.GetElement(3)),
-                Grid.VolScanRangeFor(t.GetElement(4)), Grid.VolScanRangeFor(t.GetElement(5)), Grid.VolScanRangeFor(t.GetElement(6)), Grid.VolScanRangeFor(t.GetElement(7)))
+        // Per lane: the unit the rows' vol shifts multiply (an absolute grid's tenor-scaled scan
+        // range, a relative grid's σ·(30/d)^p) and the basis move of the instrument's forward.
+        Vector512<double> unit = Grid.TenorReferenceDays > 0 || Grid.VolShock == VolShockRule.Relative
+            ? Vector512.Create(Grid.VolShockUnit(sigma.GetElement(0), t.GetElement(0)), Grid.VolShockUnit(sigma.GetElement(1), t.GetElement(1)), Grid.VolShockUnit(sigma.GetElement(2), t.GetElement(2)), Grid.VolShockUnit(sigma.GetElement(3), t.GetElement(3)), Grid.VolShockUnit(sigma.GetElement(4), t.GetElement(4)), Grid.VolShockUnit(sigma.GetElement(5), t.GetElement(5)), Grid.VolShockUnit(sigma.GetElement(6), t.GetElement(6)), Grid.VolShockUnit(sigma.GetElement(7), t.GetElement(7)))
             : Vector512.Create(Grid.VolScanRange);
+        Vector512<double> basisMove = Vector512<double>.Zero, logBasisUp = Vector512<double>.Zero, logBasisDown = Vector512<double>.Zero;
+        if (_hasBasis)
+        {
+            basisMove = Vector512.Create(Grid.BasisMoveFor(tRaw.GetElement(0)), Grid.BasisMoveFor(tRaw.GetElement(1)), Grid.BasisMoveFor(tRaw.GetElement(2)), Grid.BasisMoveFor(tRaw.GetElement(3)), Grid.BasisMoveFor(tRaw.GetElement(4)), Grid.BasisMoveFor(tRaw.GetElement(5)), Grid.BasisMoveFor(tRaw.GetElement(6)), Grid.BasisMoveFor(tRaw.GetElement(7)));
+            logBasisUp = SimdMath.Log(Vector512<double>.One + basisMove);
+            logBasisDown = SimdMath.Log(Vector512<double>.One - basisMove);
+        }
         // Discount and carry over the scenario horizon are the same for every scenario.
         // Lanes that expire within the look-ahead are valued with a benign horizon and replaced by
         // the settled payoff at the scenario price below.
@@ -288,13 +332,26 @@ public sealed class RiskArrayCalculator
         nint base0 = (nint)i * count;
         for (int j = 0; j < count; j++)
         {
-            Vector512<double> factor = Vector512.Create(_moveFactor[j]);
+            Vector512<double> factor, logFactor, move;
+            if (_basis[j] == 0)
+            {
+                factor = Vector512.Create(_moveFactor[j]);
+                logFactor = Vector512.Create(_logMoveFactor[j]);
+                move = Vector512.Create(_relativeMove[j]);
+            }
+            else
+            {
+                move = _basis[j] > 0 ? basisMove : -basisMove;
+                factor = Vector512<double>.One + move;
+                logFactor = _basis[j] > 0 ? logBasisUp : logBasisDown;
+            }
+
             Vector512<double> weight = Vector512.Create(_weight[j]);
-            Vector512<double> shocked = Vector512.Max(sigma + (Vector512.Create(_volShift[j]) * vsr), Vector512.Create(MinVolatility));
+            Vector512<double> shocked = Vector512.Max(sigma + (Vector512.Create(_volShift[j]) * unit), Vector512.Create(_volFloor[j]));
             Vector512<double> scenarioS = s * factor;
             Vector512<double> sigmaSqrtT = Vector512.Max(shocked * sqrtT, Vector512.Create(BlackScholes.MinTotalVolatility));
             Vector512<double> sig = sigmaSqrtT / sqrtT;
-            Vector512<double> d1 = (logMoneyness + Vector512.Create(_logMoveFactor[j]) + ((b + (sig * 0.5 * sig)) * positiveTime)) / sigmaSqrtT;
+            Vector512<double> d1 = (logMoneyness + logFactor + ((b + (sig * 0.5 * sig)) * positiveTime)) / sigmaSqrtT;
             Vector512<double> d2 = d1 - sigmaSqrtT;
             Vector512<double> nd1 = NormalDistribution.Cdf(omega * d1, out Vector512<double> pdf1);
             Vector512<double> nd2 = Vector512.LessThanAll(Vector512.Abs(d1), Vector512.Create(30.0))
@@ -303,7 +360,7 @@ public sealed class RiskArrayCalculator
             Vector512<double> scenarioValue = omega * ((scenarioS * carryFactor * nd1) - (k * discount * nd2));
             scenarioValue = Vector512.ConditionalSelect(expired, Vector512.Max(omega * (scenarioS - k), Vector512<double>.Zero), scenarioValue);
             Vector512<double> loss = (value - scenarioValue) * multiplier * weight;
-            Vector512<double> linearLoss = -s * Vector512.Create(_relativeMove[j]) * multiplier * weight;
+            Vector512<double> linearLoss = -s * move * multiplier * weight;
             loss = Vector512.ConditionalSelect(linear, linearLoss, loss);
             Unsafe.Add(ref row0, base0 + j) = loss.GetElement(0);
             Unsafe.Add(ref row0, base0 + count + j) = loss.GetElement(1);

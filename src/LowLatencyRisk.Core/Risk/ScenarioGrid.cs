@@ -1,10 +1,133 @@
 namespace LowLatencyRisk.Core.Risk;
 
+/// <summary>What a scenario row measures, and so how the scan risk counts it (rows are ordered by kind).</summary>
+public enum ScenarioKind : byte
+{
+    /// <summary>A price move and a volatility shock; the scan risk is the worst of these (and of the extended ones).</summary>
+    Regular = 0,
+    /// <summary>An extreme move beyond the scan range (a crypto venue's extended table), weighted, then dampened (<see cref="ScenarioGrid.ExtendedDampener"/>).</summary>
+    Extended = 1,
+    /// <summary>The index stays and every dated instrument's forward moves up by its basis move (<see cref="ScenarioGrid.BasisMoveFor"/>); the worst basis row is added to the scan risk.</summary>
+    BasisUp = 2,
+    /// <summary>As <see cref="BasisUp"/>, down.</summary>
+    BasisDown = 3,
+}
+
+/// <summary>How a row's <see cref="Scenario.VolShift"/> moves an option's volatility.</summary>
+public enum VolShockRule : byte
+{
+    /// <summary>σ + shift × VolScanRange × tenor scale (SPAN and the legacy crypto grid): an absolute shift, the same up and down.</summary>
+    Absolute = 0,
+    /// <summary>
+    /// Relative and tenor-scaled, as crypto venues shock: up σ·(1 + up·(30/d)^p), floored at the minimum
+    /// vol for a shock up; down σ·(1 − down·(30/d)^p); p one exponent below the switch tenor and another above.
+    /// </summary>
+    Relative = 1,
+}
+
 /// <summary>One stress scenario: a price move, a volatility shift, and how much of its loss counts.</summary>
-/// <param name="PriceMove">Relative move of every underlying and forward price, as a fraction of the scan range (1 = one full scan range up, −1 down).</param>
-/// <param name="VolShift">Volatility shift as a fraction of the volatility scan range (+1 up, −1 down, 0 unchanged).</param>
+/// <param name="PriceMove">Relative move of every underlying and forward price, as a fraction of the scan range (1 = one full scan range up, −1 down). 0 for a basis row.</param>
+/// <param name="VolShift">Volatility shift: +1 up, −1 down, 0 unchanged (a fraction of the shock of <see cref="ScenarioGrid.VolShock"/>).</param>
 /// <param name="Weight">Share of the scenario's loss counted (1, or the cover fraction of an extreme move).</param>
-public readonly record struct Scenario(double PriceMove, double VolShift, double Weight = 1.0);
+/// <param name="Kind">What the row measures; rows are ordered regular, extended, basis.</param>
+public readonly record struct Scenario(double PriceMove, double VolShift, double Weight = 1.0, ScenarioKind Kind = ScenarioKind.Regular);
+
+/// <summary>
+/// The three parts of a scan risk when a grid has extended or basis rows: the worst regular row, the
+/// worst extended row after the dampener, and the worst basis row — each floored at 0. The scan risk
+/// is max(<see cref="Regular"/>, <see cref="Extended"/>) + <see cref="Basis"/>.
+/// </summary>
+/// <param name="Regular">Worst regular (price × vol) row.</param>
+/// <param name="Extended">Worst extended row, weighted and dampened.</param>
+/// <param name="Basis">Worst basis row: added on top, as venues add their roll / basis charge.</param>
+public readonly record struct ScanParts(double Regular, double Extended, double Basis)
+{
+    /// <summary>The scan risk these parts make.</summary>
+    public double Total => Math.Max(Regular, Extended) + Basis;
+}
+
+/// <summary>Parameters of <see cref="ScenarioGrid.CryptoPortfolio"/> (published BTC values by default).</summary>
+public sealed record CryptoPortfolioParameters
+{
+    /// <summary>Price moves ±this fraction of the index (BTC 0.16, ETH 0.18).</summary>
+    public double PriceRange { get; init; } = 0.16;
+
+    /// <summary>Evenly spaced price points on each side of 0 (4 ⇒ 9 points).</summary>
+    public int Buckets { get; init; } = 4;
+
+    /// <summary>Relative vol shock up at 30 days (BTC 0.5, ETH 0.4).</summary>
+    public double VolUp { get; init; } = 0.5;
+
+    /// <summary>Relative vol shock down at 30 days (0.25).</summary>
+    public double VolDown { get; init; } = 0.25;
+
+    /// <summary>Floor of the shocked-up volatility (0.5).</summary>
+    public double MinVolForShockUp { get; init; } = 0.5;
+
+    /// <summary>Tenor exponent p below <see cref="TenorSwitchDays"/> (0.3).</summary>
+    public double ShortTenorExponent { get; init; } = 0.3;
+
+    /// <summary>Tenor exponent p from <see cref="TenorSwitchDays"/> on (0.13).</summary>
+    public double LongTenorExponent { get; init; } = 0.13;
+
+    /// <summary>Tenor, in days, at which the exponent switches and the shock equals VolUp / VolDown (30).</summary>
+    public double TenorSwitchDays { get; init; } = 30;
+
+    /// <summary>Extended price moves (fractions of the index; −0.66 … +5), each on the vol-up shock.</summary>
+    public IReadOnlyList<double> ExtendedMoves { get; init; } = [-0.66, -0.33, 0.5, 1, 2, 3, 4, 5];
+
+    /// <summary>
+    /// Weight of each extended move (a public set: 24, 48, 32, 16, 8, 5.33, 4, 3.2 %). They are
+    /// 0.16 / |move| rounded: a linear position loses at most its scan-range loss in the extended
+    /// table, so the table charges options' convexity, not delta twice.
+    /// </summary>
+    public IReadOnlyList<double> ExtendedWeights { get; init; } = [0.24, 0.48, 0.32, 0.16, 0.08, 0.0533, 0.04, 0.032];
+
+    /// <summary>Extended dampener D in quote currency (BTC 100,000; ETH 200,000): a weighted extended loss L counts L·min(1, L / D); 0 counts it in full.</summary>
+    public double ExtendedDampener { get; init; } = 100_000;
+
+    /// <summary>Annualised basis move (BTC 0.075, ETH 0.05): a dated forward moves ±max(this × T, <see cref="BasisMinimumMove"/>) with the index fixed; 0 = no basis rows.</summary>
+    public double BasisAnnualMove { get; init; } = 0.075;
+
+    /// <summary>Smallest basis move of a dated instrument (BTC 0.01, ETH 0.005); a perpetual (no expiry) moves 0.</summary>
+    public double BasisMinimumMove { get; init; } = 0.01;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
+    public void Validate()
+    {
+        static void Check(bool ok, string field, string why)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"{field}: {why}", field);
+            }
+        }
+
+        Check(PriceRange is > 0 and < 1, nameof(PriceRange), "must be in (0, 1)");
+        Check(Buckets is >= 1 and <= 20, nameof(Buckets), "must be in 1..20");
+        Check(VolUp is >= 0 and <= 10, nameof(VolUp), "must be in [0, 10]");
+        Check(VolDown is >= 0 and < 1, nameof(VolDown), "must be in [0, 1) (a shock down of 100 % would leave no volatility)");
+        Check(MinVolForShockUp is >= 0 and <= 10, nameof(MinVolForShockUp), "must be in [0, 10]");
+        Check(ShortTenorExponent is >= 0 and <= 2, nameof(ShortTenorExponent), "must be in [0, 2]");
+        Check(LongTenorExponent is >= 0 and <= 2, nameof(LongTenorExponent), "must be in [0, 2]");
+        Check(TenorSwitchDays is >= 1 and <= 3650, nameof(TenorSwitchDays), "must be in [1, 3650] days");
+        Check(ExtendedMoves is not null && ExtendedWeights is not null && ExtendedMoves.Count == ExtendedWeights.Count && ExtendedMoves.Count <= 32,
+            nameof(ExtendedWeights), "needs one weight per extended move (at most 32)");
+        foreach (double m in ExtendedMoves!)
+        {
+            Check(m > -1 && m <= 20 && m != 0, nameof(ExtendedMoves), $"{m} must be in (−1, 20] and not 0");
+        }
+
+        foreach (double w in ExtendedWeights!)
+        {
+            Check(w is >= 0 and <= 1, nameof(ExtendedWeights), $"{w} must be in [0, 1]");
+        }
+
+        Check(ExtendedDampener >= 0 && double.IsFinite(ExtendedDampener), nameof(ExtendedDampener), "must be a finite amount ≥ 0");
+        Check(BasisAnnualMove is >= 0 and < 1, nameof(BasisAnnualMove), "must be in [0, 1)");
+        Check(BasisMinimumMove is >= 0 and < 0.5, nameof(BasisMinimumMove), "must be in [0, 0.5)");
+    }
+}
 
 /// <summary>
 /// A scenario grid (SPAN style). Scenario prices are F·(1 + PriceMove·PriceScanRange), where the
@@ -36,12 +159,38 @@ public sealed class ScenarioGrid
             throw new ArgumentOutOfRangeException(nameof(volScanRange), volScanRange, "The volatility scan range must be in [0, 5).");
         }
 
+        int rank = 0;
         foreach (var s in scenarios)
         {
-            if (!(s.PriceMove * priceScanRange > -1) || !double.IsFinite(s.PriceMove) || !double.IsFinite(s.VolShift) || !(s.Weight is >= 0 and <= 1))
+            if (!(s.PriceMove * priceScanRange > -1) || !double.IsFinite(s.PriceMove) || !double.IsFinite(s.VolShift) || !(s.Weight is >= 0 and <= 1)
+                || s.Kind > ScenarioKind.BasisDown)
             {
                 throw new ArgumentException($"Invalid scenario {s}: prices must stay positive, shifts finite, weights in [0, 1].", nameof(scenarios));
             }
+
+            int r = s.Kind >= ScenarioKind.BasisUp ? 2 : (int)s.Kind;
+            if (r < rank)
+            {
+                throw new ArgumentException($"Scenario {s} is out of order: rows go regular, then extended, then basis (the scan risk reads them as three ranges).", nameof(scenarios));
+            }
+
+            if (r == 2 && (s.PriceMove != 0 || s.VolShift != 0))
+            {
+                throw new ArgumentException($"Basis scenario {s}: the index and the volatility stay (price move and vol shift 0).", nameof(scenarios));
+            }
+
+            rank = r;
+            switch (r)
+            {
+                case 0: RegularCount++; break;
+                case 1: ExtendedCount++; break;
+                default: BasisCount++; break;
+            }
+        }
+
+        if (RegularCount == 0)
+        {
+            throw new ArgumentException("A grid needs at least one regular scenario.", nameof(scenarios));
         }
 
         Name = name;
@@ -120,6 +269,148 @@ public sealed class ScenarioGrid
 
         return new ScenarioGrid(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"crypto-{steps}x3"), s, priceRange, volShift, lookAheadYears: 0, tenorReferenceDays: 30, tenorExponent: 0.30);
     }
+
+    /// <summary>
+    /// The crypto-venue portfolio-margin set: 2 × buckets + 1 price points across ±priceRange, each
+    /// with volatility up, flat and down (relative, tenor-scaled shocks); then the extended table on
+    /// the vol-up shock, weighted and dampened; then basis up and down. Look-ahead 0.
+    /// 27 + 8 + 2 = 37 rows with the defaults.
+    /// </summary>
+    public static ScenarioGrid CryptoPortfolio(CryptoPortfolioParameters? parameters = null)
+    {
+        var p = parameters ?? new CryptoPortfolioParameters();
+        p.Validate();
+        var s = new List<Scenario>((((2 * p.Buckets) + 1) * 3) + p.ExtendedMoves.Count + 2);
+        for (int i = -p.Buckets; i <= p.Buckets; i++)
+        {
+            double move = (double)i / p.Buckets;
+            s.Add(new Scenario(move, +1));
+            s.Add(new Scenario(move, 0));
+            s.Add(new Scenario(move, -1));
+        }
+
+        for (int e = 0; e < p.ExtendedMoves.Count; e++)
+        {
+            s.Add(new Scenario(p.ExtendedMoves[e] / p.PriceRange, +1, p.ExtendedWeights[e], ScenarioKind.Extended));
+        }
+
+        bool basis = p.BasisAnnualMove > 0 || p.BasisMinimumMove > 0;
+        if (basis)
+        {
+            s.Add(new Scenario(0, 0, 1, ScenarioKind.BasisUp));
+            s.Add(new Scenario(0, 0, 1, ScenarioKind.BasisDown));
+        }
+
+        string name = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"crypto-portfolio-{s.Count}");
+        return new ScenarioGrid(name, s, p.PriceRange, volScanRange: 0, lookAheadYears: 0, tenorReferenceDays: p.TenorSwitchDays, tenorExponent: p.ShortTenorExponent)
+        {
+            VolShock = VolShockRule.Relative,
+            VolUp = p.VolUp,
+            VolDown = p.VolDown,
+            MinVolForShockUp = p.MinVolForShockUp,
+            LongTenorExponent = p.LongTenorExponent,
+            ExtendedDampener = p.ExtendedDampener,
+            BasisAnnualMove = p.BasisAnnualMove,
+            BasisMinimumMove = p.BasisMinimumMove,
+            Parameters = p,
+        };
+    }
+
+    /// <summary>How <see cref="Scenario.VolShift"/> moves volatility.</summary>
+    public VolShockRule VolShock { get; private init; }
+
+    /// <summary>Relative shock up at the reference tenor (<see cref="VolShockRule.Relative"/>).</summary>
+    public double VolUp { get; private init; }
+
+    /// <summary>Relative shock down at the reference tenor (<see cref="VolShockRule.Relative"/>).</summary>
+    public double VolDown { get; private init; }
+
+    /// <summary>Floor of the shocked-up volatility (<see cref="VolShockRule.Relative"/>).</summary>
+    public double MinVolForShockUp { get; private init; }
+
+    /// <summary>Tenor exponent from the reference tenor on (<see cref="VolShockRule.Relative"/>; below it <see cref="TenorExponent"/>).</summary>
+    public double LongTenorExponent { get; private init; }
+
+    /// <summary>Extended dampener D: a weighted extended loss L counts L·min(1, L / D); 0 counts it in full.</summary>
+    public double ExtendedDampener { get; private init; }
+
+    /// <summary>Annualised basis move of a dated forward.</summary>
+    public double BasisAnnualMove { get; private init; }
+
+    /// <summary>Smallest basis move of a dated instrument.</summary>
+    public double BasisMinimumMove { get; private init; }
+
+    /// <summary>The parameters the grid was built from (<see cref="CryptoPortfolio"/>), else null.</summary>
+    public CryptoPortfolioParameters? Parameters { get; private init; }
+
+    /// <summary>Rows of kind <see cref="ScenarioKind.Regular"/> (the first rows).</summary>
+    public int RegularCount { get; }
+
+    /// <summary>Rows of kind <see cref="ScenarioKind.Extended"/> (after the regular ones).</summary>
+    public int ExtendedCount { get; }
+
+    /// <summary>Basis rows (the last ones).</summary>
+    public int BasisCount { get; }
+
+    /// <summary>True when the scan risk is the plain worst row (no extended or basis rows).</summary>
+    public bool IsPlain => ExtendedCount == 0 && BasisCount == 0;
+
+    /// <summary>Scan risk of an account's risk array: the worst row floored at 0, or with extended and basis rows <see cref="ScanParts.Total"/>.</summary>
+    public double ScanOf(ReadOnlySpan<double> array) => IsPlain ? WorstOf(array, 0, array.Length) : PartsOf(array).Total;
+
+    /// <summary>The parts of the scan risk of an account's risk array.</summary>
+    public ScanParts PartsOf(ReadOnlySpan<double> array)
+    {
+        int e = RegularCount + ExtendedCount;
+        return new ScanParts(WorstOf(array, 0, RegularCount), Dampen(WorstOf(array, RegularCount, e)), WorstOf(array, e, array.Length));
+    }
+
+    /// <summary>The dampened value of a weighted extended loss (monotone, so the dampened worst row is the worst dampened row).</summary>
+    public double Dampen(double weightedLoss) =>
+        ExtendedDampener > 0 && weightedLoss < ExtendedDampener ? weightedLoss * weightedLoss / ExtendedDampener : weightedLoss;
+
+    private static double WorstOf(ReadOnlySpan<double> array, int from, int to)
+    {
+        double worst = 0;
+        for (int j = from; j < to; j++)
+        {
+            worst = Math.Max(worst, array[j]);
+        }
+
+        return worst;
+    }
+
+    /// <summary>
+    /// The per-option unit that <see cref="VolShiftOf"/> multiplies: absolute grids the tenor-scaled
+    /// scan range (<see cref="VolScanRangeFor"/>); relative grids σ·(reference / d)^p, d the days to
+    /// expiry floored at one, p = <see cref="TenorExponent"/> below the reference tenor and
+    /// <see cref="LongTenorExponent"/> from it on.
+    /// </summary>
+    public double VolShockUnit(double sigma, double years)
+    {
+        if (VolShock == VolShockRule.Absolute)
+        {
+            return VolScanRangeFor(years);
+        }
+
+        double days = Math.Max(years * 365.0, 1.0);
+        return sigma * Math.Pow(TenorReferenceDays / days, days < TenorReferenceDays ? TenorExponent : LongTenorExponent);
+    }
+
+    /// <summary>The coefficient of <see cref="VolShockUnit"/> for a row: its shift, times VolUp or VolDown on a relative grid.</summary>
+    public double VolShiftOf(in Scenario scenario) =>
+        VolShock == VolShockRule.Absolute ? scenario.VolShift : scenario.VolShift * (scenario.VolShift > 0 ? VolUp : VolDown);
+
+    /// <summary>The floor of a row's shocked volatility: <paramref name="minVolatility"/>, or on a relative grid's shock up the minimum vol for it.</summary>
+    public double VolFloorOf(in Scenario scenario, double minVolatility) =>
+        VolShock == VolShockRule.Relative && scenario.VolShift > 0 ? Math.Max(MinVolForShockUp, minVolatility) : minVolatility;
+
+    /// <summary>A dated instrument's relative basis move: max(annual × T, minimum) for T &gt; 0; 0 for a perpetual or spot (T = 0) or an expired one.</summary>
+    /// <remarks>Capped at 50 % so a long tenor with a large annual move keeps the forward positive in the down row.</remarks>
+    public double BasisMoveFor(double years) => years > 0 ? Math.Min(Math.Max(BasisAnnualMove * years, BasisMinimumMove), MaxBasisMove) : 0;
+
+    /// <summary>Cap of <see cref="BasisMoveFor"/>.</summary>
+    public const double MaxBasisMove = 0.5;
 
     /// <summary>The volatility scan range for an option with <paramref name="years"/> to expiry, after tenor scaling (capped at 3× for very short tenors).</summary>
     public double VolScanRangeFor(double years)

@@ -181,6 +181,23 @@ public sealed class LlrConfig
         Check(g.ExtremeMultiplier is >= 1 and <= 10, "scenarioGrid.extremeMultiplier", $"{g.ExtremeMultiplier} is not in [1, 10]");
         Check(g.CoverFraction is > 0 and <= 1, "scenarioGrid.coverFraction", $"{g.CoverFraction} is not in (0, 1]");
         Check(g.Steps is >= 2 and <= 41, "scenarioGrid.steps", $"{g.Steps} is not in 2..41");
+        if (g.CryptoPortfolio is null)
+        {
+            Check(false, "scenarioGrid.cryptoPortfolio", "is null; leave it out for the published BTC parameters");
+        }
+        else
+        {
+            try
+            {
+                g.CryptoPortfolio.Validate();
+            }
+            catch (ArgumentException invalid)
+            {
+                string field = invalid.ParamName is { Length: > 0 } name ? char.ToLowerInvariant(name[0]) + name[1..] : "";
+                Check(false, $"scenarioGrid.cryptoPortfolio.{field}", invalid.Message.Split(": ", 2)[^1].Split(" (Parameter", 2)[0]);
+            }
+        }
+
         Check(g.Preset != GridPreset.CmeSpan16 || !(g.PriceScanRange * g.ExtremeMultiplier >= 1), "scenarioGrid",
             $"priceScanRange × extremeMultiplier = {g.PriceScanRange * g.ExtremeMultiplier:G4} must be below 1 (the extreme scenario would take the price to zero or below)");
 
@@ -293,6 +310,7 @@ public sealed class LlrConfig
     public ScenarioGrid ToGrid() => ScenarioGrid.Preset switch
     {
         GridPreset.Crypto => Core.Risk.ScenarioGrid.Crypto(ScenarioGrid.PriceScanRange, ScenarioGrid.Steps, ScenarioGrid.VolScanRange),
+        GridPreset.CryptoPortfolio => Core.Risk.ScenarioGrid.CryptoPortfolio(ScenarioGrid.CryptoPortfolio),
         _ => Core.Risk.ScenarioGrid.CmeSpan16(ScenarioGrid.PriceScanRange, ScenarioGrid.VolScanRange, ScenarioGrid.ExtremeMultiplier, ScenarioGrid.CoverFraction),
     };
 
@@ -424,6 +442,8 @@ public enum GridPreset
     CmeSpan16,
     /// <summary>Crypto price steps × vol up/flat/down, tenor-scaled.</summary>
     Crypto,
+    /// <summary>The crypto-venue portfolio-margin set: relative tenor-scaled vol shocks, the extended table, basis rows (<see cref="Core.Risk.ScenarioGrid.CryptoPortfolio"/>).</summary>
+    CryptoPortfolio,
 }
 
 /// <summary>Wait strategies by name.</summary>
@@ -466,6 +486,7 @@ public sealed class GridSection
     public double ExtremeMultiplier { get; init; } = 3.0;
     public double CoverFraction { get; init; } = 0.33;
     public int Steps { get; init; } = 9;
+    public CryptoPortfolioParameters CryptoPortfolio { get; init; } = new();
 }
 
 public sealed class MarginSection

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Risk;
 using LowLatencyRisk.Engine.Configuration;
 
 namespace LowLatencyRisk.Engine.Margin;
@@ -73,7 +74,13 @@ public static partial class PortfolioMargin
             throw new ConfigException(source, errors, "portfolio");
         }
 
-        var scenarios = grid.Scenarios.Select(s => new ScenarioResult(s.PriceMove * grid.PriceScanRange, s.VolShift * grid.VolScanRange, s.Weight)).ToArray();
+        // An absolute grid's shift in vol points; a relative grid's as the 30-day relative shock (+0.5 = σ × 1.5).
+        bool relative = grid.VolShock == VolShockRule.Relative;
+        var scenarios = grid.Scenarios.Select(s => new ScenarioResult(s.PriceMove * grid.PriceScanRange, relative ? grid.VolShiftOf(s) : s.VolShift * grid.VolScanRange, s.Weight)
+        {
+            Kind = s.Kind,
+            RelativeVol = relative,
+        }).ToArray();
         return new PortfolioResult(grid.Name, scenarios, accounts);
     }
 
@@ -588,6 +595,7 @@ public static partial class PortfolioMargin
                 InterCommodityCredit = parts.InterCommodityCredit,
                 SizeAddOn = parts.SizeAddOn,
                 Requirement = parts.Requirement,
+                ScanParts = book.Config.Grid.IsPlain ? null : book.ScanRiskParts(0, l),
             };
         }
 
@@ -651,7 +659,8 @@ public static partial class PortfolioMargin
         {
             if (!double.IsFinite(u.ScanRisk) || !double.IsFinite(u.ShortOptionMinimum) || !double.IsFinite(u.Delta) || !double.IsFinite(u.Gamma)
                 || !double.IsFinite(u.Vega) || !double.IsFinite(u.Theta) || !double.IsFinite(u.UnrealizedPnl) || u.ScenarioLoss.Any(v => !double.IsFinite(v))
-                || !double.IsFinite(u.IntraCommodityCharge) || !double.IsFinite(u.InterCommodityCredit) || !double.IsFinite(u.SizeAddOn) || !double.IsFinite(u.Requirement))
+                || !double.IsFinite(u.IntraCommodityCharge) || !double.IsFinite(u.InterCommodityCredit) || !double.IsFinite(u.SizeAddOn) || !double.IsFinite(u.Requirement)
+                || (u.ScanParts is { } sp && !(double.IsFinite(sp.Regular) && double.IsFinite(sp.Extended) && double.IsFinite(sp.Basis))))
             {
                 return $"a number of underlying {u.Underlying}";
             }
@@ -806,7 +815,14 @@ public sealed class PositionEntry
     public double? Price { get; init; }
 }
 
-public sealed record ScenarioResult(double PriceMove, double VolShift, double Weight);
+public sealed record ScenarioResult(double PriceMove, double VolShift, double Weight)
+{
+    /// <summary>Regular, extended (an extreme move, weighted and dampened) or basis (the index stays, dated forwards move).</summary>
+    public ScenarioKind Kind { get; init; }
+
+    /// <summary>True when <see cref="VolShift"/> is a relative shock at 30 days (σ × (1 + shift)), false when it is in vol points.</summary>
+    public bool RelativeVol { get; init; }
+}
 
 public sealed record UnderlyingResult(string Underlying, double ScanRisk, double ShortOptionMinimum, double Delta, double Gamma, double Vega, double Theta, double UnrealizedPnl,
     double[] ScenarioLoss)
@@ -822,6 +838,9 @@ public sealed record UnderlyingResult(string Underlying, double ScanRisk, double
 
     /// <summary>The underlying's portfolio requirement: combine(max(scan + intra − credit, short option minimum), add-on).</summary>
     public double Requirement { get; init; }
+
+    /// <summary>With a grid of extended or basis rows, the scan risk's parts: max(regular, dampened extended) + basis; null on a plain grid.</summary>
+    public ScanParts? ScanParts { get; init; }
 }
 
 public sealed record AccountResult(string Account, double Equity, double Collateral, double InitialMargin, double MaintenanceMargin, string State, double Excess,
@@ -870,6 +889,11 @@ public sealed record PortfolioResult(string Grid, ScenarioResult[] Scenarios, Ac
             foreach (var u in a.Underlyings.Where(u => u.ScanRisk != 0 || u.Delta != 0 || u.Vega != 0))
             {
                 b.AppendLine(string.Create(c, $"  {u.Underlying,-14} scan {u.ScanRisk,14:N2}  short-option min {u.ShortOptionMinimum,10:N2}  delta {u.Delta,10:F4}  gamma {u.Gamma,10:F6}  vega {u.Vega,10:F2}  theta {u.Theta,10:F2}"));
+                if (u.ScanParts is { } sp)
+                {
+                    b.AppendLine(string.Create(c, $"    scan {u.ScanRisk,14:N2} = max(regular {sp.Regular:N2}, extended {sp.Extended:N2} after the dampener) + basis {sp.Basis:N2}"));
+                }
+
                 if (u.IntraCommodityCharge != 0 || u.InterCommodityCredit != 0 || u.SizeAddOn != 0)
                 {
                     b.AppendLine(string.Create(c, $"    requirement {u.Requirement,14:N2} = scan {u.ScanRisk:N2} + intra-commodity {u.IntraCommodityCharge:N2} − inter-commodity credit {u.InterCommodityCredit:N2} (floor: short-option min), add-on {u.SizeAddOn:N2}"));

@@ -1,0 +1,77 @@
+using LowLatencyRisk.Core.Risk;
+using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Margin;
+using LowLatencyRisk.Fixtures;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Engine.Tests;
+
+/// <summary><c>llr margin</c> of examples/crypto-portfolio.json: the crypto-venue set's parts per account, as its header derives them.</summary>
+public sealed class CryptoPortfolioMarginFileTests
+{
+    private static string Example => Path.Combine(NativePeers.RepoRoot, "src", "LowLatencyRisk.Host", "examples", "crypto-portfolio.json");
+
+    [Fact]
+    public void Example_MarginsEachAccountByThePartTheHeaderSays()
+    {
+        Assert.Null(PortfolioMargin.ReadFile(Example, out string json));
+        var result = PortfolioMargin.Compute(json, Example);
+        Assert.Equal("crypto-portfolio-37", result.Grid);
+        Assert.Equal(8, result.Scenarios.Count(s => s.Kind == ScenarioKind.Extended));
+        Assert.True(result.Scenarios.All(s => s.RelativeVol));
+        Assert.Equal(0.5, result.Scenarios[0].VolShift); // +50 % at 30 days
+        var a = result.Accounts.ToDictionary(x => x.Account);
+        ScanParts Parts(string name) => a[name].Underlyings[0].ScanParts!.Value;
+
+        // 40 far OTM short puts: the extended table (≈ 129,500, in full) over the regular 76,490.
+        var puts = Parts("far-otm-short-puts");
+        Assert.Equal(76_490, puts.Regular, 0.01 * 76_490);
+        Assert.Equal(129_558, puts.Extended, 0.01 * 129_558);
+        Assert.Equal(1_296, puts.Basis, 0.02 * 1_296);
+        Assert.Equal(puts.Extended + puts.Basis, a["far-otm-short-puts"].InitialMargin, 6);
+
+        // One put: the dampened extended part (3,239² / 100,000 ≈ 105) is below the regular 1,912.
+        var one = Parts("one-short-put");
+        Assert.Equal(puts.Extended / 40 * (puts.Extended / 40) / 100_000, one.Extended, 6);
+        Assert.Equal(one.Regular + one.Basis, a["one-short-put"].InitialMargin, 6);
+
+        Assert.Equal(254.79452054794524, a["calendar-spread"].InitialMargin, 6);
+        Assert.Equal(0, Parts("calendar-spread").Regular, 9);
+        Assert.Equal(254.79452054794524, Parts("calendar-spread").Basis, 6);
+        Assert.Equal(300, a["perp-vs-future"].InitialMargin, 6);
+        Assert.Equal(0.8 * 300, a["perp-vs-future"].MaintenanceMargin, 6);
+
+        string text = result.ToTable();
+        Assert.Contains("scan         254.79 = max(regular 0.00, extended 0.00 after the dampener) + basis 254.79", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheSameFile_OnTheCmeGrid_MarginsTheCalendarSpreadAtZero()
+    {
+        // Negative control: the basis part is what margins the spread.
+        Assert.Null(PortfolioMargin.ReadFile(Example, out string json));
+        var cme = PortfolioMargin.Compute(json.Replace("\"preset\": \"cryptoPortfolio\"", "\"preset\": \"cmeSpan16\"", StringComparison.Ordinal), Example);
+        var a = cme.Accounts.ToDictionary(x => x.Account);
+        Assert.Equal(0, a["calendar-spread"].InitialMargin, 9);
+        Assert.Null(a["calendar-spread"].Underlyings[0].ScanParts);
+    }
+
+    [Theory]
+    [InlineData("""{ "scenarioGrid": { "preset": "cryptoPortfolio", "cryptoPortfolio": { "volDown": 1.2 } } }""", "scenarioGrid.cryptoPortfolio.volDown: must be in [0, 1)")]
+    [InlineData("""{ "scenarioGrid": { "cryptoPortfolio": { "extendedWeights": [0.1] } } }""", "scenarioGrid.cryptoPortfolio.extendedWeights: needs one weight per extended move")]
+    [InlineData("""{ "scenarioGrid": { "cryptoPortfolio": { "extendedDampener": -1 } } }""", "scenarioGrid.cryptoPortfolio.extendedDampener: must be a finite amount ≥ 0")]
+    public void InvalidParameters_NameTheirPath(string json, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => LlrConfig.Parse(json, "test.json"));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EthParameters_FromTheConfiguration_BuildTheGrid()
+    {
+        var config = LlrConfig.Parse("""{ "scenarioGrid": { "preset": "cryptoPortfolio", "cryptoPortfolio": { "priceRange": 0.18, "volUp": 0.4, "extendedDampener": 200000, "basisAnnualMove": 0.05, "basisMinimumMove": 0.005 } } }""");
+        var grid = config.ToGrid();
+        Assert.Equal((37, 0.18, 0.4, 200_000.0), (grid.Count, grid.PriceScanRange, grid.VolUp, grid.ExtendedDampener));
+        Assert.Equal(0.005, grid.BasisMoveFor(30 / 365.0), 12); // 0.05 × 30/365 = 0.0041 < the minimum
+    }
+}
