@@ -109,6 +109,15 @@ public sealed class EngineCounters
     /// <summary>Mass cancels published on the breach ring (market-maker protection trips and kill switches turned on).</summary>
     public long MassCancelsPublished { get; internal set; }
 
+    /// <summary>Perpetual funding events applied (refused ones are counted by reason).</summary>
+    public long FundingEvents { get; internal set; }
+
+    /// <summary>Funding payments settled (one per holder per event), from the book.</summary>
+    public long FundingPayments { get; internal set; }
+
+    /// <summary>Σ of the funding payers paid (positive), from the book.</summary>
+    public double FundingPaid { get; internal set; }
+
     /// <summary>The insurance fund's balance (settlement currency): its start, plus fees, less the deficits it paid.</summary>
     public double InsuranceFund { get; internal set; }
 
@@ -180,10 +189,11 @@ public static class EngineCountersLayout
         InsuranceFundBits = StateChanges + 16, LiquidationFeesBits = StateChanges + 17, DeficitsCovered = StateChanges + 18, DeficitCoveredBits = StateChanges + 19,
         DeleverageOrders = StateChanges + 20, DeleveragedQuantityBits = StateChanges + 21, UncoveredDeficits = StateChanges + 22,
         MmpTrips = StateChanges + 23, MassCancelsPublished = StateChanges + 24,
-        Count = StateChanges + 25;
+        FundingEvents = StateChanges + 25, FundingPayments = StateChanges + 26, FundingPaidBits = StateChanges + 27,
+        Count = StateChanges + 28;
 
     /// <summary>The slots that hold a double's bits (<see cref="BitConverter.Int64BitsToDouble"/>), not a count.</summary>
-    public static bool IsDouble(int slot) => slot is InsuranceFundBits or LiquidationFeesBits or DeficitCoveredBits or DeleveragedQuantityBits;
+    public static bool IsDouble(int slot) => slot is InsuranceFundBits or LiquidationFeesBits or DeficitCoveredBits or DeleveragedQuantityBits or FundingPaidBits;
 
     /// <summary>Copies <paramref name="c"/> into <paramref name="slots"/> (the lag and process fields are the caller's).</summary>
     public static void Copy(EngineCounters c, Span<long> slots)
@@ -218,5 +228,8 @@ public static class EngineCountersLayout
         slots[UncoveredDeficits] = c.UncoveredDeficits;
         slots[MmpTrips] = c.MmpTrips;
         slots[MassCancelsPublished] = c.MassCancelsPublished;
+        slots[FundingEvents] = c.FundingEvents;
+        slots[FundingPayments] = c.FundingPayments;
+        slots[FundingPaidBits] = BitConverter.DoubleToInt64Bits(c.FundingPaid);
     }
 }

@@ -344,6 +344,7 @@ public sealed class EngineService : IDisposable
 
         // One pass of the loop body before the baseline: a new thread's first touch of the runtime's
         // per-thread state allocates a few bytes once; what is measured from here is the live loop.
+        TypeWarmUp.InitializeEngineTypes(); // static storage allocated here, not on a rare path under live traffic
         Engine.PollOnce();
         PollOrderChecks();
         PublishCounters(start, start, GC.GetAllocatedBytesForCurrentThread(), GcCount());

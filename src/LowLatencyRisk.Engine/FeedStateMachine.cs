@@ -37,6 +37,9 @@ public readonly record struct FeedEffect(FeedMessageType Type, long TimestampNan
 /// </remarks>
 public sealed class FeedStateMachine
 {
+    /// <summary>Longest funding interval a <see cref="FundingRateMessage"/> may give (7 days).</summary>
+    public const long MaxFundingIntervalNanos = 7 * 86_400_000_000_000L;
+
     private readonly RiskBook _book;
     private readonly PreTradeGate? _gate;
     private readonly long[] _lastSequence = new long[FeedMessageDescriptor.MaxProducers];
@@ -141,7 +144,7 @@ public sealed class FeedStateMachine
             return default;
         }
 
-        if (type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.MmpConfig)
+        if (type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.FundingRate)
         {
             Reject(FeedReject.UnknownType);
             return default;
@@ -289,6 +292,31 @@ public sealed class FeedStateMachine
                 break;
             case FeedMessageType.MmpConfig:
                 ApplyMmp(WireMessage.Read<MmpConfigMessage>(p));
+                break;
+            case FeedMessageType.FundingRate:
+                ref readonly var funding = ref WireMessage.Read<FundingRateMessage>(p);
+                var paid = funding.IntervalNanos is > 0 and <= MaxFundingIntervalNanos
+                    ? _book.BeginFunding(funding.Instrument, funding.Rate, funding.FundingTimeNanos)
+                    : FundingResult.InvalidRate;
+                if (paid != FundingResult.Applied)
+                {
+                    Reject(paid switch { FundingResult.UnknownInstrument => FeedReject.UnknownId, FundingResult.NotAfterLast => FeedReject.OutOfOrder, _ => FeedReject.InvalidValue });
+                }
+                else if (replaying)
+                {
+                    // A replay settles at once (the payments were fixed from the same positions, so
+                    // the amounts are the live ones whatever steps the live engine took).
+                    Counters.FundingEvents++;
+                    _book.ContinueFunding(int.MaxValue);
+                    Counters.FundingPayments = _book.FundingPayments;
+                    Counters.FundingPaid = _book.FundingPaid;
+                    ladder = true;
+                }
+                else
+                {
+                    Counters.FundingEvents++; // settled in steps by the revaluation scheduler
+                }
+
                 break;
             case FeedMessageType.SizeAddOn:
                 ref readonly var addOn = ref WireMessage.Read<SizeAddOnMessage>(p);

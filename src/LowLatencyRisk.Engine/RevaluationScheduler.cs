@@ -74,7 +74,20 @@ public sealed class RevaluationScheduler
     public bool Advance(long started, long polled, RingConsumer? feed)
     {
         bool worked = false;
-        if (_book.IsRevaluing)
+        if (_book.IsFunding)
+        {
+            // Funding payments fixed by a funding event settle first, in steps, with the same
+            // give-way rule as a revaluation.
+            long deadline = polled + (polled - started);
+            while (!_book.ContinueFunding(Step) && (feed is null || !feed.IsAvailable() || MonotonicClock.Now() < deadline))
+            {
+            }
+
+            _counters.FundingPayments = _book.FundingPayments;
+            _counters.FundingPaid = _book.FundingPaid;
+            worked = true;
+        }
+        else if (_book.IsRevaluing)
         {
             long deadline = polled + (polled - started);
             bool done;
@@ -116,7 +129,7 @@ public sealed class RevaluationScheduler
         }
 
         // Whether marks still wait is the book's word (its dirty flags), not this scheduler's bookkeeping.
-        _pending = _book.IsRevaluing;
+        _pending = _book.IsRevaluing || _book.IsFunding;
         for (int u = 0; u < _firstMarkTicks.Length; u++)
         {
             _pending |= _book.IsDirty(u);

@@ -82,6 +82,9 @@ public static class PrometheusExposition
         new(L.UncoveredDeficits, "llr_uncovered_deficits_total", MetricType.Counter, "Times a bankrupt account's deficit could be neither paid nor deleveraged."),
         new(L.MmpTrips, "llr_mmp_trips_total", MetricType.Counter, "Market-maker protections tripped by maker fills."),
         new(L.MassCancelsPublished, "llr_mass_cancels_published_total", MetricType.Counter, "Mass cancels published (market-maker protection trips, kill switches turned on)."),
+        new(L.FundingEvents, "llr_funding_events_total", MetricType.Counter, "Perpetual funding events applied."),
+        new(L.FundingPayments, "llr_funding_payments_total", MetricType.Counter, "Funding payments settled (one per holder per event)."),
+        new(L.FundingPaidBits, "llr_funding_paid_total", MetricType.Counter, "Funding paid by the payers, in the quote currency."),
     ];
 
     /// <summary>Labelled families: first slot, metric, label name and the label of each slot.</summary>

@@ -157,7 +157,8 @@ public sealed class FuzzTests
         bases[FeedMessageType.MarginMode] = Make(FeedMessageType.MarginMode, m => FeedMessageDescriptor.WriteMarginMode(m, 7, Core.Book.MarginMode.Standard));
         bases[FeedMessageType.CollateralTransfer] = Make(FeedMessageType.CollateralTransfer, m => FeedMessageDescriptor.WriteCollateralTransfer(m, 4, 199, StandardWorkload.UsdAsset, 1));
         bases[FeedMessageType.SizeAddOn] = Make(FeedMessageType.SizeAddOn, m => FeedMessageDescriptor.WriteSizeAddOn(m, 0, 0.02, 2, 5e6, 1e7, 0.05, 0.02, Core.Book.AddOnCombine.Sum));
-        Assert.True(bases.Count >= 12, string.Join(",", bases.Keys));
+        bases[FeedMessageType.FundingRate] = Make(FeedMessageType.FundingRate, m => FeedMessageDescriptor.WriteFundingRate(m, w.Perpetuals[0], 0.0001, 8 * 3_600_000_000_000L, StandardWorkload.StartNanos + 1));
+        Assert.True(bases.Count >= 13, string.Join(",", bases.Keys));
 
         long sequence = 0;
         long cases = 0;

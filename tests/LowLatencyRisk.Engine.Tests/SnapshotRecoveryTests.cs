@@ -163,11 +163,11 @@ public sealed class SnapshotRecoveryTests : IDisposable
 
         string path = SnapshotStore.List(EngineService.JournalDirectory(c))[0].Path;
         byte[] bytes = File.ReadAllBytes(path);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 9);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), SnapshotStore.Version + 1);
         File.WriteAllBytes(path, bytes);
         using (var service = c.OpenEngine())
         {
-            Assert.Contains(service.Recovery!.RefusedSnapshots, r => r.Contains($"snapshot version 9, this build reads version {SnapshotStore.Version}", StringComparison.Ordinal));
+            Assert.Contains(service.Recovery!.RefusedSnapshots, r => r.Contains($"snapshot version {SnapshotStore.Version + 1}, this build reads version {SnapshotStore.Version}", StringComparison.Ordinal));
             Assert.Equal(0, service.Recovery.SnapshotSequence);
             Assert.Equal(2_000, service.Recovery.Replayed); // the whole journal instead
         }

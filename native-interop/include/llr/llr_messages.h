@@ -29,7 +29,7 @@
 #define LLR_GATE_VERSION                 1
 
 /* FeedMessageType */
-enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_MMP_CONFIG = 14, LLR_MSG_BREACH = 16, LLR_MSG_LIQUIDATION_ORDER = 17, LLR_MSG_MASS_CANCEL = 18, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
+enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_MMP_CONFIG = 14, LLR_MSG_FUNDING_RATE = 15, LLR_MSG_BREACH = 16, LLR_MSG_LIQUIDATION_ORDER = 17, LLR_MSG_MASS_CANCEL = 18, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
 /* OrderLifecycleEvent */
 enum { LLR_ORDER_LIFECYCLE_EVENT_FILLED = 1, LLR_ORDER_LIFECYCLE_EVENT_CANCELLED = 2, LLR_ORDER_LIFECYCLE_EVENT_EXPIRED = 3 };
 /* KillSwitchScope */
@@ -295,6 +295,22 @@ _Static_assert(offsetof(llr_mmp_config_t, delta_limit) == 64, "llr_mmp_config_t.
 _Static_assert(offsetof(llr_mmp_config_t, vega_limit) == 72, "llr_mmp_config_t.vega_limit");
 _Static_assert(offsetof(llr_mmp_config_t, action) == 80, "llr_mmp_config_t.action");
 _Static_assert(sizeof(llr_mmp_config_t) == 88, "llr_mmp_config_t size");
+
+/* FundingRate: a perpetual's funding at the end of an interval: each holder pays quantity x multiplier x mark x rate (a long pays when positive). */
+typedef struct llr_funding_rate_t {
+    llr_feed_header_t header;            /*   0 */
+    int32_t instrument;                  /*  32 instrument id (a perpetual) */
+    uint8_t pad0[4];
+    double rate;                         /*  40 rate for the interval, within +-0.5 */
+    int64_t interval_nanos;              /*  48 funding interval, ns, (0, 7 days] */
+    int64_t funding_time_nanos;          /*  56 funding time (interval end), Unix ns, above the instrument's last */
+} llr_funding_rate_t;
+_Static_assert(offsetof(llr_funding_rate_t, header) == 0, "llr_funding_rate_t.header");
+_Static_assert(offsetof(llr_funding_rate_t, instrument) == 32, "llr_funding_rate_t.instrument");
+_Static_assert(offsetof(llr_funding_rate_t, rate) == 40, "llr_funding_rate_t.rate");
+_Static_assert(offsetof(llr_funding_rate_t, interval_nanos) == 48, "llr_funding_rate_t.interval_nanos");
+_Static_assert(offsetof(llr_funding_rate_t, funding_time_nanos) == 56, "llr_funding_rate_t.funding_time_nanos");
+_Static_assert(sizeof(llr_funding_rate_t) == 64, "llr_funding_rate_t size");
 
 /* BreachCandidate: a position to close first. */
 typedef struct llr_breach_candidate_t {

@@ -102,6 +102,9 @@ public partial class RiskBook<TMargin>
         _riskArrays = new double[accounts * _underlyings * _scenarios];
         _accounts = new AccountTotals[accounts];
         _sliceHolders = new int[accounts];
+        _lastFundingNanos = new long[config.MaxInstruments];
+        _fundingAccounts = new int[accounts];
+        _fundingAmounts = new double[accounts];
         _rankLosses = new double[_positionsPerAccount];
 
         _balances = new double[accounts * _assets];
@@ -177,7 +180,7 @@ public partial class RiskBook<TMargin>
 
     /// <summary>
     /// Walks every piece of mutable state (instruments defined at run time, market, positions,
-    /// sums, risk arrays, collateral, ladder, queued transitions, a sliced revaluation in progress)
+    /// sums, risk arrays, collateral, ladder, queued transitions, a sliced revaluation or funding in progress)
     /// for a snapshot or a restore. Asset definitions and the configuration are set-up, not state:
     /// a restore needs a book built with the same configuration (the fingerprint checks the shapes).
     /// </summary>
@@ -226,6 +229,7 @@ public partial class RiskBook<TMargin>
         visitor.Value(ref _sliceNext);
         visitor.Value(ref _sliceCount);
         visitor.Array(_sliceHolders);
+        VisitFunding(visitor);
     }
 
     /// <summary>True if <paramref name="instrument"/> is a defined instrument id.</summary>

@@ -31,6 +31,8 @@ public enum FeedMessageType : byte
     SizeAddOn = 13,
     /// <summary>An account's market-maker protection in an underlying (<see cref="MmpConfigMessage"/>).</summary>
     MmpConfig = 14,
+    /// <summary>A perpetual's funding event (<see cref="FundingRateMessage"/>).</summary>
+    FundingRate = 15,
 }
 
 /// <summary>Scope of a <see cref="FeedMessageType.LimitChange"/>.</summary>
@@ -98,6 +100,7 @@ public static class FeedMessageDescriptor
         (FeedMessageType.CollateralTransfer, typeof(CollateralTransferMessage)),
         (FeedMessageType.SizeAddOn, typeof(SizeAddOnMessage)),
         (FeedMessageType.MmpConfig, typeof(MmpConfigMessage)),
+        (FeedMessageType.FundingRate, typeof(FundingRateMessage)),
     ];
 
     /// <summary>The header of a payload.</summary>
@@ -167,6 +170,16 @@ public static class FeedMessageDescriptor
         m.DeltaLimit = settings.DeltaLimit;
         m.VegaLimit = settings.VegaLimit;
         m.Action = action;
+    }
+
+    /// <summary>A perpetual's funding event.</summary>
+    public static void WriteFundingRate(Span<byte> p, int instrument, double rate, long intervalNanos, long fundingTimeNanos)
+    {
+        ref var m = ref WireMessage.As<FundingRateMessage>(p);
+        m.Instrument = instrument;
+        m.Rate = rate;
+        m.IntervalNanos = intervalNanos;
+        m.FundingTimeNanos = fundingTimeNanos;
     }
 
     /// <summary>An order lifecycle event.</summary>

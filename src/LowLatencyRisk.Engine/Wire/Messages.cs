@@ -303,6 +303,23 @@ public struct SizeAddOnMessage
     [FieldOffset(80), Wire("charge per unit of gross vega, [0, 1e6]")] public double VegaRate;
 }
 
+/// <summary>A perpetual's funding event: every holder pays or receives quantity × multiplier × mark × rate.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+[Wire("a perpetual's funding at the end of an interval: each holder pays quantity x multiplier x mark x rate (a long pays when positive)")]
+public struct FundingRateMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>The perpetual.</summary>
+    [FieldOffset(32), Wire("instrument id (a perpetual)")] public int Instrument;
+    /// <summary>The rate for the interval.</summary>
+    [FieldOffset(40), Wire("rate for the interval, within +-0.5")] public double Rate;
+    /// <summary>The interval's length.</summary>
+    [FieldOffset(48), Wire("funding interval, ns, (0, 7 days]")] public long IntervalNanos;
+    /// <summary>The funding time (the interval's end): each instrument's must rise, so a repeated event never pays twice.</summary>
+    [FieldOffset(56), Wire("funding time (interval end), Unix ns, above the instrument's last")] public long FundingTimeNanos;
+}
+
 /// <summary>What a <see cref="MmpConfigMessage"/> does.</summary>
 public enum MmpAction : byte
 {

@@ -132,6 +132,7 @@ public static class EmbeddedVenue
                 }
 
                 // Warm-up happened in the workload build; measure the engine thread from here on.
+                TypeWarmUp.InitializeEngineTypes();
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 int gcBefore = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
                 var wait = new YieldingWait();

@@ -48,7 +48,7 @@ public class RiskBookExactnessTests
     [Fact]
     public void LongRandomSequence_EveryAccountEqualsFromScratchRecomputation() => RunLongRandomSequence(null);
 
-    /// <summary>120,000 random events (fills, index and vol ticks, collateral) with a revaluation every 500, then 20,000 fills alone; every account checked against the from-scratch recomputation after each phase.</summary>
+    /// <summary>120,000 random events (fills, index and vol ticks, perpetual funding, collateral) with a revaluation every 500, then 20,000 fills alone; every account checked against the from-scratch recomputation after each phase.</summary>
     internal static void RunLongRandomSequence(ScenarioGrid? grid, double carry = 0)
     {
         var f = new BookFixture(underlyings: 2, accounts: 300, grid: grid, carry: carry);
@@ -90,11 +90,19 @@ public class RiskBookExactnessTests
                 double vol = Math.Clamp(book.MarkVolatility(option) * (1 + ((rng.NextDouble() - 0.5) * 0.1)), 0.2, 2.0);
                 Assert.Equal(MarkResult.Accepted, book.UpdateVolatility(option, vol));
             }
+            else if (kind < 97)
+            {
+                // A funding event of a perpetual, its payments settled a few at a time while other events go on.
+                Assert.Equal(FundingResult.Applied, book.BeginFunding(f.Perp(rng.Next(2)), (rng.NextDouble() - 0.5) * 0.002, now + e));
+                book.ContinueFunding(16);
+            }
             else
             {
                 int account = rng.Next(300);
                 Assert.True(book.SetCollateral(account, rng.Next(2), rng.Next(2) == 0 ? 0 : rng.NextDouble() * 20));
             }
+
+            book.ContinueFunding(16);
 
             if (e % 500 == 0)
             {

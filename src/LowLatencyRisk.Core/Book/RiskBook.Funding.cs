@@ -1,0 +1,149 @@
+namespace LowLatencyRisk.Core.Book;
+
+/// <summary>Why <see cref="RiskBook{TMargin}.BeginFunding"/> refused a funding event.</summary>
+public enum FundingResult : byte
+{
+    /// <summary>The payments of every holder were fixed; they settle now or in steps (<see cref="RiskBook{TMargin}.ContinueFunding"/>).</summary>
+    Applied = 0,
+    /// <summary>Not a defined instrument.</summary>
+    UnknownInstrument = 1,
+    /// <summary>Funding is paid on perpetuals only.</summary>
+    NotPerpetual = 2,
+    /// <summary>The rate is not finite or not within ±<see cref="RiskBook{TMargin}.MaxFundingRate"/>, or the perpetual has no mark yet.</summary>
+    InvalidRate = 3,
+    /// <summary>The funding time is not after the instrument's last one: a repeated or late event would pay twice.</summary>
+    NotAfterLast = 4,
+}
+
+/// <content>
+/// Perpetual funding: at each funding time every holder of the perpetual pays (or receives)
+/// quantity × multiplier × mark × rate — a long pays a short when the rate is positive — as cash
+/// the book settles (<see cref="Settle"/>: counted as collateral without haircut).
+/// </content>
+/// <remarks>
+/// The payments are fixed when the event arrives, from the positions and the mark at that moment
+/// (O(holders of the underlying), a copy of two numbers per payer), and settled by
+/// <see cref="ContinueFunding"/> a few accounts at a time between feed batches, like a revaluation,
+/// so a fill never waits behind thousands of re-margins. A fill between steps changes nothing that
+/// was fixed, so live and replayed runs settle the same amounts whatever the steps were.
+/// </remarks>
+public partial class RiskBook<TMargin>
+    where TMargin : struct, IMarginMethodology
+{
+    /// <summary>Largest |rate| a funding event may carry (per funding interval): beyond it the event is refused, never applied.</summary>
+    public const double MaxFundingRate = 0.5;
+
+    private readonly long[] _lastFundingNanos; // by instrument
+    private readonly int[] _fundingAccounts;   // the payments fixed by the last event, settled in order
+    private readonly double[] _fundingAmounts;
+    private int _fundingNext;
+    private int _fundingCount;
+    private double _fundingPaid;     // Σ of what payers paid, positive
+    private double _fundingReceived; // Σ of what receivers received, positive
+    private long _fundingPayments;
+
+    /// <summary>True while payments of a funding event wait to be settled.</summary>
+    public bool IsFunding => _fundingNext < _fundingCount;
+
+    /// <summary>The last funding time applied for an instrument (Unix ns; 0 before the first).</summary>
+    public long LastFundingNanos(int instrument) => IsInstrument(instrument) ? _lastFundingNanos[instrument] : 0;
+
+    /// <summary>Σ of the funding every payer has paid (positive), since the book began.</summary>
+    public double FundingPaid => _fundingPaid;
+
+    /// <summary>Σ of the funding every receiver has received (positive), since the book began.</summary>
+    public double FundingReceived => _fundingReceived;
+
+    /// <summary>Funding payments settled (one per holder per event).</summary>
+    public long FundingPayments => _fundingPayments;
+
+    /// <summary>
+    /// A funding event of <paramref name="instrument"/> (a perpetual) at <paramref name="rate"/> for
+    /// the interval ending <paramref name="fundingTimeNanos"/>: fixes every holder's payment,
+    /// −quantity × multiplier × mark × rate, at the current mark. Settle them with
+    /// <see cref="ContinueFunding"/> (a previous event still settling is finished first). Nothing
+    /// changes when refused.
+    /// </summary>
+    public FundingResult BeginFunding(int instrument, double rate, long fundingTimeNanos)
+    {
+        if (!IsInstrument(instrument))
+        {
+            return FundingResult.UnknownInstrument;
+        }
+
+        ref readonly InstrumentSpec spec = ref _specs[instrument];
+        if (spec.Kind != InstrumentKind.Perpetual)
+        {
+            return FundingResult.NotPerpetual;
+        }
+
+        double mark = _values[instrument].Mark;
+        if (!(Math.Abs(rate) <= MaxFundingRate) || !(mark > 0))
+        {
+            return FundingResult.InvalidRate;
+        }
+
+        if (fundingTimeNanos <= _lastFundingNanos[instrument])
+        {
+            return FundingResult.NotAfterLast;
+        }
+
+        ContinueFunding(int.MaxValue);
+        _lastFundingNanos[instrument] = fundingTimeNanos;
+        double perContract = _values[instrument].Multiplier * mark * rate;
+        _fundingNext = 0;
+        _fundingCount = 0;
+        if (perContract == 0)
+        {
+            return FundingResult.Applied;
+        }
+
+        foreach (int account in _blocks[spec.Underlying].Holders.Members)
+        {
+            double q = PositionQuantity(account, instrument);
+            if (q != 0)
+            {
+                _fundingAccounts[_fundingCount] = account;
+                _fundingAmounts[_fundingCount] = -q * perContract;
+                _fundingCount++;
+            }
+        }
+
+        return FundingResult.Applied;
+    }
+
+    /// <summary>Settles up to <paramref name="maxAccounts"/> of the fixed funding payments; true when none is left.</summary>
+    public bool ContinueFunding(int maxAccounts)
+    {
+        int end = (int)Math.Min((long)_fundingNext + maxAccounts, _fundingCount);
+        for (int k = _fundingNext; k < end; k++)
+        {
+            double amount = _fundingAmounts[k];
+            Settle(_fundingAccounts[k], amount);
+            if (amount < 0)
+            {
+                _fundingPaid -= amount;
+            }
+            else
+            {
+                _fundingReceived += amount;
+            }
+        }
+
+        _fundingPayments += end - _fundingNext;
+        _fundingNext = end;
+        return _fundingNext >= _fundingCount;
+    }
+
+    private void VisitFunding(Persistence.StateVisitor visitor)
+    {
+        visitor.Array(_lastFundingNanos);
+        visitor.Array(_fundingAccounts);
+        visitor.Array(_fundingAmounts);
+        visitor.Value(ref _fundingNext);
+        visitor.Value(ref _fundingCount);
+        visitor.Value(ref _fundingPaid);
+        visitor.Value(ref _fundingReceived);
+        visitor.Value(ref _fundingPayments);
+    }
+}

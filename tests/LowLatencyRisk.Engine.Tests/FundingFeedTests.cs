@@ -1,0 +1,89 @@
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Persistence;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Engine.Tests;
+
+/// <summary>
+/// Perpetual funding on the feed (<see cref="FundingRateMessage"/>), end to end in one process:
+/// settled in steps by the engine, refused by reason, replayed from the journal. Same book as
+/// <see cref="LiquidationOrderTests"/>: one perpetual at 30,000 (multiplier 1), CME grid at 15 %.
+/// </summary>
+public sealed partial class LiquidationOrderTests
+{
+    private const long EightHours = 8 * 3_600_000_000_000L;
+
+    private void Funding(Rig rig, int instrument, double rate, long interval, long time) =>
+        Publish(rig, FeedMessageType.FundingRate, p => FeedMessageDescriptor.WriteFundingRate(p, instrument, rate, interval, time));
+
+    [Fact]
+    public void AFundingMessage_LongPaysShortReceives_AndTheAccrualTipsTheLongIntoMarginCall()
+    {
+        var rig = NewRig(NewBook(accounts: 3));
+        // Long 10 at 30,000: IM 10 × 30,000 × 15 % = 45,000 on 45,100 of collateral (healthy by 100);
+        // short 4 on 100,000.
+        Account(rig, 0, 45_100, 10, 30_000);
+        Account(rig, 1, 100_000, -4, 30_000);
+        rig.Settle();
+        Assert.Equal(MarginState.Healthy, rig.Book.State(0));
+        long breaches = rig.Engine.Counters.BreachesPublished;
+
+        // Rate 0.05 %: 30,000 × 0.0005 = 15 a contract. The long pays 150 (equity 44,950 < IM:
+        // margin call), the short receives 60.
+        Funding(rig, 0, 0.0005, EightHours, T0 + EightHours);
+        rig.Settle();
+        Assert.Equal(-150, rig.Book.SettledCash(0), 9);
+        Assert.Equal(60, rig.Book.SettledCash(1), 9);
+        Assert.Equal(44_950, rig.Book.Equity(0), 6);
+        Assert.Equal(MarginState.MarginCall, rig.Book.State(0));
+        Assert.Equal(breaches + 1, rig.Engine.Counters.BreachesPublished);
+        var c = rig.Engine.Counters;
+        Assert.Equal((1L, 2L, 150.0), (c.FundingEvents, c.FundingPayments, c.FundingPaid));
+
+        // The same event again, a bad interval, a future's id, an unknown id, a NaN rate: refused by
+        // reason, nothing paid twice.
+        Funding(rig, 0, 0.0005, EightHours, T0 + EightHours);
+        Funding(rig, 0, 0.0005, 0, T0 + (2 * EightHours));
+        Funding(rig, 0, 0.0005, FeedStateMachine.MaxFundingIntervalNanos + 1, T0 + (2 * EightHours));
+        Funding(rig, 3, 0.0005, EightHours, T0 + (2 * EightHours));
+        Funding(rig, 0, double.NaN, EightHours, T0 + (2 * EightHours));
+        rig.Settle();
+        Assert.Equal(1, c.Rejects[(int)FeedReject.OutOfOrder]);
+        Assert.Equal(1, c.Rejects[(int)FeedReject.UnknownId]);
+        Assert.Equal(3, c.Rejects[(int)FeedReject.InvalidValue]);
+        Assert.Equal(-150, rig.Book.SettledCash(0), 9);
+        Assert.Equal((1L, 2L), (c.FundingEvents, c.FundingPayments));
+    }
+
+    [Fact]
+    public void FundingPayments_SurviveAJournalReplay()
+    {
+        string dir = Path.Combine(TempFiles.Directory, $"llr-funding-journal-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        _directories.Add(dir);
+        var rig = NewRig(NewBook(accounts: 3));
+        var journal = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, 1 << 20);
+        rig.Engine.Journal = journal;
+        Account(rig, 0, 45_100, 10, 30_000);
+        Account(rig, 1, 100_000, -4, 30_000);
+        Funding(rig, 0, 0.0005, EightHours, T0 + EightHours);
+        Funding(rig, 0, -0.0001, EightHours, T0 + (2 * EightHours)); // 3 a contract back to the long: +30, the short −12
+        rig.Settle();
+        journal.Dispose();
+
+        var recovered = new RiskEngine(NewBook(accounts: 3), null, null, null, liquidation: Options);
+        JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) => recovered.Replay(payload));
+        recovered.FinishReplay();
+        Assert.Equal(-150 + 30, recovered.Book.SettledCash(0), 9);
+        Assert.Equal(60 - 12, recovered.Book.SettledCash(1), 9);
+        Assert.Equal(rig.Book.Equity(0), recovered.Book.Equity(0), 9);
+        Assert.Equal(MarginState.MarginCall, recovered.Book.State(0));
+        Assert.Equal(T0 + (2 * EightHours), recovered.Book.LastFundingNanos(0));
+        Assert.Equal(2, recovered.Counters.FundingEvents);
+
+        // A replayed copy of the last event is refused: the funding time did not advance.
+        Assert.Equal(FundingResult.NotAfterLast, recovered.Book.BeginFunding(0, -0.0001, T0 + (2 * EightHours)));
+    }
+}
