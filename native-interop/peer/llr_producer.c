@@ -45,7 +45,7 @@ static void write_message(uint8_t *p, int producer, int64_t k) {
     }
 }
 
-/* Message k (1..13) of the "every" stream: the feed types in order, distinctive values in every field. */
+/* Message k (1..14) of the "every" stream: the feed types in order, distinctive values in every field. */
 static void write_every(uint8_t *p, int producer, int64_t k) {
     memset(p, 0, LLR_FEED_SLOT_SIZE - 8);
     llr_feed_header_t *h = (llr_feed_header_t *)p;
@@ -70,8 +70,10 @@ static void write_every(uint8_t *p, int producer, int64_t k) {
     case 11: { llr_collateral_transfer_t *m = (llr_collateral_transfer_t *)p; h->type = LLR_MSG_COLLATERAL_TRANSFER; m->from_account = 48; m->to_account = 47; m->amount = 2500.5; m->asset = 0; break; }
     case 12: { llr_size_add_on_t *m = (llr_size_add_on_t *)p; h->type = LLR_MSG_SIZE_ADD_ON; m->underlying = 2; m->combine = 1; m->base_rate = 0.0125;
                m->band_scale = 1.5; m->shock_threshold = 2.0e7; m->shock_full_at = 3.0e7; m->max_shock = 0.1; m->vega_rate = 0.25; break; }
-    default: { llr_mmp_config_t *m = (llr_mmp_config_t *)p; h->type = LLR_MSG_MMP_CONFIG; m->account = 50; m->underlying = 3; m->interval_nanos = 5000000000LL;
+    case 13: { llr_mmp_config_t *m = (llr_mmp_config_t *)p; h->type = LLR_MSG_MMP_CONFIG; m->account = 50; m->underlying = 3; m->interval_nanos = 5000000000LL;
                m->frozen_nanos = 100000000LL; m->quantity_limit = 100; m->delta_limit = 75.5; m->vega_limit = 1.0e4; m->action = LLR_MMP_ACTION_RESET; break; }
+    default: { llr_funding_rate_t *m = (llr_funding_rate_t *)p; h->type = LLR_MSG_FUNDING_RATE; m->instrument = 51; m->rate = -0.000125;
+               m->interval_nanos = 28800000000000LL; m->funding_time_nanos = 1767254400000000000LL; break; }
     }
 }
 
@@ -101,13 +103,13 @@ int main(int argc, char **argv) {
         for (;;) pause();
     }
     if (strcmp(argv[3], "every") == 0) {
-        for (int64_t k = 1; k <= 13; k++) {
+        for (int64_t k = 1; k <= 14; k++) {
             int64_t s;
             while ((s = llr_try_claim_multi(&r)) < 0) { sched_yield(); }
             write_every(llr_payload(&r, s), producer, k);
             if (!llr_publish_multi(&r, s)) { k--; }
         }
-        printf("done 13\n");
+        printf("done 14\n");
         llr_ring_close(&r);
         return 0;
     }

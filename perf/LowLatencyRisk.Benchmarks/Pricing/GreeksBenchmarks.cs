@@ -22,6 +22,8 @@ public class GreeksBenchmarks
     private double[] _price = null!, _delta = null!, _gamma = null!, _vega = null!, _theta = null!, _rho = null!;
     private double[] _arrays = null!;
     private RiskArrayCalculator _cme = null!;
+    private RiskArrayCalculator _portfolio = null!;
+    private double[] _arrays37 = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -43,6 +45,8 @@ public class GreeksBenchmarks
 
         _arrays = new double[N * 16];
         _cme = new RiskArrayCalculator(ScenarioGrid.CmeSpan16(0.15, 0.25));
+        _portfolio = new RiskArrayCalculator(ScenarioGrid.CryptoPortfolio());
+        _arrays37 = new double[N * _portfolio.Count];
     }
 
     private OptionBatchInputs Inputs => new(_omega, _s, _k, _t, _v, _r, _b, _spot);
@@ -81,6 +85,14 @@ public class GreeksBenchmarks
     {
         _cme.Compute(RiskInputs, _arrays);
         return _arrays[^1];
+    }
+
+    /// <summary>The crypto-venue portfolio set (27 regular + 8 extended + 2 basis rows, relative vol shocks), vector kernel, per instrument.</summary>
+    [Benchmark(OperationsPerInvoke = N)]
+    public double RiskArray37CryptoPortfolio_Vector()
+    {
+        _portfolio.Compute(RiskInputs, _arrays37);
+        return _arrays37[^1];
     }
 
     /// <summary>Normal CDF alone, scalar, per value.</summary>
