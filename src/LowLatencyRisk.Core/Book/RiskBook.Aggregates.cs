@@ -176,20 +176,7 @@ public partial class RiskBook<TMargin>
         }
     }
 
+    /// <summary>The scan risk of an account × underlying risk array (the grid's rule: the worst row, or its three parts).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private double ScanOf(ReadOnlySpan<double> array)
-    {
-        if (!_grid.IsPlain)
-        {
-            return _grid.ScanOf(array);
-        }
-
-        double worst = 0;
-        foreach (double v in array)
-        {
-            worst = Math.Max(worst, v);
-        }
-
-        return worst;
-    }
+    private double ScanOf(ReadOnlySpan<double> array) => _grid.ScanOf(array);
 }

@@ -37,10 +37,9 @@ public partial class RiskBook<TMargin>
         }
         else
         {
-            Span<double> scratch = _scratchArray;
-            _riskArrays.AsSpan(au * _scenarios, _scenarios).CopyTo(scratch);
-            MultiplyAdd(scratch, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios));
-            scanAfter = ScanOf(scratch);
+            // Any other grid: the sum is formed and scanned in registers, range by range (regular,
+            // extended, basis), never written.
+            scanAfter = _grid.ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios), _rows.AsSpan(instrument * _scenarios, _scenarios), quantity);
         }
 
         double shortAfter = _au[au].ShortOptionUnits;

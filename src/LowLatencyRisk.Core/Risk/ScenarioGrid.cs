@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace LowLatencyRisk.Core.Risk;
 
 /// <summary>What a scenario row measures, and so how the scan risk counts it (rows are ordered by kind).</summary>
@@ -356,25 +359,57 @@ public sealed class ScenarioGrid
     public bool IsPlain => ExtendedCount == 0 && BasisCount == 0;
 
     /// <summary>Scan risk of an account's risk array: the worst row floored at 0, or with extended and basis rows <see cref="ScanParts.Total"/>.</summary>
-    public double ScanOf(ReadOnlySpan<double> array) => IsPlain ? WorstOf(array, 0, array.Length) : PartsOf(array).Total;
+    public double ScanOf(ReadOnlySpan<double> array) => IsPlain ? WorstOf(array, default, 0, 0, array.Length) : PartsOf(array).Total;
+
+    /// <summary>Scan risk of <paramref name="array"/> + <paramref name="quantity"/> × <paramref name="row"/> (a what-if), without writing the sum anywhere.</summary>
+    public double ScanOf(ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity) =>
+        IsPlain ? WorstOf(array, row, quantity, 0, array.Length) : PartsOf(array, row, quantity).Total;
 
     /// <summary>The parts of the scan risk of an account's risk array.</summary>
-    public ScanParts PartsOf(ReadOnlySpan<double> array)
+    public ScanParts PartsOf(ReadOnlySpan<double> array) => PartsOf(array, default, 0);
+
+    private ScanParts PartsOf(ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity)
     {
         int e = RegularCount + ExtendedCount;
-        return new ScanParts(WorstOf(array, 0, RegularCount), Dampen(WorstOf(array, RegularCount, e)), WorstOf(array, e, array.Length));
+        return new ScanParts(
+            WorstOf(array, row, quantity, 0, RegularCount),
+            Dampen(WorstOf(array, row, quantity, RegularCount, e)),
+            WorstOf(array, row, quantity, e, array.Length));
     }
 
     /// <summary>The dampened value of a weighted extended loss (monotone, so the dampened worst row is the worst dampened row).</summary>
     public double Dampen(double weightedLoss) =>
         ExtendedDampener > 0 && weightedLoss < ExtendedDampener ? weightedLoss * weightedLoss / ExtendedDampener : weightedLoss;
 
-    private static double WorstOf(ReadOnlySpan<double> array, int from, int to)
+    /// <summary>max(0, max over rows [from, to) of array + quantity × row); <paramref name="row"/> is read only when <paramref name="quantity"/> is not 0.</summary>
+    private static double WorstOf(ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity, int from, int to)
     {
+        int j = from;
         double worst = 0;
-        for (int j = from; j < to; j++)
+        bool withRow = quantity != 0;
+        if (Vector256.IsHardwareAccelerated && to - from >= 4)
         {
-            worst = Math.Max(worst, array[j]);
+            ref double a = ref MemoryMarshal.GetReference(array);
+            ref double r = ref MemoryMarshal.GetReference(row);
+            var q = Vector256.Create(quantity);
+            var max = Vector256<double>.Zero;
+            for (; j <= to - 4; j += 4)
+            {
+                var v = Vector256.LoadUnsafe(ref a, (nuint)j);
+                if (withRow)
+                {
+                    v = Vector256.FusedMultiplyAdd(q, Vector256.LoadUnsafe(ref r, (nuint)j), v);
+                }
+
+                max = Vector256.Max(max, v);
+            }
+
+            worst = Math.Max(Math.Max(max.GetElement(0), max.GetElement(1)), Math.Max(max.GetElement(2), max.GetElement(3)));
+        }
+
+        for (; j < to; j++)
+        {
+            worst = Math.Max(worst, withRow ? Math.FusedMultiplyAdd(quantity, row[j], array[j]) : array[j]);
         }
 
         return worst;
