@@ -154,6 +154,23 @@ public static class RiskBookVerifier
                 held[u] |= book.Instrument(book.PositionInstrumentAt(account, k)).Underlying == u;
             }
 
+            // Coin collateral that moves in this underlying's scenarios (held positions only):
+            // its haircut value × (−move × weight) per row, nothing in a basis row.
+            double coin = 0;
+            for (int x = 0; held[u] && x < book.Config.MaxAssets; x++)
+            {
+                if (book.IsAssetInScenarios(x) && book.AssetUnderlying(x) == u && book.CollateralBalance(account, x) != 0)
+                {
+                    coin += book.HaircutValue(x, book.CollateralBalance(account, x));
+                }
+            }
+
+            for (int j = 0; coin != 0 && j < calculator.Count; j++)
+            {
+                var sc = config.Grid.Scenarios[j];
+                result.RiskArrays[u][j] += sc.Kind >= ScenarioKind.BasisUp ? 0 : coin * (-sc.PriceMove * config.Grid.PriceScanRange * sc.Weight);
+            }
+
             scans[u] = held[u] ? config.Grid.ScanOf(result.RiskArrays[u]) : 0;
             heldDeltas[u] = held[u] ? result.NetDelta[u] : 0;
         }

@@ -166,7 +166,7 @@ public sealed class StandardWorkload
         }
 
         book.DefineAsset(UsdAsset, -1, 1.0, [new HaircutTier(1e18, 0.0)]);
-        book.DefineAsset(CoinAsset, 0, 0, coinHaircuts ?? [new HaircutTier(1_000_000, 0.10), new HaircutTier(1e18, 0.25)]);
+        book.DefineAsset(CoinAsset, 0, 0, coinHaircuts ?? [new HaircutTier(1_000_000, 0.10), new HaircutTier(1e18, 0.25)], book.Config.CollateralInScenarios);
         book.Revalue();
         var workload = new StandardWorkload(scale, book, ids, perps);
         workload.Populate(new Random(scale.Seed));

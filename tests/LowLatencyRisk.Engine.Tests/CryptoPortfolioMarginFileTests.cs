@@ -41,6 +41,14 @@ public sealed class CryptoPortfolioMarginFileTests
         Assert.Equal(300, a["perp-vs-future"].InitialMargin, 6);
         Assert.Equal(0.8 * 300, a["perp-vs-future"].MaintenanceMargin, 6);
 
+        // The same put on 2 BTC that move in the scenarios: the coin's haircut value 54,000 loses
+        // 0.16 × 54,000 = 8,640 in the put's worst regular row (−16 %, vol up); a basis row leaves it.
+        var coin = Parts("coin-backed-short-put");
+        Assert.Equal(one.Regular + 8_640, coin.Regular, 6);
+        Assert.Equal(one.Basis, coin.Basis, 9);
+        Assert.Equal(coin.Regular + coin.Basis, a["coin-backed-short-put"].InitialMargin, 6);
+        Assert.True(a["coin-backed-short-put"].InitialMargin > 5 * a["one-short-put"].InitialMargin);
+
         string text = result.ToTable();
         Assert.Contains("scan         254.79 = max(regular 0.00, extended 0.00 after the dampener) + basis 254.79", text, StringComparison.Ordinal);
     }
@@ -54,6 +62,19 @@ public sealed class CryptoPortfolioMarginFileTests
         var a = cme.Accounts.ToDictionary(x => x.Account);
         Assert.Equal(0, a["calendar-spread"].InitialMargin, 9);
         Assert.Null(a["calendar-spread"].Underlyings[0].ScanParts);
+    }
+
+    [Fact]
+    public void CoinInTheScenarios_IsOnlyForAnAssetPricedByAnIndex_AndOffWhenTheFileSaysSo()
+    {
+        Assert.Null(PortfolioMargin.ReadFile(Example, out string json));
+        var e = Assert.Throws<ConfigException>(() => PortfolioMargin.Compute(json.Replace("{ \"name\": \"USD\", \"price\": 1 }", "{ \"name\": \"USD\", \"price\": 1, \"inScenarios\": true }", StringComparison.Ordinal), Example));
+        Assert.Contains("assets[0].inScenarios: only an asset priced by an underlying's index moves in its scenarios", e.Message, StringComparison.Ordinal);
+
+        // Negative control: "inScenarios": false margins the coin-backed put like the stablecoin-backed one.
+        var off = PortfolioMargin.Compute(json.Replace("\"inScenarios\": true", "\"inScenarios\": false", StringComparison.Ordinal), Example);
+        var a = off.Accounts.ToDictionary(x => x.Account);
+        Assert.Equal(a["one-short-put"].InitialMargin, a["coin-backed-short-put"].InitialMargin, 9);
     }
 
     [Theory]

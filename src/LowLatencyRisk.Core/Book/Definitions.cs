@@ -218,6 +218,11 @@ public sealed record RiskConfig
     public int MaxAssets { get; init; } = 8;
     /// <summary>Scenario grid of the risk arrays.</summary>
     public ScenarioGrid Grid { get; init; } = ScenarioGrid.CmeSpan16(0.15, 0.25);
+    /// <summary>
+    /// Whether a collateral asset priced by an underlying's index moves in that underlying's scenarios
+    /// by default (a venue's "equity side impact"); <see cref="RiskBook{TMargin}.DefineAsset(int, int, double, ReadOnlySpan{HaircutTier}, bool)"/> sets it per asset.
+    /// </summary>
+    public bool CollateralInScenarios { get; init; }
     /// <summary>Continuously compounded rate used for discounting.</summary>
     public double Rate { get; init; } = 0.03;
     /// <summary>Maintenance margin as a fraction of initial (IM = MM × 1.25 ⇒ 0.8).</summary>

@@ -91,6 +91,11 @@ public partial class RiskBook<TMargin>
             MultiplyAdd(array, q, _rows.AsSpan(instrument * _scenarios, _scenarios));
         }
 
+        if (_scenarioAssets != 0 && positions.Length > 0)
+        {
+            AddScenarioCollateral(account, u, array);
+        }
+
         ref AccountUnderlying s = ref _au[au];
         s.NetDelta = delta;
         s.NetGamma = gamma;
@@ -136,6 +141,20 @@ public partial class RiskBook<TMargin>
             r1 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref rows, row + 4), r1);
             r2 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref rows, row + 8), r2);
             r3 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref rows, row + 12), r3);
+        }
+
+        if (_scenarioAssets != 0 && positions.Length > 0)
+        {
+            double coin = ScenarioCollateralValue(account, u);
+            if (coin != 0)
+            {
+                ref double loss = ref MemoryMarshal.GetArrayDataReference(_indexValueLoss);
+                var cv = Vector256.Create(coin);
+                r0 = Vector256.FusedMultiplyAdd(cv, Vector256.LoadUnsafe(ref loss), r0);
+                r1 = Vector256.FusedMultiplyAdd(cv, Vector256.LoadUnsafe(ref loss, 4), r1);
+                r2 = Vector256.FusedMultiplyAdd(cv, Vector256.LoadUnsafe(ref loss, 8), r2);
+                r3 = Vector256.FusedMultiplyAdd(cv, Vector256.LoadUnsafe(ref loss, 12), r3);
+            }
         }
 
         ref double target = ref MemoryMarshal.GetReference(array);

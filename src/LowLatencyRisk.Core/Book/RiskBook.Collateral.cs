@@ -13,8 +13,24 @@ public partial class RiskBook<TMargin>
     private readonly HaircutTier[][] _assetTiers;
     private readonly HolderSet[] _assetHolders;
 
-    /// <summary>Defines collateral asset <paramref name="asset"/>: priced by an underlying's index, or at a fixed price when <paramref name="linkedUnderlying"/> is −1, with tiered haircuts.</summary>
-    public void DefineAsset(int asset, int linkedUnderlying, double fixedPrice, ReadOnlySpan<HaircutTier> tiers)
+    private readonly bool[] _assetInScenarios;
+    private readonly double[] _indexValueLoss; // per row: weighted loss per unit of value moving with the index (basis rows 0)
+    private int _scenarioAssets;               // assets that move in the scenarios
+
+    /// <summary>Defines collateral asset <paramref name="asset"/>: priced by an underlying's index, or at a fixed price when <paramref name="linkedUnderlying"/> is −1, with tiered haircuts; in the scenarios as <see cref="RiskConfig.CollateralInScenarios"/> says.</summary>
+    public void DefineAsset(int asset, int linkedUnderlying, double fixedPrice, ReadOnlySpan<HaircutTier> tiers) =>
+        DefineAsset(asset, linkedUnderlying, fixedPrice, tiers, _config.CollateralInScenarios);
+
+    /// <summary>
+    /// Defines collateral asset <paramref name="asset"/>. With <paramref name="inScenarios"/> and a
+    /// linked underlying, the asset's haircut value moves with the index in every scenario of that
+    /// underlying for an account holding positions in it: its loss (−value × move × weight per row;
+    /// nothing in a basis row) is added to the account's risk array there, so a short put backed by
+    /// the coin is margined for the coin falling with the put, and a covered call for the coin
+    /// rising with the call. The haircut applies first: the haircut value moves, in proportion
+    /// (exact for one haircut tier; with tiers, the tier of today's value is kept).
+    /// </summary>
+    public void DefineAsset(int asset, int linkedUnderlying, double fixedPrice, ReadOnlySpan<HaircutTier> tiers, bool inScenarios)
     {
         if ((uint)asset >= (uint)_assets)
         {
@@ -42,10 +58,51 @@ public partial class RiskBook<TMargin>
             last = t.UpToValue;
         }
 
+        _scenarioAssets -= _assetInScenarios[asset] ? 1 : 0; // a redefinition replaces the asset's flag
         _assetDefined[asset] = true;
         _assetUnderlying[asset] = linkedUnderlying;
         _assetFixedPrice[asset] = fixedPrice;
         _assetTiers[asset] = tiers.ToArray();
+        _assetInScenarios[asset] = inScenarios && linkedUnderlying >= 0;
+        _scenarioAssets += _assetInScenarios[asset] ? 1 : 0;
+    }
+
+    /// <summary>True when the asset moves in its underlying's scenarios (<see cref="DefineAsset(int, int, double, ReadOnlySpan{HaircutTier}, bool)"/>).</summary>
+    public bool IsAssetInScenarios(int asset) => (uint)asset < (uint)_assets && _assetInScenarios[asset];
+
+    /// <summary>The underlying whose index prices the asset, or −1 for a fixed price.</summary>
+    public int AssetUnderlying(int asset) => (uint)asset < (uint)_assets && _assetDefined[asset] ? _assetUnderlying[asset] : -1;
+
+    /// <summary>The haircut value of the account's collateral that moves in <paramref name="underlying"/>'s scenarios.</summary>
+    public double ScenarioCollateralValue(int account, int underlying)
+    {
+        if (_scenarioAssets == 0)
+        {
+            return 0;
+        }
+
+        double value = 0;
+        int baseIndex = account * _assets;
+        for (int x = 0; x < _assets; x++)
+        {
+            double balance = _balances[baseIndex + x];
+            if (balance != 0 && _assetInScenarios[x] && _assetUnderlying[x] == underlying)
+            {
+                value += HaircutValue(x, balance);
+            }
+        }
+
+        return value;
+    }
+
+    /// <summary>Adds the account's scenario collateral of <paramref name="u"/> to a risk array (the position loop's sums are already in it).</summary>
+    private void AddScenarioCollateral(int account, int u, Span<double> array)
+    {
+        double value = ScenarioCollateralValue(account, u);
+        if (value != 0)
+        {
+            MultiplyAdd(array, value, _indexValueLoss);
+        }
     }
 
     /// <summary>Sets an account's balance of a collateral asset; false for unknown ids or a non-finite balance.</summary>
@@ -72,6 +129,12 @@ public partial class RiskBook<TMargin>
         }
 
         _accounts[account].Collateral = ComputeCollateralValue(account);
+        int linked = _assetUnderlying[asset];
+        if (_assetInScenarios[asset] && _au[(account * _underlyings) + linked].PositionCount > 0)
+        {
+            RecomputeAccountUnderlying(account, linked); // the coin's term in the scenarios changed
+        }
+
         Remargin(account);
         return true;
     }

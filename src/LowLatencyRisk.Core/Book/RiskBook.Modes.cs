@@ -188,7 +188,28 @@ public partial class RiskBook<TMargin>
         double valueAfter = ComputeCollateralValue(from);
         _balances[fromSlot] = fromBalance;
         double equityAfter = valueAfter + source.Realized + source.UnrealizedTotal;
-        if (MarginLadder.NextState(source.State, equityAfter, source.InitialMargin, MaintenanceMargin(from), _config.Hysteresis) != MarginState.Healthy)
+        double initialAfter = source.InitialMargin, maintenanceAfter = MaintenanceMargin(from);
+        int u = _assetUnderlying[asset];
+        if (_assetInScenarios[asset] && source.Mode == MarginMode.Portfolio && _au[(from * _underlyings) + u].PositionCount > 0)
+        {
+            // The coin leaving also leaves the source's scenarios in its underlying: its requirement
+            // there is that of the risk array less the coin's share.
+            if (_components is not null)
+            {
+                return TransferResult.RejectedWouldBreach; // not evaluated with portfolio components: refused rather than guessed
+            }
+
+            int au = (from * _underlyings) + u;
+            double before = ScenarioCollateralValue(from, u);
+            _balances[fromSlot] = fromBalance - amount;
+            double after = ScenarioCollateralValue(from, u);
+            _balances[fromSlot] = fromBalance;
+            double scan = _grid.ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios), _indexValueLoss, after - before);
+            initialAfter = _method.AccountInitial(source.RequirementSum - _au[au].Margin + MarginOf(u, scan, _au[au].ShortOptionUnits));
+            maintenanceAfter = _method.Maintenance(initialAfter);
+        }
+
+        if (MarginLadder.NextState(source.State, equityAfter, initialAfter, maintenanceAfter, _config.Hysteresis) != MarginState.Healthy)
         {
             return TransferResult.RejectedWouldBreach;
         }

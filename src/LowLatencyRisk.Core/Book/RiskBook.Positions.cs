@@ -63,6 +63,11 @@ public partial class RiskBook<TMargin>
             if (_au[auNew].PositionCount++ == 0)
             {
                 _blocks[u].Holders.Add(account);
+                if (_scenarioAssets != 0)
+                {
+                    // The account's coin of this underlying enters its scenarios with its first position here.
+                    AddScenarioCollateral(account, u, _riskArrays.AsSpan(auNew * _scenarios, _scenarios));
+                }
             }
         }
         else

@@ -113,6 +113,13 @@ public partial class RiskBook<TMargin>
         _assetUnderlying = new int[_assets];
         _assetFixedPrice = new double[_assets];
         _assetTiers = new HaircutTier[_assets][];
+        _assetInScenarios = new bool[_assets];
+        _indexValueLoss = new double[_scenarios];
+        for (int j = 0; j < _scenarios; j++)
+        {
+            _indexValueLoss[j] = config.Grid.IndexValueLoss(j);
+        }
+
         _assetHolders = new HolderSet[_assets];
         for (int x = 0; x < _assets; x++)
         {

@@ -444,6 +444,17 @@ public sealed class ScenarioGrid
     /// <remarks>Capped at 50 % so a long tenor with a large annual move keeps the forward positive in the down row.</remarks>
     public double BasisMoveFor(double years) => years > 0 ? Math.Min(Math.Max(BasisAnnualMove * years, BasisMinimumMove), MaxBasisMove) : 0;
 
+    /// <summary>
+    /// The weighted loss per unit of value of something that moves with the index in row
+    /// <paramref name="row"/> (coin collateral in the scenarios): −move × weight; 0 on a basis row
+    /// (the index stays).
+    /// </summary>
+    public double IndexValueLoss(int row)
+    {
+        var s = Scenarios[row];
+        return s.Kind >= ScenarioKind.BasisUp ? 0 : -s.PriceMove * PriceScanRange * s.Weight;
+    }
+
     /// <summary>Cap of <see cref="BasisMoveFor"/>.</summary>
     public const double MaxBasisMove = 0.5;
 

@@ -117,7 +117,7 @@ public static class BookFile
         for (int k = 0; k < file.Assets.Length; k++)
         {
             var x = file.Assets[k];
-            book.DefineAsset(k, x.Underlying is null ? -1 : plan.Underlyings[x.Underlying], x.Price ?? 0, [.. x.Haircuts.Select(t => new HaircutTier(t.UpTo, t.Haircut))]);
+            book.DefineAsset(k, x.Underlying is null ? -1 : plan.Underlyings[x.Underlying], x.Price ?? 0, [.. x.Haircuts.Select(t => new HaircutTier(t.UpTo, t.Haircut))], x.InScenarios ?? book.Config.CollateralInScenarios);
         }
 
         if (errors.Count > 0)

@@ -355,6 +355,7 @@ public sealed class LlrConfig
         MaxCollateralValue = Margin.MaxCollateralValue,
         MaxCollateralUnits = Margin.MaxCollateralUnits,
         MaxMultiplier = Margin.MaxMultiplier,
+        CollateralInScenarios = Margin.CollateralInScenarios,
     };
 
     /// <summary>The engine's liquidation options (null when <c>liquidation.enabled</c> is false: breaches only).</summary>
@@ -508,6 +509,7 @@ public sealed class MarginSection
     public double MaxCollateralValue { get; init; } = 1e13;
     public double MaxCollateralUnits { get; init; } = 1e13;
     public double MaxMultiplier { get; init; } = 1e8;
+    public bool CollateralInScenarios { get; init; }
 }
 
 public sealed class StandardMarginSection

@@ -272,6 +272,10 @@ public static partial class PortfolioMargin
             {
                 errors.Add($"{at}.underlying: unknown underlying '{x.Underlying}'");
             }
+            else if (x.InScenarios == true && x.Underlying is null)
+            {
+                errors.Add($"{at}.inScenarios: only an asset priced by an underlying's index moves in its scenarios");
+            }
             else if (x.Price is { } price && (!(price > 0) || !(price <= m.MaxPrice)))
             {
                 errors.Add(string.Create(CultureInfo.InvariantCulture, $"{at}.price: {price} is not in (0, margin.maxPrice = {m.MaxPrice}]"));
@@ -541,7 +545,7 @@ public static partial class PortfolioMargin
         {
             var x = f.Assets[g];
             int linked = x.Underlying is null ? -1 : localUnderlying[plan.Underlyings[x.Underlying]];
-            book.DefineAsset(localAsset[g], linked, x.Price ?? 0, x.Haircuts.Select(t => new HaircutTier(t.UpTo, t.Haircut)).ToArray());
+            book.DefineAsset(localAsset[g], linked, x.Price ?? 0, x.Haircuts.Select(t => new HaircutTier(t.UpTo, t.Haircut)).ToArray(), x.InScenarios ?? book.Config.CollateralInScenarios);
         }
 
         book.Revalue(); // marks and Greeks before any position: fills below value against the final market
@@ -773,6 +777,9 @@ public sealed class AssetEntry
     public string? Underlying { get; init; }
     public double? Price { get; init; }
     public HaircutTierSection[] Haircuts { get; init; } = [new() { UpTo = 1e18, Haircut = 0 }];
+
+    /// <summary>Whether the asset moves in its underlying's scenarios; absent: <c>margin.collateralInScenarios</c>.</summary>
+    public bool? InScenarios { get; init; }
 }
 
 public sealed class AccountEntry

@@ -19,7 +19,7 @@ internal sealed class BookFixture
     public int Option(int u, int expiry, int strike, bool call) => ByUnderlying[u][3 + (expiry * 10) + (strike * 2) + (call ? 0 : 1)];
     public double[] Strikes { get; } = [0.8, 0.9, 1.0, 1.1, 1.2];
 
-    public BookFixture(int underlyings = 2, int accounts = 300, ScenarioGrid? grid = null, JumpPolicy jumps = JumpPolicy.HoldForConfirmation, double carry = 0.0, PortfolioComponentsConfig? components = null)
+    public BookFixture(int underlyings = 2, int accounts = 300, ScenarioGrid? grid = null, JumpPolicy jumps = JumpPolicy.HoldForConfirmation, double carry = 0.0, PortfolioComponentsConfig? components = null, bool coinInScenarios = false)
     {
         var config = new RiskConfig
         {
@@ -56,7 +56,7 @@ internal sealed class BookFixture
         }
 
         Book.DefineAsset(Usd, -1, 1.0, [new HaircutTier(1e12, 0.0)]);
-        Book.DefineAsset(Btc, 0, 0, [new HaircutTier(100_000, 0.10), new HaircutTier(1_000_000, 0.20), new HaircutTier(1e15, 0.5)]);
+        Book.DefineAsset(Btc, 0, 0, [new HaircutTier(100_000, 0.10), new HaircutTier(1_000_000, 0.20), new HaircutTier(1e15, 0.5)], coinInScenarios);
         Book.Revalue();
 
         void Add(int u, InstrumentSpec spec)
