@@ -64,6 +64,14 @@ public static class RiskBookVerifier
         var config = book.Config;
         int underlyings = config.MaxUnderlyings;
         var calculator = new RiskArrayCalculator(config.Grid);
+        // Each underlying's rows under its own calibration (the grid's unless the venue set one).
+        var calculators = new RiskArrayCalculator[underlyings];
+        for (int u = 0; u < underlyings; u++)
+        {
+            calculators[u] = new RiskArrayCalculator(config.Grid);
+            calculators[u].Recalibrate(book.ScenarioCalibration(u));
+        }
+
         var result = new RecomputedAccount(underlyings, calculator.Count);
         double[] row = new double[calculator.Count];
         double unrealizedTotal = 0;
@@ -136,7 +144,7 @@ public static class RiskBookVerifier
             positionInitial += own.Initial;
             positionMaintenance += own.Maintenance;
 
-            ScalarRow(book, calculator, instrument, row);
+            ScalarRow(book, calculators[spec.Underlying], instrument, row);
             for (int j = 0; j < row.Length; j++)
             {
                 result.RiskArrays[u][j] += q * row[j];
@@ -167,11 +175,10 @@ public static class RiskBookVerifier
 
             for (int j = 0; coin != 0 && j < calculator.Count; j++)
             {
-                var sc = config.Grid.Scenarios[j];
-                result.RiskArrays[u][j] += sc.Kind >= ScenarioKind.BasisUp ? 0 : coin * (-sc.PriceMove * config.Grid.PriceScanRange * sc.Weight);
+                result.RiskArrays[u][j] += coin * (-config.Grid.RelativeMoveOf(j, book.ScenarioCalibration(u)) * config.Grid.Scenarios[j].Weight);
             }
 
-            scans[u] = held[u] ? config.Grid.ScanOf(result.RiskArrays[u]) : 0;
+            scans[u] = held[u] ? config.Grid.ScanOf(result.RiskArrays[u], book.ScenarioCalibration(u).ExtendedDampener) : 0;
             heldDeltas[u] = held[u] ? result.NetDelta[u] : 0;
         }
 
@@ -217,7 +224,7 @@ public static class RiskBookVerifier
 
                 working = true;
                 var (buy, sell) = book.WorkingQuantity(account, instrument);
-                ScalarRow(book, calculator, instrument, row);
+                ScalarRow(book, calculators[u], instrument, row);
                 for (int j = 0; j < row.Length; j++)
                 {
                     buys[j] += buy * row[j];
@@ -246,7 +253,7 @@ public static class RiskBookVerifier
             {
                 double index = book.IndexPrice(u);
                 double plain = held[u] ? method.UnderlyingRequirement(scans[u], shortUnits[u], index) : 0;
-                double worst = Math.Max(method.UnderlyingRequirement(config.Grid.ScanOf(buys), shortUnits[u], index), method.UnderlyingRequirement(config.Grid.ScanOf(sells), shortUnits[u] + sellShorts, index));
+                double worst = Math.Max(method.UnderlyingRequirement(config.Grid.ScanOf(buys, book.ScenarioCalibration(u).ExtendedDampener), shortUnits[u], index), method.UnderlyingRequirement(config.Grid.ScanOf(sells, book.ScenarioCalibration(u).ExtendedDampener), shortUnits[u] + sellShorts, index));
                 result.OpenOrderMargin += Math.Max(0, worst - plain);
             }
         }

@@ -103,7 +103,7 @@ public partial class RiskBook<TMargin>
         s.NetTheta = theta;
         s.Unrealized = unrealized;
         s.ShortOptionUnits = shortUnits;
-        s.Margin = MarginOf(u, ScanOf(array), shortUnits);
+        s.Margin = MarginOf(u, ScanOf(array, u), shortUnits);
     }
 
     /// <summary>
@@ -148,7 +148,7 @@ public partial class RiskBook<TMargin>
             double coin = ScenarioCollateralValue(account, u);
             if (coin != 0)
             {
-                ref double loss = ref MemoryMarshal.GetArrayDataReference(_indexValueLoss);
+                ref double loss = ref _indexValueLoss[u * 16];
                 var cv = Vector256.Create(coin);
                 r0 = Vector256.FusedMultiplyAdd(cv, Vector256.LoadUnsafe(ref loss), r0);
                 r1 = Vector256.FusedMultiplyAdd(cv, Vector256.LoadUnsafe(ref loss, 4), r1);
@@ -195,7 +195,7 @@ public partial class RiskBook<TMargin>
         }
     }
 
-    /// <summary>The scan risk of an account × underlying risk array (the grid's rule: the worst row, or its three parts).</summary>
+    /// <summary>The scan risk of an account × underlying risk array (the grid's rule: the worst row, or its three parts with the underlying's dampener).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private double ScanOf(ReadOnlySpan<double> array) => _grid.ScanOf(array);
+    private double ScanOf(ReadOnlySpan<double> array, int u) => _grid.ScanOf(array, _calibration[u].ExtendedDampener);
 }

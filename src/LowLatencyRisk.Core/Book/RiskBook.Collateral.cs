@@ -14,7 +14,7 @@ public partial class RiskBook<TMargin>
     private readonly HolderSet[] _assetHolders;
 
     private readonly bool[] _assetInScenarios;
-    private readonly double[] _indexValueLoss; // per row: weighted loss per unit of value moving with the index (basis rows 0)
+    private readonly double[] _indexValueLoss; // u * S + j: weighted loss per unit of value moving with the index (basis rows 0)
     private int _scenarioAssets;               // assets that move in the scenarios
 
     /// <summary>Defines collateral asset <paramref name="asset"/>: priced by an underlying's index, or at a fixed price when <paramref name="linkedUnderlying"/> is −1, with tiered haircuts; in the scenarios as <see cref="RiskConfig.CollateralInScenarios"/> says.</summary>
@@ -101,7 +101,7 @@ public partial class RiskBook<TMargin>
         double value = ScenarioCollateralValue(account, u);
         if (value != 0)
         {
-            MultiplyAdd(array, value, _indexValueLoss);
+            MultiplyAdd(array, value, _indexValueLoss.AsSpan(u * _scenarios, _scenarios));
         }
     }
 

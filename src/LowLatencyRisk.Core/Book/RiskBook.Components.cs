@@ -46,7 +46,7 @@ public partial class RiskBook<TMargin>
     public UnderlyingMarginBreakdown MarginBreakdown(int account, int underlying)
     {
         int au = (account * _underlyings) + underlying;
-        double scan = ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios));
+        double scan = ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios), underlying);
         double minimum = _method.ShortOptionMinimum(_au[au].ShortOptionUnits, _blocks[underlying].Index);
         if (_components is null)
         {
@@ -139,7 +139,7 @@ public partial class RiskBook<TMargin>
         }
 
         double index = _blocks[u].Index;
-        t.Scan = ScanOf(array);
+        t.Scan = ScanOf(array, u);
         t.Intra = tiered ? c.IntraCharge(u, tiers) : 0;
         t.GrossVega = grossVega;
         t.AddOn = c.AddOn(u, _au[au].NetDelta, grossVega, index);
@@ -161,7 +161,7 @@ public partial class RiskBook<TMargin>
     {
         if (_components is null)
         {
-            return MarginOf(u, ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios)), _au[au].ShortOptionUnits);
+            return MarginOf(u, ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios), u), _au[au].ShortOptionUnits);
         }
 
         ref readonly ComponentTerms t = ref _terms[au];

@@ -204,7 +204,7 @@ public partial class RiskBook<TMargin>
             _balances[fromSlot] = fromBalance - amount;
             double after = ScenarioCollateralValue(from, u);
             _balances[fromSlot] = fromBalance;
-            double scan = _grid.ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios), _indexValueLoss, after - before);
+            double scan = _grid.ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios), _indexValueLoss.AsSpan(u * _scenarios, _scenarios), after - before, _calibration[u].ExtendedDampener);
             initialAfter = _method.AccountInitial(source.RequirementSum - _au[au].Margin + MarginOf(u, scan, _au[au].ShortOptionUnits));
             maintenanceAfter = _method.Maintenance(initialAfter);
         }

@@ -105,7 +105,7 @@ public partial class RiskBook<TMargin>
         if (_components is not null)
         {
             // Kept for every mode (a switch to portfolio reads them); a portfolio aggregate carries the result.
-            double requirement = ComponentsAfterFill(au, u, instrument, quantity, oldQuantity, newQuantity, ScanOf(accountArray));
+            double requirement = ComponentsAfterFill(au, u, instrument, quantity, oldQuantity, newQuantity, ScanOf(accountArray, u));
             if (_accounts[account].Mode == MarginMode.Portfolio)
             {
                 _au[au].Margin = requirement;
@@ -117,7 +117,7 @@ public partial class RiskBook<TMargin>
         }
         else if (_accounts[account].Mode == MarginMode.Portfolio)
         {
-            _au[au].Margin = MarginOf(u, ScanOf(accountArray), _au[au].ShortOptionUnits);
+            _au[au].Margin = MarginOf(u, ScanOf(accountArray, u), _au[au].ShortOptionUnits);
         }
         else
         {

@@ -125,8 +125,8 @@ public partial class RiskBook<TMargin>
             return false;
         }
 
-        RevalueGroup(block, block.Options, isOption: true);
-        RevalueGroup(block, block.Linear, isOption: false);
+        RevalueGroup(u, block, block.Options, isOption: true);
+        RevalueGroup(u, block, block.Linear, isOption: false);
         block.Revaluations++;
         return true;
     }
@@ -158,7 +158,7 @@ public partial class RiskBook<TMargin>
         }
     }
 
-    private void RevalueGroup(UnderlyingBlock block, UnderlyingBlock.Group g, bool isOption)
+    private void RevalueGroup(int u, UnderlyingBlock block, UnderlyingBlock.Group g, bool isOption)
     {
         double index = block.Index;
         double carry = block.Carry;
@@ -205,7 +205,7 @@ public partial class RiskBook<TMargin>
             }
         }
 
-        _calculator.Compute(g.RiskInputs, g.Rows.AsSpan(0, g.Count * _scenarios));
+        _calculators[u].Compute(g.RiskInputs, g.Rows.AsSpan(0, g.Count * _scenarios));
         for (int k = 0; k < g.Count; k++)
         {
             int id = g.Ids[k];

@@ -39,7 +39,7 @@ public partial class RiskBook<TMargin>
         {
             // Any other grid: the sum is formed and scanned in registers, range by range (regular,
             // extended, basis), never written.
-            scanAfter = _grid.ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios), _rows.AsSpan(instrument * _scenarios, _scenarios), quantity);
+            scanAfter = _grid.ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios), _rows.AsSpan(instrument * _scenarios, _scenarios), quantity, _calibration[u].ExtendedDampener);
         }
 
         double shortAfter = _au[au].ShortOptionUnits;

@@ -202,9 +202,9 @@ public partial class RiskBook<TMargin>
         double index = _blocks[u].Index;
         double shortUnits = _au[au].ShortOptionUnits;
         double sellShorts = _orderShortUnits[au] + (addSell != 0 && _isOption[instrument] ? -addSell * _values[instrument].Multiplier : 0);
-        double plain = _au[au].PositionCount == 0 ? 0 : _method.UnderlyingRequirement(ScanOf(filled), shortUnits, index);
-        double withBuys = _method.UnderlyingRequirement(ScanOfSum(filled, buys, row, addBuy), shortUnits, index);
-        double withSells = _method.UnderlyingRequirement(ScanOfSum(filled, sells, row, addSell), shortUnits + sellShorts, index);
+        double plain = _au[au].PositionCount == 0 ? 0 : _method.UnderlyingRequirement(ScanOf(filled, u), shortUnits, index);
+        double withBuys = _method.UnderlyingRequirement(ScanOfSum(filled, buys, row, addBuy, u), shortUnits, index);
+        double withSells = _method.UnderlyingRequirement(ScanOfSum(filled, sells, row, addSell, u), shortUnits + sellShorts, index);
         return Math.Max(0, Math.Max(withBuys, withSells) - plain);
     }
 
@@ -272,7 +272,7 @@ public partial class RiskBook<TMargin>
     }
 
     /// <summary>The scan risk of a + b + q × row (max(0, max_j …) on a plain grid); <paramref name="row"/> empty when q is 0.</summary>
-    private double ScanOfSum(ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> row, double q)
+    private double ScanOfSum(ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> row, double q, int u)
     {
         if (!_grid.IsPlain)
         {
@@ -283,7 +283,7 @@ public partial class RiskBook<TMargin>
                 sum[i] = q != 0 ? Math.FusedMultiplyAdd(q, row[i], a[i] + b[i]) : a[i] + b[i];
             }
 
-            return _grid.ScanOf(sum);
+            return _grid.ScanOf(sum, _calibration[u].ExtendedDampener);
         }
 
         int j = 0;

@@ -36,7 +36,8 @@ public partial class RiskBook<TMargin>
     public const double NanosPerYear = 365.0 * 86_400 * 1e9;
 
     private readonly RiskConfig _config;
-    private readonly RiskArrayCalculator _calculator;
+    private readonly RiskArrayCalculator[] _calculators; // by underlying: each with the underlying's calibration
+    private readonly ScenarioParameters[] _calibration;  // by underlying (state: the feed recalibrates)
     private readonly ScenarioGrid _grid;
     // The plain 16-row grid (CME SPAN) takes the register paths of the fill, recompute and what-if.
     private readonly bool _registers16;
@@ -77,7 +78,6 @@ public partial class RiskBook<TMargin>
         config.Validate();
         _config = config;
         _method = methodology;
-        _calculator = new RiskArrayCalculator(config.Grid);
         _scenarios = config.Grid.Count;
         _grid = config.Grid;
         _registers16 = _scenarios == 16 && config.Grid.IsPlain && System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated;
@@ -114,10 +114,13 @@ public partial class RiskBook<TMargin>
         _assetFixedPrice = new double[_assets];
         _assetTiers = new HaircutTier[_assets][];
         _assetInScenarios = new bool[_assets];
-        _indexValueLoss = new double[_scenarios];
-        for (int j = 0; j < _scenarios; j++)
+        _indexValueLoss = new double[_underlyings * _scenarios];
+        _calibration = new ScenarioParameters[_underlyings];
+        _calculators = new RiskArrayCalculator[_underlyings];
+        for (int u = 0; u < _underlyings; u++)
         {
-            _indexValueLoss[j] = config.Grid.IndexValueLoss(j);
+            _calculators[u] = new RiskArrayCalculator(config.Grid);
+            ApplyCalibration(u, config.Grid.Calibration);
         }
 
         _assetHolders = new HolderSet[_assets];
@@ -237,6 +240,11 @@ public partial class RiskBook<TMargin>
         visitor.Value(ref _sliceCount);
         visitor.Array(_sliceHolders);
         VisitFunding(visitor);
+        visitor.Array(_calibration);
+        for (int u = 0; u < _underlyings; u++)
+        {
+            ApplyCalibration(u, _calibration[u]); // after a restore the rows follow the restored calibration; after a capture, unchanged
+        }
     }
 
     /// <summary>True if <paramref name="instrument"/> is a defined instrument id.</summary>
@@ -380,10 +388,10 @@ public partial class RiskBook<TMargin>
     public double UnrealizedPnl(int account, int underlying) => _au[(account * _underlyings) + underlying].Unrealized;
 
     /// <summary>Scan risk (worst weighted scenario loss, floored at 0; with extended and basis rows <see cref="ScanParts.Total"/>) of an account in an underlying.</summary>
-    public double ScanRisk(int account, int underlying) => ScanOf(RiskArray(account, underlying));
+    public double ScanRisk(int account, int underlying) => ScanOf(RiskArray(account, underlying), underlying);
 
     /// <summary>The parts of an account's scan risk in an underlying: worst regular row, dampened extended row, basis row.</summary>
-    public ScanParts ScanRiskParts(int account, int underlying) => _grid.PartsOf(RiskArray(account, underlying));
+    public ScanParts ScanRiskParts(int account, int underlying) => _grid.PartsOf(RiskArray(account, underlying), _calibration[underlying].ExtendedDampener);
 
     /// <summary>Short option minimum of an account in an underlying.</summary>
     public double ShortOptionMinimum(int account, int underlying) =>

@@ -73,17 +73,53 @@ public sealed class RiskArrayCalculator
         for (int j = 0; j < n; j++)
         {
             var s = grid.Scenarios[j];
-            _relativeMove[j] = s.PriceMove * grid.PriceScanRange;
-            _moveFactor[j] = 1.0 + _relativeMove[j];
-            _logMoveFactor[j] = Math.Log(_moveFactor[j]);
-            _volShift[j] = grid.VolShiftOf(s);
-            _volFloor[j] = grid.VolFloorOf(s, MinVolatility);
             _basis[j] = s.Kind switch { ScenarioKind.BasisUp => 1, ScenarioKind.BasisDown => -1, _ => 0 };
             _weight[j] = s.Weight;
         }
 
         _hasBasis = grid.BasisCount > 0;
+        Recalibrate(grid.Calibration);
     }
+
+    /// <summary>The calibration the rows are computed with (the grid's until <see cref="Recalibrate"/>).</summary>
+    public ScenarioParameters Calibration => _p;
+
+    private ScenarioParameters _p;
+
+    /// <summary>
+    /// Computes the rows with <paramref name="parameters"/> from now on (an underlying's own scan
+    /// range, vol shocks, basis moves); allocates nothing. Throws <see cref="ArgumentException"/>
+    /// for a parameter out of range, and when a regular row would take a price to zero or below.
+    /// </summary>
+    public void Recalibrate(in ScenarioParameters parameters)
+    {
+        if (parameters.Problem() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(parameters));
+        }
+
+        for (int j = 0; j < _weight.Length; j++)
+        {
+            if (!(Grid.RelativeMoveOf(j, parameters) > -1))
+            {
+                throw new ArgumentException($"Scenario {j} would move the price to zero or below with a scan range of {parameters.PriceScanRange}.", nameof(parameters));
+            }
+        }
+
+        _p = parameters;
+        for (int j = 0; j < _weight.Length; j++)
+        {
+            var s = Grid.Scenarios[j];
+            _relativeMove[j] = Grid.RelativeMoveOf(j, parameters);
+            _moveFactor[j] = 1.0 + _relativeMove[j];
+            _logMoveFactor[j] = Math.Log(_moveFactor[j]);
+            _volShift[j] = Grid.VolShiftOf(s, parameters);
+            _volFloor[j] = Grid.VolFloorOf(s, MinVolatility, parameters.MinVolForShockUp);
+        }
+    }
+
+    /// <summary>Row <paramref name="j"/>'s weighted loss per unit of value moving with the index, under the current calibration.</summary>
+    public double IndexValueLoss(int j) => -_relativeMove[j] * _weight[j];
 
     /// <summary>The grid.</summary>
     public ScenarioGrid Grid { get; }
@@ -146,7 +182,7 @@ public sealed class RiskArrayCalculator
         double omega = inputs.Options.Omega[i];
         double s = inputs.Options.Underlying[i];
         double multiplier = inputs.Multiplier[i];
-        double basisMove = _hasBasis ? Grid.BasisMoveFor(inputs.Options.Time[i]) : 0;
+        double basisMove = _hasBasis ? ScenarioGrid.BasisMoveFor(inputs.Options.Time[i], _p.BasisAnnualMove, _p.BasisMinimumMove) : 0;
         if (omega == 0)
         {
             for (int j = 0; j < row.Length; j++)
@@ -166,7 +202,7 @@ public sealed class RiskArrayCalculator
         bool spot = inputs.Options.SpotModel[i] != 0;
         double value = BlackScholes.Compute(omega, s, k, t, sigma, r, b, spot).Price;
         double scenarioTime = t - Grid.LookAheadYears;
-        double unit = Grid.VolShockUnit(sigma, t);
+        double unit = Grid.VolShockUnit(sigma, t, _p.VolScanRange);
         for (int j = 0; j < row.Length; j++)
         {
             double shocked = Math.Max(sigma + (_volShift[j] * unit), _volFloor[j]);
@@ -200,12 +236,12 @@ public sealed class RiskArrayCalculator
         // Per lane: the unit the rows' vol shifts multiply (an absolute grid's tenor-scaled scan
         // range, a relative grid's σ·(30/d)^p) and the basis move of the instrument's forward.
         Vector256<double> unit = Grid.TenorReferenceDays > 0 || Grid.VolShock == VolShockRule.Relative
-            ? Vector256.Create(Grid.VolShockUnit(sigma.GetElement(0), t.GetElement(0)), Grid.VolShockUnit(sigma.GetElement(1), t.GetElement(1)), Grid.VolShockUnit(sigma.GetElement(2), t.GetElement(2)), Grid.VolShockUnit(sigma.GetElement(3), t.GetElement(3)))
-            : Vector256.Create(Grid.VolScanRange);
+            ? Vector256.Create(Grid.VolShockUnit(sigma.GetElement(0), t.GetElement(0), _p.VolScanRange), Grid.VolShockUnit(sigma.GetElement(1), t.GetElement(1), _p.VolScanRange), Grid.VolShockUnit(sigma.GetElement(2), t.GetElement(2), _p.VolScanRange), Grid.VolShockUnit(sigma.GetElement(3), t.GetElement(3), _p.VolScanRange))
+            : Vector256.Create(_p.VolScanRange);
         Vector256<double> basisMove = Vector256<double>.Zero, logBasisUp = Vector256<double>.Zero, logBasisDown = Vector256<double>.Zero;
         if (_hasBasis)
         {
-            basisMove = Vector256.Create(Grid.BasisMoveFor(tRaw.GetElement(0)), Grid.BasisMoveFor(tRaw.GetElement(1)), Grid.BasisMoveFor(tRaw.GetElement(2)), Grid.BasisMoveFor(tRaw.GetElement(3)));
+            basisMove = Vector256.Create(ScenarioGrid.BasisMoveFor(tRaw.GetElement(0), _p.BasisAnnualMove, _p.BasisMinimumMove), ScenarioGrid.BasisMoveFor(tRaw.GetElement(1), _p.BasisAnnualMove, _p.BasisMinimumMove), ScenarioGrid.BasisMoveFor(tRaw.GetElement(2), _p.BasisAnnualMove, _p.BasisMinimumMove), ScenarioGrid.BasisMoveFor(tRaw.GetElement(3), _p.BasisAnnualMove, _p.BasisMinimumMove));
             logBasisUp = SimdMath.Log(Vector256<double>.One + basisMove);
             logBasisDown = SimdMath.Log(Vector256<double>.One - basisMove);
         }
@@ -306,12 +342,12 @@ public sealed class RiskArrayCalculator
         // Per lane: the unit the rows' vol shifts multiply (an absolute grid's tenor-scaled scan
         // range, a relative grid's σ·(30/d)^p) and the basis move of the instrument's forward.
         Vector512<double> unit = Grid.TenorReferenceDays > 0 || Grid.VolShock == VolShockRule.Relative
-            ? Vector512.Create(Grid.VolShockUnit(sigma.GetElement(0), t.GetElement(0)), Grid.VolShockUnit(sigma.GetElement(1), t.GetElement(1)), Grid.VolShockUnit(sigma.GetElement(2), t.GetElement(2)), Grid.VolShockUnit(sigma.GetElement(3), t.GetElement(3)), Grid.VolShockUnit(sigma.GetElement(4), t.GetElement(4)), Grid.VolShockUnit(sigma.GetElement(5), t.GetElement(5)), Grid.VolShockUnit(sigma.GetElement(6), t.GetElement(6)), Grid.VolShockUnit(sigma.GetElement(7), t.GetElement(7)))
-            : Vector512.Create(Grid.VolScanRange);
+            ? Vector512.Create(Grid.VolShockUnit(sigma.GetElement(0), t.GetElement(0), _p.VolScanRange), Grid.VolShockUnit(sigma.GetElement(1), t.GetElement(1), _p.VolScanRange), Grid.VolShockUnit(sigma.GetElement(2), t.GetElement(2), _p.VolScanRange), Grid.VolShockUnit(sigma.GetElement(3), t.GetElement(3), _p.VolScanRange), Grid.VolShockUnit(sigma.GetElement(4), t.GetElement(4), _p.VolScanRange), Grid.VolShockUnit(sigma.GetElement(5), t.GetElement(5), _p.VolScanRange), Grid.VolShockUnit(sigma.GetElement(6), t.GetElement(6), _p.VolScanRange), Grid.VolShockUnit(sigma.GetElement(7), t.GetElement(7), _p.VolScanRange))
+            : Vector512.Create(_p.VolScanRange);
         Vector512<double> basisMove = Vector512<double>.Zero, logBasisUp = Vector512<double>.Zero, logBasisDown = Vector512<double>.Zero;
         if (_hasBasis)
         {
-            basisMove = Vector512.Create(Grid.BasisMoveFor(tRaw.GetElement(0)), Grid.BasisMoveFor(tRaw.GetElement(1)), Grid.BasisMoveFor(tRaw.GetElement(2)), Grid.BasisMoveFor(tRaw.GetElement(3)), Grid.BasisMoveFor(tRaw.GetElement(4)), Grid.BasisMoveFor(tRaw.GetElement(5)), Grid.BasisMoveFor(tRaw.GetElement(6)), Grid.BasisMoveFor(tRaw.GetElement(7)));
+            basisMove = Vector512.Create(ScenarioGrid.BasisMoveFor(tRaw.GetElement(0), _p.BasisAnnualMove, _p.BasisMinimumMove), ScenarioGrid.BasisMoveFor(tRaw.GetElement(1), _p.BasisAnnualMove, _p.BasisMinimumMove), ScenarioGrid.BasisMoveFor(tRaw.GetElement(2), _p.BasisAnnualMove, _p.BasisMinimumMove), ScenarioGrid.BasisMoveFor(tRaw.GetElement(3), _p.BasisAnnualMove, _p.BasisMinimumMove), ScenarioGrid.BasisMoveFor(tRaw.GetElement(4), _p.BasisAnnualMove, _p.BasisMinimumMove), ScenarioGrid.BasisMoveFor(tRaw.GetElement(5), _p.BasisAnnualMove, _p.BasisMinimumMove), ScenarioGrid.BasisMoveFor(tRaw.GetElement(6), _p.BasisAnnualMove, _p.BasisMinimumMove), ScenarioGrid.BasisMoveFor(tRaw.GetElement(7), _p.BasisAnnualMove, _p.BasisMinimumMove));
             logBasisUp = SimdMath.Log(Vector512<double>.One + basisMove);
             logBasisDown = SimdMath.Log(Vector512<double>.One - basisMove);
         }

@@ -10,7 +10,7 @@ public enum ScenarioKind : byte
     Regular = 0,
     /// <summary>An extreme move beyond the scan range (a crypto venue's extended table), weighted, then dampened (<see cref="ScenarioGrid.ExtendedDampener"/>).</summary>
     Extended = 1,
-    /// <summary>The index stays and every dated instrument's forward moves up by its basis move (<see cref="ScenarioGrid.BasisMoveFor"/>); the worst basis row is added to the scan risk.</summary>
+    /// <summary>The index stays and every dated instrument's forward moves up by its basis move (<see cref="ScenarioGrid.BasisMoveFor(double)"/>); the worst basis row is added to the scan risk.</summary>
     BasisUp = 2,
     /// <summary>As <see cref="BasisUp"/>, down.</summary>
     BasisDown = 3,
@@ -47,6 +47,36 @@ public readonly record struct ScanParts(double Regular, double Extended, double 
 {
     /// <summary>The scan risk these parts make.</summary>
     public double Total => Math.Max(Regular, Extended) + Basis;
+}
+
+/// <summary>
+/// The calibrated numbers of a grid, which a venue sets per underlying and changes at run time
+/// (<c>RiskBook.SetScenarioParameters</c>): the rows and the shock rule stay the grid's, these
+/// scale them. Extended rows keep their absolute moves whatever the scan range.
+/// </summary>
+/// <param name="PriceScanRange">Price scan range, a fraction of the price in (0, 1): regular rows move by their fraction of it.</param>
+/// <param name="VolScanRange">Absolute vol scan range (an absolute grid's shock), in [0, 5).</param>
+/// <param name="VolUp">Relative shock up at the reference tenor (relative grids).</param>
+/// <param name="VolDown">Relative shock down at the reference tenor (relative grids), below 1.</param>
+/// <param name="MinVolForShockUp">Floor of the shocked-up volatility (relative grids).</param>
+/// <param name="ExtendedDampener">Extended dampener D (0 = none).</param>
+/// <param name="BasisAnnualMove">Annualised basis move of a dated forward.</param>
+/// <param name="BasisMinimumMove">Smallest basis move of a dated instrument.</param>
+public readonly record struct ScenarioParameters(double PriceScanRange, double VolScanRange, double VolUp, double VolDown, double MinVolForShockUp,
+    double ExtendedDampener, double BasisAnnualMove, double BasisMinimumMove)
+{
+    /// <summary>The first field out of range with the reason, or null when every field is valid.</summary>
+    public string? Problem()
+    {
+        if (!(PriceScanRange is > 0 and < 1)) { return "priceScanRange must be in (0, 1)"; }
+        if (!(VolScanRange is >= 0 and < 5)) { return "volScanRange must be in [0, 5)"; }
+        if (!(VolUp is >= 0 and <= 10)) { return "volUp must be in [0, 10]"; }
+        if (!(VolDown is >= 0 and < 1)) { return "volDown must be in [0, 1)"; }
+        if (!(MinVolForShockUp is >= 0 and <= 10)) { return "minVolForShockUp must be in [0, 10]"; }
+        if (!(ExtendedDampener >= 0 && ExtendedDampener <= 1e15)) { return "extendedDampener must be in [0, 1e15]"; }
+        if (!(BasisAnnualMove is >= 0 and < 1)) { return "basisAnnualMove must be in [0, 1)"; }
+        return !(BasisMinimumMove is >= 0 and < 0.5) ? "basisMinimumMove must be in [0, 0.5)" : null;
+    }
 }
 
 /// <summary>Parameters of <see cref="ScenarioGrid.CryptoPortfolio"/> (published BTC values by default).</summary>
@@ -358,28 +388,43 @@ public sealed class ScenarioGrid
     /// <summary>True when the scan risk is the plain worst row (no extended or basis rows).</summary>
     public bool IsPlain => ExtendedCount == 0 && BasisCount == 0;
 
+    /// <summary>The grid's own calibration (what every underlying starts with).</summary>
+    public ScenarioParameters Calibration => new(PriceScanRange, VolScanRange, VolUp, VolDown, MinVolForShockUp, ExtendedDampener, BasisAnnualMove, BasisMinimumMove);
+
     /// <summary>Scan risk of an account's risk array: the worst row floored at 0, or with extended and basis rows <see cref="ScanParts.Total"/>.</summary>
-    public double ScanOf(ReadOnlySpan<double> array) => IsPlain ? WorstOf(array, default, 0, 0, array.Length) : PartsOf(array).Total;
+    public double ScanOf(ReadOnlySpan<double> array) => ScanOf(array, ExtendedDampener);
+
+    /// <summary>As <see cref="ScanOf(ReadOnlySpan{double})"/> with an underlying's own dampener.</summary>
+    public double ScanOf(ReadOnlySpan<double> array, double dampener) => IsPlain ? WorstOf(array, default, 0, 0, array.Length) : PartsOf(array, default, 0, dampener).Total;
 
     /// <summary>Scan risk of <paramref name="array"/> + <paramref name="quantity"/> × <paramref name="row"/> (a what-if), without writing the sum anywhere.</summary>
-    public double ScanOf(ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity) =>
-        IsPlain ? WorstOf(array, row, quantity, 0, array.Length) : PartsOf(array, row, quantity).Total;
+    public double ScanOf(ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity) => ScanOf(array, row, quantity, ExtendedDampener);
+
+    /// <summary>As <see cref="ScanOf(ReadOnlySpan{double}, ReadOnlySpan{double}, double)"/> with an underlying's own dampener.</summary>
+    public double ScanOf(ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity, double dampener) =>
+        IsPlain ? WorstOf(array, row, quantity, 0, array.Length) : PartsOf(array, row, quantity, dampener).Total;
 
     /// <summary>The parts of the scan risk of an account's risk array.</summary>
-    public ScanParts PartsOf(ReadOnlySpan<double> array) => PartsOf(array, default, 0);
+    public ScanParts PartsOf(ReadOnlySpan<double> array) => PartsOf(array, default, 0, ExtendedDampener);
 
-    private ScanParts PartsOf(ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity)
+    /// <summary>The parts of the scan risk of an account's risk array, with an underlying's own dampener.</summary>
+    public ScanParts PartsOf(ReadOnlySpan<double> array, double dampener) => PartsOf(array, default, 0, dampener);
+
+    private ScanParts PartsOf(ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity, double dampener)
     {
         int e = RegularCount + ExtendedCount;
         return new ScanParts(
             WorstOf(array, row, quantity, 0, RegularCount),
-            Dampen(WorstOf(array, row, quantity, RegularCount, e)),
+            Dampen(WorstOf(array, row, quantity, RegularCount, e), dampener),
             WorstOf(array, row, quantity, e, array.Length));
     }
 
     /// <summary>The dampened value of a weighted extended loss (monotone, so the dampened worst row is the worst dampened row).</summary>
-    public double Dampen(double weightedLoss) =>
-        ExtendedDampener > 0 && weightedLoss < ExtendedDampener ? weightedLoss * weightedLoss / ExtendedDampener : weightedLoss;
+    public double Dampen(double weightedLoss) => Dampen(weightedLoss, ExtendedDampener);
+
+    /// <summary>L·min(1, L / D): the dampened value of a weighted extended loss L under dampener D (0 = none).</summary>
+    public static double Dampen(double weightedLoss, double dampener) =>
+        dampener > 0 && weightedLoss < dampener ? weightedLoss * weightedLoss / dampener : weightedLoss;
 
     /// <summary>max(0, max over rows [from, to) of array + quantity × row); <paramref name="row"/> is read only when <paramref name="quantity"/> is not 0.</summary>
     private static double WorstOf(ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity, int from, int to)
@@ -416,57 +461,83 @@ public sealed class ScenarioGrid
     }
 
     /// <summary>
-    /// The per-option unit that <see cref="VolShiftOf"/> multiplies: absolute grids the tenor-scaled
-    /// scan range (<see cref="VolScanRangeFor"/>); relative grids σ·(reference / d)^p, d the days to
+    /// The per-option unit that <see cref="VolShiftOf(in Scenario)"/> multiplies: absolute grids the tenor-scaled
+    /// scan range (<see cref="VolScanRangeFor(double)"/>); relative grids σ·(reference / d)^p, d the days to
     /// expiry floored at one, p = <see cref="TenorExponent"/> below the reference tenor and
     /// <see cref="LongTenorExponent"/> from it on.
     /// </summary>
-    public double VolShockUnit(double sigma, double years)
+    public double VolShockUnit(double sigma, double years) => VolShockUnit(sigma, years, VolScanRange);
+
+    /// <summary>As <see cref="VolShockUnit(double, double)"/> with an underlying's own absolute vol scan range.</summary>
+    public double VolShockUnit(double sigma, double years, double volScanRange)
     {
         if (VolShock == VolShockRule.Absolute)
         {
-            return VolScanRangeFor(years);
+            return VolScanRangeFor(years, volScanRange);
         }
 
         double days = Math.Max(years * 365.0, 1.0);
         return sigma * Math.Pow(TenorReferenceDays / days, days < TenorReferenceDays ? TenorExponent : LongTenorExponent);
     }
 
-    /// <summary>The coefficient of <see cref="VolShockUnit"/> for a row: its shift, times VolUp or VolDown on a relative grid.</summary>
-    public double VolShiftOf(in Scenario scenario) =>
-        VolShock == VolShockRule.Absolute ? scenario.VolShift : scenario.VolShift * (scenario.VolShift > 0 ? VolUp : VolDown);
+    /// <summary>The coefficient of <see cref="VolShockUnit(double, double)"/> for a row: its shift, times VolUp or VolDown on a relative grid.</summary>
+    public double VolShiftOf(in Scenario scenario) => VolShiftOf(scenario, Calibration);
+
+    /// <summary>As <see cref="VolShiftOf(in Scenario)"/> under <paramref name="p"/>.</summary>
+    public double VolShiftOf(in Scenario scenario, in ScenarioParameters p) =>
+        VolShock == VolShockRule.Absolute ? scenario.VolShift : scenario.VolShift * (scenario.VolShift > 0 ? p.VolUp : p.VolDown);
 
     /// <summary>The floor of a row's shocked volatility: <paramref name="minVolatility"/>, or on a relative grid's shock up the minimum vol for it.</summary>
-    public double VolFloorOf(in Scenario scenario, double minVolatility) =>
-        VolShock == VolShockRule.Relative && scenario.VolShift > 0 ? Math.Max(MinVolForShockUp, minVolatility) : minVolatility;
+    public double VolFloorOf(in Scenario scenario, double minVolatility) => VolFloorOf(scenario, minVolatility, MinVolForShockUp);
+
+    /// <summary>As <see cref="VolFloorOf(in Scenario, double)"/> with an underlying's own minimum vol for a shock up.</summary>
+    public double VolFloorOf(in Scenario scenario, double minVolatility, double minVolForShockUp) =>
+        VolShock == VolShockRule.Relative && scenario.VolShift > 0 ? Math.Max(minVolForShockUp, minVolatility) : minVolatility;
 
     /// <summary>A dated instrument's relative basis move: max(annual × T, minimum) for T &gt; 0; 0 for a perpetual or spot (T = 0) or an expired one.</summary>
     /// <remarks>Capped at 50 % so a long tenor with a large annual move keeps the forward positive in the down row.</remarks>
-    public double BasisMoveFor(double years) => years > 0 ? Math.Min(Math.Max(BasisAnnualMove * years, BasisMinimumMove), MaxBasisMove) : 0;
+    public double BasisMoveFor(double years) => BasisMoveFor(years, BasisAnnualMove, BasisMinimumMove);
+
+    /// <summary>As <see cref="BasisMoveFor(double)"/> with an underlying's own annual and minimum moves.</summary>
+    public static double BasisMoveFor(double years, double annualMove, double minimumMove) =>
+        years > 0 ? Math.Min(Math.Max(annualMove * years, minimumMove), MaxBasisMove) : 0;
 
     /// <summary>
     /// The weighted loss per unit of value of something that moves with the index in row
     /// <paramref name="row"/> (coin collateral in the scenarios): −move × weight; 0 on a basis row
     /// (the index stays).
     /// </summary>
-    public double IndexValueLoss(int row)
-    {
-        var s = Scenarios[row];
-        return s.Kind >= ScenarioKind.BasisUp ? 0 : -s.PriceMove * PriceScanRange * s.Weight;
-    }
+    public double IndexValueLoss(int row) => IndexValueLoss(row, Calibration);
 
-    /// <summary>Cap of <see cref="BasisMoveFor"/>.</summary>
+    /// <summary>As <see cref="IndexValueLoss(int)"/> under <paramref name="p"/>.</summary>
+    public double IndexValueLoss(int row, in ScenarioParameters p) => -RelativeMoveOf(row, p) * Scenarios[row].Weight;
+
+    /// <summary>Cap of <see cref="BasisMoveFor(double)"/>.</summary>
     public const double MaxBasisMove = 0.5;
 
     /// <summary>The volatility scan range for an option with <paramref name="years"/> to expiry, after tenor scaling (capped at 3× for very short tenors).</summary>
-    public double VolScanRangeFor(double years)
+    public double VolScanRangeFor(double years) => VolScanRangeFor(years, VolScanRange);
+
+    private double VolScanRangeFor(double years, double volScanRange)
     {
         if (TenorReferenceDays <= 0)
         {
-            return VolScanRange;
+            return volScanRange;
         }
 
         double days = Math.Max(years * 365.0, 1.0);
-        return VolScanRange * Math.Min(Math.Pow(TenorReferenceDays / days, TenorExponent), 3.0);
+        return volScanRange * Math.Min(Math.Pow(TenorReferenceDays / days, TenorExponent), 3.0);
+    }
+
+    /// <summary>A row's relative price move under <paramref name="p"/>: a regular row its fraction of the scan range, an extended row its own absolute move (whatever the range), a basis row 0.</summary>
+    public double RelativeMoveOf(int row, in ScenarioParameters p)
+    {
+        var s = Scenarios[row];
+        return s.Kind switch
+        {
+            ScenarioKind.Regular => s.PriceMove * p.PriceScanRange,
+            ScenarioKind.Extended => s.PriceMove * PriceScanRange,
+            _ => 0,
+        };
     }
 }

@@ -49,7 +49,7 @@ public class RiskBookExactnessTests
     public void LongRandomSequence_EveryAccountEqualsFromScratchRecomputation() => RunLongRandomSequence(null);
 
     /// <summary>120,000 random events (fills, index and vol ticks, perpetual funding, collateral) with a revaluation every 500, then 20,000 fills alone; every account checked against the from-scratch recomputation after each phase.</summary>
-    internal static void RunLongRandomSequence(ScenarioGrid? grid, double carry = 0, bool coinInScenarios = false)
+    internal static void RunLongRandomSequence(ScenarioGrid? grid, double carry = 0, bool coinInScenarios = false, bool recalibrate = false)
     {
         var f = new BookFixture(underlyings: 2, accounts: 300, grid: grid, carry: carry, coinInScenarios: coinInScenarios);
         var book = f.Book;
@@ -89,6 +89,19 @@ public class RiskBookExactnessTests
                 int option = f.ByUnderlying[u][3 + rng.Next(30)];
                 double vol = Math.Clamp(book.MarkVolatility(option) * (1 + ((rng.NextDouble() - 0.5) * 0.1)), 0.2, 2.0);
                 Assert.Equal(MarkResult.Accepted, book.UpdateVolatility(option, vol));
+            }
+            else if (recalibrate && kind == 97 && rng.Next(20) == 0)
+            {
+                // Now and then an underlying recalibrated (scan range, vol shocks, dampener, basis).
+                int u = rng.Next(2);
+                var p = book.ScenarioCalibration(u);
+                Assert.Null(book.SetScenarioCalibration(u, p with
+                {
+                    PriceScanRange = 0.08 + (rng.NextDouble() * 0.15),
+                    VolUp = 0.3 + (rng.NextDouble() * 0.4),
+                    ExtendedDampener = rng.Next(2) * 150_000,
+                    BasisAnnualMove = rng.NextDouble() * 0.1,
+                }));
             }
             else if (kind < 97)
             {
