@@ -45,7 +45,7 @@ static void write_message(uint8_t *p, int producer, int64_t k) {
     }
 }
 
-/* Message k (1..14) of the "every" stream: the feed types in order, distinctive values in every field. */
+/* Message k (1..15) of the "every" stream: the feed types in order, distinctive values in every field. */
 static void write_every(uint8_t *p, int producer, int64_t k) {
     memset(p, 0, LLR_FEED_SLOT_SIZE - 8);
     llr_feed_header_t *h = (llr_feed_header_t *)p;
@@ -72,8 +72,11 @@ static void write_every(uint8_t *p, int producer, int64_t k) {
                m->band_scale = 1.5; m->shock_threshold = 2.0e7; m->shock_full_at = 3.0e7; m->max_shock = 0.1; m->vega_rate = 0.25; break; }
     case 13: { llr_mmp_config_t *m = (llr_mmp_config_t *)p; h->type = LLR_MSG_MMP_CONFIG; m->account = 50; m->underlying = 3; m->interval_nanos = 5000000000LL;
                m->frozen_nanos = 100000000LL; m->quantity_limit = 100; m->delta_limit = 75.5; m->vega_limit = 1.0e4; m->action = LLR_MMP_ACTION_RESET; break; }
-    default: { llr_funding_rate_t *m = (llr_funding_rate_t *)p; h->type = LLR_MSG_FUNDING_RATE; m->instrument = 51; m->rate = -0.000125;
+    case 14: { llr_funding_rate_t *m = (llr_funding_rate_t *)p; h->type = LLR_MSG_FUNDING_RATE; m->instrument = 51; m->rate = -0.000125;
                m->interval_nanos = 28800000000000LL; m->funding_time_nanos = 1767254400000000000LL; break; }
+    default: { llr_scenario_calibration_t *m = (llr_scenario_calibration_t *)p; h->type = LLR_MSG_SCENARIO_CALIBRATION; m->underlying = 1;
+               m->price_scan_range = 0.18; m->vol_scan_range = 0.25; m->vol_up = 0.4; m->vol_down = 0.25; m->min_vol_for_shock_up = 0.5;
+               m->extended_dampener = 200000; m->basis_annual_move = 0.05; m->basis_minimum_move = 0.005; break; }
     }
 }
 
@@ -103,13 +106,13 @@ int main(int argc, char **argv) {
         for (;;) pause();
     }
     if (strcmp(argv[3], "every") == 0) {
-        for (int64_t k = 1; k <= 14; k++) {
+        for (int64_t k = 1; k <= 15; k++) {
             int64_t s;
             while ((s = llr_try_claim_multi(&r)) < 0) { sched_yield(); }
             write_every(llr_payload(&r, s), producer, k);
             if (!llr_publish_multi(&r, s)) { k--; }
         }
-        printf("done 14\n");
+        printf("done 15\n");
         llr_ring_close(&r);
         return 0;
     }

@@ -44,7 +44,7 @@ public enum FeedReject
 public sealed class EngineCounters
 {
     /// <summary>Messages processed by type (index = FeedMessageType).</summary>
-    public long[] EventsByType { get; } = new long[16];
+    public long[] EventsByType { get; } = new long[EngineCountersLayout.FeedTypes];
 
     /// <summary>Rejected messages by reason (index = FeedReject).</summary>
     public long[] Rejects { get; } = new long[16];
@@ -176,12 +176,15 @@ public sealed class EngineCounters
 public static class EngineCountersLayout
 {
     /// <summary>Layout identifier stored in slot 0.</summary>
-    public const long LayoutId = 0x4C4C52454E47_0001; // "LLRENG" v1
+    public const long LayoutId = 0x4C4C52454E47_0002; // "LLRENG" v2: 32 slots of events by type (feed types above 15)
+
+    /// <summary>Slots of events by feed message type (type numbers below this).</summary>
+    public const int FeedTypes = 32;
 
     /// <summary>Slot indices.</summary>
     public const int Layout = 0, Events = 1, Batches = 2, Revaluations = 3, SequenceGaps = 4, BreachRingFull = 5, PendingBreaches = 6,
         FeedLag = 7, BreachLag = 8, AbandonedSlots = 9, RiskOff = 10, WorkingOrders = 11, UptimeNanos = 12, EngineAllocatedBytes = 13, GcCount = 14,
-        EventsByType = 16, Rejects = EventsByType + 16, BreachesByState = Rejects + 16, FeedLatency = BreachesByState + 4,
+        EventsByType = 16, Rejects = EventsByType + FeedTypes, BreachesByState = Rejects + 16, FeedLatency = BreachesByState + 4,
         StateChanges = FeedLatency + EngineCounters.LatencyBuckets, BreachesPublished = StateChanges + 1, BreachesCoalesced = StateChanges + 2,
         RiskOffNanos = StateChanges + 3, ReplayedEvents = StateChanges + 4, SnapshotsWritten = StateChanges + 5, SnapshotFailures = StateChanges + 6, ProducerRestarts = StateChanges + 7, JournalFailed = StateChanges + 8,
         OrderChecksAnswered = StateChanges + 9, OrderChecksMalformed = StateChanges + 10, OrderChecksWaited = StateChanges + 11, FeedLatencySumNanos = StateChanges + 12,

@@ -144,7 +144,7 @@ public sealed class FeedStateMachine
             return default;
         }
 
-        if (type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.FundingRate)
+        if ((type is < (byte)FeedMessageType.IndexPrice or > (byte)FeedMessageType.FundingRate) && type != (byte)FeedMessageType.ScenarioCalibration)
         {
             Reject(FeedReject.UnknownType);
             return default;
@@ -292,6 +292,22 @@ public sealed class FeedStateMachine
                 break;
             case FeedMessageType.MmpConfig:
                 ApplyMmp(WireMessage.Read<MmpConfigMessage>(p));
+                break;
+            case FeedMessageType.ScenarioCalibration:
+                ref readonly var calibration = ref WireMessage.Read<ScenarioCalibrationMessage>(p);
+                if (!_book.IsUnderlying(calibration.Underlying))
+                {
+                    Reject(FeedReject.UnknownId);
+                }
+                else if (_book.SetScenarioCalibration(calibration.Underlying, calibration.ToParameters()) is not null)
+                {
+                    Reject(FeedReject.InvalidValue); // a field out of range, or a range that takes a row's price to zero
+                }
+                else
+                {
+                    marked = calibration.Underlying; // revalued like a vol tick: every holder re-margined
+                }
+
                 break;
             case FeedMessageType.FundingRate:
                 ref readonly var funding = ref WireMessage.Read<FundingRateMessage>(p);

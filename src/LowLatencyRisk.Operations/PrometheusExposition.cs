@@ -91,7 +91,7 @@ public static class PrometheusExposition
     public static readonly IReadOnlyList<(MetricSpec Spec, string Label, IReadOnlyList<(int Offset, string Value)> Values, int Width)> Families =
     [
         (new(L.EventsByType, "llr_events_by_type_total", MetricType.Counter, "Feed messages processed, by message type."), "type",
-            [.. Enum.GetValues<FeedMessageType>().Select(t => ((int)t, Snake(t.ToString())))], 16),
+            [.. Enum.GetValues<FeedMessageType>().Select(t => ((int)t, Snake(t.ToString())))], EngineCountersLayout.FeedTypes),
         (new(L.Rejects, "llr_rejects_total", MetricType.Counter, "Feed messages refused, by reason (each counted and applied to nothing)."), "reason",
             [.. Enum.GetValues<FeedReject>().Select(r => ((int)r, Snake(r.ToString())))], 16),
         (new(L.BreachesByState, "llr_margin_transitions_total", MetricType.Counter, "Margin transitions taken from the book, by the state entered."), "state",

@@ -77,6 +77,44 @@ public sealed class CryptoPortfolioMarginFileTests
         Assert.Equal(a["one-short-put"].InitialMargin, a["coin-backed-short-put"].InitialMargin, 9);
     }
 
+    [Fact]
+    public void ACalibrationOfTheFile_AppliesToItsUnderlyingOnly()
+    {
+        // BTC with ETH's basis numbers: the calendar spread pays 30,000 × (0.05 × 90/365 − 0.005) = 219.86
+        // instead of 254.79; the grid's other numbers stay (the perpetual against the 30-day future:
+        // 30,000 × 0.005 = 150 instead of 300).
+        Assert.Null(PortfolioMargin.ReadFile(Example, out string json));
+        var calibrated = json.Replace("\"scenarioGrid\": { \"preset\": \"cryptoPortfolio\" }",
+            "\"scenarioGrid\": { \"preset\": \"cryptoPortfolio\", \"calibrations\": [ { \"underlying\": \"BTC\", \"basisAnnualMove\": 0.05, \"basisMinimumMove\": 0.005 } ] }", StringComparison.Ordinal);
+        Assert.NotEqual(json, calibrated);
+        var a = PortfolioMargin.Compute(calibrated, Example).Accounts.ToDictionary(x => x.Account);
+        Assert.Equal(30_000 * ((0.05 * 90 / 365) - 0.005), a["calendar-spread"].InitialMargin, 6);
+        Assert.Equal(150, a["perp-vs-future"].InitialMargin, 6);
+
+        var bad = json.Replace("\"scenarioGrid\": { \"preset\": \"cryptoPortfolio\" }",
+            "\"scenarioGrid\": { \"preset\": \"cryptoPortfolio\", \"calibrations\": [ { \"underlying\": \"ETH\" }, { \"underlying\": \"BTC\", \"volDown\": 2 } ] }", StringComparison.Ordinal);
+        var e = Assert.Throws<ConfigException>(() => PortfolioMargin.Compute(bad, Example));
+        Assert.Contains("scenarioGrid.calibrations[0].underlying: unknown underlying 'ETH'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("scenarioGrid.calibrations[1]: volDown must be in [0, 1)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EngineConfiguration_CalibratesTheGeneratedBooksUnderlyingsById()
+    {
+        var config = LlrConfig.Parse("""{ "scenarioGrid": { "preset": "cryptoPortfolio", "calibrations": [ { "underlying": "1", "priceScanRange": 0.18, "volUp": 0.4, "extendedDampener": 200000 } ] } }""");
+        var risk = config.Apply(new Core.Book.RiskConfig { MaxUnderlyings = 2 });
+        var c = Assert.Single(risk.ScenarioCalibrations);
+        Assert.Equal((1, 0.18, 0.4, 200_000.0, 0.075), (c.Underlying, c.Parameters.PriceScanRange, c.Parameters.VolUp, c.Parameters.ExtendedDampener, c.Parameters.BasisAnnualMove));
+        var book = new Core.Book.RiskBook(risk);
+        Assert.Equal(0.18, book.ScenarioCalibration(1).PriceScanRange);
+        Assert.Equal(0.16, book.ScenarioCalibration(0).PriceScanRange);
+
+        var twice = LlrConfig.Parse("""{ "scenarioGrid": { "calibrations": [ { "underlying": "0" }, { "underlying": "0" }, { "underlying": "7" } ] } }""");
+        var e = Assert.Throws<ConfigException>(() => twice.Apply(new Core.Book.RiskConfig { MaxUnderlyings = 2 }));
+        Assert.Contains("scenarioGrid.calibrations[1].underlying: '0' is calibrated twice", e.Message, StringComparison.Ordinal);
+        Assert.Contains("scenarioGrid.calibrations[2].underlying: unknown underlying '7'", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{ "scenarioGrid": { "preset": "cryptoPortfolio", "cryptoPortfolio": { "volDown": 1.2 } } }""", "scenarioGrid.cryptoPortfolio.volDown: must be in [0, 1)")]
     [InlineData("""{ "scenarioGrid": { "cryptoPortfolio": { "extendedWeights": [0.1] } } }""", "scenarioGrid.cryptoPortfolio.extendedWeights: needs one weight per extended move")]

@@ -87,3 +87,56 @@ public sealed partial class LiquidationOrderTests
         Assert.Equal(FundingResult.NotAfterLast, recovered.Book.BeginFunding(0, -0.0001, T0 + (2 * EightHours)));
     }
 }
+
+/// <summary>An underlying's scenario calibration on the feed (<see cref="ScenarioCalibrationMessage"/>, type 19).</summary>
+public sealed partial class LiquidationOrderTests
+{
+    private void Calibrate(Rig rig, int underlying, in Core.Risk.ScenarioParameters p)
+    {
+        var copy = p;
+        Publish(rig, FeedMessageType.ScenarioCalibration, m => FeedMessageDescriptor.WriteScenarioCalibration(m, underlying, copy));
+    }
+
+    [Fact]
+    public void AScenarioCalibration_ReMarginsHoldersLikeAVolTick_RefusedByReason_AndReplayed()
+    {
+        string dir = Path.Combine(TempFiles.Directory, $"llr-calibration-journal-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        _directories.Add(dir);
+        var rig = NewRig(NewBook(accounts: 2));
+        var journal = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, 1 << 20);
+        rig.Engine.Journal = journal;
+        // Long 2 at 30,000 on the CME grid at 15 %: IM 2 × 30,000 × 0.15 = 9,000 on 10,000 (healthy).
+        Account(rig, 0, 10_000, 2, 30_000);
+        rig.Settle();
+        Assert.Equal(9_000, rig.Book.InitialMargin(0), 6);
+        Assert.Equal(MarginState.Healthy, rig.Book.State(0));
+
+        // The scan range to 20 %: IM 12,000 > equity 10,000 ≥ MM 9,600 → margin call, at the revaluation that follows.
+        var wider = rig.Book.ScenarioCalibration(0) with { PriceScanRange = 0.20 };
+        Calibrate(rig, 0, wider);
+        rig.Settle();
+        Assert.Equal(12_000, rig.Book.InitialMargin(0), 6);
+        Assert.Equal(MarginState.MarginCall, rig.Book.State(0));
+
+        // Refused: an unknown underlying, a range out of bounds, a range whose extreme rows (3 ×) would
+        // take the price below zero; nothing changes.
+        Calibrate(rig, 3, wider);
+        Calibrate(rig, 0, wider with { PriceScanRange = 1.5 });
+        Calibrate(rig, 0, wider with { PriceScanRange = 0.4 });
+        rig.Settle();
+        var c = rig.Engine.Counters;
+        Assert.Equal(1, c.Rejects[(int)FeedReject.UnknownId]);
+        Assert.Equal(2, c.Rejects[(int)FeedReject.InvalidValue]);
+        Assert.Equal(1, c.EventsByType[(int)FeedMessageType.ScenarioCalibration] - 3); // four seen, one applied
+        Assert.Equal(0.20, rig.Book.ScenarioCalibration(0).PriceScanRange);
+        journal.Dispose();
+
+        var recovered = new RiskEngine(NewBook(accounts: 2), null, null, null, liquidation: Options);
+        JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) => recovered.Replay(payload));
+        recovered.FinishReplay();
+        Assert.Equal(wider, recovered.Book.ScenarioCalibration(0));
+        Assert.Equal(12_000, recovered.Book.InitialMargin(0), 6);
+        Assert.Equal(MarginState.MarginCall, recovered.Book.State(0));
+    }
+}

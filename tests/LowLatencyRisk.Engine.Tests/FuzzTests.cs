@@ -158,7 +158,8 @@ public sealed class FuzzTests
         bases[FeedMessageType.CollateralTransfer] = Make(FeedMessageType.CollateralTransfer, m => FeedMessageDescriptor.WriteCollateralTransfer(m, 4, 199, StandardWorkload.UsdAsset, 1));
         bases[FeedMessageType.SizeAddOn] = Make(FeedMessageType.SizeAddOn, m => FeedMessageDescriptor.WriteSizeAddOn(m, 0, 0.02, 2, 5e6, 1e7, 0.05, 0.02, Core.Book.AddOnCombine.Sum));
         bases[FeedMessageType.FundingRate] = Make(FeedMessageType.FundingRate, m => FeedMessageDescriptor.WriteFundingRate(m, w.Perpetuals[0], 0.0001, 8 * 3_600_000_000_000L, StandardWorkload.StartNanos + 1));
-        Assert.True(bases.Count >= 13, string.Join(",", bases.Keys));
+        bases[FeedMessageType.ScenarioCalibration] = Make(FeedMessageType.ScenarioCalibration, m => FeedMessageDescriptor.WriteScenarioCalibration(m, 0, w.Book.ScenarioCalibration(0) with { PriceScanRange = 0.12 }));
+        Assert.True(bases.Count >= 14, string.Join(",", bases.Keys));
 
         long sequence = 0;
         long cases = 0;

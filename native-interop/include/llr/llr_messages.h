@@ -29,7 +29,7 @@
 #define LLR_GATE_VERSION                 1
 
 /* FeedMessageType */
-enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_MMP_CONFIG = 14, LLR_MSG_FUNDING_RATE = 15, LLR_MSG_BREACH = 16, LLR_MSG_LIQUIDATION_ORDER = 17, LLR_MSG_MASS_CANCEL = 18, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
+enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_MMP_CONFIG = 14, LLR_MSG_FUNDING_RATE = 15, LLR_MSG_SCENARIO_CALIBRATION = 19, LLR_MSG_BREACH = 16, LLR_MSG_LIQUIDATION_ORDER = 17, LLR_MSG_MASS_CANCEL = 18, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
 /* OrderLifecycleEvent */
 enum { LLR_ORDER_LIFECYCLE_EVENT_FILLED = 1, LLR_ORDER_LIFECYCLE_EVENT_CANCELLED = 2, LLR_ORDER_LIFECYCLE_EVENT_EXPIRED = 3 };
 /* KillSwitchScope */
@@ -311,6 +311,32 @@ _Static_assert(offsetof(llr_funding_rate_t, rate) == 40, "llr_funding_rate_t.rat
 _Static_assert(offsetof(llr_funding_rate_t, interval_nanos) == 48, "llr_funding_rate_t.interval_nanos");
 _Static_assert(offsetof(llr_funding_rate_t, funding_time_nanos) == 56, "llr_funding_rate_t.funding_time_nanos");
 _Static_assert(sizeof(llr_funding_rate_t) == 64, "llr_funding_rate_t size");
+
+/* ScenarioCalibration: recalibrates an underlying's scenarios; applied like a vol tick: its holders are re-margined at its next revaluation. */
+typedef struct llr_scenario_calibration_t {
+    llr_feed_header_t header;            /*   0 */
+    int32_t underlying;                  /*  32 underlying id */
+    uint8_t pad0[4];
+    double price_scan_range;             /*  40 price scan range, a fraction of the price in (0, 1) */
+    double vol_scan_range;               /*  48 absolute vol scan range (absolute grids), [0, 5) */
+    double vol_up;                       /*  56 relative vol shock up at 30 days, [0, 10] */
+    double vol_down;                     /*  64 relative vol shock down at 30 days, [0, 1) */
+    double min_vol_for_shock_up;         /*  72 minimum vol for a shock up, [0, 10] */
+    double extended_dampener;            /*  80 extended dampener, quote currency, [0, 1e15]; 0: none */
+    double basis_annual_move;            /*  88 annualised basis move, [0, 1) */
+    double basis_minimum_move;           /*  96 smallest basis move of a dated instrument, [0, 0.5) */
+} llr_scenario_calibration_t;
+_Static_assert(offsetof(llr_scenario_calibration_t, header) == 0, "llr_scenario_calibration_t.header");
+_Static_assert(offsetof(llr_scenario_calibration_t, underlying) == 32, "llr_scenario_calibration_t.underlying");
+_Static_assert(offsetof(llr_scenario_calibration_t, price_scan_range) == 40, "llr_scenario_calibration_t.price_scan_range");
+_Static_assert(offsetof(llr_scenario_calibration_t, vol_scan_range) == 48, "llr_scenario_calibration_t.vol_scan_range");
+_Static_assert(offsetof(llr_scenario_calibration_t, vol_up) == 56, "llr_scenario_calibration_t.vol_up");
+_Static_assert(offsetof(llr_scenario_calibration_t, vol_down) == 64, "llr_scenario_calibration_t.vol_down");
+_Static_assert(offsetof(llr_scenario_calibration_t, min_vol_for_shock_up) == 72, "llr_scenario_calibration_t.min_vol_for_shock_up");
+_Static_assert(offsetof(llr_scenario_calibration_t, extended_dampener) == 80, "llr_scenario_calibration_t.extended_dampener");
+_Static_assert(offsetof(llr_scenario_calibration_t, basis_annual_move) == 88, "llr_scenario_calibration_t.basis_annual_move");
+_Static_assert(offsetof(llr_scenario_calibration_t, basis_minimum_move) == 96, "llr_scenario_calibration_t.basis_minimum_move");
+_Static_assert(sizeof(llr_scenario_calibration_t) == 104, "llr_scenario_calibration_t size");
 
 /* BreachCandidate: a position to close first. */
 typedef struct llr_breach_candidate_t {

@@ -223,6 +223,8 @@ public sealed record RiskConfig
     /// by default (a venue's "equity side impact"); <see cref="RiskBook{TMargin}.DefineAsset(int, int, double, ReadOnlySpan{HaircutTier}, bool)"/> sets it per asset.
     /// </summary>
     public bool CollateralInScenarios { get; init; }
+    /// <summary>Underlyings calibrated apart from the grid's own numbers at construction (<see cref="RiskBook{TMargin}.SetScenarioCalibration"/> changes them later).</summary>
+    public IReadOnlyList<UnderlyingCalibration> ScenarioCalibrations { get; init; } = [];
     /// <summary>Continuously compounded rate used for discounting.</summary>
     public double Rate { get; init; } = 0.03;
     /// <summary>Maintenance margin as a fraction of initial (IM = MM × 1.25 ⇒ 0.8).</summary>
@@ -303,3 +305,8 @@ public sealed record RiskConfig
         }
     }
 }
+
+/// <summary>An underlying's own scenario calibration.</summary>
+/// <param name="Underlying">Underlying id.</param>
+/// <param name="Parameters">Its calibration.</param>
+public readonly record struct UnderlyingCalibration(int Underlying, ScenarioParameters Parameters);

@@ -123,6 +123,16 @@ public partial class RiskBook<TMargin>
             ApplyCalibration(u, config.Grid.Calibration);
         }
 
+        foreach (var c in config.ScenarioCalibrations)
+        {
+            if (SetScenarioCalibration(c.Underlying, c.Parameters) is { } problem)
+            {
+                throw new ArgumentException($"Calibration of underlying {c.Underlying}: {problem}.", nameof(config));
+            }
+
+            _blocks[c.Underlying].Dirty = false; // nothing to revalue yet: the underlying has no instruments
+        }
+
         _assetHolders = new HolderSet[_assets];
         for (int x = 0; x < _assets; x++)
         {

@@ -333,7 +333,63 @@ public sealed class LlrConfig
             throw new ConfigException("margin.components", errors);
         }
 
-        return ApplyParameters(config) with { Components = components };
+        var calibrations = ResolveCalibrations(names, errors);
+        if (errors.Count > 0)
+        {
+            throw new ConfigException("scenarioGrid.calibrations", errors);
+        }
+
+        return ApplyParameters(config) with { Components = components, ScenarioCalibrations = calibrations };
+    }
+
+    /// <summary>
+    /// <c>scenarioGrid.calibrations</c> by underlying id (<paramref name="names"/>: the book's
+    /// underlying names, or their ids); a field left out is the grid's own. Problems go to
+    /// <paramref name="errors"/> with their paths.
+    /// </summary>
+    public IReadOnlyList<UnderlyingCalibration> ResolveCalibrations(IReadOnlyList<string> names, List<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        ArgumentNullException.ThrowIfNull(errors);
+        var entries = ScenarioGrid.Calibrations ?? [];
+        var grid = ToGrid();
+        var result = new List<UnderlyingCalibration>(entries.Length);
+        for (int k = 0; k < entries.Length; k++)
+        {
+            var e = entries[k];
+            string at = $"scenarioGrid.calibrations[{k}]";
+            int u = e is null || e.Underlying is null ? -1 : names.ToList().IndexOf(e.Underlying);
+            if (u < 0)
+            {
+                errors.Add($"{at}.underlying: {(e?.Underlying is null ? "is required" : $"unknown underlying '{e.Underlying}'")}");
+                continue;
+            }
+
+            if (result.Any(c => c.Underlying == u))
+            {
+                errors.Add($"{at}.underlying: '{e!.Underlying}' is calibrated twice");
+                continue;
+            }
+
+            var d = grid.Calibration;
+            var p = new ScenarioParameters(e!.PriceScanRange ?? d.PriceScanRange, e.VolScanRange ?? d.VolScanRange, e.VolUp ?? d.VolUp, e.VolDown ?? d.VolDown,
+                e.MinVolForShockUp ?? d.MinVolForShockUp, e.ExtendedDampener ?? d.ExtendedDampener, e.BasisAnnualMove ?? d.BasisAnnualMove, e.BasisMinimumMove ?? d.BasisMinimumMove);
+            if (p.Problem() is { } problem)
+            {
+                errors.Add($"{at}: {problem}");
+                continue;
+            }
+
+            if (Enumerable.Range(0, grid.Count).Any(j => !(grid.RelativeMoveOf(j, p) > -1)))
+            {
+                errors.Add($"{at}.priceScanRange: {p.PriceScanRange} would move a row of {grid.Name} to a price of zero or below");
+                continue;
+            }
+
+            result.Add(new UnderlyingCalibration(u, p));
+        }
+
+        return result;
     }
 
     private RiskConfig ApplyParameters(RiskConfig config) => config with
@@ -488,6 +544,20 @@ public sealed class GridSection
     public double CoverFraction { get; init; } = 0.33;
     public int Steps { get; init; } = 9;
     public CryptoPortfolioParameters CryptoPortfolio { get; init; } = new();
+    public CalibrationSection[] Calibrations { get; init; } = [];
+}
+
+public sealed class CalibrationSection
+{
+    public string? Underlying { get; init; }
+    public double? PriceScanRange { get; init; }
+    public double? VolScanRange { get; init; }
+    public double? VolUp { get; init; }
+    public double? VolDown { get; init; }
+    public double? MinVolForShockUp { get; init; }
+    public double? ExtendedDampener { get; init; }
+    public double? BasisAnnualMove { get; init; }
+    public double? BasisMinimumMove { get; init; }
 }
 
 public sealed class MarginSection

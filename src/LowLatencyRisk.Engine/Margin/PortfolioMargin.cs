@@ -159,7 +159,11 @@ public static partial class PortfolioMargin
     }
 
     internal sealed record Plan(RiskConfig Parameters, long Now, Dictionary<string, int> Underlyings, Dictionary<string, int> Instruments, Dictionary<string, int> Assets,
-        Dictionary<string, int> Accounts, long[] Expiries);
+        Dictionary<string, int> Accounts, long[] Expiries)
+    {
+        /// <summary>The file's calibrations by the file's underlying index (applied per account book to its own ids).</summary>
+        public IReadOnlyList<UnderlyingCalibration> Calibrations { get; init; } = [];
+    }
 
     /// <summary>Everything that can be checked before any account is margined, each problem once.</summary>
     /// <remarks>
@@ -418,6 +422,7 @@ public static partial class PortfolioMargin
 
         // The components name the file's underlyings; each account's book re-maps them to its own (MarginAccount).
         var components = parameters.Margin.Components.Resolve([.. f.Underlyings!.Select(u => u.Name!)], errors, "margin.components");
+        parameters.ResolveCalibrations([.. f.Underlyings!.Select(u => u.Name!)], errors);
         if (errors.Count > 0)
         {
             return null;
@@ -425,7 +430,10 @@ public static partial class PortfolioMargin
 
         // Per-account books: one underlying per used underlying, no hysteresis (a batch has no path).
         var config = parameters.Apply(new RiskConfig { IndexBand = 10, MaxAccounts = 1, MaxUnderlyings = f.Underlyings!.Length }, [.. f.Underlyings!.Select(u => u.Name!)]) with { Hysteresis = 0, Components = components };
-        return new Plan(config, now, underlyings, instruments, assets, accountIds, expiries);
+        // Calibrations name the file's underlyings; each account's book applies them to its own ids (MarginAccount).
+        var calibrations = config.ScenarioCalibrations;
+        config = config with { ScenarioCalibrations = [] };
+        return new Plan(config, now, underlyings, instruments, assets, accountIds, expiries) { Calibrations = calibrations };
     }
 
     private static AccountResult? MarginAccount(PortfolioFile f, Plan plan, int a, List<string> errors, IScratchBooks? books, Lazy<string> parameters)
@@ -516,6 +524,14 @@ public static partial class PortfolioMargin
         {
             var x = f.Underlyings![g];
             book.DefineUnderlying(localUnderlying[g], x.Carry);
+            // Every underlying of a (possibly pooled) book gets its calibration: the file's, or the grid's own.
+            var calibration = plan.Calibrations.FirstOrDefault(c => c.Underlying == g, new UnderlyingCalibration(g, plan.Parameters.Grid.Calibration));
+            if (book.SetScenarioCalibration(localUnderlying[g], calibration.Parameters) is { } refused)
+            {
+                errors.Add($"scenarioGrid.calibrations: {refused}");
+                return null;
+            }
+
             var mark = book.UpdateIndex(localUnderlying[g], x.Index!.Value, plan.Now);
             if (mark != MarkResult.Accepted)
             {

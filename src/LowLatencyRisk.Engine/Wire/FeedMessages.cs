@@ -33,6 +33,8 @@ public enum FeedMessageType : byte
     MmpConfig = 14,
     /// <summary>A perpetual's funding event (<see cref="FundingRateMessage"/>).</summary>
     FundingRate = 15,
+    /// <summary>An underlying's scenario calibration (<see cref="ScenarioCalibrationMessage"/>). Types 16–18 are the downstream rings'.</summary>
+    ScenarioCalibration = 19,
 }
 
 /// <summary>Scope of a <see cref="FeedMessageType.LimitChange"/>.</summary>
@@ -101,6 +103,7 @@ public static class FeedMessageDescriptor
         (FeedMessageType.SizeAddOn, typeof(SizeAddOnMessage)),
         (FeedMessageType.MmpConfig, typeof(MmpConfigMessage)),
         (FeedMessageType.FundingRate, typeof(FundingRateMessage)),
+        (FeedMessageType.ScenarioCalibration, typeof(ScenarioCalibrationMessage)),
     ];
 
     /// <summary>The header of a payload.</summary>
@@ -180,6 +183,21 @@ public static class FeedMessageDescriptor
         m.Rate = rate;
         m.IntervalNanos = intervalNanos;
         m.FundingTimeNanos = fundingTimeNanos;
+    }
+
+    /// <summary>An underlying's scenario calibration.</summary>
+    public static void WriteScenarioCalibration(Span<byte> p, int underlying, in Core.Risk.ScenarioParameters c)
+    {
+        ref var m = ref WireMessage.As<ScenarioCalibrationMessage>(p);
+        m.Underlying = underlying;
+        m.PriceScanRange = c.PriceScanRange;
+        m.VolScanRange = c.VolScanRange;
+        m.VolUp = c.VolUp;
+        m.VolDown = c.VolDown;
+        m.MinVolForShockUp = c.MinVolForShockUp;
+        m.ExtendedDampener = c.ExtendedDampener;
+        m.BasisAnnualMove = c.BasisAnnualMove;
+        m.BasisMinimumMove = c.BasisMinimumMove;
     }
 
     /// <summary>An order lifecycle event.</summary>

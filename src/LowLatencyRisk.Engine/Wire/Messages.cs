@@ -320,6 +320,37 @@ public struct FundingRateMessage
     [FieldOffset(56), Wire("funding time (interval end), Unix ns, above the instrument's last")] public long FundingTimeNanos;
 }
 
+/// <summary>An underlying's scenario calibration (scan range, vol shocks, extended dampener, basis moves).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 104)]
+[Wire("recalibrates an underlying's scenarios; applied like a vol tick: its holders are re-margined at its next revaluation")]
+public struct ScenarioCalibrationMessage
+{
+    /// <summary>The header.</summary>
+    [FieldOffset(0)] public FeedHeader Header;
+    /// <summary>The underlying.</summary>
+    [FieldOffset(32), Wire("underlying id")] public int Underlying;
+    /// <summary>Price scan range.</summary>
+    [FieldOffset(40), Wire("price scan range, a fraction of the price in (0, 1)")] public double PriceScanRange;
+    /// <summary>Absolute vol scan range (absolute grids).</summary>
+    [FieldOffset(48), Wire("absolute vol scan range (absolute grids), [0, 5)")] public double VolScanRange;
+    /// <summary>Relative shock up (relative grids).</summary>
+    [FieldOffset(56), Wire("relative vol shock up at 30 days, [0, 10]")] public double VolUp;
+    /// <summary>Relative shock down (relative grids).</summary>
+    [FieldOffset(64), Wire("relative vol shock down at 30 days, [0, 1)")] public double VolDown;
+    /// <summary>Floor of the shocked-up volatility.</summary>
+    [FieldOffset(72), Wire("minimum vol for a shock up, [0, 10]")] public double MinVolForShockUp;
+    /// <summary>Extended dampener.</summary>
+    [FieldOffset(80), Wire("extended dampener, quote currency, [0, 1e15]; 0: none")] public double ExtendedDampener;
+    /// <summary>Annualised basis move.</summary>
+    [FieldOffset(88), Wire("annualised basis move, [0, 1)")] public double BasisAnnualMove;
+    /// <summary>Smallest basis move.</summary>
+    [FieldOffset(96), Wire("smallest basis move of a dated instrument, [0, 0.5)")] public double BasisMinimumMove;
+
+    /// <summary>The calibration the message carries.</summary>
+    public readonly Core.Risk.ScenarioParameters ToParameters() =>
+        new(PriceScanRange, VolScanRange, VolUp, VolDown, MinVolForShockUp, ExtendedDampener, BasisAnnualMove, BasisMinimumMove);
+}
+
 /// <summary>What a <see cref="MmpConfigMessage"/> does.</summary>
 public enum MmpAction : byte
 {

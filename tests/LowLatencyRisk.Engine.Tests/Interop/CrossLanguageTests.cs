@@ -109,7 +109,7 @@ public sealed class CrossLanguageTests : IDisposable
         }
 
         var m = collector.Messages;
-        Assert.Equal(14, m.Count);
+        Assert.Equal(15, m.Count);
         for (int k = 0; k < m.Count; k++)
         {
             var h = WireMessage.Read<FeedHeader>(m[k]);
@@ -118,7 +118,7 @@ public sealed class CrossLanguageTests : IDisposable
 
         FeedMessageType Type(int k) => WireMessage.Read<FeedHeader>(m[k]).Type;
         T At<T>(int k) where T : unmanaged => WireMessage.Read<T>(m[k]);
-        Assert.Equal(Enum.GetValues<FeedMessageType>(), Enumerable.Range(0, 14).Select(Type)); // every type, in type order
+        Assert.Equal(Enum.GetValues<FeedMessageType>(), Enumerable.Range(0, 15).Select(Type)); // every type, in type order
         Assert.Equal((3, 61234.5), (At<IndexPriceMessage>(0).Underlying, At<IndexPriceMessage>(0).Price));
         var mark = At<OptionMarkMessage>(1);
         Assert.Equal((17, 0.625, 1234.25), (mark.Instrument, mark.Volatility, mark.Price));
@@ -146,6 +146,9 @@ public sealed class CrossLanguageTests : IDisposable
             (mmp.Account, mmp.Underlying, mmp.IntervalNanos, mmp.FrozenNanos, mmp.QuantityLimit, mmp.DeltaLimit, mmp.VegaLimit, mmp.Action));
         var funding = At<FundingRateMessage>(13);
         Assert.Equal((51, -0.000125, 28_800_000_000_000L, 1_767_254_400_000_000_000L), (funding.Instrument, funding.Rate, funding.IntervalNanos, funding.FundingTimeNanos));
+        var calibration = At<ScenarioCalibrationMessage>(14);
+        Assert.Equal(1, calibration.Underlying);
+        Assert.Equal(new Core.Risk.ScenarioParameters(0.18, 0.25, 0.4, 0.25, 0.5, 200_000, 0.05, 0.005), calibration.ToParameters());
     }
 
     [Fact]
