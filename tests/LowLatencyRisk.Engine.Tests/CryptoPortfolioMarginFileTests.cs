@@ -48,8 +48,11 @@ public sealed class CryptoPortfolioMarginFileTests
         Assert.Equal(one.Basis, coin.Basis, 9);
         Assert.Equal(coin.Regular + coin.Basis, a["coin-backed-short-put"].InitialMargin, 6);
         Assert.True(a["coin-backed-short-put"].InitialMargin > 5 * a["one-short-put"].InitialMargin);
+        Assert.Equal(8_640, a["coin-backed-short-put"].Underlyings[0].CollateralImpact, 6); // reported apart
+        Assert.Equal(0, a["one-short-put"].Underlyings[0].CollateralImpact);
 
         string text = result.ToTable();
+        Assert.Contains("collateral in the scenarios      +8,640.00 of the scan risk", text, StringComparison.Ordinal);
         Assert.Contains("scan         254.79 = max(regular 0.00, extended 0.00 after the dampener) + basis 254.79", text, StringComparison.Ordinal);
     }
 

@@ -95,6 +95,30 @@ public partial class RiskBook<TMargin>
         return value;
     }
 
+    /// <summary>
+    /// What the coin collateral moving in <paramref name="underlying"/>'s scenarios adds to the
+    /// account's scan risk there (negative when it hedges the positions: a covered call): the scan
+    /// risk less the scan risk of the same risk array without the coin's term. 0 without positions.
+    /// </summary>
+    public double ScenarioCollateralImpact(int account, int underlying)
+    {
+        int au = (account * _underlyings) + underlying;
+        if (_au[au].PositionCount == 0)
+        {
+            return 0;
+        }
+
+        double value = ScenarioCollateralValue(account, underlying);
+        if (value == 0)
+        {
+            return 0;
+        }
+
+        ReadOnlySpan<double> array = _riskArrays.AsSpan(au * _scenarios, _scenarios);
+        double dampener = _calibration[underlying].ExtendedDampener;
+        return _grid.ScanOf(array, dampener) - _grid.ScanOf(array, _indexValueLoss.AsSpan(underlying * _scenarios, _scenarios), -value, dampener);
+    }
+
     /// <summary>Adds the account's scenario collateral of <paramref name="u"/> to a risk array (the position loop's sums are already in it).</summary>
     private void AddScenarioCollateral(int account, int u, Span<double> array)
     {

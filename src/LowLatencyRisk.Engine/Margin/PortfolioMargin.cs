@@ -616,6 +616,7 @@ public static partial class PortfolioMargin
                 SizeAddOn = parts.SizeAddOn,
                 Requirement = parts.Requirement,
                 ScanParts = book.Config.Grid.IsPlain ? null : book.ScanRiskParts(0, l),
+                CollateralImpact = book.ScenarioCollateralImpact(0, l),
             };
         }
 
@@ -680,7 +681,7 @@ public static partial class PortfolioMargin
             if (!double.IsFinite(u.ScanRisk) || !double.IsFinite(u.ShortOptionMinimum) || !double.IsFinite(u.Delta) || !double.IsFinite(u.Gamma)
                 || !double.IsFinite(u.Vega) || !double.IsFinite(u.Theta) || !double.IsFinite(u.UnrealizedPnl) || u.ScenarioLoss.Any(v => !double.IsFinite(v))
                 || !double.IsFinite(u.IntraCommodityCharge) || !double.IsFinite(u.InterCommodityCredit) || !double.IsFinite(u.SizeAddOn) || !double.IsFinite(u.Requirement)
-                || (u.ScanParts is { } sp && !(double.IsFinite(sp.Regular) && double.IsFinite(sp.Extended) && double.IsFinite(sp.Basis))))
+                || (u.ScanParts is { } sp && !(double.IsFinite(sp.Regular) && double.IsFinite(sp.Extended) && double.IsFinite(sp.Basis))) || !double.IsFinite(u.CollateralImpact))
             {
                 return $"a number of underlying {u.Underlying}";
             }
@@ -864,6 +865,9 @@ public sealed record UnderlyingResult(string Underlying, double ScanRisk, double
 
     /// <summary>With a grid of extended or basis rows, the scan risk's parts: max(regular, dampened extended) + basis; null on a plain grid.</summary>
     public ScanParts? ScanParts { get; init; }
+
+    /// <summary>What collateral moving in this underlying's scenarios adds to the scan risk (negative: it hedges); 0 when none does.</summary>
+    public double CollateralImpact { get; init; }
 }
 
 public sealed record AccountResult(string Account, double Equity, double Collateral, double InitialMargin, double MaintenanceMargin, string State, double Excess,
@@ -915,6 +919,11 @@ public sealed record PortfolioResult(string Grid, ScenarioResult[] Scenarios, Ac
                 if (u.ScanParts is { } sp)
                 {
                     b.AppendLine(string.Create(c, $"    scan {u.ScanRisk,14:N2} = max(regular {sp.Regular:N2}, extended {sp.Extended:N2} after the dampener) + basis {sp.Basis:N2}"));
+                }
+
+                if (u.CollateralImpact != 0)
+                {
+                    b.AppendLine(string.Create(c, $"    collateral in the scenarios {u.CollateralImpact,14:+#,0.00;-#,0.00} of the scan risk"));
                 }
 
                 if (u.IntraCommodityCharge != 0 || u.InterCommodityCredit != 0 || u.SizeAddOn != 0)

@@ -84,6 +84,9 @@ public class CollateralInScenariosTests
         Assert.True(book.Config.Grid.Scenarios[worst].PriceMove < 0, $"worst covered row {worst}");
         Assert.Equal(covered[worst], book.InitialMargin(1), 9);
         Assert.True(book.InitialMargin(1) < book.InitialMargin(0), $"covered {book.InitialMargin(1)} vs naked {book.InitialMargin(0)}");
+        // Reported apart: the coin's impact on the scan risk is the difference (negative: a hedge).
+        Assert.Equal(book.InitialMargin(1) - book.InitialMargin(0), book.ScenarioCollateralImpact(1, 0), 6);
+        Assert.Equal(0, book.ScenarioCollateralImpact(0, 0));
         RiskBookExactnessTests.AssertMatches(book, 1);
     }
 
