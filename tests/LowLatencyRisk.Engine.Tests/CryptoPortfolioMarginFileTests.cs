@@ -122,10 +122,38 @@ public sealed class CryptoPortfolioMarginFileTests
     [InlineData("""{ "scenarioGrid": { "preset": "cryptoPortfolio", "cryptoPortfolio": { "volDown": 1.2 } } }""", "scenarioGrid.cryptoPortfolio.volDown: must be in [0, 1)")]
     [InlineData("""{ "scenarioGrid": { "cryptoPortfolio": { "extendedWeights": [0.1] } } }""", "scenarioGrid.cryptoPortfolio.extendedWeights: needs one weight per extended move")]
     [InlineData("""{ "scenarioGrid": { "cryptoPortfolio": { "extendedDampener": -1 } } }""", "scenarioGrid.cryptoPortfolio.extendedDampener: must be a finite amount ≥ 0")]
+    [InlineData("""{ "margin": { "dynamicRange": { "enabled": true, "floor": 0 } } }""", "margin.dynamicRange.floor: must be in (0, 1)")]
+    [InlineData("""{ "margin": { "dynamicRange": { "lambdaPerDay": 1.5 } } }""", "margin.dynamicRange.lambdaPerDay: must be in (0, 1)")]
     public void InvalidParameters_NameTheirPath(string json, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => LlrConfig.Parse(json, "test.json"));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DynamicRange_FromTheConfiguration_ReachesTheBook_AndAReplayOfTheSameIndexTicksGivesTheSameRange()
+    {
+        var config = LlrConfig.Parse("""{ "margin": { "dynamicRange": { "enabled": true, "seedDailyVolatility": 0.02, "maxDailyIncrease": 0.25 } } }""");
+        var risk = config.Apply(new Core.Book.RiskConfig { MaxUnderlyings = 1, MaxInstruments = 2, MaxAccounts = 1, MaxPositionsPerAccount = 2, MaxAssets = 1, IndexBand = 0.5 });
+        Assert.True(risk.DynamicRange.Enabled);
+        Assert.Equal(0.25, risk.DynamicRange.MaxDailyIncrease);
+        double Run()
+        {
+            var book = new Core.Book.RiskBook(risk);
+            book.DefineUnderlying(0);
+            double price = 100;
+            for (int day = 0; day < 30; day++)
+            {
+                price *= day % 5 == 0 ? 0.93 : 1.01;
+                book.UpdateIndex(0, price, 1_767_225_600_000_000_000 + (day * 86_400_000_000_000L));
+            }
+
+            return book.ScenarioCalibration(0).PriceScanRange;
+        }
+
+        double first = Run();
+        Assert.Equal(first, Run()); // business time only: the same ticks, the same range, bit for bit
+        Assert.NotEqual(0.15, first);
     }
 
     [Fact]

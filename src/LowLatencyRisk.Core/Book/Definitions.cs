@@ -223,6 +223,8 @@ public sealed record RiskConfig
     /// by default (a venue's "equity side impact"); <see cref="RiskBook{TMargin}.DefineAsset(int, int, double, ReadOnlySpan{HaircutTier}, bool)"/> sets it per asset.
     /// </summary>
     public bool CollateralInScenarios { get; init; }
+    /// <summary>EWMA volatility per underlying and the price scan range it sets (off by default).</summary>
+    public DynamicRangeConfig DynamicRange { get; init; } = DynamicRangeConfig.Off;
     /// <summary>Underlyings calibrated apart from the grid's own numbers at construction (<see cref="RiskBook{TMargin}.SetScenarioCalibration"/> changes them later).</summary>
     public IReadOnlyList<UnderlyingCalibration> ScenarioCalibrations { get; init; } = [];
     /// <summary>Continuously compounded rate used for discounting.</summary>
@@ -275,6 +277,7 @@ public sealed record RiskConfig
         Require(MaxAccounts is > 0 and <= 1 << 24, nameof(MaxAccounts), "must be in 1..16777216");
         Require(MaxPositionsPerAccount is > 0 and <= 4096, nameof(MaxPositionsPerAccount), "must be in 1..4096");
         Require(MaxAssets is > 0 and <= 256, nameof(MaxAssets), "must be in 1..256");
+        DynamicRange?.Validate();
         Require(Grid is not null, nameof(Grid), "is required");
         Require(double.IsFinite(Rate) && Math.Abs(Rate) < 1, nameof(Rate), "must be finite and below 100 %");
         Require(MaintenanceFraction is > 0 and <= 1, nameof(MaintenanceFraction), "must be in (0, 1]");
@@ -310,3 +313,66 @@ public sealed record RiskConfig
 /// <param name="Underlying">Underlying id.</param>
 /// <param name="Parameters">Its calibration.</param>
 public readonly record struct UnderlyingCalibration(int Underlying, ScenarioParameters Parameters);
+
+/// <summary>
+/// Dynamic price scan ranges from an EWMA volatility per underlying (RiskMetrics form), with an
+/// anti-procyclicality floor and buffer and a cap on the daily rise. Everything runs on business
+/// time (the index messages' timestamps), so a replay recomputes it exactly.
+/// </summary>
+public sealed record DynamicRangeConfig
+{
+    /// <summary>Off.</summary>
+    public static DynamicRangeConfig Off { get; } = new();
+
+    /// <summary>On or off.</summary>
+    public bool Enabled { get; init; }
+
+    /// <summary>Business time between return samples (an index tick at least this long after the last sample takes the next one).</summary>
+    public long SampleIntervalNanos { get; init; } = 86_400_000_000_000;
+
+    /// <summary>Decay per day (0.94, RiskMetrics daily); per sample interval Δ days it is λ^Δ, so the half-life in time stays the same whatever the interval.</summary>
+    public double LambdaPerDay { get; init; } = 0.94;
+
+    /// <summary>Daily volatility the EWMA starts from (its seed; 0.03 ≈ 57 % a year).</summary>
+    public double SeedDailyVolatility { get; init; } = 0.03;
+
+    /// <summary>Multiplier k of the daily volatility (2.33 ≈ the 99th percentile of a normal).</summary>
+    public double Multiplier { get; init; } = 2.33;
+
+    /// <summary>Margin period of risk, days.</summary>
+    public double MarginPeriodDays { get; init; } = 2;
+
+    /// <summary>Anti-procyclicality buffer held in calm markets (EMIR Art. 28: at least 25 %): the range is k σ √MPOR × (1 + buffer).</summary>
+    public double Buffer { get; init; } = 0.25;
+
+    /// <summary>The range never falls below this (a floor, e.g. from a long look-back).</summary>
+    public double Floor { get; init; } = 0.05;
+
+    /// <summary>Largest rise of the range in one UTC day, relative to its value at the day's start (0.5: at most ×1.5 a day).</summary>
+    public double MaxDailyIncrease { get; init; } = 0.5;
+
+    /// <summary>The range never exceeds this (a grid's extreme rows must keep prices positive).</summary>
+    public double Ceiling { get; init; } = 0.3;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string field, string why)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"{field} {why}", field);
+            }
+        }
+
+        Require(SampleIntervalNanos >= 1_000_000_000 && SampleIntervalNanos <= 31 * 86_400_000_000_000L, nameof(SampleIntervalNanos), "must be between 1 second and 31 days");
+        Require(LambdaPerDay is > 0 and < 1, nameof(LambdaPerDay), "must be in (0, 1)");
+        Require(SeedDailyVolatility is > 0 and < 1, nameof(SeedDailyVolatility), "must be in (0, 1)");
+        Require(Multiplier is > 0 and <= 20, nameof(Multiplier), "must be in (0, 20]");
+        Require(MarginPeriodDays is > 0 and <= 30, nameof(MarginPeriodDays), "must be in (0, 30]");
+        Require(Buffer is >= 0 and <= 1, nameof(Buffer), "must be in [0, 1]");
+        Require(Floor is > 0 and < 1, nameof(Floor), "must be in (0, 1)");
+        Require(Ceiling > Floor && Ceiling < 1, nameof(Ceiling), "must be above the floor and below 1");
+        Require(MaxDailyIncrease is > 0 and <= 10, nameof(MaxDailyIncrease), "must be in (0, 10]");
+    }
+}

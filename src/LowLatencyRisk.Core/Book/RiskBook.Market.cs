@@ -49,6 +49,11 @@ public partial class RiskBook<TMargin>
             _nowNanos = timestampNanos;
         }
 
+        if (_config.DynamicRange.Enabled)
+        {
+            SampleIndex(underlying, price, timestampNanos);
+        }
+
         return MarkResult.Accepted;
     }
 

@@ -103,6 +103,11 @@ public partial class RiskBook<TMargin>
         _accounts = new AccountTotals[accounts];
         _sliceHolders = new int[accounts];
         _lastFundingNanos = new long[config.MaxInstruments];
+        _ewmaVariance = new double[_underlyings];
+        _samplePrice = new double[_underlyings];
+        _sampleNanos = new long[_underlyings];
+        _dayStartRange = new double[_underlyings];
+        _rangeDay = new long[_underlyings];
         _fundingAccounts = new int[accounts];
         _fundingAmounts = new double[accounts];
         _rankLosses = new double[_positionsPerAccount];
@@ -250,6 +255,7 @@ public partial class RiskBook<TMargin>
         visitor.Value(ref _sliceCount);
         visitor.Array(_sliceHolders);
         VisitFunding(visitor);
+        VisitDynamicRange(visitor);
         visitor.Array(_calibration);
         for (int u = 0; u < _underlyings; u++)
         {

@@ -202,6 +202,23 @@ public sealed class LlrConfig
             $"priceScanRange × extremeMultiplier = {g.PriceScanRange * g.ExtremeMultiplier:G4} must be below 1 (the extreme scenario would take the price to zero or below)");
 
         var m = Margin;
+        if (m.DynamicRange is null)
+        {
+            Check(false, "margin.dynamicRange", "is null; leave it out for none");
+        }
+        else
+        {
+            try
+            {
+                m.DynamicRange.Validate();
+            }
+            catch (ArgumentException invalid)
+            {
+                string field = invalid.ParamName is { Length: > 0 } name ? char.ToLowerInvariant(name[0]) + name[1..] : "";
+                Check(false, $"margin.dynamicRange.{field}", invalid.Message.Split(" (Parameter", 2)[0][(invalid.ParamName?.Length ?? 0)..].Trim());
+            }
+        }
+
         Check(m.MaintenanceFraction is > 0 and <= 1, "margin.maintenanceFraction", $"{m.MaintenanceFraction} is not in (0, 1]");
         Check(double.IsFinite(m.Rate) && Math.Abs(m.Rate) < 1, "margin.rate", $"{m.Rate} is not a rate below 100 %");
         Check(m.ShortOptionMinimumFraction is >= 0 and < 1, "margin.shortOptionMinimumFraction", $"{m.ShortOptionMinimumFraction} is not in [0, 1)");
@@ -412,6 +429,7 @@ public sealed class LlrConfig
         MaxCollateralUnits = Margin.MaxCollateralUnits,
         MaxMultiplier = Margin.MaxMultiplier,
         CollateralInScenarios = Margin.CollateralInScenarios,
+        DynamicRange = Margin.DynamicRange,
     };
 
     /// <summary>The engine's liquidation options (null when <c>liquidation.enabled</c> is false: breaches only).</summary>
@@ -580,6 +598,7 @@ public sealed class MarginSection
     public double MaxCollateralUnits { get; init; } = 1e13;
     public double MaxMultiplier { get; init; } = 1e8;
     public bool CollateralInScenarios { get; init; }
+    public DynamicRangeConfig DynamicRange { get; init; } = DynamicRangeConfig.Off;
 }
 
 public sealed class StandardMarginSection

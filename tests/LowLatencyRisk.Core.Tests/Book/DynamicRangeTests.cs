@@ -1,0 +1,146 @@
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Risk;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Core.Tests.Book;
+
+/// <summary>
+/// EWMA volatility per underlying and the dynamic price scan range it sets: k = 2.33, MPOR 2 days,
+/// buffer 25 %, floor 5 %, ceiling 30 %, at most +50 % a day; λ = 0.94 a day; seed 2 % a day.
+/// The range is clamp(2.33 × σ_day × √2 × 1.25, 0.05, 0.30), capped at 1.5 × the day's first range.
+/// </summary>
+public class DynamicRangeTests
+{
+    private const long Day = 86_400_000_000_000;
+    private const long T0 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
+
+    private static RiskBook Book(long interval = Day)
+    {
+        var book = new RiskBook(new RiskConfig
+        {
+            MaxUnderlyings = 1, MaxInstruments = 4, MaxAccounts = 2, MaxPositionsPerAccount = 4, MaxAssets = 1, IndexBand = 0.5,
+            Grid = ScenarioGrid.CmeSpan16(0.15, 0.25),
+            DynamicRange = new DynamicRangeConfig { Enabled = true, SampleIntervalNanos = interval, SeedDailyVolatility = 0.02 },
+        });
+        book.DefineUnderlying(0);
+        book.DefineInstrument(0, new InstrumentSpec(InstrumentKind.Perpetual, 0, 0, 0, 1, 0.01, 0.001));
+        book.DefineAsset(0, -1, 1.0, [new HaircutTier(1e15, 0)]);
+        return book;
+    }
+
+    [Fact]
+    public void Ewma_FollowsTheHandComputedSequence_AndSetsTheRange()
+    {
+        var book = Book();
+        // Day 0, the first index: the seed, σ = 0.02; range 2.33 × 0.02 × √2 × 1.25 = 0.0823779 (below
+        // the grid's 0.15: a fall is not capped).
+        Assert.Equal(MarkResult.Accepted, book.UpdateIndex(0, 100, T0));
+        Assert.Equal(0.02, book.EwmaDailyVolatility(0), 12);
+        Assert.Equal(0.0823779400082328, book.ScenarioCalibration(0).PriceScanRange, 12);
+
+        // A tick within the interval takes no sample.
+        book.UpdateIndex(0, 101, T0 + (Day / 2));
+        Assert.Equal(0.02, book.EwmaDailyVolatility(0), 12);
+
+        // Day 1 at 101: r = ln 1.01 = 0.00995033; σ² = 0.94 × 0.0004 + 0.06 × r² = 0.000381940545;
+        // σ = 0.0195433; range 0.0804968.
+        book.UpdateIndex(0, 101, T0 + Day);
+        Assert.Equal(0.01954329923644548, book.EwmaDailyVolatility(0), 12);
+        Assert.Equal(0.08049683660314239, book.ScenarioCalibration(0).PriceScanRange, 12);
+
+        // Day 2 at 98.98: r = ln 0.98 = −0.0202027; σ² = 0.94 × 0.000381940545 + 0.06 × r² =
+        // 0.000383513075; σ = 0.0195835; range 0.0806624.
+        book.UpdateIndex(0, 98.98, T0 + (2 * Day));
+        Assert.Equal(0.019583489865700052, book.EwmaDailyVolatility(0), 12);
+        Assert.Equal(0.0806623776654237, book.ScenarioCalibration(0).PriceScanRange, 12);
+    }
+
+    [Fact]
+    public void AnEightHourInterval_UsesTheDecayOfEightHours()
+    {
+        // λ for 8 h = 0.94^(1/3) = 0.979586; the seed per interval 0.0004 / 3; after +1 % over
+        // 8 h: σ²_8h = 0.979586 × 0.000133333 + 0.020414 × 0.0000990066 = 0.000132632642;
+        // per day × 3: σ_day = 0.0199474.
+        var book = Book(interval: Day / 3);
+        book.UpdateIndex(0, 100, T0);
+        book.UpdateIndex(0, 101, T0 + (Day / 3));
+        Assert.Equal(0.019947378913592315, book.EwmaDailyVolatility(0), 12);
+    }
+
+    [Fact]
+    public void ACrashAndItsAftermath_TheRangeRisesAtMostTheCapADay_NeverLeavesFloorAndCeiling_AndRecovers()
+    {
+        var book = Book();
+        double price = 100;
+        book.UpdateIndex(0, price, T0);
+        double last = book.ScenarioCalibration(0).PriceScanRange;
+        var ranges = new List<double>();
+        for (int day = 1; day <= 60; day++)
+        {
+            price *= day <= 10 ? 0.90 : 1.001; // ten days of −10 %, then calm
+            for (int tick = 0; tick < 4; tick++)
+            {
+                Assert.Equal(MarkResult.Accepted, book.UpdateIndex(0, price, T0 + (day * Day) + (tick * Day / 4)));
+                double range = book.ScenarioCalibration(0).PriceScanRange;
+                Assert.InRange(range, 0.05, 0.30);
+                Assert.True(range <= (last * 1.5) + 1e-15, $"day {day}: {range} after {last}");
+            }
+
+            last = book.ScenarioCalibration(0).PriceScanRange;
+            ranges.Add(last);
+        }
+
+        // The crash took σ to about 6.5 % a day: the target passes the ceiling, reached through the cap
+        // (0.0824 → 0.1236 → 0.1853 → 0.2780 → 0.30).
+        Assert.Equal(0.30, ranges[9], 12);
+        Assert.True(ranges[1] < 0.30 && ranges[1] <= ranges[0] * 1.5 + 1e-15, $"{ranges[0]}, {ranges[1]}");
+        // Calm afterwards: σ² decays by 0.94 a day and the range with it (0.0642 after 50 calm days).
+        Assert.True(ranges[^1] < 0.1 && ranges[^1] < ranges[20] && ranges[20] < ranges[12], $"{ranges[12]}, {ranges[20]}, {ranges[^1]}");
+    }
+
+    [Fact]
+    public void AMarketThatDoesNotMove_BringsTheRangeToTheFloor_AndNoLower()
+    {
+        // No returns: σ² = 0.0004 × 0.94ⁿ; the target 2.33 × σ × √2 × 1.25 reaches 0.05 when
+        // σ = 0.012139, i.e. after n = 2 ln(0.02 / 0.012139) / −ln 0.94 = 16.1 days; from then on the floor.
+        var book = Book();
+        for (int day = 0; day <= 40; day++)
+        {
+            book.UpdateIndex(0, 100, T0 + (day * Day));
+            Assert.True(book.ScenarioCalibration(0).PriceScanRange >= 0.05);
+            Assert.Equal(day >= 17, book.ScenarioCalibration(0).PriceScanRange == 0.05);
+        }
+    }
+
+    [Fact]
+    public void TheRange_MarginsThePosition_AndIndexTicksDoNotAllocate()
+    {
+        var book = Book();
+        book.UpdateIndex(0, 30_000, T0);
+        book.Revalue();
+        book.SetCollateral(0, 0, 100_000);
+        book.ApplyFill(0, 0, 1, 30_000);
+        // Long 1 at 30,000 on the CME grid at the dynamic range 0.0823779: IM 30,000 × 0.0823779 = 2,471.34.
+        Assert.Equal(30_000 * 0.0823779400082328, book.InitialMargin(0), 6);
+
+        long t = T0;
+        GcAssert.NoAllocation(book, b =>
+        {
+            t += Day;
+            b.UpdateIndex(0, 30_000 * (1 + (0.01 * ((t / Day) % 3 - 1))), t);
+            b.Revalue();
+            while (b.TryDequeueTransition(out _))
+            {
+            }
+        }, warmUp: 20, iterations: 200);
+    }
+
+    [Fact]
+    public void BadSettings_AreRefusedByField()
+    {
+        Assert.Equal("Floor", Assert.Throws<ArgumentException>(() => new DynamicRangeConfig { Floor = 0 }.Validate()).ParamName);
+        Assert.Equal("Ceiling", Assert.Throws<ArgumentException>(() => new DynamicRangeConfig { Ceiling = 0.04 }.Validate()).ParamName);
+        Assert.Equal("LambdaPerDay", Assert.Throws<ArgumentException>(() => new DynamicRangeConfig { LambdaPerDay = 1 }.Validate()).ParamName);
+        Assert.Equal("SampleIntervalNanos", Assert.Throws<ArgumentException>(() => new DynamicRangeConfig { SampleIntervalNanos = 5 }.Validate()).ParamName);
+    }
+}
