@@ -154,6 +154,28 @@ public sealed class LlrConfig
             }
         }
 
+        // A section whose Core record validates itself: its first invalid field, by path ("null" means left null).
+        void CheckSection(Action? validate, string at, string whenNull)
+        {
+            if (validate is null)
+            {
+                Check(false, at, $"is null; {whenNull}");
+                return;
+            }
+
+            try
+            {
+                validate();
+            }
+            catch (ArgumentException invalid)
+            {
+                string name = invalid.ParamName ?? "";
+                string why = invalid.Message.Split(" (Parameter", 2)[0];
+                why = why.StartsWith(name, StringComparison.Ordinal) ? why[name.Length..].TrimStart(':', ' ') : why;
+                Check(false, name.Length > 0 ? $"{at}.{char.ToLowerInvariant(name[0])}{name[1..]}" : at, why);
+            }
+        }
+
         if (Book is null || Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null || Journal is null || Gate is null || Liquidation is null)
         {
             e.Add("$: a section is null; omit it to take its defaults");
@@ -181,43 +203,13 @@ public sealed class LlrConfig
         Check(g.ExtremeMultiplier is >= 1 and <= 10, "scenarioGrid.extremeMultiplier", $"{g.ExtremeMultiplier} is not in [1, 10]");
         Check(g.CoverFraction is > 0 and <= 1, "scenarioGrid.coverFraction", $"{g.CoverFraction} is not in (0, 1]");
         Check(g.Steps is >= 2 and <= 41, "scenarioGrid.steps", $"{g.Steps} is not in 2..41");
-        if (g.CryptoPortfolio is null)
-        {
-            Check(false, "scenarioGrid.cryptoPortfolio", "is null; leave it out for the published BTC parameters");
-        }
-        else
-        {
-            try
-            {
-                g.CryptoPortfolio.Validate();
-            }
-            catch (ArgumentException invalid)
-            {
-                string field = invalid.ParamName is { Length: > 0 } name ? char.ToLowerInvariant(name[0]) + name[1..] : "";
-                Check(false, $"scenarioGrid.cryptoPortfolio.{field}", invalid.Message.Split(": ", 2)[^1].Split(" (Parameter", 2)[0]);
-            }
-        }
+        CheckSection(g.CryptoPortfolio is null ? null : g.CryptoPortfolio.Validate, "scenarioGrid.cryptoPortfolio", "leave it out for the published BTC parameters");
 
         Check(g.Preset != GridPreset.CmeSpan16 || !(g.PriceScanRange * g.ExtremeMultiplier >= 1), "scenarioGrid",
             $"priceScanRange × extremeMultiplier = {g.PriceScanRange * g.ExtremeMultiplier:G4} must be below 1 (the extreme scenario would take the price to zero or below)");
 
         var m = Margin;
-        if (m.DynamicRange is null)
-        {
-            Check(false, "margin.dynamicRange", "is null; leave it out for none");
-        }
-        else
-        {
-            try
-            {
-                m.DynamicRange.Validate();
-            }
-            catch (ArgumentException invalid)
-            {
-                string field = invalid.ParamName is { Length: > 0 } name ? char.ToLowerInvariant(name[0]) + name[1..] : "";
-                Check(false, $"margin.dynamicRange.{field}", invalid.Message.Split(" (Parameter", 2)[0][(invalid.ParamName?.Length ?? 0)..].Trim());
-            }
-        }
+        CheckSection(m.DynamicRange is null ? null : m.DynamicRange.Validate, "margin.dynamicRange", "leave it out for none");
 
         Check(m.MaintenanceFraction is > 0 and <= 1, "margin.maintenanceFraction", $"{m.MaintenanceFraction} is not in (0, 1]");
         Check(double.IsFinite(m.Rate) && Math.Abs(m.Rate) < 1, "margin.rate", $"{m.Rate} is not a rate below 100 %");
