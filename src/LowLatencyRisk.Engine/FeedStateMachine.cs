@@ -311,7 +311,11 @@ public sealed class FeedStateMachine
                 break;
             case FeedMessageType.FundingRate:
                 ref readonly var funding = ref WireMessage.Read<FundingRateMessage>(p);
-                var paid = funding.IntervalNanos is > 0 and <= MaxFundingIntervalNanos
+                // The funding time may not lie more than one interval past the message's business
+                // time: a far-future time would be accepted once and then refuse every real event
+                // of the instrument as "not after the last".
+                var paid = funding.IntervalNanos is > 0 and <= MaxFundingIntervalNanos && funding.FundingTimeNanos > 0
+                    && funding.FundingTimeNanos - timestamp <= funding.IntervalNanos
                     ? _book.BeginFunding(funding.Instrument, funding.Rate, funding.FundingTimeNanos)
                     : FundingResult.InvalidRate;
                 if (paid != FundingResult.Applied)

@@ -47,12 +47,17 @@ public sealed partial class LiquidationOrderTests
         Funding(rig, 0, 0.0005, EightHours, T0 + EightHours);
         Funding(rig, 0, 0.0005, 0, T0 + (2 * EightHours));
         Funding(rig, 0, 0.0005, FeedStateMachine.MaxFundingIntervalNanos + 1, T0 + (2 * EightHours));
-        Funding(rig, 3, 0.0005, EightHours, T0 + (2 * EightHours));
+        Funding(rig, 3, 0.0005, EightHours, T0 + EightHours);
         Funding(rig, 0, double.NaN, EightHours, T0 + (2 * EightHours));
+        // A funding time far in the future (here the last representable one): accepted, it would make
+        // every real event of the perpetual "not after the last" — refused instead, and a real one after it passes.
+        Funding(rig, 0, 0.0001, EightHours, long.MaxValue);
+        Funding(rig, 0, 0.0001, EightHours, -1);
         rig.Settle();
         Assert.Equal(1, c.Rejects[(int)FeedReject.OutOfOrder]);
         Assert.Equal(1, c.Rejects[(int)FeedReject.UnknownId]);
-        Assert.Equal(3, c.Rejects[(int)FeedReject.InvalidValue]);
+        Assert.Equal(5, c.Rejects[(int)FeedReject.InvalidValue]);
+        Assert.Equal(T0 + EightHours, rig.Book.LastFundingNanos(0));
         Assert.Equal(-150, rig.Book.SettledCash(0), 9);
         Assert.Equal((1L, 2L), (c.FundingEvents, c.FundingPayments));
     }
@@ -69,7 +74,10 @@ public sealed partial class LiquidationOrderTests
         Account(rig, 0, 45_100, 10, 30_000);
         Account(rig, 1, 100_000, -4, 30_000);
         Funding(rig, 0, 0.0005, EightHours, T0 + EightHours);
-        Funding(rig, 0, -0.0001, EightHours, T0 + (2 * EightHours)); // 3 a contract back to the long: +30, the short −12
+        // 3 a contract back to the long: +30, the short −12. Its funding time is 16 h after the
+        // messages' business time, so it is sent as a 16-hour interval (a time more than one interval
+        // ahead is refused).
+        Funding(rig, 0, -0.0001, 2 * EightHours, T0 + (2 * EightHours));
         rig.Settle();
         journal.Dispose();
 
@@ -128,7 +136,7 @@ public sealed partial class LiquidationOrderTests
         var c = rig.Engine.Counters;
         Assert.Equal(1, c.Rejects[(int)FeedReject.UnknownId]);
         Assert.Equal(2, c.Rejects[(int)FeedReject.InvalidValue]);
-        Assert.Equal(1, c.EventsByType[(int)FeedMessageType.ScenarioCalibration] - 3); // four seen, one applied
+        Assert.Equal(4, c.EventsByType[(int)FeedMessageType.ScenarioCalibration]); // four seen, one applied
         Assert.Equal(0.20, rig.Book.ScenarioCalibration(0).PriceScanRange);
         journal.Dispose();
 

@@ -12,15 +12,8 @@ namespace LowLatencyRisk.Benchmarks.Book;
 /// Same access pattern as <see cref="RiskBookBenchmarks"/>.
 /// </summary>
 [MemoryDiagnoser]
-public class PortfolioComponentsBenchmarks
+public class PortfolioComponentsBenchmarks : BookPathBenchmarks
 {
-    private RiskBook _book = null!;
-    private StandardWorkload _w = null!;
-    private int _n;
-    private long _calls;
-    private long _t;
-    private int _option;
-
     /// <summary>Which components are on: none, intra (calendar spread charge), inter (credits), addOn (size), all.</summary>
     [Params("none", "intra", "inter", "addOn", "all")]
     public string Components { get; set; } = "none";
@@ -61,60 +54,7 @@ public class PortfolioComponentsBenchmarks
     public void Setup()
     {
         var scale = new WorkloadScale();
-        _w = StandardWorkload.Build(scale, configure: c => c with { Components = For(Components, scale.Underlyings) });
-        _book = _w.Book;
-        _t = StandardWorkload.StartNanos;
-        _option = _w.Option(0, 3, 5, call: true);
-        int affected = 0;
-        for (int a = 0; a < scale.Accounts; a++)
-        {
-            for (int k = 0; k < _book.PositionCount(a); k++)
-            {
-                affected += _book.Instrument(_book.PositionInstrumentAt(a, k)).Underlying == 0 ? 1 : 0;
-            }
-        }
-
-        while (_book.TryDequeueTransition(out _))
-        {
-        }
-
-        Console.WriteLine($"// components {Components}: positions in underlying 0: {affected}");
-    }
-
-    /// <summary>One fill on an existing position (alternating buy and sell of the same size).</summary>
-    [Benchmark]
-    public FillResult Fill()
-    {
-        _n = (_n + 7919) % 10_000;
-        int i = _book.PositionInstrumentAt(_n, 0);
-        var r = _book.ApplyFill(_n, i, ((_calls++ / 10_000) & 1) == 0 ? 0.01 : -0.01, _book.MarkPrice(i));
-        while (_book.TryDequeueTransition(out _))
-        {
-        }
-
-        return r;
-    }
-
-    /// <summary>Margin after a hypothetical sale of one call.</summary>
-    [Benchmark]
-    public double WhatIf()
-    {
-        _n = (_n + 7919) % 10_000;
-        return _book.WhatIf(_n, _option, -1).InitialMarginAfter;
-    }
-
-    /// <summary>An index tick on underlying 0 and the revaluation of its instruments and every holder.</summary>
-    [Benchmark]
-    public int IndexTickAndRevalue()
-    {
-        _book.UpdateIndex(0, StandardWorkload.InitialIndex(0) * (1 + ((_t / 1_000_000 % 11) * 0.0005)), _t += 1_000_000);
-        _book.Revalue();
-        int transitions = 0;
-        while (_book.TryDequeueTransition(out _))
-        {
-            transitions++;
-        }
-
-        return transitions;
+        Use(StandardWorkload.Build(scale, configure: c => c with { Components = For(Components, scale.Underlyings) }));
+        Console.WriteLine($"// components {Components}: positions in underlying 0: {AffectedPositions}");
     }
 }

@@ -197,5 +197,6 @@ public partial class RiskBook<TMargin>
 
     /// <summary>The scan risk of an account × underlying risk array (the grid's rule: the worst row, or its three parts with the underlying's dampener).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private double ScanOf(ReadOnlySpan<double> array, int u) => _grid.ScanOf(array, _calibration[u].ExtendedDampener);
+    private double ScanOf(ReadOnlySpan<double> array, int u) =>
+        _grid.IsPlain ? _grid.ScanOf(array) : _grid.ScanOf(array, _calibration[u].ExtendedDampener); // a plain grid has no dampener to read
 }

@@ -257,9 +257,12 @@ public partial class RiskBook<TMargin>
         VisitFunding(visitor);
         VisitDynamicRange(visitor);
         visitor.Array(_calibration);
-        for (int u = 0; u < _underlyings; u++)
+        if (visitor is Persistence.StateRestore)
         {
-            ApplyCalibration(u, _calibration[u]); // after a restore the rows follow the restored calibration; after a capture, unchanged
+            for (int u = 0; u < _underlyings; u++)
+            {
+                ApplyCalibration(u, _calibration[u]); // the calculators follow the restored calibration
+            }
         }
     }
 
