@@ -35,6 +35,12 @@ public enum FeedReject
     TransferRefused = 14,
     /// <summary>A fill of an isolated account in an instrument other than its own.</summary>
     IsolatedInstrument = 15,
+    /// <summary>
+    /// A message about an account another shard owns (<see cref="ShardMap"/>): every shard reads the
+    /// whole feed in order, so each counts here what its peers applied. A collateral transfer
+    /// between accounts of two shards is refused by both (transfers stay within a shard).
+    /// </summary>
+    OtherShard = 16,
 }
 
 /// <summary>
@@ -47,7 +53,7 @@ public sealed class EngineCounters
     public long[] EventsByType { get; } = new long[EngineCountersLayout.FeedTypes];
 
     /// <summary>Rejected messages by reason (index = FeedReject).</summary>
-    public long[] Rejects { get; } = new long[16];
+    public long[] Rejects { get; } = new long[EngineCountersLayout.RejectReasons];
 
     /// <summary>Margin transitions taken from the book, by the state entered (index = MarginState).</summary>
     public long[] BreachesByState { get; } = new long[4];
@@ -176,15 +182,18 @@ public sealed class EngineCounters
 public static class EngineCountersLayout
 {
     /// <summary>Layout identifier stored in slot 0.</summary>
-    public const long LayoutId = 0x4C4C52454E47_0002; // "LLRENG" v2: 32 slots of events by type (feed types above 15)
+    public const long LayoutId = 0x4C4C52454E47_0003; // "LLRENG" v3: 32 slots of events by type, 32 of rejects by reason
 
     /// <summary>Slots of events by feed message type (type numbers below this).</summary>
     public const int FeedTypes = 32;
 
+    /// <summary>Slots of rejects by reason (<see cref="FeedReject"/> values below this).</summary>
+    public const int RejectReasons = 32;
+
     /// <summary>Slot indices.</summary>
     public const int Layout = 0, Events = 1, Batches = 2, Revaluations = 3, SequenceGaps = 4, BreachRingFull = 5, PendingBreaches = 6,
         FeedLag = 7, BreachLag = 8, AbandonedSlots = 9, RiskOff = 10, WorkingOrders = 11, UptimeNanos = 12, EngineAllocatedBytes = 13, GcCount = 14,
-        EventsByType = 16, Rejects = EventsByType + FeedTypes, BreachesByState = Rejects + 16, FeedLatency = BreachesByState + 4,
+        EventsByType = 16, Rejects = EventsByType + FeedTypes, BreachesByState = Rejects + RejectReasons, FeedLatency = BreachesByState + 4,
         StateChanges = FeedLatency + EngineCounters.LatencyBuckets, BreachesPublished = StateChanges + 1, BreachesCoalesced = StateChanges + 2,
         RiskOffNanos = StateChanges + 3, ReplayedEvents = StateChanges + 4, SnapshotsWritten = StateChanges + 5, SnapshotFailures = StateChanges + 6, ProducerRestarts = StateChanges + 7, JournalFailed = StateChanges + 8,
         OrderChecksAnswered = StateChanges + 9, OrderChecksMalformed = StateChanges + 10, OrderChecksWaited = StateChanges + 11, FeedLatencySumNanos = StateChanges + 12,

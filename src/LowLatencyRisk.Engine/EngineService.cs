@@ -163,6 +163,7 @@ public sealed class EngineService : IDisposable
             var gate = new PreTradeGate(book, config.ToGateConfig());
             var engine = new RiskEngine(book, gate, feed.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breach.CreateSingleProducer(),
                 TimeSpan.FromMilliseconds(config.Engine.RevalueIntervalMilliseconds), config.ToLiquidationOptions()) { RevaluationStep = config.Engine.RevaluationStepHolders, SequenceWindow = config.Engine.SequenceWindow };
+            engine.Machine.AssignShard(config.ToShardMap(), config.Shards.Index); // before recovery: a replay refuses the other shards' accounts as the live engine did
             var service = new EngineService(config, feed, breach, counters, engine, attached) { _roles = roles, _gateRings = [.. gateRings] };
             service._orderChecks = [.. Enumerable.Range(0, gateRings.Count / 2).Select(k =>
                 new GateService(gate, gateRings[2 * k].CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), gateRings[(2 * k) + 1].CreateSingleProducer()))];

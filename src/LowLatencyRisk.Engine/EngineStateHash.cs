@@ -39,7 +39,19 @@ public static class EngineStateHash
         return Of(machine, includeProducerSequences: true);
     }
 
-    private static ulong Of(FeedStateMachine engine, bool includeProducerSequences)
+    /// <summary>
+    /// The hash of the market (indices, marks) and of the accounts shard <paramref name="shard"/> of
+    /// <paramref name="map"/> owns, without producer sequences: what a shard and an unsharded engine
+    /// fed the same input must agree on, account set by account set.
+    /// </summary>
+    public static ulong ComputeShard(FeedStateMachine machine, ShardMap map, int shard)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        ArgumentNullException.ThrowIfNull(map);
+        return Of(machine, includeProducerSequences: false, a => map.ShardOf(a) == shard);
+    }
+
+    private static ulong Of(FeedStateMachine engine, bool includeProducerSequences, Func<int, bool>? accounts = null)
     {
         var book = engine.Book;
         ulong h = Offset;
@@ -65,6 +77,11 @@ public static class EngineStateHash
 
         for (int a = 0; a < book.Config.MaxAccounts; a++)
         {
+            if (accounts is not null && !accounts(a))
+            {
+                continue;
+            }
+
             h = Mix(h, Bits(book.RealizedPnl(a)));
             for (int x = 0; x < book.Config.MaxAssets; x++)
             {

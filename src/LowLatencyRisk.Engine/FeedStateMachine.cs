@@ -95,6 +95,86 @@ public sealed class FeedStateMachine
 
     private MassCancelRequest _cancel;
 
+    // Accounts another shard owns (null when the engine is not sharded): one load per account message.
+    private bool[]? _otherShard;
+
+    /// <summary>The shard map this machine follows (<see cref="ShardMap.Single"/> until <see cref="AssignShard"/>).</summary>
+    public ShardMap ShardMap { get; private set; } = ShardMap.Single;
+
+    /// <summary>Which shard of <see cref="ShardMap"/> this machine is.</summary>
+    public int ShardIndex { get; private set; }
+
+    /// <summary>
+    /// Makes this machine shard <paramref name="index"/> of <paramref name="map"/>: messages about
+    /// accounts other shards own are refused (<see cref="FeedReject.OtherShard"/>) after their
+    /// producer sequence is consumed — every shard reads the whole feed, so sequences stay
+    /// contiguous and a redelivery is still an exact duplicate — and the gate refuses their orders.
+    /// Call before the first message; a single-shard map changes nothing.
+    /// </summary>
+    public void AssignShard(ShardMap map, int index)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, map.Count);
+        ShardMap = map;
+        ShardIndex = index;
+        if (map.Count == 1)
+        {
+            _otherShard = null;
+            return;
+        }
+
+        _otherShard = new bool[_book.Config.MaxAccounts];
+        for (int a = 0; a < _otherShard.Length; a++)
+        {
+            _otherShard[a] = map.ShardOf(a) != index;
+            if (_otherShard[a])
+            {
+                _gate?.SetAccountOtherShard(a);
+                if (_book.IsAccount(a))
+                {
+                    Release(a);
+                }
+            }
+        }
+
+        // What releasing queued (accounts leaving a margin state they started in) is not this
+        // shard's to announce; its own accounts' states are announced by the owner as at any start.
+        while (_book.TryDequeueTransition(out _))
+        {
+        }
+    }
+
+    /// <summary>
+    /// Empties an account another shard owns out of the starting book (a book file or the generator
+    /// hold every account): its positions are closed at their own average price — no P&amp;L — and
+    /// its collateral set to zero, so it holds nothing here, is never revalued and never breaches
+    /// here; its state lives on its owner.
+    /// </summary>
+    private void Release(int account)
+    {
+        for (int k = _book.PositionCount(account) - 1; k >= 0; k--)
+        {
+            int instrument = _book.PositionInstrumentAt(account, k);
+            double q = _book.PositionQuantity(account, instrument);
+            if (q != 0)
+            {
+                _book.ApplyFill(account, instrument, -q, _book.PositionAveragePrice(account, instrument));
+            }
+        }
+
+        for (int x = 0; x < _book.Config.MaxAssets; x++)
+        {
+            if (_book.CollateralBalance(account, x) != 0)
+            {
+                _book.SetCollateral(account, x, 0);
+            }
+        }
+    }
+
+    /// <summary>Whether this machine's shard owns <paramref name="account"/> (true for every id when not sharded; an unknown id is left to the book to refuse).</summary>
+    public bool Owns(int account) => _otherShard is null || (uint)account >= (uint)_otherShard.Length || !_otherShard[account];
+
     /// <summary>The last producer sequence accepted from <paramref name="producer"/> in its current epoch (what makes replays idempotent).</summary>
     public long LastProducerSequence(int producer) => _lastSequence[producer];
 
@@ -190,6 +270,13 @@ public sealed class FeedStateMachine
         }
 
         _lastSequence[producer] = sequence;
+        if (_otherShard is not null && !OwnsAccountsOf(p))
+        {
+            Counters.EventsByType[type]++;
+            Reject(FeedReject.OtherShard);
+            return new FeedEffect((FeedMessageType)type, h.TimestampNanos, h.PublishTicks, false, -1);
+        }
+
         long timestamp = h.TimestampNanos;
         long publishTicks = h.PublishTicks;
         if (_gate is not null && timestamp >= _gate.NextDayStart)
@@ -359,6 +446,13 @@ public sealed class FeedStateMachine
         }
 
         return new FeedEffect((FeedMessageType)type, timestamp, publishTicks, ladder, marked);
+    }
+
+    /// <summary>Whether every account <paramref name="p"/> is about belongs to this shard (true for market and parameter messages).</summary>
+    private bool OwnsAccountsOf(ReadOnlySpan<byte> p)
+    {
+        int n = ShardMap.AccountsOf(p, out int first, out int second);
+        return n == 0 || (Owns(first) && (n == 1 || Owns(second)));
     }
 
     private void ApplyLifecycle(in OrderLifecycleMessage m, long timestamp)

@@ -93,7 +93,7 @@ public static class PrometheusExposition
         (new(L.EventsByType, "llr_events_by_type_total", MetricType.Counter, "Feed messages processed, by message type."), "type",
             [.. Enum.GetValues<FeedMessageType>().Select(t => ((int)t, Snake(t.ToString())))], EngineCountersLayout.FeedTypes),
         (new(L.Rejects, "llr_rejects_total", MetricType.Counter, "Feed messages refused, by reason (each counted and applied to nothing)."), "reason",
-            [.. Enum.GetValues<FeedReject>().Select(r => ((int)r, Snake(r.ToString())))], 16),
+            [.. Enum.GetValues<FeedReject>().Select(r => ((int)r, Snake(r.ToString())))], EngineCountersLayout.RejectReasons),
         (new(L.BreachesByState, "llr_margin_transitions_total", MetricType.Counter, "Margin transitions taken from the book, by the state entered."), "state",
             [.. Enum.GetValues<MarginState>().Select(s => ((int)s, Snake(s.ToString())))], 4),
         (new(L.FeedLatency, "llr_feed_latency_seconds", MetricType.Histogram, "Feed publish to applied, per batch (its last message)."), "le",

@@ -106,6 +106,8 @@ public enum RejectReason : byte
     DailyLossLimit = 25,
     /// <summary>A protected quote while the account's market-maker protection of the underlying is frozen (tripped).</summary>
     MmpFrozen = 26,
+    /// <summary>The account belongs to another shard of a sharded venue: send the check to its owner.</summary>
+    OtherShard = 27,
 }
 
 /// <summary>The gate's answer: accept, or reject with one reason and the numbers that failed.</summary>

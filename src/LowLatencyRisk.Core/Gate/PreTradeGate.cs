@@ -164,7 +164,21 @@ public class PreTradeGate<TMargin>
     public void SetAccountKillSwitch(int account, bool on) => _accountKill[account] = on;
 
     /// <summary>Enables or disables an account.</summary>
-    public void SetAccountEnabled(int account, bool enabled) => _accountDisabled[account] = !enabled;
+    public void SetAccountEnabled(int account, bool enabled) => _accountDisabled[account] = !enabled || (_otherShard is not null && _otherShard[account]);
+
+    /// <summary>
+    /// Marks <paramref name="account"/> as owned by another shard of a sharded venue: its orders are
+    /// refused with <see cref="RejectReason.OtherShard"/> from now on (its positions, margin and
+    /// working orders live on the owner's gate). Not reversible: a shard's accounts are fixed by its map.
+    /// </summary>
+    public void SetAccountOtherShard(int account)
+    {
+        _otherShard ??= new bool[_accountDisabled.Length];
+        _otherShard[account] = true;
+        _accountDisabled[account] = true;
+    }
+
+    private bool[]? _otherShard;
 
     /// <summary>Overrides an instrument's limits; NaN keeps the current value.</summary>
     public void SetInstrumentLimits(int instrument, double maxOrderQuantity = double.NaN, double maxOrderNotional = double.NaN,
@@ -284,7 +298,8 @@ public class PreTradeGate<TMargin>
 
         if (_accountDisabled[a])
         {
-            return new Decision(RejectReason.AccountDisabled);
+            // A sharded venue's other accounts are disabled here too: their reason costs nothing on the path of the own.
+            return new Decision(_otherShard is not null && _otherShard[a] ? RejectReason.OtherShard : RejectReason.AccountDisabled);
         }
 
         if (!_book.MayHold(a, i))

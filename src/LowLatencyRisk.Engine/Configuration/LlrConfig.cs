@@ -58,6 +58,12 @@ public sealed class LlrConfig
     /// <summary>How the engine sizes liquidation orders and the liquidator sends them.</summary>
     public LiquidationSection Liquidation { get; init; } = new();
 
+    /// <summary>Which accounts this engine owns when the venue runs several (one shard by default).</summary>
+    public ShardsSection Shards { get; init; } = new();
+
+    /// <summary>The JetStream server, streams and subjects <c>llr bridge</c> moves messages over (between machines).</summary>
+    public JetStreamSection JetStream { get; init; } = new();
+
     /// <summary>Serializer settings: camelCase, comments and trailing commas allowed, unknown fields refused, enums by name.</summary>
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
@@ -176,7 +182,7 @@ public sealed class LlrConfig
             }
         }
 
-        if (Book is null || Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null || Journal is null || Gate is null || Liquidation is null)
+        if (Book is null || Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null || Journal is null || Gate is null || Liquidation is null || Shards is null || JetStream is null)
         {
             e.Add("$: a section is null; omit it to take its defaults");
             return e;
@@ -304,12 +310,28 @@ public sealed class LlrConfig
         Check(Liquidation.InsuranceFund is >= 0 and <= 1e15, "liquidation.insuranceFund", $"{Liquidation.InsuranceFund} is not in [0, 1e15] (settlement currency)");
         Check(Simulator.Rate >= 0 && double.IsFinite(Simulator.Rate), "simulator.rate", "must be 0 (as fast as possible) or a positive rate");
         Check(Simulator.ProducerId is > 0 and < 64, "simulator.producerId", $"{Simulator.ProducerId} is not in 1..63");
+        var sh = Shards;
+        string? map = sh.RangeStarts is null ? "rangeStarts is null; omit it for none" : ShardMap.Problem(sh.Version, sh.Count, sh.Rule, sh.RangeStarts);
+        Check(map is null, "shards", map ?? "");
+        Check(sh.Index >= 0 && sh.Index < Math.Max(1, sh.Count), "shards.index", $"{sh.Index} is not a shard of the map (0..{sh.Count - 1})");
+        var js = JetStream;
+        Check(Uri.TryCreate(js.Url, UriKind.Absolute, out var url) && url.Scheme is "nats" or "tls" && url.Port > 0, "jetStream.url", $"\"{js.Url}\" is not a nats://host:port address");
+        Check(IsToken(js.FeedStream) && IsToken(js.BreachStream) && js.FeedStream != js.BreachStream, "jetStream", "feedStream and breachStream need distinct names of letters, digits, '-' and '_'");
+        Check(IsToken(js.SubjectPrefix), "jetStream.subjectPrefix", $"\"{js.SubjectPrefix}\" is not one subject token (letters, digits, '-' and '_')");
+        Check(js.Replicas is 1 or 3 or 5, "jetStream.replicas", $"{js.Replicas} is not 1, 3 or 5");
+        Check(js.AckWindow is >= 1 and <= 65_536, "jetStream.ackWindow", $"{js.AckWindow} is not in 1..65536");
+        Check(js.DuplicateWindowSeconds is >= 1 and <= 86_400, "jetStream.duplicateWindowSeconds", $"{js.DuplicateWindowSeconds} is not in 1..86400");
         Check(Simulator.MatcherProducerId is > 0 and < 64 && Simulator.MatcherProducerId != Simulator.ProducerId, "simulator.matcherProducerId", $"{Simulator.MatcherProducerId} is not in 1..63 or is the simulator's own producer id");
         return e;
     }
 
     private static void CheckProcess(ProcessSection p, string name, int cpus, Action<bool, string, string> check) =>
         check(p.Cpu is >= -1 && p.Cpu < cpus, $"{name}.cpu", $"{p.Cpu} is not -1 (no pinning) or a CPU of this machine (0..{cpus - 1})");
+
+    private static bool IsToken(string? name) => !string.IsNullOrEmpty(name) && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    /// <summary>The shard map (<see cref="ShardMap.Single"/> unless <c>shards</c> says otherwise).</summary>
+    public ShardMap ToShardMap() => Shards.Count == 1 && Shards.Version == 1 ? ShardMap.Single : new ShardMap(Shards.Version, Shards.Count, Shards.Rule, Shards.RangeStarts);
 
     private static bool IsFileName(string? name) => !string.IsNullOrWhiteSpace(name) && name.IndexOfAny(['/', '\\']) < 0 && name is not ("." or "..");
 
@@ -824,6 +846,38 @@ public sealed class LiquidationSection
     public double InsuranceFund { get; init; } = LiquidationOptions.Default.InsuranceFund;
 
     public LiquidationPolicy ToPolicy() => new(TargetFraction, PriceBand, FeeRate);
+}
+
+public sealed class ShardsSection
+{
+    public int Version { get; init; } = 1;
+    public int Count { get; init; } = 1;
+    public int Index { get; init; }
+    public ShardRule Rule { get; init; } = ShardRule.Modulo;
+    public int[] RangeStarts { get; init; } = [];
+}
+
+public sealed class JetStreamSection
+{
+    public string Url { get; init; } = "nats://127.0.0.1:4222";
+    public string FeedStream { get; init; } = "LLR_FEED";
+    public string BreachStream { get; init; } = "LLR_BREACHES";
+    public string SubjectPrefix { get; init; } = "llr";
+    public int Replicas { get; init; } = 1;
+    public int AckWindow { get; init; } = 256;
+    public double DuplicateWindowSeconds { get; init; } = 120;
+
+    /// <summary>The subject of feed messages every shard applies (market data, definitions, parameters).</summary>
+    public string BroadcastSubject => $"{SubjectPrefix}.feed.all";
+
+    /// <summary>The subject of feed messages about accounts of shard <paramref name="shard"/>.</summary>
+    public string ShardSubject(int shard) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{SubjectPrefix}.feed.shard.{shard}");
+
+    /// <summary>Every feed subject (the stream's subject filter).</summary>
+    public string FeedSubjects => $"{SubjectPrefix}.feed.>";
+
+    /// <summary>The subject breaches of shard <paramref name="shard"/> are published on.</summary>
+    public string BreachSubject(int shard) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{SubjectPrefix}.breach.{shard}");
 }
 
 public sealed class JournalSection
