@@ -18,13 +18,15 @@ mkdir -p "$results"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 # Operating-system tools some tests drive: a C toolchain (native-interop), promtool (the Prometheus
-# exporter's output is validated by it) and Chromium (the service's page is tested in a real browser).
+# exporter's output is validated by it), Chromium (the service's page is tested in a real browser)
+# and nats-server (the JetStream legs between machines; tests start their own on loopback).
 # Installed from Debian's packages when absent and this runs as root with apt-get (CI, a fresh machine).
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]} (Debian packages)"

@@ -401,6 +401,7 @@ public class PreTradeGateTests
         gate.SetAccountKillSwitch(15, true);
         gate.SetAccountLimits(14, creditLimit: 1);
         gate.SetAccountEnabled(13, false);
+        gate.SetAccountOtherShard(4);                           // a sharded venue: account 4 lives on another shard
         gate.SetAccountLimits(12, throttleRate: 1e-9, throttleBurst: 1);
         gate.SetAccountLimits(11, underlyingPositionLimit: 0.5);
         gate.SetInstrumentLimits(f.Future(0, 0), positionLimit: 0.5, minQuantity: 0.01);
@@ -435,6 +436,7 @@ public class PreTradeGateTests
             Record(new OrderRequest(0, 9999, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));            // unknown instrument
             Record(new OrderRequest(99, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // unknown account
             Record(new OrderRequest(13, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // disabled
+            Record(new OrderRequest(4, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));            // another shard's account
             Record(new OrderRequest(0, f.Future(1, 1), OrderSide.Buy, 1, 2_000, OrderType.Limit, _id++));  // halted
             Record(new OrderRequest(15, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++));           // kill switch
             Record(new OrderRequest(5, perp, OrderSide.Buy, 1, 30_000, OrderType.Limit, _id++, MmpProtected: true)); // market-maker protection frozen

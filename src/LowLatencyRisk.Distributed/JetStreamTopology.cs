@@ -1,0 +1,59 @@
+using LowLatencyRisk.Engine.Configuration;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace LowLatencyRisk.Distributed;
+
+/// <summary>
+/// The streams the product keeps on JetStream, created (or brought to the configured replicas and
+/// duplicate window) by whichever process starts first: the feed stream (subjects
+/// <c>{prefix}.feed.&gt;</c>: <c>{prefix}.feed.all</c> for what every shard applies,
+/// <c>{prefix}.feed.shard.{k}</c> for shard k's accounts) and the breach stream
+/// (<c>{prefix}.breach.{k}</c>). Both are file-backed, limits-retained, with JetStream's
+/// de-duplication by message id over the configured window.
+/// </summary>
+public static class JetStreamTopology
+{
+    /// <summary>Connects to <paramref name="config"/>'s server (named <paramref name="client"/> in its monitoring).</summary>
+    public static async Task<NatsConnection> ConnectAsync(JetStreamSection config, string client, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var connection = new NatsConnection(new NatsOpts { Url = config.Url, Name = client, ConnectTimeout = TimeSpan.FromSeconds(5) });
+        try
+        {
+            await connection.ConnectAsync().AsTask().WaitAsync(cancel).ConfigureAwait(false);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return connection;
+    }
+
+    /// <summary>Creates the feed and breach streams, or updates them to <paramref name="config"/>.</summary>
+    public static async Task EnsureStreamsAsync(INatsJSContext js, JetStreamSection config, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(js);
+        ArgumentNullException.ThrowIfNull(config);
+        await js.CreateOrUpdateStreamAsync(Stream(config.FeedStream, config.FeedSubjects, config), cancel).ConfigureAwait(false);
+        await js.CreateOrUpdateStreamAsync(Stream(config.BreachStream, $"{config.SubjectPrefix}.breach.>", config), cancel).ConfigureAwait(false);
+    }
+
+    private static StreamConfig Stream(string name, string subjects, JetStreamSection config) => new(name, [subjects])
+    {
+        Storage = StreamConfigStorage.File,
+        NumReplicas = config.Replicas,
+        DuplicateWindow = TimeSpan.FromSeconds(config.DuplicateWindowSeconds),
+        Retention = StreamConfigRetention.Limits,
+    };
+
+    /// <summary>The message id a feed message is de-duplicated by on JetStream: its producer, epoch and producer sequence.</summary>
+    public static string MessageId(ReadOnlySpan<byte> payload)
+    {
+        ref readonly var h = ref Engine.Wire.FeedMessageDescriptor.Header(payload);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{h.ProducerId}-{h.ProducerEpoch}-{h.ProducerSequence}");
+    }
+}

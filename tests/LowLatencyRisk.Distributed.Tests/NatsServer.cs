@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace LowLatencyRisk.Distributed.Tests;
+
+/// <summary>
+/// A real nats-server with JetStream for one test: loopback only, a free port, a temporary store
+/// directory; stopped (killed) and its store removed on dispose. Starting fails with what to
+/// install when the binary is missing.
+/// </summary>
+internal sealed class NatsServer : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _log = new();
+
+    private NatsServer(string binary, int port, string store)
+    {
+        Port = port;
+        Store = store;
+        var start = new ProcessStartInfo(binary)
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in new[] { "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-js", "-sd", store })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        _process = Process.Start(start) ?? throw new InvalidOperationException("nats-server did not start");
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+    }
+
+    public int Port { get; }
+
+    public string Store { get; }
+
+    public string Url => $"nats://127.0.0.1:{Port}";
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    /// <summary>The nats-server binary: on PATH, or where Debian's package puts it.</summary>
+    public static string Binary()
+    {
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Concat(["/usr/sbin", "/usr/bin", "/usr/local/bin"]))
+        {
+            string candidate = Path.Combine(dir, "nats-server");
+            if (dir.Length > 0 && File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException("nats-server is not installed: `apt-get install nats-server` (Debian's package, 2.9.x); .ci/run and tests/run.sh install it when absent");
+    }
+
+    /// <summary>Starts a server and waits (at most 15 s) until it accepts connections.</summary>
+    public static NatsServer Start()
+    {
+        string store = Path.Combine(Path.GetTempPath(), "llr-nats-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(store);
+        var server = new NatsServer(Binary(), FreePort(), store);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            if (server._process.HasExited)
+            {
+                throw new InvalidOperationException($"nats-server exited with {server._process.ExitCode}: {server.Log}");
+            }
+
+            if (server.Log.Contains("Server is ready", StringComparison.Ordinal))
+            {
+                return server;
+            }
+
+            Thread.Sleep(20);
+        }
+
+        server.Dispose();
+        throw new TimeoutException($"nats-server not ready after 15 s: {server.Log}");
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_log)
+        {
+            _log.AppendLine(line);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(Store, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Engine;
+using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Fixtures;
+using LowLatencyRisk.Fixtures.Simulation;
+using LowLatencyRisk.Ipc;
+using NATS.Client.JetStream;
+
+namespace LowLatencyRisk.Distributed.Tests;
+
+/// <summary>
+/// The feed between machines on a real JetStream server: producers' ring → <see cref="FeedRouter"/>
+/// → the feed stream → one <see cref="FeedBridge"/> per shard → the shard's ring → its engine.
+/// </summary>
+public sealed class ShardsOverJetStreamTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private static StandardWorkload Book()
+    {
+        var w = StandardWorkload.Build(WorkloadScale.Small);
+        w.SetCollateralToMargin(1.3);
+        return w;
+    }
+
+    /// <summary>The simulator's stream with a stress episode, and account messages (collateral, account kill switches) mixed in from a second producer.</summary>
+    private static List<byte[]> Input(int count)
+    {
+        var sim = new VenueSimulator(Book(), seed: 23, producerId: 2, stressStart: 2_000, stressLength: 4_000);
+        var random = new Random(23);
+        var input = new List<byte[]>(count);
+        long side = 0;
+        for (int i = 0; i < count; i++)
+        {
+            var m = new byte[FeedMessageDescriptor.PayloadSize];
+            if (random.Next(30) == 0)
+            {
+                bool kill = random.Next(2) == 0;
+                FeedMessageDescriptor.WriteHeader(m, kill ? FeedMessageType.KillSwitch : FeedMessageType.Collateral, 6, ++side, sim.NowNanos, 0);
+                if (kill)
+                {
+                    FeedMessageDescriptor.WriteKillSwitch(m, KillSwitchScope.Account, random.Next(200), random.Next(3) == 0);
+                }
+                else
+                {
+                    FeedMessageDescriptor.WriteCollateral(m, random.Next(200), 0, 50_000 + random.Next(100_000));
+                }
+            }
+            else
+            {
+                sim.Next(m, 0);
+            }
+
+            input.Add(m);
+        }
+
+        return input;
+    }
+
+    private static FeedStateMachine Single(List<byte[]> input)
+    {
+        var w = Book();
+        var machine = new FeedStateMachine(w.Book, new PreTradeGate(w.Book, new GateConfig()), new EngineCounters());
+        foreach (var m in input)
+        {
+            machine.Apply(m);
+            while (w.Book.TryDequeueTransition(out _))
+            {
+            }
+        }
+
+        return machine;
+    }
+
+    /// <summary>A shard: its feed ring (the bridge one more producer), its engine.</summary>
+    private sealed class Shard : IDisposable
+    {
+        public Shard(ShardMap map, int index)
+        {
+            Ring = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1024, ProducerMode.Multi));
+            var w = Book();
+            Engine = new RiskEngine(w.Book, new PreTradeGate(w.Book, new GateConfig()), Ring.CreateConsumer(0), breaches: null);
+            Engine.Machine.AssignShard(map, index);
+        }
+
+        public SharedRing Ring { get; }
+
+        public RiskEngine Engine { get; }
+
+        public void Dispose() => Ring.Dispose();
+    }
+
+    private static void Produce(MultiProducer producer, List<byte[]> input, ref int next)
+    {
+        while (next < input.Count && producer.TryClaim(1, out long slot))
+        {
+            input[next++].CopyTo(producer.Payload(slot));
+            producer.Publish(slot);
+        }
+    }
+
+    [Fact]
+    public async Task TwoShards_FedThroughJetStream_HoldWhatOneEngineHolds_AndARedeliveryAppliesNothingTwice()
+    {
+        using var server = NatsServer.Start();
+        var config = new JetStreamSection { Url = server.Url, AckWindow = 128 };
+        var map = new ShardMap(1, 2, ShardRule.Modulo);
+        var input = Input(12_000);
+        var expected = Single(input);
+
+        await using var nats = await JetStreamTopology.ConnectAsync(config, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, config, CancellationToken.None);
+
+        using var producers = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1024, ProducerMode.Multi));
+        var router = new FeedRouter(js, config, map, producers, producers.CreateConsumer(0));
+        using var shard0 = new Shard(map, 0);
+        using var shard1 = new Shard(map, 1);
+        using var stop = new CancellationTokenSource();
+        var bridge0 = new FeedBridge(js, config, shard0.Ring.CreateMultiProducer(), FeedBridge.DurableName(0));
+        var bridge1 = new FeedBridge(js, config, shard1.Ring.CreateMultiProducer(), FeedBridge.DurableName(1));
+        var running = new[] { Task.Run(() => bridge0.RunAsync(stop.Token)), Task.Run(() => bridge1.RunAsync(stop.Token)) };
+
+        var producer = producers.CreateMultiProducer();
+        int next = 0;
+        var clock = Stopwatch.StartNew();
+        while ((shard0.Engine.Counters.Events < input.Count || shard1.Engine.Counters.Events < input.Count) && clock.Elapsed < Patience)
+        {
+            Produce(producer, input, ref next);
+            await router.PumpAsync(CancellationToken.None);
+            shard0.Engine.PollOnce();
+            shard1.Engine.PollOnce();
+            Assert.DoesNotContain(running, t => t.IsFaulted);
+        }
+
+        Assert.Equal(input.Count, router.Published);
+        Assert.Equal(input.Count, shard0.Engine.Counters.Events);
+        Assert.Equal(input.Count, shard1.Engine.Counters.Events);
+        Drain(shard0.Engine);
+        Drain(shard1.Engine);
+        for (int k = 0; k < 2; k++)
+        {
+            var engine = k == 0 ? shard0.Engine : shard1.Engine;
+            Assert.Equal(EngineStateHash.ComputeShard(expected, map, k), EngineStateHash.ComputeShard(engine.Machine, map, k));
+            Assert.Equal(expected.Counters.Rejects[(int)FeedReject.Duplicate], engine.Counters.Rejects[(int)FeedReject.Duplicate]);
+            Assert.True(engine.Counters.Rejects[(int)FeedReject.OtherShard] > 1_000);
+        }
+
+        // Negative control: a shard does not hold its peer's accounts.
+        Assert.NotEqual(EngineStateHash.ComputeShard(expected, map, 1), EngineStateHash.ComputeShard(shard0.Engine.Machine, map, 1));
+
+        // Every message went to exactly one subject: the broadcast ones once, not once per shard.
+        var stream = await js.GetStreamAsync(config.FeedStream);
+        Assert.Equal(input.Count, (long)stream.Info.State.Messages);
+        Assert.True(router.Broadcast > 0 && router.Broadcast < input.Count);
+
+        // Shard 1's bridge is replaced by one that starts the stream again (a lost consumer
+        // position): every message arrives a second time and the engine refuses each as a duplicate.
+        await stop.CancelAsync();
+        await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+        ulong before = EngineStateHash.Compute(shard1.Engine);
+        long duplicates = shard1.Engine.Counters.Rejects[(int)FeedReject.Duplicate];
+        using var again = new CancellationTokenSource();
+        var replay = new FeedBridge(js, config, shard1.Ring.CreateMultiProducer(), "llr-shard-1-lost-position");
+        var replaying = Task.Run(() => replay.RunAsync(again.Token));
+        clock.Restart();
+        while (shard1.Engine.Counters.Events < 2L * input.Count && clock.Elapsed < Patience)
+        {
+            shard1.Engine.PollOnce();
+            Assert.False(replaying.IsFaulted, replaying.Exception?.ToString());
+        }
+
+        await again.CancelAsync();
+        Drain(shard1.Engine);
+        Assert.Equal(2L * input.Count, shard1.Engine.Counters.Events);
+        Assert.Equal(before, EngineStateHash.Compute(shard1.Engine));
+        Assert.Equal(duplicates + input.Count - Refused(expected), shard1.Engine.Counters.Rejects[(int)FeedReject.Duplicate]);
+    }
+
+    /// <summary>Messages refused before their sequence is taken (bad version, producer or type, a jump, a stale epoch): a resend of those is refused the same way, not as a duplicate.</summary>
+    private static long Refused(FeedStateMachine m) =>
+        m.Counters.Rejects[(int)FeedReject.BadVersion] + m.Counters.Rejects[(int)FeedReject.BadProducer] + m.Counters.Rejects[(int)FeedReject.UnknownType]
+        + m.Counters.Rejects[(int)FeedReject.SequenceJump] + m.Counters.Rejects[(int)FeedReject.StaleEpoch];
+
+    private static void Drain(RiskEngine engine)
+    {
+        var clock = Stopwatch.StartNew();
+        while (engine.HasPendingMarks && clock.Elapsed < Patience)
+        {
+            engine.PollOnce();
+        }
+
+        while (engine.Book.TryDequeueTransition(out _))
+        {
+        }
+    }
+
+    [Fact]
+    public async Task ARouterThatPublishesTheSameMessagesAgain_AddsNothingToTheStream()
+    {
+        using var server = NatsServer.Start();
+        var config = new JetStreamSection { Url = server.Url, AckWindow = 64 };
+        var map = new ShardMap(1, 2, ShardRule.Modulo);
+        var input = Input(2_000);
+        await using var nats = await JetStreamTopology.ConnectAsync(config, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, config, CancellationToken.None);
+
+        // The first router publishes everything; a restarted one (here: a second ring holding the
+        // same messages, as the producers' ring would after a crash before release) publishes it again.
+        var routers = new List<FeedRouter>();
+        foreach (int round in new[] { 0, 1 })
+        {
+            using var ring = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 4096, ProducerMode.Multi));
+            var router = new FeedRouter(js, config, map, ring, ring.CreateConsumer(0));
+            int next = 0;
+            Produce(ring.CreateMultiProducer(), input, ref next);
+            while (router.Released < input.Count)
+            {
+                Assert.True(await router.PumpAsync(CancellationToken.None) > 0);
+            }
+
+            routers.Add(router);
+        }
+
+        Assert.Equal((input.Count, 0L), (routers[0].Published, routers[0].Duplicates));
+        Assert.Equal((0L, (long)input.Count), (routers[1].Published, routers[1].Duplicates));
+        var stream = await js.GetStreamAsync(config.FeedStream);
+        Assert.Equal(input.Count, (long)stream.Info.State.Messages);
+    }
+}
