@@ -38,7 +38,7 @@ public static class CrossProcessEngineTest
         try
         {
             using var feed = SharedRing.AttachMapped(config.PathOf(config.Rings.Feed), new RingOptions(FeedMessageDescriptor.SlotSize, config.Rings.FeedCapacity, ProducerMode.Multi));
-            using var breach = SharedRing.AttachMapped(config.PathOf(config.Rings.Breach), new RingOptions(BreachMessageDescriptor.SlotSize, config.Rings.BreachCapacity, ProducerMode.Single));
+            using var breach = SharedRing.AttachMapped(config.PathOf(config.Rings.Breach), config.BreachRingOptions());
             bool pinned = CpuAffinity.TryPinCurrentThread(0);
             var liquidator = new Liquidator(breach.CreateConsumer(0));
             long expected = (long)(seconds * rate);

@@ -9,71 +9,63 @@ using NATS.Client.JetStream.Models;
 namespace LowLatencyRisk.Distributed;
 
 /// <summary>
-/// Feed out, on the producers' machine: reads a local feed ring (written by the matching engine and
-/// market data, C# or C) and publishes every message to JetStream — on <c>{prefix}.feed.all</c> when
-/// every shard applies it, on <c>{prefix}.feed.shard.{k}</c> when it is about shard k's accounts
-/// (<see cref="ShardMap.Route"/>) — with its producer, epoch and sequence as JetStream's message id.
+/// Moves a local ring into a JetStream stream without loss: reads slots without consuming them
+/// (<see cref="SharedRing.PublishedPayload"/>), publishes up to the ack window of them, and releases
+/// them from the ring only when JetStream has acknowledged every one. A publisher killed in between
+/// leaves them in the ring; its successor publishes them again and JetStream drops the copies by
+/// message id within its duplicate window (counted in <see cref="Duplicates"/>). An error (stream
+/// full, no stream, server gone) is thrown with nothing released: the ring's producers meet
+/// back-pressure; nothing is skipped. Runs on a non-engine core; it allocates (the client's buffers,
+/// ids), the engine does not.
 /// </summary>
-/// <remarks>
-/// Nothing is lost and nothing is sent twice into the stream: the router reads slots without
-/// consuming them (<see cref="SharedRing.PublishedPayload"/>), publishes up to the ack window of
-/// them, and releases them from the ring only when JetStream has acknowledged every one. A router
-/// killed in between leaves them in the ring; its successor publishes them again and JetStream
-/// drops the copies within its duplicate window (counted in <see cref="Duplicates"/>). Beyond the
-/// window an engine still refuses a repeated producer sequence as a duplicate. A full stream or a
-/// lost server stops the router (the producers then meet back-pressure on the ring); it never skips.
-/// Runs on a non-engine core; it allocates (the client's buffers, ids), the engine does not.
-/// </remarks>
-public sealed class FeedRouter
+public abstract class RingPublisher
 {
     private readonly INatsJSContext _js;
-    private readonly JetStreamSection _config;
-    private readonly ShardMap _map;
     private readonly SharedRing _ring;
     private readonly RingConsumer _consumer;
     private readonly byte[][] _copies;
     private readonly Task<PubAckResponse>[] _acks;
-    private readonly string[] _shardSubjects;
+    private readonly int _size;
 
-    /// <summary>Creates the router over <paramref name="consumer"/> of <paramref name="ring"/>.</summary>
-    public FeedRouter(INatsJSContext js, JetStreamSection config, ShardMap map, SharedRing ring, RingConsumer consumer)
+    /// <summary>Creates the publisher over <paramref name="consumer"/> of <paramref name="ring"/>, <paramref name="messageSize"/> bytes of each payload, <paramref name="ackWindow"/> publishes in flight.</summary>
+    protected RingPublisher(INatsJSContext js, SharedRing ring, RingConsumer consumer, int messageSize, int ackWindow)
     {
         ArgumentNullException.ThrowIfNull(js);
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(map);
         ArgumentNullException.ThrowIfNull(ring);
         ArgumentNullException.ThrowIfNull(consumer);
-        if (ring.PayloadSize < FeedMessageDescriptor.PayloadSize)
+        ArgumentOutOfRangeException.ThrowIfLessThan(ackWindow, 1);
+        if (ring.PayloadSize < messageSize)
         {
-            throw new ArgumentException($"the ring's payload is {ring.PayloadSize} bytes; a feed message needs {FeedMessageDescriptor.PayloadSize}", nameof(ring));
+            throw new ArgumentException($"the ring's payload is {ring.PayloadSize} bytes; its messages need {messageSize}", nameof(ring));
         }
 
         _js = js;
-        _config = config;
-        _map = map;
         _ring = ring;
         _consumer = consumer;
-        _copies = new byte[config.AckWindow][];
+        _size = messageSize;
+        _copies = new byte[ackWindow][];
         for (int i = 0; i < _copies.Length; i++)
         {
-            _copies[i] = new byte[FeedMessageDescriptor.PayloadSize];
+            _copies[i] = new byte[messageSize];
         }
 
-        _acks = new Task<PubAckResponse>[config.AckWindow];
-        _shardSubjects = [.. Enumerable.Range(0, map.Count).Select(config.ShardSubject)];
+        _acks = new Task<PubAckResponse>[ackWindow];
     }
 
     /// <summary>Messages published and acknowledged as new.</summary>
     public long Published { get; private set; }
 
-    /// <summary>Messages JetStream acknowledged as duplicates (a restarted router re-publishing what it had sent).</summary>
+    /// <summary>Messages JetStream acknowledged as duplicates (a restarted publisher re-publishing what it had sent).</summary>
     public long Duplicates { get; private set; }
 
-    /// <summary>Messages for every shard (<c>feed.all</c>).</summary>
-    public long Broadcast { get; private set; }
-
-    /// <summary>Messages whose first ring sequence the router has released (equals the ring consumer's sequence).</summary>
+    /// <summary>The ring sequence up to which slots are released (the ring consumer's sequence).</summary>
     public long Released => _consumer.Sequence;
+
+    /// <summary>The subject of a message.</summary>
+    protected abstract string Subject(ReadOnlySpan<byte> message);
+
+    /// <summary>The message id JetStream de-duplicates by: the same for the same message read again, different for any other.</summary>
+    protected abstract string MessageId(long ringSequence, ReadOnlySpan<byte> message);
 
     /// <summary>
     /// One round: publishes what the ring holds (up to the ack window), waits for every ack, then
@@ -91,7 +83,7 @@ public sealed class FeedRouter
                 break;
             }
 
-            payload[..FeedMessageDescriptor.PayloadSize].CopyTo(_copies[n]);
+            payload[.._size].CopyTo(_copies[n]);
             n++;
         }
 
@@ -111,15 +103,13 @@ public sealed class FeedRouter
         for (int i = 0; i < n; i++)
         {
             var copy = _copies[i];
-            int shard = _map.Route(copy);
-            string subject = shard < 0 ? _config.BroadcastSubject : _shardSubjects[shard];
-            Broadcast += shard < 0 ? 1 : 0;
-            _acks[i] = _js.PublishAsync(subject, copy, opts: new NatsJSPubOpts { MsgId = JetStreamTopology.MessageId(copy) }, cancellationToken: cancel).AsTask();
+            _acks[i] = _js.PublishAsync(Subject(copy), copy, opts: new NatsJSPubOpts { MsgId = MessageId(first + i, copy) }, cancellationToken: cancel).AsTask();
         }
 
         for (int i = 0; i < n; i++)
         {
             var ack = await _acks[i].ConfigureAwait(false);
+            _acks[i] = null!;
             if (ack.Duplicate)
             {
                 Duplicates++; // already in the stream (JetStream's window de-duplicated it): released like an ack
@@ -129,14 +119,12 @@ public sealed class FeedRouter
                 ack.EnsureSuccess(); // an error (stream full, no stream): thrown, nothing released
                 Published++;
             }
-
-            _acks[i] = null!;
         }
 
         var release = new Release(n, first);
         int released = _consumer.PollWhile(ref release, n);
         return released != n || release.Mismatch
-            ? throw new InvalidOperationException($"the feed ring moved under the router: released {released} of {n} slots from {first}")
+            ? throw new InvalidOperationException($"the ring moved under its publisher: released {released} of {n} slots from {first}")
             : n;
     }
 
@@ -171,4 +159,42 @@ public sealed class FeedRouter
             return true;
         }
     }
+}
+
+/// <summary>
+/// Feed out, on the producers' machine: reads a local feed ring (written by the matching engine and
+/// market data, C# or C) and publishes every message to JetStream — on <c>{prefix}.feed.all</c> when
+/// every shard applies it, on <c>{prefix}.feed.shard.{k}</c> when it is about shard k's accounts
+/// (<see cref="ShardMap.Route"/>) — with its producer, epoch and sequence as JetStream's message id
+/// (beyond JetStream's duplicate window an engine still refuses a repeated producer sequence).
+/// </summary>
+public sealed class FeedRouter : RingPublisher
+{
+    private readonly JetStreamSection _config;
+    private readonly ShardMap _map;
+    private readonly string[] _shardSubjects;
+
+    /// <summary>Creates the router over <paramref name="consumer"/> of <paramref name="ring"/>.</summary>
+    public FeedRouter(INatsJSContext js, JetStreamSection config, ShardMap map, SharedRing ring, RingConsumer consumer)
+        : base(js, ring, consumer, FeedMessageDescriptor.PayloadSize, config?.AckWindow ?? throw new ArgumentNullException(nameof(config)))
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        _config = config;
+        _map = map;
+        _shardSubjects = [.. Enumerable.Range(0, map.Count).Select(config.ShardSubject)];
+    }
+
+    /// <summary>Messages for every shard (<c>feed.all</c>).</summary>
+    public long Broadcast { get; private set; }
+
+    /// <inheritdoc/>
+    protected override string Subject(ReadOnlySpan<byte> message)
+    {
+        int shard = _map.Route(message);
+        Broadcast += shard < 0 ? 1 : 0;
+        return shard < 0 ? _config.BroadcastSubject : _shardSubjects[shard];
+    }
+
+    /// <inheritdoc/>
+    protected override string MessageId(long ringSequence, ReadOnlySpan<byte> message) => JetStreamTopology.MessageId(message);
 }

@@ -98,9 +98,10 @@ public sealed class EngineService : IDisposable
     /// counters file and of the journal folder — as exclusive locks (<see cref="OwnerLock"/>): a
     /// second engine on any of them is refused naming the first one's pid, whatever else its
     /// configuration says. A start that fails removes the files it created. The book comes from
-    /// <paramref name="books"/> (a file's, or a generator's).
+    /// <paramref name="books"/> (a file's, or a generator's). <paramref name="shard"/> overrides
+    /// <c>shards.index</c> (which shard of the map this engine is).
     /// </summary>
-    public static EngineService Open(LlrConfig config, IBookSource books)
+    public static EngineService Open(LlrConfig config, IBookSource books, int? shard = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(books);
@@ -114,8 +115,8 @@ public sealed class EngineService : IDisposable
         var book = books.Build(config);
 
         var mode = config.FilePermissions;
-        var feedOptions = new RingOptions(FeedMessageDescriptor.SlotSize, config.Rings.FeedCapacity, ProducerMode.Multi) { FileMode = mode };
-        var breachOptions = new RingOptions(BreachMessageDescriptor.SlotSize, config.Rings.BreachCapacity, ProducerMode.Single) { FileMode = mode };
+        var feedOptions = config.FeedRingOptions();
+        var breachOptions = config.BreachRingOptions();
         string feedPath = config.PathOf(config.Rings.Feed);
         string breachPath = config.PathOf(config.Rings.Breach);
         string countersPath = config.PathOf(config.Rings.Counters);
@@ -163,7 +164,7 @@ public sealed class EngineService : IDisposable
             var gate = new PreTradeGate(book, config.ToGateConfig());
             var engine = new RiskEngine(book, gate, feed.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breach.CreateSingleProducer(),
                 TimeSpan.FromMilliseconds(config.Engine.RevalueIntervalMilliseconds), config.ToLiquidationOptions()) { RevaluationStep = config.Engine.RevaluationStepHolders, SequenceWindow = config.Engine.SequenceWindow };
-            engine.Machine.AssignShard(config.ToShardMap(), config.Shards.Index); // before recovery: a replay refuses the other shards' accounts as the live engine did
+            engine.Machine.AssignShard(config.ToShardMap(), shard ?? config.Shards.Index); // before recovery: a replay refuses the other shards' accounts as the live engine did
             var service = new EngineService(config, feed, breach, counters, engine, attached) { _roles = roles, _gateRings = [.. gateRings] };
             service._orderChecks = [.. Enumerable.Range(0, gateRings.Count / 2).Select(k =>
                 new GateService(gate, gateRings[2 * k].CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), gateRings[(2 * k) + 1].CreateSingleProducer()))];

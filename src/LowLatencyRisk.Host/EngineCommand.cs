@@ -15,9 +15,10 @@ internal static class EngineCommand
     {
         var config = ConfigOption();
         var duration = DurationOption("until SIGINT/SIGTERM");
+        var shard = new Option<int?>("--shard") { Description = "Which shard of the map (shards section) this engine is (overrides shards.index): it applies only its accounts' messages." };
         var command = new Command("engine", "Run the risk engine as a long-running service on the configured rings (created when missing); publishes counters for `llr stats`.")
         {
-            config, duration,
+            config, duration, shard,
         };
         command.SetAction(parse =>
         {
@@ -27,11 +28,18 @@ internal static class EngineCommand
                 return 2;
             }
 
+            int? index = parse.GetValue(shard);
+            if (index is { } k && (k < 0 || k >= c.Shards.Count))
+            {
+                Console.Error.WriteLine(string.Create(Inv, $"llr engine: --shard {k} is not a shard of the map (0..{c.Shards.Count - 1})."));
+                return 2;
+            }
+
             var clock = Stopwatch.StartNew();
             EngineService service;
             try
             {
-                service = EngineService.Open(c, BookSources.For(c));
+                service = EngineService.Open(c, BookSources.For(c), index);
             }
             catch (ConfigException e)
             {
@@ -50,6 +58,11 @@ internal static class EngineCommand
             service.SnapshotFailed = message => Console.Error.WriteLine($"llr engine: snapshot failed (the engine goes on; the journal holds everything): {message}");
             Console.WriteLine(string.Create(Inv, $"llr engine: feed {service.Feed.Location}, breach {service.Breach.Location} ({(service.AttachedToExistingRings ? "attached" : "created")}), counters {c.PathOf(c.Rings.Counters)}"));
             Console.WriteLine(string.Create(Inv, $"llr engine: book {service.Engine.Book.Config.MaxAccounts:N0} accounts, grid {c.ToGrid().Name}, built in {clock.ElapsedMilliseconds} ms"));
+            var machine = service.Engine.Machine;
+            if (machine.ShardMap.Count > 1)
+            {
+                Console.WriteLine(string.Create(Inv, $"llr engine: shard {machine.ShardIndex} of {machine.ShardMap.Count} (map v{machine.ShardMap.Version}, {machine.ShardMap.Rule}): applies its accounts' messages, refuses the others' as OtherShard"));
+            }
             if (service.Recovery is { } r)
             {
                 foreach (string refusedSnapshot in r.RefusedSnapshots)
@@ -75,6 +88,10 @@ internal static class EngineCommand
                 Console.WriteLine(string.Create(Inv, $"llr engine: stopped after {s.Seconds:F1} s: {s.Events:N0} events, {s.Rejects:N0} rejected{(s.Rejects > 0 ? " (" + s.RejectsByReason + ")" : "")}, {s.Breaches:N0} breaches ({s.StateChanges:N0} state changes, {s.Coalesced:N0} folded into waiting breaches; {s.RiskOffSeconds:F3} s risk-off)"));
                 Console.WriteLine(string.Create(Inv, $"llr engine: engine thread {s.AllocatedBytes:N0} bytes allocated, {s.GcCount} GC collections{(s.Pinned ? ", pinned" : "")}"));
                 Console.WriteLine(string.Create(Inv, $"llr engine: state hash 0x{EngineStateHash.Compute(service.Engine):X16}"));
+                if (machine.ShardMap.Count > 1)
+                {
+                    Console.WriteLine(string.Create(Inv, $"llr engine: shard {machine.ShardIndex} hash 0x{EngineStateHash.ComputeShard(machine, machine.ShardMap, machine.ShardIndex):X16} (market and its accounts: equal to an unsharded engine's over the same accounts)"));
+                }
                 if (service.Snapshots is { } snaps)
                 {
                     Console.WriteLine(string.Create(Inv, $"llr engine: snapshots {snaps.Written} written ({snaps.Length:N0} bytes each), {snaps.Skipped} skipped while one was being written, {snaps.Failures} failed, longest capture on the engine thread {snaps.LongestCaptureNanos / 1e6:F2} ms{(snaps.LastError is null ? "" : "; last error: " + snaps.LastError)}"));

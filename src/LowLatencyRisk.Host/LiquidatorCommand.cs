@@ -30,7 +30,7 @@ internal static class LiquidatorCommand
                 return 2;
             }
 
-            using var ring = AttachWhenReady(c.PathOf(c.Rings.Breach), new RingOptions(BreachMessageDescriptor.SlotSize, c.Rings.BreachCapacity, ProducerMode.Single), parse.GetValue(wait), "liquidator");
+            using var ring = AttachWhenReady(c.PathOf(c.Rings.Breach), c.BreachRingOptions(), parse.GetValue(wait), "liquidator");
             if (ring is null)
             {
                 return 3;

@@ -17,6 +17,7 @@ internal static class Program
         root.Subcommands.Add(MarginCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(BridgeCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

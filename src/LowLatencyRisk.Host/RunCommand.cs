@@ -16,13 +16,14 @@ internal static class RunCommand
         var seed = new Option<int>("--seed") { Description = "Simulator seed.", DefaultValueFactory = _ => 7 };
         var small = new Option<bool>("--small") { Description = "Small instrument set (2 underlyings, 66 instruments) instead of the standard 4 × 205." };
         var noPin = new Option<bool>("--no-pin") { Description = "Do not pin the engine and simulator threads to CPUs." };
-        var rate = new Option<double>("--rate") { Description = "Offered load in events/s; 0 = as fast as the engine takes them.", DefaultValueFactory = _ => 2_000_000 };
+        var rate = new Option<double?>("--rate") { Description = "Offered load in events/s; 0 = as fast as the engine takes them. Default 2,000,000 (20,000 with --shards, over JetStream)." };
+        var shards = new Option<int>("--shards") { Description = "Run N account shards over a local JetStream server (nats-server, started here), each shard's state checked against one engine's; 1 = the single engine.", DefaultValueFactory = _ => 1 };
         var mix = new Option<string>("--mix") { Description = "Message mix: standard, fills (fills and collateral only) or prices (index and vol marks only).", DefaultValueFactory = _ => "standard" };
         mix.AcceptOnlyFromAmong("standard", "fills", "prices");
         var fund = new Option<double>("--insurance-fund") { Description = "The insurance fund's starting balance (settlement currency); a small one shows auto-deleveraging.", DefaultValueFactory = _ => LiquidationOptions.Default.InsuranceFund };
         var command = new Command("run", "Run the embedded default: simulated venue -> feed ring -> engine -> breach ring -> liquidator, with live progress and a final report.")
         {
-            duration, accounts, seed, small, noPin, rate, mix, fund,
+            duration, accounts, seed, small, noPin, rate, mix, fund, shards,
         };
         command.SetAction(parse =>
         {
@@ -41,11 +42,23 @@ internal static class RunCommand
             }
 
             var scale = parse.GetValue(small) ? WorkloadScale.Small with { Accounts = n } : new WorkloadScale { Accounts = n };
-            double offered = parse.GetValue(rate);
-            if (!(offered >= 0) || double.IsInfinity(offered))
+            int shardCount = parse.GetValue(shards);
+            if (shardCount is < 1 or > 16)
             {
-                Console.Error.WriteLine($"llr run: --rate must be 0 or a positive number of events/s; was {offered}.");
+                Console.Error.WriteLine($"llr run: --shards must be in 1..16; was {shardCount}.");
                 return 2;
+            }
+
+            double offered = parse.GetValue(rate) ?? (shardCount > 1 ? 20_000 : 2_000_000);
+            if (!(offered >= 0) || double.IsInfinity(offered) || (shardCount > 1 && offered == 0))
+            {
+                Console.Error.WriteLine($"llr run: --rate must be 0 or a positive number of events/s (positive with --shards); was {offered}.");
+                return 2;
+            }
+
+            if (shardCount > 1)
+            {
+                return ShardedRun.Run(shardCount, seconds, offered, scale, parse.GetValue(seed), Console.WriteLine);
             }
 
             double insurance = parse.GetValue(fund);

@@ -104,7 +104,7 @@ public sealed class ShardsOverJetStreamTests
     [Fact]
     public async Task TwoShards_FedThroughJetStream_HoldWhatOneEngineHolds_AndARedeliveryAppliesNothingTwice()
     {
-        using var server = NatsServer.Start();
+        using var server = LocalJetStreamServer.Start();
         var config = new JetStreamSection { Url = server.Url, AckWindow = 128 };
         var map = new ShardMap(1, 2, ShardRule.Modulo);
         var input = Input(12_000);
@@ -200,7 +200,7 @@ public sealed class ShardsOverJetStreamTests
     [Fact]
     public async Task ARouterThatPublishesTheSameMessagesAgain_AddsNothingToTheStream()
     {
-        using var server = NatsServer.Start();
+        using var server = LocalJetStreamServer.Start();
         var config = new JetStreamSection { Url = server.Url, AckWindow = 64 };
         var map = new ShardMap(1, 2, ShardRule.Modulo);
         var input = Input(2_000);

@@ -48,7 +48,34 @@ public partial class RunCommandTests
         Assert.DoesNotMatch(RawNanos(), output); // latencies carry units, no nine-digit nanoseconds
     }
 
+    [GeneratedRegex(@"shard (\d)\s+read ([\d,]+), applied ([\d,]+), refused ([\d,]+) of the other shards' accounts; ([\d,]+) breaches .*state 0x[0-9A-F]{16} = the reference engine's over its accounts")]
+    private static partial Regex ShardLine();
+
+    [GeneratedRegex(@"breaches out\s+([\d,]+) messages in the breach stream for ([\d,]+) put on the shards' breach rings")]
+    private static partial Regex BreachesOutLine();
+
+    [Fact]
+    public void Run_WithTwoShards_OverALocalJetStream_EveryShardHoldsWhatOneEngineHolds()
+    {
+        using var llr = PeerProcess.StartDotnet("llr", "run", "--shards", "2", "--duration", "3", "--small", "--accounts", "400", "--rate", "8000");
+        Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(150)));
+        string output = llr.Output;
+        var lines = ShardLine().Matches(output);
+        Assert.True(lines.Count == 2, output);
+        foreach (Match m in lines)
+        {
+            long read = Number(m.Groups[2].Value), applied = Number(m.Groups[3].Value), refused = Number(m.Groups[4].Value);
+            Assert.True(read > 10_000 && applied + refused == read && refused > 0, output);
+        }
+
+        var breaches = BreachesOutLine().Match(output);
+        Assert.True(breaches.Success, output);
+        Assert.Equal(Number(breaches.Groups[2].Value), Number(breaches.Groups[1].Value));
+        Assert.Contains("every shard holds what one engine holds over its accounts", output, StringComparison.Ordinal);
+    }
+
     [Theory]
+    [InlineData("--shards", "0")]
     [InlineData("--duration", "0")]
     [InlineData("--accounts", "0")]
     [InlineData("--rate", "-1")]

@@ -280,6 +280,7 @@ public sealed class LlrConfig
         Check(new[] { r.Feed, r.Breach, r.Counters, r.LiquidationOrders, r.LiquidatorState }.Distinct().Count() == 5, "rings", "feed, breach, counters, liquidationOrders and liquidatorState need distinct names");
         Check(IsPowerOfTwo(r.LiquidationOrdersCapacity, 64, 1 << 24), "rings.liquidationOrdersCapacity", $"{r.LiquidationOrdersCapacity} is not a power of two in 64..16777216");
         Check(IsPowerOfTwo(r.FeedCapacity, 64, 1 << 24), "rings.feedCapacity", $"{r.FeedCapacity} is not a power of two in 64..16777216");
+        Check(r.BreachConsumers is 1 or 2, "rings.breachConsumers", $"{r.BreachConsumers} is not 1 (the liquidator) or 2 (the liquidator and `llr bridge shard`, which publishes breaches to JetStream)");
         Check(IsPowerOfTwo(r.BreachCapacity, 64, 1 << 24), "rings.breachCapacity", $"{r.BreachCapacity} is not a power of two in 64..16777216");
         Check(TryParseFileMode(r.FileMode, out _), "rings.fileMode",
             $"\"{r.FileMode}\" is not an octal mode that gives the owner read and write and others nothing (\"0600\", or \"0660\" or \"0640\" for a group)");
@@ -329,6 +330,12 @@ public sealed class LlrConfig
         check(p.Cpu is >= -1 && p.Cpu < cpus, $"{name}.cpu", $"{p.Cpu} is not -1 (no pinning) or a CPU of this machine (0..{cpus - 1})");
 
     private static bool IsToken(string? name) => !string.IsNullOrEmpty(name) && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    /// <summary>The breach ring's geometry: what the engine creates and every reader attaches with.</summary>
+    public Ipc.RingOptions BreachRingOptions() => new(Wire.BreachMessageDescriptor.SlotSize, Rings.BreachCapacity, Ipc.ProducerMode.Single, Rings.BreachConsumers) { FileMode = FilePermissions };
+
+    /// <summary>The feed ring's geometry: what the engine creates and every producer attaches with.</summary>
+    public Ipc.RingOptions FeedRingOptions() => new(Wire.FeedMessageDescriptor.SlotSize, Rings.FeedCapacity, Ipc.ProducerMode.Multi) { FileMode = FilePermissions };
 
     /// <summary>The shard map (<see cref="ShardMap.Single"/> unless <c>shards</c> says otherwise).</summary>
     public ShardMap ToShardMap() => Shards.Count == 1 && Shards.Version == 1 ? ShardMap.Single : new ShardMap(Shards.Version, Shards.Count, Shards.Rule, Shards.RangeStarts);
@@ -815,6 +822,7 @@ public sealed class RingsSection
     public string Counters { get; init; } = "llr-counters";
     public int FeedCapacity { get; init; } = 1 << 16;
     public int BreachCapacity { get; init; } = 1 << 16;
+    public int BreachConsumers { get; init; } = 1;
     public string LiquidationOrders { get; init; } = "llr-liquidation-orders";
     public int LiquidationOrdersCapacity { get; init; } = 1 << 12;
     public string LiquidatorState { get; init; } = "llr-liquidator-state";

@@ -3,19 +3,20 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace LowLatencyRisk.Distributed.Tests;
+namespace LowLatencyRisk.Distributed;
 
 /// <summary>
-/// A real nats-server with JetStream for one test: loopback only, a free port, a temporary store
-/// directory; stopped (killed) and its store removed on dispose. Starting fails with what to
-/// install when the binary is missing.
+/// A nats-server with JetStream started for one run or test (<c>llr run --shards</c>, the tests):
+/// loopback only, a free port, a temporary store directory; killed and its store removed on
+/// dispose. A venue runs its own replicated JetStream cluster; this is the newcomer's and the
+/// tests' single local server. Starting fails with what to install when the binary is missing.
 /// </summary>
-internal sealed class NatsServer : IDisposable
+public sealed class LocalJetStreamServer : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _log = new();
 
-    private NatsServer(string binary, int port, string store)
+    private LocalJetStreamServer(string binary, int port, string store)
     {
         Port = port;
         Store = store;
@@ -37,12 +38,16 @@ internal sealed class NatsServer : IDisposable
         _process.BeginOutputReadLine();
     }
 
+    /// <summary>The loopback port it listens on.</summary>
     public int Port { get; }
 
+    /// <summary>Its JetStream store (removed on dispose).</summary>
     public string Store { get; }
 
+    /// <summary>Its address.</summary>
     public string Url => $"nats://127.0.0.1:{Port}";
 
+    /// <summary>What it printed.</summary>
     public string Log
     {
         get
@@ -70,11 +75,11 @@ internal sealed class NatsServer : IDisposable
     }
 
     /// <summary>Starts a server and waits (at most 15 s) until it accepts connections.</summary>
-    public static NatsServer Start()
+    public static LocalJetStreamServer Start()
     {
         string store = Path.Combine(Path.GetTempPath(), "llr-nats-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(store);
-        var server = new NatsServer(Binary(), FreePort(), store);
+        var server = new LocalJetStreamServer(Binary(), FreePort(), store);
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(15))
         {
@@ -115,6 +120,7 @@ internal sealed class NatsServer : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Kills the server and removes its store.</summary>
     public void Dispose()
     {
         try

@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Globalization;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Distributed;
+using LowLatencyRisk.Engine;
+using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Fixtures;
+using LowLatencyRisk.Fixtures.Simulation;
+using LowLatencyRisk.Ipc;
+using NATS.Client.JetStream;
+
+namespace LowLatencyRisk.Host;
+
+/// <summary>
+/// <c>llr run --shards N</c>: the topology of several machines, on this one, for a newcomer. A local
+/// JetStream server (started here); the simulated venue writes the producers' ring; the router
+/// publishes it to the feed stream by shard; per shard a bridge (durable consumer) writes the stream
+/// into the shard's ring, its engine applies its own accounts' messages, its liquidator reads its
+/// breach ring and a second consumer publishes the ring to the breach stream. Beside them a
+/// reference engine — one, unsharded, fed from the same stream by its own consumer — against which
+/// every shard's state is checked at the end, account set by account set.
+/// </summary>
+internal static class ShardedRun
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static int Run(int shards, double seconds, double rate, WorkloadScale scale, int seed, Action<string> print)
+    {
+        using var server = StartServer(print);
+        if (server is null)
+        {
+            return 5;
+        }
+
+        var config = new JetStreamSection { Url = server.Url };
+        var map = new ShardMap(1, shards, ShardRule.Modulo);
+        print(string.Create(Inv, $"llr run: {shards} shards (accounts by id modulo {shards}) over JetStream at {server.Url} (a local nats-server, store {server.Store}); building the books ..."));
+        return Execute(config, map, seconds, rate, scale, seed, print).GetAwaiter().GetResult();
+    }
+
+    private static LocalJetStreamServer? StartServer(Action<string> print)
+    {
+        try
+        {
+            return LocalJetStreamServer.Start();
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
+        {
+            print($"llr run: cannot start a local JetStream server: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>An engine with its rings: a shard (or, with the single-shard map, the reference).</summary>
+    private sealed class Node : IDisposable
+    {
+        public Node(WorkloadScale scale, ShardMap map, int index, int breachConsumers)
+        {
+            Feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1 << 14, ProducerMode.Multi));
+            Breach = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single, breachConsumers));
+            var w = StandardWorkload.Build(scale);
+            Engine = new RiskEngine(w.Book, new PreTradeGate(w.Book, new GateConfig()), Feed.CreateConsumer(0), Breach.CreateSingleProducer(), TimeSpan.FromMilliseconds(10));
+            Engine.Machine.AssignShard(map, index);
+            Liquidator = new Liquidator(Breach.CreateConsumer(0));
+        }
+
+        public SharedRing Feed { get; }
+
+        public SharedRing Breach { get; }
+
+        public RiskEngine Engine { get; }
+
+        public Liquidator Liquidator { get; }
+
+        public FeedBridge? Bridge { get; set; }
+
+        public BreachBridge? Breaches { get; set; }
+
+        public void Dispose()
+        {
+            Feed.Dispose();
+            Breach.Dispose();
+        }
+    }
+
+    private static async Task<int> Execute(JetStreamSection config, ShardMap map, double seconds, double rate, WorkloadScale scale, int seed, Action<string> print)
+    {
+        await using var nats = await JetStreamTopology.ConnectAsync(config, "llr-run", CancellationToken.None).ConfigureAwait(false);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, config, CancellationToken.None).ConfigureAwait(false);
+
+        using var producers = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1 << 14, ProducerMode.Multi));
+        var router = new FeedRouter(js, config, map, producers, producers.CreateConsumer(0));
+        var nodes = Enumerable.Range(0, map.Count).Select(k => new Node(scale, map, k, breachConsumers: 2)).ToList();
+        var reference = new Node(scale, ShardMap.Single, 0, breachConsumers: 1); // its breaches stay local
+        try
+        {
+            for (int k = 0; k < map.Count; k++)
+            {
+                nodes[k].Bridge = new FeedBridge(js, config, nodes[k].Feed.CreateMultiProducer(), FeedBridge.DurableName(k));
+                nodes[k].Breaches = new BreachBridge(js, config, k, nodes[k].Breach, nodes[k].Breach.CreateConsumer(1));
+            }
+
+            reference.Bridge = new FeedBridge(js, config, reference.Feed.CreateMultiProducer(), "llr-reference");
+            using var stop = new CancellationTokenSource();
+            var everyone = nodes.Append(reference).ToList();
+            var legs = new List<Task> { Task.Run(() => router.RunAsync(stop.Token)) };
+            legs.AddRange(everyone.Select(n => Task.Run(() => n.Bridge!.RunAsync(stop.Token))));
+            legs.AddRange(nodes.Select(n => Task.Run(() => n.Breaches!.RunAsync(stop.Token))));
+
+            // The engines and liquidators share one thread, each a duty cycle (yielding): this is a
+            // demonstration of the topology on one machine, not of its speed.
+            var engineThread = new Thread(() =>
+            {
+                var wait = new YieldingWait();
+                int idle = 0;
+                while (!stop.IsCancellationRequested)
+                {
+                    int work = 0;
+                    foreach (var n in everyone)
+                    {
+                        work += n.Engine.DoWork() + n.Liquidator.Poll();
+                    }
+
+                    if (work == 0)
+                    {
+                        wait.Idle(idle++);
+                    }
+                    else
+                    {
+                        idle = 0;
+                    }
+                }
+            }) { IsBackground = true, Name = "llr-engines" };
+            engineThread.Start();
+
+            var progress = new VenueProgress();
+            var simulator = new VenueSimulator(StandardWorkload.Build(scale), seed, 1, stressStart: (long)(seconds * rate * 0.4), stressLength: (long)(seconds * rate * 0.2));
+            var clock = Stopwatch.StartNew();
+            var simulate = new Thread(() => VenueDriver.Run(producers.CreateMultiProducer(), simulator, rate, Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency), null, progress, stop: stop.Token))
+            { IsBackground = true, Name = "llr-simulator" };
+            simulate.Start();
+            while (!simulate.Join(1_000))
+            {
+                Fail(legs);
+                print(string.Create(Inv, $"{clock.Elapsed.TotalSeconds,5:F1} s  published {progress.Published,10:N0}  routed {router.Published,10:N0}  {string.Join("  ", nodes.Select((n, k) => $"shard {k}: applied {n.Engine.Counters.Events - n.Engine.Counters.Rejects[(int)FeedReject.OtherShard],9:N0} breaches {n.Engine.Counters.BreachesPublished,6:N0}"))}  reference {reference.Engine.Counters.Events,10:N0}"));
+            }
+
+            // Drain: every engine has every published message, every breach is in the stream.
+            var drain = Stopwatch.StartNew();
+            while (drain.Elapsed < TimeSpan.FromSeconds(60) && (everyone.Any(n => n.Engine.Counters.Events < progress.Published || n.Engine.HasPendingMarks)
+                || nodes.Any(n => n.Breaches!.Released < n.Breach.ReadClaimSequence())))
+            {
+                Fail(legs);
+                await Task.Delay(20).ConfigureAwait(false);
+            }
+
+            double elapsed = clock.Elapsed.TotalSeconds;
+            await stop.CancelAsync().ConfigureAwait(false);
+            engineThread.Join();
+            await Task.WhenAll(legs.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
+            var breachStream = await js.GetStreamAsync(config.BreachStream).ConfigureAwait(false);
+            return Report(map, nodes, reference, router, progress.Published, (long)breachStream.Info.State.Messages, elapsed, print);
+        }
+        finally
+        {
+            nodes.ForEach(n => n.Dispose());
+            reference.Dispose();
+        }
+    }
+
+    private static void Fail(List<Task> legs)
+    {
+        var failed = legs.FirstOrDefault(t => t.IsFaulted);
+        if (failed is not null)
+        {
+            throw new InvalidOperationException($"a JetStream leg failed: {failed.Exception!.InnerException!.Message}", failed.Exception);
+        }
+    }
+
+    private static int Report(ShardMap map, List<Node> nodes, Node reference, FeedRouter router, long published, long breachStreamMessages, double seconds, Action<string> print)
+    {
+        print("");
+        print("== report (loopback, one machine: the topology, not its speed)");
+        print(string.Create(Inv, $"feed                {published:N0} messages published by the simulated venue, {router.Published:N0} routed to JetStream in {seconds:F1} s ({router.Broadcast:N0} to every shard, the rest to their account's shard)"));
+        bool ok = router.Published == published;
+        long ringMessages = 0;
+        for (int k = 0; k < nodes.Count; k++)
+        {
+            var n = nodes[k];
+            var c = n.Engine.Counters;
+            ulong mine = EngineStateHash.ComputeShard(n.Engine.Machine, map, k);
+            ulong theirs = EngineStateHash.ComputeShard(reference.Engine.Machine, map, k);
+            bool equal = mine == theirs;
+            ok &= equal && c.Events == published;
+            ringMessages += n.Breach.ReadClaimSequence();
+            print(string.Create(Inv, $"shard {k}             read {c.Events:N0}, applied {c.Events - c.Rejects[(int)FeedReject.OtherShard]:N0}, refused {c.Rejects[(int)FeedReject.OtherShard]:N0} of the other shards' accounts; {c.BreachesPublished:N0} breaches ({n.Liquidator.ByState[1]:N0} margin calls, {n.Liquidator.ByState[2]:N0} liquidations); state 0x{mine:X16} {(equal ? "= the reference engine's over its accounts" : $"DIFFERS from the reference engine's 0x{theirs:X16}")}"));
+        }
+
+        print(string.Create(Inv, $"reference engine    one unsharded engine fed from the same stream by its own consumer: {reference.Engine.Counters.Events:N0} messages, {reference.Engine.Counters.BreachesPublished:N0} breaches"));
+        bool breachesOk = breachStreamMessages == ringMessages;
+        ok &= breachesOk;
+        print(string.Create(Inv, $"breaches out        {breachStreamMessages:N0} messages in the breach stream for {ringMessages:N0} put on the shards' breach rings{(breachesOk ? "" : " — MISSING")}"));
+        print(ok ? "result              every shard holds what one engine holds over its accounts; nothing lost on the way" : "result              FAILED (see above)");
+        return ok ? 0 : 1;
+    }
+}
