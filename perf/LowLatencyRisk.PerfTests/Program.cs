@@ -29,6 +29,9 @@ public static class Program
                   fill-breach-xproc the engine as its own process (`llr engine`), this process the venue and the liquidator (--duration S, --rate N)
                   serve-load        POST /margin against `llr serve` on loopback, pool on and off interleaved, and the
                                     start-up of `llr serve` and `llr stats --once` (--portfolio example|medium|large, --clients N, --requests N, --rounds N)
+                  bridge-throughput the feed leg between machines on loopback: ring → router → nats-server (JetStream) →
+                                    bridge → a shard's ring; saturation msgs/s, then publish → shard ring latency
+                                    at a paced rate (--messages N 200000, --rate N 20000, --latency-count N, --runs N 3)
                   suite             all of the above, standard parameters (a few minutes) or --short true (seconds)
                 common: --wait spin|yield (ring-throughput consumer), --peer c (ring tests: the other end is the C peer native-interop/build/llr_ring_bench),
                         --pin true|false (default true: producer/echo on CPU 0, measuring thread on CPU 1)
@@ -48,6 +51,7 @@ public static class Program
             "fill-breach" => EngineTests.Run(options, saturate: false),
             "fill-breach-xproc" => CrossProcessEngineTest.Run(options),
             "serve-load" => ServeLoadTest.Run(options),
+            "bridge-throughput" => BridgeThroughputTest.Run(options),
             "suite" => Suite.Run(options),
             GateRoundTripTest.ChildRole => GateRoundTripTest.RunChild(options),
             RingThroughputTest.ChildRole => RingThroughputTest.RunChild(options),

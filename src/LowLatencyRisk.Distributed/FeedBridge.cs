@@ -70,8 +70,39 @@ public sealed class FeedBridge
     private long _forwarded, _malformed, _redelivered, _ringFull;
     private ulong _lastStreamSequence;
 
-    /// <summary>Consumes until <paramref name="cancel"/> fires.</summary>
+    /// <summary>Times the consumer was lost (a server gone, a leader being elected) and created again; the stream resumed from the acknowledged position.</summary>
+    public long Resumes => Volatile.Read(ref _resumes);
+
+    /// <summary>The last failure the bridge resumed from, or null.</summary>
+    public string? LastFailure { get; private set; }
+
+    private long _resumes;
+
+    /// <summary>
+    /// Consumes until <paramref name="cancel"/> fires. A lost consumer (the server gone, a leader
+    /// being elected in a cluster) is created again after a back-off and resumes from what was
+    /// acknowledged; what it hands over again the engine refuses as duplicates.
+    /// </summary>
     public async Task RunAsync(CancellationToken cancel)
+    {
+        int failures = 0;
+        while (!cancel.IsCancellationRequested)
+        {
+            try
+            {
+                await ConsumeAsync(() => failures = 0, cancel).ConfigureAwait(false);
+                await Task.Delay(100, cancel).ConfigureAwait(false); // the consumption ended without an error (the consumer was removed): create it again
+            }
+            catch (Exception e) when (!cancel.IsCancellationRequested && RingPublisher.IsTransient(e))
+            {
+                Interlocked.Increment(ref _resumes);
+                LastFailure = e.Message;
+                await Task.Delay(Math.Min(1_000, 50 << Math.Min(failures++, 4)), cancel).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ConsumeAsync(Action progressed, CancellationToken cancel)
     {
         var consumer = await _js.CreateOrUpdateConsumerAsync(_config.FeedStream, new ConsumerConfig(_durable)
         {
@@ -85,6 +116,7 @@ public sealed class FeedBridge
         int sinceAck = 0;
         await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = _config.AckWindow }, cancellationToken: cancel).ConfigureAwait(false))
         {
+            progressed();
             var meta = msg.Metadata;
             if (meta is { NumDelivered: > 1 })
             {
@@ -107,8 +139,8 @@ public sealed class FeedBridge
                 Volatile.Write(ref _lastStreamSequence, m.Sequence.Stream);
             }
 
-            // Ack-all: acknowledging this message acknowledges every one before it. Once per window,
-            // and whenever the stream has nothing more for now (so a quiet feed leaves nothing pending).
+            // Ack-all: acknowledging this message acknowledges every one before it. Once per half
+            // window, and whenever the stream has nothing more for now (a quiet feed leaves nothing pending).
             if (++sinceAck >= _config.AckWindow / 2 || meta is not { NumPending: > 0 })
             {
                 await msg.AckAsync(cancellationToken: cancel).ConfigureAwait(false);

@@ -128,17 +128,59 @@ public abstract class RingPublisher
             : n;
     }
 
-    /// <summary>Pumps until <paramref name="cancel"/> fires, idling briefly when the ring is empty.</summary>
+    /// <summary>Rounds that failed (a server lost, a leader being elected, the stream full) and were tried again; nothing of theirs was released.</summary>
+    public long Retries { get; private set; }
+
+    /// <summary>The last failure tried again, or null.</summary>
+    public string? LastFailure { get; private set; }
+
+    /// <summary>
+    /// Pumps until <paramref name="cancel"/> fires, idling briefly when the ring is empty. A failed
+    /// round (the server gone, a stream leader being elected in a cluster, the stream full) is tried
+    /// again after a back-off — the unreleased slots are published again and JetStream drops what
+    /// had arrived — while the ring's producers meet back-pressure. It never skips a message.
+    /// </summary>
     public async Task RunAsync(CancellationToken cancel)
     {
+        int failures = 0, idle = 0;
         while (!cancel.IsCancellationRequested)
         {
-            if (await PumpAsync(cancel).ConfigureAwait(false) == 0)
+            int n;
+            try
+            {
+                n = await PumpAsync(cancel).ConfigureAwait(false);
+                failures = 0;
+            }
+            catch (Exception e) when (!cancel.IsCancellationRequested && IsTransient(e))
+            {
+                Retries++;
+                LastFailure = e.Message;
+                await Task.Delay(Math.Min(1_000, 50 << Math.Min(failures++, 4)), cancel).ConfigureAwait(false);
+                continue;
+            }
+
+            // Idle: yield the core for a while (a message arriving now is published within
+            // microseconds), then sleep in milliseconds (a quiet ring costs no CPU).
+            if (n > 0)
+            {
+                idle = 0;
+            }
+            else if (++idle < IdleYields)
+            {
+                Thread.Yield();
+            }
+            else
             {
                 await Task.Delay(1, cancel).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>Empty polls answered by yielding the core before the publisher sleeps a millisecond at a time.</summary>
+    private const int IdleYields = 2_000;
+
+    /// <summary>What a JetStream cluster recovers from by itself: connection loss, time-outs, no responders during an election, API errors (stream full, leader moved).</summary>
+    internal static bool IsTransient(Exception e) => e is NATS.Client.Core.NatsException or TimeoutException or OperationCanceledException;
 
     /// <summary>Consumes exactly the slots that were published and acknowledged, checking they are the ones read.</summary>
     private struct Release(int count, long first) : IRingHandlerWhile

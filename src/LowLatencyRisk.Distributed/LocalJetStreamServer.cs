@@ -16,7 +16,7 @@ public sealed class LocalJetStreamServer : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _log = new();
 
-    private LocalJetStreamServer(string binary, int port, string store)
+    private LocalJetStreamServer(string binary, int port, string store, IEnumerable<string>? extra = null)
     {
         Port = port;
         Store = store;
@@ -26,7 +26,7 @@ public sealed class LocalJetStreamServer : IDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (string a in new[] { "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-js", "-sd", store })
+        foreach (string a in new[] { "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-js", "-sd", store }.Concat(extra ?? []))
         {
             start.ArgumentList.Add(a);
         }
@@ -75,17 +75,64 @@ public sealed class LocalJetStreamServer : IDisposable
     }
 
     /// <summary>Starts a server and waits (at most 15 s) until it accepts connections.</summary>
-    public static LocalJetStreamServer Start()
+    public static LocalJetStreamServer Start() => WaitReady(new LocalJetStreamServer(Binary(), FreePort(), NewStore()));
+
+    /// <summary>
+    /// Starts <paramref name="count"/> servers clustered with each other on loopback (JetStream
+    /// clustered: streams of 3 replicas survive one server's loss) and waits until each accepts
+    /// connections. The JetStream meta leader may take a few more seconds to be elected.
+    /// </summary>
+    public static IReadOnlyList<LocalJetStreamServer> StartCluster(int count)
+    {
+        var ports = Enumerable.Range(0, count).Select(_ => (Client: FreePort(), Route: FreePort())).ToArray();
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var servers = new List<LocalJetStreamServer>();
+        try
+        {
+            for (int k = 0; k < count; k++)
+            {
+                string routes = string.Join(",", ports.Where((_, j) => j != k).Select(p => string.Create(inv, $"nats://127.0.0.1:{p.Route}")));
+                servers.Add(new LocalJetStreamServer(Binary(), ports[k].Client, NewStore(),
+                    ["-n", string.Create(inv, $"llr-{k}"), "--cluster_name", "llr", "--cluster", string.Create(inv, $"nats://127.0.0.1:{ports[k].Route}"), "--routes", routes]));
+            }
+
+            servers.ForEach(s => WaitReady(s));
+            return servers;
+        }
+        catch
+        {
+            servers.ForEach(s => s.Dispose());
+            throw;
+        }
+    }
+
+    /// <summary>Kills the server at once (SIGKILL), keeping its store: a lost machine.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5_000);
+        }
+    }
+
+    private static string NewStore()
     {
         string store = Path.Combine(Path.GetTempPath(), "llr-nats-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(store);
-        var server = new LocalJetStreamServer(Binary(), FreePort(), store);
+        return store;
+    }
+
+    private static LocalJetStreamServer WaitReady(LocalJetStreamServer server)
+    {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(15))
         {
             if (server._process.HasExited)
             {
-                throw new InvalidOperationException($"nats-server exited with {server._process.ExitCode}: {server.Log}");
+                string log = server.Log;
+                server.Dispose();
+                throw new InvalidOperationException($"nats-server exited: {log}");
             }
 
             if (server.Log.Contains("Server is ready", StringComparison.Ordinal))

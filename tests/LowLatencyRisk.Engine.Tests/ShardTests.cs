@@ -251,6 +251,12 @@ public sealed class ShardTests
         Assert.Equal(3, ok.ToShardMap().Version);
         Assert.Same(ShardMap.Single, LlrConfig.Parse("{}").ToShardMap());
 
+        // The README's two-shard example: accounts below 5,000 on shard 0, a three-server cluster.
+        var example = LlrConfig.Load(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "LowLatencyRisk.Host", "examples", "two-shards.json"));
+        Assert.Equal((0, 1), (example.ToShardMap().ShardOf(4_999), example.ToShardMap().ShardOf(5_000)));
+        Assert.Equal((3, 2), (example.JetStream.Replicas, example.Rings.BreachConsumers));
+        Assert.Equal("llr.feed.shard.1", example.JetStream.ShardSubject(1));
+
         var bad = Assert.Throws<ConfigException>(() => LlrConfig.Parse("""{ "shards": { "count": 2, "index": 2, "rule": "ranges", "rangeStarts": [0, 0] } }"""));
         Assert.Contains(bad.Problems, p => p.StartsWith("shards: rangeStarts must rise strictly", StringComparison.Ordinal));
         Assert.Contains(bad.Problems, p => p.StartsWith("shards.index:", StringComparison.Ordinal));

@@ -72,6 +72,7 @@ public partial class RunCommandTests
         Assert.True(breaches.Success, output);
         Assert.Equal(Number(breaches.Groups[2].Value), Number(breaches.Groups[1].Value));
         Assert.Contains("every shard holds what one engine holds over its accounts", output, StringComparison.Ordinal);
+        Assert.Contains("engine thread       0 bytes allocated by the engines and liquidators while the bridges ran beside them", output, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -316,7 +316,8 @@ public sealed class LlrConfig
         Check(map is null, "shards", map ?? "");
         Check(sh.Index >= 0 && sh.Index < Math.Max(1, sh.Count), "shards.index", $"{sh.Index} is not a shard of the map (0..{sh.Count - 1})");
         var js = JetStream;
-        Check(Uri.TryCreate(js.Url, UriKind.Absolute, out var url) && url.Scheme is "nats" or "tls" && url.Port > 0, "jetStream.url", $"\"{js.Url}\" is not a nats://host:port address");
+        Check(!string.IsNullOrWhiteSpace(js.Url) && js.Url.Split(',').All(u => Uri.TryCreate(u.Trim(), UriKind.Absolute, out var url) && url.Scheme is "nats" or "tls" && url.Port > 0),
+            "jetStream.url", $"\"{js.Url}\" is not a nats://host:port address or a comma-separated list of them (the servers of a cluster)");
         Check(IsToken(js.FeedStream) && IsToken(js.BreachStream) && js.FeedStream != js.BreachStream, "jetStream", "feedStream and breachStream need distinct names of letters, digits, '-' and '_'");
         Check(IsToken(js.SubjectPrefix), "jetStream.subjectPrefix", $"\"{js.SubjectPrefix}\" is not one subject token (letters, digits, '-' and '_')");
         Check(js.Replicas is 1 or 3 or 5, "jetStream.replicas", $"{js.Replicas} is not 1, 3 or 5");
