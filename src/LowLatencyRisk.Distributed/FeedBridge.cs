@@ -97,7 +97,7 @@ public sealed class FeedBridge
             {
                 Interlocked.Increment(ref _resumes);
                 LastFailure = e.Message;
-                await Task.Delay(Math.Min(1_000, 50 << Math.Min(failures++, 4)), cancel).ConfigureAwait(false);
+                await Task.Delay(RingPublisher.Backoff(failures++), cancel).ConfigureAwait(false);
             }
         }
     }

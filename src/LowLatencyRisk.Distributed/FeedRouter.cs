@@ -155,7 +155,7 @@ public abstract class RingPublisher
             {
                 Retries++;
                 LastFailure = e.Message;
-                await Task.Delay(Math.Min(1_000, 50 << Math.Min(failures++, 4)), cancel).ConfigureAwait(false);
+                await Task.Delay(RingPublisher.Backoff(failures++), cancel).ConfigureAwait(false);
                 continue;
             }
 
@@ -178,6 +178,9 @@ public abstract class RingPublisher
 
     /// <summary>Empty polls answered by yielding the core before the publisher sleeps a millisecond at a time.</summary>
     private const int IdleYields = 2_000;
+
+    /// <summary>The wait before trying again after <paramref name="failures"/> failures in a row: 50, 100, 200, 400, 800 ms, then 1 s.</summary>
+    internal static int Backoff(int failures) => Math.Min(1_000, 50 << Math.Min(failures, 4));
 
     /// <summary>What a JetStream cluster recovers from by itself: connection loss, time-outs, no responders during an election, API errors (stream full, leader moved).</summary>
     internal static bool IsTransient(Exception e) => e is NATS.Client.Core.NatsException or TimeoutException or OperationCanceledException;

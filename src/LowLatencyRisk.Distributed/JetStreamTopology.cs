@@ -10,7 +10,8 @@ namespace LowLatencyRisk.Distributed;
 /// duplicate window) by whichever process starts first: the feed stream (subjects
 /// <c>{prefix}.feed.&gt;</c>: <c>{prefix}.feed.all</c> for what every shard applies,
 /// <c>{prefix}.feed.shard.{k}</c> for shard k's accounts) and the breach stream
-/// (<c>{prefix}.breach.{k}</c>). Both are file-backed, limits-retained, with JetStream's
+/// (<c>{prefix}.breach.{k}</c>) and the journal stream (<c>{prefix}.journal.{k}</c>: each shard's
+/// journal records, replicated for a standby). All are file-backed, limits-retained, with JetStream's
 /// de-duplication by message id over the configured window.
 /// </summary>
 public static class JetStreamTopology
@@ -40,6 +41,7 @@ public static class JetStreamTopology
         ArgumentNullException.ThrowIfNull(config);
         await js.CreateOrUpdateStreamAsync(Stream(config.FeedStream, config.FeedSubjects, config), cancel).ConfigureAwait(false);
         await js.CreateOrUpdateStreamAsync(Stream(config.BreachStream, $"{config.SubjectPrefix}.breach.>", config), cancel).ConfigureAwait(false);
+        await js.CreateOrUpdateStreamAsync(Stream(config.JournalStream, $"{config.SubjectPrefix}.journal.>", config), cancel).ConfigureAwait(false);
     }
 
     private static StreamConfig Stream(string name, string subjects, JetStreamSection config) => new(name, [subjects])

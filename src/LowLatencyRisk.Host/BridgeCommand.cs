@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using LowLatencyRisk.Distributed;
+using LowLatencyRisk.Engine;
 using LowLatencyRisk.Engine.Configuration;
 using LowLatencyRisk.Ipc;
 using NATS.Client.Core;
@@ -81,7 +82,7 @@ internal static class BridgeCommand
         var duration = DurationOption("until SIGINT/SIGTERM");
         var shard = new Option<int?>("--shard") { Description = "Which shard this machine runs (overrides shards.index)." };
         var wait = NonNegative(new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the shard's engine to create its rings.", DefaultValueFactory = _ => 30 });
-        var command = new Command("shard", "On a shard's machine: write the feed stream, in order, into the shard's rings.feed (as a durable consumer, so a restart resumes where it acknowledged) and, with rings.breachConsumers 2, publish the shard's breach ring to the breach stream.")
+        var command = new Command("shard", "On a shard's machine: write the feed stream, in order, into the shard's rings.feed (as a durable consumer, so a restart resumes where it acknowledged); with rings.breachConsumers 2, publish the shard's breach ring to the breach stream; with the journal on, ship the shard's journal records to the journal stream for `llr standby`.")
         {
             config, duration, shard, wait,
         };
@@ -124,7 +125,8 @@ internal static class BridgeCommand
                 await using var connection = js.Value.Connection;
                 var bridge = new FeedBridge(js.Value.Context, c.JetStream, feed.CreateMultiProducer(), FeedBridge.DurableName(index));
                 var breaches = breach is null ? null : new BreachBridge(js.Value.Context, c.JetStream, index, breach, breach.CreateConsumer(1));
-                Console.WriteLine(string.Create(Inv, $"llr bridge shard {index}: {c.JetStream.Url} stream {c.JetStream.FeedStream} → {feed.Location}{(breach is null ? "" : $"; {breach.Location} → stream {c.JetStream.BreachStream} subject {c.JetStream.BreachSubject(index)}")}; SIGINT or SIGTERM stops"));
+                using var shipper = c.Journal.Mode == JournalMode.None ? null : new JournalShipper(js.Value.Context, c.JetStream, index, EngineService.JournalDirectory(c));
+                Console.WriteLine(string.Create(Inv, $"llr bridge shard {index}: {c.JetStream.Url} stream {c.JetStream.FeedStream} → {feed.Location}{(breach is null ? "" : $"; {breach.Location} → stream {c.JetStream.BreachStream} subject {c.JetStream.BreachSubject(index)}")}{(shipper is null ? "" : $"; journal {EngineService.JournalDirectory(c)} → stream {c.JetStream.JournalStream} subject {c.JetStream.JournalSubject(index)}")}; SIGINT or SIGTERM stops"));
                 string? failure = await RunAsync($"bridge shard {index}", async token =>
                 {
                     var legs = new List<Task> { bridge.RunAsync(token) };
@@ -133,8 +135,13 @@ internal static class BridgeCommand
                         legs.Add(breaches.RunAsync(token));
                     }
 
+                    if (shipper is not null)
+                    {
+                        legs.Add(shipper.RunAsync(token));
+                    }
+
                     await (await Task.WhenAny(legs).ConfigureAwait(false)).ConfigureAwait(false); // the first leg to fail ends both
-                }, () => string.Create(Inv, $"feed in {bridge.Forwarded:N0} (redelivered {bridge.Redelivered:N0}, malformed {bridge.Malformed:N0}, ring full {bridge.RingFullWaits:N0} times){(breaches is null ? "" : $", breaches out {breaches.Published:N0} (duplicates dropped {breaches.Duplicates:N0})")}"), stop.Token).ConfigureAwait(false);
+                }, () => string.Create(Inv, $"feed in {bridge.Forwarded:N0} (redelivered {bridge.Redelivered:N0}, malformed {bridge.Malformed:N0}, ring full {bridge.RingFullWaits:N0} times){(breaches is null ? "" : $", breaches out {breaches.Published:N0} (duplicates dropped {breaches.Duplicates:N0})")}{(shipper is null ? "" : $", journal shipped through record {shipper.LastShipped:N0}{(shipper.Stuck is null ? "" : " (STUCK: " + shipper.Stuck + ")")}")}"), stop.Token).ConfigureAwait(false);
                 return failure is null ? 0 : 4;
             }
         });

@@ -18,6 +18,7 @@ internal static class Program
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(BridgeCommand.Create());
+        root.Subcommands.Add(StandbyCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -158,4 +158,78 @@ public sealed class JournalTests : IDisposable
     {
         Assert.Equal(0xE3069283u, JournalReader.Crc("123456789"u8));
     }
+
+    [Fact]
+    public void ATail_FollowsTheWriter_AcrossSegmentRolls_WhileItAppends()
+    {
+        // Segments of 64 + 100 records: the 5,000 records roll about 50 times under the tail.
+        using var writer = JournalWriter.Open(_dir, Payload, JournalWriter.HeaderLength + (100L * (JournalWriter.RecordHeaderLength + Payload)));
+        using var tail = new JournalTail(_dir, Payload);
+        var seen = new List<long>();
+        void Take(long seq, ReadOnlySpan<byte> p)
+        {
+            Assert.Equal(seq, BinaryPrimitives.ReadInt64LittleEndian(p));
+            Assert.Equal(seq * 31, BinaryPrimitives.ReadInt64LittleEndian(p[100..]));
+            seen.Add(seq);
+        }
+
+        var appending = new Thread(() =>
+        {
+            for (long i = 1; i <= 5_000; i++)
+            {
+                writer.Append(Message(i));
+                if (i % 97 == 0)
+                {
+                    Thread.Yield();
+                }
+            }
+        });
+        appending.Start();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (seen.Count < 5_000 && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (tail.Poll(Take) == 0)
+            {
+                Thread.Yield();
+            }
+        }
+
+        appending.Join();
+        Assert.Equal(Enumerable.Range(1, 5_000).Select(i => (long)i), seen);
+        Assert.Equal(0, tail.Poll(Take)); // nothing more, and nothing handed over twice
+        Assert.Null(tail.Stuck);
+
+        // A tail started after a point hands over only what follows it.
+        using var later = new JournalTail(_dir, Payload, after: 4_990);
+        var rest = new List<long>();
+        later.Poll((seq, _) => rest.Add(seq));
+        Assert.Equal(Enumerable.Range(4_991, 10).Select(i => (long)i), rest);
+    }
+
+    [Fact]
+    public void ATail_WaitsAtABadRecord_AndSaysSo_NeverSkippingIt()
+    {
+        using (var writer = JournalWriter.Open(_dir, Payload))
+        {
+            for (long i = 1; i <= 10; i++)
+            {
+                writer.Append(Message(i));
+            }
+        }
+
+        // Corrupt record 6's payload: its checksum no longer matches, and records 7..10 follow it.
+        string segment = JournalReader.Segments(_dir).First().Path;
+        using (var f = new FileStream(segment, FileMode.Open, FileAccess.ReadWrite))
+        {
+            f.Position = JournalWriter.HeaderLength + (5L * (JournalWriter.RecordHeaderLength + Payload)) + JournalWriter.RecordHeaderLength + 3;
+            f.WriteByte(0xEE);
+        }
+
+        using var tail = new JournalTail(_dir, Payload);
+        var seen = new List<long>();
+        Assert.Equal(5, tail.Poll((seq, _) => seen.Add(seq)));
+        Assert.Equal(0, tail.Poll((seq, _) => seen.Add(seq)));
+        Assert.Equal(6, tail.Next);
+        Assert.Contains("record 6 is not whole", tail.Stuck, StringComparison.Ordinal);
+    }
 }

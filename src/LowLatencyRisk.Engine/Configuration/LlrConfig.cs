@@ -318,7 +318,8 @@ public sealed class LlrConfig
         var js = JetStream;
         Check(!string.IsNullOrWhiteSpace(js.Url) && js.Url.Split(',').All(u => Uri.TryCreate(u.Trim(), UriKind.Absolute, out var url) && url.Scheme is "nats" or "tls" && url.Port > 0),
             "jetStream.url", $"\"{js.Url}\" is not a nats://host:port address or a comma-separated list of them (the servers of a cluster)");
-        Check(IsToken(js.FeedStream) && IsToken(js.BreachStream) && js.FeedStream != js.BreachStream, "jetStream", "feedStream and breachStream need distinct names of letters, digits, '-' and '_'");
+        Check(IsToken(js.FeedStream) && IsToken(js.BreachStream) && IsToken(js.JournalStream) && new[] { js.FeedStream, js.BreachStream, js.JournalStream }.Distinct().Count() == 3,
+            "jetStream", "feedStream, breachStream and journalStream need distinct names of letters, digits, '-' and '_'");
         Check(IsToken(js.SubjectPrefix), "jetStream.subjectPrefix", $"\"{js.SubjectPrefix}\" is not one subject token (letters, digits, '-' and '_')");
         Check(js.Replicas is 1 or 3 or 5, "jetStream.replicas", $"{js.Replicas} is not 1, 3 or 5");
         Check(js.AckWindow is >= 1 and <= 65_536, "jetStream.ackWindow", $"{js.AckWindow} is not in 1..65536");
@@ -871,6 +872,7 @@ public sealed class JetStreamSection
     public string Url { get; init; } = "nats://127.0.0.1:4222";
     public string FeedStream { get; init; } = "LLR_FEED";
     public string BreachStream { get; init; } = "LLR_BREACHES";
+    public string JournalStream { get; init; } = "LLR_JOURNAL";
     public string SubjectPrefix { get; init; } = "llr";
     public int Replicas { get; init; } = 1;
     public int AckWindow { get; init; } = 256;
@@ -884,6 +886,9 @@ public sealed class JetStreamSection
 
     /// <summary>Every feed subject (the stream's subject filter).</summary>
     public string FeedSubjects => $"{SubjectPrefix}.feed.>";
+
+    /// <summary>The subject shard <paramref name="shard"/>'s journal records are replicated on.</summary>
+    public string JournalSubject(int shard) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{SubjectPrefix}.journal.{shard}");
 
     /// <summary>The subject breaches of shard <paramref name="shard"/> are published on.</summary>
     public string BreachSubject(int shard) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{SubjectPrefix}.breach.{shard}");

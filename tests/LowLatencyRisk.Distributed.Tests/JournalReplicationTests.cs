@@ -1,0 +1,185 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using LowLatencyRisk.Core.Gate;
+using LowLatencyRisk.Engine;
+using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Fixtures;
+using LowLatencyRisk.Fixtures.Simulation;
+using LowLatencyRisk.Ipc;
+using NATS.Client.JetStream;
+
+namespace LowLatencyRisk.Distributed.Tests;
+
+/// <summary>
+/// A shard's journal replicated on JetStream: the shipper follows the primary's journal as it is
+/// written, the follower applies it to a standby engine through the replay path and writes a local
+/// journal of its own. The standby holds the primary's state, its journal recovers to it, and a
+/// restarted shipper neither loses nor repeats a record.
+/// </summary>
+public sealed class JournalReplicationTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "llr-journal-repl-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static StandardWorkload Book()
+    {
+        var w = StandardWorkload.Build(WorkloadScale.Small);
+        w.SetCollateralToMargin(1.2);
+        return w;
+    }
+
+    private static RiskEngine Engine(RingConsumer? feed = null, IRingProducer? breaches = null)
+    {
+        var w = Book();
+        return new RiskEngine(w.Book, new PreTradeGate(w.Book, new GateConfig()), feed, breaches, liquidation: LiquidationOptions.Default);
+    }
+
+    private static void AssertSameState(RiskEngine expected, RiskEngine actual, string what)
+    {
+        Assert.True(EngineStateHash.Compute(expected) == EngineStateHash.Compute(actual), what + ": state hash");
+        for (int a = 0; a < expected.Book.Config.MaxAccounts; a++)
+        {
+            Assert.True(expected.Book.SettledCash(a) == actual.Book.SettledCash(a), $"{what}: account {a}'s settlements");
+        }
+    }
+
+    [Fact]
+    public async Task AStandby_FollowingTheReplicatedJournal_HoldsThePrimarysState_AndARestartedShipperLosesAndRepeatsNothing()
+    {
+        using var server = LocalJetStreamServer.Start();
+        var config = new JetStreamSection { Url = server.Url, AckWindow = 128 };
+        await using var nats = await JetStreamTopology.ConnectAsync(config, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, config, CancellationToken.None);
+
+        // The primary: journal on (small segments, so the shipper follows rolls), breaches and
+        // liquidation orders sized — its own decisions are journal records too.
+        string primaryDir = Path.Combine(_root, "primary");
+        using var breachRing = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single));
+        var primary = Engine(breaches: breachRing.CreateSingleProducer());
+        using var journal = JournalWriter.Open(primaryDir, FeedMessageDescriptor.PayloadSize, 256 << 10);
+        primary.Journal = journal;
+        var reader = new Liquidator(breachRing.CreateConsumer(0));
+
+        string standbyDir = Path.Combine(_root, "standby");
+        using var standbyJournal = JournalWriter.Open(standbyDir, FeedMessageDescriptor.PayloadSize, 256 << 10);
+        var standby = Engine();
+        var follower = new JournalFollower(js, config, 0, standby, "llr-standby-0", standbyJournal);
+
+        using var stop = new CancellationTokenSource();
+        var shipper = new JournalShipper(js, config, 0, primaryDir);
+        var shipping = Task.Run(() => shipper.RunAsync(stop.Token));
+        using var stopFollower = new CancellationTokenSource();
+        var following = Task.Run(() => follower.RunAsync(stopFollower.Token));
+
+        var sim = new VenueSimulator(Book(), seed: 41, producerId: 1, stressStart: 3_000, stressLength: 6_000);
+        var m = new byte[FeedMessageDescriptor.PayloadSize];
+        Task? restarted = null;
+        JournalShipper? second = null;
+        using var stopFirst = new CancellationTokenSource();
+        for (int i = 0; i < 15_000; i++)
+        {
+            sim.Next(m, MonotonicClock.Now());
+            Assert.True(primary.Process(m));
+            reader.Poll();
+            if (i % 500 == 0)
+            {
+                await Task.Delay(1); // a feed at a pace: the shipper and the follower work while the primary does
+            }
+
+            if (i == 7_000)
+            {
+                Assert.True(shipper.Shipped > 0, "the first shipper was shipping when it died");
+                // The shipper dies (its task is cancelled mid-stream); a new one resumes after the
+                // last record the stream holds.
+                await stop.CancelAsync();
+                await shipping.ContinueWith(_ => { }, TaskScheduler.Default);
+                second = new JournalShipper(js, config, 0, primaryDir);
+                restarted = Task.Run(() => second.RunAsync(stopFirst.Token));
+            }
+        }
+
+        while (primary.HasPendingMarks)
+        {
+            primary.PollOnce();
+            reader.Poll();
+        }
+
+        long last = journal.LastSequence;
+        var clock = Stopwatch.StartNew();
+        while (follower.LastApplied < last && clock.Elapsed < TimeSpan.FromSeconds(60) && follower.Stopped is null)
+        {
+            await Task.Delay(10);
+        }
+
+        await stopFirst.CancelAsync();
+        await stopFollower.CancelAsync();
+        await restarted!.ContinueWith(_ => { }, TaskScheduler.Default);
+        await following.ContinueWith(_ => { }, TaskScheduler.Default);
+        string story = $"journal {last}, followed {follower.LastApplied} (copies {follower.Copies}, stopped: {follower.Stopped}), shipped {shipper.Shipped} + {second!.Shipped} (duplicates {second.Duplicates}; retries {shipper.Retries} {shipper.LastFailure} / {second.Retries} {second.LastFailure}; faulted {shipping.Exception?.InnerException?.Message} / {restarted.Exception?.InnerException?.Message} / follower {following.Exception?.InnerException?.Message} {following.Status}), engine records {primary.Counters.LiquidationOrdersPlanned} orders planned";
+        Assert.True(follower.LastApplied == last, story);
+        Assert.True(primary.Counters.LiquidationOrdersPlanned > 0 && primary.Counters.BreachesPublished > 0, "the run made decisions of the engine's own: " + story);
+        // Every record once across the restart: the stream holds each journal record exactly once (the
+        // first shipper may have died between JetStream's acks and its own count of the last batch).
+        Assert.InRange(shipper.Shipped + second.Shipped, last - config.AckWindow, last);
+        var stream = await js.GetStreamAsync(config.JournalStream);
+        Assert.Equal(last, (long)stream.Info.State.Messages);
+
+        standby.FinishReplay();
+        AssertSameState(primary, standby, "the standby");
+
+        // The standby's own journal is a journal like any other: a recovery from it reaches the same state.
+        var recovered = Engine();
+        var scan = JournalReader.Scan(standbyDir, FeedMessageDescriptor.PayloadSize, (_, payload) => recovered.Replay(payload));
+        Assert.Null(scan.Problem);
+        Assert.Equal(last, scan.LastSequence);
+        recovered.FinishReplay();
+        AssertSameState(primary, recovered, "a recovery from the standby's journal");
+
+        // Negative control: without the engine's own records (the feed alone) the settlements differ.
+        var feedOnly = Engine();
+        JournalReader.Scan(primaryDir, FeedMessageDescriptor.PayloadSize, (_, payload) =>
+        {
+            if (!EngineRecords.IsRecord(payload[0]))
+            {
+                feedOnly.Replay(payload);
+            }
+        });
+        feedOnly.FinishReplay();
+        Assert.Contains(Enumerable.Range(0, primary.Book.Config.MaxAccounts), a => primary.Book.SettledCash(a) != feedOnly.Book.SettledCash(a));
+    }
+
+    [Fact]
+    public async Task AFollower_StopsAtAGap_RatherThanApplyOutOfOrder()
+    {
+        using var server = LocalJetStreamServer.Start();
+        var config = new JetStreamSection { Url = server.Url };
+        await using var nats = await JetStreamTopology.ConnectAsync(config, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, config, CancellationToken.None);
+        var sim = new VenueSimulator(Book(), seed: 5, producerId: 1);
+        foreach (long sequence in new long[] { 1, 2, 2, 4 })
+        {
+            var record = new byte[JournalShipper.RecordBytes];
+            BinaryPrimitives.WriteInt64LittleEndian(record, sequence);
+            sim.Next(record.AsSpan(8), 0);
+            (await js.PublishAsync(config.JournalSubject(3), record)).EnsureSuccess();
+        }
+
+        var follower = new JournalFollower(js, config, 3, Engine(), "gap");
+        await follower.RunAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        Assert.Equal((2L, 1L), (follower.Applied, follower.Copies));
+        Assert.Contains("records 3..3 are missing", follower.Stopped, StringComparison.Ordinal);
+    }
+}
