@@ -209,4 +209,45 @@ public sealed class ShardMap
 
         return null;
     }
+
+    /// <summary>The file in a journal folder that names the shard (and map) the journal belongs to.</summary>
+    public const string JournalOwnerFile = "shard";
+
+    /// <summary>
+    /// Binds a journal folder to shard <paramref name="index"/> of this map: the first writer records
+    /// the map's identity there; a later one under another map or index is refused (its journal holds
+    /// another set of accounts' trading). A folder with segments and no record was written by an
+    /// unsharded engine (<see cref="Single"/>, shard 0).
+    /// </summary>
+    /// <exception cref="Ipc.JournalException">The folder belongs to another shard or map.</exception>
+    public void ClaimJournal(string directory, int index)
+    {
+        string? problem = CheckJournal(directory, index);
+        if (problem is not null)
+        {
+            throw new Ipc.JournalException(problem);
+        }
+
+        string path = Path.Combine(directory, JournalOwnerFile);
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(directory);
+            File.WriteAllText(path, Describe(index) + "\n");
+        }
+    }
+
+    /// <summary>Why shard <paramref name="index"/> of this map may not use the journal in <paramref name="directory"/>, or null (reads only: what <c>llr replay</c> checks).</summary>
+    public string? CheckJournal(string directory, int index)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        string path = Path.Combine(directory, JournalOwnerFile);
+        string mine = Describe(index);
+        string? theirs = File.Exists(path) ? File.ReadAllText(path).Trim()
+            : Ipc.JournalReader.Segments(directory).Any() ? Single.Describe(0) : null;
+        return theirs is null || theirs == mine ? null
+            : $"{directory} holds the journal of {theirs}; this engine is {mine}. A shard's journal holds only its accounts' trading: use the folder of this shard, or the map the journal was written under.";
+    }
+
+    private string Describe(int index) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"shard {index} of {Count} (map version {Version}, {Rule}{(_rangeStarts.Length > 0 ? " " + string.Join(",", _rangeStarts) : "")}, identity {Identity:X16})");
 }

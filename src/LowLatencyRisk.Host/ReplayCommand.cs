@@ -19,7 +19,9 @@ internal static class ReplayCommand
     private static RiskEngine NewEngine(Engine.Configuration.LlrConfig c)
     {
         var book = c.BuildBook();
-        return new RiskEngine(book, new PreTradeGate(book, c.ToGateConfig()), feed: null, breaches: null, liquidation: c.ToLiquidationOptions());
+        var engine = new RiskEngine(book, new PreTradeGate(book, c.ToGateConfig()), feed: null, breaches: null, liquidation: c.ToLiquidationOptions());
+        engine.Machine.AssignShard(c.ToShardMap(), c.Shards.Index); // a shard's journal replays as that shard, refusing the other shards' accounts as it did
+        return engine;
     }
 
     public static Command Create()
@@ -45,6 +47,12 @@ internal static class ReplayCommand
             if (!JournalReader.Segments(dir).Any())
             {
                 Console.Error.WriteLine($"llr replay: {dir}: no journal segments (journal-NNNNNN.llrj)");
+                return 2;
+            }
+
+            if (c.ToShardMap().CheckJournal(dir, c.Shards.Index) is { } wrongShard)
+            {
+                Console.Error.WriteLine($"llr replay: {wrongShard}");
                 return 2;
             }
 

@@ -100,7 +100,13 @@ public sealed class JournalReplicationTests : IDisposable
 
             if (i == 7_000)
             {
-                Assert.True(shipper.Shipped > 0, "the first shipper was shipping when it died");
+                var shipped = Stopwatch.StartNew();
+                while (shipper.Shipped == 0 && shipped.Elapsed < TimeSpan.FromSeconds(30))
+                {
+                    await Task.Delay(10); // on a loaded machine the shipper may not have had its first round yet
+                }
+
+                Assert.True(shipper.Shipped > 0, $"the first shipper was shipping when it died ({shipper.LastFailure})");
                 // The shipper dies (its task is cancelled mid-stream); a new one resumes after the
                 // last record the stream holds.
                 await stop.CancelAsync();

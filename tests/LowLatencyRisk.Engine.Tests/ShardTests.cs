@@ -286,4 +286,52 @@ public sealed class ShardTests
         }, iterations: 20_000);
         Assert.True(machine.Counters.Rejects[(int)FeedReject.OtherShard] > 0);
     }
+
+    [Fact]
+    public void AShardsJournal_IsRefused_ByAnEngineOfAnotherShardOrMap()
+    {
+        string dir = Path.Combine(Testing.TempFiles.Directory, $"llr-shard-journal-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            LlrConfig Config(int version, int index) => LlrConfig.Parse($$"""
+                {
+                  "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 200, "positionsPerAccount": 10 },
+                  "rings": { "directory": "{{dir}}", "feedCapacity": 1024, "breachCapacity": 4096 },
+                  "engine": { "cpu": -1 },
+                  "journal": { "mode": "journal", "directory": "journal", "segmentMegabytes": 1, "snapshotIntervalSeconds": 0 },
+                  "shards": { "version": {{version}}, "count": 2, "index": {{index}} }
+                }
+                """);
+
+            using (Fixtures.BookSources.OpenEngine(Config(1, 0)))
+            {
+            }
+
+            using (Fixtures.BookSources.OpenEngine(Config(1, 0))) // the same shard again: its own journal
+            {
+            }
+
+            var other = Assert.Throws<Ipc.JournalException>(() => Fixtures.BookSources.OpenEngine(Config(1, 1)));
+            Assert.Contains("holds the journal of shard 0 of 2", other.Message, StringComparison.Ordinal);
+            Assert.Contains("this engine is shard 1 of 2", other.Message, StringComparison.Ordinal);
+            var moved = Assert.Throws<Ipc.JournalException>(() => Fixtures.BookSources.OpenEngine(Config(2, 0)));
+            Assert.Contains("map version 2", moved.Message, StringComparison.Ordinal);
+
+            // A journal written unsharded (segments, no record of a shard) is not taken over by a shard.
+            var unsharded = Path.Combine(dir, "unsharded");
+            using (var w = Ipc.JournalWriter.Open(unsharded, FeedMessageDescriptor.PayloadSize, 1 << 20))
+            {
+                w.Append(new byte[FeedMessageDescriptor.PayloadSize]);
+            }
+
+            var e = Assert.Throws<Ipc.JournalException>(() => new ShardMap(1, 2, ShardRule.Modulo).ClaimJournal(unsharded, 0));
+            Assert.Contains("holds the journal of shard 0 of 1", e.Message, StringComparison.Ordinal);
+            ShardMap.Single.ClaimJournal(unsharded, 0); // its own kind of engine takes it
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
