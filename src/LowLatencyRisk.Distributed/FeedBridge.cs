@@ -31,8 +31,14 @@ public sealed class FeedBridge
     private readonly IRingProducer _producer;
     private readonly string _durable;
 
-    /// <summary>Creates the bridge writing into <paramref name="producer"/> (a producer of the shard's feed ring), as durable consumer <paramref name="durable"/>.</summary>
-    public FeedBridge(INatsJSContext js, JetStreamSection config, IRingProducer producer, string durable)
+    /// <summary>
+    /// Creates the bridge writing into <paramref name="producer"/> (a producer of the shard's feed ring),
+    /// as durable consumer <paramref name="durable"/>. With <paramref name="ackWhenReplicated"/> a message is
+    /// acknowledged only once its journal record is replicated (<see cref="OnReplicated"/>, called by the
+    /// shard's <see cref="JournalShipper"/>), not when it is in the ring: a standby then holds every
+    /// message the stream considers delivered, whenever the primary's machine is lost.
+    /// </summary>
+    public FeedBridge(INatsJSContext js, JetStreamSection config, IRingProducer producer, string durable, bool ackWhenReplicated = false)
     {
         ArgumentNullException.ThrowIfNull(js);
         ArgumentNullException.ThrowIfNull(config);
@@ -47,6 +53,59 @@ public sealed class FeedBridge
         _config = config;
         _producer = producer;
         _durable = durable;
+        _ackWhenReplicated = ackWhenReplicated;
+    }
+
+    private readonly bool _ackWhenReplicated;
+
+    // Messages in the ring whose journal record is not yet replicated, in delivery order (ack-when-replicated only).
+    private readonly Queue<(int Producer, uint Epoch, long Sequence, INatsJSMsg<byte[]> Message)> _awaiting = new();
+
+    /// <summary>Messages written into the ring and not yet acknowledged because their journal record is not yet replicated.</summary>
+    public int AwaitingReplication
+    {
+        get
+        {
+            lock (_awaiting)
+            {
+                return _awaiting.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Called with each journal record once it is replicated, in journal order: the messages this
+    /// bridge wrote are journaled in the order it wrote them (the engine journals every message it
+    /// consumes before applying it), so the record either is the oldest one awaiting or belongs to
+    /// another producer of the ring or the engine itself. The newest message released is acknowledged
+    /// (ack-all: it stands for those before it).
+    /// </summary>
+    public void OnReplicated(ReadOnlySpan<byte> record)
+    {
+        if (!_ackWhenReplicated || record.Length < FeedMessageDescriptor.PayloadSize || EngineRecords.IsRecord(record[0]))
+        {
+            return;
+        }
+
+        ref readonly var h = ref FeedMessageDescriptor.Header(record);
+        INatsJSMsg<byte[]>? release = null;
+        lock (_awaiting)
+        {
+            while (_awaiting.TryPeek(out var head) && (head.Producer < 0 || (head.Producer == h.ProducerId && head.Epoch == h.ProducerEpoch && head.Sequence == h.ProducerSequence)))
+            {
+                _awaiting.Dequeue();
+                release = head.Message;
+                if (head.Producer >= 0)
+                {
+                    break; // this record's message; a malformed one (never in the ring) before it goes with it
+                }
+            }
+        }
+
+        if (release is not null)
+        {
+            _ = release.AckAsync().AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // an ack lost with the connection is redelivered: a duplicate at the engine
+        }
     }
 
     /// <summary>The durable consumer's name for shard <paramref name="shard"/> (one per shard: a standby of the shard resumes from its position).</summary>
@@ -109,9 +168,16 @@ public sealed class FeedBridge
             FilterSubject = _config.FeedSubjects,
             AckPolicy = ConsumerConfigAckPolicy.All,
             DeliverPolicy = ConsumerConfigDeliverPolicy.All,
-            MaxAckPending = Math.Max(_config.AckWindow * 4, 1024),
-            AckWait = TimeSpan.FromSeconds(30),
+            // Waiting for replication holds more messages unacknowledged: room for the ring, the engine's
+            // and the shipper's lag (the server stops delivering beyond it: back-pressure, not loss).
+            MaxAckPending = Math.Max(_config.AckWindow * 4, 1024) * (_ackWhenReplicated ? 16 : 1),
+            AckWait = TimeSpan.FromSeconds(_ackWhenReplicated ? 300 : 30), // waiting for replication is normal: a redelivery would come out of order
         }, cancel).ConfigureAwait(false);
+
+        lock (_awaiting)
+        {
+            _awaiting.Clear(); // a new consumer delivers again from the acknowledged position
+        }
 
         int sinceAck = 0;
         await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = _config.AckWindow }, cancellationToken: cancel).ConfigureAwait(false))
@@ -124,19 +190,36 @@ public sealed class FeedBridge
             }
 
             var data = msg.Data;
-            if (data is null || data.Length != FeedMessageDescriptor.PayloadSize)
+            bool malformed = data is null || data.Length != FeedMessageDescriptor.PayloadSize;
+            if (malformed)
             {
                 Interlocked.Increment(ref _malformed);
             }
-            else
+
+            if (_ackWhenReplicated)
             {
-                await WriteAsync(data, cancel).ConfigureAwait(false);
+                // Queued before it is in the ring: the shipper may report its record at once.
+                lock (_awaiting)
+                {
+                    var h = malformed ? default : FeedMessageDescriptor.Header(data);
+                    _awaiting.Enqueue((malformed ? -1 : h.ProducerId, h.ProducerEpoch, h.ProducerSequence, msg));
+                }
+            }
+
+            if (!malformed)
+            {
+                await WriteAsync(data!, cancel).ConfigureAwait(false);
                 Interlocked.Increment(ref _forwarded);
             }
 
             if (meta is { } m)
             {
                 Volatile.Write(ref _lastStreamSequence, m.Sequence.Stream);
+            }
+
+            if (_ackWhenReplicated)
+            {
+                continue;
             }
 
             // Ack-all: acknowledging this message acknowledges every one before it. Once per half

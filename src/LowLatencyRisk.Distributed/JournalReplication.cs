@@ -50,6 +50,9 @@ public sealed class JournalShipper : IDisposable
     /// <summary>Records acknowledged as new by JetStream.</summary>
     public long Shipped { get; private set; }
 
+    /// <summary>Called with each record's payload once JetStream holds it, in journal order (the shard's <see cref="FeedBridge.OnReplicated"/>).</summary>
+    public ReplicatedRecord? Replicated { get; set; }
+
     /// <summary>Records JetStream already held (a restarted shipper, a batch sent again).</summary>
     public long Duplicates { get; private set; }
 
@@ -127,6 +130,14 @@ public sealed class JournalShipper : IDisposable
 
         int n = _batch.Count;
         LastShipped = BinaryPrimitives.ReadInt64LittleEndian(_batch[^1]);
+        if (Replicated is { } replicated)
+        {
+            foreach (var record in _batch)
+            {
+                replicated(record.AsSpan(8));
+            }
+        }
+
         _batch.Clear(); // only now: a failed round publishes the same batch again
         return n;
     }
@@ -158,6 +169,9 @@ public sealed class JournalShipper : IDisposable
     /// <summary>Unmaps the journal segment followed.</summary>
     public void Dispose() => _tail?.Dispose();
 }
+
+/// <summary>A journal record's payload, once replicated.</summary>
+public delegate void ReplicatedRecord(ReadOnlySpan<byte> payload);
 
 /// <summary>
 /// The other end of a shard's replicated journal: a durable consumer of <c>{prefix}.journal.{shard}</c>

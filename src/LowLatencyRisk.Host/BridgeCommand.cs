@@ -123,9 +123,16 @@ internal static class BridgeCommand
                 }
 
                 await using var connection = js.Value.Connection;
-                var bridge = new FeedBridge(js.Value.Context, c.JetStream, feed.CreateMultiProducer(), FeedBridge.DurableName(index));
-                var breaches = breach is null ? null : new BreachBridge(js.Value.Context, c.JetStream, index, breach, breach.CreateConsumer(1));
+                // With the journal on, a feed message is acknowledged on the stream only once its journal
+                // record is replicated: whatever the stream considers delivered, a standby holds.
                 using var shipper = c.Journal.Mode == JournalMode.None ? null : new JournalShipper(js.Value.Context, c.JetStream, index, EngineService.JournalDirectory(c));
+                var bridge = new FeedBridge(js.Value.Context, c.JetStream, feed.CreateMultiProducer(), FeedBridge.DurableName(index), ackWhenReplicated: shipper is not null);
+                if (shipper is not null)
+                {
+                    shipper.Replicated = bridge.OnReplicated;
+                }
+
+                var breaches = breach is null ? null : new BreachBridge(js.Value.Context, c.JetStream, index, breach, breach.CreateConsumer(1));
                 Console.WriteLine(string.Create(Inv, $"llr bridge shard {index}: {c.JetStream.Url} stream {c.JetStream.FeedStream} → {feed.Location}{(breach is null ? "" : $"; {breach.Location} → stream {c.JetStream.BreachStream} subject {c.JetStream.BreachSubject(index)}")}{(shipper is null ? "" : $"; journal {EngineService.JournalDirectory(c)} → stream {c.JetStream.JournalStream} subject {c.JetStream.JournalSubject(index)}")}; SIGINT or SIGTERM stops"));
                 string? failure = await RunAsync($"bridge shard {index}", async token =>
                 {
@@ -141,7 +148,7 @@ internal static class BridgeCommand
                     }
 
                     await (await Task.WhenAny(legs).ConfigureAwait(false)).ConfigureAwait(false); // the first leg to fail ends both
-                }, () => string.Create(Inv, $"feed in {bridge.Forwarded:N0} (redelivered {bridge.Redelivered:N0}, malformed {bridge.Malformed:N0}, ring full {bridge.RingFullWaits:N0} times){(breaches is null ? "" : $", breaches out {breaches.Published:N0} (duplicates dropped {breaches.Duplicates:N0})")}{(shipper is null ? "" : $", journal shipped through record {shipper.LastShipped:N0}{(shipper.Stuck is null ? "" : " (STUCK: " + shipper.Stuck + ")")}")}"), stop.Token).ConfigureAwait(false);
+                }, () => string.Create(Inv, $"feed in {bridge.Forwarded:N0}{(shipper is null ? "" : $" ({bridge.AwaitingReplication:N0} awaiting replication)")} (redelivered {bridge.Redelivered:N0}, malformed {bridge.Malformed:N0}, ring full {bridge.RingFullWaits:N0} times){(breaches is null ? "" : $", breaches out {breaches.Published:N0} (duplicates dropped {breaches.Duplicates:N0})")}{(shipper is null ? "" : $", journal shipped through record {shipper.LastShipped:N0}{(shipper.Stuck is null ? "" : " (STUCK: " + shipper.Stuck + ")")}")}"), stop.Token).ConfigureAwait(false);
                 return failure is null ? 0 : 4;
             }
         });

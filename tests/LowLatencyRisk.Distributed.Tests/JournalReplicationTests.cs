@@ -188,4 +188,70 @@ public sealed class JournalReplicationTests : IDisposable
         Assert.Equal((2L, 1L), (follower.Applied, follower.Copies));
         Assert.Contains("records 3..3 are missing", follower.Stopped, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task TheFeedBridge_AcknowledgesAMessage_OnlyOnceItsJournalRecordIsReplicated(bool ackWhenReplicated)
+    {
+        using var server = LocalJetStreamServer.Start();
+        var config = new JetStreamSection { Url = server.Url, AckWindow = 64 };
+        await using var nats = await JetStreamTopology.ConnectAsync(config, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, config, CancellationToken.None);
+
+        // 3,000 feed messages in the stream, as a router would have put them there.
+        var sim = new VenueSimulator(Book(), seed: 8, producerId: 1);
+        for (int i = 0; i < 3_000; i++)
+        {
+            var m = new byte[FeedMessageDescriptor.PayloadSize];
+            sim.Next(m, 0);
+            (await js.PublishAsync(config.BroadcastSubject, m, opts: new NatsJSPubOpts { MsgId = JetStreamTopology.MessageId(m) })).EnsureSuccess();
+        }
+
+        // The shard: its ring, its engine journaling, the bridge; the shipper not started yet.
+        string dir = Path.Combine(_root, "primary-" + ackWhenReplicated);
+        using var ring = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1 << 12, ProducerMode.Multi));
+        var engine = Engine(ring.CreateConsumer(0));
+        using var journal = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, 1 << 20);
+        engine.Journal = journal;
+        var bridge = new FeedBridge(js, config, ring.CreateMultiProducer(), FeedBridge.DurableName(0), ackWhenReplicated);
+        using var shipper = new JournalShipper(js, config, 0, dir) { Replicated = bridge.OnReplicated };
+        using var stop = new CancellationTokenSource();
+        var bridging = Task.Run(() => bridge.RunAsync(stop.Token));
+        var clock = Stopwatch.StartNew();
+        while (engine.Counters.Events < 3_000 && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            engine.PollOnce();
+        }
+
+        Assert.Equal(3_000, engine.Counters.Events);
+        await Task.Delay(300); // acks in flight land
+        async Task<ulong> AckFloor() => (await js.GetConsumerAsync(config.FeedStream, FeedBridge.DurableName(0))).Info.AckFloor.StreamSeq;
+        ulong before = await AckFloor();
+        if (ackWhenReplicated)
+        {
+            // Every message is in the ring, consumed and journaled, but nothing is replicated: the
+            // stream must not consider any of it delivered (a standby would not have it).
+            Assert.Equal(0UL, before);
+            Assert.Equal(3_000, bridge.AwaitingReplication);
+        }
+        else
+        {
+            Assert.True(before > 0, "negative control: acknowledged once in the ring"); // what lost messages with the primary's machine
+        }
+
+        // The shipper replicates the journal: now the stream may forget them.
+        var shipping = Task.Run(() => shipper.RunAsync(stop.Token));
+        clock.Restart();
+        while (await AckFloor() < 3_000 && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(3_000UL, await AckFloor());
+        Assert.Equal(0, bridge.AwaitingReplication);
+        await stop.CancelAsync();
+        await Task.WhenAll(bridging.ContinueWith(_ => { }, TaskScheduler.Default), shipping.ContinueWith(_ => { }, TaskScheduler.Default));
+    }
 }
