@@ -135,7 +135,7 @@ public sealed class EngineService : IDisposable
             {
                 Directory.CreateDirectory(JournalDirectory(config));
                 roles.Add(TakeRole(JournalDirectory(config), "journal folder", mode, created));
-                config.ToShardMap().ClaimJournal(JournalDirectory(config), shard ?? config.Shards.Index); // a journal is one shard's, under one map
+                config.ToShardMap().ClaimJournal(JournalDirectory(config), shard ?? config.Shards.Index, mode); // a journal is one shard's, under one map
             }
 
             for (int k = 0; config.Gate.Enabled && k < config.Gate.Clients; k++)

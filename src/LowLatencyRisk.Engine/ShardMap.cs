@@ -220,7 +220,10 @@ public sealed class ShardMap
     /// unsharded engine (<see cref="Single"/>, shard 0).
     /// </summary>
     /// <exception cref="Ipc.JournalException">The folder belongs to another shard or map.</exception>
-    public void ClaimJournal(string directory, int index)
+    /// <param name="directory">The journal folder.</param>
+    /// <param name="index">This engine's shard.</param>
+    /// <param name="mode">The record file's permission bits (<c>rings.fileMode</c>).</param>
+    public void ClaimJournal(string directory, int index, UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite)
     {
         string? problem = CheckJournal(directory, index);
         if (problem is not null)
@@ -233,6 +236,10 @@ public sealed class ShardMap
         {
             Directory.CreateDirectory(directory);
             File.WriteAllText(path, Describe(index) + "\n");
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(path, mode); // the configured bits exactly, like every file of the engine
+            }
         }
     }
 

@@ -52,7 +52,7 @@ internal static class StandbyCommand
             JournalWriter local;
             try
             {
-                c.ToShardMap().ClaimJournal(dir, index);
+                c.ToShardMap().ClaimJournal(dir, index, c.FilePermissions);
                 scan = JournalReader.Scan(dir, FeedMessageDescriptor.PayloadSize, (_, payload) => engine.Replay(payload));
                 local = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, (long)c.Journal.SegmentMegabytes << 20, c.FilePermissions);
             }
