@@ -136,6 +136,10 @@ public sealed class FeedBridge
     public string? LastFailure { get; private set; }
 
     private long _resumes;
+    private ulong _resumedAfter;
+
+    /// <summary>The stream sequence the last (re-)created consumer started after: its acknowledgement floor then.</summary>
+    public ulong ResumedAfter => Volatile.Read(ref _resumedAfter);
 
     /// <summary>
     /// Consumes until <paramref name="cancel"/> fires. A lost consumer (the server gone, a leader
@@ -163,11 +167,30 @@ public sealed class FeedBridge
 
     private async Task ConsumeAsync(Action progressed, CancellationToken cancel)
     {
+        // Start again exactly after what was acknowledged, in order. A durable consumer would hand
+        // its new client new messages first and what it had delivered to the lost one (unacknowledged,
+        // perhaps never written to the ring) only after the ack wait — behind later sequences of the
+        // same producers, where the engine would refuse them as duplicates: lost. So the consumer is
+        // re-created from its acknowledgement floor; what follows it that the engine already applied
+        // comes again and is refused as a duplicate. One bridge per shard owns the consumer.
+        ulong floor = 0;
+        try
+        {
+            var existing = await _js.GetConsumerAsync(_config.FeedStream, _durable, cancel).ConfigureAwait(false);
+            floor = existing.Info.AckFloor.StreamSeq;
+            await _js.DeleteConsumerAsync(_config.FeedStream, _durable, cancel).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+        }
+
+        Volatile.Write(ref _resumedAfter, floor);
         var consumer = await _js.CreateOrUpdateConsumerAsync(_config.FeedStream, new ConsumerConfig(_durable)
         {
             FilterSubject = _config.FeedSubjects,
             AckPolicy = ConsumerConfigAckPolicy.All,
-            DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+            DeliverPolicy = floor == 0 ? ConsumerConfigDeliverPolicy.All : ConsumerConfigDeliverPolicy.ByStartSequence,
+            OptStartSeq = floor == 0 ? 0 : floor + 1,
             // Waiting for replication holds more messages unacknowledged: room for the ring, the engine's
             // and the shipper's lag (the server stops delivering beyond it: back-pressure, not loss).
             MaxAckPending = Math.Max(_config.AckWindow * 4, 1024) * (_ackWhenReplicated ? 16 : 1),
@@ -179,8 +202,12 @@ public sealed class FeedBridge
             _awaiting.Clear(); // a new consumer delivers again from the acknowledged position
         }
 
+        // Short pulls with heartbeats: a pull lost with a server (a leader killed) is noticed in
+        // seconds and issued again, not after the default 30 s.
+        var pulls = new NatsJSConsumeOpts { MaxMsgs = _config.AckWindow, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(1) };
         int sinceAck = 0;
-        await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = _config.AckWindow }, cancellationToken: cancel).ConfigureAwait(false))
+        ulong last = 0; // the stream sequence last written; 0: none yet — the first delivered after floor + 1 starts (messages the stream no longer holds are not waited for)
+        await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: pulls, cancellationToken: cancel).ConfigureAwait(false))
         {
             progressed();
             var meta = msg.Metadata;
@@ -188,6 +215,22 @@ public sealed class FeedBridge
             {
                 Interlocked.Increment(ref _redelivered);
             }
+
+            // Strictly in stream order: an older one again is skipped (written already); a jump means
+            // deliveries were lost in flight (a server died mid-send) and would come back only after the
+            // ack wait, behind later ones — start again from the acknowledgement floor instead.
+            ulong at = meta?.Sequence.Stream ?? 0;
+            if (at != 0 && last != 0 && at <= last)
+            {
+                continue;
+            }
+
+            if (at != 0 && last != 0 && at != last + 1)
+            {
+                throw new NatsJSException($"the feed stream jumped from {last} to {at}: deliveries were lost in flight; resuming from the acknowledged position");
+            }
+
+            last = at == 0 ? last : at;
 
             var data = msg.Data;
             bool malformed = data is null || data.Length != FeedMessageDescriptor.PayloadSize;

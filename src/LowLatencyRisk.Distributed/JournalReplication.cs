@@ -216,7 +216,7 @@ public sealed class JournalFollower(INatsJSContext js, JetStreamSection config, 
             MaxAckPending = Math.Max(config.AckWindow * 4, 1024),
         }, cancel).ConfigureAwait(false);
         int sinceAck = 0;
-        await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = config.AckWindow }, cancellationToken: cancel).ConfigureAwait(false))
+        await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = config.AckWindow, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(1) }, cancellationToken: cancel).ConfigureAwait(false))
         {
             var data = msg.Data;
             if (data is not { Length: JournalShipper.RecordBytes })
