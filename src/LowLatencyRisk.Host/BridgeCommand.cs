@@ -82,9 +82,10 @@ internal static class BridgeCommand
         var duration = DurationOption("until SIGINT/SIGTERM");
         var shard = new Option<int?>("--shard") { Description = "Which shard this machine runs (overrides shards.index)." };
         var wait = NonNegative(new Option<double>("--wait-for-rings") { Description = "Seconds to wait for the shard's engine to create its rings.", DefaultValueFactory = _ => 30 });
+        var lease = new Option<bool>("--lease") { Description = "Hold the shard's lease (jetStream.leaseBucket) while running: refuse to go live when another machine holds it (exit 6), stop when it is lost (exit 4); `llr standby --take-over` takes over when it lapses." };
         var command = new Command("shard", "On a shard's machine: write the feed stream, in order, into the shard's rings.feed (as a durable consumer, so a restart resumes where it acknowledged); with rings.breachConsumers 2, publish the shard's breach ring to the breach stream; with the journal on, ship the shard's journal records to the journal stream for `llr standby`.")
         {
-            config, duration, shard, wait,
+            config, duration, shard, wait, lease,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -123,39 +124,72 @@ internal static class BridgeCommand
                 }
 
                 await using var connection = js.Value.Connection;
-                // With the journal on, a feed message is acknowledged on the stream only once its journal
-                // record is replicated: whatever the stream considers delivered, a standby holds.
-                using var shipper = c.Journal.Mode == JournalMode.None ? null : new JournalShipper(js.Value.Context, c.JetStream, index, EngineService.JournalDirectory(c));
-                var bridge = new FeedBridge(js.Value.Context, c.JetStream, feed.CreateMultiProducer(), FeedBridge.DurableName(index), ackWhenReplicated: shipper is not null);
-                if (shipper is not null)
+                ShardLease? held = null;
+                if (parse.GetValue(lease))
                 {
-                    shipper.Replicated = bridge.OnReplicated;
+                    held = await ShardLease.OpenAsync(js.Value.Context, c.JetStream, index, ShardLease.ThisProcess("bridge"), stop.Token).ConfigureAwait(false);
+                    if (!await held.TryAcquireAsync(stop.Token).ConfigureAwait(false))
+                    {
+                        // No split brain: another machine is shard k's primary (or was, less than a lease ago).
+                        Console.Error.WriteLine($"llr bridge shard {index}: the lease of shard {index} is held by {await held.CurrentHolderAsync(stop.Token).ConfigureAwait(false) ?? "another process (it just expired: try again)"}; this machine does not go live.");
+                        return 6;
+                    }
                 }
 
-                var breaches = breach is null ? null : new BreachBridge(js.Value.Context, c.JetStream, index, breach, breach.CreateConsumer(1));
-                Console.WriteLine(string.Create(Inv, $"llr bridge shard {index}: {c.JetStream.Url} stream {c.JetStream.FeedStream} → {feed.Location}{(breach is null ? "" : $"; {breach.Location} → stream {c.JetStream.BreachStream} subject {c.JetStream.BreachSubject(index)}")}{(shipper is null ? "" : $"; journal {EngineService.JournalDirectory(c)} → stream {c.JetStream.JournalStream} subject {c.JetStream.JournalSubject(index)}")}; SIGINT or SIGTERM stops"));
-                string? failure = await RunAsync($"bridge shard {index}", async token =>
-                {
-                    var legs = new List<Task> { bridge.RunAsync(token) };
-                    if (breaches is not null)
-                    {
-                        legs.Add(breaches.RunAsync(token));
-                    }
-
-                    if (shipper is not null)
-                    {
-                        legs.Add(shipper.RunAsync(token));
-                    }
-
-                    await (await Task.WhenAny(legs).ConfigureAwait(false)).ConfigureAwait(false); // the first leg to fail ends both
-                }, () => string.Create(Inv, $"feed in {bridge.Forwarded:N0}{(shipper is null ? "" : $" ({bridge.AwaitingReplication:N0} awaiting replication)")} (redelivered {bridge.Redelivered:N0}, malformed {bridge.Malformed:N0}, ring full {bridge.RingFullWaits:N0} times){(breaches is null ? "" : $", breaches out {breaches.Published:N0} (duplicates dropped {breaches.Duplicates:N0})")}{(shipper is null ? "" : $", journal shipped through record {shipper.LastShipped:N0}{(shipper.Stuck is null ? "" : " (STUCK: " + shipper.Stuck + ")")}")}"), stop.Token).ConfigureAwait(false);
-                return failure is null ? 0 : 4;
+                return await RunShardAsync(c, index, feed, breach, js.Value.Context, held, stop.Token).ConfigureAwait(false);
             }
         });
         return command;
     }
 
-    private static async Task<(NatsConnection Connection, NatsJSContext Context)?> ConnectAsync(string command, LlrConfig c, CancellationToken stop)
+    /// <summary>
+    /// A shard's legs on its machine — the feed in, breaches out, the journal shipped — until stopped,
+    /// a leg fails for good or <paramref name="lease"/> is lost; 0 on a clean stop, 4 otherwise.
+    /// </summary>
+    internal static async Task<int> RunShardAsync(LlrConfig c, int index, SharedRing feed, SharedRing? breach, NatsJSContext js, ShardLease? lease, CancellationToken stop)
+    {
+        // With the journal on, a feed message is acknowledged on the stream only once its journal
+        // record is replicated: whatever the stream considers delivered, a standby holds.
+        using var shipper = c.Journal.Mode == JournalMode.None ? null : new JournalShipper(js, c.JetStream, index, EngineService.JournalDirectory(c));
+        var bridge = new FeedBridge(js, c.JetStream, feed.CreateMultiProducer(), FeedBridge.DurableName(index), ackWhenReplicated: shipper is not null);
+        if (shipper is not null)
+        {
+            shipper.Replicated = bridge.OnReplicated;
+        }
+
+        var breaches = breach is null ? null : new BreachBridge(js, c.JetStream, index, breach, breach.CreateConsumer(1));
+        Console.WriteLine(string.Create(Inv, $"llr bridge shard {index}: {c.JetStream.Url} stream {c.JetStream.FeedStream} → {feed.Location}{(breach is null ? "" : $"; {breach.Location} → stream {c.JetStream.BreachStream} subject {c.JetStream.BreachSubject(index)}")}{(shipper is null ? "" : $"; journal {EngineService.JournalDirectory(c)} → stream {c.JetStream.JournalStream} subject {c.JetStream.JournalSubject(index)}")}{(lease is null ? "" : $"; holding the lease as {lease.Holder}")}; SIGINT or SIGTERM stops"));
+        string? failure = await RunAsync($"bridge shard {index}", async token =>
+        {
+            var legs = new List<Task> { bridge.RunAsync(token) };
+            if (breaches is not null)
+            {
+                legs.Add(breaches.RunAsync(token));
+            }
+
+            if (shipper is not null)
+            {
+                legs.Add(shipper.RunAsync(token));
+            }
+
+            if (lease is not null)
+            {
+                legs.Add(Task.Run(async () =>
+                {
+                    string? lost = await lease.KeepAsync(token).ConfigureAwait(false);
+                    if (lost is not null)
+                    {
+                        throw new InvalidOperationException(lost + "; this machine stops being the primary");
+                    }
+                }, CancellationToken.None));
+            }
+
+            await (await Task.WhenAny(legs).ConfigureAwait(false)).ConfigureAwait(false); // the first leg to fail ends them all
+        }, () => string.Create(Inv, $"feed in {bridge.Forwarded:N0}{(shipper is null ? "" : $" ({bridge.AwaitingReplication:N0} awaiting replication)")} (redelivered {bridge.Redelivered:N0}, malformed {bridge.Malformed:N0}, ring full {bridge.RingFullWaits:N0} times){(breaches is null ? "" : $", breaches out {breaches.Published:N0} (duplicates dropped {breaches.Duplicates:N0})")}{(shipper is null ? "" : $", journal shipped through record {shipper.LastShipped:N0}{(shipper.Stuck is null ? "" : " (STUCK: " + shipper.Stuck + ")")}")}"), stop).ConfigureAwait(false);
+        return failure is null ? 0 : 4;
+    }
+
+    internal static async Task<(NatsConnection Connection, NatsJSContext Context)?> ConnectAsync(string command, LlrConfig c, CancellationToken stop)
     {
         try
         {

@@ -24,9 +24,10 @@ internal static class StandbyCommand
         var config = ConfigOption();
         var duration = DurationOption("until SIGINT/SIGTERM");
         var shard = new Option<int?>("--shard") { Description = "Which shard's journal to follow (overrides shards.index)." };
+        var takeOverOption = new Option<bool>("--take-over") { Description = "Watch the shard's lease (jetStream.leaseBucket): when the primary stops renewing it, take it, apply the rest of the replicated journal, and go live — the engine on this machine's configuration and the shard's bridge legs (feed in, breaches out, journal shipped), holding the lease." };
         var command = new Command("standby", "Follow a shard's replicated journal (jetStream.journalStream) into this machine's journal folder and an engine's state, through the engine's replay path; stop it and start `llr engine` with the same configuration to take over from there.")
         {
-            config, duration, shard,
+            config, duration, shard, takeOverOption,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -86,11 +87,32 @@ internal static class StandbyCommand
                         var follower = new JournalFollower(js, c.JetStream, index, engine, $"llr-standby-{index}", local, after: scan.LastSequence);
                         Console.WriteLine(string.Create(Inv, $"llr standby: shard {index}: stream {c.JetStream.JournalStream} subject {c.JetStream.JournalSubject(index)} → {dir} (already held through record {scan.LastSequence:N0}); SIGINT or SIGTERM stops"));
                         var clock = Stopwatch.StartNew();
-                        var task = follower.RunAsync(stop.Token);
+                        bool takeOver = parse.GetValue(takeOverOption);
+                        var lease = takeOver ? await ShardLease.OpenAsync(js, c.JetStream, index, ShardLease.ThisProcess("standby"), stop.Token).ConfigureAwait(false) : null;
+                        using var following = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+                        var task = follower.RunAsync(following.Token);
+                        var lastLine = Stopwatch.StartNew();
+                        bool tookOver = false;
                         while (!task.IsCompleted)
                         {
-                            await Task.WhenAny(task, Task.Delay(1_000, CancellationToken.None)).ConfigureAwait(false);
-                            Console.WriteLine(string.Create(Inv, $"llr standby: {clock.Elapsed.TotalSeconds,6:F1} s  applied through journal record {follower.LastApplied:N0} ({follower.Applied:N0} this run, {follower.Copies:N0} copies skipped)"));
+                            await Task.WhenAny(task, Task.Delay(lease is null ? 1_000 : 250, CancellationToken.None)).ConfigureAwait(false);
+                            if (lastLine.ElapsedMilliseconds >= 1_000 || task.IsCompleted)
+                            {
+                                lastLine.Restart();
+                                Console.WriteLine(string.Create(Inv, $"llr standby: {clock.Elapsed.TotalSeconds,6:F1} s  applied through journal record {follower.LastApplied:N0} ({follower.Applied:N0} this run, {follower.Copies:N0} copies skipped)"));
+                            }
+
+                            if (lease is not null && !task.IsCompleted && !stop.IsCancellationRequested
+                                && await lease.CurrentHolderAsync(stop.Token).ConfigureAwait(false) is null && await lease.TryAcquireAsync(stop.Token).ConfigureAwait(false))
+                            {
+                                tookOver = true;
+                                break;
+                            }
+                        }
+
+                        if (tookOver)
+                        {
+                            return await TakeOverAsync(c, index, js, lease!, follower, following, task, local, stop.Token).ConfigureAwait(false);
                         }
 
                         try
@@ -115,5 +137,74 @@ internal static class StandbyCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The primary stopped renewing and this standby holds the lease: drain the replicated journal to
+    /// its last record, close the local journal, start the engine on it (recovery) and the shard's
+    /// legs on its rings, renewing the lease; until stopped or the lease is lost.
+    /// </summary>
+    private static async Task<int> TakeOverAsync(LlrConfig c, int index, NatsJSContext js, ShardLease lease, JournalFollower follower,
+        CancellationTokenSource following, Task followingTask, JournalWriter local, CancellationToken stop)
+    {
+        var failover = Stopwatch.StartNew();
+        using var keeping = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var keep = lease.KeepAsync(keeping.Token);
+        long last = await JournalShipper.LastInStreamAsync(js, c.JetStream, index, stop).ConfigureAwait(false);
+        while (follower.LastApplied < last && follower.Stopped is null && !followingTask.IsCompleted && !stop.IsCancellationRequested)
+        {
+            await Task.Delay(5, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        await following.CancelAsync().ConfigureAwait(false);
+        await followingTask.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        if (follower.Stopped is { } why || follower.LastApplied < last)
+        {
+            Console.Error.WriteLine($"llr standby: cannot take over: the replicated journal was not applied to its end ({follower.LastApplied} of {last}; {follower.Stopped ?? "stopped"})");
+            return 4;
+        }
+
+        local.Dispose(); // the engine opens this journal folder now
+        Console.WriteLine(string.Create(Inv, $"llr standby: took over shard {index} (lease as {lease.Holder}); the replicated journal applied through record {last:N0} in {failover.ElapsedMilliseconds} ms; starting the engine"));
+        using var engineStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        int engineCode = 0;
+        var engineThread = new Thread(() => engineCode = EngineCommand.RunEngine(c, index, 0, engineStop.Token)) { Name = "llr-engine-service" };
+        engineThread.Start();
+        using var feed = await AttachCreatedAsync(c.PathOf(c.Rings.Feed), c.FeedRingOptions(), engineThread).ConfigureAwait(false);
+        using var breach = c.Rings.BreachConsumers == 2 ? await AttachCreatedAsync(c.PathOf(c.Rings.Breach), c.BreachRingOptions(), engineThread).ConfigureAwait(false) : null;
+        await keeping.CancelAsync().ConfigureAwait(false); // the legs keep the lease from here
+        string? lost = await keep.ConfigureAwait(false);
+        if (feed is null || (c.Rings.BreachConsumers == 2 && breach is null) || lost is not null)
+        {
+            Console.Error.WriteLine($"llr standby: cannot go live: {lost ?? "the engine's rings did not appear"}");
+            await engineStop.CancelAsync().ConfigureAwait(false);
+            engineThread.Join();
+            return 4;
+        }
+
+        Console.WriteLine(string.Create(Inv, $"llr standby: shard {index} live on this machine {failover.ElapsedMilliseconds} ms after taking the lease"));
+        int legs = await BridgeCommand.RunShardAsync(c, index, feed, breach, js, lease, stop).ConfigureAwait(false);
+        await engineStop.CancelAsync().ConfigureAwait(false);
+        engineThread.Join();
+        return legs != 0 ? legs : engineCode;
+    }
+
+    /// <summary>Attaches to a ring the engine thread is creating: a file still being sized is waited for, not refused (at most 60 s, while the engine runs).</summary>
+    private static async Task<SharedRing?> AttachCreatedAsync(string path, RingOptions options, Thread engine)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(60) && engine.IsAlive)
+        {
+            try
+            {
+                return SharedRing.AttachWhenReady(path, options, TimeSpan.FromSeconds(1));
+            }
+            catch (Exception e) when (e is RingLayoutException or TimeoutException or IOException)
+            {
+                await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        return null;
     }
 }

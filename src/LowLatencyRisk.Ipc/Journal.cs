@@ -340,9 +340,16 @@ public sealed unsafe class JournalWriter : IDisposable
     /// <summary>msync of the current segment: the records survive a power loss once this returns.</summary>
     public void Flush() => (_segment as MappedRingMemory)?.Flush();
 
-    /// <summary>Unmaps.</summary>
+    private int _disposed;
+
+    /// <summary>Unmaps (once: a second call does nothing).</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         var spin = new SpinWait();
         while (_preparer is not null && Volatile.Read(ref _spareState) == 0)
         {

@@ -1,18 +1,26 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Distributed;
+using LowLatencyRisk.Engine.Configuration;
 using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Engine;
+using LowLatencyRisk.Fixtures.Simulation;
+using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Ipc;
 using LowLatencyRisk.Testing;
+using NATS.Client.JetStream;
 
 namespace LowLatencyRisk.Host.Tests;
 
 /// <summary>
-/// A manual failover across "machines" (two ring and journal folders), with every part its own
-/// process: the primary `llr engine` journals, `llr bridge shard` ships its journal to JetStream,
-/// `llr standby` follows it into the second folder; an `llr engine` started there recovers to the
-/// primary's state.
+/// Failover across "machines" (two ring and journal folders), with every part its own process. By
+/// hand: the primary `llr engine` journals, `llr bridge shard` ships its journal to JetStream, `llr
+/// standby` follows it into the second folder, and an `llr engine` started there recovers to the
+/// primary's state. Automatically: the primary's bridge holds the shard's lease; SIGKILLed mid-feed,
+/// the primary stops renewing, `llr standby --take-over` takes the lease, goes live and ends with
+/// one engine's state; the old primary's bridge, restarted, refuses to go live.
 /// </summary>
 public sealed partial class StandbyCommandTests : IDisposable
 {
@@ -32,7 +40,7 @@ public sealed partial class StandbyCommandTests : IDisposable
         }
     }
 
-    private string Config(string name, string natsUrl)
+    private string Config(string name, string natsUrl, string jetStreamExtra = "", string liquidation = "true")
     {
         string dir = Path.Combine(_dir, name);
         Directory.CreateDirectory(dir);
@@ -43,8 +51,9 @@ public sealed partial class StandbyCommandTests : IDisposable
               "rings": { "directory": "{{dir}}", "feedCapacity": 1024, "breachCapacity": 65536 },
               "engine": { "cpu": -1, "wait": "yielding", "warmupMessages": 0 },
               "liquidator": { "cpu": -1 },
+              "liquidation": { "enabled": {{liquidation}} },
               "journal": { "mode": "journal", "segmentMegabytes": 1 },
-              "jetStream": { "url": "{{natsUrl}}" }
+              "jetStream": { "url": "{{natsUrl}}"{{jetStreamExtra}} }
             }
             """);
         return path;
@@ -101,5 +110,85 @@ public sealed partial class StandbyCommandTests : IDisposable
         Assert.Equal(0, takeover.WaitForExit(timeout));
         Assert.Matches(@"llr engine: journal .*: no snapshot, replayed [1-9][\d,]* messages", takeover.Output); // from the standby's own journal
         Assert.Equal(primaryHash, HashOf(takeover.Output));
+    }
+
+    [Fact]
+    public async Task ThePrimarySigkilledMidFeed_TheStandbyTakesOverWhenTheLeaseLapses_AndEndsWithOneEnginesState()
+    {
+        using var server = LocalJetStreamServer.Start();
+        string primary = Config("primary", server.Url, ", \"leaseSeconds\": 2", "false"), standby = Config("standby", server.Url, ", \"leaseSeconds\": 2", "false");
+        var timeout = TimeSpan.FromSeconds(90);
+        var config = LlrConfig.Load(primary);
+        await using var nats = await JetStreamTopology.ConnectAsync(config.JetStream, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, config.JetStream, CancellationToken.None);
+
+        using var engine = PeerProcess.StartDotnet("llr", "engine", "--config", primary);
+        engine.WaitForLine("llr engine: live", timeout);
+        using var bridge = PeerProcess.StartDotnet("llr", "bridge", "shard", "--config", primary, "--lease");
+        bridge.WaitForLine("llr bridge shard 0:", timeout);
+        using var follower = PeerProcess.StartDotnet("llr", "standby", "--config", standby, "--take-over");
+        follower.WaitForLine("llr standby: shard 0", timeout);
+
+        // The feed, and one engine fed all of it (the reference). The primary dies at a seeded moment.
+        var sim = new VenueSimulator(config.BuildWorkload(), seed: 13, producerId: 1, stressStart: 500, stressLength: 1_500);
+        var book = config.BuildBook();
+        var reference = new FeedStateMachine(book, new PreTradeGate(book, config.ToGateConfig()), new EngineCounters());
+        int seed = Environment.TickCount & 0x7FFF; // a different moment each run; the seed is in every failure message
+        int killAt = 1_000 + new Random(seed).Next(2_000);
+        long killedAt = 0;
+        const int Total = 4_000;
+        for (int i = 0; i < Total; i++)
+        {
+            var m = new byte[FeedMessageDescriptor.PayloadSize];
+            sim.Next(m, 0);
+            reference.Apply(m);
+            while (book.TryDequeueTransition(out _))
+            {
+            }
+
+            (await js.PublishAsync(config.JetStream.BroadcastSubject, m, opts: new NatsJSPubOpts { MsgId = JetStreamTopology.MessageId(m) })).EnsureSuccess();
+            if (i == killAt)
+            {
+                bridge.Kill();
+                engine.Kill();
+                killedAt = Stopwatch.GetTimestamp();
+            }
+
+            if (i % 100 == 0)
+            {
+                await Task.Delay(20); // about 4,000 messages a second
+            }
+        }
+
+        follower.WaitForLine("llr engine: live", timeout);
+        double failoverSeconds = Stopwatch.GetElapsedTime(killedAt).TotalSeconds;
+
+        // Everything consumed by the new primary (acknowledged once its journal record is replicated).
+        var clock = Stopwatch.StartNew();
+        ulong floor = 0;
+        while (clock.Elapsed < timeout && (floor = (await js.GetConsumerAsync(config.JetStream.FeedStream, FeedBridge.DurableName(0))).Info.AckFloor.StreamSeq) < Total)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(floor == Total, $"seed {seed}: the new primary acknowledged through {floor} of {Total}:\n{follower.Output}");
+
+        // The old primary comes back: it does not go live.
+        using (var returning = PeerProcess.StartDotnet("llr", "bridge", "shard", "--config", primary, "--lease", "--wait-for-rings", "5"))
+        {
+            Assert.Equal(6, returning.WaitForExit(timeout));
+            Assert.Contains("is held by standby@", returning.Output, StringComparison.Ordinal);
+        }
+
+        follower.Signal("TERM");
+        follower.WaitForExit(timeout);
+        var hashes = Hash().Matches(follower.Output);
+        Assert.True(hashes.Count > 0, follower.Output);
+        string expected = EngineStateHash.Compute(reference).ToString("X16", CultureInfo.InvariantCulture);
+        Assert.True(expected == hashes[^1].Groups[1].Value, $"seed {seed}: killed after message {killAt}; failover {failoverSeconds:F1} s (lease 2 s); reference 0x{expected}:\n{follower.Output}");
+        Assert.InRange(failoverSeconds, 0, 30);
+        Assert.DoesNotContain("internal error", follower.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", follower.Output, StringComparison.Ordinal);
     }
 }

@@ -197,6 +197,8 @@ public sealed class JournalTests : IDisposable
         appending.Join();
         Assert.Equal(Enumerable.Range(1, 5_000).Select(i => (long)i), seen);
         Assert.Equal(0, tail.Poll(Take)); // nothing more, and nothing handed over twice
+        writer.Dispose();
+        writer.Dispose(); // a second dispose does nothing (a standby closes its journal before the engine opens it)
         Assert.Null(tail.Stuck);
 
         // A tail started after a point hands over only what follows it.

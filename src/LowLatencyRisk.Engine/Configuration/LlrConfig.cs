@@ -321,6 +321,8 @@ public sealed class LlrConfig
         Check(IsToken(js.FeedStream) && IsToken(js.BreachStream) && IsToken(js.JournalStream) && new[] { js.FeedStream, js.BreachStream, js.JournalStream }.Distinct().Count() == 3,
             "jetStream", "feedStream, breachStream and journalStream need distinct names of letters, digits, '-' and '_'");
         Check(IsToken(js.SubjectPrefix), "jetStream.subjectPrefix", $"\"{js.SubjectPrefix}\" is not one subject token (letters, digits, '-' and '_')");
+        Check(IsToken(js.LeaseBucket), "jetStream.leaseBucket", $"\"{js.LeaseBucket}\" is not a bucket name of letters, digits, '-' and '_'");
+        Check(js.LeaseSeconds is >= 1 and <= 60, "jetStream.leaseSeconds", $"{js.LeaseSeconds} is not in 1..60");
         Check(js.Replicas is 1 or 3 or 5, "jetStream.replicas", $"{js.Replicas} is not 1, 3 or 5");
         Check(js.AckWindow is >= 1 and <= 65_536, "jetStream.ackWindow", $"{js.AckWindow} is not in 1..65536");
         Check(js.DuplicateWindowSeconds is >= 1 and <= 86_400, "jetStream.duplicateWindowSeconds", $"{js.DuplicateWindowSeconds} is not in 1..86400");
@@ -873,6 +875,8 @@ public sealed class JetStreamSection
     public string FeedStream { get; init; } = "LLR_FEED";
     public string BreachStream { get; init; } = "LLR_BREACHES";
     public string JournalStream { get; init; } = "LLR_JOURNAL";
+    public string LeaseBucket { get; init; } = "llr-leases";
+    public double LeaseSeconds { get; init; } = 3;
     public string SubjectPrefix { get; init; } = "llr";
     public int Replicas { get; init; } = 1;
     public int AckWindow { get; init; } = 256;
