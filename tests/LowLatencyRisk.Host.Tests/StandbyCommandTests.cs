@@ -22,7 +22,7 @@ namespace LowLatencyRisk.Host.Tests;
 /// the primary stops renewing, `llr standby --take-over` takes the lease, goes live and ends with
 /// one engine's state; the old primary's bridge, restarted, refuses to go live.
 /// </summary>
-public sealed partial class StandbyCommandTests : IDisposable
+public sealed partial class StandbyCommandTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Path.Combine(TempFiles.Directory, $"llr-standby-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
@@ -188,6 +188,13 @@ public sealed partial class StandbyCommandTests : IDisposable
         string expected = EngineStateHash.Compute(reference).ToString("X16", CultureInfo.InvariantCulture);
         Assert.True(expected == hashes[^1].Groups[1].Value, $"seed {seed}: killed after message {killAt}; failover {failoverSeconds:F1} s (lease 2 s); reference 0x{expected}:\n{follower.Output}");
         Assert.InRange(failoverSeconds, 0, 30);
+
+        // The failover's timing, for perf/results (shown with --logger "console;verbosity=detailed").
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seed {seed}: primary SIGKILLed after message {killAt}; SIGKILL → the standby's engine live {failoverSeconds:F2} s (lease {config.JetStream.LeaseSeconds:F0} s)"));
+        foreach (string line in follower.Output.Split('\n').Where(l => l.Contains("took over shard", StringComparison.Ordinal) || l.Contains("live on this machine", StringComparison.Ordinal)))
+        {
+            output.WriteLine(line.Trim());
+        }
         Assert.DoesNotContain("internal error", follower.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", follower.Output, StringComparison.Ordinal);
     }
