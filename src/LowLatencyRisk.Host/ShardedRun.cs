@@ -36,7 +36,15 @@ internal static class ShardedRun
         var config = new JetStreamSection { Url = server.Url };
         var map = new ShardMap(1, shards, ShardRule.Modulo);
         print(string.Create(Inv, $"llr run: {shards} shards (accounts by id modulo {shards}) over JetStream at {server.Url} (a local nats-server, store {server.Store}); building the books ..."));
-        return Execute(config, map, seconds, rate, scale, seed, print).GetAwaiter().GetResult();
+        try
+        {
+            return Execute(config, map, seconds, rate, scale, seed, print).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is InvalidOperationException or NATS.Client.Core.NatsException or TimeoutException)
+        {
+            print($"llr run: a JetStream leg failed: {e.Message}");
+            return 4;
+        }
     }
 
     private static LocalJetStreamServer? StartServer(Action<string> print)

@@ -46,7 +46,17 @@ internal static class StandbyCommand
 
             // What this machine already followed is replayed first, and the stream resumes after it.
             string dir = EngineService.JournalDirectory(c);
-            var book = c.BuildBook();
+            Core.Book.RiskBook book;
+            try
+            {
+                book = c.BuildBook();
+            }
+            catch (ConfigException e)
+            {
+                Console.Error.WriteLine($"llr standby: cannot start: {e.Message}"); // the book file named every problem
+                return 2;
+            }
+
             var engine = new RiskEngine(book, new PreTradeGate(book, c.ToGateConfig()), null, null, liquidation: c.ToLiquidationOptions());
             engine.Machine.AssignShard(c.ToShardMap(), index);
             JournalScan scan;

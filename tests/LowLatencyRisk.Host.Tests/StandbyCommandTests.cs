@@ -198,4 +198,30 @@ public sealed partial class StandbyCommandTests(Xunit.Abstractions.ITestOutputHe
         Assert.DoesNotContain("internal error", follower.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", follower.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void WithoutAReachableJetStream_TheBridgeAndTheStandby_SayWhereAndExit5_StartingNothing()
+    {
+        // A loopback port nothing listens on (taken and released here).
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        string url = string.Create(CultureInfo.InvariantCulture, $"nats://127.0.0.1:{port}");
+        string config = Config("unreachable", url);
+        var timeout = TimeSpan.FromSeconds(60);
+        using (var route = PeerProcess.StartDotnet("llr", "bridge", "route", "--config", config))
+        {
+            Assert.Equal(5, route.WaitForExit(timeout));
+            Assert.Contains($"cannot use JetStream at {url}", route.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("internal error", route.Output, StringComparison.Ordinal);
+        }
+
+        using (var standby = PeerProcess.StartDotnet("llr", "standby", "--config", config))
+        {
+            Assert.Equal(5, standby.WaitForExit(timeout));
+            Assert.Contains($"cannot use JetStream at {url}", standby.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("internal error", standby.Output, StringComparison.Ordinal);
+        }
+    }
 }

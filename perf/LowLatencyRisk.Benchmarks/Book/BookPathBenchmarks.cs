@@ -8,7 +8,8 @@ namespace LowLatencyRisk.Benchmarks.Book;
 /// The book's three hot paths on the full standard workload, shared by the benchmarks that compare
 /// book configurations side by side (components, scenario sets): a warm fill, a what-if and an index
 /// tick with the revaluation of every holder of underlying 0. A derived class builds the workload
-/// in its set-up and hands it to <see cref="Use"/>.
+/// in its set-up and hands it to <see cref="Use"/>. The names are <see cref="RiskBookBenchmarks"/>'s,
+/// the standard workload's own figures, so results compare across the derived classes.
 /// </summary>
 public abstract class BookPathBenchmarks
 {
@@ -42,9 +43,9 @@ public abstract class BookPathBenchmarks
         }
     }
 
-    /// <summary>One fill on an existing position (alternating buy and sell of the same size).</summary>
+    /// <summary>One fill on an existing position (alternating buy and sell of the same size: each sweep over the accounts buys, the next sells, so positions stay where the workload put them).</summary>
     [Benchmark]
-    public FillResult Fill()
+    public FillResult ApplyFill()
     {
         _n = (_n + 7919) % 10_000;
         int i = _book.PositionInstrumentAt(_n, 0);

@@ -8,7 +8,7 @@ namespace LowLatencyRisk.Benchmarks.Book;
 /// A fill and a what-if per account margin mode on the full standard workload: portfolio (today's
 /// scenario netting), standard (every account switched to per-position margin) and isolated (every
 /// odd account made an isolated position of its even neighbour, holding one of the instruments it
-/// held). Same access pattern as <see cref="RiskBookBenchmarks.ApplyFill"/>: a stride through the
+/// held). Same access pattern as <see cref="BookPathBenchmarks.ApplyFill"/>: a stride through the
 /// accounts, each sweep buying and the next selling, so positions stay where they were.
 /// </summary>
 [MemoryDiagnoser]
