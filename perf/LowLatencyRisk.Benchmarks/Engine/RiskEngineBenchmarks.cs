@@ -17,7 +17,8 @@ namespace LowLatencyRisk.Benchmarks.Engine;
 [MemoryDiagnoser]
 public class RiskEngineBenchmarks
 {
-    private const int Batch = 256;
+    /// <summary>Messages per invocation of the mix benchmarks.</summary>
+    internal const int Batch = 256;
     private SharedRing _feed = null!, _breaches = null!, _feed2 = null!, _breaches2 = null!;
     private RiskEngine _engine = null!, _breachEngine = null!;
     private Liquidator _liquidator = null!, _breachLiquidator = null!;
@@ -56,22 +57,25 @@ public class RiskEngineBenchmarks
 
     /// <summary>Per event of the standard mix, processed in batches of 256.</summary>
     [Benchmark(OperationsPerInvoke = Batch)]
-    public long ProcessStandardMix()
+    public long ProcessStandardMix() => ProcessBatch(_producer, _simulator, _engine, _liquidator);
+
+    /// <summary>Publishes one batch of the simulator's mix on the feed ring and lets the engine process all of it and the liquidator read its breaches.</summary>
+    internal static long ProcessBatch(MultiProducer producer, VenueSimulator simulator, RiskEngine engine, Liquidator liquidator)
     {
-        _producer.TryClaim(Batch, out long first);
+        producer.TryClaim(Batch, out long first);
         long now = MonotonicClock.Now();
         for (int i = 0; i < Batch; i++)
         {
-            _simulator.Next(_producer.Payload(first + i), now);
-            _producer.Publish(first + i);
+            simulator.Next(producer.Payload(first + i), now);
+            producer.Publish(first + i);
         }
 
-        while (_engine.PollOnce() > 0)
+        while (engine.PollOnce() > 0)
         {
         }
 
-        _liquidator.Poll();
-        return _engine.Counters.Events;
+        liquidator.Poll();
+        return engine.Counters.Events;
     }
 
     /// <summary>One collateral message → one margin transition → one breach emitted and read.</summary>

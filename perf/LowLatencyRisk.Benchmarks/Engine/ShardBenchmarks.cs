@@ -17,7 +17,6 @@ namespace LowLatencyRisk.Benchmarks.Engine;
 [MemoryDiagnoser]
 public class ShardBenchmarks
 {
-    private const int Batch = 256;
     private SharedRing _feed = null!, _breaches = null!;
     private RiskEngine _engine = null!;
     private Liquidator _liquidator = null!;
@@ -49,22 +48,6 @@ public class ShardBenchmarks
     }
 
     /// <summary>Per event of the standard mix, processed in batches of 256.</summary>
-    [Benchmark(OperationsPerInvoke = Batch)]
-    public long ProcessStandardMix()
-    {
-        _producer.TryClaim(Batch, out long first);
-        long now = MonotonicClock.Now();
-        for (int i = 0; i < Batch; i++)
-        {
-            _simulator.Next(_producer.Payload(first + i), now);
-            _producer.Publish(first + i);
-        }
-
-        while (_engine.PollOnce() > 0)
-        {
-        }
-
-        _liquidator.Poll();
-        return _engine.Counters.Events;
-    }
+    [Benchmark(OperationsPerInvoke = RiskEngineBenchmarks.Batch)]
+    public long ProcessStandardMix() => RiskEngineBenchmarks.ProcessBatch(_producer, _simulator, _engine, _liquidator);
 }
