@@ -27,14 +27,26 @@ public sealed class BreachBridge(INatsJSContext js, JetStreamSection config, int
     protected override string Subject(ReadOnlySpan<byte> message) => _subject;
 
     /// <inheritdoc/>
-    protected override string MessageId(long ringSequence, ReadOnlySpan<byte> message)
-    {
-        ulong h = 14695981039346656037;
-        foreach (byte b in message)
-        {
-            h = (h ^ b) * 1099511628211;
-        }
+    protected override string MessageId(long ringSequence, ReadOnlySpan<byte> message) => SlotId(shard, ringSequence, message);
+}
 
-        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{shard}-{ringSequence}-{h:x16}");
-    }
+/// <summary>
+/// Risk summaries out, on a shard's machine: the reader of the shard's summary ring, publishing
+/// each summary to <c>{prefix}.summary.account.{shard}.{account}</c>. The summary stream keeps the
+/// latest message per subject, so it holds each account's current summary and a reader starting
+/// from its beginning (a restarted aggregator) is current once it has read it. Unlike the breach
+/// ring, a stopped bridge never holds up the engine: it skips summaries the ring has no room for
+/// and sends the account's latest at its next sweep.
+/// </summary>
+public sealed class SummaryBridge(INatsJSContext js, JetStreamSection config, int shard, SharedRing ring, RingConsumer consumer)
+    : RingPublisher(js, ring, consumer, RiskSummaryDescriptor.Size, config?.AckWindow ?? throw new ArgumentNullException(nameof(config)))
+{
+    private readonly JetStreamSection _config = config;
+
+    /// <inheritdoc/>
+    protected override string Subject(ReadOnlySpan<byte> message) =>
+        _config.AccountSummarySubject(shard, WireMessage.Read<RiskSummaryMessage>(message).Account);
+
+    /// <inheritdoc/>
+    protected override string MessageId(long ringSequence, ReadOnlySpan<byte> message) => SlotId(shard, ringSequence, message);
 }

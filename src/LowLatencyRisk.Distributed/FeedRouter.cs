@@ -128,6 +128,22 @@ public abstract class RingPublisher
             : n;
     }
 
+    /// <summary>
+    /// A downstream slot's message id: the shard, the ring sequence and a 64-bit FNV-1a hash of the
+    /// payload — the same slot read again after a restart has the same id (JetStream drops the copy),
+    /// and a new message in a re-created ring whose sequences start again does not.
+    /// </summary>
+    protected static string SlotId(int shard, long ringSequence, ReadOnlySpan<byte> message)
+    {
+        ulong h = 14695981039346656037;
+        foreach (byte b in message)
+        {
+            h = (h ^ b) * 1099511628211;
+        }
+
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{shard}-{ringSequence}-{h:x16}");
+    }
+
     /// <summary>Rounds that failed (a server lost, a leader being elected, the stream full) and were tried again; nothing of theirs was released.</summary>
     public long Retries { get; private set; }
 

@@ -11,7 +11,8 @@ namespace LowLatencyRisk.Distributed;
 /// <c>{prefix}.feed.&gt;</c>: <c>{prefix}.feed.all</c> for what every shard applies,
 /// <c>{prefix}.feed.shard.{k}</c> for shard k's accounts) and the breach stream
 /// (<c>{prefix}.breach.{k}</c>) and the journal stream (<c>{prefix}.journal.{k}</c>: each shard's
-/// journal records, replicated for a standby). All are file-backed, limits-retained, with JetStream's
+/// journal records, replicated for a standby) and the summary stream (<c>{prefix}.summary.&gt;</c>:
+/// the latest risk summary of each account and firm). All are file-backed, limits-retained, with JetStream's
 /// de-duplication by message id over the configured window.
 /// </summary>
 public static class JetStreamTopology
@@ -42,10 +43,13 @@ public static class JetStreamTopology
         await js.CreateOrUpdateStreamAsync(Stream(config.FeedStream, config.FeedSubjects, config), cancel).ConfigureAwait(false);
         await js.CreateOrUpdateStreamAsync(Stream(config.BreachStream, $"{config.SubjectPrefix}.breach.>", config), cancel).ConfigureAwait(false);
         await js.CreateOrUpdateStreamAsync(Stream(config.JournalStream, $"{config.SubjectPrefix}.journal.>", config), cancel).ConfigureAwait(false);
+        // Summaries are state: the stream keeps the latest per account (and per firm), nothing older.
+        await js.CreateOrUpdateStreamAsync(Stream(config.SummaryStream, $"{config.SubjectPrefix}.summary.>", config, maxPerSubject: 1), cancel).ConfigureAwait(false);
     }
 
-    private static StreamConfig Stream(string name, string subjects, JetStreamSection config) => new(name, [subjects])
+    private static StreamConfig Stream(string name, string subjects, JetStreamSection config, long maxPerSubject = -1) => new(name, [subjects])
     {
+        MaxMsgsPerSubject = maxPerSubject,
         Storage = StreamConfigStorage.File,
         NumReplicas = config.Replicas,
         DuplicateWindow = TimeSpan.FromSeconds(config.DuplicateWindowSeconds),

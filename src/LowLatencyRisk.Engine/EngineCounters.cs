@@ -202,7 +202,8 @@ public static class EngineCountersLayout
         DeleverageOrders = StateChanges + 20, DeleveragedQuantityBits = StateChanges + 21, UncoveredDeficits = StateChanges + 22,
         MmpTrips = StateChanges + 23, MassCancelsPublished = StateChanges + 24,
         FundingEvents = StateChanges + 25, FundingPayments = StateChanges + 26, FundingPaidBits = StateChanges + 27,
-        Count = StateChanges + 28;
+        SummariesPublished = StateChanges + 28, SummariesDeferred = StateChanges + 29,
+        Count = StateChanges + 30;
 
     /// <summary>The slots that hold a double's bits (<see cref="BitConverter.Int64BitsToDouble"/>), not a count.</summary>
     public static bool IsDouble(int slot) => slot is InsuranceFundBits or LiquidationFeesBits or DeficitCoveredBits or DeleveragedQuantityBits or FundingPaidBits;

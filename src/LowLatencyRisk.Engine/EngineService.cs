@@ -122,7 +122,7 @@ public sealed class EngineService : IDisposable
         string countersPath = config.PathOf(config.Rings.Counters);
         var roles = new List<IDisposable>();
         var created = new List<string>();
-        SharedRing? feed = null, breach = null;
+        SharedRing? feed = null, breach = null, summaries = null;
         var gateRings = new List<SharedRing>();
         SharedCounters? counters = null;
         try
@@ -131,6 +131,10 @@ public sealed class EngineService : IDisposable
             roles.Add(TakeRole(feedPath, "feed ring's consumer role", mode, created));
             roles.Add(TakeRole(breachPath, "breach ring's producer role", mode, created));
             roles.Add(TakeRole(countersPath, "counters file", mode, created));
+            if (config.Summaries.Enabled)
+            {
+                roles.Add(TakeRole(config.PathOf(config.Summaries.Ring), "summary ring's producer role", mode, created));
+            }
             if (config.Journal.Mode != JournalMode.None)
             {
                 Directory.CreateDirectory(JournalDirectory(config));
@@ -155,6 +159,11 @@ public sealed class EngineService : IDisposable
                 gateRings.Add(OpenOrCreate(config.PathOf(config.Gate.ResponsesOf(k)), new RingOptions(GateSlotSize, config.Gate.Capacity, ProducerMode.Single) { FileMode = mode }, created));
             }
 
+            if (config.Summaries.Enabled)
+            {
+                summaries = OpenOrCreate(config.PathOf(config.Summaries.Ring), config.SummaryRingOptions(), created);
+            }
+
             if (File.Exists(countersPath))
             {
                 File.Delete(countersPath); // a previous engine's: this one is its only writer now (readers follow the new file)
@@ -165,8 +174,16 @@ public sealed class EngineService : IDisposable
             var gate = new PreTradeGate(book, config.ToGateConfig());
             var engine = new RiskEngine(book, gate, feed.CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), breach.CreateSingleProducer(),
                 TimeSpan.FromMilliseconds(config.Engine.RevalueIntervalMilliseconds), config.ToLiquidationOptions()) { RevaluationStep = config.Engine.RevaluationStepHolders, SequenceWindow = config.Engine.SequenceWindow };
-            engine.Machine.AssignShard(config.ToShardMap(), shard ?? config.Shards.Index); // before recovery: a replay refuses the other shards' accounts as the live engine did
-            var service = new EngineService(config, feed, breach, counters, engine, attached) { _roles = roles, _gateRings = [.. gateRings] };
+            int index = shard ?? config.Shards.Index;
+            engine.Machine.AssignShard(config.ToShardMap(), index); // before recovery: a replay refuses the other shards' accounts as the live engine did
+            FirmLimits.ApplyStartingShares(config, book, gate); // before recovery: the aggregator's later limit changes replay over them
+            var service = new EngineService(config, feed, breach, counters, engine, attached) { _roles = roles, _gateRings = [.. gateRings], _summaryRing = summaries };
+            if (summaries is not null)
+            {
+                service._summaries = new RiskSummaryPublisher(book, gate, engine.Machine, summaries.CreateSingleProducer(), index,
+                    TimeSpan.FromMilliseconds(config.Summaries.IntervalMilliseconds), TimeSpan.FromSeconds(config.Summaries.HeartbeatSeconds), config.Summaries.Step, config.Summaries.ChangeFraction, config.Summaries.AccountsOf(config.Firms));
+            }
+
             service._orderChecks = [.. Enumerable.Range(0, gateRings.Count / 2).Select(k =>
                 new GateService(gate, gateRings[2 * k].CreateConsumer(0, abandonTimeout: TimeSpan.FromSeconds(1)), gateRings[(2 * k) + 1].CreateSingleProducer()))];
             if (config.Journal.Mode != JournalMode.None)
@@ -184,6 +201,7 @@ public sealed class EngineService : IDisposable
         {
             feed?.Dispose();
             breach?.Dispose();
+            summaries?.Dispose();
             foreach (var ring in gateRings)
             {
                 ring.Dispose();
@@ -220,6 +238,16 @@ public sealed class EngineService : IDisposable
     }
 
     private List<IDisposable> _roles = [];
+
+    private SharedRing? _summaryRing;
+
+    private RiskSummaryPublisher? _summaries;
+
+    /// <summary>The risk summary publisher (null unless <c>summaries.enabled</c>).</summary>
+    public RiskSummaryPublisher? Summaries => _summaries;
+
+    /// <summary>The summary ring (null unless <c>summaries.enabled</c>).</summary>
+    public SharedRing? SummaryRing => _summaryRing;
 
     private static OwnerLock TakeRole(string path, string role, UnixFileMode mode, List<string> created)
     {
@@ -334,6 +362,11 @@ public sealed class EngineService : IDisposable
 
         // The shared files are checked on the watch's own thread; this loop reads its one field.
         var watched = new List<(string, Func<string?>)> { ("feed ring", _feed.CheckIntegrity), ("breach ring", _breach.CheckIntegrity), ("counters file", _counters.CheckIntegrity) };
+        if (_summaryRing is not null)
+        {
+            watched.Add(("summary ring", _summaryRing.CheckIntegrity));
+        }
+
         for (int k = 0; k < _gateRings.Length; k++)
         {
             watched.Add(($"gate {(k % 2 == 0 ? "request" : "response")} ring {k / 2}", _gateRings[k].CheckIntegrity));
@@ -416,6 +449,7 @@ public sealed class EngineService : IDisposable
             var engine = service.Engine;
             int n = engine.DoWork() + service.PollOrderChecks();
             long now = Stopwatch.GetTimestamp();
+            n += service._summaries?.Poll(now) ?? 0; // a bounded step of the sweep: never waits for the summary reader
             if (now >= _nextPublish)
             {
                 if (watch.Fault is { } fault)
@@ -478,6 +512,8 @@ public sealed class EngineService : IDisposable
         slots[EngineCountersLayout.OrderChecksAnswered] = answered;
         slots[EngineCountersLayout.OrderChecksMalformed] = malformed;
         slots[EngineCountersLayout.OrderChecksWaited] = waited;
+        slots[EngineCountersLayout.SummariesPublished] = _summaries?.Published ?? 0;
+        slots[EngineCountersLayout.SummariesDeferred] = _summaries?.Deferred ?? 0;
         _counters.Publish(slots, now);
     }
 
@@ -488,6 +524,7 @@ public sealed class EngineService : IDisposable
         Engine.Journal?.Dispose();
         _feed.Dispose();
         _breach.Dispose();
+        _summaryRing?.Dispose();
         foreach (var ring in _gateRings)
         {
             ring.Dispose();

@@ -114,6 +114,12 @@ internal static class BridgeCommand
                 return 3;
             }
 
+            using var summaries = c.Summaries.Enabled ? AttachWhenReady(c.PathOf(c.Summaries.Ring), c.SummaryRingOptions(), parse.GetValue(wait), "bridge shard") : null;
+            if (c.Summaries.Enabled && summaries is null)
+            {
+                return 3;
+            }
+
             using var stop = StopSource(parse.GetValue(duration), out var signals);
             using (signals)
             {
@@ -136,18 +142,20 @@ internal static class BridgeCommand
                     }
                 }
 
-                return await RunShardAsync(c, index, feed, breach, js.Value.Context, held, stop.Token).ConfigureAwait(false);
+                return await RunShardAsync(c, index, feed, breach, js.Value.Context, held, stop.Token, summaries).ConfigureAwait(false);
             }
         });
         return command;
     }
 
     /// <summary>
-    /// A shard's legs on its machine — the feed in, breaches out, the journal shipped — until stopped,
-    /// a leg fails for good or <paramref name="lease"/> is lost; 0 on a clean stop, 4 otherwise.
+    /// A shard's legs on its machine — the feed in, breaches out, risk summaries out, the journal
+    /// shipped — until stopped, a leg fails for good or <paramref name="lease"/> is lost; 0 on a clean
+    /// stop, 4 otherwise.
     /// </summary>
-    internal static async Task<int> RunShardAsync(LlrConfig c, int index, SharedRing feed, SharedRing? breach, NatsJSContext js, ShardLease? lease, CancellationToken stop)
+    internal static async Task<int> RunShardAsync(LlrConfig c, int index, SharedRing feed, SharedRing? breach, NatsJSContext js, ShardLease? lease, CancellationToken stop, SharedRing? summaryRing = null)
     {
+        var summaries = summaryRing is null ? null : new SummaryBridge(js, c.JetStream, index, summaryRing, summaryRing.CreateConsumer(0));
         // With the journal on, a feed message is acknowledged on the stream only once its journal
         // record is replicated: whatever the stream considers delivered, a standby holds.
         using var shipper = c.Journal.Mode == JournalMode.None ? null : new JournalShipper(js, c.JetStream, index, EngineService.JournalDirectory(c));
@@ -158,7 +166,7 @@ internal static class BridgeCommand
         }
 
         var breaches = breach is null ? null : new BreachBridge(js, c.JetStream, index, breach, breach.CreateConsumer(1));
-        Console.WriteLine(string.Create(Inv, $"llr bridge shard {index}: {c.JetStream.Url} stream {c.JetStream.FeedStream} → {feed.Location}{(breach is null ? "" : $"; {breach.Location} → stream {c.JetStream.BreachStream} subject {c.JetStream.BreachSubject(index)}")}{(shipper is null ? "" : $"; journal {EngineService.JournalDirectory(c)} → stream {c.JetStream.JournalStream} subject {c.JetStream.JournalSubject(index)}")}{(lease is null ? "" : $"; holding the lease as {lease.Holder}")}; SIGINT or SIGTERM stops"));
+        Console.WriteLine(string.Create(Inv, $"llr bridge shard {index}: {c.JetStream.Url} stream {c.JetStream.FeedStream} → {feed.Location}{(breach is null ? "" : $"; {breach.Location} → stream {c.JetStream.BreachStream} subject {c.JetStream.BreachSubject(index)}")}{(summaryRing is null ? "" : $"; {summaryRing.Location} → stream {c.JetStream.SummaryStream}")}{(shipper is null ? "" : $"; journal {EngineService.JournalDirectory(c)} → stream {c.JetStream.JournalStream} subject {c.JetStream.JournalSubject(index)}")}{(lease is null ? "" : $"; holding the lease as {lease.Holder}")}; SIGINT or SIGTERM stops"));
         string? failure = await RunAsync($"bridge shard {index}", async token =>
         {
             var legs = new List<Task> { bridge.RunAsync(token) };
@@ -170,6 +178,11 @@ internal static class BridgeCommand
             if (shipper is not null)
             {
                 legs.Add(shipper.RunAsync(token));
+            }
+
+            if (summaries is not null)
+            {
+                legs.Add(summaries.RunAsync(token));
             }
 
             if (lease is not null)
@@ -185,7 +198,7 @@ internal static class BridgeCommand
             }
 
             await (await Task.WhenAny(legs).ConfigureAwait(false)).ConfigureAwait(false); // the first leg to fail ends them all
-        }, () => string.Create(Inv, $"feed in {bridge.Forwarded:N0}{(shipper is null ? "" : $" ({bridge.AwaitingReplication:N0} awaiting replication)")} (redelivered {bridge.Redelivered:N0}, malformed {bridge.Malformed:N0}, ring full {bridge.RingFullWaits:N0} times){(breaches is null ? "" : $", breaches out {breaches.Published:N0} (duplicates dropped {breaches.Duplicates:N0})")}{(shipper is null ? "" : $", journal shipped through record {shipper.LastShipped:N0}{(shipper.Stuck is null ? "" : " (STUCK: " + shipper.Stuck + ")")}")}"), stop).ConfigureAwait(false);
+        }, () => string.Create(Inv, $"feed in {bridge.Forwarded:N0}{(shipper is null ? "" : $" ({bridge.AwaitingReplication:N0} awaiting replication)")} (redelivered {bridge.Redelivered:N0}, malformed {bridge.Malformed:N0}, ring full {bridge.RingFullWaits:N0} times){(breaches is null ? "" : $", breaches out {breaches.Published:N0} (duplicates dropped {breaches.Duplicates:N0})")}{(summaries is null ? "" : $", summaries out {summaries.Published:N0}")}{(shipper is null ? "" : $", journal shipped through record {shipper.LastShipped:N0}{(shipper.Stuck is null ? "" : " (STUCK: " + shipper.Stuck + ")")}")}"), stop).ConfigureAwait(false);
         return failure is null ? 0 : 4;
     }
 
@@ -206,7 +219,7 @@ internal static class BridgeCommand
     }
 
     /// <summary>Runs <paramref name="work"/> with a progress line a second; null on a clean stop, else the failure (printed).</summary>
-    private static async Task<string?> RunAsync(string command, Func<CancellationToken, Task> work, Func<string> progress, CancellationToken stop)
+    internal static async Task<string?> RunAsync(string command, Func<CancellationToken, Task> work, Func<string> progress, CancellationToken stop)
     {
         var clock = Stopwatch.StartNew();
         var task = work(stop);

@@ -19,6 +19,7 @@ internal static class Program
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(BridgeCommand.Create());
         root.Subcommands.Add(StandbyCommand.Create());
+        root.Subcommands.Add(AggregateCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -63,15 +63,29 @@ internal static class ShardedRun
     /// <summary>An engine with its rings: a shard (or, with the single-shard map, the reference).</summary>
     private sealed class Node : IDisposable
     {
-        public Node(WorkloadScale scale, ShardMap map, int index, int breachConsumers)
+        public Node(StandardWorkload w, ShardMap map, int index, int breachConsumers, LlrConfig firms, bool summaries)
         {
             Feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1 << 14, ProducerMode.Multi));
             Breach = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single, breachConsumers));
-            var w = StandardWorkload.Build(scale);
-            Engine = new RiskEngine(w.Book, new PreTradeGate(w.Book, new GateConfig()), Feed.CreateConsumer(0), Breach.CreateSingleProducer(), TimeSpan.FromMilliseconds(10));
+            var gate = new PreTradeGate(w.Book, new GateConfig());
+            FirmLimits.ApplyStartingShares(firms, w.Book, gate);
+            Engine = new RiskEngine(w.Book, gate, Feed.CreateConsumer(0), Breach.CreateSingleProducer(), TimeSpan.FromMilliseconds(10));
             Engine.Machine.AssignShard(map, index);
             Liquidator = new Liquidator(Breach.CreateConsumer(0));
+            if (summaries)
+            {
+                var section = firms.Summaries;
+                SummaryRing = SharedRing.CreateInProcess(firms.SummaryRingOptions());
+                Summaries = new RiskSummaryPublisher(w.Book, gate, Engine.Machine, SummaryRing.CreateSingleProducer(), index,
+                    TimeSpan.FromMilliseconds(section.IntervalMilliseconds), TimeSpan.FromSeconds(section.HeartbeatSeconds), section.Step, section.ChangeFraction, section.AccountsOf(firms.Firms));
+            }
         }
+
+        public SharedRing? SummaryRing { get; }
+
+        public RiskSummaryPublisher? Summaries { get; }
+
+        public SummaryBridge? SummaryBridge { get; set; }
 
         public SharedRing Feed { get; }
 
@@ -89,6 +103,7 @@ internal static class ShardedRun
         {
             Feed.Dispose();
             Breach.Dispose();
+            SummaryRing?.Dispose();
         }
     }
 
@@ -100,14 +115,17 @@ internal static class ShardedRun
 
         using var producers = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1 << 14, ProducerMode.Multi));
         var router = new FeedRouter(js, config, map, producers, producers.CreateConsumer(0));
-        var nodes = Enumerable.Range(0, map.Count).Select(k => new Node(scale, map, k, breachConsumers: 2)).ToList();
-        var reference = new Node(scale, ShardMap.Single, 0, breachConsumers: 1); // its breaches stay local
+        var firms = DemoFirm(scale, map);
+        var nodes = Enumerable.Range(0, map.Count).Select(k => new Node(StandardWorkload.Build(scale), map, k, breachConsumers: 2, firms, summaries: true)).ToList();
+        var reference = new Node(StandardWorkload.Build(scale), ShardMap.Single, 0, breachConsumers: 1, firms, summaries: false); // its breaches stay local
+        var aggregator = new FirmLimitAggregator(js, config, map, firms.Firms, firms.Aggregator);
         try
         {
             for (int k = 0; k < map.Count; k++)
             {
                 nodes[k].Bridge = new FeedBridge(js, config, nodes[k].Feed.CreateMultiProducer(), FeedBridge.DurableName(k));
                 nodes[k].Breaches = new BreachBridge(js, config, k, nodes[k].Breach, nodes[k].Breach.CreateConsumer(1));
+                nodes[k].SummaryBridge = new SummaryBridge(js, config, k, nodes[k].SummaryRing!, nodes[k].SummaryRing!.CreateConsumer(0));
             }
 
             reference.Bridge = new FeedBridge(js, config, reference.Feed.CreateMultiProducer(), "llr-reference");
@@ -116,6 +134,10 @@ internal static class ShardedRun
             var legs = new List<Task> { Task.Run(() => router.RunAsync(stop.Token)) };
             legs.AddRange(everyone.Select(n => Task.Run(() => n.Bridge!.RunAsync(stop.Token))));
             legs.AddRange(nodes.Select(n => Task.Run(() => n.Breaches!.RunAsync(stop.Token))));
+            legs.AddRange(nodes.Select(n => Task.Run(() => n.SummaryBridge!.RunAsync(stop.Token))));
+            using var stopAggregator = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            var aggregating = Task.Run(() => aggregator.RunAsync(stopAggregator.Token));
+            legs.Add(aggregating);
 
             // The engines and liquidators share one thread, each a duty cycle (yielding): this is a
             // demonstration of the topology on one machine, not of its speed.
@@ -129,9 +151,10 @@ internal static class ShardedRun
                 while (!stop.IsCancellationRequested)
                 {
                     int work = 0;
+                    long now = Stopwatch.GetTimestamp();
                     foreach (var n in everyone)
                     {
-                        work += n.Engine.DoWork() + n.Liquidator.Poll();
+                        work += n.Engine.DoWork() + n.Liquidator.Poll() + (n.Summaries?.Poll(now) ?? 0);
                     }
 
                     if (work == 0)
@@ -160,9 +183,14 @@ internal static class ShardedRun
                 print(string.Create(Inv, $"{clock.Elapsed.TotalSeconds,5:F1} s  published {progress.Published,10:N0}  routed {router.Published,10:N0}  {string.Join("  ", nodes.Select((n, k) => $"shard {k}: applied {n.Engine.Counters.Events - n.Engine.Counters.Rejects[(int)FeedReject.OtherShard],9:N0} breaches {n.Engine.Counters.BreachesPublished,6:N0}"))}  reference {reference.Engine.Counters.Events,10:N0}"));
             }
 
-            // Drain: every engine has every published message, every breach is in the stream.
+            // Drain: the aggregator stops (its last limit changes are in the feed stream), every engine
+            // has every published message and limit change, every breach is in the stream.
+            await stopAggregator.CancelAsync().ConfigureAwait(false);
+            await aggregating.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            legs.Remove(aggregating);
+            long expected = progress.Published + aggregator.ChangesPublished;
             var drain = Stopwatch.StartNew();
-            while (drain.Elapsed < TimeSpan.FromSeconds(60) && (everyone.Any(n => n.Engine.Counters.Events < progress.Published || n.Engine.HasPendingMarks)
+            while (drain.Elapsed < TimeSpan.FromSeconds(60) && (everyone.Any(n => n.Engine.Counters.Events < expected || n.Engine.HasPendingMarks)
                 || nodes.Any(n => n.Breaches!.Released < n.Breach.ReadClaimSequence())))
             {
                 Fail(legs);
@@ -174,7 +202,7 @@ internal static class ShardedRun
             engineThread.Join();
             await Task.WhenAll(legs.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
             var breachStream = await js.GetStreamAsync(config.BreachStream).ConfigureAwait(false);
-            int code = Report(map, nodes, reference, router, progress.Published, (long)breachStream.Info.State.Messages, elapsed, print);
+            int code = Report(map, nodes, reference, router, progress.Published, aggregator, (long)breachStream.Info.State.Messages, elapsed, print);
             print(string.Create(Inv, $"engine thread       {allocated:N0} bytes allocated by the engines and liquidators while the bridges ran beside them"));
             return code;
         }
@@ -194,7 +222,24 @@ internal static class ShardedRun
         }
     }
 
-    private static int Report(ShardMap map, List<Node> nodes, Node reference, FeedRouter router, long published, long breachStreamMessages, double seconds, Action<string> print)
+    /// <summary>
+    /// The firm of the demonstration: the first four accounts of each shard, limited together to
+    /// 1.5 × their gross notional at the start (the simulator's fills do not pass a gate, so the firm
+    /// shows the summaries and the aggregator at work rather than refusals).
+    /// </summary>
+    private static LlrConfig DemoFirm(WorkloadScale scale, ShardMap map)
+    {
+        var book = StandardWorkload.Build(scale).Book;
+        int[] accounts = [.. Enumerable.Range(0, 4 * map.Count).Where(book.IsAccount)];
+        double usage = accounts.Sum(a => book.GrossNotional(a, -1, out _));
+        return new LlrConfig
+        {
+            Firms = [new FirmSection { Name = "demo-firm", Accounts = accounts, CreditLimit = Math.Max(1_000_000, Math.Round(1.5 * usage)) }],
+            Summaries = new SummariesSection { Enabled = true },
+        };
+    }
+
+    private static int Report(ShardMap map, List<Node> nodes, Node reference, FeedRouter router, long published, FirmLimitAggregator aggregator, long breachStreamMessages, double seconds, Action<string> print)
     {
         print("");
         print("== report (loopback, one machine: the topology, not its speed)");
@@ -208,11 +253,17 @@ internal static class ShardedRun
             ulong mine = EngineStateHash.ComputeShard(n.Engine.Machine, map, k);
             ulong theirs = EngineStateHash.ComputeShard(reference.Engine.Machine, map, k);
             bool equal = mine == theirs;
-            ok &= equal && c.Events == published;
+            ok &= equal && c.Events == published + aggregator.ChangesPublished; // the aggregator's limit changes are feed messages too
             ringMessages += n.Breach.ReadClaimSequence();
             print(string.Create(Inv, $"shard {k}             read {c.Events:N0}, applied {c.Events - c.Rejects[(int)FeedReject.OtherShard]:N0}, refused {c.Rejects[(int)FeedReject.OtherShard]:N0} of the other shards' accounts; {c.BreachesPublished:N0} breaches ({n.Liquidator.ByState[1]:N0} margin calls, {n.Liquidator.ByState[2]:N0} liquidations); state 0x{mine:X16} {(equal ? "= the reference engine's over its accounts" : $"DIFFERS from the reference engine's 0x{theirs:X16}")}"));
         }
 
+        var firm = aggregator.Firms()[0];
+        var staleness = aggregator.Staleness;
+        print(string.Create(Inv, $"risk summaries      {nodes.Sum(n => n.Summaries!.Published):N0} written by the shards ({nodes.Sum(n => n.Summaries!.Deferred):N0} times a sweep waited for room), {nodes.Sum(n => n.SummaryBridge!.Published):N0} published to the summary stream, {aggregator.SummariesRead:N0} read by the aggregator before it stopped; staleness when read p50 {staleness.ValueAtPercentile(50) / 1e6:F1} ms, p99 {staleness.ValueAtPercentile(99) / 1e6:F1} ms"));
+        print(string.Create(Inv, $"firm limit          {firm.Name} ({firm.Accounts} accounts across {map.Count} shards): usage {firm.Usage:N0} of {firm.Limit:N0}; {aggregator.ChangesPublished:N0} credit limit changes sent, {aggregator.ChangesConfirmed:N0} seen in force; the limits that may be in force sum to {(firm.Allocated is { } allocated ? allocated.ToString("N0", Inv) : "(not known)")}"));
+        bool firmOk = aggregator.Malformed == 0 && firm.Allocated is { } sum && sum <= firm.Limit + (firm.Accounts * FirmLimitAggregator.MinimumLimit);
+        ok &= firmOk;
         print(string.Create(Inv, $"reference engine    one unsharded engine fed from the same stream by its own consumer: {reference.Engine.Counters.Events:N0} messages, {reference.Engine.Counters.BreachesPublished:N0} breaches"));
         bool breachesOk = breachStreamMessages == ringMessages;
         ok &= breachesOk;

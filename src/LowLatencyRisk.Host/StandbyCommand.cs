@@ -182,9 +182,10 @@ internal static class StandbyCommand
         engineThread.Start();
         using var feed = await AttachCreatedAsync(c.PathOf(c.Rings.Feed), c.FeedRingOptions(), engineThread).ConfigureAwait(false);
         using var breach = c.Rings.BreachConsumers == 2 ? await AttachCreatedAsync(c.PathOf(c.Rings.Breach), c.BreachRingOptions(), engineThread).ConfigureAwait(false) : null;
+        using var summaries = c.Summaries.Enabled ? await AttachCreatedAsync(c.PathOf(c.Summaries.Ring), c.SummaryRingOptions(), engineThread).ConfigureAwait(false) : null;
         await keeping.CancelAsync().ConfigureAwait(false); // the legs keep the lease from here
         string? lost = await keep.ConfigureAwait(false);
-        if (feed is null || (c.Rings.BreachConsumers == 2 && breach is null) || lost is not null)
+        if (feed is null || (c.Rings.BreachConsumers == 2 && breach is null) || (c.Summaries.Enabled && summaries is null) || lost is not null)
         {
             Console.Error.WriteLine($"llr standby: cannot go live: {lost ?? "the engine's rings did not appear"}");
             await engineStop.CancelAsync().ConfigureAwait(false);
@@ -193,7 +194,7 @@ internal static class StandbyCommand
         }
 
         Console.WriteLine(string.Create(Inv, $"llr standby: shard {index} live on this machine {failover.ElapsedMilliseconds} ms after taking the lease"));
-        int legs = await BridgeCommand.RunShardAsync(c, index, feed, breach, js, lease, stop).ConfigureAwait(false);
+        int legs = await BridgeCommand.RunShardAsync(c, index, feed, breach, js, lease, stop, summaries).ConfigureAwait(false);
         await engineStop.CancelAsync().ConfigureAwait(false);
         engineThread.Join();
         return legs != 0 ? legs : engineCode;

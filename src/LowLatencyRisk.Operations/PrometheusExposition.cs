@@ -85,6 +85,8 @@ public static class PrometheusExposition
         new(L.FundingEvents, "llr_funding_events_total", MetricType.Counter, "Perpetual funding events applied."),
         new(L.FundingPayments, "llr_funding_payments_total", MetricType.Counter, "Funding payments settled (one per holder per event)."),
         new(L.FundingPaidBits, "llr_funding_paid_total", MetricType.Counter, "Funding paid by the payers, in the quote currency."),
+        new(L.SummariesPublished, "llr_summaries_published_total", MetricType.Counter, "Risk summaries written to the summary ring (summaries.enabled)."),
+        new(L.SummariesDeferred, "llr_summaries_deferred_total", MetricType.Counter, "Times a summary sweep found the summary ring full and resumed later (nothing lost: the account's latest numbers go out then)."),
     ];
 
     /// <summary>Labelled families: first slot, metric, label name and the label of each slot.</summary>

@@ -39,6 +39,7 @@ public static class StatsViews
         b.AppendLine("waterfall     " + Waterfall(s));
         b.AppendLine(string.Create(Inv, $"protection    market-maker protection trips {s[L.MmpTrips]:N0}  mass cancels sent {s[L.MassCancelsPublished]:N0}"));
         b.AppendLine(string.Create(Inv, $"funding       events {s[L.FundingEvents]:N0}  payments {s[L.FundingPayments]:N0}  paid {BitConverter.Int64BitsToDouble(s[L.FundingPaidBits]):N2}"));
+        b.AppendLine(string.Create(Inv, $"summaries     published {s[L.SummariesPublished]:N0}  deferred (ring full) {s[L.SummariesDeferred]:N0}"));
         b.AppendLine(string.Create(Inv, $"rings         feed lag {s[L.FeedLag]:N0} messages  breach lag {s[L.BreachLag]:N0} messages  abandoned feed slots {s[L.AbandonedSlots]:N0}  sequence gaps {s[L.SequenceGaps]:N0}"));
         b.AppendLine(string.Create(Inv, $"alarms        breach ring full {s[L.BreachRingFull]:N0} times  pending breaches {s[L.PendingBreaches]:N0}  risk-off {(s[L.RiskOff] != 0 ? "YES" : "no")} ({Duration(s[L.RiskOffNanos])} in all)  state changes {s[L.StateChanges]:N0} = published {s[L.BreachesPublished]:N0} + folded {s[L.BreachesCoalesced]:N0} + waiting"));
         b.AppendLine(string.Create(Inv, $"storage       journal {(s[L.JournalFailed] != 0 ? "FAILED (engine halted)" : "ok or off")}  snapshots written {s[L.SnapshotsWritten]:N0}  snapshots failed {s[L.SnapshotFailures]:N0}"));
@@ -89,6 +90,7 @@ public static class StatsViews
         Row("waterfall", Markup.Escape(Waterfall(s)));
         Row("protection", string.Create(Inv, $"market-maker protection trips {s[L.MmpTrips]:N0}  mass cancels sent {s[L.MassCancelsPublished]:N0}"));
         Row("funding", string.Create(Inv, $"events {s[L.FundingEvents]:N0}  payments {s[L.FundingPayments]:N0}  paid {BitConverter.Int64BitsToDouble(s[L.FundingPaidBits]):N2}"));
+        Row("summaries", string.Create(Inv, $"published {s[L.SummariesPublished]:N0}  deferred (ring full) {s[L.SummariesDeferred]:N0}"));
         Row("breaches", string.Create(Inv, $"state changes {s[L.StateChanges]:N0} = published {s[L.BreachesPublished]:N0} + folded {s[L.BreachesCoalesced]:N0} + waiting"));
         var p = Percentiles(s);
         Row("feed latency", p is null ? "no batches yet" : Markup.Escape(string.Join("   ", p.Select(x => $"{x.Name} < {x.Bound}"))));

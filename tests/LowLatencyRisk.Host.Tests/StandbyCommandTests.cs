@@ -40,7 +40,7 @@ public sealed partial class StandbyCommandTests(Xunit.Abstractions.ITestOutputHe
         }
     }
 
-    private string Config(string name, string natsUrl, string jetStreamExtra = "", string liquidation = "true")
+    private string Config(string name, string natsUrl, string jetStreamExtra = "", string liquidation = "true", string sections = "")
     {
         string dir = Path.Combine(_dir, name);
         Directory.CreateDirectory(dir);
@@ -53,7 +53,7 @@ public sealed partial class StandbyCommandTests(Xunit.Abstractions.ITestOutputHe
               "liquidator": { "cpu": -1 },
               "liquidation": { "enabled": {{liquidation}} },
               "journal": { "mode": "journal", "segmentMegabytes": 1 },
-              "jetStream": { "url": "{{natsUrl}}"{{jetStreamExtra}} }
+              "jetStream": { "url": "{{natsUrl}}"{{jetStreamExtra}} }{{sections}}
             }
             """);
         return path;
@@ -223,5 +223,50 @@ public sealed partial class StandbyCommandTests(Xunit.Abstractions.ITestOutputHe
             Assert.Contains($"cannot use JetStream at {url}", standby.Output, StringComparison.Ordinal);
             Assert.DoesNotContain("internal error", standby.Output, StringComparison.Ordinal);
         }
+
+        string withFirm = Config("unreachable-firm", url, sections: """, "firms": [ { "name": "f", "accounts": [1, 2], "creditLimit": 1000000 } ]""");
+        using (var aggregate = PeerProcess.StartDotnet("llr", "aggregate", "--config", withFirm))
+        {
+            Assert.Equal(5, aggregate.WaitForExit(timeout));
+            Assert.Contains($"cannot use JetStream at {url}", aggregate.Output, StringComparison.Ordinal);
+        }
+
+        // Without firms there is nothing to enforce: exit 2 before connecting.
+        using (var aggregate = PeerProcess.StartDotnet("llr", "aggregate", "--config", config))
+        {
+            Assert.Equal(2, aggregate.WaitForExit(timeout));
+            Assert.Contains("has no firms", aggregate.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void AnEngineWithSummaries_ItsBridge_AndLlrAggregate_AsProcesses_BringEveryFirmAccountsNumbersToTheAggregator()
+    {
+        using var server = LocalJetStreamServer.Start();
+        string config = Config("firm", server.Url, sections: """
+            , "summaries": { "enabled": true, "intervalMilliseconds": 50 },
+              "firms": [ { "name": "firm-a", "accounts": [3, 4, 5], "creditLimit": 300000 } ],
+              "aggregator": { "rebalanceMilliseconds": 50 }
+            """);
+        var timeout = TimeSpan.FromSeconds(90);
+        using var engine = PeerProcess.StartDotnet("llr", "engine", "--config", config);
+        engine.WaitForLine("llr engine: live", timeout);
+        using var bridge = PeerProcess.StartDotnet("llr", "bridge", "shard", "--config", config);
+        bridge.WaitForLine("llr bridge shard 0:", timeout);
+        using var aggregate = PeerProcess.StartDotnet("llr", "aggregate", "--config", config, "--duration", "4");
+        Assert.Equal(0, aggregate.WaitForExit(timeout));
+        output.WriteLine(aggregate.Output);
+
+        // Every account's summary went out (the engine owns all 300), the firm's three were read, and
+        // the aggregator moved the shares: each account starts at 100,000 and moves to its usage plus a
+        // third of the firm's headroom (the three hold different positions, so the shares move).
+        Assert.Matches(@"firm firm-a: usage [\d,]+ of 300,000, limits that may be in force [\d,]+, 3 of 3 accounts summarized", aggregate.Output);
+        Assert.Matches(@"limit changes [1-9][\d,]* \(confirmed [1-9]", aggregate.Output);
+        Assert.DoesNotContain("malformed 1", aggregate.Output, StringComparison.Ordinal);
+        bridge.Signal("TERM");
+        Assert.Equal(0, bridge.WaitForExit(timeout));
+        Assert.Matches(@"summaries out [1-9]", bridge.Output);
+        engine.Signal("TERM");
+        Assert.Equal(0, engine.WaitForExit(timeout));
     }
 }

@@ -41,6 +41,7 @@ public static class WireRenderer
         typeof(MassCancelMessage),
         typeof(OrderCheckRequestMessage),
         typeof(OrderCheckResponseMessage),
+        typeof(RiskSummaryMessage),
     ];
 
     /// <summary>The files rendered, by path relative to the repository root.</summary>
@@ -259,6 +260,8 @@ public static class WireRenderer
         Define(s, "LLR_FILL_LIQUIDATION", FillMessage.Liquidation);
         Define(s, "LLR_GATE_SLOT_SIZE", 8 + OrderCheckRequestDescriptor.Size);
         Define(s, "LLR_GATE_VERSION", OrderCheckRequestDescriptor.Version);
+        Define(s, "LLR_SUMMARY_SLOT_SIZE", RiskSummaryDescriptor.SlotSize);
+        Define(s, "LLR_SUMMARY_VERSION", RiskSummaryDescriptor.Version);
         s.Append('\n');
         foreach (var e in Enums())
         {
@@ -274,7 +277,8 @@ public static class WireRenderer
                         .Append(", LLR_MSG_LIQUIDATION_ORDER = ").Append(LiquidationOrderDescriptor.MessageType)
                         .Append(", LLR_MSG_MASS_CANCEL = ").Append(MassCancelDescriptor.MessageType)
                         .Append(", LLR_MSG_ORDER_CHECK_REQUEST = ").Append(OrderCheckRequestDescriptor.MessageType)
-                        .Append(", LLR_MSG_ORDER_CHECK_RESPONSE = ").Append(OrderCheckResponseDescriptor.MessageType);
+                        .Append(", LLR_MSG_ORDER_CHECK_RESPONSE = ").Append(OrderCheckResponseDescriptor.MessageType)
+                        .Append(", LLR_MSG_RISK_SUMMARY = ").Append(RiskSummaryDescriptor.MessageType);
                 }
             }
 
@@ -366,6 +370,7 @@ public static class WireRenderer
                 : t == typeof(MassCancelMessage) ? string.Create(CultureInfo.InvariantCulture, $"breach; liquidation orders ({LiquidationOrderDescriptor.SlotSize}-byte slots)")
                 : t == typeof(OrderCheckRequestMessage) ? string.Create(CultureInfo.InvariantCulture, $"gate requests ({8 + OrderCheckRequestDescriptor.Size}-byte slots)")
                 : t == typeof(OrderCheckResponseMessage) ? string.Create(CultureInfo.InvariantCulture, $"gate responses ({8 + OrderCheckResponseDescriptor.Size}-byte slots)")
+                : t == typeof(RiskSummaryMessage) ? string.Create(CultureInfo.InvariantCulture, $"summaries ({RiskSummaryDescriptor.SlotSize}-byte slots)")
                 : "";
             var type = FeedMessageDescriptor.Messages.FirstOrDefault(m => m.Struct == t).Type;
             string id = type != default ? string.Create(CultureInfo.InvariantCulture, $"{(int)type} ")
@@ -373,7 +378,8 @@ public static class WireRenderer
                 : t == typeof(LiquidationOrderMessage) ? $"{LiquidationOrderDescriptor.MessageType} "
                 : t == typeof(MassCancelMessage) ? $"{MassCancelDescriptor.MessageType} "
                 : t == typeof(OrderCheckRequestMessage) ? $"{OrderCheckRequestDescriptor.MessageType} "
-                : t == typeof(OrderCheckResponseMessage) ? $"{OrderCheckResponseDescriptor.MessageType} " : "";
+                : t == typeof(OrderCheckResponseMessage) ? $"{OrderCheckResponseDescriptor.MessageType} "
+                : t == typeof(RiskSummaryMessage) ? $"{RiskSummaryDescriptor.MessageType} " : "";
             string fields = string.Join(", ", Fields(t).Where(f => f.Type != typeof(FeedHeader)).Select(f =>
                 string.Create(CultureInfo.InvariantCulture, $"{f.Offset} {ShortType(f.Type)} {f.SnakeName}")
                 + (f.Type.IsEnum ? $" ({EnumValues(f.Type)})" : "")

@@ -27,9 +27,11 @@
 #define LLR_FILL_LIQUIDATION             2
 #define LLR_GATE_SLOT_SIZE               64
 #define LLR_GATE_VERSION                 1
+#define LLR_SUMMARY_SLOT_SIZE            128
+#define LLR_SUMMARY_VERSION              1
 
 /* FeedMessageType */
-enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_MMP_CONFIG = 14, LLR_MSG_FUNDING_RATE = 15, LLR_MSG_SCENARIO_CALIBRATION = 19, LLR_MSG_BREACH = 16, LLR_MSG_LIQUIDATION_ORDER = 17, LLR_MSG_MASS_CANCEL = 18, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21 };
+enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_MMP_CONFIG = 14, LLR_MSG_FUNDING_RATE = 15, LLR_MSG_SCENARIO_CALIBRATION = 19, LLR_MSG_BREACH = 16, LLR_MSG_LIQUIDATION_ORDER = 17, LLR_MSG_MASS_CANCEL = 18, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21, LLR_MSG_RISK_SUMMARY = 22 };
 /* OrderLifecycleEvent */
 enum { LLR_ORDER_LIFECYCLE_EVENT_FILLED = 1, LLR_ORDER_LIFECYCLE_EVENT_CANCELLED = 2, LLR_ORDER_LIFECYCLE_EVENT_EXPIRED = 3 };
 /* KillSwitchScope */
@@ -507,5 +509,40 @@ _Static_assert(offsetof(llr_order_check_response_t, limit) == 16, "llr_order_che
 _Static_assert(offsetof(llr_order_check_response_t, actual) == 24, "llr_order_check_response_t.actual");
 _Static_assert(offsetof(llr_order_check_response_t, request_timestamp) == 32, "llr_order_check_response_t.request_timestamp");
 _Static_assert(sizeof(llr_order_check_response_t) == 56, "llr_order_check_response_t size");
+
+/* RiskSummary: an account's risk summary: state, not an event (a reader keeps the latest per account); at most one per account per sweep. */
+typedef struct llr_risk_summary_t {
+    uint8_t type;                        /*   0 22 */
+    uint8_t version;                     /*   1 layout version, 1 */
+    uint8_t state;                       /*   2 MarginState: the account's margin state */
+    uint8_t pad0[1];
+    int32_t shard;                       /*   4 the shard that owns the account */
+    int32_t account;                     /*   8 account id */
+    uint8_t pad1[4];
+    int64_t feed_events;                 /*  16 feed messages the engine had consumed when it computed this */
+    int64_t business_nanos;              /*  24 business time of the book (the feed's clock) when computed */
+    int64_t computed_ticks;              /*  32 CLOCK_MONOTONIC ns when computed */
+    double credit_usage;                 /*  40 credit usage: gross notional of positions at marks + working orders' notional */
+    double credit_limit;                 /*  48 the credit limit in force in the shard's gate (+inf: none) */
+    double initial_margin;               /*  56 initial margin */
+    double maintenance_margin;           /*  64 maintenance margin */
+    double equity;                       /*  72 equity */
+    int64_t publish_ticks;               /*  80 CLOCK_MONOTONIC ns when this ring's writer published it */
+} llr_risk_summary_t;
+_Static_assert(offsetof(llr_risk_summary_t, type) == 0, "llr_risk_summary_t.type");
+_Static_assert(offsetof(llr_risk_summary_t, version) == 1, "llr_risk_summary_t.version");
+_Static_assert(offsetof(llr_risk_summary_t, state) == 2, "llr_risk_summary_t.state");
+_Static_assert(offsetof(llr_risk_summary_t, shard) == 4, "llr_risk_summary_t.shard");
+_Static_assert(offsetof(llr_risk_summary_t, account) == 8, "llr_risk_summary_t.account");
+_Static_assert(offsetof(llr_risk_summary_t, feed_events) == 16, "llr_risk_summary_t.feed_events");
+_Static_assert(offsetof(llr_risk_summary_t, business_nanos) == 24, "llr_risk_summary_t.business_nanos");
+_Static_assert(offsetof(llr_risk_summary_t, computed_ticks) == 32, "llr_risk_summary_t.computed_ticks");
+_Static_assert(offsetof(llr_risk_summary_t, credit_usage) == 40, "llr_risk_summary_t.credit_usage");
+_Static_assert(offsetof(llr_risk_summary_t, credit_limit) == 48, "llr_risk_summary_t.credit_limit");
+_Static_assert(offsetof(llr_risk_summary_t, initial_margin) == 56, "llr_risk_summary_t.initial_margin");
+_Static_assert(offsetof(llr_risk_summary_t, maintenance_margin) == 64, "llr_risk_summary_t.maintenance_margin");
+_Static_assert(offsetof(llr_risk_summary_t, equity) == 72, "llr_risk_summary_t.equity");
+_Static_assert(offsetof(llr_risk_summary_t, publish_ticks) == 80, "llr_risk_summary_t.publish_ticks");
+_Static_assert(sizeof(llr_risk_summary_t) == 88, "llr_risk_summary_t size");
 
 #endif

@@ -219,6 +219,9 @@ public class PreTradeGate<TMargin>
     /// <summary>Sets an account's daily loss limit (positive, or +∞ for none).</summary>
     public void SetAccountDailyLossLimit(int account, double limit) => Set(_dailyLossLimit, account, limit);
 
+    /// <summary>An account's credit limit: the most gross notional of positions and working orders it may hold (+∞: none).</summary>
+    public double CreditLimitOf(int account) => _creditLimit[account];
+
     /// <summary>An account's daily loss limit (+∞: none).</summary>
     public double DailyLossLimitOf(int account) => _dailyLossLimit[account];
 

@@ -64,6 +64,15 @@ public sealed class LlrConfig
     /// <summary>The JetStream server, streams and subjects <c>llr bridge</c> moves messages over (between machines).</summary>
     public JetStreamSection JetStream { get; init; } = new();
 
+    /// <summary>Risk summaries out: the engine's per-account summaries on a ring of their own, for <c>llr bridge shard</c> to publish.</summary>
+    public SummariesSection Summaries { get; init; } = new();
+
+    /// <summary>Firms: accounts whose credit is limited together, across shards (<c>llr aggregate</c> moves each account's share).</summary>
+    public FirmSection[] Firms { get; init; } = [];
+
+    /// <summary>The firm-limit aggregator (<c>llr aggregate</c>).</summary>
+    public AggregatorSection Aggregator { get; init; } = new();
+
     /// <summary>Serializer settings: camelCase, comments and trailing commas allowed, unknown fields refused, enums by name.</summary>
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
@@ -182,7 +191,7 @@ public sealed class LlrConfig
             }
         }
 
-        if (Book is null || Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null || Journal is null || Gate is null || Liquidation is null || Shards is null || JetStream is null)
+        if (Book is null || Workload is null || ScenarioGrid is null || Margin is null || Haircuts is null || Limits is null || Rings is null || Engine is null || Simulator is null || Liquidator is null || Journal is null || Gate is null || Liquidation is null || Shards is null || JetStream is null || Summaries is null || Firms is null || Aggregator is null)
         {
             e.Add("$: a section is null; omit it to take its defaults");
             return e;
@@ -327,6 +336,44 @@ public sealed class LlrConfig
         Check(js.AckWindow is >= 1 and <= 65_536, "jetStream.ackWindow", $"{js.AckWindow} is not in 1..65536");
         Check(js.DuplicateWindowSeconds is >= 1 and <= 86_400, "jetStream.duplicateWindowSeconds", $"{js.DuplicateWindowSeconds} is not in 1..86400");
         Check(Simulator.MatcherProducerId is > 0 and < 64 && Simulator.MatcherProducerId != Simulator.ProducerId, "simulator.matcherProducerId", $"{Simulator.MatcherProducerId} is not in 1..63 or is the simulator's own producer id");
+        Check(IsToken(js.SummaryStream) && js.SummaryStream != js.FeedStream && js.SummaryStream != js.BreachStream && js.SummaryStream != js.JournalStream,
+            "jetStream.summaryStream", $"\"{js.SummaryStream}\" is not a stream name of letters, digits, '-' and '_' distinct from the other streams");
+        var su = Summaries;
+        Check(!string.IsNullOrWhiteSpace(su.Ring), "summaries.ring", "is empty");
+        Check(su.Capacity >= 16 && (su.Capacity & (su.Capacity - 1)) == 0 && su.Capacity <= 1 << 24, "summaries.capacity", $"{su.Capacity} is not a power of two in 16..16777216");
+        Check(su.IntervalMilliseconds is >= 1 and <= 60_000, "summaries.intervalMilliseconds", $"{su.IntervalMilliseconds} is not in 1..60000");
+        Check(su.HeartbeatSeconds * 1000 >= su.IntervalMilliseconds && su.HeartbeatSeconds <= 3_600, "summaries.heartbeatSeconds", $"{su.HeartbeatSeconds} is not between the interval and 3600");
+        Check(su.Step is >= 1 and <= 65_536, "summaries.step", $"{su.Step} is not in 1..65536");
+        Check(su.ChangeFraction is >= 0 and < 1, "summaries.changeFraction", $"{su.ChangeFraction} is not in [0, 1)");
+        var seen = new Dictionary<int, string>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < Firms.Length; i++)
+        {
+            var f = Firms[i];
+            string at = $"firms[{i}]";
+            if (f is null || f.Accounts is null)
+            {
+                Check(false, at, "is null or has no accounts list");
+                continue;
+            }
+
+            Check(IsToken(f.Name) && names.Add(f.Name!), $"{at}.name", $"\"{f.Name}\" is not a distinct name of letters, digits, '-' and '_'");
+            Check(f.CreditLimit is > 0 and < double.PositiveInfinity, $"{at}.creditLimit", "must be a positive, finite amount (settlement currency): the firm's gross notional of positions and working orders");
+            Check(f.Accounts.Length > 0, $"{at}.accounts", "is empty");
+            foreach (int a in f.Accounts)
+            {
+                Check(a >= 0, $"{at}.accounts", $"{a} is not an account id");
+                if (!seen.TryAdd(a, f.Name ?? at))
+                {
+                    Check(false, $"{at}.accounts", $"account {a} is already in firm {seen[a]} (an account belongs to one firm)");
+                }
+            }
+        }
+
+        var ag = Aggregator;
+        Check(ag.ProducerId is > 0 and < 64 && ag.ProducerId != Simulator.ProducerId && ag.ProducerId != Simulator.MatcherProducerId, "aggregator.producerId", $"{ag.ProducerId} is not in 1..63 or is a simulator's producer id");
+        Check(ag.RebalanceMilliseconds is >= 1 and <= 60_000, "aggregator.rebalanceMilliseconds", $"{ag.RebalanceMilliseconds} is not in 1..60000");
+        Check(ag.Tolerance is >= 0 and < 1, "aggregator.tolerance", $"{ag.Tolerance} is not in [0, 1)");
         return e;
     }
 
@@ -337,6 +384,9 @@ public sealed class LlrConfig
 
     /// <summary>The breach ring's geometry: what the engine creates and every reader attaches with.</summary>
     public Ipc.RingOptions BreachRingOptions() => new(Wire.BreachMessageDescriptor.SlotSize, Rings.BreachCapacity, Ipc.ProducerMode.Single, Rings.BreachConsumers) { FileMode = FilePermissions };
+
+    /// <summary>The summary ring's geometry: the engine its one producer, <c>llr bridge shard</c> its one reader.</summary>
+    public Ipc.RingOptions SummaryRingOptions() => new(Wire.RiskSummaryDescriptor.SlotSize, Summaries.Capacity, Ipc.ProducerMode.Single) { FileMode = FilePermissions };
 
     /// <summary>The feed ring's geometry: what the engine creates and every producer attaches with.</summary>
     public Ipc.RingOptions FeedRingOptions() => new(Wire.FeedMessageDescriptor.SlotSize, Rings.FeedCapacity, Ipc.ProducerMode.Multi) { FileMode = FilePermissions };
@@ -875,6 +925,7 @@ public sealed class JetStreamSection
     public string FeedStream { get; init; } = "LLR_FEED";
     public string BreachStream { get; init; } = "LLR_BREACHES";
     public string JournalStream { get; init; } = "LLR_JOURNAL";
+    public string SummaryStream { get; init; } = "LLR_SUMMARIES";
     public string LeaseBucket { get; init; } = "llr-leases";
     public double LeaseSeconds { get; init; } = 3;
     public string SubjectPrefix { get; init; } = "llr";
@@ -894,8 +945,46 @@ public sealed class JetStreamSection
     /// <summary>The subject shard <paramref name="shard"/>'s journal records are replicated on.</summary>
     public string JournalSubject(int shard) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{SubjectPrefix}.journal.{shard}");
 
+    /// <summary>The subject of account <paramref name="account"/>'s risk summaries (shard <paramref name="shard"/> publishes them; the stream keeps the latest per subject).</summary>
+    public string AccountSummarySubject(int shard, int account) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{SubjectPrefix}.summary.account.{shard}.{account}");
+
+    /// <summary>Every account summary subject (what the aggregator reads).</summary>
+    public string AccountSummarySubjects => $"{SubjectPrefix}.summary.account.>";
+
+    /// <summary>The subject of a firm's summary (the aggregator publishes it).</summary>
+    public string FirmSummarySubject(string firm) => $"{SubjectPrefix}.summary.firm.{firm}";
+
     /// <summary>The subject breaches of shard <paramref name="shard"/> are published on.</summary>
     public string BreachSubject(int shard) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{SubjectPrefix}.breach.{shard}");
+}
+
+public sealed class SummariesSection
+{
+    public bool Enabled { get; init; }
+    public string Ring { get; init; } = "llr-summaries";
+    public int Capacity { get; init; } = 1 << 14;
+    public double IntervalMilliseconds { get; init; } = 100;
+    public double HeartbeatSeconds { get; init; } = 30;
+    public int Step { get; init; } = 64;
+    public double ChangeFraction { get; init; } = 0.01;
+    public bool FirmsOnly { get; init; }
+
+    /// <summary>The accounts to summarize: null for every account, else the firms' (<see cref="FirmsOnly"/>).</summary>
+    public IEnumerable<int>? AccountsOf(FirmSection[] firms) => FirmsOnly ? firms.SelectMany(f => f.Accounts) : null;
+}
+
+public sealed class FirmSection
+{
+    public string? Name { get; init; }
+    public int[] Accounts { get; init; } = [];
+    public double CreditLimit { get; init; }
+}
+
+public sealed class AggregatorSection
+{
+    public int ProducerId { get; init; } = 9;
+    public double RebalanceMilliseconds { get; init; } = 100;
+    public double Tolerance { get; init; } = 0.01;
 }
 
 public sealed class JournalSection

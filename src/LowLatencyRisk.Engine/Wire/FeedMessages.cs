@@ -325,6 +325,19 @@ public static class MassCancelDescriptor
     public const int Size = 56;
 }
 
+/// <summary>The summary ring: 128-byte slots, each payload one <see cref="RiskSummaryMessage"/> (type 22).</summary>
+public static class RiskSummaryDescriptor
+{
+    /// <summary>Slot size of the summary ring.</summary>
+    public const int SlotSize = 128;
+    /// <summary>Message type.</summary>
+    public const byte MessageType = 22;
+    /// <summary>Layout version.</summary>
+    public const byte Version = 1;
+    /// <summary>Payload bytes of the message.</summary>
+    public const int Size = 88;
+}
+
 /// <summary>The breach ring: 128-byte slots, each payload one <see cref="BreachMessage"/>.</summary>
 public static class BreachMessageDescriptor
 {

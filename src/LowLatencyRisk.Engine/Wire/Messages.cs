@@ -429,6 +429,46 @@ public struct MassCancelMessage
     [FieldOffset(48), Wire("CLOCK_MONOTONIC ns when this ring's writer published it")] public long PublishTicks;
 }
 
+/// <summary>
+/// An account's risk summary (88-byte payload of a 128-byte slot on the summary ring): what a
+/// shard's engine publishes, at a bounded rate, for risk systems and the firm-limit aggregator on
+/// other machines (<see cref="RiskSummaryDescriptor"/>). A summary is state, not an event: a reader
+/// keeps the latest per account, and one the ring had no room for is sent at the next sweep.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 88)]
+[Wire("an account's risk summary: state, not an event (a reader keeps the latest per account); at most one per account per sweep")]
+public struct RiskSummaryMessage
+{
+    /// <summary><see cref="RiskSummaryDescriptor.MessageType"/>.</summary>
+    [FieldOffset(0), Wire("22")] public byte Type;
+    /// <summary><see cref="RiskSummaryDescriptor.Version"/>.</summary>
+    [FieldOffset(1), Wire("layout version, 1")] public byte Version;
+    /// <summary>The account's margin state.</summary>
+    [FieldOffset(2), Wire("the account's margin state")] public MarginState State;
+    /// <summary>The shard that owns the account (0 when not sharded).</summary>
+    [FieldOffset(4), Wire("the shard that owns the account")] public int Shard;
+    /// <summary>The account.</summary>
+    [FieldOffset(8), Wire("account id")] public int Account;
+    /// <summary>Feed messages the engine had consumed when it computed the summary.</summary>
+    [FieldOffset(16), Wire("feed messages the engine had consumed when it computed this")] public long FeedEvents;
+    /// <summary>Business time of the book (the feed's clock) when computed.</summary>
+    [FieldOffset(24), Wire("business time of the book (the feed's clock) when computed")] public long BusinessNanos;
+    /// <summary>Monotonic clock when computed.</summary>
+    [FieldOffset(32), Wire("CLOCK_MONOTONIC ns when computed")] public long ComputedTicks;
+    /// <summary>What the credit limit counts: gross notional of the positions at their marks plus the notional of the working orders.</summary>
+    [FieldOffset(40), Wire("credit usage: gross notional of positions at marks + working orders' notional")] public double CreditUsage;
+    /// <summary>The account's credit limit in force in the shard's gate (+∞: none).</summary>
+    [FieldOffset(48), Wire("the credit limit in force in the shard's gate (+inf: none)")] public double CreditLimit;
+    /// <summary>Initial margin.</summary>
+    [FieldOffset(56), Wire("initial margin")] public double InitialMargin;
+    /// <summary>Maintenance margin.</summary>
+    [FieldOffset(64), Wire("maintenance margin")] public double MaintenanceMargin;
+    /// <summary>Equity.</summary>
+    [FieldOffset(72), Wire("equity")] public double Equity;
+    /// <summary>Monotonic clock when published.</summary>
+    [FieldOffset(80), Wire("CLOCK_MONOTONIC ns when this ring's writer published it")] public long PublishTicks;
+}
+
 /// <summary>A position to close first, on a liquidation breach.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 16)]
 [Wire("a position to close first")]
