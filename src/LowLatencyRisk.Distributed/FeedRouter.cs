@@ -58,6 +58,14 @@ public abstract class RingPublisher
     /// <summary>Messages JetStream acknowledged as duplicates (a restarted publisher re-publishing what it had sent).</summary>
     public long Duplicates { get; private set; }
 
+    /// <summary>
+    /// Messages JetStream stored after an earlier message of the same round had failed (seen only in a
+    /// cluster's leader change, when one publish is refused and the next accepted by the new leader).
+    /// The retry stores the failed one behind them; a reader of the stream then meets that producer's
+    /// sequences out of order. Counted and shown by <c>llr bridge route</c>: an operator alarm.
+    /// </summary>
+    public long LandedOutOfOrder { get; private set; }
+
     /// <summary>The ring sequence up to which slots are released (the ring consumer's sequence).</summary>
     public long Released => _consumer.Sequence;
 
@@ -100,25 +108,49 @@ public abstract class RingPublisher
             return 0;
         }
 
+        // A round, once begun, is sent whole, in ring order, without the caller's token: cancelling a
+        // publish waiting for the connection could drop it while the ones behind it go out — a hole the
+        // retry would fill only behind later sequences (refused there as duplicates). A stop waits for
+        // the round's acks (bounded by the client's request timeout).
         for (int i = 0; i < n; i++)
         {
             var copy = _copies[i];
-            _acks[i] = _js.PublishAsync(Subject(copy), copy, opts: new NatsJSPubOpts { MsgId = MessageId(first + i, copy) }, cancellationToken: cancel).AsTask();
+            _acks[i] = _js.PublishAsync(Subject(copy), copy, opts: new NatsJSPubOpts { MsgId = MessageId(first + i, copy) }, cancellationToken: CancellationToken.None).AsTask();
         }
 
+        Exception? failed = null;
         for (int i = 0; i < n; i++)
         {
-            var ack = await _acks[i].ConfigureAwait(false);
-            _acks[i] = null!;
-            if (ack.Duplicate)
+            try
             {
-                Duplicates++; // already in the stream (JetStream's window de-duplicated it): released like an ack
+                var ack = await _acks[i].ConfigureAwait(false);
+                if (ack.Duplicate)
+                {
+                    Duplicates++; // already in the stream (JetStream's window de-duplicated it): released like an ack
+                }
+                else
+                {
+                    ack.EnsureSuccess(); // an error (stream full, no stream): thrown, nothing released
+                    Published++;
+                    if (failed is not null)
+                    {
+                        LandedOutOfOrder++; // stored after an earlier one of the round failed: see the property
+                    }
+                }
             }
-            else
+            catch (Exception e) when (failed is null)
             {
-                ack.EnsureSuccess(); // an error (stream full, no stream): thrown, nothing released
-                Published++;
+                failed = e; // every ack of the round is still observed, then the round fails whole
             }
+            finally
+            {
+                _acks[i] = null!;
+            }
+        }
+
+        if (failed is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failed).Throw();
         }
 
         var release = new Release(n, first);

@@ -93,7 +93,12 @@ public sealed class JournalShipper : IDisposable
     {
         if (_tail is null)
         {
-            LastShipped = await LastInStreamAsync(_js, _config, _shard, cancel).ConfigureAwait(false);
+            // Resume a window before the last record the stream holds: a predecessor's last round may
+            // have stored a record while an earlier one of it failed (a cluster's leader change). Those
+            // already stored come back as duplicates (JetStream's window); a missing one lands now, and
+            // the follower, which holds records that arrive early, applies it in its place.
+            long last = await LastInStreamAsync(_js, _config, _shard, cancel).ConfigureAwait(false);
+            LastShipped = Math.Max(0, last - _config.AckWindow);
             _tail = new JournalTail(_directory, FeedMessageDescriptor.PayloadSize, LastShipped);
         }
 
@@ -113,7 +118,7 @@ public sealed class JournalShipper : IDisposable
             return 0;
         }
 
-        var acks = _batch.Select(r => _js.PublishAsync(_subject, r, opts: new NatsJSPubOpts { MsgId = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{_shard}-{BinaryPrimitives.ReadInt64LittleEndian(r)}") }, cancellationToken: cancel).AsTask()).ToList();
+        var acks = _batch.Select(r => _js.PublishAsync(_subject, r, opts: new NatsJSPubOpts { MsgId = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{_shard}-{BinaryPrimitives.ReadInt64LittleEndian(r)}") }, cancellationToken: CancellationToken.None).AsTask()).ToList(); // sent whole, in order: see RingPublisher.PumpAsync
         foreach (var task in acks)
         {
             var ack = await task.ConfigureAwait(false);
@@ -183,8 +188,10 @@ public delegate void ReplicatedRecord(ReadOnlySpan<byte> payload);
 /// </summary>
 /// <remarks>
 /// A record at or below the last applied sequence is a copy (counted, skipped); one beyond the next is
-/// a gap: the follower stops with the reason rather than apply out of order (a replica must never
-/// hold a state the primary did not). Call from one task; the engine is the follower's alone.
+/// held until the records before it arrive (a publish refused in a cluster's leader change is sent
+/// again behind later ones), within four of the shipper's ack windows; beyond that it is a gap and the
+/// follower stops with the reason rather than apply out of order (a replica must never hold a state
+/// the primary did not). Call from one task; the engine is the follower's alone.
 /// </remarks>
 public sealed class JournalFollower(INatsJSContext js, JetStreamSection config, int shard, RiskEngine engine, string durable, JournalWriter? localJournal = null, long after = 0)
 {
@@ -200,7 +207,20 @@ public sealed class JournalFollower(INatsJSContext js, JetStreamSection config, 
     /// <summary>Why the follower stopped (a gap in the journal sequence, a malformed record), or null.</summary>
     public string? Stopped { get; private set; }
 
-    private long _applied, _copies, _last = after; // after: the journal sequence the engine's state already holds (a snapshot's)
+    private long _applied, _copies, _heldEarly, _last = after; // after: the journal sequence the engine's state already holds (a snapshot's)
+    private readonly Dictionary<long, byte[]> _early = [];
+
+    /// <summary>Records that arrived ahead of a missing one and were held until it came (applied then, in order).</summary>
+    public long HeldEarly => Volatile.Read(ref _heldEarly);
+
+    private void Apply(long sequence, byte[] data)
+    {
+        var payload = data.AsSpan(8);
+        localJournal?.Append(payload);
+        engine.Replay(payload);
+        Volatile.Write(ref _last, sequence);
+        Interlocked.Increment(ref _applied);
+    }
 
     /// <summary>Follows until <paramref name="cancel"/> fires or a gap stops it.</summary>
     public async Task RunAsync(CancellationToken cancel)
@@ -226,25 +246,36 @@ public sealed class JournalFollower(INatsJSContext js, JetStreamSection config, 
             }
 
             long sequence = BinaryPrimitives.ReadInt64LittleEndian(data);
-            if (sequence <= _last)
+            if (sequence <= _last || _early.ContainsKey(sequence))
             {
                 Interlocked.Increment(ref _copies);
             }
             else if (sequence != _last + 1)
             {
-                Stopped = $"journal record {sequence} arrived after {_last}: records {_last + 1}..{sequence - 1} are missing; stopped rather than apply out of order";
-                return;
+                // Early: a record stored ahead of one whose publish failed and was sent again (a cluster's
+                // leader change). Held, not applied, until the missing one arrives — within a window of
+                // the shipper's rounds; beyond it the follower stops rather than apply out of order.
+                if (sequence - _last > 4L * config.AckWindow)
+                {
+                    Stopped = $"journal record {sequence} arrived after {_last}: records {_last + 1}..{sequence - 1} are missing; stopped rather than apply out of order";
+                    return;
+                }
+
+                _early[sequence] = data;
+                Interlocked.Increment(ref _heldEarly);
             }
             else
             {
-                var payload = data.AsSpan(8);
-                localJournal?.Append(payload);
-                engine.Replay(payload);
-                Volatile.Write(ref _last, sequence);
-                Interlocked.Increment(ref _applied);
+                Apply(sequence, data);
+                while (_early.Remove(_last + 1, out var next))
+                {
+                    Apply(_last + 1, next);
+                }
             }
 
-            if (++sinceAck >= config.AckWindow / 2 || msg.Metadata is not { NumPending: > 0 })
+            // Ack-all acknowledges everything before it in the stream: never while a record is held early
+            // (a restart must get it again).
+            if (_early.Count == 0 && (++sinceAck >= config.AckWindow / 2 || msg.Metadata is not { NumPending: > 0 }))
             {
                 await msg.AckAsync(cancellationToken: cancel).ConfigureAwait(false);
                 sinceAck = 0;

@@ -68,7 +68,7 @@ internal static class BridgeCommand
                     await using var connection = js.Value.Connection;
                     var router = new FeedRouter(js.Value.Context, c.JetStream, c.ToShardMap(), ring, ring.CreateConsumer(0));
                     Console.WriteLine(string.Create(Inv, $"llr bridge route: {path} → {c.JetStream.Url} stream {c.JetStream.FeedStream} ({c.Shards.Count} shards, map v{c.Shards.Version}, {c.Shards.Rule}); SIGINT or SIGTERM stops"));
-                    string? failure = await RunAsync("bridge route", router.RunAsync, () => string.Create(Inv, $"published {router.Published:N0} ({router.Broadcast:N0} to every shard), duplicates dropped by JetStream {router.Duplicates:N0}"), stop.Token).ConfigureAwait(false);
+                    string? failure = await RunAsync("bridge route", router.RunAsync, () => string.Create(Inv, $"published {router.Published:N0} ({router.Broadcast:N0} to every shard), duplicates dropped by JetStream {router.Duplicates:N0}{(router.LandedOutOfOrder == 0 ? "" : $", LANDED OUT OF ORDER {router.LandedOutOfOrder:N0} (a leader change refused a publish and accepted the next: the engines may refuse the late one as a duplicate)")}"), stop.Token).ConfigureAwait(false);
                     return failure is null ? 0 : 4;
                 }
             }

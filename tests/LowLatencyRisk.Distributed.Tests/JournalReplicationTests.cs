@@ -167,26 +167,126 @@ public sealed class JournalReplicationTests : IDisposable
     }
 
     [Fact]
-    public async Task AFollower_StopsAtAGap_RatherThanApplyOutOfOrder()
+    public async Task AFollower_HoldsARecordThatArrivesEarly_AppliesItInOrder_AndStopsAtAGapBeyondItsWindow()
     {
         using var server = LocalJetStreamServer.Start();
-        var config = new JetStreamSection { Url = server.Url };
+        var config = new JetStreamSection { Url = server.Url, AckWindow = 16 };
         await using var nats = await JetStreamTopology.ConnectAsync(config, "test", CancellationToken.None);
         var js = new NatsJSContext(nats);
         await JetStreamTopology.EnsureStreamsAsync(js, config, CancellationToken.None);
         var sim = new VenueSimulator(Book(), seed: 5, producerId: 1);
-        foreach (long sequence in new long[] { 1, 2, 2, 4 })
+        var records = new Dictionary<long, byte[]>();
+        byte[] Record(long sequence)
         {
-            var record = new byte[JournalShipper.RecordBytes];
-            BinaryPrimitives.WriteInt64LittleEndian(record, sequence);
-            sim.Next(record.AsSpan(8), 0);
-            (await js.PublishAsync(config.JournalSubject(3), record)).EnsureSuccess();
+            if (!records.TryGetValue(sequence, out var record))
+            {
+                record = new byte[JournalShipper.RecordBytes];
+                BinaryPrimitives.WriteInt64LittleEndian(record, sequence);
+                sim.Next(record.AsSpan(8), 0);
+                records[sequence] = record;
+            }
+
+            return record;
         }
 
-        var follower = new JournalFollower(js, config, 3, Engine(), "gap");
-        await follower.RunAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token).ContinueWith(_ => { }, TaskScheduler.Default);
-        Assert.Equal((2L, 1L), (follower.Applied, follower.Copies));
-        Assert.Contains("records 3..3 are missing", follower.Stopped, StringComparison.Ordinal);
+        // Shard 3: 1, 2, a copy of 2, then 4 before 3 (a publish of 3 refused in a leader change and sent
+        // again): 4 is held and applied after 3, so the standby equals an engine fed 1, 2, 3, 4 in order.
+        foreach (long sequence in new long[] { 1, 2, 2, 4, 3, 5 })
+        {
+            (await js.PublishAsync(config.JournalSubject(3), Record(sequence))).EnsureSuccess();
+        }
+
+        var standby = Engine();
+        var follower = new JournalFollower(js, config, 3, standby, "early");
+        using (var enough = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            var following = follower.RunAsync(enough.Token);
+            while (follower.LastApplied < 5 && !enough.IsCancellationRequested && !following.IsCompleted)
+            {
+                await Task.Delay(10);
+            }
+
+            await enough.CancelAsync();
+            await following.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        Assert.Equal((5L, 5L, 1L, 1L), (follower.LastApplied, follower.Applied, follower.Copies, follower.HeldEarly));
+        Assert.Null(follower.Stopped);
+        var inOrder = Engine();
+        for (long sequence = 1; sequence <= 5; sequence++)
+        {
+            inOrder.Replay(records[sequence].AsSpan(8));
+        }
+
+        Assert.Equal(EngineStateHash.Compute(inOrder), EngineStateHash.Compute(standby));
+
+        // Shard 4: 1, 2, then a record four ack windows and more ahead: a gap, not a late arrival.
+        long far = 2 + (4L * config.AckWindow) + 1;
+        foreach (long sequence in new long[] { 1, 2, 2, far })
+        {
+            (await js.PublishAsync(config.JournalSubject(4), Record(sequence))).EnsureSuccess();
+        }
+
+        var stopping = new JournalFollower(js, config, 4, Engine(), "gap");
+        await stopping.RunAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        Assert.Equal((2L, 1L), (stopping.Applied, stopping.Copies));
+        Assert.Contains($"records 3..{far - 1} are missing", stopping.Stopped, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARestartedShipper_FillsAHoleItsPredecessorLeftBehindTheLastStoredRecord()
+    {
+        // The journal holds records 1..10; the stream holds all but 8 (a predecessor's last round in
+        // which the publish of 8 was refused and 9 and 10 were stored: a cluster's leader change). A new
+        // shipper resumes a window before the last stored record, so 8 lands; the rest are JetStream's
+        // duplicates. Resuming after the last stored record (the earlier rule) would have left the hole.
+        using var server = LocalJetStreamServer.Start();
+        var config = new JetStreamSection { Url = server.Url, AckWindow = 16 };
+        await using var nats = await JetStreamTopology.ConnectAsync(config, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, config, CancellationToken.None);
+        string dir = Path.Combine(_root, "hole");
+        var sim = new VenueSimulator(Book(), seed: 6, producerId: 1);
+        using (var journal = JournalWriter.Open(dir, FeedMessageDescriptor.PayloadSize, 1 << 20))
+        {
+            var m = new byte[FeedMessageDescriptor.PayloadSize];
+            for (long sequence = 1; sequence <= 10; sequence++)
+            {
+                sim.Next(m, 0);
+                Assert.Equal(sequence, journal.Append(m));
+                if (sequence != 8)
+                {
+                    var record = new byte[JournalShipper.RecordBytes];
+                    BinaryPrimitives.WriteInt64LittleEndian(record, sequence);
+                    m.CopyTo(record.AsSpan(8));
+                    (await js.PublishAsync(config.JournalSubject(0), record, opts: new NatsJSPubOpts { MsgId = $"0-{sequence}" })).EnsureSuccess();
+                }
+            }
+        }
+
+        using var shipper = new JournalShipper(js, config, 0, dir);
+        while (shipper.LastShipped < 10)
+        {
+            await shipper.PumpAsync(CancellationToken.None);
+        }
+
+        Assert.Equal((1L, 9L), (shipper.Shipped, shipper.Duplicates));
+        var stream = await js.GetStreamAsync(config.JournalStream);
+        Assert.Equal(10L, (long)stream.Info.State.Messages);
+
+        // And a follower applies 1..10 in order: 8 arrived last and the two before it were held for it.
+        var follower = new JournalFollower(js, config, 0, Engine(), "after-hole");
+        using var enough = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var following = follower.RunAsync(enough.Token);
+        while (follower.LastApplied < 10 && !enough.IsCancellationRequested && !following.IsCompleted)
+        {
+            await Task.Delay(10);
+        }
+
+        await enough.CancelAsync();
+        await following.ContinueWith(_ => { }, TaskScheduler.Default);
+        Assert.Equal((10L, 2L), (follower.LastApplied, follower.HeldEarly));
+        Assert.Null(follower.Stopped);
     }
 
     [Theory]
