@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using LowLatencyRisk.Core.Diagnostics;
 using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Distributed;
 using LowLatencyRisk.Engine;
@@ -135,6 +137,10 @@ internal static class ShardedRun
             legs.AddRange(everyone.Select(n => Task.Run(() => n.Bridge!.RunAsync(stop.Token))));
             legs.AddRange(nodes.Select(n => Task.Run(() => n.Breaches!.RunAsync(stop.Token))));
             legs.AddRange(nodes.Select(n => Task.Run(() => n.SummaryBridge!.RunAsync(stop.Token))));
+            var fillToBreach = new LatencyHistogram();
+            var markToBreach = new LatencyHistogram();
+            var breachesRead = new StrongBox<long>();
+            legs.Add(Task.Run(() => ReadBreachesAsync(js, config, fillToBreach, markToBreach, breachesRead, stop.Token)));
             using var stopAggregator = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
             var aggregating = Task.Run(() => aggregator.RunAsync(stopAggregator.Token));
             legs.Add(aggregating);
@@ -197,12 +203,21 @@ internal static class ShardedRun
                 await Task.Delay(20).ConfigureAwait(false);
             }
 
+            // The downstream reader reads the breach stream to its end (bounded: it is a measurement).
+            long onRings = nodes.Sum(n => n.Breach.ReadClaimSequence());
+            while (drain.Elapsed < TimeSpan.FromSeconds(70) && Interlocked.Read(ref breachesRead.Value) < onRings)
+            {
+                Fail(legs);
+                await Task.Delay(20).ConfigureAwait(false);
+            }
+
             double elapsed = clock.Elapsed.TotalSeconds;
             await stop.CancelAsync().ConfigureAwait(false);
             engineThread.Join();
             await Task.WhenAll(legs.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
             var breachStream = await js.GetStreamAsync(config.BreachStream).ConfigureAwait(false);
             int code = Report(map, nodes, reference, router, progress.Published, aggregator, (long)breachStream.Info.State.Messages, elapsed, print);
+            print(string.Create(Inv, $"latency             read from the breach stream as a downstream liquidator would (loopback): fill published → breach read {Percentiles(fillToBreach)}; mark published → breach read {Percentiles(markToBreach)}"));
             print(string.Create(Inv, $"engine thread       {allocated:N0} bytes allocated by the engines and liquidators while the bridges ran beside them"));
             return code;
         }
@@ -210,6 +225,44 @@ internal static class ShardedRun
         {
             nodes.ForEach(n => n.Dispose());
             reference.Dispose();
+        }
+    }
+
+    private static string Percentiles(LatencyHistogram h) => h.TotalCount == 0 ? "none"
+        : string.Create(Inv, $"p50 {h.ValueAtPercentile(50) / 1e6:F1} ms, p99 {h.ValueAtPercentile(99) / 1e6:F1} ms, max {h.Max / 1e6:F1} ms ({h.TotalCount:N0} breaches)");
+
+    /// <summary>
+    /// A downstream reader of the breach stream (as a liquidator on another machine would be): the time
+    /// from the publish of each breach's cause (a fill, or the mark whose revaluation moved the account)
+    /// on the producers' ring to the breach read here — the router, JetStream, a shard's bridge, ring and
+    /// engine, its breach ring, the breach bridge and JetStream again. One machine: one monotonic clock.
+    /// </summary>
+    private static async Task ReadBreachesAsync(NatsJSContext js, JetStreamSection config, LatencyHistogram fills, LatencyHistogram marks, StrongBox<long> read, CancellationToken stop)
+    {
+        var consumer = await js.CreateOrUpdateConsumerAsync(config.BreachStream, new NATS.Client.JetStream.Models.ConsumerConfig("llr-run-breach-reader")
+        {
+            AckPolicy = NATS.Client.JetStream.Models.ConsumerConfigAckPolicy.None,
+            InactiveThreshold = TimeSpan.FromMinutes(1),
+        }, stop).ConfigureAwait(false);
+        try
+        {
+            var pulls = new NatsJSConsumeOpts { MaxMsgs = 256, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(1) };
+            await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: pulls, cancellationToken: stop).ConfigureAwait(false))
+            {
+                Interlocked.Increment(ref read.Value);
+                if (msg.Data is { Length: >= BreachMessageDescriptor.SlotSize - 8 } data && data[0] == BreachMessageDescriptor.MessageType)
+                {
+                    ref readonly var b = ref WireMessage.Read<BreachMessage>(data);
+                    long now = MonotonicClock.Now();
+                    if (b.SourcePublishTicks > 0 && now > b.SourcePublishTicks && b.Cause != BreachCause.Recovery)
+                    {
+                        (b.Cause == BreachCause.Trade ? fills : marks).Record(MonotonicClock.ToNanos(now - b.SourcePublishTicks));
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
         }
     }
 
@@ -235,7 +288,7 @@ internal static class ShardedRun
         return new LlrConfig
         {
             Firms = [new FirmSection { Name = "demo-firm", Accounts = accounts, CreditLimit = Math.Max(1_000_000, Math.Round(1.5 * usage)) }],
-            Summaries = new SummariesSection { Enabled = true },
+            Summaries = new SummariesSection { Enabled = true, FirmsOnly = true }, // what the aggregator reads: every account's would double the stream traffic of this one machine
         };
     }
 

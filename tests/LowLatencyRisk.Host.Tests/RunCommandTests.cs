@@ -73,7 +73,19 @@ public partial class RunCommandTests
         Assert.Equal(Number(breaches.Groups[2].Value), Number(breaches.Groups[1].Value));
         Assert.Contains("every shard holds what one engine holds over its accounts", output, StringComparison.Ordinal);
         Assert.Contains("engine thread       0 bytes allocated by the engines and liquidators while the bridges ran beside them", output, StringComparison.Ordinal);
+
+        // The firm: its accounts' summaries reached the aggregator, which moved their limits (confirmed
+        // by later summaries) and kept their sum within the firm's; a downstream reader read the breaches.
+        var firm = FirmLine().Match(output);
+        Assert.True(firm.Success, output);
+        Assert.True(Number(firm.Groups[2].Value) > 0 && Number(firm.Groups[3].Value) > 0, output);
+        Assert.True(Number(firm.Groups[4].Value) <= Number(firm.Groups[1].Value) + 8, output);
+        Assert.Matches(@"risk summaries      [1-9][\d,]* written by the shards", output);
+        Assert.Matches(@"latency             read from the breach stream .*mark published → breach read p50 [\d.]+ ms", output);
     }
+
+    [GeneratedRegex(@"firm limit          demo-firm \(8 accounts across 2 shards\): usage [\d,]+ of ([\d,]+); ([\d,]+) credit limit changes sent, ([\d,]+) seen in force; the limits that may be in force sum to ([\d,]+)")]
+    private static partial Regex FirmLine();
 
     [Theory]
     [InlineData("--shards", "0")]
