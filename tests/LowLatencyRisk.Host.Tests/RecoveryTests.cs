@@ -146,8 +146,13 @@ public sealed partial class RecoveryTests : IDisposable
 public sealed partial class LiquidatorRestartTests : IDisposable
 {
     private readonly string _dir = Path.Combine(TempFiles.Directory, $"llr-liq-{Environment.ProcessId}-{Guid.NewGuid():N}");
+    private readonly Xunit.Abstractions.ITestOutputHelper _output;
 
-    public LiquidatorRestartTests() => Directory.CreateDirectory(_dir);
+    public LiquidatorRestartTests(Xunit.Abstractions.ITestOutputHelper output)
+    {
+        _output = output;
+        Directory.CreateDirectory(_dir);
+    }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -193,6 +198,77 @@ public sealed partial class LiquidatorRestartTests : IDisposable
         Assert.True(made.Count > 0, "no liquidation order was made");
         Assert.Equal(sent.Count, sent.Distinct().Count()); // none sent twice
         Assert.Equal(made.Distinct().Order(), sent.Order()); // none lost, none invented
+    }
+
+    [Fact]
+    public void EngineAndLiquidatorKilledAtRandomPoints_EveryLiquidationOrderIsSentExactlyOnce_AcrossProcesses()
+    {
+        // As above, with the engine's journal on and the engine SIGKILLed too — twice, at random
+        // moments while orders flow — and restarted on its journal each time: it recovers, restores
+        // the orders it had planned with their ids and announces them again; the liquidator, killed
+        // once between, sends each id once. Every order any incarnation of the engine put on the
+        // breach ring is on the order ring exactly once.
+        string config = Path.Combine(_dir, "journaled.json");
+        File.WriteAllText(config, $$"""
+            {
+              "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 300, "positionsPerAccount": 10, "collateralToMargin": 1.2 },
+              "rings": { "directory": "{{_dir}}", "feedCapacity": 1024, "breachCapacity": 65536 },
+              "engine": { "cpu": -1, "wait": "yielding", "warmupMessages": 0 },
+              "liquidator": { "cpu": -1 },
+              "journal": { "mode": "journal", "segmentMegabytes": 4 }
+            }
+            """);
+        var engine = PeerProcess.StartDotnet("llr", "engine", "--config", config);
+        engine.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
+        var liquidator = PeerProcess.StartDotnet("llr", "liquidator", "--config", config, "--quiet");
+        liquidator.WaitForLine("llr liquidator: reading", TimeSpan.FromSeconds(60));
+        using var simulate = PeerProcess.StartDotnet("llr", "simulate", "--config", config, "--events", "200000", "--duration", "300", "--rate", "40000", "--match-liquidations");
+        int seed = Environment.TickCount & 0xFFFF;
+        var random = new Random(seed);
+        string story = $"seed {seed}";
+        try
+        {
+            foreach (string victim in (string[])["engine", "liquidator", "engine"])
+            {
+                Thread.Sleep(random.Next(300, 1_200));
+                if (victim == "engine")
+                {
+                    engine.Kill(); // SIGKILL: between any two instructions — a journal append, a breach publish
+                    engine.Dispose();
+                    engine = PeerProcess.StartDotnet("llr", "engine", "--config", config);
+                    engine.WaitForLine("llr engine: live", TimeSpan.FromSeconds(60));
+                }
+                else
+                {
+                    liquidator.Kill();
+                    liquidator.Dispose();
+                    liquidator = PeerProcess.StartDotnet("llr", "liquidator", "--config", config, "--quiet");
+                    liquidator.WaitForLine("llr liquidator: reading", TimeSpan.FromSeconds(60));
+                }
+
+                story += $", {victim} killed";
+            }
+
+            Assert.True(simulate.WaitForExit(TimeSpan.FromSeconds(180)) == 0, story + "\n" + simulate.Output);
+            Thread.Sleep(1_000); // the engine drains the feed and the liquidator reads the last orders
+            liquidator.Signal("INT");
+            Assert.True(liquidator.WaitForExit(TimeSpan.FromSeconds(30)) == 0, story + "\n" + liquidator.Output);
+            engine.Signal("TERM");
+            Assert.True(engine.WaitForExit(TimeSpan.FromSeconds(60)) == 0, story + "\n" + engine.Output);
+        }
+        finally
+        {
+            liquidator.Dispose();
+            engine.Dispose();
+        }
+
+        var made = Orders(Path.Combine(_dir, "llr-breach"), Engine.Wire.BreachMessageDescriptor.SlotSize);
+        var sent = Orders(Path.Combine(_dir, "llr-liquidation-orders"), Engine.Wire.LiquidationOrderDescriptor.SlotSize);
+        _output.WriteLine($"{story}: {made.Count} orders on the breach ring ({made.Count - made.Distinct().Count()} announced again by a recovered engine), {sent.Count} sent");
+        Assert.True(made.Count > 0, $"{story}: no liquidation order was made");
+        Assert.True(made.Count > made.Distinct().Count(), $"{story}: no recovered engine announced an order again (the engine kills missed the orders: the test proved nothing)");
+        Assert.True(sent.Count == sent.Distinct().Count(), $"{story}: an order was sent twice"); // none sent twice
+        Assert.True(made.Distinct().Order().SequenceEqual(sent.Order()), $"{story}: made {made.Distinct().Count()} distinct orders, sent {sent.Count}; missing {string.Join(", ", made.Distinct().Except(sent).Take(5))}, invented {string.Join(", ", sent.Except(made).Take(5))}");
     }
 
     /// <summary>The (account, plan id) of every liquidation order published on a ring that has not wrapped.</summary>
