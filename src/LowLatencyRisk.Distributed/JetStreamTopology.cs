@@ -56,6 +56,26 @@ public static class JetStreamTopology
         Retention = StreamConfigRetention.Limits,
     };
 
+    /// <summary>
+    /// The data of the last message on <paramref name="subject"/> in <paramref name="stream"/>, or null
+    /// when there is none — the stream API's "last message by subject" (JetStream 2.9 has it; the
+    /// client's consumer forms for it need 2.10).
+    /// </summary>
+    public static async Task<byte[]?> LastBySubjectAsync(INatsJSContext js, string stream, string subject, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(js);
+        string request = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["last_by_subj"] = subject });
+        var reply = await js.Connection.RequestAsync<string, string>($"$JS.API.STREAM.MSG.GET.{stream}", request, cancellationToken: cancel).ConfigureAwait(false);
+        using var doc = System.Text.Json.JsonDocument.Parse(reply.Data ?? "{}");
+        if (doc.RootElement.TryGetProperty("error", out var error))
+        {
+            int code = error.TryGetProperty("code", out var c) ? c.GetInt32() : 0;
+            return code == 404 ? null : throw new InvalidOperationException($"the last message on {subject} in stream {stream}: {error}");
+        }
+
+        return doc.RootElement.GetProperty("message").GetProperty("data").GetBytesFromBase64();
+    }
+
     /// <summary>The message id a feed message is de-duplicated by on JetStream: its producer, epoch and producer sequence.</summary>
     public static string MessageId(ReadOnlySpan<byte> payload)
     {

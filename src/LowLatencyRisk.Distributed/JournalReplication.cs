@@ -71,20 +71,13 @@ public sealed class JournalShipper : IDisposable
     /// <summary>The journal sequence of the last record the stream holds for <paramref name="shard"/> (0 when none).</summary>
     public static async Task<long> LastInStreamAsync(INatsJSContext js, JetStreamSection config, int shard, CancellationToken cancel)
     {
-        ArgumentNullException.ThrowIfNull(js);
         ArgumentNullException.ThrowIfNull(config);
-        // The stream API's "last message by subject" (JetStream 2.9 has it; the client's consumer
-        // forms for it need 2.10): the record is the shard's last shipped one.
-        string request = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["last_by_subj"] = config.JournalSubject(shard) });
-        var reply = await js.Connection.RequestAsync<string, string>($"$JS.API.STREAM.MSG.GET.{config.JournalStream}", request, cancellationToken: cancel).ConfigureAwait(false);
-        using var doc = System.Text.Json.JsonDocument.Parse(reply.Data ?? "{}");
-        if (doc.RootElement.TryGetProperty("error", out var error))
+        var data = await JetStreamTopology.LastBySubjectAsync(js, config.JournalStream, config.JournalSubject(shard), cancel).ConfigureAwait(false);
+        if (data is null)
         {
-            int code = error.TryGetProperty("code", out var c) ? c.GetInt32() : 0;
-            return code == 404 ? 0 : throw new InvalidOperationException($"the journal stream's last record for shard {shard}: {error}");
+            return 0;
         }
 
-        var data = doc.RootElement.GetProperty("message").GetProperty("data").GetBytesFromBase64();
         return data.Length == RecordBytes ? BinaryPrimitives.ReadInt64LittleEndian(data) : throw new InvalidOperationException($"the journal stream's last record for shard {shard} has {data.Length} bytes, not {RecordBytes}");
     }
 

@@ -197,6 +197,15 @@ public sealed class FirmLimitsOverJetStreamTests(ITestOutputHelper output)
         Assert.True(total <= FirmLimit, $"the firm holds {total:N0} of {FirmLimit:N0}");
         Assert.True(taken < 3);
 
+        // The aggregator catches up with the last orders (its firm summary then says so), then everything stops.
+        await Until(() => Math.Abs(aggregator.Firms()[0].Usage - total) <= 0.005 * FirmLimit, "the aggregator's view of the firm's usage reaching the gates' own");
+        var settle = Stopwatch.StartNew();
+        while (settle.ElapsedMilliseconds < 200)
+        {
+            await Until(() => true, "settle");
+            await Task.Delay(5);
+        }
+
         await stop.CancelAsync();
         await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
         var staleness = aggregator.Staleness;
@@ -206,6 +215,17 @@ public sealed class FirmLimitsOverJetStreamTests(ITestOutputHelper output)
             $"a round (orders → both limits in force, rounds every 20 ms): {string.Join(", ", propagation.Select(p => p.ToString("F0", CultureInfo.InvariantCulture)))} ms; firm total {total:N0}"));
         Assert.Equal(0, aggregator.Malformed);
         Assert.Equal(0, aggregator.PendingExpired);
+
+        // The firm's own summary, as risk systems read it: the latest on its subject of the summary stream.
+        var last = await JetStreamTopology.LastBySubjectAsync(js, jsConfig.SummaryStream, jsConfig.FirmSummarySubject("firm-a"), CancellationToken.None);
+        Assert.NotNull(last);
+        using var firm = System.Text.Json.JsonDocument.Parse(last);
+        var root = firm.RootElement;
+        Assert.Equal("firm-a", root.GetProperty("name").GetString());
+        Assert.Equal(FirmLimit, root.GetProperty("limit").GetDouble());
+        Assert.Equal(2, root.GetProperty("summarized").GetInt32());
+        Assert.InRange(root.GetProperty("allocated").GetDouble(), 0.9 * FirmLimit, FirmLimit + 2);
+        Assert.InRange(root.GetProperty("usage").GetDouble(), total - (0.011 * FirmLimit), total + (0.011 * FirmLimit)); // published when it moved by more than the tolerance
     }
 
     [Fact]

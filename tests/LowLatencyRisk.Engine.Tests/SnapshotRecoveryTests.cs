@@ -213,4 +213,45 @@ public sealed class SnapshotRecoveryTests : IDisposable
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         store.WaitIdle();
     }
+    [Fact]
+    public void AFirmLimitChange_SurvivesARestart_OverTheStartingShares_FromTheJournalAndFromASnapshot()
+    {
+        // Firm "f" (accounts 3 and 4, 1,000,000): each starts at 500,000. The aggregator's change (as
+        // producer 9) moves account 3 to 200,000; a restart starts from the shares again and the journal
+        // (then a snapshot) brings the change back — not the share.
+        var c = Config("""
+            "firms": [ { "name": "f", "accounts": [3, 4], "creditLimit": 1000000 } ],
+            "summaries": { "enabled": true },
+            """);
+        using (var service = c.OpenEngine())
+        {
+            var gate = service.Engine.Machine.Gate!;
+            Assert.Equal((500_000.0, 500_000.0), (gate.CreditLimitOf(3), gate.CreditLimitOf(4)));
+            var producer = service.Feed.CreateMultiProducer();
+            Assert.True(producer.TryClaim(1, out long s));
+            FeedMessageDescriptor.WriteHeader(producer.Payload(s), FeedMessageType.LimitChange, 9, 1, StandardWorkload.StartNanos, 0);
+            FeedMessageDescriptor.WriteLimitChange(producer.Payload(s), LimitScope.Account, LimitField.MaxOrderQuantityOrCredit, 3, 200_000);
+            producer.Publish(s);
+            while (service.Engine.PollOnce() > 0)
+            {
+            }
+
+            Assert.Equal(200_000, gate.CreditLimitOf(3));
+            Assert.NotNull(service.SummaryRing);
+        }
+
+        using (var service = c.OpenEngine())
+        {
+            Assert.Equal(1, service.Recovery!.Replayed);
+            Assert.Equal((200_000.0, 500_000.0), (service.Engine.Machine.Gate!.CreditLimitOf(3), service.Engine.Machine.Gate!.CreditLimitOf(4)));
+            Assert.True(service.Snapshots!.TryCapture(service.Engine, service.Engine.Journal!.LastSequence));
+            service.Snapshots.WaitIdle();
+        }
+
+        using (var service = c.OpenEngine())
+        {
+            Assert.Equal(0, service.Recovery!.Replayed); // from the snapshot alone
+            Assert.Equal(200_000, service.Engine.Machine.Gate!.CreditLimitOf(3));
+        }
+    }
 }
