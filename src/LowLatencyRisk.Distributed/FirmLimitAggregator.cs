@@ -312,7 +312,9 @@ public sealed class FirmLimitAggregator
             {
                 try
                 {
-                    var ack = await _js.PublishAsync(subject, payload, opts: new NatsJSPubOpts { MsgId = id }, cancellationToken: cancel).ConfigureAwait(false);
+                    // Without the stop's token: a change once decided is sent and counted, or fails —
+                    // never left in doubt (stored by the server but not counted here).
+                    var ack = await _js.PublishAsync(subject, payload, opts: new NatsJSPubOpts { MsgId = id }, cancellationToken: CancellationToken.None).ConfigureAwait(false);
                     if (!ack.Duplicate)
                     {
                         ack.EnsureSuccess();
@@ -320,10 +322,12 @@ public sealed class FirmLimitAggregator
 
                     break;
                 }
-                catch (Exception e) when (!cancel.IsCancellationRequested && RingPublisher.IsTransient(e))
+                catch (Exception e) when (RingPublisher.IsTransient(e) && (!cancel.IsCancellationRequested || failures < 5))
                 {
-                    // The same message again (same id: JetStream drops a copy): a later sequence never goes out before it.
-                    await Task.Delay(RingPublisher.Backoff(failures), cancel).ConfigureAwait(false);
+                    // The same message again (same id: JetStream drops a copy): a later sequence never goes
+                    // out before it. A stop does not cut this short at once — the server may have stored it —
+                    // but gives it five more tries to learn which.
+                    await Task.Delay(RingPublisher.Backoff(failures), CancellationToken.None).ConfigureAwait(false);
                 }
             }
 
@@ -349,15 +353,31 @@ public sealed class FirmLimitAggregator
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     /// <summary>Reads the summary stream from its start (the stream keeps the latest summary per account) until <paramref name="cancel"/> fires, resuming after the last one read when the consumer is lost.</summary>
+    /// <remarks>Counted in <see cref="ReaderResumes"/>.</remarks>
     public async Task ReadSummariesAsync(CancellationToken cancel)
     {
         ulong last = 0;
         string name = string.Create(CultureInfo.InvariantCulture, $"llr-aggregate-{_epoch}");
         int failures = 0;
-        while (!cancel.IsCancellationRequested)
+        for (bool first = true; !cancel.IsCancellationRequested; first = false)
         {
+            if (!first)
+            {
+                Interlocked.Increment(ref _readerResumes);
+            }
+
             try
             {
+                // A consumer's start cannot be changed in place: after a failure it is deleted and
+                // created again after the last summary read.
+                try
+                {
+                    await _js.DeleteConsumerAsync(_config.SummaryStream, name, cancel).ConfigureAwait(false);
+                }
+                catch (NatsJSApiException e) when (e.Error.Code == 404)
+                {
+                }
+
                 var consumer = await _js.CreateOrUpdateConsumerAsync(_config.SummaryStream, new ConsumerConfig(name)
                 {
                     FilterSubject = _config.AccountSummarySubjects,
@@ -382,6 +402,11 @@ public sealed class FirmLimitAggregator
             }
         }
     }
+
+    /// <summary>Times the summary reader lost its consumer (a server gone, a leader being elected, the consumer removed) and resumed after the last summary read.</summary>
+    public long ReaderResumes => Interlocked.Read(ref _readerResumes);
+
+    private long _readerResumes;
 
     /// <summary>Reads summaries and runs a round every <c>aggregator.rebalanceMilliseconds</c> until <paramref name="cancel"/> fires.</summary>
     public async Task RunAsync(CancellationToken cancel)

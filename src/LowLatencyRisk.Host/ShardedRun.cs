@@ -308,7 +308,7 @@ internal static class ShardedRun
             bool equal = mine == theirs;
             ok &= equal && c.Events == published + aggregator.ChangesPublished; // the aggregator's limit changes are feed messages too
             ringMessages += n.Breach.ReadClaimSequence();
-            print(string.Create(Inv, $"shard {k}             read {c.Events:N0}, applied {c.Events - c.Rejects[(int)FeedReject.OtherShard]:N0}, refused {c.Rejects[(int)FeedReject.OtherShard]:N0} of the other shards' accounts; {c.BreachesPublished:N0} breaches ({n.Liquidator.ByState[1]:N0} margin calls, {n.Liquidator.ByState[2]:N0} liquidations); state 0x{mine:X16} {(equal ? "= the reference engine's over its accounts" : $"DIFFERS from the reference engine's 0x{theirs:X16}")}"));
+            print(string.Create(Inv, $"shard {k}             read {c.Events:N0}{(c.Events == published + aggregator.ChangesPublished ? "" : $" — NOT the {published + aggregator.ChangesPublished:N0} published (simulator and aggregator)")}, applied {c.Events - c.Rejects[(int)FeedReject.OtherShard]:N0}, refused {c.Rejects[(int)FeedReject.OtherShard]:N0} of the other shards' accounts; {c.BreachesPublished:N0} breaches ({n.Liquidator.ByState[1]:N0} margin calls, {n.Liquidator.ByState[2]:N0} liquidations); state 0x{mine:X16} {(equal ? "= the reference engine's over its accounts" : $"DIFFERS from the reference engine's 0x{theirs:X16}")}"));
         }
 
         var firm = aggregator.Firms()[0];

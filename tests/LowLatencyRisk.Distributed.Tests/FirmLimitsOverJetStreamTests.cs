@@ -244,4 +244,53 @@ public sealed class FirmLimitsOverJetStreamTests(ITestOutputHelper output)
         Assert.True(decision.Accepted);
         Assert.True(Usage(a, 0) + Usage(b, 1) > FirmLimit, "together beyond the firm's limit: the scenario above is one that local checks alone get wrong");
     }
+    [Fact]
+    public async Task TheAggregatorsSummaryReader_WhenItsConsumerIsLost_ResumesAfterTheLastSummaryRead()
+    {
+        using var server = LocalJetStreamServer.Start();
+        var jsConfig = new JetStreamSection { Url = server.Url };
+        await using var nats = await JetStreamTopology.ConnectAsync(jsConfig, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, jsConfig, CancellationToken.None);
+        var aggregator = new FirmLimitAggregator(js, jsConfig, new ShardMap(1, 2, ShardRule.Modulo), [new FirmSection { Name = "f", Accounts = [0, 1], CreditLimit = FirmLimit }],
+            new AggregatorSection(), epoch: 77);
+        using var stop = new CancellationTokenSource();
+        var reading = Task.Run(() => aggregator.ReadSummariesAsync(stop.Token));
+
+        async Task Publish(int from, int count)
+        {
+            for (int a = from; a < from + count; a++)
+            {
+                var p = new byte[RiskSummaryDescriptor.SlotSize - 8];
+                ref var m = ref WireMessage.As<RiskSummaryMessage>(p);
+                m.Type = RiskSummaryDescriptor.MessageType;
+                m.Version = RiskSummaryDescriptor.Version;
+                m.Account = a;
+                m.CreditUsage = a;
+                m.CreditLimit = 1e6;
+                (await js.PublishAsync(jsConfig.AccountSummarySubject(a % 2, a), p)).EnsureSuccess();
+            }
+        }
+
+        async Task Until(Func<bool> done, string what)
+        {
+            var clock = Stopwatch.StartNew();
+            while (!done())
+            {
+                Assert.True(clock.Elapsed < Patience, $"{what}: read {aggregator.SummariesRead}, resumes {aggregator.ReaderResumes}");
+                Assert.False(reading.IsFaulted, reading.Exception?.ToString());
+                await Task.Delay(10);
+            }
+        }
+
+        await Publish(0, 50);
+        await Until(() => aggregator.SummariesRead == 50, "the first 50");
+        await js.DeleteConsumerAsync(jsConfig.SummaryStream, "llr-aggregate-77"); // lost, as with a server that kept no state of it
+        await Publish(50, 50);
+        await Until(() => aggregator.SummariesRead >= 100 && aggregator.ReaderResumes >= 1, "the next 50 after the loss");
+        await Task.Delay(300);
+        Assert.Equal(100, aggregator.SummariesRead); // none read twice: it resumed after the last one read, not from the start
+        await stop.CancelAsync();
+        await reading.ContinueWith(_ => { }, TaskScheduler.Default);
+    }
 }

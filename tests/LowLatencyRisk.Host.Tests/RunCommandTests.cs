@@ -58,8 +58,9 @@ public partial class RunCommandTests
     public void Run_WithTwoShards_OverALocalJetStream_EveryShardHoldsWhatOneEngineHolds()
     {
         using var llr = PeerProcess.StartDotnet("llr", "run", "--shards", "2", "--duration", "3", "--small", "--accounts", "400", "--rate", "8000");
-        Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(150)));
+        int code = llr.WaitForExit(TimeSpan.FromSeconds(150));
         string output = llr.Output;
+        Assert.True(code == 0, $"exit {code}:\n{output}");
         var lines = ShardLine().Matches(output);
         Assert.True(lines.Count == 2, output);
         foreach (Match m in lines)
