@@ -16,7 +16,7 @@ public sealed class FirmLimitAggregatorTests
 {
     private const double Limit = 1_000_000;
 
-    private static byte[] Summary(int shard, int account, double usage, double limit, long ticks = 0)
+    internal static byte[] Summary(int shard, int account, double usage, double limit, long ticks = 0)
     {
         var p = new byte[RiskSummaryDescriptor.SlotSize - 8];
         ref var m = ref WireMessage.As<RiskSummaryMessage>(p);

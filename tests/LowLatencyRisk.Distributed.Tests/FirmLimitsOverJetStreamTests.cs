@@ -261,14 +261,7 @@ public sealed class FirmLimitsOverJetStreamTests(ITestOutputHelper output)
         {
             for (int a = from; a < from + count; a++)
             {
-                var p = new byte[RiskSummaryDescriptor.SlotSize - 8];
-                ref var m = ref WireMessage.As<RiskSummaryMessage>(p);
-                m.Type = RiskSummaryDescriptor.MessageType;
-                m.Version = RiskSummaryDescriptor.Version;
-                m.Account = a;
-                m.CreditUsage = a;
-                m.CreditLimit = 1e6;
-                (await js.PublishAsync(jsConfig.AccountSummarySubject(a % 2, a), p)).EnsureSuccess();
+                (await js.PublishAsync(jsConfig.AccountSummarySubject(a % 2, a), FirmLimitAggregatorTests.Summary(a % 2, a, a, 1e6))).EnsureSuccess();
             }
         }
 
