@@ -311,7 +311,9 @@ public sealed class ShardsOverJetStreamTests
             await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
             Drain(shard0.Engine);
             Drain(shard1.Engine);
-            string story = $"killed {killed}; router retries {router.Retries} ({router.LastFailure}), bridge resumes {bridges[0].Resumes}/{bridges[1].Resumes} ({bridges[0].LastFailure ?? bridges[1].LastFailure}), redelivered {bridges[0].Redelivered}/{bridges[1].Redelivered}, released {router.Released} of {input.Count}";
+            string story = $"killed {killed}; router retries {router.Retries} ({router.LastFailure}), bridge resumes {bridges[0].Resumes}/{bridges[1].Resumes} ({bridges[0].LastFailure ?? bridges[1].LastFailure}), redelivered {bridges[0].Redelivered}/{bridges[1].Redelivered}, released {router.Released} of {input.Count}, landed out of order {router.LandedOutOfOrder}, duplicates dropped by JetStream {router.Duplicates}; "
+                + $"engines read {shard0.Engine.Counters.Events}/{shard1.Engine.Counters.Events}, forwarded {bridges[0].Forwarded}/{bridges[1].Forwarded}, sequence gaps {shard0.Engine.Counters.SequenceGaps}/{shard1.Engine.Counters.SequenceGaps}, "
+                + $"duplicates {shard0.Engine.Counters.Rejects[(int)FeedReject.Duplicate]}/{shard1.Engine.Counters.Rejects[(int)FeedReject.Duplicate]} (the single engine {expected.Counters.Rejects[(int)FeedReject.Duplicate]}), stream {(await js.GetStreamAsync(config.FeedStream)).Info.State.Messages}";
             Assert.True(killed is not null, story);
             Assert.Equal(input.Count, router.Released);
             Assert.True(Done(), "every shard holds what one engine holds (nothing lost, nothing applied twice): " + story);
