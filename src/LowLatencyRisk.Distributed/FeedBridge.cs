@@ -24,6 +24,7 @@ namespace LowLatencyRisk.Distributed;
 /// is dropped; JetStream redelivers after the ack wait if the engine stays behind that long, and the
 /// engine counts those as duplicates too.</para>
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The SemaphoreSlim's wait handle is never asked for: it holds no OS resource to release.")]
 public sealed class FeedBridge
 {
     private readonly INatsJSContext _js;
@@ -58,8 +59,12 @@ public sealed class FeedBridge
 
     private readonly bool _ackWhenReplicated;
 
-    // Messages in the ring whose journal record is not yet replicated, in delivery order (ack-when-replicated only).
-    private readonly Queue<(int Producer, uint Epoch, long Sequence, INatsJSMsg<byte[]> Message)> _awaiting = new();
+    // Messages in the ring whose journal record is not yet replicated, in ring order (ack-when-replicated
+    // only); OutOfOrder: written after a message later in the stream (a held one released), so an ack
+    // of anything written before it would acknowledge it too early.
+    private readonly Queue<(int Producer, uint Epoch, long Sequence, INatsJSMsg<byte[]> Message, bool OutOfOrder)> _awaiting = new();
+    private int _outOfOrderAwaiting;
+    private ulong _maxWrittenStreamSequence;
 
     /// <summary>Messages written into the ring and not yet acknowledged because their journal record is not yet replicated.</summary>
     public int AwaitingReplication
@@ -94,11 +99,19 @@ public sealed class FeedBridge
             while (_awaiting.TryPeek(out var head) && (head.Producer < 0 || (head.Producer == h.ProducerId && head.Epoch == h.ProducerEpoch && head.Sequence == h.ProducerSequence)))
             {
                 _awaiting.Dequeue();
+                _outOfOrderAwaiting -= head.OutOfOrder ? 1 : 0;
                 release = head.Message;
                 if (head.Producer >= 0)
                 {
                     break; // this record's message; a malformed one (never in the ring) before it goes with it
                 }
+            }
+
+            // Ack-all acknowledges every message before this one in the stream: not while a message
+            // earlier in the stream is held or written out of stream order and not yet replicated.
+            if (_outOfOrderAwaiting > 0 || Volatile.Read(ref _held) > 0)
+            {
+                release = null; // a later ack covers it
             }
         }
 
@@ -113,6 +126,36 @@ public sealed class FeedBridge
 
     /// <summary>Messages written into the ring.</summary>
     public long Forwarded => Volatile.Read(ref _forwarded);
+
+    /// <summary>
+    /// How long a producer's messages are held behind a missing sequence, at most, before the bridge takes
+    /// the gap as real — longer than a cluster's leader election and the router's retry of the refused
+    /// message. A hold also ends as a gap once the stream has moved two ack windows past it.
+    /// </summary>
+    public TimeSpan HoldLimit { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Messages that arrived ahead of a missing sequence of their producer and were held until it came (or the hold limit passed).</summary>
+    public long HeldBack => Volatile.Read(ref _heldBack);
+
+    /// <summary>Holds given up after <see cref="HoldLimit"/>: the missing sequence never came and the held messages were written after a gap.</summary>
+    public long GapsAccepted => Volatile.Read(ref _gapsAccepted);
+
+    private long _heldBack, _gapsAccepted;
+    private int _held; // messages held now (read by OnReplicated on the shipper's thread)
+
+    // Per producer session (id, epoch): the last sequence written into the ring (−1: none seen since
+    // this process started), and the messages held ahead of a missing one.
+    private sealed class Session
+    {
+        public long Last = -1;
+        public readonly SortedDictionary<long, (byte[] Data, INatsJSMsg<byte[]> Message, ulong Stream)> Held = [];
+        public long HeldSince;
+        public ulong HeldSinceStream;
+    }
+
+    private readonly Dictionary<(int, uint), Session> _sessions = [];
+    private readonly SemaphoreSlim _writing = new(1, 1);
+    private INatsJSMsg<byte[]>? _lastDelivered;
 
     /// <summary>Stream messages that were not a feed message (wrong size): acknowledged and counted, never written.</summary>
     public long Malformed => Volatile.Read(ref _malformed);
@@ -200,78 +243,235 @@ public sealed class FeedBridge
         lock (_awaiting)
         {
             _awaiting.Clear(); // a new consumer delivers again from the acknowledged position
+            _outOfOrderAwaiting = 0;
+            _maxWrittenStreamSequence = 0;
         }
+
+        foreach (var session in _sessions.Values)
+        {
+            session.Held.Clear(); // never acknowledged: delivered again from the floor
+        }
+
+        Volatile.Write(ref _held, 0);
+        _lastDelivered = null;
+        using var expiring = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        var expiry = ExpireHoldsAsync(expiring.Token);
 
         // Short pulls with heartbeats: a pull lost with a server (a leader killed) is noticed in
         // seconds and issued again, not after the default 30 s.
         var pulls = new NatsJSConsumeOpts { MaxMsgs = _config.AckWindow, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(1) };
         int sinceAck = 0;
-        ulong last = 0; // the stream sequence last written; 0: none yet — the first delivered after floor + 1 starts (messages the stream no longer holds are not waited for)
-        await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: pulls, cancellationToken: cancel).ConfigureAwait(false))
+        ulong last = 0; // the stream sequence last taken; 0: none yet — the first delivered after floor + 1 starts (messages the stream no longer holds are not waited for)
+        try
         {
-            progressed();
-            var meta = msg.Metadata;
-            if (meta is { NumDelivered: > 1 })
+            await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: pulls, cancellationToken: cancel).ConfigureAwait(false))
             {
-                Interlocked.Increment(ref _redelivered);
-            }
-
-            // Strictly in stream order: an older one again is skipped (written already); a jump means
-            // deliveries were lost in flight (a server died mid-send) and would come back only after the
-            // ack wait, behind later ones — start again from the acknowledgement floor instead.
-            ulong at = meta?.Sequence.Stream ?? 0;
-            if (at != 0 && last != 0 && at <= last)
-            {
-                continue;
-            }
-
-            if (at != 0 && last != 0 && at != last + 1)
-            {
-                throw new NatsJSException($"the feed stream jumped from {last} to {at}: deliveries were lost in flight; resuming from the acknowledged position");
-            }
-
-            last = at == 0 ? last : at;
-
-            var data = msg.Data;
-            bool malformed = data is null || data.Length != FeedMessageDescriptor.PayloadSize;
-            if (malformed)
-            {
-                Interlocked.Increment(ref _malformed);
-            }
-
-            if (_ackWhenReplicated)
-            {
-                // Queued before it is in the ring: the shipper may report its record at once.
-                lock (_awaiting)
+                progressed();
+                var meta = msg.Metadata;
+                if (meta is { NumDelivered: > 1 })
                 {
-                    var h = malformed ? default : FeedMessageDescriptor.Header(data);
-                    _awaiting.Enqueue((malformed ? -1 : h.ProducerId, h.ProducerEpoch, h.ProducerSequence, msg));
+                    Interlocked.Increment(ref _redelivered);
+                }
+
+                // Strictly in stream order: an older one again is skipped (taken already); a jump means
+                // deliveries were lost in flight (a server died mid-send) and would come back only after the
+                // ack wait, behind later ones — start again from the acknowledgement floor instead.
+                ulong at = meta?.Sequence.Stream ?? 0;
+                if (at != 0 && last != 0 && at <= last)
+                {
+                    continue;
+                }
+
+                if (at != 0 && last != 0 && at != last + 1)
+                {
+                    throw new NatsJSException($"the feed stream jumped from {last} to {at}: deliveries were lost in flight; resuming from the acknowledged position");
+                }
+
+                last = at == 0 ? last : at;
+
+                var data = msg.Data;
+                bool malformed = data is null || data.Length != FeedMessageDescriptor.PayloadSize;
+                await _writing.WaitAsync(cancel).ConfigureAwait(false);
+                try
+                {
+                    _lastDelivered = msg;
+                    if (malformed)
+                    {
+                        Interlocked.Increment(ref _malformed);
+                        Enqueue(-1, 0, 0, msg, at); // never in the ring: released with the next record
+                    }
+                    else
+                    {
+                        await OfferAsync(data!, msg, at, cancel).ConfigureAwait(false);
+                    }
+
+                    if (meta is { } m)
+                    {
+                        Volatile.Write(ref _lastStreamSequence, m.Sequence.Stream);
+                    }
+
+                    // Ack-all: acknowledging this message acknowledges every one before it. Once per half
+                    // window, and whenever the stream has nothing more for now (a quiet feed leaves nothing
+                    // pending) — never while a message is held (it is before this one in the stream).
+                    if (!_ackWhenReplicated && _held == 0 && (++sinceAck >= _config.AckWindow / 2 || meta is not { NumPending: > 0 }))
+                    {
+                        await msg.AckAsync(cancellationToken: cancel).ConfigureAwait(false);
+                        sinceAck = 0;
+                    }
+                }
+                finally
+                {
+                    _writing.Release();
                 }
             }
+        }
+        finally
+        {
+            await expiring.CancelAsync().ConfigureAwait(false);
+            await expiry.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        }
+    }
 
-            if (!malformed)
-            {
-                await WriteAsync(data!, cancel).ConfigureAwait(false);
-                Interlocked.Increment(ref _forwarded);
-            }
+    /// <summary>
+    /// Takes one feed message in stream order. A producer's sequences are written in order: a message
+    /// ahead of a missing sequence (stored after it in a cluster's leader change, when the router's publish
+    /// of the missing one was refused and the next accepted; the router sends it again) is held until the
+    /// missing one comes, then both are written in sequence order; an older or repeated one is written as
+    /// it is (the engine refuses it as a duplicate). The first message of a session this process sees sets
+    /// where it stands.
+    /// </summary>
+    private async ValueTask OfferAsync(byte[] data, INatsJSMsg<byte[]> msg, ulong stream, CancellationToken cancel)
+    {
+        ref readonly var h = ref FeedMessageDescriptor.Header(data);
+        var key = (h.ProducerId, h.ProducerEpoch);
+        long sequence = h.ProducerSequence;
+        if (!_sessions.TryGetValue(key, out var session))
+        {
+            _sessions[key] = session = new Session();
+        }
 
-            if (meta is { } m)
+        if (session.Last >= 0 && sequence > session.Last + 1)
+        {
+            if (session.Held.TryAdd(sequence, (data, msg, stream)))
             {
-                Volatile.Write(ref _lastStreamSequence, m.Sequence.Stream);
-            }
+                if (session.Held.Count == 1)
+                {
+                    session.HeldSince = System.Diagnostics.Stopwatch.GetTimestamp();
+                    session.HeldSinceStream = stream;
+                }
 
-            if (_ackWhenReplicated)
-            {
-                continue;
+                Interlocked.Increment(ref _held);
+                Interlocked.Increment(ref _heldBack);
             }
+        }
+        else
+        {
+            await WriteOneAsync(data, msg, stream, cancel).ConfigureAwait(false);
+            session.Last = Math.Max(session.Last, sequence);
+            while (session.Held.Remove(session.Last + 1, out var next))
+            {
+                Interlocked.Decrement(ref _held);
+                await WriteOneAsync(next.Data, next.Message, next.Stream, cancel).ConfigureAwait(false);
+                session.Last++;
+            }
+        }
 
-            // Ack-all: acknowledging this message acknowledges every one before it. Once per half
-            // window, and whenever the stream has nothing more for now (a quiet feed leaves nothing pending).
-            if (++sinceAck >= _config.AckWindow / 2 || meta is not { NumPending: > 0 })
+        // A hold the stream has moved more than two ack windows past is a real gap: the router sends a
+        // refused message again before anything after its round, so it would have come by now. (And
+        // nothing is acknowledged past a hold: the server delivers only so much unacknowledged.)
+        if (_held > 0 && stream != 0)
+        {
+            foreach (var held in _sessions.Values)
             {
-                await msg.AckAsync(cancellationToken: cancel).ConfigureAwait(false);
-                sinceAck = 0;
+                if (held.Held.Count > 0 && stream - held.HeldSinceStream > 2UL * (ulong)_config.AckWindow)
+                {
+                    await AcceptGapAsync(held, cancel).ConfigureAwait(false);
+                }
             }
+        }
+    }
+
+    /// <summary>Writes what <paramref name="session"/> holds, in sequence order, after the gap no message filled (the engine counts it).</summary>
+    private async ValueTask AcceptGapAsync(Session session, CancellationToken cancel)
+    {
+        Interlocked.Increment(ref _gapsAccepted);
+        foreach (var (sequence, held) in session.Held)
+        {
+            await WriteOneAsync(held.Data, held.Message, held.Stream, cancel).ConfigureAwait(false);
+            session.Last = sequence;
+        }
+
+        Interlocked.Add(ref _held, -session.Held.Count);
+        session.Held.Clear();
+    }
+
+    /// <summary>Gives up holds older than <see cref="HoldLimit"/> (the gap is real), every 100 ms, and acknowledges once nothing is held.</summary>
+    private async Task ExpireHoldsAsync(CancellationToken cancel)
+    {
+        long limit = (long)(HoldLimit.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        while (!cancel.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(100, cancel).ConfigureAwait(false);
+                if (Volatile.Read(ref _held) == 0)
+                {
+                    continue;
+                }
+
+                await _writing.WaitAsync(cancel).ConfigureAwait(false);
+                try
+                {
+                    long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                    foreach (var session in _sessions.Values)
+                    {
+                        if (session.Held.Count == 0 || now - session.HeldSince < limit)
+                        {
+                            continue;
+                        }
+
+                        await AcceptGapAsync(session, cancel).ConfigureAwait(false);
+                    }
+
+                    if (_held == 0 && !_ackWhenReplicated && _lastDelivered is { } latest)
+                    {
+                        await latest.AckAsync(cancellationToken: cancel).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    _writing.Release();
+                }
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Writes one message into the ring (queued first for the shipper with the journal on).</summary>
+    private async ValueTask WriteOneAsync(byte[] data, INatsJSMsg<byte[]> msg, ulong stream, CancellationToken cancel)
+    {
+        ref readonly var h = ref FeedMessageDescriptor.Header(data);
+        Enqueue(h.ProducerId, h.ProducerEpoch, h.ProducerSequence, msg, stream); // before it is in the ring: the shipper may report its record at once
+        await WriteAsync(data, cancel).ConfigureAwait(false);
+        Interlocked.Increment(ref _forwarded);
+    }
+
+    private void Enqueue(int producer, uint epoch, long sequence, INatsJSMsg<byte[]> msg, ulong stream)
+    {
+        if (!_ackWhenReplicated)
+        {
+            return;
+        }
+
+        lock (_awaiting)
+        {
+            bool outOfOrder = stream != 0 && stream < _maxWrittenStreamSequence;
+            _outOfOrderAwaiting += outOfOrder ? 1 : 0;
+            _maxWrittenStreamSequence = Math.Max(_maxWrittenStreamSequence, stream);
+            _awaiting.Enqueue((producer, epoch, sequence, msg, outOfOrder));
         }
     }
 

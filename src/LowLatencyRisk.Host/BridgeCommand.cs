@@ -68,7 +68,7 @@ internal static class BridgeCommand
                     await using var connection = js.Value.Connection;
                     var router = new FeedRouter(js.Value.Context, c.JetStream, c.ToShardMap(), ring, ring.CreateConsumer(0));
                     Console.WriteLine(string.Create(Inv, $"llr bridge route: {path} → {c.JetStream.Url} stream {c.JetStream.FeedStream} ({c.Shards.Count} shards, map v{c.Shards.Version}, {c.Shards.Rule}); SIGINT or SIGTERM stops"));
-                    string? failure = await RunAsync("bridge route", router.RunAsync, () => string.Create(Inv, $"published {router.Published:N0} ({router.Broadcast:N0} to every shard), duplicates dropped by JetStream {router.Duplicates:N0}{(router.LandedOutOfOrder == 0 ? "" : $", LANDED OUT OF ORDER {router.LandedOutOfOrder:N0} (a leader change refused a publish and accepted the next: the engines may refuse the late one as a duplicate)")}"), stop.Token).ConfigureAwait(false);
+                    string? failure = await RunAsync("bridge route", router.RunAsync, () => string.Create(Inv, $"published {router.Published:N0} ({router.Broadcast:N0} to every shard), duplicates dropped by JetStream {router.Duplicates:N0}{(router.LandedOutOfOrder == 0 ? "" : $", landed out of order {router.LandedOutOfOrder:N0} (a leader change refused a publish and accepted the next: the shards' bridges hold the later ones until it lands)")}"), stop.Token).ConfigureAwait(false);
                     return failure is null ? 0 : 4;
                 }
             }
@@ -198,7 +198,7 @@ internal static class BridgeCommand
             }
 
             await (await Task.WhenAny(legs).ConfigureAwait(false)).ConfigureAwait(false); // the first leg to fail ends them all
-        }, () => string.Create(Inv, $"feed in {bridge.Forwarded:N0}{(shipper is null ? "" : $" ({bridge.AwaitingReplication:N0} awaiting replication)")} (redelivered {bridge.Redelivered:N0}, malformed {bridge.Malformed:N0}, ring full {bridge.RingFullWaits:N0} times){(breaches is null ? "" : $", breaches out {breaches.Published:N0} (duplicates dropped {breaches.Duplicates:N0})")}{(summaries is null ? "" : $", summaries out {summaries.Published:N0}")}{(shipper is null ? "" : $", journal shipped through record {shipper.LastShipped:N0}{(shipper.Stuck is null ? "" : " (STUCK: " + shipper.Stuck + ")")}")}"), stop).ConfigureAwait(false);
+        }, () => string.Create(Inv, $"feed in {bridge.Forwarded:N0}{(shipper is null ? "" : $" ({bridge.AwaitingReplication:N0} awaiting replication)")} (redelivered {bridge.Redelivered:N0}, malformed {bridge.Malformed:N0}, ring full {bridge.RingFullWaits:N0} times{(bridge.HeldBack == 0 ? "" : $", held behind a missing sequence {bridge.HeldBack:N0}, gaps accepted {bridge.GapsAccepted:N0}")}){(breaches is null ? "" : $", breaches out {breaches.Published:N0} (duplicates dropped {breaches.Duplicates:N0})")}{(summaries is null ? "" : $", summaries out {summaries.Published:N0}")}{(shipper is null ? "" : $", journal shipped through record {shipper.LastShipped:N0}{(shipper.Stuck is null ? "" : " (STUCK: " + shipper.Stuck + ")")}")}"), stop).ConfigureAwait(false);
         return failure is null ? 0 : 4;
     }
 

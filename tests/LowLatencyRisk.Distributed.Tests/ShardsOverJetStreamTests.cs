@@ -311,7 +311,7 @@ public sealed class ShardsOverJetStreamTests
             await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
             Drain(shard0.Engine);
             Drain(shard1.Engine);
-            string story = $"killed {killed}; router retries {router.Retries} ({router.LastFailure}), bridge resumes {bridges[0].Resumes}/{bridges[1].Resumes} ({bridges[0].LastFailure ?? bridges[1].LastFailure}), redelivered {bridges[0].Redelivered}/{bridges[1].Redelivered}, released {router.Released} of {input.Count}, landed out of order {router.LandedOutOfOrder}, duplicates dropped by JetStream {router.Duplicates}; "
+            string story = $"killed {killed}; router retries {router.Retries} ({router.LastFailure}), bridge resumes {bridges[0].Resumes}/{bridges[1].Resumes} ({bridges[0].LastFailure ?? bridges[1].LastFailure}), redelivered {bridges[0].Redelivered}/{bridges[1].Redelivered}, released {router.Released} of {input.Count}, landed out of order {router.LandedOutOfOrder} (held by the bridges {bridges[0].HeldBack}/{bridges[1].HeldBack}, gaps accepted {bridges[0].GapsAccepted}/{bridges[1].GapsAccepted}), duplicates dropped by JetStream {router.Duplicates}; "
                 + $"engines read {shard0.Engine.Counters.Events}/{shard1.Engine.Counters.Events}, forwarded {bridges[0].Forwarded}/{bridges[1].Forwarded}, sequence gaps {shard0.Engine.Counters.SequenceGaps}/{shard1.Engine.Counters.SequenceGaps}, "
                 + $"duplicates {shard0.Engine.Counters.Rejects[(int)FeedReject.Duplicate]}/{shard1.Engine.Counters.Rejects[(int)FeedReject.Duplicate]} (the single engine {expected.Counters.Rejects[(int)FeedReject.Duplicate]}), stream {(await js.GetStreamAsync(config.FeedStream)).Info.State.Messages}";
             Assert.True(killed is not null, story);
@@ -384,5 +384,165 @@ public sealed class ShardsOverJetStreamTests
         Assert.True(b.ResumedAfter > 0, "the successor resumed after an acknowledged floor");
         Assert.True(EngineStateHash.Compute(engine.Machine) == want, $"every message applied once, in order: events {engine.Counters.Events}, duplicates {engine.Counters.Rejects[(int)FeedReject.Duplicate]}, gaps {engine.Counters.SequenceGaps}, resumed after {b.ResumedAfter}");
         Assert.Equal(0, engine.Counters.SequenceGaps); // in order: no producer sequence was skipped and applied out of turn
+    }
+    /// <summary>Publishes <paramref name="messages"/> to the feed stream in the given order, each on its shard's subject, as a router would have stored them.</summary>
+    private static async Task StoreAsync(NatsJSContext js, JetStreamSection config, ShardMap map, IEnumerable<byte[]> messages)
+    {
+        foreach (var m in messages)
+        {
+            int shard = map.Route(m);
+            string subject = shard < 0 ? config.BroadcastSubject : config.ShardSubject(shard);
+            (await js.PublishAsync(subject, m, opts: new NATS.Client.JetStream.NatsJSPubOpts { MsgId = JetStreamTopology.MessageId(m) })).EnsureSuccess();
+        }
+    }
+
+    private static int ProducerOf(byte[] m) => FeedMessageDescriptor.Header(m).ProducerId;
+
+    /// <summary>Two shards' bridges and engines run over the stream until both have read <paramref name="count"/> messages; returns the bridges.</summary>
+    private static async Task<FeedBridge[]> BridgeAsync(NatsJSContext js, JetStreamSection config, Shard shard0, Shard shard1, int count, TimeSpan holdLimit, Func<FeedBridge[], Task>? whileRunning = null)
+    {
+        var bridges = new[]
+        {
+            new FeedBridge(js, config, shard0.Ring.CreateMultiProducer(), FeedBridge.DurableName(0)) { HoldLimit = holdLimit },
+            new FeedBridge(js, config, shard1.Ring.CreateMultiProducer(), FeedBridge.DurableName(1)) { HoldLimit = holdLimit },
+        };
+        using var stop = new CancellationTokenSource();
+        var running = bridges.Select(b => Task.Run(() => b.RunAsync(stop.Token))).ToArray();
+        var watching = whileRunning is null ? Task.CompletedTask : Task.Run(() => whileRunning(bridges));
+        var clock = Stopwatch.StartNew();
+        while ((shard0.Engine.Counters.Events < count || shard1.Engine.Counters.Events < count || !watching.IsCompleted) && clock.Elapsed < Patience)
+        {
+            shard0.Engine.PollOnce();
+            shard1.Engine.PollOnce();
+            Assert.DoesNotContain(running, t => t.IsFaulted);
+            Assert.False(watching.IsFaulted, watching.Exception?.ToString());
+            await Task.Yield();
+        }
+
+        await watching;
+        await stop.CancelAsync();
+        await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+        Drain(shard0.Engine);
+        Drain(shard1.Engine);
+        Assert.Equal(count, shard0.Engine.Counters.Events);
+        Assert.Equal(count, shard1.Engine.Counters.Events);
+        return bridges;
+    }
+
+    [Fact]
+    public async Task AProducersMessagesStoredOutOfOrder_AreHeldByTheBridge_AndWrittenInSequence_SoNothingIsRefusedAsADuplicate()
+    {
+        // What a cluster's leader change can leave in the stream: the router's publish of a message
+        // refused, the next ones of its round stored, the refused one stored again after them. Here
+        // 20 stretches of three consecutive messages of the simulator's producer, the first a fill, are
+        // stored as (b, c, a): each shard's bridge holds b and c until a comes, then writes a, b, c.
+        using var server = LocalJetStreamServer.Start();
+        var config = new JetStreamSection { Url = server.Url, AckWindow = 128 };
+        var map = new ShardMap(1, 2, ShardRule.Modulo);
+        var input = Input(6_000);
+        var stored = new List<byte[]>(input);
+        int rotated = 0;
+        for (int i = 100; i + 2 < stored.Count && rotated < 20; i++)
+        {
+            if (ProducerOf(stored[i]) == 2 && ProducerOf(stored[i + 1]) == 2 && ProducerOf(stored[i + 2]) == 2 && FeedMessageDescriptor.Header(stored[i]).Type == FeedMessageType.Fill)
+            {
+                (stored[i], stored[i + 1], stored[i + 2]) = (stored[i + 1], stored[i + 2], stored[i]);
+                rotated++;
+                i += 250;
+            }
+        }
+
+        Assert.Equal(20, rotated);
+        await using var nats = await JetStreamTopology.ConnectAsync(config, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, config, CancellationToken.None);
+        await StoreAsync(js, config, map, stored);
+
+        using var shard0 = new Shard(map, 0);
+        using var shard1 = new Shard(map, 1);
+        var bridges = await BridgeAsync(js, config, shard0, shard1, input.Count, TimeSpan.FromSeconds(10));
+        var expected = Single(input);
+        for (int k = 0; k < 2; k++)
+        {
+            var engine = k == 0 ? shard0.Engine : shard1.Engine;
+            Assert.Equal(EngineStateHash.ComputeShard(expected, map, k), EngineStateHash.ComputeShard(engine.Machine, map, k));
+            Assert.Equal(expected.Counters.Rejects[(int)FeedReject.Duplicate], engine.Counters.Rejects[(int)FeedReject.Duplicate]);
+            Assert.Equal(40, bridges[k].HeldBack);
+            Assert.Equal(0, bridges[k].GapsAccepted);
+        }
+
+        // Negative control: the stored order fed straight to an engine loses the 20 late messages (refused as duplicates).
+        var unordered = Single(stored);
+        Assert.Equal(expected.Counters.Rejects[(int)FeedReject.Duplicate] + 20, unordered.Counters.Rejects[(int)FeedReject.Duplicate]);
+        Assert.Contains(Enumerable.Range(0, 2), k => EngineStateHash.ComputeShard(unordered, map, k) != EngineStateHash.ComputeShard(expected, map, k));
+    }
+
+    [Fact]
+    public async Task ARealGapInAProducersSequence_IsHeldOnlyUntilTheStreamMovesOn_WithNothingAcknowledgedPastIt()
+    {
+        // A message of the side producer never reaches the stream. Its later messages are held — the
+        // consumer's acknowledgement floor stays before the first of them, so a restarted bridge would
+        // meet them again — until the stream has moved two ack windows past the first, then written
+        // after a gap, which the engine counts.
+        using var server = LocalJetStreamServer.Start();
+        var config = new JetStreamSection { Url = server.Url, AckWindow = 128 };
+        var map = new ShardMap(1, 2, ShardRule.Modulo);
+        var input = Input(3_000);
+        int missing = input.FindIndex(1_000, m => ProducerOf(m) == 6);
+        var stored = input.Where((_, i) => i != missing).ToList();
+        int firstHeld = stored.FindIndex(missing, m => ProducerOf(m) == 6); // stream sequence firstHeld + 1
+        await using var nats = await JetStreamTopology.ConnectAsync(config, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, config, CancellationToken.None);
+        await StoreAsync(js, config, map, stored.Take(firstHeld + 100)); // the hold begins; the rest later
+
+        using var shard0 = new Shard(map, 0);
+        using var shard1 = new Shard(map, 1);
+        var bridges = await BridgeAsync(js, config, shard0, shard1, stored.Count, TimeSpan.FromSeconds(60), async b =>
+        {
+            var clock = Stopwatch.StartNew();
+            while (b.Any(x => x.LastStreamSequence < (ulong)firstHeld + 100) && clock.Elapsed < Patience)
+            {
+                await Task.Delay(20);
+            }
+
+            await Task.Delay(200);
+            Assert.True(b.All(x => x.HeldBack > 0 && x.GapsAccepted == 0), "held");
+            var consumer = await js.GetConsumerAsync(config.FeedStream, FeedBridge.DurableName(0));
+            Assert.True(consumer.Info.AckFloor.StreamSeq < (ulong)firstHeld + 1, $"ack floor {consumer.Info.AckFloor.StreamSeq} passed the first held message at {firstHeld + 1}");
+            await StoreAsync(js, config, map, stored.Skip(firstHeld + 100));
+        });
+
+        // The hold ends at the message two ack windows past the first held one: the side producer's
+        // messages from the first held through that one are written after it, in order.
+        int release = firstHeld + (2 * config.AckWindow) + 1;
+        bool moved(byte[] m, int i) => i >= firstHeld && i <= release && ProducerOf(m) == 6;
+        var expectedOrder = new List<byte[]>();
+        for (int i = 0; i < stored.Count; i++)
+        {
+            if (!moved(stored[i], i))
+            {
+                expectedOrder.Add(stored[i]);
+            }
+
+            if (i == release)
+            {
+                expectedOrder.AddRange(stored.Where((m, j) => moved(m, j)));
+            }
+        }
+
+        var expected = Single(expectedOrder);
+        for (int k = 0; k < 2; k++)
+        {
+            var engine = k == 0 ? shard0.Engine : shard1.Engine;
+            Assert.Equal(1, bridges[k].GapsAccepted);
+            Assert.Equal(stored.Where((m, i) => moved(m, i)).Count(), bridges[k].HeldBack);
+            Assert.Equal(EngineStateHash.ComputeShard(expected, map, k), EngineStateHash.ComputeShard(engine.Machine, map, k));
+            Assert.Equal(1, engine.Counters.SequenceGaps);
+            Assert.Equal(0, engine.Counters.Rejects[(int)FeedReject.Duplicate]);
+        }
+
+        var after = await js.GetConsumerAsync(config.FeedStream, FeedBridge.DurableName(0));
+        Assert.True(after.Info.AckFloor.StreamSeq >= (ulong)stored.Count - 1, $"acknowledged through the end once nothing is held ({after.Info.AckFloor.StreamSeq})");
     }
 }
