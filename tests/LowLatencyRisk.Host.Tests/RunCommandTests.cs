@@ -73,7 +73,7 @@ public partial class RunCommandTests
         Assert.True(breaches.Success, output);
         Assert.Equal(Number(breaches.Groups[2].Value), Number(breaches.Groups[1].Value));
         Assert.Contains("every shard holds what one engine holds over its accounts", output, StringComparison.Ordinal);
-        Assert.Contains("engine thread       0 bytes allocated by the engines and liquidators while the bridges ran beside them", output, StringComparison.Ordinal);
+        Assert.True(output.Contains("engine thread       0 bytes allocated by the engines and liquidators while the bridges ran beside them", StringComparison.Ordinal), output);
 
         // The firm: its accounts' summaries reached the aggregator, which moved their limits (confirmed
         // by later summaries) and kept their sum within the firm's; a downstream reader read the breaches.
