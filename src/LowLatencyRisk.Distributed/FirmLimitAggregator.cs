@@ -269,6 +269,9 @@ public sealed class FirmLimitAggregator
     /// <summary>Tests only, the negative control of the sum: counts a change in flight as in force at once (a lowering frees its room before the shard applied it).</summary>
     internal bool TrustChangesInFlight { get; init; }
 
+    /// <summary>The accounts of firm <paramref name="name"/>.</summary>
+    public IReadOnlyList<int> FirmAccounts(string name) => _firms.First(f => f.Section.Name == name).Section.Accounts;
+
     /// <summary>Every firm's numbers now.</summary>
     public IReadOnlyList<FirmStatus> Firms()
     {

@@ -319,8 +319,12 @@ internal static class ShardedRun
         var firm = aggregator.Firms()[0];
         var staleness = aggregator.Staleness;
         print(string.Create(Inv, $"risk summaries      {nodes.Sum(n => n.Summaries!.Published):N0} written by the shards ({nodes.Sum(n => n.Summaries!.Deferred):N0} times a sweep waited for room), {nodes.Sum(n => n.SummaryBridge!.Published):N0} published to the summary stream, {aggregator.SummariesRead:N0} read by the aggregator before it stopped; staleness when read p50 {staleness.ValueAtPercentile(50) / 1e6:F1} ms, p99 {staleness.ValueAtPercentile(99) / 1e6:F1} ms"));
-        print(string.Create(Inv, $"firm limit          {firm.Name} ({firm.Accounts} accounts across {map.Count} shards): usage {firm.Usage:N0} of {firm.Limit:N0}; {aggregator.ChangesPublished:N0} credit limit changes sent, {aggregator.ChangesConfirmed:N0} seen in force; the limits that may be in force sum to {(firm.Allocated is { } allocated ? allocated.ToString("N0", Inv) : "(not known)")}"));
-        bool firmOk = aggregator.Malformed == 0 && firm.Allocated is { } sum && sum <= firm.Limit + (firm.Accounts * FirmLimitAggregator.MinimumLimit);
+        // The safety property, read from the shards' own gates (not the aggregator's view, which may lag):
+        // the credit limits in force for the firm's accounts sum to at most the firm's limit.
+        var firmAccounts = aggregator.FirmAccounts(firm.Name);
+        double inForce = firmAccounts.Sum(a => nodes[map.ShardOf(a)].Engine.Machine.Gate!.CreditLimitOf(a));
+        print(string.Create(Inv, $"firm limit          {firm.Name} ({firm.Accounts} accounts across {map.Count} shards): usage {firm.Usage:N0} of {firm.Limit:N0}; {aggregator.ChangesPublished:N0} credit limit changes sent, {aggregator.ChangesConfirmed:N0} seen in force; the limits in force at the shards' gates sum to {inForce:N0}"));
+        bool firmOk = aggregator.Malformed == 0 && inForce <= firm.Limit + (firm.Accounts * FirmLimitAggregator.MinimumLimit);
         ok &= firmOk;
         print(string.Create(Inv, $"reference engine    one unsharded engine fed from the same stream by its own consumer: {reference.Engine.Counters.Events:N0} messages, {reference.Engine.Counters.BreachesPublished:N0} breaches"));
         bool breachesOk = breachStreamMessages == ringMessages;

@@ -86,7 +86,7 @@ public partial class RunCommandTests
         Assert.Matches(@"latency             read from the breach stream .*mark published → breach read p50 [\d.]+ ms", output);
     }
 
-    [GeneratedRegex(@"firm limit          demo-firm \(8 accounts across 2 shards\): usage [\d,]+ of ([\d,]+); ([\d,]+) credit limit changes sent, ([\d,]+) seen in force; the limits that may be in force sum to ([\d,]+)")]
+    [GeneratedRegex(@"firm limit          demo-firm \(8 accounts across 2 shards\): usage [\d,]+ of ([\d,]+); ([\d,]+) credit limit changes sent, ([\d,]+) seen in force; the limits in force at the shards' gates sum to ([\d,]+)")]
     private static partial Regex FirmLine();
 
     [Theory]
