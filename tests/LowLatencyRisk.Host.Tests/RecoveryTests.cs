@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using LowLatencyRisk.Testing;
 
@@ -207,12 +208,29 @@ public sealed partial class LiquidatorRestartTests : IDisposable
         // moments while orders flow — and restarted on its journal each time: it recovers, restores
         // the orders it had planned with their ids and announces them again; the liquidator, killed
         // once between, sends each id once. Every order any incarnation of the engine put on the
-        // breach ring is on the order ring exactly once.
-        string config = Path.Combine(_dir, "journaled.json");
+        // breach ring is on the order ring exactly once. A kill that lands when no order is
+        // outstanding proves little (nothing is announced again), so the scenario runs again with
+        // other random moments until one did (at most four times); every run must hold.
+        int seed = Environment.TickCount & 0xFFFF;
+        var random = new Random(seed);
+        int announcedAgain = 0;
+        for (int attempt = 1; attempt <= 4 && announcedAgain == 0; attempt++)
+        {
+            announcedAgain = KillEngineAndLiquidator(Path.Combine(_dir, $"attempt-{attempt}"), random, $"seed {seed}, attempt {attempt}");
+        }
+
+        Assert.True(announcedAgain > 0, $"seed {seed}: in four runs no engine kill caught an order outstanding (the test proved nothing)");
+    }
+
+    /// <summary>One run of the scenario above in <paramref name="dir"/>; checks exactly-once and returns how many orders recovered engines announced again.</summary>
+    private int KillEngineAndLiquidator(string dir, Random random, string story)
+    {
+        Directory.CreateDirectory(dir);
+        string config = Path.Combine(dir, "journaled.json");
         File.WriteAllText(config, $$"""
             {
               "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 300, "positionsPerAccount": 10, "collateralToMargin": 1.2 },
-              "rings": { "directory": "{{_dir}}", "feedCapacity": 1024, "breachCapacity": 65536 },
+              "rings": { "directory": "{{dir}}", "feedCapacity": 1024, "breachCapacity": 65536 },
               "engine": { "cpu": -1, "wait": "yielding", "warmupMessages": 0 },
               "liquidator": { "cpu": -1 },
               "journal": { "mode": "journal", "segmentMegabytes": 4 }
@@ -223,9 +241,6 @@ public sealed partial class LiquidatorRestartTests : IDisposable
         var liquidator = PeerProcess.StartDotnet("llr", "liquidator", "--config", config, "--quiet");
         liquidator.WaitForLine("llr liquidator: reading", TimeSpan.FromSeconds(60));
         using var simulate = PeerProcess.StartDotnet("llr", "simulate", "--config", config, "--events", "200000", "--duration", "300", "--rate", "40000", "--match-liquidations");
-        int seed = Environment.TickCount & 0xFFFF;
-        var random = new Random(seed);
-        string story = $"seed {seed}";
         try
         {
             foreach (string victim in (string[])["engine", "liquidator", "engine"])
@@ -262,17 +277,24 @@ public sealed partial class LiquidatorRestartTests : IDisposable
             engine.Dispose();
         }
 
-        var made = Orders(Path.Combine(_dir, "llr-breach"), Engine.Wire.BreachMessageDescriptor.SlotSize);
-        var sent = Orders(Path.Combine(_dir, "llr-liquidation-orders"), Engine.Wire.LiquidationOrderDescriptor.SlotSize);
-        _output.WriteLine($"{story}: {made.Count} orders on the breach ring ({made.Count - made.Distinct().Count()} announced again by a recovered engine), {sent.Count} sent");
+        var abandoned = new StrongBox<int>();
+        var made = Orders(Path.Combine(dir, "llr-breach"), Engine.Wire.BreachMessageDescriptor.SlotSize, abandoned);
+        var sent = Orders(Path.Combine(dir, "llr-liquidation-orders"), Engine.Wire.LiquidationOrderDescriptor.SlotSize, abandoned);
+        int again = made.Count - made.Distinct().Count();
+        _output.WriteLine($"{story}: {made.Count} orders on the breach ring ({again} announced again by a recovered engine), {sent.Count} sent; {abandoned.Value} slots claimed and never published by a killed writer");
         Assert.True(made.Count > 0, $"{story}: no liquidation order was made");
-        Assert.True(made.Count > made.Distinct().Count(), $"{story}: no recovered engine announced an order again (the engine kills missed the orders: the test proved nothing)");
         Assert.True(sent.Count == sent.Distinct().Count(), $"{story}: an order was sent twice"); // none sent twice
         Assert.True(made.Distinct().Order().SequenceEqual(sent.Order()), $"{story}: made {made.Distinct().Count()} distinct orders, sent {sent.Count}; missing {string.Join(", ", made.Distinct().Except(sent).Take(5))}, invented {string.Join(", ", sent.Except(made).Take(5))}");
+        return again;
     }
 
-    /// <summary>The (account, plan id) of every liquidation order published on a ring that has not wrapped.</summary>
-    private static List<(int Account, long PlanId)> Orders(string path, int slotSize)
+    /// <summary>
+    /// The (account, plan id) of every liquidation order published on a ring that has not wrapped. With
+    /// <paramref name="abandoned"/>, a slot claimed and never published (its writer SIGKILLed between the
+    /// two) is counted there instead of failing: what it would have held is announced again or decided
+    /// again by the writer's successor, which the comparison of made and sent orders checks.
+    /// </summary>
+    private static List<(int Account, long PlanId)> Orders(string path, int slotSize, StrongBox<int>? abandoned = null)
     {
         using var ring = Ipc.SharedRing.AttachMapped(path);
         long published = ring.ReadClaimSequence();
@@ -281,6 +303,12 @@ public sealed partial class LiquidatorRestartTests : IDisposable
         for (long k = 0; k < published; k++)
         {
             var p = ring.PublishedPayload(k);
+            if (p.IsEmpty && abandoned is not null)
+            {
+                abandoned.Value++;
+                continue;
+            }
+
             Assert.False(p.IsEmpty, $"{path}: slot {k} not published");
             if (p[0] == Engine.Wire.LiquidationOrderDescriptor.MessageType)
             {
