@@ -137,7 +137,7 @@ public sealed class FeedBridge
     /// <summary>Messages that arrived ahead of a missing sequence of their producer and were held until it came (or the hold limit passed).</summary>
     public long HeldBack => Volatile.Read(ref _heldBack);
 
-    /// <summary>Holds given up after <see cref="HoldLimit"/>: the missing sequence never came and the held messages were written after a gap.</summary>
+    /// <summary>Holds given up — the stream moved two ack windows past them, or <see cref="HoldLimit"/> passed: the missing sequence never came and the held messages were written after a gap.</summary>
     public long GapsAccepted => Volatile.Read(ref _gapsAccepted);
 
     private long _heldBack, _gapsAccepted;

@@ -110,8 +110,8 @@ public abstract class RingPublisher
 
         // A round, once begun, is sent whole, in ring order, without the caller's token: cancelling a
         // publish waiting for the connection could drop it while the ones behind it go out — a hole the
-        // retry would fill only behind later sequences (refused there as duplicates). A stop waits for
-        // the round's acks (bounded by the client's request timeout).
+        // retry would fill only behind later sequences (the shards' bridges then hold those back). A
+        // stop waits for the round's acks (bounded by the client's request timeout).
         for (int i = 0; i < n; i++)
         {
             var copy = _copies[i];
@@ -138,9 +138,9 @@ public abstract class RingPublisher
                     }
                 }
             }
-            catch (Exception e) when (failed is null)
+            catch (Exception e)
             {
-                failed = e; // every ack of the round is still observed, then the round fails whole
+                failed ??= e; // every ack of the round is still observed, then the round fails whole with the first failure
             }
             finally
             {

@@ -35,6 +35,7 @@ public sealed class RiskSummaryPublisher
     private readonly Last[] _last;
     private long _nextSweep;
     private int _cursor = -1; // −1: between sweeps
+    private bool _stalled;
 
     private struct Last
     {
@@ -104,7 +105,7 @@ public sealed class RiskSummaryPublisher
     /// <summary>Summaries written.</summary>
     public long Published { get; private set; }
 
-    /// <summary>Times the ring had no room (the sweep resumed at the same account later).</summary>
+    /// <summary>Times a sweep stopped because the ring had no room (it resumed at the same account once there was).</summary>
     public long Deferred { get; private set; }
 
     /// <summary>Sweeps completed (every owned account visited once).</summary>
@@ -136,9 +137,12 @@ public sealed class RiskSummaryPublisher
             {
                 if (!Visit(a, nowTicks, ref written))
                 {
-                    Deferred++;
+                    Deferred += _stalled ? 0 : 1; // once per stall, not once per duty cycle that finds the ring still full
+                    _stalled = true;
                     return written; // the ring is full: this account first, next time
                 }
+
+                _stalled = false;
             }
 
             _cursor++;

@@ -477,6 +477,34 @@ public sealed class ShardsOverJetStreamTests
         Assert.Contains(Enumerable.Range(0, 2), k => EngineStateHash.ComputeShard(unordered, map, k) != EngineStateHash.ComputeShard(expected, map, k));
     }
 
+    /// <summary>
+    /// The order a bridge writes <paramref name="stored"/> in when <paramref name="producer"/>'s messages
+    /// are held from stream index <paramref name="firstHeld"/>: the hold ends at the message two ack windows
+    /// past the first held one, and the producer's messages from the first held through that one are
+    /// written after it, in sequence order. Returns the order and how many were held.
+    /// </summary>
+    private static (List<byte[]> Order, int Held) HoldOrder(List<byte[]> stored, int firstHeld, int producer, int ackWindow)
+    {
+        int release = firstHeld + (2 * ackWindow) + 1;
+        bool Moved(byte[] m, int i) => i >= firstHeld && i <= release && ProducerOf(m) == producer;
+        var moved = stored.Where((m, i) => Moved(m, i)).OrderBy(m => FeedMessageDescriptor.Header(m).ProducerSequence).ToList();
+        var order = new List<byte[]>();
+        for (int i = 0; i < stored.Count; i++)
+        {
+            if (!Moved(stored[i], i))
+            {
+                order.Add(stored[i]);
+            }
+
+            if (i == release)
+            {
+                order.AddRange(moved);
+            }
+        }
+
+        return (order, moved.Count);
+    }
+
     [Fact]
     public async Task ARealGapInAProducersSequence_IsHeldOnlyUntilTheStreamMovesOn_WithNothingAcknowledgedPastIt()
     {
@@ -513,30 +541,13 @@ public sealed class ShardsOverJetStreamTests
             await StoreAsync(js, config, map, stored.Skip(firstHeld + 100));
         });
 
-        // The hold ends at the message two ack windows past the first held one: the side producer's
-        // messages from the first held through that one are written after it, in order.
-        int release = firstHeld + (2 * config.AckWindow) + 1;
-        bool moved(byte[] m, int i) => i >= firstHeld && i <= release && ProducerOf(m) == 6;
-        var expectedOrder = new List<byte[]>();
-        for (int i = 0; i < stored.Count; i++)
-        {
-            if (!moved(stored[i], i))
-            {
-                expectedOrder.Add(stored[i]);
-            }
-
-            if (i == release)
-            {
-                expectedOrder.AddRange(stored.Where((m, j) => moved(m, j)));
-            }
-        }
-
+        var (expectedOrder, held) = HoldOrder(stored, firstHeld, 6, config.AckWindow);
         var expected = Single(expectedOrder);
         for (int k = 0; k < 2; k++)
         {
             var engine = k == 0 ? shard0.Engine : shard1.Engine;
             Assert.Equal(1, bridges[k].GapsAccepted);
-            Assert.Equal(stored.Where((m, i) => moved(m, i)).Count(), bridges[k].HeldBack);
+            Assert.Equal(held, bridges[k].HeldBack);
             Assert.Equal(EngineStateHash.ComputeShard(expected, map, k), EngineStateHash.ComputeShard(engine.Machine, map, k));
             Assert.Equal(1, engine.Counters.SequenceGaps);
             Assert.Equal(0, engine.Counters.Rejects[(int)FeedReject.Duplicate]);
@@ -544,5 +555,39 @@ public sealed class ShardsOverJetStreamTests
 
         var after = await js.GetConsumerAsync(config.FeedStream, FeedBridge.DurableName(0));
         Assert.True(after.Info.AckFloor.StreamSeq >= (ulong)stored.Count - 1, $"acknowledged through the end once nothing is held ({after.Info.AckFloor.StreamSeq})");
+    }
+    [Fact]
+    public async Task AMessageWithACorruptSequenceFarAhead_IsHeldThenRefusedByTheEngine_AndHoldsBackNoValidMessage()
+    {
+        // One of the simulator's messages carries a sequence 2^30 ahead (corrupt), so its real sequence
+        // is missing from the stream: the bridge holds it and the producer's next ones (a gap) until the
+        // stream has moved two ack windows on, then writes them in sequence order; the engine applies the
+        // valid ones after a counted gap and refuses the corrupt one (a jump beyond its window). Nothing
+        // valid is lost or refused.
+        using var server = LocalJetStreamServer.Start();
+        var config = new JetStreamSection { Url = server.Url, AckWindow = 128 };
+        var map = new ShardMap(1, 2, ShardRule.Modulo);
+        var stored = Input(3_000).Select(m => (byte[])m.Clone()).ToList();
+        int corrupt = stored.FindIndex(1_000, m => ProducerOf(m) == 2 && FeedMessageDescriptor.Header(m).Type == FeedMessageType.Fill);
+        WireMessage.As<FeedHeader>(stored[corrupt]).ProducerSequence += 1L << 30; // beyond the engine's sequence window (2^20)
+        await using var nats = await JetStreamTopology.ConnectAsync(config, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, config, CancellationToken.None);
+        await StoreAsync(js, config, map, stored);
+
+        using var shard0 = new Shard(map, 0);
+        using var shard1 = new Shard(map, 1);
+        var bridges = await BridgeAsync(js, config, shard0, shard1, stored.Count, TimeSpan.FromSeconds(60));
+        var (order, held) = HoldOrder(stored, corrupt, 2, config.AckWindow);
+        var expected = Single(order);
+        Assert.Equal(1, expected.Counters.Rejects[(int)FeedReject.SequenceJump]);
+        for (int k = 0; k < 2; k++)
+        {
+            var engine = k == 0 ? shard0.Engine : shard1.Engine;
+            Assert.Equal(((long)held, 1L), (bridges[k].HeldBack, bridges[k].GapsAccepted));
+            Assert.Equal(1, engine.Counters.Rejects[(int)FeedReject.SequenceJump]);
+            Assert.Equal(0, engine.Counters.Rejects[(int)FeedReject.Duplicate]);
+            Assert.Equal(EngineStateHash.ComputeShard(expected, map, k), EngineStateHash.ComputeShard(engine.Machine, map, k));
+        }
     }
 }

@@ -15,8 +15,9 @@ public sealed class EngineServiceHardeningTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private LlrConfig Config(string counters = "llr-counters", string journal = "none", string fileMode = "0600", bool liquidation = true) => LlrConfig.Parse($$"""
+    private LlrConfig Config(string counters = "llr-counters", string journal = "none", string fileMode = "0600", bool liquidation = true, bool summaries = false) => LlrConfig.Parse($$"""
         {
+          "summaries": { "enabled": {{(summaries ? "true" : "false")}} },
           "liquidation": { "enabled": {{(liquidation ? "true" : "false")}} },
           "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 200, "positionsPerAccount": 10, "collateralToMargin": 1.3 },
           "limits": { "maxTrackedOrders": 1024 },
@@ -212,7 +213,7 @@ public sealed class EngineServiceHardeningTests : IDisposable
     public void EveryFileTheEngineCreates_HasTheConfiguredMode(string fileMode, UnixFileMode expected)
     {
         // Before: snapshots 0644, rings 0600, journal and counters 0640.
-        var c = Config(journal: "journal", fileMode: fileMode);
+        var c = Config(journal: "journal", fileMode: fileMode, summaries: true);
         using (var service = c.OpenEngine())
         {
             service.Snapshots!.TryCapture(service.Engine, service.Engine.Journal!.LastSequence);
@@ -223,6 +224,7 @@ public sealed class EngineServiceHardeningTests : IDisposable
         Assert.Contains(files, f => f.EndsWith(".llrs", StringComparison.Ordinal));
         Assert.Contains(files, f => f.EndsWith(".llrj", StringComparison.Ordinal));
         Assert.Contains(files, f => f.EndsWith(".lock", StringComparison.Ordinal));
+        Assert.Contains(files, f => f.EndsWith("llr-summaries", StringComparison.Ordinal)); // the summary ring (summaries.enabled) too
         Assert.True(files.Length >= 7, string.Join(", ", files));
         foreach (string f in files)
         {
