@@ -436,7 +436,40 @@ public static partial class PortfolioMargin
         return new Plan(config, now, underlyings, instruments, assets, accountIds, expiries) { Calibrations = calibrations };
     }
 
-    private static AccountResult? MarginAccount(PortfolioFile f, Plan plan, int a, List<string> errors, IScratchBooks? books, Lazy<string> parameters)
+    /// <summary>
+    /// Validates the file, builds each account's book exactly as <see cref="ComputeParsed"/> does and
+    /// hands it, still holding the account, to <paramref name="visit"/> with the account's result and
+    /// the map from the file's underlying index to the book's (the backtest re-prices these books).
+    /// <paramref name="adjust"/> may change the books' parameters (the backtest switches the dynamic
+    /// range off in them and drives the range itself). Throws <see cref="ConfigException"/>.
+    /// </summary>
+    internal static Plan VisitAccountBooks(PortfolioFile file, string source, Func<RiskConfig, RiskConfig>? adjust,
+        Action<int, AccountResult, RiskBook, IReadOnlyDictionary<int, int>> visit)
+    {
+        var errors = new List<string>();
+        var plan = Validate(file, errors);
+        if (errors.Count > 0 || plan is null)
+        {
+            throw new ConfigException(source, errors, "portfolio");
+        }
+
+        var used = adjust is null ? plan : plan with { Parameters = adjust(plan.Parameters) };
+        var parameters = new Lazy<string>(() => "", LazyThreadSafetyMode.None);
+        for (int a = 0; a < file.Accounts!.Length; a++)
+        {
+            int account = a;
+            var result = MarginAccount(file, used, a, errors, books: null, parameters, (book, local, r) => visit(account, r, book, local));
+            if (result is null || errors.Count > 0)
+            {
+                throw new ConfigException(source, errors, "portfolio");
+            }
+        }
+
+        return plan;
+    }
+
+    private static AccountResult? MarginAccount(PortfolioFile f, Plan plan, int a, List<string> errors, IScratchBooks? books, Lazy<string> parameters,
+        Action<RiskBook, Dictionary<int, int>, AccountResult>? keep = null)
     {
         var acct = f.Accounts![a];
         string name = acct.Name!;
@@ -490,7 +523,13 @@ public static partial class PortfolioMargin
 
         try
         {
-            return MarginAccount(f, plan, a, errors, book, mode, usedUnderlyings, usedInstruments, usedAssets, localUnderlying, localInstrument, localAsset);
+            var result = MarginAccount(f, plan, a, errors, book, mode, usedUnderlyings, usedInstruments, usedAssets, localUnderlying, localInstrument, localAsset);
+            if (result is not null && keep is not null)
+            {
+                keep(book, localUnderlying, result);
+            }
+
+            return result;
         }
         finally
         {

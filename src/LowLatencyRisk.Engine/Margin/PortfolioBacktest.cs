@@ -1,0 +1,274 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Risk;
+using LowLatencyRisk.Engine.Configuration;
+
+namespace LowLatencyRisk.Engine.Margin;
+
+/// <summary>
+/// <c>llr backtest</c>: did the margin cover the losses? A portfolio file's accounts, held as they
+/// are, are shocked by every h-day move of a price history, and each move's loss is compared with the
+/// initial margin the methodology held for that day.
+/// </summary>
+/// <remarks>
+/// <para>The test is the hypothetical-portfolio backtest (today's positions against history's moves,
+/// as a CCP runs it beside its actual-portfolio one). For each date t with a date t + h in the
+/// history, every underlying's index moves from the file's level S₀ to S₀ × close(t + h) / close(t)
+/// — all underlyings on the same dates, so history's correlations are kept — volatilities, time and
+/// everything else as in the file. The realised loss is the fall in the account's equity (positions'
+/// value and collateral, coin collateral moving with its index) computed by the account's own
+/// <see cref="RiskBook"/> (the engine's code path, full revaluation). The margin held is the book's
+/// initial margin at S₀ with the scan range in force at t: with <c>margin.dynamicRange</c> on, the
+/// range the engine's EWMA would have set after seeing the closes up to t (a tracking book fed the
+/// closes at each date's midnight UTC, so sampling, the daily cap, floor and ceiling are the engine's
+/// own); otherwise the file's range every day.</para>
+/// <para>An exceedance is a loss strictly above the margin. Coverage = 1 − exceedances / observations;
+/// Kupiec's proportion-of-failures test compares the exceedance rate with 1 − confidence (EMIR asks
+/// for a coverage of at least 99 %). Observations of overlapping horizons (h &gt; 1) are not
+/// independent and the pooled figure counts accounts as independent: the p-values then read
+/// optimistic, as they would in any such pooled test.</para>
+/// </remarks>
+public static class PortfolioBacktest
+{
+    /// <summary>Runs the backtest; throws <see cref="ConfigException"/> naming problems of the file, the history or their match.</summary>
+    /// <param name="portfolio">The portfolio file, parsed (<see cref="PortfolioMargin.ParsePortfolio"/>).</param>
+    /// <param name="source">The portfolio's name in problems.</param>
+    /// <param name="history">The closes.</param>
+    /// <param name="horizonDays">h: the days (rows of the history) a loss is measured over.</param>
+    /// <param name="confidence">The margin's target coverage (0.99).</param>
+    /// <param name="progress">Called after each account with (done, total); null for none.</param>
+    public static BacktestResult Run(PortfolioFile portfolio, string source, PriceHistory history, int horizonDays = 1, double confidence = 0.99,
+        Action<int, int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(portfolio);
+        ArgumentNullException.ThrowIfNull(history);
+        var problems = new List<string>();
+        if (horizonDays < 1 || horizonDays > 250)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"horizon: {horizonDays} days is not in 1..250"));
+        }
+
+        if (!(confidence is > 0.5 and < 1))
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"confidence: {confidence} is not in (0.5, 1)"));
+        }
+
+        if (history.Dates.Count < horizonDays + 1)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"{history.Source}: {history.Dates.Count} dates give no {horizonDays}-day move"));
+        }
+
+        // Every underlying of the file must have a column: a move left out would silently be "no move".
+        var underlyings = portfolio.Underlyings ?? [];
+        var columns = new int[underlyings.Length];
+        for (int g = 0; g < underlyings.Length; g++)
+        {
+            columns[g] = underlyings[g].Name is { } name ? history.ColumnOf(name) : -1;
+            if (columns[g] < 0 && underlyings[g].Name is not null)
+            {
+                problems.Add($"{history.Source}: no column for underlying '{underlyings[g].Name}' of {source} (the header names {string.Join(", ", history.Underlyings)})");
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ConfigException(source, problems, "backtest");
+        }
+
+        int observations = history.Dates.Count - horizonDays;
+        var accounts = new List<AccountBacktest>();
+        int total = portfolio.Accounts?.Length ?? 0;
+        bool dynamic = false;
+        double[][]? ranges = null; // by file underlying, then observation: the scan range in force at t
+        PortfolioMargin.VisitAccountBooks(portfolio, source, p =>
+        {
+            dynamic = p.DynamicRange.Enabled;
+            // No jump band: a backtest's moves are the point, not bad ticks to hold.
+            return p with { DynamicRange = DynamicRangeConfig.Off, IndexBand = 1e9 };
+        }, (a, result, book, local) =>
+        {
+            if (dynamic && ranges is null)
+            {
+                ranges = TrackRanges(portfolio, source, history, columns, observations);
+            }
+
+            accounts.Add(Account(portfolio, a, result, book, local, history, columns, horizonDays, confidence, observations, ranges));
+            progress?.Invoke(a + 1, total);
+        });
+
+        var held = accounts.Where(a => a.Observations > 0).ToArray();
+        long n = held.Sum(a => (long)a.Observations), x = held.Sum(a => (long)a.Exceedances);
+        var (lr, p) = n > 0 ? RiskMeasures.Kupiec(n, x, 1 - confidence) : (0.0, 1.0);
+        return new BacktestResult(history.Source, history.IsSynthetic, history.Dates[0], history.Dates[^1], horizonDays, confidence, dynamic, [.. accounts],
+            n, x, n > 0 ? 1 - ((double)x / n) : 1, lr, p);
+    }
+
+    /// <summary>
+    /// The scan range each underlying would have had at each observation date under the file's
+    /// dynamic range: a book holding the file's underlyings and no account is fed the closes at each
+    /// date's midnight UTC, exactly as the engine's index ticks would feed it.
+    /// </summary>
+    private static double[][] TrackRanges(PortfolioFile f, string source, PriceHistory history, int[] columns, int observations)
+    {
+        var errors = new List<string>();
+        var plan = PortfolioMargin.Validate(f, errors)!;
+        int n = f.Underlyings!.Length;
+        var tracker = new RiskBook(plan.Parameters with { MaxAccounts = 1, MaxUnderlyings = n, MaxInstruments = 1, MaxPositionsPerAccount = 1, MaxAssets = 1, IndexBand = 1e9 });
+        for (int g = 0; g < n; g++)
+        {
+            tracker.DefineUnderlying(g, f.Underlyings[g].Carry);
+            var calibration = plan.Calibrations.FirstOrDefault(c => c.Underlying == g, new UnderlyingCalibration(g, plan.Parameters.Grid.Calibration));
+            _ = tracker.SetScenarioCalibration(g, calibration.Parameters);
+        }
+
+        var ranges = new double[n][];
+        for (int g = 0; g < n; g++)
+        {
+            ranges[g] = new double[observations];
+        }
+
+        for (int t = 0; t < observations; t++)
+        {
+            long nanos = (history.Dates[t].ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc).Ticks - DateTime.UnixEpoch.Ticks) * 100;
+            for (int g = 0; g < n; g++)
+            {
+                var result = tracker.UpdateIndex(g, history.Closes[columns[g]][t], nanos);
+                if (result != MarkResult.Accepted)
+                {
+                    throw new ConfigException(source, [$"{history.Source}: the close of {f.Underlyings[g].Name} on {history.Dates[t]:yyyy-MM-dd} was refused by the range tracker ({result})"], "backtest");
+                }
+
+                ranges[g][t] = tracker.ScenarioCalibration(g).PriceScanRange;
+            }
+        }
+
+        return ranges;
+    }
+
+    private static AccountBacktest Account(PortfolioFile f, int a, AccountResult result, RiskBook book, IReadOnlyDictionary<int, int> local, PriceHistory history,
+        int[] columns, int horizon, double confidence, int observations, double[][]? ranges)
+    {
+        var entry = f.Accounts![a];
+        bool holds = (entry.Positions?.Length ?? 0) > 0;
+        var days = new BacktestDay[holds ? observations : 0];
+        if (!holds)
+        {
+            return new AccountBacktest(result.Account, 0, 0, 1, 0, 1, 0, result.InitialMargin, result.InitialMargin, days);
+        }
+
+        var files = local.OrderBy(kv => kv.Value).Select(kv => kv.Key).ToArray(); // book underlying → file underlying
+        var start = files.Select(g => f.Underlyings![g].Index!.Value).ToArray();
+        long now = book.NowNanos;
+        double equity = book.Equity(0), margin = book.InitialMargin(0);
+        int exceedances = 0;
+        double worst = double.NegativeInfinity;
+        for (int t = 0; t < observations; t++)
+        {
+            if (ranges is not null)
+            {
+                bool changed = false;
+                for (int l = 0; l < files.Length; l++)
+                {
+                    var calibration = book.ScenarioCalibration(l);
+                    double range = ranges[files[l]][t];
+                    if (calibration.PriceScanRange != range)
+                    {
+                        _ = book.SetScenarioCalibration(l, calibration with { PriceScanRange = range });
+                        changed = true;
+                    }
+                }
+
+                if (changed)
+                {
+                    book.Revalue();
+                    margin = book.InitialMargin(0);
+                }
+            }
+
+            for (int l = 0; l < files.Length; l++)
+            {
+                var column = history.Closes[columns[files[l]]];
+                Move(book, l, start[l] * (column[t + horizon] / column[t]), now);
+            }
+
+            book.Revalue();
+            double loss = equity - book.Equity(0);
+            for (int l = 0; l < files.Length; l++)
+            {
+                Move(book, l, start[l], now);
+            }
+
+            book.Revalue();
+            bool exceeded = loss > margin;
+            exceedances += exceeded ? 1 : 0;
+            worst = Math.Max(worst, loss);
+            days[t] = new BacktestDay(history.Dates[t], margin, loss, exceeded);
+        }
+
+        var (lr, p) = RiskMeasures.Kupiec(observations, exceedances, 1 - confidence);
+        return new AccountBacktest(result.Account, observations, exceedances, 1 - ((double)exceedances / observations), lr, p, worst,
+            days.Min(d => d.Margin), days.Max(d => d.Margin), days);
+    }
+
+    private static void Move(RiskBook book, int underlying, double index, long now)
+    {
+        var result = book.UpdateIndex(underlying, index, now);
+        if (result != MarkResult.Accepted)
+        {
+            throw new ConfigException("backtest", [string.Create(CultureInfo.InvariantCulture, $"an index of {index} was refused by the book ({result}): the move is beyond margin.maxPrice")], "backtest");
+        }
+    }
+}
+
+/// <summary>One observation: the margin held at the date and the loss over the horizon that followed.</summary>
+public sealed record BacktestDay(DateOnly Date, double Margin, double Loss, bool Exceeded);
+
+/// <summary>One account's backtest. An account without positions has no observation.</summary>
+public sealed record AccountBacktest(string Account, int Observations, int Exceedances, double Coverage, double KupiecLikelihoodRatio, double KupiecPValue,
+    double WorstLoss, double LowestMargin, double HighestMargin, BacktestDay[] Days);
+
+/// <summary>The backtest of a portfolio over a history.</summary>
+public sealed record BacktestResult(string History, bool Synthetic, DateOnly From, DateOnly To, int HorizonDays, double Confidence, bool DynamicRange,
+    AccountBacktest[] Accounts, long Observations, long Exceedances, double Coverage, double KupiecLikelihoodRatio, double KupiecPValue)
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>The expected exceedances at the confidence: (1 − confidence) × observations.</summary>
+    public double ExpectedExceedances => (1 - Confidence) * Observations;
+
+    /// <summary>The report as a table.</summary>
+    public string ToTable()
+    {
+        var b = new StringBuilder();
+        b.Append(Inv, $"history: {History}{(Synthetic ? " [SYNTHETIC]" : "")}\n");
+        b.Append(Inv, $"moves: {HorizonDays}-day, {From:yyyy-MM-dd} .. {To:yyyy-MM-dd}; margin: initial at today's market, scan range {(DynamicRange ? "from the EWMA on each date (margin.dynamicRange)" : "as in the file")}\n");
+        b.Append(Inv, $"{"account",-20} {"obs",6} {"exceed",7} {"coverage",9} {"kupiec LR",10} {"p-value",8} {"margin min",14} {"margin max",14} {"worst loss",14}\n");
+        foreach (var a in Accounts)
+        {
+            if (a.Observations == 0)
+            {
+                b.Append(Inv, $"{a.Account,-20} {"-",6} (no position)\n");
+                continue;
+            }
+
+            b.Append(Inv, $"{a.Account,-20} {a.Observations,6} {a.Exceedances,7} {a.Coverage,9:P2} {a.KupiecLikelihoodRatio,10:F3} {a.KupiecPValue,8:F4} {a.LowestMargin,14:N2} {a.HighestMargin,14:N2} {a.WorstLoss,14:N2}\n");
+        }
+
+        b.Append(Inv, $"{"all accounts",-20} {Observations,6} {Exceedances,7} {Coverage,9:P2} {KupiecLikelihoodRatio,10:F3} {KupiecPValue,8:F4}\n");
+        b.Append(Inv, $"expected at {Confidence:P1}: {ExpectedExceedances:F1} exceedances; coverage {(Coverage >= Confidence ? "meets" : "is below")} the target; Kupiec {(KupiecPValue < 0.05 ? "rejects" : "does not reject")} the exceedance rate at 5 %\n");
+        return b.ToString();
+    }
+
+    /// <summary>The report as JSON (dates yyyy-MM-dd; every number finite).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+}

@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Globalization;
+using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Margin;
+
+namespace LowLatencyRisk.Host;
+
+/// <summary><c>llr backtest PORTFOLIO.json --history CLOSES.csv | --synthetic</c>: did the margin cover history's moves?</summary>
+internal static class BacktestCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<string>("portfolio") { Description = "Portfolio file (JSON), as llr margin reads it; its margin.dynamicRange, when on, sets each date's scan range." };
+        var history = new Option<string?>("--history") { Description = "Daily closes (CSV: date,NAME,NAME… then yyyy-MM-dd,close,…), one column per underlying of the portfolio." };
+        var synthetic = new Option<bool>("--synthetic") { Description = "Generate a seeded GARCH(1,1)-t history instead (not market data; labelled so)." };
+        var days = new Option<int>("--days") { Description = "Dates of the synthetic history.", DefaultValueFactory = _ => 1000 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the synthetic history.", DefaultValueFactory = _ => 1 };
+        var writeHistory = new Option<string?>("--write-history") { Description = "Also write the history used as CSV (reproduces a synthetic run with --history)." };
+        var horizon = new Option<int>("--horizon") { Description = "Days each loss is measured over (the margin period of risk).", DefaultValueFactory = _ => 1 };
+        var confidence = new Option<double>("--confidence") { Description = "Target coverage; the exceedance rate Kupiec tests against is 1 − this.", DefaultValueFactory = _ => 0.99 };
+        var format = new Option<string>("--format") { Description = "table, json or both.", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json", "both");
+        var svg = new Option<string?>("--svg") { Description = "Also draw margin against realised loss per account (SVG), exceedances marked." };
+        var command = new Command("backtest", "Replay a price history's moves through a portfolio's margin: exceedances, coverage and Kupiec's test per account and overall.")
+        {
+            file, history, synthetic, days, seed, writeHistory, horizon, confidence, format, svg,
+        };
+        command.SetAction(parse => Execute(new Arguments(parse.GetValue(file)!, parse.GetValue(history), parse.GetValue(synthetic), parse.GetValue(days), parse.GetValue(seed),
+            parse.GetValue(writeHistory), parse.GetValue(horizon), parse.GetValue(confidence), parse.GetValue(format)!, parse.GetValue(svg)), Console.Out, Console.Error));
+        return command;
+    }
+
+    internal sealed record Arguments(string Portfolio, string? History, bool Synthetic, int Days, int Seed, string? WriteHistory, int Horizon, double Confidence, string Format, string? Svg);
+
+    /// <summary>The command's work, writers given (tests run it in-process): 0, or 2 for bad input.</summary>
+    internal static int Execute(Arguments args, TextWriter stdout, TextWriter stderr)
+    {
+        if ((args.History is null) == !args.Synthetic)
+        {
+            stderr.WriteLine("llr backtest: give either --history FILE (daily closes, CSV) or --synthetic (a generated history); no market data ships with the product");
+            return 2;
+        }
+
+        if (args.Synthetic && args.Days is < 2 or > PriceHistory.MaxDays)
+        {
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"llr backtest: --days {args.Days} is not in 2..{PriceHistory.MaxDays}"));
+            return 2;
+        }
+
+        if (PortfolioMargin.ReadFile(args.Portfolio, out string json) is { } problem)
+        {
+            stderr.WriteLine($"llr backtest: {args.Portfolio}: {problem}");
+            return 2;
+        }
+
+        try
+        {
+            var portfolio = PortfolioMargin.ParsePortfolio(json, args.Portfolio);
+            PriceHistory prices;
+            if (args.History is { } path)
+            {
+                if (PortfolioMargin.ReadFile(path, out string csv) is { } bad)
+                {
+                    stderr.WriteLine($"llr backtest: {path}: {bad}");
+                    return 2;
+                }
+
+                prices = PriceHistory.ParseCsv(csv, path);
+            }
+            else
+            {
+                var underlyings = portfolio.Underlyings ?? [];
+                if (underlyings.Any(u => u.Name is null || u.Index is not > 0))
+                {
+                    // The portfolio's own validation below names the field; a history cannot start without the indices.
+                    PortfolioMargin.Compute(json, args.Portfolio);
+                }
+
+                prices = PriceHistory.Synthetic([.. underlyings.Select(u => u.Name!)], [.. underlyings.Select(u => u.Index!.Value)], new DateOnly(2001, 1, 1), args.Days, args.Seed, new GarchParameters());
+            }
+
+            if (args.WriteHistory is { } output)
+            {
+                File.WriteAllText(output, prices.ToCsv());
+            }
+
+            var result = PortfolioBacktest.Run(portfolio, args.Portfolio, prices, args.Horizon, args.Confidence);
+            if (args.Format is "table" or "both")
+            {
+                stdout.Write(result.ToTable());
+            }
+
+            if (args.Format is "json" or "both")
+            {
+                stdout.WriteLine(result.ToJson());
+            }
+
+            if (args.Svg is { } picture)
+            {
+                File.WriteAllText(picture, Operations.BacktestChart.Render(result));
+            }
+
+            return 0;
+        }
+        catch (ConfigException e)
+        {
+            stderr.WriteLine($"llr backtest: {e.Message}");
+            return 2;
+        }
+    }
+}
