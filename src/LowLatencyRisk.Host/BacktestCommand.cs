@@ -84,7 +84,28 @@ internal static class BacktestCommand
                 File.WriteAllText(output, prices.ToCsv());
             }
 
-            var result = PortfolioBacktest.Run(portfolio, args.Portfolio, prices, args.Horizon, args.Confidence);
+            // Progress on the terminal (stderr, redrawn in place at most five times a second) for books
+            // of many accounts; the time taken always, on stderr, so stdout stays the report.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            long lastDrawn = 0;
+            bool terminal = !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error);
+            void Progress(int done, int total)
+            {
+                if (terminal && (clock.ElapsedMilliseconds - lastDrawn >= 200 || done == total))
+                {
+                    lastDrawn = clock.ElapsedMilliseconds;
+                    int width = 30, filled = total == 0 ? width : done * width / total;
+                    stderr.Write(string.Create(CultureInfo.InvariantCulture, $"\r[{new string('#', filled)}{new string('.', width - filled)}] {done:N0}/{total:N0} accounts, {clock.Elapsed.TotalSeconds:F1} s"));
+                    if (done == total)
+                    {
+                        stderr.WriteLine();
+                    }
+                }
+            }
+
+            var result = PortfolioBacktest.Run(portfolio, args.Portfolio, prices, args.Horizon, args.Confidence, Progress);
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"llr backtest: {result.Accounts.Length:N0} accounts over {prices.Dates.Count:N0} dates ({result.Observations:N0} observations) in {clock.Elapsed.TotalSeconds:F2} s"));
             if (args.Format is "table" or "both")
             {
                 stdout.Write(result.ToTable());

@@ -153,6 +153,21 @@ public sealed class BacktestTests
     }
 
     [Fact]
+    public void TheAntiProcyclicalityOptions_ComeFromTheFile_AndABadOneIsRefusedByPath()
+    {
+        // A 25 % weight on a stressed 6 % a day: day 0's variance 0.75 × 0.03² + 0.25 × 0.06² = 0.001575,
+        // range 2.33 × √0.001575 × √2 × 1.25 = 0.163464 — margin 16.35 where the seed alone gives 12.36
+        // (with the buffer released in stress on, the first sample still starts with the buffer built).
+        const string Weighted = "\"dynamicRange\": { \"enabled\": true, \"maxDailyIncrease\": 10, \"releaseBufferInStress\": true, \"stressedWeight\": 0.25, \"stressedDailyVolatility\": 0.06 }";
+        var result = PortfolioBacktest.Run(PortfolioMargin.ParsePortfolio(Portfolio(Weighted)), "t", PriceHistory.ParseCsv(Closes(10, _ => 1.01), "c.csv"));
+        Assert.Equal(100 * 2.33 * Math.Sqrt(0.001575) * Math.Sqrt(2) * 1.25, result.Accounts[0].Days[0].Margin, 9);
+        Assert.Equal(16.3464, result.Accounts[0].Days[0].Margin, 3);
+
+        var e = Assert.Throws<ConfigException>(() => PortfolioMargin.Compute(Portfolio("\"dynamicRange\": { \"enabled\": true, \"stressedWeight\": 0.1, \"stressedDailyVolatility\": 0.06 }"), "t"));
+        Assert.Contains("margin.dynamicRange.stressedWeight: must be 0 (off) or in [0.25, 1]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AnUnderlyingWithoutAColumn_AndTooShortAHistory_AreRefusedByName()
     {
         var portfolio = PortfolioMargin.ParsePortfolio(Portfolio());

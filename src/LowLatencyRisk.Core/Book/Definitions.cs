@@ -345,6 +345,26 @@ public sealed record DynamicRangeConfig
     /// <summary>Anti-procyclicality buffer held in calm markets (EMIR Art. 28: at least 25 %): the range is k σ √MPOR × (1 + buffer).</summary>
     public double Buffer { get; init; } = 0.25;
 
+    /// <summary>
+    /// EMIR Art. 28(1)(a): the buffer is released in stress. Off (the default), the range is always
+    /// k σ √MPOR × (1 + buffer). On, a rise of the unbuffered range k σ √MPOR is absorbed by the buffer
+    /// already held: the range is min(k σ √MPOR × (1 + buffer), max(k σ √MPOR, the range in force)) — it
+    /// stays put while the rise fits in the buffer, follows k σ √MPOR once the buffer is used up, and
+    /// after the stress falls only when the buffered range comes down to it (so the buffer rebuilds
+    /// before the margin falls). The first sample starts with the buffer built.
+    /// </summary>
+    public bool ReleaseBufferInStress { get; init; }
+
+    /// <summary>
+    /// EMIR Art. 28(1)(b): a weight w (at least 0.25 when used; 0 = off) on stressed observations. The
+    /// variance the range uses is (1 − w) σ²_EWMA + w σ²_stressed, σ_stressed = <see cref="StressedDailyVolatility"/>
+    /// (a stressed period's daily volatility, measured on its history by the venue).
+    /// </summary>
+    public double StressedWeight { get; init; }
+
+    /// <summary>The stressed period's daily volatility the <see cref="StressedWeight"/> applies to (required with it).</summary>
+    public double StressedDailyVolatility { get; init; }
+
     /// <summary>The range never falls below this (a floor, e.g. from a long look-back).</summary>
     public double Floor { get; init; } = 0.05;
 
@@ -374,5 +394,8 @@ public sealed record DynamicRangeConfig
         Require(Floor is > 0 and < 1, nameof(Floor), "must be in (0, 1)");
         Require(Ceiling > Floor && Ceiling < 1, nameof(Ceiling), "must be above the floor and below 1");
         Require(MaxDailyIncrease is > 0 and <= 10, nameof(MaxDailyIncrease), "must be in (0, 10]");
+        Require(StressedWeight == 0 || StressedWeight is >= 0.25 and <= 1, nameof(StressedWeight), "must be 0 (off) or in [0.25, 1] (EMIR Art. 28(1)(b): at least 25 %)");
+        Require(StressedWeight == 0 ? StressedDailyVolatility == 0 : StressedDailyVolatility is > 0 and < 1, nameof(StressedDailyVolatility),
+            "must be in (0, 1) with a stressed weight, and left out without one");
     }
 }

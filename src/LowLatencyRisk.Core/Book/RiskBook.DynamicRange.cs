@@ -4,8 +4,10 @@ namespace LowLatencyRisk.Core.Book;
 /// Dynamic scan ranges: per underlying an EWMA of squared index log returns sampled on business
 /// time, σ²ₜ = λσ²ₜ₋₁ + (1 − λ)r²ₜ, and from it the price scan range
 /// clamp(k × σ_day × √MPOR × (1 + buffer), floor, ceiling), rising by at most the daily cap. A change
-/// recalibrates the underlying like a vol tick (<see cref="SetScenarioCalibration"/>). O(1) per
-/// index tick, nothing allocated.
+/// recalibrates the underlying like a vol tick (<see cref="SetScenarioCalibration"/>). Two of EMIR
+/// Art. 28's anti-procyclicality options are switchable (<see cref="DynamicRangeConfig.ReleaseBufferInStress"/>,
+/// <see cref="DynamicRangeConfig.StressedWeight"/>); the floor is the third. O(1) per index tick,
+/// nothing allocated.
 /// </content>
 public partial class RiskBook<TMargin>
     where TMargin : struct, IMarginMethodology
@@ -40,7 +42,7 @@ public partial class RiskBook<TMargin>
             _sampleNanos[u] = nanos;
             _rangeDay[u] = nanos / NanosPerDay;
             _dayStartRange[u] = _calibration[u].PriceScanRange;
-            UpdateDynamicRange(u, nanos);
+            UpdateDynamicRange(u, nanos, seeding: true);
             return;
         }
 
@@ -57,7 +59,7 @@ public partial class RiskBook<TMargin>
         UpdateDynamicRange(u, nanos);
     }
 
-    private void UpdateDynamicRange(int u, long nanos)
+    private void UpdateDynamicRange(int u, long nanos, bool seeding = false)
     {
         var d = _config.DynamicRange;
         long day = nanos / NanosPerDay;
@@ -68,8 +70,18 @@ public partial class RiskBook<TMargin>
             _dayStartRange[u] = current;
         }
 
-        double dailyVolatility = Math.Sqrt(_ewmaVariance[u] * NanosPerDay / d.SampleIntervalNanos);
-        double target = d.Multiplier * dailyVolatility * Math.Sqrt(d.MarginPeriodDays) * (1 + d.Buffer);
+        double dailyVariance = _ewmaVariance[u] * NanosPerDay / d.SampleIntervalNanos;
+        if (d.StressedWeight > 0)
+        {
+            dailyVariance = ((1 - d.StressedWeight) * dailyVariance) + (d.StressedWeight * d.StressedDailyVolatility * d.StressedDailyVolatility);
+        }
+
+        double unbuffered = d.Multiplier * Math.Sqrt(dailyVariance) * Math.Sqrt(d.MarginPeriodDays);
+        // Released in stress, the buffer already held absorbs a rise; the first sample starts with the
+        // buffer built (the grid's range before it is no buffer to release).
+        double target = d.ReleaseBufferInStress && !seeding
+            ? Math.Min(unbuffered * (1 + d.Buffer), Math.Max(unbuffered, current))
+            : unbuffered * (1 + d.Buffer);
         double range = Math.Min(Math.Clamp(target, d.Floor, d.Ceiling), _dayStartRange[u] * (1 + d.MaxDailyIncrease));
         range = Math.Max(range, d.Floor);
         if (range != current)

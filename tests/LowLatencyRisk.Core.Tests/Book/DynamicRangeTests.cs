@@ -14,13 +14,14 @@ public class DynamicRangeTests
     private const long Day = 86_400_000_000_000;
     private const long T0 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
 
-    private static RiskBook Book(long interval = Day)
+    private static RiskBook Book(long interval = Day, Func<DynamicRangeConfig, DynamicRangeConfig>? with = null)
     {
+        var range = new DynamicRangeConfig { Enabled = true, SampleIntervalNanos = interval, SeedDailyVolatility = 0.02 };
         var book = new RiskBook(new RiskConfig
         {
             MaxUnderlyings = 1, MaxInstruments = 4, MaxAccounts = 2, MaxPositionsPerAccount = 4, MaxAssets = 1, IndexBand = 0.5,
             Grid = ScenarioGrid.CmeSpan16(0.15, 0.25),
-            DynamicRange = new DynamicRangeConfig { Enabled = true, SampleIntervalNanos = interval, SeedDailyVolatility = 0.02 },
+            DynamicRange = with is null ? range : with(range),
         });
         book.DefineUnderlying(0);
         book.DefineInstrument(0, new InstrumentSpec(InstrumentKind.Perpetual, 0, 0, 0, 1, 0.01, 0.001));
@@ -135,9 +136,99 @@ public class DynamicRangeTests
         }, warmUp: 20, iterations: 200);
     }
 
+    /// <summary>The unbuffered range k σ √MPOR = 2.33 σ √2 for a daily variance.</summary>
+    private static double Unbuffered(double variance) => 2.33 * Math.Sqrt(variance) * Math.Sqrt(2);
+
+    [Fact]
+    public void TheBufferReleasedInStress_AbsorbsARise_ThenFollowsTheUnbufferedRange_AndRebuildsBeforeFalling()
+    {
+        // Floor 0.01 and a cap of ×11 a day keep the floor and the cap out of the way; the rule under test:
+        // range = min(1.25 U, max(U, range in force)), U = 2.33 σ √2.
+        var released = Book(with: c => c with { ReleaseBufferInStress = true, Floor = 0.01, MaxDailyIncrease = 10 });
+        var held = Book(with: c => c with { Floor = 0.01, MaxDailyIncrease = 10 }); // the negative control: buffer always held
+        double price = 100;
+        void Tick(int day, double move)
+        {
+            price *= move;
+            Assert.Equal(MarkResult.Accepted, released.UpdateIndex(0, price, T0 + (day * Day)));
+            Assert.Equal(MarkResult.Accepted, held.UpdateIndex(0, price, T0 + (day * Day)));
+        }
+
+        double Range(RiskBook b) => b.ScenarioCalibration(0).PriceScanRange;
+
+        // Day 0: σ = 0.02, U₀ = 2.33 × 0.02 × √2 = 0.0659024; the grid's 0.15 is in force, so
+        // min(1.25 U₀, max(U₀, 0.15)) = 1.25 U₀ = 0.0823779: calm, the buffer held.
+        Tick(0, 1);
+        Assert.Equal(0.0823779400082328, Range(released), 12);
+        Assert.Equal(Range(held), Range(released), 15);
+
+        // Day 1, +4 %: σ² = 0.94 × 0.0004 + 0.06 (ln 1.04)² = 0.000468296; U₁ = 0.0713068 is above U₀ but
+        // below the 0.0823779 in force: the buffer absorbs it, the range stays. Held: 1.25 U₁ = 0.0891335.
+        Tick(1, 1.04);
+        double v1 = (0.94 * 0.0004) + (0.06 * Math.Log(1.04) * Math.Log(1.04));
+        Assert.Equal(0.0823779400082328, Range(released), 12);
+        Assert.Equal(1.25 * Unbuffered(v1), Range(held), 12);
+        Assert.Equal(0.0891335, Range(held), 6);
+
+        // Day 2, −15 %: σ² = 0.94 × 0.000468299 + 0.06 (ln 0.85)² = 0.00202494; U₂ = 0.148278 passes the
+        // range in force: the buffer is used up and the range is U₂ itself. Held: 1.25 U₂ = 0.185348.
+        Tick(2, 0.85);
+        double v2 = (0.94 * v1) + (0.06 * Math.Log(0.85) * Math.Log(0.85));
+        Assert.Equal(Unbuffered(v2), Range(released), 12);
+        Assert.Equal(0.148278, Range(released), 6);
+        Assert.Equal(1.25 * Unbuffered(v2), Range(held), 12);
+
+        // Then no move: σ² falls by 0.94 a day, U by √0.94. The range stays at U₂ until 1.25 U falls below
+        // it, after n days with 1.25 × 0.94^(n/2) < 1: n > 2 ln 1.25 / −ln 0.94 = 7.21, i.e. day 10; from
+        // then on it follows 1.25 U down. Held falls from day 3.
+        double v = v2;
+        for (int day = 3; day <= 20; day++)
+        {
+            Tick(day, 1);
+            v *= 0.94;
+            double expected = day < 10 ? Unbuffered(v2) : 1.25 * Unbuffered(v);
+            Assert.True(Math.Abs(expected - Range(released)) < 1e-12, $"day {day}: {Range(released)}, expected {expected}");
+            Assert.Equal(1.25 * Unbuffered(v), Range(held), 12);
+        }
+
+    }
+
+    [Fact]
+    public void AWeightOnStressedObservations_KeepsTheRangeAboveItsShareOfTheStressedVolatility()
+    {
+        // w = 0.25 on a stressed 6 % a day: the variance used is 0.75 σ² + 0.25 × 0.0036.
+        var weighted = Book(with: c => c with { StressedWeight = 0.25, StressedDailyVolatility = 0.06 });
+        var plain = Book(); // the negative control
+        // Day 0: 0.75 × 0.0004 + 0.0009 = 0.0012, σ = 0.0346410; range 2.33 × 0.0346410 × √2 × 1.25 = 0.142683
+        // (the plain book: 0.0823779).
+        weighted.UpdateIndex(0, 100, T0);
+        plain.UpdateIndex(0, 100, T0);
+        Assert.Equal(2.33 * Math.Sqrt(0.0012) * Math.Sqrt(2) * 1.25, weighted.ScenarioCalibration(0).PriceScanRange, 12);
+        Assert.Equal(0.142683, weighted.ScenarioCalibration(0).PriceScanRange, 6);
+        Assert.Equal(0.0823779400082328, plain.ScenarioCalibration(0).PriceScanRange, 12);
+        Assert.Equal(0.02, weighted.EwmaDailyVolatility(0), 12); // the EWMA itself is not weighted
+
+        // 200 days without a move: σ²_EWMA = 0.0004 × 0.94²⁰⁰ ≈ 1.6e-9, so the range tends to the stressed
+        // share alone, 2.33 × √0.0009 × √2 × 1.25 = 0.123567 (0.1235669 + the EWMA's residue) — where the plain book sits on its floor 0.05.
+        for (int day = 1; day <= 200; day++)
+        {
+            weighted.UpdateIndex(0, 100, T0 + (day * Day));
+            plain.UpdateIndex(0, 100, T0 + (day * Day));
+            Assert.True(weighted.ScenarioCalibration(0).PriceScanRange >= 0.1235668);
+        }
+
+        Assert.Equal(2.33 * Math.Sqrt(0.0009 + (0.75 * 0.0004 * Math.Pow(0.94, 200))) * Math.Sqrt(2) * 1.25, weighted.ScenarioCalibration(0).PriceScanRange, 12);
+        Assert.Equal(0.123567, weighted.ScenarioCalibration(0).PriceScanRange, 6);
+        Assert.Equal(0.05, plain.ScenarioCalibration(0).PriceScanRange, 15);
+    }
+
     [Fact]
     public void BadSettings_AreRefusedByField()
     {
+        Assert.Equal("StressedWeight", Assert.Throws<ArgumentException>(() => new DynamicRangeConfig { StressedWeight = 0.1, StressedDailyVolatility = 0.05 }.Validate()).ParamName);
+        Assert.Equal("StressedDailyVolatility", Assert.Throws<ArgumentException>(() => new DynamicRangeConfig { StressedWeight = 0.25 }.Validate()).ParamName);
+        Assert.Equal("StressedDailyVolatility", Assert.Throws<ArgumentException>(() => new DynamicRangeConfig { StressedDailyVolatility = 0.05 }.Validate()).ParamName);
+        new DynamicRangeConfig { StressedWeight = 0.25, StressedDailyVolatility = 0.05, ReleaseBufferInStress = true }.Validate();
         Assert.Equal("Floor", Assert.Throws<ArgumentException>(() => new DynamicRangeConfig { Floor = 0 }.Validate()).ParamName);
         Assert.Equal("Ceiling", Assert.Throws<ArgumentException>(() => new DynamicRangeConfig { Ceiling = 0.04 }.Validate()).ParamName);
         Assert.Equal("LambdaPerDay", Assert.Throws<ArgumentException>(() => new DynamicRangeConfig { LambdaPerDay = 1 }.Validate()).ParamName);
