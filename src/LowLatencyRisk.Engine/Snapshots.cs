@@ -26,7 +26,7 @@ public sealed class SnapshotStore : IDisposable
     /// <summary>"LLRSNAP1".</summary>
     public const ulong Magic = 0x3150414E53524C4C;
     /// <summary>Format version.</summary>
-    public const int Version = 11; // 2: breaches wait one per account (coalesced), producer epochs; 3: account totals keep the sum of underlying requirements (margin methodology seam); 4: account margin modes (mode, maintenance sums, isolation links); 5: portfolio component inputs (terms, tier deltas, instrument tiers); 6: the gate's open-order limits and counts, daily loss limits and baselines per account; 7: outstanding liquidation orders per account; 8: the insurance fund, deleverage orders; 9: perpetual funding (last funding time per instrument, payments still settling, totals); 10: scenario calibration per underlying; 11: EWMA volatility and dynamic scan range state per underlying
+    public const int Version = 12; // 2: breaches wait one per account (coalesced), producer epochs; 3: account totals keep the sum of underlying requirements (margin methodology seam); 4: account margin modes (mode, maintenance sums, isolation links); 5: portfolio component inputs (terms, tier deltas, instrument tiers); 6: the gate's open-order limits and counts, daily loss limits and baselines per account; 7: outstanding liquidation orders per account; 8: the insurance fund, deleverage orders; 9: perpetual funding (last funding time per instrument, payments still settling, totals); 10: scenario calibration per underlying; 11: EWMA volatility and dynamic scan range state per underlying; 12: the current funding rate per instrument and the funding provision per account × underlying
     /// <summary>Header bytes.</summary>
     public const int HeaderLength = 64;
 

@@ -79,6 +79,7 @@ public static class RiskBookVerifier
         var method = book.Methodology;
         MarginMode mode = book.Mode(account);
         double positionInitial = 0, positionMaintenance = 0; // standard and isolated: Σ per position
+        double provision = 0; // the funding provision: what each paying perpetual would pay in the next interval at its current rate
         PortfolioComponents? components = method.Components;
         var tierDeltas = new double[underlyings][];
         for (int u = 0; u < underlyings; u++)
@@ -143,6 +144,10 @@ public static class RiskBookVerifier
             var own = method.Position(new PositionTerms(spec.Kind, q, mark, m, index, spec.Strike));
             positionInitial += own.Initial;
             positionMaintenance += own.Maintenance;
+            if (book.Config.FundingProvision && spec.Kind == InstrumentKind.Perpetual)
+            {
+                provision += Math.Max(0, q * m * mark * book.FundingRateOf(instrument));
+            }
 
             ScalarRow(book, calculators[spec.Underlying], instrument, row);
             for (int j = 0; j < row.Length; j++)
@@ -270,13 +275,13 @@ public static class RiskBookVerifier
 
         if (mode == MarginMode.Portfolio)
         {
-            double initial = method.AccountInitial(requirements);
+            double initial = method.AccountInitial(requirements + provision);
             result.InitialMargin = initial;
             result.MaintenanceMargin = method.Maintenance(initial);
         }
         else
         {
-            result.InitialMargin = positionInitial;
+            result.InitialMargin = positionInitial + provision;
             result.MaintenanceMargin = positionMaintenance;
         }
 

@@ -62,6 +62,28 @@ public sealed partial class LiquidationOrderTests
         Assert.Equal((1L, 2L), (c.FundingEvents, c.FundingPayments));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WithTheFundingProvision_TheNextPaymentTipsTheLongIntoMarginCall(bool provision)
+    {
+        var rig = NewRig(NewBook(accounts: 3, fundingProvision: provision));
+        // Long 10 at 30,000: IM 45,000 on 45,100 of collateral (healthy by 100).
+        Account(rig, 0, 45_100, 10, 30_000);
+        rig.Settle();
+        Assert.Equal(MarginState.Healthy, rig.Book.State(0));
+
+        // 2 bp: the long pays 10 × 30,000 × 0.0002 = 60 (equity 45,040, still above 45,000). With the
+        // provision the next interval's 60 at the same rate joins IM: 45,060 > 45,040 — margin call;
+        // without it (the control) the account stays healthy.
+        Funding(rig, 0, 0.0002, EightHours, T0 + EightHours);
+        rig.Settle();
+        Assert.Equal(45_040, rig.Book.Equity(0), 6);
+        Assert.Equal(provision ? 45_060 : 45_000, rig.Book.InitialMargin(0), 6);
+        Assert.Equal(provision ? 60 : 0, rig.Book.FundingProvision(0), 9);
+        Assert.Equal(provision ? MarginState.MarginCall : MarginState.Healthy, rig.Book.State(0));
+    }
+
     [Fact]
     public void FundingPayments_SurviveAJournalReplay()
     {

@@ -36,12 +36,13 @@ public sealed partial class LiquidationOrderTests : IDisposable
         }
     }
 
-    private static RiskBook NewBook(int accounts = 2)
+    private static RiskBook NewBook(int accounts = 2, bool fundingProvision = false)
     {
         var book = new RiskBook(new RiskConfig
         {
             MaxUnderlyings = 1, MaxInstruments = 4, MaxAccounts = accounts, MaxPositionsPerAccount = 4, MaxAssets = 1,
             Grid = ScenarioGrid.CmeSpan16(0.15, 0.25),
+            FundingProvision = fundingProvision,
         });
         book.DefineUnderlying(0);
         book.DefineInstrument(0, new InstrumentSpec(InstrumentKind.Perpetual, 0, 0, 0, 1, 0.5, 0.001));

@@ -223,6 +223,13 @@ public sealed record RiskConfig
     /// by default (a venue's "equity side impact"); <see cref="RiskBook{TMargin}.DefineAsset(int, int, double, ReadOnlySpan{HaircutTier}, bool)"/> sets it per asset.
     /// </summary>
     public bool CollateralInScenarios { get; init; }
+    /// <summary>
+    /// A funding provision in initial margin (off by default): each perpetual position that would pay
+    /// funding at its perpetual's current rate (the last funding event's, or one a file sets) adds the
+    /// next interval's payment, max(0, quantity × multiplier × mark × rate), to its account × underlying
+    /// requirement (<see cref="RiskBook{TMargin}.FundingProvision(int)"/>).
+    /// </summary>
+    public bool FundingProvision { get; init; }
     /// <summary>EWMA volatility per underlying and the price scan range it sets (off by default).</summary>
     public DynamicRangeConfig DynamicRange { get; init; } = DynamicRangeConfig.Off;
     /// <summary>Underlyings calibrated apart from the grid's own numbers at construction (<see cref="RiskBook{TMargin}.SetScenarioCalibration"/> changes them later).</summary>

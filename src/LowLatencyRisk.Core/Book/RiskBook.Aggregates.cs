@@ -36,6 +36,13 @@ public partial class RiskBook<TMargin>
         {
             RecomputePerPosition(account, u, au);
         }
+
+        if (_provisionOn)
+        {
+            double provision = ProvisionOf(account, u, au);
+            _auProvision[au] = provision;
+            _au[au].Margin += provision;
+        }
     }
 
     /// <summary>

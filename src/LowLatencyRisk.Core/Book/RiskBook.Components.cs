@@ -221,7 +221,7 @@ public partial class RiskBook<TMargin>
 
     /// <summary>The what-if of a portfolio account with components: the one aggregate's inputs after the fill, and the account's credits with them.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private double InitialAfterWithComponents(int account, int instrument, double quantity, int au, int u, double scanAfter, double shortAfter)
+    private double InitialAfterWithComponents(int account, int instrument, double quantity, int au, int u, double scanAfter, double shortAfter, double provisionAfter)
     {
         PortfolioComponents c = _components!;
         ref readonly InstrumentValue v = ref _values[instrument];
@@ -240,7 +240,7 @@ public partial class RiskBook<TMargin>
         double index = _blocks[u].Index;
         after.AddOn = c.AddOn(u, deltaAfter, after.GrossVega, index);
         double requirementAfter = c.Requirement(u, after.Scan + after.Intra, 0, _method.ShortOptionMinimum(shortAfter, index), after.AddOn);
-        double sum = _accounts[account].RequirementSum - _au[au].Margin + requirementAfter;
+        double sum = _accounts[account].RequirementSum - _au[au].Margin + requirementAfter + provisionAfter;
         if (c.HasInterCommodity)
         {
             // The aggregate's risk array after the fill, for scanning spreads.

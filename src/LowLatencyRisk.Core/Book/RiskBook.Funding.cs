@@ -34,6 +34,9 @@ public partial class RiskBook<TMargin>
     public const double MaxFundingRate = 0.5;
 
     private readonly long[] _lastFundingNanos; // by instrument
+    private readonly double[] _fundingRate;    // by instrument: the current rate (the last event's, or set)
+    private readonly bool _provisionOn;
+    private readonly double[] _auProvision;    // by account × underlying, when the provision is on: Σ of its perpetuals' provisions
     private readonly int[] _fundingAccounts;   // the payments fixed by the last event, settled in order
     private readonly double[] _fundingAmounts;
     private int _fundingNext;
@@ -90,6 +93,7 @@ public partial class RiskBook<TMargin>
 
         ContinueFunding(int.MaxValue);
         _lastFundingNanos[instrument] = fundingTimeNanos;
+        SetRate(instrument, rate);
         double perContract = _values[instrument].Multiplier * mark * rate;
         _fundingNext = 0;
         _fundingCount = 0;
@@ -135,9 +139,116 @@ public partial class RiskBook<TMargin>
         return _fundingNext >= _fundingCount;
     }
 
+    /// <summary>The perpetual's current funding rate per interval: the last funding event's, or the one set (0 before either).</summary>
+    public double FundingRateOf(int instrument) => IsInstrument(instrument) ? _fundingRate[instrument] : 0;
+
+    /// <summary>
+    /// Sets a perpetual's current funding rate without a payment (a book or portfolio file's, or a
+    /// venue's predicted rate): what the funding provision charges until the next event. With the
+    /// provision on, its holders are re-margined at the next revaluation. False (nothing changed) for
+    /// an unknown id, a non-perpetual or a rate that is not finite or beyond ±<see cref="MaxFundingRate"/>.
+    /// </summary>
+    public bool SetFundingRate(int instrument, double rate)
+    {
+        if (!IsInstrument(instrument) || _specs[instrument].Kind != InstrumentKind.Perpetual || !(Math.Abs(rate) <= MaxFundingRate))
+        {
+            return false;
+        }
+
+        SetRate(instrument, rate);
+        return true;
+    }
+
+    /// <summary>The account's funding provision: Σ over its perpetual positions of max(0, quantity × multiplier × mark × rate) at the last valuation; 0 when the provision is off.</summary>
+    public double FundingProvision(int account)
+    {
+        if (!_provisionOn || !IsAccount(account))
+        {
+            return 0;
+        }
+
+        double sum = 0;
+        foreach (double p in _auProvision.AsSpan(account * _underlyings, _underlyings))
+        {
+            sum += p;
+        }
+
+        return sum;
+    }
+
+    /// <summary>The account's funding provision in one underlying (0 when off).</summary>
+    public double FundingProvision(int account, int underlying) =>
+        _provisionOn && IsAccount(account) && (uint)underlying < (uint)_underlyings ? _auProvision[(account * _underlyings) + underlying] : 0;
+
+    private void SetRate(int instrument, double rate)
+    {
+        if (_fundingRate[instrument] != rate)
+        {
+            _fundingRate[instrument] = rate;
+            if (_provisionOn)
+            {
+                _blocks[_specs[instrument].Underlying].Dirty = true; // every holder's provision follows at the next revaluation
+            }
+        }
+    }
+
+    /// <summary>One position's provision: the next interval's payment at the current rate when it pays, else 0.</summary>
+    private double ProvisionTerm(int instrument, double quantity)
+    {
+        ref readonly InstrumentValue v = ref _values[instrument];
+        return Math.Max(0, quantity * v.Multiplier * v.Mark * _fundingRate[instrument]);
+    }
+
+    /// <summary>The account × underlying's provision exactly from its positions (perpetuals with a rate only).</summary>
+    private double ProvisionOf(int account, int u, int au)
+    {
+        double sum = 0;
+        foreach (ref readonly Position p in _positions.AsSpan((account * _positionsPerAccount) + GroupStart(account, u), _au[au].PositionCount))
+        {
+            if (_fundingRate[p.Instrument] != 0 && _specs[p.Instrument].Kind == InstrumentKind.Perpetual)
+            {
+                sum += ProvisionTerm(p.Instrument, p.Quantity);
+            }
+        }
+
+        return sum;
+    }
+
+    /// <summary>
+    /// A fill's change of the provision: <c>_au.Margin</c> was just set (portfolio: the requirement
+    /// without the provision) or moved (per-position modes: by the position's requirement), so the
+    /// provision is added back whole or moved by the fill's change. Off the fill's inlined body.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void MoveProvision(int account, int au, int instrument, double oldQuantity, double newQuantity)
+    {
+        double change = _fundingRate[instrument] != 0 && _specs[instrument].Kind == InstrumentKind.Perpetual
+            ? ProvisionTerm(instrument, newQuantity) - ProvisionTerm(instrument, oldQuantity)
+            : 0;
+        _auProvision[au] += change;
+        _au[au].Margin += _accounts[account].Mode == MarginMode.Portfolio ? _auProvision[au] : change;
+    }
+
+    /// <summary>The provision held in an account × underlying (0 when off).</summary>
+    private double ProvisionAt(int au) => _provisionOn ? _auProvision[au] : 0;
+
+    /// <summary>The provision's change a hypothetical fill would make (what-if).</summary>
+    private double ProvisionChange(int account, int instrument, double quantity)
+    {
+        if (!_provisionOn || _fundingRate[instrument] == 0 || _specs[instrument].Kind != InstrumentKind.Perpetual)
+        {
+            return 0;
+        }
+
+        double held = PositionQuantity(account, instrument);
+        return ProvisionTerm(instrument, held + quantity) - ProvisionTerm(instrument, held);
+    }
+
     private void VisitFunding(Persistence.StateVisitor visitor)
     {
         visitor.Array(_lastFundingNanos);
+        visitor.Array(_fundingRate);
+        visitor.Array(_auProvision);
         visitor.Array(_fundingAccounts);
         visitor.Array(_fundingAmounts);
         visitor.Value(ref _fundingNext);

@@ -53,7 +53,7 @@ public partial class RiskBook<TMargin>
                 int au = baseAu + u;
                 if (_au[au].PositionCount > 0)
                 {
-                    sum += PortfolioRequirementOf(au, u);
+                    sum += PortfolioRequirementOf(au, u) + ProvisionAt(au);
                 }
             }
 
@@ -74,7 +74,7 @@ public partial class RiskBook<TMargin>
             mm += r.Maintenance;
         }
 
-        return new Requirement(im, mm);
+        return new Requirement(im + FundingProvision(account), mm);
     }
 
     /// <summary>
@@ -205,7 +205,7 @@ public partial class RiskBook<TMargin>
             double after = ScenarioCollateralValue(from, u);
             _balances[fromSlot] = fromBalance;
             double scan = _grid.ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios), _indexValueLoss.AsSpan(u * _scenarios, _scenarios), after - before, _calibration[u].ExtendedDampener);
-            initialAfter = _method.AccountInitial(source.RequirementSum - _au[au].Margin + MarginOf(u, scan, _au[au].ShortOptionUnits));
+            initialAfter = _method.AccountInitial(source.RequirementSum - _au[au].Margin + MarginOf(u, scan, _au[au].ShortOptionUnits) + ProvisionAt(au));
             maintenanceAfter = _method.Maintenance(initialAfter);
         }
 

@@ -124,6 +124,11 @@ public partial class RiskBook<TMargin>
             MovePerPositionRequirement(au, instrument, oldQuantity, newQuantity);
         }
 
+        if (_provisionOn)
+        {
+            MoveProvision(account, au, instrument, oldQuantity, newQuantity);
+        }
+
         if (newQuantity == 0)
         {
             RemovePosition(account, k, u);
@@ -205,6 +210,11 @@ public partial class RiskBook<TMargin>
             // Nothing held: clear the sums exactly rather than keep rounding residue.
             _au[au].NetDelta = _au[au].NetGamma = _au[au].NetVega = _au[au].NetTheta = _au[au].Unrealized = _au[au].ShortOptionUnits = _au[au].Margin = 0;
             _auMaintenance[au] = 0;
+            if (_provisionOn)
+            {
+                _auProvision[au] = 0;
+            }
+
             _riskArrays.AsSpan(au * _scenarios, _scenarios).Clear();
             if (_components is not null)
             {

@@ -51,14 +51,15 @@ public partial class RiskBook<TMargin>
         }
 
         double initialAfter;
+        double provisionAfter = _provisionOn ? _auProvision[au] + ProvisionChange(account, instrument, quantity) : 0;
         if (_components is null)
         {
             double after = _method.UnderlyingRequirement(scanAfter, shortAfter, _blocks[u].Index);
-            initialAfter = _method.AccountInitial(_accounts[account].RequirementSum - _au[au].Margin + after);
+            initialAfter = _method.AccountInitial(_accounts[account].RequirementSum - _au[au].Margin + after + provisionAfter);
         }
         else
         {
-            initialAfter = InitialAfterWithComponents(account, instrument, quantity, au, u, scanAfter, shortAfter);
+            initialAfter = InitialAfterWithComponents(account, instrument, quantity, au, u, scanAfter, shortAfter, provisionAfter);
         }
 
         double fillPrice = double.IsNaN(price) ? value.Mark : price;
@@ -76,6 +77,6 @@ public partial class RiskBook<TMargin>
         ref readonly AccountTotals t = ref _accounts[account];
         double fillPrice = double.IsNaN(price) ? value.Mark : price;
         double equityAfter = t.Equity + (quantity * (value.Mark - fillPrice) * value.Multiplier);
-        return new WhatIfResult(t.InitialMargin, t.InitialMargin - before.Initial + after.Initial, t.Equity, equityAfter);
+        return new WhatIfResult(t.InitialMargin, t.InitialMargin - before.Initial + after.Initial + ProvisionChange(account, instrument, quantity), t.Equity, equityAfter);
     }
 }

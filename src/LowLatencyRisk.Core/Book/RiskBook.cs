@@ -103,6 +103,9 @@ public partial class RiskBook<TMargin>
         _accounts = new AccountTotals[accounts];
         _sliceHolders = new int[accounts];
         _lastFundingNanos = new long[config.MaxInstruments];
+        _fundingRate = new double[config.MaxInstruments];
+        _provisionOn = config.FundingProvision;
+        _auProvision = _provisionOn ? new double[accounts * _underlyings] : [];
         _ewmaVariance = new double[_underlyings];
         _samplePrice = new double[_underlyings];
         _sampleNanos = new long[_underlyings];

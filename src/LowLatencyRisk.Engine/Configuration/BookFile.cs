@@ -108,9 +108,17 @@ public static class BookFile
             {
                 errors.Add($"instruments[{i}]: {book.Describe(defined)}");
             }
-            else if (x.Volatility is { } vol)
+            else
             {
-                book.SetInitialVolatility(i, vol);
+                if (x.Volatility is { } vol)
+                {
+                    book.SetInitialVolatility(i, vol);
+                }
+
+                if (x.FundingRate is { } rate)
+                {
+                    book.SetFundingRate(i, rate);
+                }
             }
         }
 

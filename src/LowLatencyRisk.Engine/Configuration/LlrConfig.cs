@@ -504,6 +504,7 @@ public sealed class LlrConfig
         MaxCollateralUnits = Margin.MaxCollateralUnits,
         MaxMultiplier = Margin.MaxMultiplier,
         CollateralInScenarios = Margin.CollateralInScenarios,
+        FundingProvision = Margin.FundingProvision,
         DynamicRange = Margin.DynamicRange,
     };
 
@@ -673,6 +674,7 @@ public sealed class MarginSection
     public double MaxCollateralUnits { get; init; } = 1e13;
     public double MaxMultiplier { get; init; } = 1e8;
     public bool CollateralInScenarios { get; init; }
+    public bool FundingProvision { get; init; }
     public DynamicRangeConfig DynamicRange { get; init; } = DynamicRangeConfig.Off;
 }
 

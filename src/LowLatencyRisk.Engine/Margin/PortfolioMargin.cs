@@ -258,6 +258,12 @@ public static partial class PortfolioMargin
                 }
             }
 
+            if (x.FundingRate is { } rate && (kind != InstrumentKind.Perpetual || !(Math.Abs(rate) <= RiskBook.MaxFundingRate)))
+            {
+                errors.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{at}.fundingRate: {(kind != InstrumentKind.Perpetual ? "only perpetuals pay funding" : $"{rate} is not a rate per interval within ±{RiskBook.MaxFundingRate}")}"));
+            }
+
             if (!(x.Multiplier > 0) || !(x.Multiplier <= m.MaxMultiplier) || !(x.TickSize > 0) || !double.IsFinite(x.TickSize) || !(x.LotSize > 0) || !double.IsFinite(x.LotSize))
             {
                 errors.Add(string.Create(CultureInfo.InvariantCulture, $"{at}: multiplier must be in (0, margin.maxMultiplier = {m.MaxMultiplier}], tick and lot size positive and finite"));
@@ -594,6 +600,11 @@ public static partial class PortfolioMargin
             {
                 book.SetInitialVolatility(localInstrument[g], vol);
             }
+
+            if (x.FundingRate is { } rate)
+            {
+                book.SetFundingRate(localInstrument[g], rate);
+            }
         }
 
         foreach (int g in usedAssets)
@@ -676,6 +687,7 @@ public static partial class PortfolioMargin
             Mode = mode,
             Positions = own,
             OpenOrderMargin = orders.Length == 0 ? null : book.OpenOrderMargin(0),
+            FundingProvision = book.Config.FundingProvision ? book.FundingProvision(0) : null,
         };
         if (FirstNonFinite(account) is { } field)
         {
@@ -714,6 +726,7 @@ public static partial class PortfolioMargin
         if (!double.IsFinite(r.InitialMargin)) { return "initial margin"; }
         if (!double.IsFinite(r.MaintenanceMargin)) { return "maintenance margin"; }
         if (!double.IsFinite(r.Excess)) { return "excess"; }
+        if (r.FundingProvision is { } provision && !double.IsFinite(provision)) { return "funding provision"; }
         if (r.Positions?.Any(p => !double.IsFinite(p.InitialMargin) || !double.IsFinite(p.MaintenanceMargin)) == true) { return "a position's requirement"; }
         foreach (var u in r.Underlyings)
         {
@@ -822,6 +835,9 @@ public sealed class InstrumentEntry
     public double? Strike { get; init; }
     public string? Expiry { get; init; }
     public double? Volatility { get; init; }
+
+    /// <summary>A perpetual's current funding rate per interval (what the funding provision charges); absent: 0.</summary>
+    public double? FundingRate { get; init; }
     public double Multiplier { get; init; } = 1;
     public double TickSize { get; init; } = 0.01;
     public double LotSize { get; init; } = 0.001;
@@ -922,6 +938,10 @@ public sealed record AccountResult(string Account, double Equity, double Collate
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public double? OpenOrderMargin { get; init; }
 
+    /// <summary>With <c>margin.fundingProvision</c>: the part of <see cref="InitialMargin"/> that is the next funding interval's payments of the account's paying perpetuals at their current rates. Null when off.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double? FundingProvision { get; init; }
+
     /// <summary>Standard and isolated accounts: each position's own requirement (their sum is the account's margin); null for portfolio.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public PositionResult[]? Positions { get; init; }
@@ -945,6 +965,11 @@ public sealed record PortfolioResult(string Grid, ScenarioResult[] Scenarios, Ac
             if (a.OpenOrderMargin is { } open)
             {
                 b.AppendLine(string.Create(c, $"  open-order margin {open,14:N2} (working orders, the worse side as if filled; initial with orders {a.InitialMargin + open:N2})"));
+            }
+
+            if (a.FundingProvision is { } provision)
+            {
+                b.AppendLine(string.Create(c, $"  funding provision {provision,14:N2} (in initial: the next interval's payments at the current funding rates)"));
             }
 
             foreach (var p in a.Positions ?? [])

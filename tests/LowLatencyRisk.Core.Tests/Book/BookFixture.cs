@@ -19,7 +19,8 @@ internal sealed class BookFixture
     public int Option(int u, int expiry, int strike, bool call) => ByUnderlying[u][3 + (expiry * 10) + (strike * 2) + (call ? 0 : 1)];
     public double[] Strikes { get; } = [0.8, 0.9, 1.0, 1.1, 1.2];
 
-    public BookFixture(int underlyings = 2, int accounts = 300, ScenarioGrid? grid = null, JumpPolicy jumps = JumpPolicy.HoldForConfirmation, double carry = 0.0, PortfolioComponentsConfig? components = null, bool coinInScenarios = false)
+    public BookFixture(int underlyings = 2, int accounts = 300, ScenarioGrid? grid = null, JumpPolicy jumps = JumpPolicy.HoldForConfirmation, double carry = 0.0, PortfolioComponentsConfig? components = null, bool coinInScenarios = false,
+        bool fundingProvision = false)
     {
         var config = new RiskConfig
         {
@@ -31,6 +32,7 @@ internal sealed class BookFixture
             Grid = grid ?? ScenarioGrid.CmeSpan16(0.15, 0.25),
             Jumps = jumps,
             Components = components ?? PortfolioComponentsConfig.None,
+            FundingProvision = fundingProvision,
         };
         Book = new RiskBook(config);
         ByUnderlying = new List<int>[underlyings];

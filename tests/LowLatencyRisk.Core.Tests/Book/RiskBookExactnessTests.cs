@@ -49,9 +49,9 @@ public class RiskBookExactnessTests
     public void LongRandomSequence_EveryAccountEqualsFromScratchRecomputation() => RunLongRandomSequence(null);
 
     /// <summary>120,000 random events (fills, index and vol ticks, perpetual funding, collateral) with a revaluation every 500, then 20,000 fills alone; every account checked against the from-scratch recomputation after each phase.</summary>
-    internal static void RunLongRandomSequence(ScenarioGrid? grid, double carry = 0, bool coinInScenarios = false, bool recalibrate = false)
+    internal static void RunLongRandomSequence(ScenarioGrid? grid, double carry = 0, bool coinInScenarios = false, bool recalibrate = false, bool fundingProvision = false)
     {
-        var f = new BookFixture(underlyings: 2, accounts: 300, grid: grid, carry: carry, coinInScenarios: coinInScenarios);
+        var f = new BookFixture(underlyings: 2, accounts: 300, grid: grid, carry: carry, coinInScenarios: coinInScenarios, fundingProvision: fundingProvision);
         var book = f.Book;
         var rng = new Random(2024);
         double[] index = [30_000, 2_000];
