@@ -30,53 +30,70 @@ internal static class BacktestCommand
         return command;
     }
 
+    /// <summary>
+    /// The portfolio and its history for <c>llr COMMAND</c>: either the closes of <paramref name="history"/>
+    /// (CSV) or, with <paramref name="synthetic"/>, a generated history of <paramref name="days"/> from
+    /// the portfolio's indices. False after printing why not (one of the two missing or both given, a
+    /// day count out of range, a file that cannot be read); throws <see cref="ConfigException"/> for a
+    /// malformed portfolio or CSV.
+    /// </summary>
+    internal static bool Load(string command, string verb, string portfolioPath, string? history, bool synthetic, int days, int seed, TextWriter stderr,
+        out PortfolioFile portfolio, out PriceHistory prices)
+    {
+        portfolio = null!;
+        prices = null!;
+        if ((history is null) == !synthetic)
+        {
+            stderr.WriteLine($"llr {command}: {verb} either --history FILE (daily closes, CSV) or --synthetic (a generated history); no market data ships with the product");
+            return false;
+        }
+
+        if (synthetic && days is < 2 or > PriceHistory.MaxDays)
+        {
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"llr {command}: --days {days} is not in 2..{PriceHistory.MaxDays}"));
+            return false;
+        }
+
+        if (PortfolioMargin.ReadFile(portfolioPath, out string json) is { } problem)
+        {
+            stderr.WriteLine($"llr {command}: {portfolioPath}: {problem}");
+            return false;
+        }
+
+        portfolio = PortfolioMargin.ParsePortfolio(json, portfolioPath);
+        if (history is not null)
+        {
+            if (PortfolioMargin.ReadFile(history, out string csv) is { } bad)
+            {
+                stderr.WriteLine($"llr {command}: {history}: {bad}");
+                return false;
+            }
+
+            prices = PriceHistory.ParseCsv(csv, history);
+            return true;
+        }
+
+        var underlyings = portfolio.Underlyings ?? [];
+        if (underlyings.Length == 0 || underlyings.Any(u => u.Name is null || u.Index is not > 0))
+        {
+            // The portfolio's own validation names the field; a history cannot start without the indices.
+            PortfolioMargin.Compute(json, portfolioPath);
+        }
+
+        prices = PriceHistory.Synthetic([.. underlyings.Select(u => u.Name!)], [.. underlyings.Select(u => u.Index!.Value)], new DateOnly(2001, 1, 1), days, seed, new GarchParameters());
+        return true;
+    }
+
     internal sealed record Arguments(string Portfolio, string? History, bool Synthetic, int Days, int Seed, string? WriteHistory, int Horizon, double Confidence, string Format, string? Svg);
 
     /// <summary>The command's work, writers given (tests run it in-process): 0, or 2 for bad input.</summary>
     internal static int Execute(Arguments args, TextWriter stdout, TextWriter stderr)
     {
-        if ((args.History is null) == !args.Synthetic)
-        {
-            stderr.WriteLine("llr backtest: give either --history FILE (daily closes, CSV) or --synthetic (a generated history); no market data ships with the product");
-            return 2;
-        }
-
-        if (args.Synthetic && args.Days is < 2 or > PriceHistory.MaxDays)
-        {
-            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"llr backtest: --days {args.Days} is not in 2..{PriceHistory.MaxDays}"));
-            return 2;
-        }
-
-        if (PortfolioMargin.ReadFile(args.Portfolio, out string json) is { } problem)
-        {
-            stderr.WriteLine($"llr backtest: {args.Portfolio}: {problem}");
-            return 2;
-        }
-
         try
         {
-            var portfolio = PortfolioMargin.ParsePortfolio(json, args.Portfolio);
-            PriceHistory prices;
-            if (args.History is { } path)
+            if (!Load("backtest", "give", args.Portfolio, args.History, args.Synthetic, args.Days, args.Seed, stderr, out var portfolio, out var prices))
             {
-                if (PortfolioMargin.ReadFile(path, out string csv) is { } bad)
-                {
-                    stderr.WriteLine($"llr backtest: {path}: {bad}");
-                    return 2;
-                }
-
-                prices = PriceHistory.ParseCsv(csv, path);
-            }
-            else
-            {
-                var underlyings = portfolio.Underlyings ?? [];
-                if (underlyings.Any(u => u.Name is null || u.Index is not > 0))
-                {
-                    // The portfolio's own validation below names the field; a history cannot start without the indices.
-                    PortfolioMargin.Compute(json, args.Portfolio);
-                }
-
-                prices = PriceHistory.Synthetic([.. underlyings.Select(u => u.Name!)], [.. underlyings.Select(u => u.Index!.Value)], new DateOnly(2001, 1, 1), args.Days, args.Seed, new GarchParameters());
+                return 2;
             }
 
             if (args.WriteHistory is { } output)

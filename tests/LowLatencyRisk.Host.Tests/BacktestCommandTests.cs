@@ -111,6 +111,31 @@ public sealed partial class BacktestCommandTests : IDisposable
         Assert.Equal(2, refused.WaitForExit(TimeSpan.FromSeconds(60)));
     }
 
+    [Fact]
+    public void MarginMethodFhs_PrintsVarAndEsBesideTheGridMargin_AndNeedsAHistory()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        Assert.Equal(0, MarginCommand.ExecuteFhs(new MarginCommand.FhsArguments(Example, null, true, 300, 2, 1, 0.94, "both"), stdout, stderr));
+        string output = stdout.ToString();
+        Assert.Contains("[SYNTHETIC]", output, StringComparison.Ordinal);
+        Assert.Contains("VaR 99.0 %", output, StringComparison.Ordinal);
+        Assert.Contains("ES 97.5 %", output, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]);
+        var accounts = json.RootElement.GetProperty("accounts").EnumerateArray().ToArray();
+        Assert.Equal(4, accounts.Length);
+        Assert.Equal(299, json.RootElement.GetProperty("scenarios").GetInt32());
+        // The example's accounts all hold risk: each measure is a finite, positive loss (the numbers themselves are pinned by FilteredHistoricalSimulationTests).
+        Assert.All(accounts, a => Assert.True(a.GetProperty("expectedShortfall").GetDouble() > 0 && a.GetProperty("valueAtRisk").GetDouble() > 0));
+        Assert.DoesNotContain("NaN", output, StringComparison.Ordinal);
+
+        stderr = new StringWriter();
+        Assert.Equal(2, MarginCommand.ExecuteFhs(new MarginCommand.FhsArguments(Example, null, false, 300, 2, 1, 0.94, "table"), new StringWriter(), stderr));
+        Assert.Contains("--method fhs needs either --history FILE", stderr.ToString(), StringComparison.Ordinal);
+        using var refused = PeerProcess.StartDotnet("llr", "margin", Example, "--method", "fhs");
+        Assert.Equal(2, refused.WaitForExit(TimeSpan.FromSeconds(60)));
+    }
+
     [GeneratedRegex("fill=\"#d62728\"><title>")]
     private static partial Regex RedMark();
 }

@@ -61,18 +61,7 @@ public static class PortfolioBacktest
             problems.Add(string.Create(CultureInfo.InvariantCulture, $"{history.Source}: {history.Dates.Count} dates give no {horizonDays}-day move"));
         }
 
-        // Every underlying of the file must have a column: a move left out would silently be "no move".
-        var underlyings = portfolio.Underlyings ?? [];
-        var columns = new int[underlyings.Length];
-        for (int g = 0; g < underlyings.Length; g++)
-        {
-            columns[g] = underlyings[g].Name is { } name ? history.ColumnOf(name) : -1;
-            if (columns[g] < 0 && underlyings[g].Name is not null)
-            {
-                problems.Add($"{history.Source}: no column for underlying '{underlyings[g].Name}' of {source} (the header names {string.Join(", ", history.Underlyings)})");
-            }
-        }
-
+        var columns = Columns(portfolio, source, history, problems);
         if (problems.Count > 0)
         {
             throw new ConfigException(source, problems, "backtest");
@@ -104,6 +93,23 @@ public static class PortfolioBacktest
         var (lr, p) = n > 0 ? RiskMeasures.Kupiec(n, x, 1 - confidence) : (0.0, 1.0);
         return new BacktestResult(history.Source, history.IsSynthetic, history.Dates[0], history.Dates[^1], horizonDays, confidence, dynamic, [.. accounts],
             n, x, n > 0 ? 1 - ((double)x / n) : 1, lr, p);
+    }
+
+    /// <summary>The history's column of each of the file's underlyings; a missing one is a problem (a move left out would silently be "no move").</summary>
+    internal static int[] Columns(PortfolioFile portfolio, string source, PriceHistory history, List<string> problems)
+    {
+        var underlyings = portfolio.Underlyings ?? [];
+        var columns = new int[underlyings.Length];
+        for (int g = 0; g < underlyings.Length; g++)
+        {
+            columns[g] = underlyings[g].Name is { } name ? history.ColumnOf(name) : -1;
+            if (columns[g] < 0 && underlyings[g].Name is not null)
+            {
+                problems.Add($"{history.Source}: no column for underlying '{underlyings[g].Name}' of {source} (the header names {string.Join(", ", history.Underlyings)})");
+            }
+        }
+
+        return columns;
     }
 
     /// <summary>
@@ -213,7 +219,7 @@ public static class PortfolioBacktest
             days.Min(d => d.Margin), days.Max(d => d.Margin), days);
     }
 
-    private static void Move(RiskBook book, int underlying, double index, long now)
+    internal static void Move(RiskBook book, int underlying, double index, long now)
     {
         var result = book.UpdateIndex(underlying, index, now);
         if (result != MarkResult.Accepted)
