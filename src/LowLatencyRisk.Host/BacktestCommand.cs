@@ -21,12 +21,20 @@ internal static class BacktestCommand
         var format = new Option<string>("--format") { Description = "table, json or both.", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json", "both");
         var svg = new Option<string?>("--svg") { Description = "Also draw margin against realised loss per account (SVG), exceedances marked." };
+        var allDays = new Option<bool>("--all-days") { Description = "JSON: every observation of every account (by default only the exceeded ones)." };
+        var method = new Option<string>("--method") { Description = "The margin held: grid (the file's scenario grid) or fhs (expected shortfall 97.5 % of filtered historical simulation over the --window dates before each observation).", DefaultValueFactory = _ => "grid" };
+        method.AcceptOnlyFromAmong("grid", "fhs");
+        var window = new Option<int>("--window") { Description = "With --method fhs: the dates of history behind each day's margin.", DefaultValueFactory = _ => 250 };
         var command = new Command("backtest", "Replay a price history's moves through a portfolio's margin: exceedances, coverage and Kupiec's test per account and overall.")
         {
-            file, history, synthetic, days, seed, writeHistory, horizon, confidence, format, svg,
+            file, history, synthetic, days, seed, writeHistory, horizon, confidence, format, svg, allDays, method, window,
         };
         command.SetAction(parse => Execute(new Arguments(parse.GetValue(file)!, parse.GetValue(history), parse.GetValue(synthetic), parse.GetValue(days), parse.GetValue(seed),
-            parse.GetValue(writeHistory), parse.GetValue(horizon), parse.GetValue(confidence), parse.GetValue(format)!, parse.GetValue(svg)), Console.Out, Console.Error));
+            parse.GetValue(writeHistory), parse.GetValue(horizon), parse.GetValue(confidence), parse.GetValue(format)!, parse.GetValue(svg))
+        {
+            AllDays = parse.GetValue(allDays),
+            Fhs = parse.GetValue(method) == "fhs" ? new FhsMargin(parse.GetValue(window)) : null,
+        }, Console.Out, Console.Error));
         return command;
     }
 
@@ -84,7 +92,14 @@ internal static class BacktestCommand
         return true;
     }
 
-    internal sealed record Arguments(string Portfolio, string? History, bool Synthetic, int Days, int Seed, string? WriteHistory, int Horizon, double Confidence, string Format, string? Svg);
+    internal sealed record Arguments(string Portfolio, string? History, bool Synthetic, int Days, int Seed, string? WriteHistory, int Horizon, double Confidence, string Format, string? Svg)
+    {
+        /// <summary>JSON with every observation.</summary>
+        public bool AllDays { get; init; }
+
+        /// <summary>The FHS margin instead of the grid's (<c>--method fhs</c>).</summary>
+        public FhsMargin? Fhs { get; init; }
+    }
 
     /// <summary>The command's work, writers given (tests run it in-process): 0, or 2 for bad input.</summary>
     internal static int Execute(Arguments args, TextWriter stdout, TextWriter stderr)
@@ -120,7 +135,7 @@ internal static class BacktestCommand
                 }
             }
 
-            var result = PortfolioBacktest.Run(portfolio, args.Portfolio, prices, args.Horizon, args.Confidence, Progress);
+            var result = PortfolioBacktest.Run(portfolio, args.Portfolio, prices, args.Horizon, args.Confidence, Progress, args.Fhs);
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"llr backtest: {result.Accounts.Length:N0} accounts over {prices.Dates.Count:N0} dates ({result.Observations:N0} observations) in {clock.Elapsed.TotalSeconds:F2} s"));
             if (args.Format is "table" or "both")
@@ -130,7 +145,7 @@ internal static class BacktestCommand
 
             if (args.Format is "json" or "both")
             {
-                stdout.WriteLine(result.ToJson());
+                stdout.WriteLine(result.ToJson(args.AllDays));
             }
 
             if (args.Svg is { } picture)

@@ -90,6 +90,44 @@ public sealed class FilteredHistoricalSimulationTests
     }
 
     [Fact]
+    public void ABacktestOfTheFhsMargin_HoldsEachDaysEsOfTheWindowBefore_AndCountsTheCrashItMissed()
+    {
+        // 60 dates of ±1 % (the window is 40), then a −5 % day: observations start at date 40.
+        var b = new StringBuilder("date,BTC\n");
+        double close = 100;
+        for (int t = 0; t <= 61; t++)
+        {
+            b.Append(CultureInfo.InvariantCulture, $"{new DateOnly(2024, 1, 1).AddDays(t):yyyy-MM-dd},{close:R}\n");
+            close = t == 60 ? close * 0.95 : t % 2 == 0 ? close * 1.01 : close / 1.01;
+        }
+
+        var history = PriceHistory.ParseCsv(b.ToString(), "h.csv");
+        var result = PortfolioBacktest.Run(Portfolio(), "t", history, fhs: new FhsMargin(Window: 40));
+        var days = Assert.Single(result.Accounts).Days;
+        Assert.Equal(new DateOnly(2024, 1, 1).AddDays(40), result.From);
+        Assert.Equal(21, days.Length); // observations 40 .. 60
+
+        // Each day's margin is the FHS ES of the 40 dates before it — the measure pinned above, computed on
+        // the window alone: the same number.
+        for (int o = 0; o < days.Length; o++)
+        {
+            string[] lines = b.ToString().Split('\n');
+            var window = PriceHistory.ParseCsv(string.Join('\n', lines.Take(1).Concat(lines.Skip(1 + o).Take(41))), "w.csv");
+            var alone = Assert.Single(FilteredHistoricalSimulation.Run(Portfolio(), "t", window).Accounts);
+            Assert.Equal(alone.ExpectedShortfall, days[o].Margin, 9);
+        }
+
+        // The window is calm (constant volatility: ES = 0.990099); the −5 % day loses 100 × 0.05 = 5 and is
+        // exceeded; the grid's 10 on the same day is not (the control).
+        Assert.Equal(0.990099, days[^1].Margin, 6);
+        Assert.Equal(5, days[^1].Loss, 9);
+        Assert.True(days[^1].Exceeded);
+        var grid = Assert.Single(PortfolioBacktest.Run(Portfolio(), "t", history).Accounts);
+        Assert.False(grid.Days[^1].Exceeded);
+        Assert.Contains("FHS expected shortfall 97.5 % over the 40 dates before each", result.ToTable(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TooShortAHistory_AndBadParameters_AreRefusedByName()
     {
         var e = Assert.Throws<ConfigException>(() => FilteredHistoricalSimulation.Run(Portfolio(), "t", PriceHistory.ParseCsv("date,BTC\n2024-01-01,1\n2024-01-02,2\n", "s.csv")));

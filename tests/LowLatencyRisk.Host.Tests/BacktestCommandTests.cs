@@ -51,6 +51,9 @@ public sealed partial class BacktestCommandTests : IDisposable
         Assert.All(accounts, a => Assert.Equal(399, a.GetProperty("observations").GetInt32()));
         long exceedances = accounts.Sum(a => (long)a.GetProperty("exceedances").GetInt32());
         Assert.Equal(exceedances, root.GetProperty("exceedances").GetInt64());
+        // The JSON lists each account's exceeded days, not every observation (unless asked: --all-days).
+        Assert.All(accounts, a => Assert.Equal(a.GetProperty("exceedances").GetInt32(), a.GetProperty("exceededDays").GetArrayLength()));
+        Assert.All(accounts, a => Assert.False(a.TryGetProperty("days", out _)));
         Assert.True(exceedances > 0, "the isolated perpetual's 700 cannot cover a 3 %-a-day market");
 
         // The picture: one red mark per exceedance (every account is drawn), and the label.
@@ -66,11 +69,37 @@ public sealed partial class BacktestCommandTests : IDisposable
         Assert.Equal(exceedances, back.RootElement.GetProperty("exceedances").GetInt64());
         Assert.Equal(root.GetProperty("kupiecLikelihoodRatio").GetDouble(), back.RootElement.GetProperty("kupiecLikelihoodRatio").GetDouble());
 
+        var stdoutAll = new StringWriter();
+        Assert.Equal(0, BacktestCommand.Execute(Parse([Example, "--synthetic", "--days", "400", "--seed", "3", "--format", "json"]) with { AllDays = true }, stdoutAll, new StringWriter()));
+        using var all = JsonDocument.Parse(stdoutAll.ToString());
+        Assert.All(all.RootElement.GetProperty("accounts").EnumerateArray(), a => Assert.Equal(399, a.GetProperty("days").GetArrayLength()));
+
         var (_, text, _) = Run(Example, "--synthetic", "--days", "400", "--seed", "3");
         Assert.Contains("[SYNTHETIC]", text, StringComparison.Ordinal);
         Assert.Contains("all accounts", text, StringComparison.Ordinal);
         Assert.DoesNotContain("NaN", text, StringComparison.Ordinal);
         Assert.DoesNotContain("∞", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>The README's example figures (seed 7, 1,000 dates): the grid against FHS on the same synthetic history.</summary>
+    [Fact]
+    public void TheReadmesExample_GridAgainstFhs_OnTheSameHistory()
+    {
+        static JsonElement Account(JsonDocument d, string name) => d.RootElement.GetProperty("accounts").EnumerateArray().Single(a => a.GetProperty("account").GetString() == name);
+        var (code, output, error) = Run(Example, "--synthetic", "--days", "1000", "--seed", "7", "--format", "json");
+        Assert.True(code == 0, error);
+        using var grid = JsonDocument.Parse(output);
+        Assert.Equal(0.6647, Account(grid, "isolated-perp").GetProperty("coverage").GetDouble(), 4);
+        Assert.Equal(0.9940, Account(grid, "short-straddle").GetProperty("coverage").GetDouble(), 4);
+
+        var stdout = new StringWriter();
+        Assert.Equal(0, BacktestCommand.Execute(Parse([Example, "--synthetic", "--days", "1000", "--seed", "7", "--format", "json"]) with { Fhs = new LowLatencyRisk.Engine.Margin.FhsMargin() }, stdout, new StringWriter()));
+        using var fhs = JsonDocument.Parse(stdout.ToString());
+        Assert.Equal(749, Account(fhs, "isolated-perp").GetProperty("observations").GetInt32());
+        Assert.Equal(0.9893, Account(fhs, "isolated-perp").GetProperty("coverage").GetDouble(), 4);
+        Assert.Equal(30, fhs.RootElement.GetProperty("exceedances").GetInt64());
+        Assert.Equal(2996, fhs.RootElement.GetProperty("observations").GetInt64());
+        Assert.Equal(0.99, fhs.RootElement.GetProperty("kupiecPValue").GetDouble(), 2);
     }
 
     [Fact]

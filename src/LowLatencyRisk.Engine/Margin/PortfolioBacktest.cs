@@ -40,8 +40,15 @@ public static class PortfolioBacktest
     /// <param name="horizonDays">h: the days (rows of the history) a loss is measured over.</param>
     /// <param name="confidence">The margin's target coverage (0.99).</param>
     /// <param name="progress">Called after each account with (done, total); null for none.</param>
+    /// <param name="fhs">
+    /// Null: the margin held is the grid's initial margin. Otherwise it is the filtered historical
+    /// simulation's expected shortfall (<see cref="FilteredHistoricalSimulation"/>) over the
+    /// <see cref="FhsMargin.Window"/> dates before each observation — the h-day moves of that window,
+    /// filtered with an EWMA seeded on the window's own first 30 returns — so observations start
+    /// <see cref="FhsMargin.Window"/> dates into the history.
+    /// </param>
     public static BacktestResult Run(PortfolioFile portfolio, string source, PriceHistory history, int horizonDays = 1, double confidence = 0.99,
-        Action<int, int>? progress = null)
+        Action<int, int>? progress = null, FhsMargin? fhs = null)
     {
         ArgumentNullException.ThrowIfNull(portfolio);
         ArgumentNullException.ThrowIfNull(history);
@@ -56,9 +63,15 @@ public static class PortfolioBacktest
             problems.Add(string.Create(CultureInfo.InvariantCulture, $"confidence: {confidence} is not in (0.5, 1)"));
         }
 
-        if (history.Dates.Count < horizonDays + 1)
+        int first = fhs?.Window ?? 0; // the first observation's date
+        if (fhs is not null && (fhs.Window is < 20 or > PriceHistory.MaxDays || !(fhs.Confidence is > 0.5 and < 1) || !(fhs.Lambda is > 0 and < 1)))
         {
-            problems.Add(string.Create(CultureInfo.InvariantCulture, $"{history.Source}: {history.Dates.Count} dates give no {horizonDays}-day move"));
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"fhs: window {fhs.Window} (at least 20 dates), confidence {fhs.Confidence} and lambda {fhs.Lambda} (in (0, 1)) are not all valid"));
+        }
+        else if (history.Dates.Count < first + horizonDays + 1)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{history.Source}: {history.Dates.Count} dates give no {horizonDays}-day move{(fhs is null ? "" : $" after the FHS window of {first} dates")}"));
         }
 
         var columns = Columns(portfolio, source, history, problems);
@@ -67,7 +80,8 @@ public static class PortfolioBacktest
             throw new ConfigException(source, problems, "backtest");
         }
 
-        int observations = history.Dates.Count - horizonDays;
+        int observations = history.Dates.Count - horizonDays - first;
+        var windows = fhs is null ? null : Windows(history, columns, fhs, horizonDays, observations);
         var accounts = new List<AccountBacktest>();
         int total = portfolio.Accounts?.Length ?? 0;
         bool dynamic = false;
@@ -79,20 +93,40 @@ public static class PortfolioBacktest
             return p with { DynamicRange = DynamicRangeConfig.Off, IndexBand = 1e9 };
         }, (a, result, book, local) =>
         {
-            if (dynamic && ranges is null)
+            if (dynamic && ranges is null && fhs is null)
             {
                 ranges = TrackRanges(portfolio, source, history, columns, observations);
             }
 
-            accounts.Add(Account(portfolio, a, result, book, local, history, columns, horizonDays, confidence, observations, ranges));
+            accounts.Add(Account(portfolio, a, result, book, local, history, columns, horizonDays, confidence, observations, ranges, first, windows, fhs));
             progress?.Invoke(a + 1, total);
         });
 
         var held = accounts.Where(a => a.Observations > 0).ToArray();
         long n = held.Sum(a => (long)a.Observations), x = held.Sum(a => (long)a.Exceedances);
         var (lr, p) = n > 0 ? RiskMeasures.Kupiec(n, x, 1 - confidence) : (0.0, 1.0);
-        return new BacktestResult(history.Source, history.IsSynthetic, history.Dates[0], history.Dates[^1], horizonDays, confidence, dynamic, [.. accounts],
-            n, x, n > 0 ? 1 - ((double)x / n) : 1, lr, p);
+        return new BacktestResult(history.Source, history.IsSynthetic, history.Dates[first], history.Dates[^1], horizonDays, confidence, dynamic && fhs is null, [.. accounts],
+            n, x, n > 0 ? 1 - ((double)x / n) : 1, lr, p)
+        {
+            Fhs = fhs,
+        };
+    }
+
+    /// <summary>By file underlying, then observation: the filtered h-day moves of the window before it (computed once for every account).</summary>
+    private static double[][][] Windows(PriceHistory history, int[] columns, FhsMargin fhs, int horizon, int observations)
+    {
+        var windows = new double[columns.Length][][];
+        for (int g = 0; g < columns.Length; g++)
+        {
+            var closes = (double[])history.Closes[columns[g]];
+            windows[g] = new double[observations][];
+            for (int o = 0; o < observations; o++)
+            {
+                windows[g][o] = FilteredHistoricalSimulation.FilteredReturns(new ArraySegment<double>(closes, o, fhs.Window + 1), horizon, fhs.Lambda);
+            }
+        }
+
+        return windows;
     }
 
     /// <summary>The history's column of each of the file's underlyings; a missing one is a problem (a move left out would silently be "no move").</summary>
@@ -155,7 +189,7 @@ public static class PortfolioBacktest
     }
 
     private static AccountBacktest Account(PortfolioFile f, int a, AccountResult result, RiskBook book, IReadOnlyDictionary<int, int> local, PriceHistory history,
-        int[] columns, int horizon, double confidence, int observations, double[][]? ranges)
+        int[] columns, int horizon, double confidence, int observations, double[][]? ranges, int first, double[][][]? windows, FhsMargin? fhs)
     {
         var entry = f.Accounts![a];
         bool holds = (entry.Positions?.Length ?? 0) > 0;
@@ -171,15 +205,36 @@ public static class PortfolioBacktest
         double equity = book.Equity(0), margin = book.InitialMargin(0);
         int exceedances = 0;
         double worst = double.NegativeInfinity;
-        for (int t = 0; t < observations; t++)
+        int scenarios = windows is null ? 0 : windows[files[0]][0].Length;
+        var losses = new double[scenarios];
+        var scratch = new double[scenarios];
+        for (int o = 0; o < observations; o++)
         {
-            if (ranges is not null)
+            int t = first + o;
+            if (windows is not null)
+            {
+                // The margin held on date t: the ES of the window's filtered moves, each a full revaluation
+                // (the index is set absolutely per scenario, so no restore is needed between them).
+                for (int s = 0; s < scenarios; s++)
+                {
+                    for (int l = 0; l < files.Length; l++)
+                    {
+                        Move(book, l, start[l] * Math.Exp(windows[files[l]][o][s]), now);
+                    }
+
+                    book.Revalue();
+                    losses[s] = equity - book.Equity(0);
+                }
+
+                margin = RiskMeasures.ExpectedShortfall(losses, fhs!.Confidence, scratch);
+            }
+            else if (ranges is not null)
             {
                 bool changed = false;
                 for (int l = 0; l < files.Length; l++)
                 {
                     var calibration = book.ScenarioCalibration(l);
-                    double range = ranges[files[l]][t];
+                    double range = ranges[files[l]][o];
                     if (calibration.PriceScanRange != range)
                     {
                         _ = book.SetScenarioCalibration(l, calibration with { PriceScanRange = range });
@@ -211,7 +266,7 @@ public static class PortfolioBacktest
             bool exceeded = loss > margin;
             exceedances += exceeded ? 1 : 0;
             worst = Math.Max(worst, loss);
-            days[t] = new BacktestDay(history.Dates[t], margin, loss, exceeded);
+            days[o] = new BacktestDay(history.Dates[t], margin, loss, exceeded);
         }
 
         var (lr, p) = RiskMeasures.Kupiec(observations, exceedances, 1 - confidence);
@@ -229,18 +284,29 @@ public static class PortfolioBacktest
     }
 }
 
+/// <summary>The FHS margin a backtest holds instead of the grid's: expected shortfall at <paramref name="Confidence"/> over the <paramref name="Window"/> dates before each observation, filtered with an EWMA of decay <paramref name="Lambda"/>.</summary>
+public sealed record FhsMargin(int Window = 250, double Confidence = 0.975, double Lambda = 0.94);
+
 /// <summary>One observation: the margin held at the date and the loss over the horizon that followed.</summary>
 public sealed record BacktestDay(DateOnly Date, double Margin, double Loss, bool Exceeded);
 
 /// <summary>One account's backtest. An account without positions has no observation.</summary>
 public sealed record AccountBacktest(string Account, int Observations, int Exceedances, double Coverage, double KupiecLikelihoodRatio, double KupiecPValue,
-    double WorstLoss, double LowestMargin, double HighestMargin, BacktestDay[] Days);
+    double WorstLoss, double LowestMargin, double HighestMargin, BacktestDay[] Days)
+{
+    /// <summary>The observations whose loss exceeded the margin (what the JSON always lists; <see cref="Days"/> only on request).</summary>
+    public BacktestDay[] ExceededDays => [.. Days.Where(d => d.Exceeded)];
+}
 
 /// <summary>The backtest of a portfolio over a history.</summary>
 public sealed record BacktestResult(string History, bool Synthetic, DateOnly From, DateOnly To, int HorizonDays, double Confidence, bool DynamicRange,
     AccountBacktest[] Accounts, long Observations, long Exceedances, double Coverage, double KupiecLikelihoodRatio, double KupiecPValue)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>The FHS margin held instead of the grid's; null for the grid.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public FhsMargin? Fhs { get; init; }
 
     /// <summary>The expected exceedances at the confidence: (1 − confidence) × observations.</summary>
     public double ExpectedExceedances => (1 - Confidence) * Observations;
@@ -250,7 +316,10 @@ public sealed record BacktestResult(string History, bool Synthetic, DateOnly Fro
     {
         var b = new StringBuilder();
         b.Append(Inv, $"history: {History}{(Synthetic ? " [SYNTHETIC]" : "")}\n");
-        b.Append(Inv, $"moves: {HorizonDays}-day, {From:yyyy-MM-dd} .. {To:yyyy-MM-dd}; margin: initial at today's market, scan range {(DynamicRange ? "from the EWMA on each date (margin.dynamicRange)" : "as in the file")}\n");
+        string held = Fhs is { } f
+            ? string.Create(Inv, $"FHS expected shortfall {f.Confidence:P1} over the {f.Window} dates before each (EWMA lambda {f.Lambda})")
+            : $"initial at today's market, scan range {(DynamicRange ? "from the EWMA on each date (margin.dynamicRange)" : "as in the file")}";
+        b.Append(Inv, $"moves: {HorizonDays}-day, {From:yyyy-MM-dd} .. {To:yyyy-MM-dd}; margin: {held}\n");
         b.Append(Inv, $"{"account",-20} {"obs",6} {"exceed",7} {"coverage",9} {"kupiec LR",10} {"p-value",8} {"margin min",14} {"margin max",14} {"worst loss",14}\n");
         foreach (var a in Accounts)
         {
@@ -264,17 +333,40 @@ public sealed record BacktestResult(string History, bool Synthetic, DateOnly Fro
         }
 
         b.Append(Inv, $"{"all accounts",-20} {Observations,6} {Exceedances,7} {Coverage,9:P2} {KupiecLikelihoodRatio,10:F3} {KupiecPValue,8:F4}\n");
-        b.Append(Inv, $"expected at {Confidence:P1}: {ExpectedExceedances:F1} exceedances; coverage {(Coverage >= Confidence ? "meets" : "is below")} the target; Kupiec {(KupiecPValue < 0.05 ? "rejects" : "does not reject")} the exceedance rate at 5 %\n");
+        b.Append(Inv, $"expected at {Confidence:P1}: {ExpectedExceedances:F1} exceedances; coverage {Coverage:P3} {(Coverage >= Confidence ? "meets" : "is below")} the target; Kupiec {(KupiecPValue < 0.05 ? "rejects" : "does not reject")} the exceedance rate at 5 %\n");
         return b.ToString();
     }
 
-    /// <summary>The report as JSON (dates yyyy-MM-dd; every number finite).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    /// <summary>
+    /// The report as JSON (dates yyyy-MM-dd; every number finite): per account its figures and its
+    /// exceeded days; with <paramref name="allDays"/> every observation too (10,000 accounts over
+    /// 1,000 days are ten million of them: asked for, not the default).
+    /// </summary>
+    public string ToJson(bool allDays = false) => JsonSerializer.Serialize(this, allDays ? WithDays : WithoutDays);
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
+    private static readonly JsonSerializerOptions WithDays = Options(allDays: true);
+    private static readonly JsonSerializerOptions WithoutDays = Options(allDays: false);
+
+    private static JsonSerializerOptions Options(bool allDays) => new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver
+        {
+            Modifiers =
+            {
+                info =>
+                {
+                    if (info.Type == typeof(AccountBacktest))
+                    {
+                        foreach (var property in info.Properties.Where(p => p.Name == "days"))
+                        {
+                            property.ShouldSerialize = (_, _) => allDays;
+                        }
+                    }
+                },
+            },
+        },
     };
 }
