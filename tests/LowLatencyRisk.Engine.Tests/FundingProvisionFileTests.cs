@@ -37,6 +37,8 @@ public sealed class FundingProvisionFileTests
         Assert.Equal(off.Accounts[1].InitialMargin, on.Accounts[1].InitialMargin, 9);
         Assert.Contains("funding provision          12.00", on.ToTable(), StringComparison.Ordinal);
         Assert.Contains("\"fundingProvision\": 12", on.ToJson(), StringComparison.Ordinal);
+        Assert.Equal(12, on.Accounts[0].Underlyings[0].FundingProvision, 9); // per underlying too
+        Assert.Contains("    funding provision          12.00 (this underlying's paying perpetuals)", on.ToTable(), StringComparison.Ordinal);
     }
 
     [Theory]

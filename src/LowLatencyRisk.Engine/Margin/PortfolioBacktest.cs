@@ -81,7 +81,6 @@ public static class PortfolioBacktest
         }
 
         int observations = history.Dates.Count - horizonDays - first;
-        var windows = fhs is null ? null : Windows(history, columns, fhs, horizonDays, observations);
         var accounts = new List<AccountBacktest>();
         int total = portfolio.Accounts?.Length ?? 0;
         bool dynamic = false;
@@ -98,7 +97,7 @@ public static class PortfolioBacktest
                 ranges = TrackRanges(portfolio, source, history, columns, observations);
             }
 
-            accounts.Add(Account(portfolio, a, result, book, local, history, columns, horizonDays, confidence, observations, ranges, first, windows, fhs));
+            accounts.Add(Account(portfolio, a, result, book, local, history, columns, horizonDays, confidence, observations, ranges, first, fhs));
             progress?.Invoke(a + 1, total);
         });
 
@@ -110,23 +109,6 @@ public static class PortfolioBacktest
         {
             Fhs = fhs,
         };
-    }
-
-    /// <summary>By file underlying, then observation: the filtered h-day moves of the window before it (computed once for every account).</summary>
-    private static double[][][] Windows(PriceHistory history, int[] columns, FhsMargin fhs, int horizon, int observations)
-    {
-        var windows = new double[columns.Length][][];
-        for (int g = 0; g < columns.Length; g++)
-        {
-            var closes = (double[])history.Closes[columns[g]];
-            windows[g] = new double[observations][];
-            for (int o = 0; o < observations; o++)
-            {
-                windows[g][o] = FilteredHistoricalSimulation.FilteredReturns(new ArraySegment<double>(closes, o, fhs.Window + 1), horizon, fhs.Lambda);
-            }
-        }
-
-        return windows;
     }
 
     /// <summary>The history's column of each of the file's underlyings; a missing one is a problem (a move left out would silently be "no move").</summary>
@@ -189,7 +171,7 @@ public static class PortfolioBacktest
     }
 
     private static AccountBacktest Account(PortfolioFile f, int a, AccountResult result, RiskBook book, IReadOnlyDictionary<int, int> local, PriceHistory history,
-        int[] columns, int horizon, double confidence, int observations, double[][]? ranges, int first, double[][][]? windows, FhsMargin? fhs)
+        int[] columns, int horizon, double confidence, int observations, double[][]? ranges, int first, FhsMargin? fhs)
     {
         var entry = f.Accounts![a];
         bool holds = (entry.Positions?.Length ?? 0) > 0;
@@ -205,21 +187,29 @@ public static class PortfolioBacktest
         double equity = book.Equity(0), margin = book.InitialMargin(0);
         int exceedances = 0;
         double worst = double.NegativeInfinity;
-        int scenarios = windows is null ? 0 : windows[files[0]][0].Length;
+        int scenarios = fhs is null ? 0 : fhs.Window - horizon + 1;
         var losses = new double[scenarios];
         var scratch = new double[scenarios];
+        var moves = new double[files.Length][];
         for (int o = 0; o < observations; o++)
         {
             int t = first + o;
-            if (windows is not null)
+            if (fhs is not null)
             {
                 // The margin held on date t: the ES of the window's filtered moves, each a full revaluation
-                // (the index is set absolutely per scenario, so no restore is needed between them).
+                // (the index is set absolutely per scenario, so no restore is needed between them). The
+                // moves are recomputed per account (O(window), small beside the revaluations) rather than
+                // kept for every date and underlying, which for long histories would not fit in memory.
+                for (int l = 0; l < files.Length; l++)
+                {
+                    moves[l] = FilteredHistoricalSimulation.FilteredReturns(new ArraySegment<double>((double[])history.Closes[columns[files[l]]], o, fhs.Window + 1), horizon, fhs.Lambda);
+                }
+
                 for (int s = 0; s < scenarios; s++)
                 {
                     for (int l = 0; l < files.Length; l++)
                     {
-                        Move(book, l, start[l] * Math.Exp(windows[files[l]][o][s]), now);
+                        Move(book, l, start[l] * Math.Exp(moves[l][s]), now);
                     }
 
                     book.Revalue();
@@ -287,8 +277,8 @@ public static class PortfolioBacktest
 /// <summary>The FHS margin a backtest holds instead of the grid's: expected shortfall at <paramref name="Confidence"/> over the <paramref name="Window"/> dates before each observation, filtered with an EWMA of decay <paramref name="Lambda"/>.</summary>
 public sealed record FhsMargin(int Window = 250, double Confidence = 0.975, double Lambda = 0.94);
 
-/// <summary>One observation: the margin held at the date and the loss over the horizon that followed.</summary>
-public sealed record BacktestDay(DateOnly Date, double Margin, double Loss, bool Exceeded);
+/// <summary>One observation: the margin held at the date and the loss over the horizon that followed (a value: ten million of them for a venue's backtest).</summary>
+public readonly record struct BacktestDay(DateOnly Date, double Margin, double Loss, bool Exceeded);
 
 /// <summary>One account's backtest. An account without positions has no observation.</summary>
 public sealed record AccountBacktest(string Account, int Observations, int Exceedances, double Coverage, double KupiecLikelihoodRatio, double KupiecPValue,

@@ -667,6 +667,7 @@ public static partial class PortfolioMargin
                 Requirement = parts.Requirement,
                 ScanParts = book.Config.Grid.IsPlain ? null : book.ScanRiskParts(0, l),
                 CollateralImpact = book.ScenarioCollateralImpact(0, l),
+                FundingProvision = book.FundingProvision(0, l),
             };
         }
 
@@ -733,7 +734,7 @@ public static partial class PortfolioMargin
             if (!double.IsFinite(u.ScanRisk) || !double.IsFinite(u.ShortOptionMinimum) || !double.IsFinite(u.Delta) || !double.IsFinite(u.Gamma)
                 || !double.IsFinite(u.Vega) || !double.IsFinite(u.Theta) || !double.IsFinite(u.UnrealizedPnl) || u.ScenarioLoss.Any(v => !double.IsFinite(v))
                 || !double.IsFinite(u.IntraCommodityCharge) || !double.IsFinite(u.InterCommodityCredit) || !double.IsFinite(u.SizeAddOn) || !double.IsFinite(u.Requirement)
-                || (u.ScanParts is { } sp && !(double.IsFinite(sp.Regular) && double.IsFinite(sp.Extended) && double.IsFinite(sp.Basis))) || !double.IsFinite(u.CollateralImpact))
+                || (u.ScanParts is { } sp && !(double.IsFinite(sp.Regular) && double.IsFinite(sp.Extended) && double.IsFinite(sp.Basis))) || !double.IsFinite(u.CollateralImpact) || !double.IsFinite(u.FundingProvision))
             {
                 return $"a number of underlying {u.Underlying}";
             }
@@ -923,6 +924,9 @@ public sealed record UnderlyingResult(string Underlying, double ScanRisk, double
 
     /// <summary>What collateral moving in this underlying's scenarios adds to the scan risk (negative: it hedges); 0 when none does.</summary>
     public double CollateralImpact { get; init; }
+
+    /// <summary>With <c>margin.fundingProvision</c>: the provision of this underlying's paying perpetuals (part of the account's <see cref="AccountResult.FundingProvision"/>); 0 otherwise.</summary>
+    public double FundingProvision { get; init; }
 }
 
 public sealed record AccountResult(string Account, double Equity, double Collateral, double InitialMargin, double MaintenanceMargin, string State, double Excess,
@@ -983,6 +987,11 @@ public sealed record PortfolioResult(string Grid, ScenarioResult[] Scenarios, Ac
                 if (u.ScanParts is { } sp)
                 {
                     b.AppendLine(string.Create(c, $"    scan {u.ScanRisk,14:N2} = max(regular {sp.Regular:N2}, extended {sp.Extended:N2} after the dampener) + basis {sp.Basis:N2}"));
+                }
+
+                if (u.FundingProvision != 0)
+                {
+                    b.AppendLine(string.Create(c, $"    funding provision {u.FundingProvision,14:N2} (this underlying's paying perpetuals)"));
                 }
 
                 if (u.CollateralImpact != 0)
