@@ -168,6 +168,18 @@ public sealed class BacktestTests
     }
 
     [Fact]
+    public void AHistoryWithMoreColumnsThanThePortfolioUses_IsReadByName()
+    {
+        // ETH's column comes first and is not in the file: BTC's is found by its name, ETH's ignored.
+        string csv = Closes(200, Step).Replace("date,BTC\n", "date,ETH,BTC\n", StringComparison.Ordinal);
+        csv = string.Join('\n', csv.Split('\n').Select((line, i) => i == 0 || line.Length == 0 ? line : line.Insert(line.IndexOf(',', StringComparison.Ordinal) + 1, "3000,")));
+        var wide = PortfolioBacktest.Run(PortfolioMargin.ParsePortfolio(Portfolio()), "t", PriceHistory.ParseCsv(csv, "wide.csv"));
+        var narrow = PortfolioBacktest.Run(PortfolioMargin.ParsePortfolio(Portfolio()), "t", PriceHistory.ParseCsv(Closes(200, Step), "closes.csv"));
+        Assert.Equal(narrow.Accounts[0].Days, wide.Accounts[0].Days);
+        Assert.Equal(4, wide.Accounts[0].Exceedances);
+    }
+
+    [Fact]
     public void AnUnderlyingWithoutAColumn_AndTooShortAHistory_AreRefusedByName()
     {
         var portfolio = PortfolioMargin.ParsePortfolio(Portfolio());

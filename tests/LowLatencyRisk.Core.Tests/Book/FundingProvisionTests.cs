@@ -105,6 +105,27 @@ public class FundingProvisionTests
         Assert.Equal(control.RequirementUnder(2, MarginMode.Portfolio).Initial + 30, book.RequirementUnder(2, MarginMode.Portfolio).Initial, 9);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ATransferOut_IsCheckedAgainstTheRequirementWithTheProvision(bool provision)
+    {
+        // Parent: long 10 perpetuals at 30,000 on 100,000 (IM 45,000; with the provision at 1 bp, 45,030).
+        // Moving 54,980 to its isolated child leaves equity 45,020: enough without the provision (the
+        // control), 10 short with it — refused.
+        var f = new BookFixture(underlyings: 1, accounts: 2, fundingProvision: provision);
+        var book = f.Book;
+        int perp = f.Perp(0);
+        Assert.Equal(ModeChangeResult.Changed, book.SetMarginMode(1, MarginMode.Isolated, parent: 0, instrument: perp));
+        book.SetCollateral(0, BookFixture.Usd, 100_000);
+        book.ApplyFill(0, perp, 10, 30_000);
+        book.SetFundingRate(perp, 0.0001);
+        book.Revalue();
+        Assert.Equal(provision ? 45_030 : 45_000, book.InitialMargin(0), 6);
+        var result = book.TransferCollateral(0, 1, BookFixture.Usd, 54_980);
+        Assert.Equal(provision ? TransferResult.RejectedWouldBreach : TransferResult.Applied, result);
+    }
+
     [Fact]
     public void ARateIsRefused_ForANonPerpetual_AnUnknownId_OrAValueBeyondTheBound()
     {
