@@ -343,6 +343,19 @@ public sealed record DynamicRangeConfig
     /// <summary>Daily volatility the EWMA starts from (its seed; 0.03 ≈ 57 % a year).</summary>
     public double SeedDailyVolatility { get; init; } = 0.03;
 
+    /// <summary>Seeds by underlying id, overriding <see cref="SeedDailyVolatility"/> for the underlyings they cover (the host fills them from <see cref="SeedHistory"/>); empty: none.</summary>
+    public IReadOnlyList<double> SeedDailyVolatilities { get; init; } = [];
+
+    /// <summary>
+    /// A CSV of daily closes (the <c>llr backtest</c> format) whose EWMA seeds each underlying, by
+    /// name: read by the host (<c>llr engine</c>, <c>llr margin</c>, <c>llr backtest</c>), which sets
+    /// <see cref="SeedDailyVolatilities"/>; the book itself never reads a file. Null: the configured seed.
+    /// </summary>
+    public string? SeedHistory { get; init; }
+
+    /// <summary>The seed of <paramref name="underlying"/>: its own from <see cref="SeedDailyVolatilities"/>, else <see cref="SeedDailyVolatility"/>.</summary>
+    public double SeedFor(int underlying) => (uint)underlying < (uint)SeedDailyVolatilities.Count ? SeedDailyVolatilities[underlying] : SeedDailyVolatility;
+
     /// <summary>Multiplier k of the daily volatility (2.33 ≈ the 99th percentile of a normal).</summary>
     public double Multiplier { get; init; } = 2.33;
 
@@ -395,6 +408,7 @@ public sealed record DynamicRangeConfig
         Require(SampleIntervalNanos >= 1_000_000_000 && SampleIntervalNanos <= 31 * 86_400_000_000_000L, nameof(SampleIntervalNanos), "must be between 1 second and 31 days");
         Require(LambdaPerDay is > 0 and < 1, nameof(LambdaPerDay), "must be in (0, 1)");
         Require(SeedDailyVolatility is > 0 and < 1, nameof(SeedDailyVolatility), "must be in (0, 1)");
+        Require(SeedDailyVolatilities.All(v => v is > 0 and < 1), nameof(SeedDailyVolatilities), "must each be in (0, 1)");
         Require(Multiplier is > 0 and <= 20, nameof(Multiplier), "must be in (0, 20]");
         Require(MarginPeriodDays is > 0 and <= 30, nameof(MarginPeriodDays), "must be in (0, 30]");
         Require(Buffer is >= 0 and <= 1, nameof(Buffer), "must be in [0, 1]");

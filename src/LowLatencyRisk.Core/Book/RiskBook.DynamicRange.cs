@@ -37,7 +37,8 @@ public partial class RiskBook<TMargin>
         double intervalDays = (double)d.SampleIntervalNanos / NanosPerDay;
         if (_samplePrice[u] == 0) // the first sample seeds the estimate
         {
-            _ewmaVariance[u] = d.SeedDailyVolatility * d.SeedDailyVolatility * intervalDays;
+            double seed = d.SeedFor(u);
+            _ewmaVariance[u] = seed * seed * intervalDays;
             _samplePrice[u] = price;
             _sampleNanos[u] = nanos;
             _rangeDay[u] = nanos / NanosPerDay;

@@ -431,7 +431,63 @@ public sealed class LlrConfig
             throw new ConfigException("scenarioGrid.calibrations", errors);
         }
 
-        return ApplyParameters(config) with { Components = components, ScenarioCalibrations = calibrations };
+        var applied = ApplyParameters(config) with { Components = components, ScenarioCalibrations = calibrations };
+        if (Margin.DynamicRange.Enabled && Margin.DynamicRange.SeedHistory is { } history)
+        {
+            applied = applied with { DynamicRange = applied.DynamicRange with { SeedDailyVolatilities = SeedsFromHistory(history, names) } };
+        }
+
+        return applied;
+    }
+
+    /// <summary>
+    /// <c>margin.dynamicRange.seedHistory</c>: each underlying's EWMA daily volatility over the CSV's
+    /// closes (<see cref="LowLatencyRisk.Engine.Margin.FilteredHistoricalSimulation.EwmaDailyVolatility"/> with the section's λ),
+    /// by the book's underlying names (ids for the generated book); every underlying needs a column.
+    /// The path is taken as given (relative to the working directory, like <c>book.file</c>).
+    /// </summary>
+    private double[] SeedsFromHistory(string path, IReadOnlyList<string> names)
+    {
+        const string At = "margin.dynamicRange.seedHistory";
+        if (global::LowLatencyRisk.Engine.Margin.PortfolioMargin.ReadFile(path, out string csv) is { } problem)
+        {
+            throw new ConfigException(At, [$"{path}: {problem}"]);
+        }
+
+        global::LowLatencyRisk.Engine.Margin.PriceHistory history;
+        try
+        {
+            history = global::LowLatencyRisk.Engine.Margin.PriceHistory.ParseCsv(csv, path);
+        }
+        catch (ConfigException e)
+        {
+            throw new ConfigException(At, e.Problems);
+        }
+
+        var seeds = new double[names.Count];
+        var errors = new List<string>();
+        for (int u = 0; u < names.Count; u++)
+        {
+            int column = history.ColumnOf(names[u]);
+            double seed = column < 0 ? double.NaN : global::LowLatencyRisk.Engine.Margin.FilteredHistoricalSimulation.EwmaDailyVolatility(history.Closes[column], Margin.DynamicRange.LambdaPerDay);
+            if (column < 0)
+            {
+                errors.Add($"{path}: no column for underlying '{names[u]}' (the header names {string.Join(", ", history.Underlyings)})");
+            }
+            else if (!(seed is > 0 and < 1))
+            {
+                errors.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{path}: the closes of '{names[u]}' give a daily volatility of {seed}, not in (0, 1) (at least two dates that differ are needed)"));
+            }
+
+            seeds[u] = seed;
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(At, errors);
+        }
+
+        return seeds;
     }
 
     /// <summary>

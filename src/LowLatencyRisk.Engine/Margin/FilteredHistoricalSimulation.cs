@@ -109,13 +109,20 @@ public static class FilteredHistoricalSimulation
     }
 
     /// <summary>
-    /// The h-day log returns of a close series, each multiplied by σ_now / σ_t (EWMA of the daily
-    /// returns, σ_t as known on date t; <see cref="FilteredHistoricalSimulation"/>); unfiltered when
-    /// <paramref name="filter"/> is false.
+    /// The EWMA daily volatility after a close series' last return: σ²_t = λσ²_{t−1} + (1 − λ)d²_{t−1}
+    /// over its daily log returns d, seeded with the mean of the first min(30, n) squared returns — the
+    /// σ_now of <see cref="FilteredReturns"/>, and what <c>margin.dynamicRange.seedHistory</c> seeds an
+    /// underlying with. NaN for fewer than two closes.
     /// </summary>
-    public static double[] FilteredReturns(IReadOnlyList<double> closes, int horizonDays, double lambda, bool filter = true)
+    public static double EwmaDailyVolatility(IReadOnlyList<double> closes, double lambda)
     {
         ArgumentNullException.ThrowIfNull(closes);
+        return closes.Count < 2 ? double.NaN : Math.Sqrt(EwmaVariances(closes, lambda)[^1]);
+    }
+
+    /// <summary>σ²_t as known on date t (before the return from t to t + 1), t = 0 .. n − 1, then after the last return at n − 1.</summary>
+    private static double[] EwmaVariances(IReadOnlyList<double> closes, double lambda)
+    {
         int days = closes.Count;
         var daily = new double[days - 1];
         for (int t = 0; t + 1 < days; t++)
@@ -123,7 +130,6 @@ public static class FilteredHistoricalSimulation
             daily[t] = Math.Log(closes[t + 1] / closes[t]);
         }
 
-        // σ²_t as known on date t (before the return from t to t + 1), t = 0 .. days − 1.
         var variance = new double[days];
         int seedDays = Math.Min(SeedDays, daily.Length);
         double seed = 0;
@@ -138,6 +144,19 @@ public static class FilteredHistoricalSimulation
             variance[t] = (lambda * variance[t - 1]) + ((1 - lambda) * daily[t - 1] * daily[t - 1]);
         }
 
+        return variance;
+    }
+
+    /// <summary>
+    /// The h-day log returns of a close series, each multiplied by σ_now / σ_t (EWMA of the daily
+    /// returns, σ_t as known on date t; <see cref="FilteredHistoricalSimulation"/>); unfiltered when
+    /// <paramref name="filter"/> is false.
+    /// </summary>
+    public static double[] FilteredReturns(IReadOnlyList<double> closes, int horizonDays, double lambda, bool filter = true)
+    {
+        ArgumentNullException.ThrowIfNull(closes);
+        int days = closes.Count;
+        var variance = EwmaVariances(closes, lambda);
         double now = Math.Sqrt(variance[days - 1]);
         var moves = new double[days - horizonDays];
         for (int t = 0; t < moves.Length; t++)

@@ -223,6 +223,21 @@ public class DynamicRangeTests
     }
 
     [Fact]
+    public void ASeedOfItsOwn_StartsTheUnderlyingsEwmaThere()
+    {
+        // Seeded at 5 % (say from a history): 2.33 × 0.05 × √2 × 1.25 = 0.205945 (below the cap 0.15 × 1.5);
+        // the control, the configured 2 %, gives 0.0823779.
+        var own = Book(with: c => c with { SeedDailyVolatilities = [0.05] });
+        var plain = Book();
+        own.UpdateIndex(0, 100, T0);
+        plain.UpdateIndex(0, 100, T0);
+        Assert.Equal(0.05, own.EwmaDailyVolatility(0), 15);
+        Assert.Equal(2.33 * 0.05 * Math.Sqrt(2) * 1.25, own.ScenarioCalibration(0).PriceScanRange, 12);
+        Assert.Equal(0.0823779400082328, plain.ScenarioCalibration(0).PriceScanRange, 12);
+        Assert.Equal("SeedDailyVolatilities", Assert.Throws<ArgumentException>(() => new DynamicRangeConfig { SeedDailyVolatilities = [0.02, 1.5] }.Validate()).ParamName);
+    }
+
+    [Fact]
     public void BadSettings_AreRefusedByField()
     {
         Assert.Equal("StressedWeight", Assert.Throws<ArgumentException>(() => new DynamicRangeConfig { StressedWeight = 0.1, StressedDailyVolatility = 0.05 }.Validate()).ParamName);
