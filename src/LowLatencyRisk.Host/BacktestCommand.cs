@@ -29,7 +29,9 @@ internal static class BacktestCommand
         {
             file, history, synthetic, days, seed, writeHistory, horizon, confidence, format, svg, allDays, method, window,
         };
-        command.SetAction(parse => Execute(new Arguments(parse.GetValue(file)!, parse.GetValue(history), parse.GetValue(synthetic), parse.GetValue(days), parse.GetValue(seed),
+        command.SetAction(parse => parse.GetValue(method) != "fhs" && parse.GetResult(window) is { Implicit: false }
+            ? Refuse("--window applies to --method fhs only (the grid's margin has no window)")
+            : Execute(new Arguments(parse.GetValue(file)!, parse.GetValue(history), parse.GetValue(synthetic), parse.GetValue(days), parse.GetValue(seed),
             parse.GetValue(writeHistory), parse.GetValue(horizon), parse.GetValue(confidence), parse.GetValue(format)!, parse.GetValue(svg))
         {
             AllDays = parse.GetValue(allDays),
@@ -90,6 +92,12 @@ internal static class BacktestCommand
 
         prices = PriceHistory.Synthetic([.. underlyings.Select(u => u.Name!)], [.. underlyings.Select(u => u.Index!.Value)], new DateOnly(2001, 1, 1), days, seed, new GarchParameters());
         return true;
+    }
+
+    private static int Refuse(string why)
+    {
+        Console.Error.WriteLine($"llr backtest: {why}");
+        return 2;
     }
 
     internal sealed record Arguments(string Portfolio, string? History, bool Synthetic, int Days, int Seed, string? WriteHistory, int Horizon, double Confidence, string Format, string? Svg)

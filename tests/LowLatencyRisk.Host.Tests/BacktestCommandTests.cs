@@ -138,6 +138,9 @@ public sealed partial class BacktestCommandTests : IDisposable
         Assert.Contains("all accounts", ok.Output, StringComparison.Ordinal);
         using var refused = PeerProcess.StartDotnet("llr", "backtest", Example);
         Assert.Equal(2, refused.WaitForExit(TimeSpan.FromSeconds(60)));
+        using var window = PeerProcess.StartDotnet("llr", "backtest", Example, "--synthetic", "--window", "100");
+        Assert.Equal(2, window.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("--window applies to --method fhs only", window.Output, StringComparison.Ordinal);
     }
 
     [Fact]
