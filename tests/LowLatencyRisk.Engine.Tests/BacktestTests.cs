@@ -60,6 +60,7 @@ public sealed class BacktestTests
         Assert.Equal(10, PortfolioMargin.ComputeParsed(portfolio, "t", null).Accounts[0].InitialMargin, 9); // the margin the header derives
 
         var result = PortfolioBacktest.Run(portfolio, "t", PriceHistory.ParseCsv(Closes(200, Step), "closes.csv"));
+        Assert.True(result.OneBook);
 
         var longs = result.Accounts[0];
         Assert.Equal(200, longs.Observations);
@@ -177,6 +178,73 @@ public sealed class BacktestTests
         var narrow = PortfolioBacktest.Run(PortfolioMargin.ParsePortfolio(Portfolio()), "t", PriceHistory.ParseCsv(Closes(200, Step), "closes.csv"));
         Assert.Equal(narrow.Accounts[0].Days, wide.Accounts[0].Days);
         Assert.Equal(4, wide.Accounts[0].Exceedances);
+    }
+
+    /// <summary>
+    /// The one-book path (every account in one book, as <c>llr engine</c> loads a file) gives every
+    /// observation of the per-account books: 60 random accounts — perpetuals, futures and options on two
+    /// underlyings, coin collateral, a third of them in standard margin, one isolated with its parent —
+    /// on a synthetic history, with the dynamic range and with the FHS margin.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheSharedBook_GivesThePerAccountBooksNumbers(bool fhs)
+    {
+        var rng = new Random(5);
+        string[] instruments = ["BTC-PERP", "BTC-F", "BTC-C", "BTC-P", "ETH-PERP", "ETH-F", "ETH-C"];
+        var accounts = new List<string>();
+        for (int a = 0; a < 60; a++)
+        {
+            var positions = instruments.OrderBy(_ => rng.Next()).Take(1 + rng.Next(4))
+                .Select(i => string.Create(CultureInfo.InvariantCulture, $$"""{ "instrument": "{{i}}", "side": "{{(rng.Next(2) == 0 ? "buy" : "sell")}}", "quantity": {{1 + rng.Next(5)}}, "price": {{(i.StartsWith("BTC", StringComparison.Ordinal) ? (i.EndsWith("-C", StringComparison.Ordinal) || i.EndsWith("-P", StringComparison.Ordinal) ? 3000 : 60000) : (i.EndsWith("-C", StringComparison.Ordinal) ? 150 : 3000))}} }"""));
+            string mode = a % 3 == 1 ? "\"mode\": \"standard\", " : "";
+            accounts.Add($$"""{ "name": "a{{a}}", {{mode}}"collateral": [ { "asset": "USD", "balance": {{50_000 + rng.Next(200_000)}} }, { "asset": "BTC", "balance": {{rng.Next(3)}} } ], "positions": [ {{string.Join(", ", positions)}} ] }""");
+        }
+
+        accounts.Add("""{ "name": "iso", "mode": "isolated", "parent": "a0", "instrument": "BTC-PERP", "collateral": [ { "asset": "USD", "balance": 8000 } ], "positions": [ { "instrument": "BTC-PERP", "side": "buy", "quantity": 1, "price": 60000 } ] }""");
+        string json = $$"""
+            {
+              "valuationTime": "2026-11-22T08:00:00Z",
+              "scenarioGrid": { "preset": "cmeSpan16", "priceScanRange": 0.15, "volScanRange": 0.25 },
+              "margin": { "dynamicRange": { "enabled": true }, "collateralInScenarios": true },
+              "underlyings": [ { "name": "BTC", "index": 60000 }, { "name": "ETH", "index": 3000, "carry": 0.05 } ],
+              "instruments": [
+                { "name": "BTC-PERP", "underlying": "BTC", "kind": "perpetual" },
+                { "name": "BTC-F", "underlying": "BTC", "kind": "future", "expiry": "2027-03-26T08:00:00Z" },
+                { "name": "BTC-C", "underlying": "BTC", "kind": "call", "strike": 65000, "expiry": "2026-12-25T08:00:00Z", "volatility": 0.55 },
+                { "name": "BTC-P", "underlying": "BTC", "kind": "put", "strike": 55000, "expiry": "2026-12-25T08:00:00Z", "volatility": 0.6 },
+                { "name": "ETH-PERP", "underlying": "ETH", "kind": "perpetual" },
+                { "name": "ETH-F", "underlying": "ETH", "kind": "future", "expiry": "2027-03-26T08:00:00Z" },
+                { "name": "ETH-C", "underlying": "ETH", "kind": "call", "strike": 3300, "expiry": "2026-12-25T08:00:00Z", "volatility": 0.7 }
+              ],
+              "assets": [ { "name": "USD", "price": 1 }, { "name": "BTC", "underlying": "BTC", "haircuts": [ { "upTo": 1e18, "haircut": 0.1 } ] } ],
+              "accounts": [ {{string.Join(",\n", accounts)}} ]
+            }
+            """;
+        var portfolio = PortfolioMargin.ParsePortfolio(json);
+        var history = PriceHistory.Synthetic(["BTC", "ETH"], [60000, 3000], new DateOnly(2001, 1, 1), 120, 11, new GarchParameters());
+        var window = fhs ? new FhsMargin(Window: 40) : null;
+        var shared = PortfolioBacktest.Run(portfolio, "t", history, 1, 0.99, null, window, sharedBook: true);
+        var own = PortfolioBacktest.Run(portfolio, "t", history, 1, 0.99, null, window, sharedBook: false);
+        Assert.True(shared.OneBook, "the shared path must have been taken, or this compares a path with itself");
+        Assert.False(own.OneBook);
+        Assert.Equal(own.Accounts.Length, shared.Accounts.Length);
+        Assert.True(own.Exceedances > 0, "a history that exceeds nothing would compare little");
+        for (int a = 0; a < own.Accounts.Length; a++)
+        {
+            Assert.Equal(own.Accounts[a].Days.Length, shared.Accounts[a].Days.Length);
+            for (int d = 0; d < own.Accounts[a].Days.Length; d++)
+            {
+                var x = own.Accounts[a].Days[d];
+                var y = shared.Accounts[a].Days[d];
+                double scale = 1e-9 * Math.Max(1, Math.Max(Math.Abs(x.Margin), Math.Abs(x.Loss)));
+                Assert.True(Math.Abs(x.Margin - y.Margin) <= scale && Math.Abs(x.Loss - y.Loss) <= scale && x.Exceeded == y.Exceeded,
+                    $"account {own.Accounts[a].Account} day {d}: margin {x.Margin} / {y.Margin}, loss {x.Loss} / {y.Loss}");
+            }
+        }
+
+        Assert.Equal(own.Exceedances, shared.Exceedances);
     }
 
     [Fact]

@@ -56,7 +56,12 @@ public static class BookFile
     {
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(config);
-        var file = PortfolioMargin.Parse(json, source, "book");
+        return Build(PortfolioMargin.Parse(json, source, "book"), config, source);
+    }
+
+    /// <summary>As <see cref="Build(string, LlrConfig, string)"/>, for a file already parsed; <paramref name="adjust"/> may change the book's parameters (the backtest lifts the jump band).</summary>
+    internal static RiskBook Build(PortfolioFile file, LlrConfig config, string source, Func<RiskConfig, RiskConfig>? adjust = null)
+    {
         var errors = new List<string>();
         var plan = PortfolioMargin.Validate(file, errors, config);
         if (plan is null || errors.Count > 0)
@@ -79,6 +84,11 @@ public static class BookFile
         // is built: a file within every per-field bound can still describe a book larger than the
         // machine (each underlying keeps a row per instrument slot, each account a row per
         // underlying). Refused with the numbers, not left to fail as an out-of-memory crash.
+        if (adjust is not null)
+        {
+            shape = adjust(shape);
+        }
+
         long estimate = EstimatedBytes(shape);
         long limit = MemoryLimit();
         if (estimate > limit)

@@ -48,7 +48,11 @@ public static class PortfolioBacktest
     /// <see cref="FhsMargin.Window"/> dates into the history.
     /// </param>
     public static BacktestResult Run(PortfolioFile portfolio, string source, PriceHistory history, int horizonDays = 1, double confidence = 0.99,
-        Action<int, int>? progress = null, FhsMargin? fhs = null)
+        Action<int, int>? progress = null, FhsMargin? fhs = null) => Run(portfolio, source, history, horizonDays, confidence, progress, fhs, sharedBook: true);
+
+    /// <summary>As the public one; <paramref name="sharedBook"/> false forces the per-account books (the tests compare the two).</summary>
+    internal static BacktestResult Run(PortfolioFile portfolio, string source, PriceHistory history, int horizonDays, double confidence,
+        Action<int, int>? progress, FhsMargin? fhs, bool sharedBook)
     {
         ArgumentNullException.ThrowIfNull(portfolio);
         ArgumentNullException.ThrowIfNull(history);
@@ -81,10 +85,16 @@ public static class PortfolioBacktest
         }
 
         int observations = history.Dates.Count - horizonDays - first;
-        var accounts = new List<AccountBacktest>();
         int total = portfolio.Accounts?.Length ?? 0;
         bool dynamic = false;
         double[][]? ranges = null; // by file underlying, then observation: the scan range in force at t
+        var accounts = sharedBook ? Shared(portfolio, source, history, columns, horizonDays, confidence, observations, first, fhs, progress, out dynamic) : null;
+        if (accounts is not null)
+        {
+            return Result(history, horizonDays, confidence, dynamic, accounts, first, fhs) with { OneBook = true };
+        }
+
+        accounts = [];
         PortfolioMargin.VisitAccountBooks(portfolio, source, p =>
         {
             dynamic = p.DynamicRange.Enabled;
@@ -101,6 +111,11 @@ public static class PortfolioBacktest
             progress?.Invoke(a + 1, total);
         });
 
+        return Result(history, horizonDays, confidence, dynamic, accounts, first, fhs);
+    }
+
+    private static BacktestResult Result(PriceHistory history, int horizonDays, double confidence, bool dynamic, List<AccountBacktest> accounts, int first, FhsMargin? fhs)
+    {
         var held = accounts.Where(a => a.Observations > 0).ToArray();
         long n = held.Sum(a => (long)a.Observations), x = held.Sum(a => (long)a.Exceedances);
         var (lr, p) = n > 0 ? RiskMeasures.Kupiec(n, x, 1 - confidence) : (0.0, 1.0);
@@ -109,6 +124,170 @@ public static class PortfolioBacktest
         {
             Fhs = fhs,
         };
+    }
+
+    /// <summary>
+    /// The backtest in one book holding every account — the way <c>llr engine</c> loads a book file —
+    /// so each date values each instrument once and revalues every holder together, instead of once
+    /// per account's own book (10,000 accounts: one revaluation of the whole book against 10,000 of
+    /// small ones). The numbers are those of the per-account books (accounts never offset each other
+    /// in a book; a test compares the two paths). Null when the file cannot be one engine book (an
+    /// isolated account without a parent, or a book too large for half the machine's memory): then the
+    /// per-account books are used.
+    /// </summary>
+    private static List<AccountBacktest>? Shared(PortfolioFile f, string source, PriceHistory history, int[] columns, int horizon, double confidence,
+        int observations, int first, FhsMargin? fhs, Action<int, int>? progress, out bool dynamic)
+    {
+        var margin = f.Margin ?? new MarginSection();
+        dynamic = margin.DynamicRange.Enabled;
+        var entries = f.Accounts!;
+        if (entries.Any(a => (a.Mode ?? margin.DefaultMode) == MarginMode.Isolated && a.Parent is null))
+        {
+            return null;
+        }
+
+        // The engine's book file carries no grid, margin or orders (they are the configuration's, and orders are not positions).
+        var file = new PortfolioFile
+        {
+            ValuationTime = f.ValuationTime, Underlyings = f.Underlyings, Instruments = f.Instruments, Assets = f.Assets,
+            Accounts = [.. entries.Select(a => new AccountEntry { Name = a.Name, Mode = a.Mode, Parent = a.Parent, Instrument = a.Instrument, Collateral = a.Collateral, Positions = a.Positions })],
+        };
+        var config = new LlrConfig { ScenarioGrid = f.ScenarioGrid ?? new GridSection(), Margin = margin, Book = new BookSection { SpareInstruments = 0, MaxPositionsPerAccount = 1 } };
+        RiskBook book;
+        try
+        {
+            book = BookFile.Build(file, config, source, p => p with { DynamicRange = DynamicRangeConfig.Off, IndexBand = 1e9, Hysteresis = 0 });
+        }
+        catch (ConfigException e) when (e.Problems.Any(p => p.Contains("half of this machine's memory", StringComparison.Ordinal)))
+        {
+            return null;
+        }
+
+        int underlyings = f.Underlyings!.Length, accounts = entries.Length;
+        var ranges = dynamic && fhs is null ? TrackRanges(f, source, history, columns, observations) : null;
+        var start = f.Underlyings.Select(u => u.Index!.Value).ToArray();
+        long now = book.NowNanos;
+        var holds = entries.Select(a => (a.Positions?.Length ?? 0) > 0).ToArray();
+        var equity = new double[accounts];
+        var margins = new double[accounts];
+        for (int a = 0; a < accounts; a++)
+        {
+            equity[a] = book.Equity(a);
+            margins[a] = book.InitialMargin(a);
+        }
+
+        var days = new BacktestDay[accounts][];
+        for (int a = 0; a < accounts; a++)
+        {
+            days[a] = new BacktestDay[holds[a] ? observations : 0];
+        }
+
+        int scenarios = fhs is null ? 0 : fhs.Window - horizon + 1;
+        var losses = new double[fhs is null ? 0 : accounts * scenarios];
+        var scratch = new double[scenarios];
+        var moves = new double[underlyings][];
+        for (int o = 0; o < observations; o++)
+        {
+            int t = first + o;
+            if (fhs is not null)
+            {
+                for (int g = 0; g < underlyings; g++)
+                {
+                    moves[g] = FilteredHistoricalSimulation.FilteredReturns(new ArraySegment<double>((double[])history.Closes[columns[g]], o, fhs.Window + 1), horizon, fhs.Lambda);
+                }
+
+                for (int s = 0; s < scenarios; s++)
+                {
+                    for (int g = 0; g < underlyings; g++)
+                    {
+                        Move(book, g, start[g] * Math.Exp(moves[g][s]), now);
+                    }
+
+                    book.Revalue();
+                    for (int a = 0; a < accounts; a++)
+                    {
+                        losses[(a * scenarios) + s] = equity[a] - book.Equity(a);
+                    }
+                }
+
+                for (int a = 0; a < accounts; a++)
+                {
+                    margins[a] = RiskMeasures.ExpectedShortfall(losses.AsSpan(a * scenarios, scenarios), fhs.Confidence, scratch);
+                }
+            }
+            else if (ranges is not null)
+            {
+                bool changed = false;
+                for (int g = 0; g < underlyings; g++)
+                {
+                    var calibration = book.ScenarioCalibration(g);
+                    if (calibration.PriceScanRange != ranges[g][o])
+                    {
+                        _ = book.SetScenarioCalibration(g, calibration with { PriceScanRange = ranges[g][o] });
+                        changed = true;
+                    }
+                }
+
+                if (changed)
+                {
+                    book.Revalue();
+                    for (int a = 0; a < accounts; a++)
+                    {
+                        margins[a] = book.InitialMargin(a);
+                    }
+                }
+            }
+
+            for (int g = 0; g < underlyings; g++)
+            {
+                var column = history.Closes[columns[g]];
+                Move(book, g, start[g] * (column[t + horizon] / column[t]), now);
+            }
+
+            book.Revalue();
+            for (int a = 0; a < accounts; a++)
+            {
+                if (holds[a])
+                {
+                    double loss = equity[a] - book.Equity(a);
+                    days[a][o] = new BacktestDay(history.Dates[t], margins[a], loss, loss > margins[a]);
+                }
+            }
+
+            for (int g = 0; g < underlyings; g++)
+            {
+                Move(book, g, start[g], now);
+            }
+
+            book.Revalue();
+            while (book.TryDequeueTransition(out _))
+            {
+            }
+
+            progress?.Invoke((int)((long)(o + 1) * accounts / observations), accounts);
+        }
+
+        var result = new List<AccountBacktest>(accounts);
+        for (int a = 0; a < accounts; a++)
+        {
+            result.Add(Summarize(entries[a].Name!, days[a], confidence, book.InitialMargin(a)));
+        }
+
+        return result;
+    }
+
+    /// <summary>One account's figures from its observations (none: an account without positions).</summary>
+    private static AccountBacktest Summarize(string account, BacktestDay[] days, double confidence, double margin)
+    {
+        if (days.Length == 0)
+        {
+            return new AccountBacktest(account, 0, 0, 1, 0, 1, 0, margin, margin, days);
+        }
+
+        int exceedances = days.Count(d => d.Exceeded);
+        var (lr, p) = RiskMeasures.Kupiec(days.Length, exceedances, 1 - confidence);
+        return new AccountBacktest(account, days.Length, exceedances, 1 - ((double)exceedances / days.Length), lr, p, days.Max(d => d.Loss),
+            days.Min(d => d.Margin), days.Max(d => d.Margin), days);
     }
 
     /// <summary>The history's column of each of the file's underlyings; a missing one is a problem (a move left out would silently be "no move").</summary>
@@ -185,8 +364,6 @@ public static class PortfolioBacktest
         var start = files.Select(g => f.Underlyings![g].Index!.Value).ToArray();
         long now = book.NowNanos;
         double equity = book.Equity(0), margin = book.InitialMargin(0);
-        int exceedances = 0;
-        double worst = double.NegativeInfinity;
         int scenarios = fhs is null ? 0 : fhs.Window - horizon + 1;
         var losses = new double[scenarios];
         var scratch = new double[scenarios];
@@ -253,15 +430,10 @@ public static class PortfolioBacktest
             }
 
             book.Revalue();
-            bool exceeded = loss > margin;
-            exceedances += exceeded ? 1 : 0;
-            worst = Math.Max(worst, loss);
-            days[o] = new BacktestDay(history.Dates[t], margin, loss, exceeded);
+            days[o] = new BacktestDay(history.Dates[t], margin, loss, loss > margin);
         }
 
-        var (lr, p) = RiskMeasures.Kupiec(observations, exceedances, 1 - confidence);
-        return new AccountBacktest(result.Account, observations, exceedances, 1 - ((double)exceedances / observations), lr, p, worst,
-            days.Min(d => d.Margin), days.Max(d => d.Margin), days);
+        return Summarize(result.Account, days, confidence, result.InitialMargin);
     }
 
     internal static void Move(RiskBook book, int underlying, double index, long now)
@@ -293,6 +465,9 @@ public sealed record BacktestResult(string History, bool Synthetic, DateOnly Fro
     AccountBacktest[] Accounts, long Observations, long Exceedances, double Coverage, double KupiecLikelihoodRatio, double KupiecPValue)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>True when every account was revalued in one book (the fast path), false with the per-account books.</summary>
+    internal bool OneBook { get; init; }
 
     /// <summary>The FHS margin held instead of the grid's; null for the grid.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
