@@ -245,6 +245,18 @@ public sealed class BacktestTests
         }
 
         Assert.Equal(own.Exceedances, shared.Exceedances);
+
+        // The FHS measure of llr margin --method fhs, the same way.
+        var measureShared = FilteredHistoricalSimulation.Run(portfolio, "t", history, 1, 0.94, 0.99, 0.975, true, sharedBook: true);
+        var measureOwn = FilteredHistoricalSimulation.Run(portfolio, "t", history, 1, 0.94, 0.99, 0.975, true, sharedBook: false);
+        for (int a = 0; a < measureOwn.Accounts.Length; a++)
+        {
+            var x = measureOwn.Accounts[a];
+            var y = measureShared.Accounts[a];
+            Assert.Equal(x.Account, y.Account);
+            Assert.True(Math.Abs(x.ValueAtRisk - y.ValueAtRisk) <= 1e-9 * Math.Max(1, Math.Abs(x.ValueAtRisk)) && Math.Abs(x.ExpectedShortfall - y.ExpectedShortfall) <= 1e-9 * Math.Max(1, Math.Abs(x.ExpectedShortfall))
+                && Math.Abs(x.GridInitialMargin - y.GridInitialMargin) <= 1e-9 * Math.Max(1, x.GridInitialMargin), $"{x} / {y}");
+        }
     }
 
     [Fact]

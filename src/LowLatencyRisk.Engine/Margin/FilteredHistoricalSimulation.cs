@@ -33,7 +33,12 @@ public static class FilteredHistoricalSimulation
 
     /// <summary>Computes every account's FHS VaR and ES; throws <see cref="ConfigException"/> naming problems of the file, the history or their match.</summary>
     public static FhsResult Run(PortfolioFile portfolio, string source, PriceHistory history, int horizonDays = 1, double lambda = 0.94,
-        double varConfidence = 0.99, double esConfidence = 0.975, bool filter = true)
+        double varConfidence = 0.99, double esConfidence = 0.975, bool filter = true) =>
+        Run(portfolio, source, history, horizonDays, lambda, varConfidence, esConfidence, filter, sharedBook: true);
+
+    /// <summary>As the public one; <paramref name="sharedBook"/> false forces the per-account books (the tests compare the two).</summary>
+    internal static FhsResult Run(PortfolioFile portfolio, string source, PriceHistory history, int horizonDays, double lambda,
+        double varConfidence, double esConfidence, bool filter, bool sharedBook)
     {
         ArgumentNullException.ThrowIfNull(portfolio);
         ArgumentNullException.ThrowIfNull(history);
@@ -72,6 +77,13 @@ public static class FilteredHistoricalSimulation
             moves[g] = FilteredReturns(history.Closes[columns[g]], horizonDays, lambda, filter);
         }
 
+        var shared = sharedBook ? PortfolioBacktest.OneBook(portfolio, source) : null;
+        if (shared is not null)
+        {
+            return new FhsResult(history.Source, history.IsSynthetic, scenarios, horizonDays, lambda, filter, varConfidence, esConfidence,
+                OneBook(portfolio, history, shared, moves, scenarios, varConfidence, esConfidence));
+        }
+
         var accounts = new List<FhsAccount>();
         var losses = new double[scenarios];
         var scratch = new double[scenarios];
@@ -106,6 +118,58 @@ public static class FilteredHistoricalSimulation
         });
 
         return new FhsResult(history.Source, history.IsSynthetic, scenarios, horizonDays, lambda, filter, varConfidence, esConfidence, [.. accounts]);
+    }
+
+    /// <summary>Every account's measures in one book holding them all: each scenario one revaluation of the whole book.</summary>
+    private static FhsAccount[] OneBook(PortfolioFile portfolio, PriceHistory history, RiskBook book, double[][] moves, int scenarios, double varConfidence, double esConfidence)
+    {
+        var entries = portfolio.Accounts!;
+        int accounts = entries.Length, underlyings = portfolio.Underlyings!.Length;
+        var start = portfolio.Underlyings.Select(u => u.Index!.Value).ToArray();
+        long now = book.NowNanos;
+        var equity = new double[accounts];
+        for (int a = 0; a < accounts; a++)
+        {
+            equity[a] = book.Equity(a);
+        }
+
+        var losses = new double[accounts * scenarios];
+        for (int s = 0; s < scenarios; s++)
+        {
+            for (int g = 0; g < underlyings; g++)
+            {
+                PortfolioBacktest.Move(book, g, start[g] * Math.Exp(moves[g][s]), now);
+            }
+
+            book.Revalue();
+            for (int a = 0; a < accounts; a++)
+            {
+                losses[(a * scenarios) + s] = equity[a] - book.Equity(a);
+            }
+        }
+
+        for (int g = 0; g < underlyings; g++)
+        {
+            PortfolioBacktest.Move(book, g, start[g], now);
+        }
+
+        book.Revalue();
+        var scratch = new double[scenarios];
+        var result = new FhsAccount[accounts];
+        for (int a = 0; a < accounts; a++)
+        {
+            var mine = losses.AsSpan(a * scenarios, scenarios);
+            int worst = 0;
+            for (int s = 1; s < scenarios; s++)
+            {
+                worst = mine[s] > mine[worst] ? s : worst;
+            }
+
+            result[a] = new FhsAccount(entries[a].Name!, book.InitialMargin(a), RiskMeasures.ValueAtRisk(mine, varConfidence, scratch),
+                RiskMeasures.ExpectedShortfall(mine, esConfidence, scratch), mine[worst], history.Dates[worst]);
+        }
+
+        return result;
     }
 
     /// <summary>

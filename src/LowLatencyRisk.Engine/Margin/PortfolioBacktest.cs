@@ -138,27 +138,9 @@ public static class PortfolioBacktest
     private static List<AccountBacktest>? Shared(PortfolioFile f, string source, PriceHistory history, int[] columns, int horizon, double confidence,
         int observations, int first, FhsMargin? fhs, Action<int, int>? progress, out bool dynamic)
     {
-        var margin = f.Margin ?? new MarginSection();
-        dynamic = margin.DynamicRange.Enabled;
+        dynamic = (f.Margin ?? new MarginSection()).DynamicRange.Enabled;
         var entries = f.Accounts!;
-        if (entries.Any(a => (a.Mode ?? margin.DefaultMode) == MarginMode.Isolated && a.Parent is null))
-        {
-            return null;
-        }
-
-        // The engine's book file carries no grid, margin or orders (they are the configuration's, and orders are not positions).
-        var file = new PortfolioFile
-        {
-            ValuationTime = f.ValuationTime, Underlyings = f.Underlyings, Instruments = f.Instruments, Assets = f.Assets,
-            Accounts = [.. entries.Select(a => new AccountEntry { Name = a.Name, Mode = a.Mode, Parent = a.Parent, Instrument = a.Instrument, Collateral = a.Collateral, Positions = a.Positions })],
-        };
-        var config = new LlrConfig { ScenarioGrid = f.ScenarioGrid ?? new GridSection(), Margin = margin, Book = new BookSection { SpareInstruments = 0, MaxPositionsPerAccount = 1 } };
-        RiskBook book;
-        try
-        {
-            book = BookFile.Build(file, config, source, p => p with { DynamicRange = DynamicRangeConfig.Off, IndexBand = 1e9, Hysteresis = 0 });
-        }
-        catch (ConfigException e) when (e.Problems.Any(p => p.Contains("half of this machine's memory", StringComparison.Ordinal)))
+        if (OneBook(f, source) is not { } book)
         {
             return null;
         }
@@ -274,6 +256,45 @@ public static class PortfolioBacktest
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Every account of a portfolio file in one book, as <c>llr engine</c> loads a book file (file ids
+    /// are book ids), with no jump band, no dynamic range and no hysteresis; null when the file cannot
+    /// be one engine book (an isolated account without a parent, or a book larger than half the
+    /// machine's memory). The file is first checked as a portfolio, so its problems read as
+    /// <c>llr margin</c> reports them.
+    /// </summary>
+    internal static RiskBook? OneBook(PortfolioFile f, string source)
+    {
+        var errors = new List<string>();
+        if (PortfolioMargin.Validate(f, errors) is null || errors.Count > 0)
+        {
+            throw new ConfigException(source, errors, "portfolio");
+        }
+
+        var margin = f.Margin ?? new MarginSection();
+        var entries = f.Accounts!;
+        if (entries.Any(a => (a.Mode ?? margin.DefaultMode) == MarginMode.Isolated && a.Parent is null))
+        {
+            return null;
+        }
+
+        // The engine's book file carries no grid, margin or orders (they are the configuration's, and orders are not positions).
+        var file = new PortfolioFile
+        {
+            ValuationTime = f.ValuationTime, Underlyings = f.Underlyings, Instruments = f.Instruments, Assets = f.Assets,
+            Accounts = [.. entries.Select(a => new AccountEntry { Name = a.Name, Mode = a.Mode, Parent = a.Parent, Instrument = a.Instrument, Collateral = a.Collateral, Positions = a.Positions })],
+        };
+        var config = new LlrConfig { ScenarioGrid = f.ScenarioGrid ?? new GridSection(), Margin = margin, Book = new BookSection { SpareInstruments = 0, MaxPositionsPerAccount = 1 } };
+        try
+        {
+            return BookFile.Build(file, config, source, p => p with { DynamicRange = DynamicRangeConfig.Off, IndexBand = 1e9, Hysteresis = 0 });
+        }
+        catch (ConfigException e) when (e.Problems.Any(p => p.Contains("half of this machine's memory", StringComparison.Ordinal)))
+        {
+            return null;
+        }
     }
 
     /// <summary>One account's figures from its observations (none: an account without positions).</summary>
