@@ -259,6 +259,34 @@ public sealed class BacktestTests
         }
     }
 
+    [Theory]
+    [InlineData(1e300, false)]   // the index would be 100 × 1e300: beyond margin.maxPrice
+    [InlineData(1e-320, false)]  // the index would be 100 × 1e-320 ≈ 1e-318: positive and finite, a price the book takes (the control)
+    [InlineData(1e300, true)]    // the same with the FHS margin
+    public void AHistoryMoveBeyondWhatTheBookTakes_StopsWithAReason_NotACrash(double jump, bool fhs)
+    {
+        // 40 closes of 1 then one of `jump`: the move from the file's 100 leaves the book's price range.
+        var b = new StringBuilder("date,BTC\n");
+        for (int t = 0; t <= 40; t++)
+        {
+            b.Append(CultureInfo.InvariantCulture, $"{new DateOnly(2024, 1, 1).AddDays(t):yyyy-MM-dd},{(t == 40 ? jump : 1):R}\n");
+        }
+
+        var history = PriceHistory.ParseCsv(b.ToString(), "jump.csv");
+        var portfolio = PortfolioMargin.ParsePortfolio(Portfolio());
+        if (jump < 1 && !fhs)
+        {
+            // A tiny but positive close is a valid (if absurd) price: the backtest runs and the long loses everything.
+            var result = PortfolioBacktest.Run(portfolio, "t", history);
+            Assert.Equal(100, result.Accounts[0].WorstLoss, 6);
+            return;
+        }
+
+        var e = Assert.Throws<ConfigException>(() => PortfolioBacktest.Run(portfolio, "t", history, fhs: fhs ? new FhsMargin(Window: 20) : null));
+        Assert.Contains("a history move takes underlying 0's index to", e.Message, StringComparison.Ordinal);
+        Assert.Contains("an index must be finite and in (0, margin.maxPrice]", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void AnUnderlyingWithoutAColumn_AndTooShortAHistory_AreRefusedByName()
     {

@@ -53,6 +53,13 @@ public sealed class SeedHistoryTests : IDisposable
     }
 
     [Fact]
+    public void ASeedHistoryWithoutTheRangeOn_IsRefused_NotIgnored()
+    {
+        var e = Assert.Throws<ConfigException>(() => LlrConfig.Parse("""{ "margin": { "dynamicRange": { "seedHistory": "closes.csv" } } }"""));
+        Assert.Contains("margin.dynamicRange.seedHistory: applies only with \"enabled\": true", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AMissingColumn_AnUnreadableFile_AndABadLine_AreRefusedByPath()
     {
         var e = Assert.Throws<ConfigException>(() => Config(History("date,BTC,SOL")).Apply(Shape, ["BTC", "ETH"]));

@@ -56,11 +56,16 @@ public static class BookFile
     {
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(config);
-        return Build(PortfolioMargin.Parse(json, source, "book"), config, source);
+        return Build(PortfolioMargin.Parse(json, source, "book"), config, source, adjust: null, nullWhenTooLarge: false)!;
     }
 
-    /// <summary>As <see cref="Build(string, LlrConfig, string)"/>, for a file already parsed; <paramref name="adjust"/> may change the book's parameters (the backtest lifts the jump band).</summary>
-    internal static RiskBook Build(PortfolioFile file, LlrConfig config, string source, Func<RiskConfig, RiskConfig>? adjust = null)
+    /// <summary>
+    /// As <see cref="Build(string, LlrConfig, string)"/>, for a file already parsed; <paramref name="adjust"/>
+    /// may change the book's parameters (the backtest lifts the jump band); with
+    /// <paramref name="nullWhenTooLarge"/> a book beyond half the machine's memory is null instead of a
+    /// problem (the backtest then uses a book per account).
+    /// </summary>
+    internal static RiskBook? Build(PortfolioFile file, LlrConfig config, string source, Func<RiskConfig, RiskConfig>? adjust, bool nullWhenTooLarge)
     {
         var errors = new List<string>();
         var plan = PortfolioMargin.Validate(file, errors, config);
@@ -93,6 +98,11 @@ public static class BookFile
         long limit = MemoryLimit();
         if (estimate > limit)
         {
+            if (nullWhenTooLarge)
+            {
+                return null;
+            }
+
             throw new ConfigException(source, [string.Create(CultureInfo.InvariantCulture,
                 $"$: the book would need about {estimate / (1 << 20):N0} MiB ({shape.MaxUnderlyings:N0} underlyings × {shape.MaxInstruments:N0} instrument slots, {shape.MaxAccounts:N0} accounts × {shape.MaxPositionsPerAccount:N0} positions); half of this machine's memory is {limit / (1 << 20):N0} MiB — fewer underlyings or instruments, or a smaller book.spareInstruments or book.maxPositionsPerAccount")], "book");
         }

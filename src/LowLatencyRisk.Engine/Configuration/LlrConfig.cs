@@ -225,6 +225,8 @@ public sealed class LlrConfig
 
         var m = Margin;
         CheckSection(m.DynamicRange is null ? null : m.DynamicRange.Validate, "margin.dynamicRange", "leave it out for none");
+        Check(m.DynamicRange is null || m.DynamicRange.SeedHistory is null || m.DynamicRange.Enabled, "margin.dynamicRange.seedHistory",
+            "applies only with \"enabled\": true (the range it would seed is off)");
 
         Check(m.MaintenanceFraction is > 0 and <= 1, "margin.maintenanceFraction", $"{m.MaintenanceFraction} is not in (0, 1]");
         Check(double.IsFinite(m.Rate) && Math.Abs(m.Rate) < 1, "margin.rate", $"{m.Rate} is not a rate below 100 %");

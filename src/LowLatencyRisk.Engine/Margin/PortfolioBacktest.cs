@@ -287,14 +287,7 @@ public static class PortfolioBacktest
             Accounts = [.. entries.Select(a => new AccountEntry { Name = a.Name, Mode = a.Mode, Parent = a.Parent, Instrument = a.Instrument, Collateral = a.Collateral, Positions = a.Positions })],
         };
         var config = new LlrConfig { ScenarioGrid = f.ScenarioGrid ?? new GridSection(), Margin = margin, Book = new BookSection { SpareInstruments = 0, MaxPositionsPerAccount = 1 } };
-        try
-        {
-            return BookFile.Build(file, config, source, p => p with { DynamicRange = DynamicRangeConfig.Off, IndexBand = 1e9, Hysteresis = 0 });
-        }
-        catch (ConfigException e) when (e.Problems.Any(p => p.Contains("half of this machine's memory", StringComparison.Ordinal)))
-        {
-            return null;
-        }
+        return BookFile.Build(file, config, source, p => p with { DynamicRange = DynamicRangeConfig.Off, IndexBand = 1e9, Hysteresis = 0 }, nullWhenTooLarge: true);
     }
 
     /// <summary>One account's figures from its observations (none: an account without positions).</summary>
@@ -357,7 +350,7 @@ public static class PortfolioBacktest
             long nanos = (history.Dates[t].ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc).Ticks - DateTime.UnixEpoch.Ticks) * 100;
             for (int g = 0; g < n; g++)
             {
-                var result = tracker.UpdateIndex(g, history.Closes[columns[g]][t], nanos);
+                var result = Confirmed(tracker, g, history.Closes[columns[g]][t], nanos);
                 if (result != MarkResult.Accepted)
                 {
                     throw new ConfigException(source, [$"{history.Source}: the close of {f.Underlyings[g].Name} on {history.Dates[t]:yyyy-MM-dd} was refused by the range tracker ({result})"], "backtest");
@@ -457,12 +450,24 @@ public static class PortfolioBacktest
         return Summarize(result.Account, days, confidence, result.InitialMargin);
     }
 
-    internal static void Move(RiskBook book, int underlying, double index, long now)
+    /// <summary>
+    /// An index update whose jump, if the book holds it for confirmation (a relative move beyond any
+    /// band — e.g. back from a price near zero), is confirmed at once by the same price again: in a
+    /// backtest the move is the history's, not a bad tick.
+    /// </summary>
+    private static MarkResult Confirmed(RiskBook book, int underlying, double index, long now)
     {
         var result = book.UpdateIndex(underlying, index, now);
+        return result == MarkResult.Held ? book.UpdateIndex(underlying, index, now) : result;
+    }
+
+    internal static void Move(RiskBook book, int underlying, double index, long now)
+    {
+        var result = Confirmed(book, underlying, index, now);
         if (result != MarkResult.Accepted)
         {
-            throw new ConfigException("backtest", [string.Create(CultureInfo.InvariantCulture, $"an index of {index} was refused by the book ({result}): the move is beyond margin.maxPrice")], "backtest");
+            throw new ConfigException("backtest", [string.Create(CultureInfo.InvariantCulture,
+                $"a history move takes underlying {underlying}'s index to {index}, which the book refuses ({result}): an index must be finite and in (0, margin.maxPrice]; check the closes for a unit change or a bad value")], "backtest");
         }
     }
 }

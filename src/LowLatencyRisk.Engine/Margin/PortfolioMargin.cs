@@ -449,7 +449,7 @@ public static partial class PortfolioMargin
     /// <paramref name="adjust"/> may change the books' parameters (the backtest switches the dynamic
     /// range off in them and drives the range itself). Throws <see cref="ConfigException"/>.
     /// </summary>
-    internal static Plan VisitAccountBooks(PortfolioFile file, string source, Func<RiskConfig, RiskConfig>? adjust,
+    internal static void VisitAccountBooks(PortfolioFile file, string source, Func<RiskConfig, RiskConfig>? adjust,
         Action<int, AccountResult, RiskBook, IReadOnlyDictionary<int, int>> visit)
     {
         var errors = new List<string>();
@@ -470,8 +470,6 @@ public static partial class PortfolioMargin
                 throw new ConfigException(source, errors, "portfolio");
             }
         }
-
-        return plan;
     }
 
     private static AccountResult? MarginAccount(PortfolioFile f, Plan plan, int a, List<string> errors, IScratchBooks? books, Lazy<string> parameters,

@@ -136,6 +136,28 @@ public class DynamicRangeTests
         }, warmUp: 20, iterations: 200);
     }
 
+    [Fact]
+    public void WithTheBufferReleasedAndAStressedWeight_IndexTicksDoNotAllocate()
+    {
+        var book = Book(with: c => c with { ReleaseBufferInStress = true, StressedWeight = 0.25, StressedDailyVolatility = 0.06, SeedDailyVolatilities = [0.04] });
+        book.UpdateIndex(0, 30_000, T0);
+        book.Revalue();
+        book.SetCollateral(0, 0, 100_000);
+        book.ApplyFill(0, 0, 1, 30_000);
+        long t = T0;
+        double before = book.ScenarioCalibration(0).PriceScanRange;
+        GcAssert.NoAllocation(book, b =>
+        {
+            t += Day;
+            b.UpdateIndex(0, 30_000 * (1 + (0.05 * ((t / Day) % 3 - 1))), t); // ±5 %: the range moves
+            b.Revalue();
+            while (b.TryDequeueTransition(out _))
+            {
+            }
+        }, warmUp: 20, iterations: 200);
+        Assert.NotEqual(before, book.ScenarioCalibration(0).PriceScanRange); // the options' code ran, not a still range
+    }
+
     /// <summary>The unbuffered range k σ √MPOR = 2.33 σ √2 for a daily variance.</summary>
     private static double Unbuffered(double variance) => 2.33 * Math.Sqrt(variance) * Math.Sqrt(2);
 
