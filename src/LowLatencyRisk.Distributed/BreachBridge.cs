@@ -32,7 +32,8 @@ public sealed class BreachBridge(INatsJSContext js, JetStreamSection config, int
 
 /// <summary>
 /// Risk summaries out, on a shard's machine: the reader of the shard's summary ring, publishing
-/// each summary to <c>{prefix}.summary.account.{shard}.{account}</c>. The summary stream keeps the
+/// each summary to <c>{prefix}.summary.account.{shard}.{account}</c> (its summary in an underlying
+/// to <c>….{account}.{underlying}</c>). The summary stream keeps the
 /// latest message per subject, so it holds each account's current summary and a reader starting
 /// from its beginning (a restarted aggregator) is current once it has read it. Unlike the breach
 /// ring, a stopped bridge never holds up the engine: it skips summaries the ring has no room for
@@ -44,8 +45,11 @@ public sealed class SummaryBridge(INatsJSContext js, JetStreamSection config, in
     private readonly JetStreamSection _config = config;
 
     /// <inheritdoc/>
-    protected override string Subject(ReadOnlySpan<byte> message) =>
-        _config.AccountSummarySubject(shard, WireMessage.Read<RiskSummaryMessage>(message).Account);
+    protected override string Subject(ReadOnlySpan<byte> message)
+    {
+        ref readonly var m = ref WireMessage.Read<RiskSummaryMessage>(message);
+        return _config.AccountSummarySubject(shard, m.Account, m.Underlying);
+    }
 
     /// <inheritdoc/>
     protected override string MessageId(long ringSequence, ReadOnlySpan<byte> message) => SlotId(shard, ringSequence, message);

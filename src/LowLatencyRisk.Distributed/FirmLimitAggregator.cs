@@ -17,13 +17,24 @@ namespace LowLatencyRisk.Distributed;
 /// <param name="Summarized">Accounts with at least one summary.</param>
 /// <param name="Accounts">Accounts of the firm.</param>
 /// <param name="Pending">Limit changes sent and not yet seen in force.</param>
-public sealed record FirmStatus(string Name, double Limit, double Usage, double? Allocated, int Summarized, int Accounts, int Pending);
+/// <param name="Positions">The firm's position limits, one per underlying it names (empty when none).</param>
+public sealed record FirmStatus(string Name, double Limit, double Usage, double? Allocated, int Summarized, int Accounts, int Pending, IReadOnlyList<FirmPositionStatus>? Positions = null);
+
+/// <summary>A firm's position limit in one underlying as the aggregator sees it after a round (the fields as in <see cref="FirmStatus"/>, in contracts).</summary>
+/// <param name="Underlying">The underlying.</param>
+/// <param name="Limit">The firm's limit there: gross contracts of positions and working orders.</param>
+/// <param name="Usage">Σ the accounts' last summarized usage there.</param>
+/// <param name="Allocated">Σ the accounts' limits there that may be in force; null until every account is summarized there.</param>
+/// <param name="Pending">Changes in flight.</param>
+public sealed record FirmPositionStatus(int Underlying, double Limit, double Usage, double? Allocated, int Pending);
 
 /// <summary>
-/// <c>llr aggregate</c>: enforces firm credit limits across shards. It reads every shard's risk
-/// summaries from JetStream and moves each firm's limit between its accounts by publishing credit
-/// limit changes into the feed stream (on the owning shard's subject, as one more producer): each
-/// account gets its own usage plus an equal share of the firm's remaining headroom.
+/// <c>llr aggregate</c>: enforces firm credit and position limits across shards. It reads every
+/// shard's risk summaries from JetStream and moves each firm's limit between its accounts by
+/// publishing limit changes into the feed stream (on the owning shard's subject, as one more
+/// producer): each account gets its own usage plus an equal share of the firm's remaining headroom.
+/// A firm's credit limit moves as account credit limits; its position limit in an underlying as
+/// the accounts' position limits in that underlying (each the same rule, on its own numbers).
 /// </summary>
 /// <remarks>
 /// <para>Why shares and not a watch that stops the firm once it is over: a watch acts only after
@@ -44,12 +55,17 @@ public sealed class FirmLimitAggregator
     /// <summary>The smallest credit limit the aggregator sets (the gate needs a positive one): an account with no share can add no exposure.</summary>
     public const double MinimumLimit = 1;
 
+    /// <summary>The smallest position limit the aggregator sets (contracts; far below any lot size, so an account with no share can add nothing).</summary>
+    public const double MinimumPositionLimit = 1e-6;
+
+    private const int Credit = -1; // the underlying key of a credit view
+
     private readonly INatsJSContext _js;
     private readonly JetStreamSection _config;
     private readonly ShardMap _map;
     private readonly AggregatorSection _options;
     private readonly Firm[] _firms;
-    private readonly Dictionary<int, View> _accounts = [];
+    private readonly Dictionary<(int Account, int Underlying), View> _accounts = [];
     private readonly uint _epoch;
     private readonly LatencyHistogram _staleness = new();
     private long _sequence;
@@ -62,9 +78,10 @@ public sealed class FirmLimitAggregator
         public FirmStatus? Published { get; set; }
     }
 
-    private sealed class View(int account)
+    private sealed class View(int account, int underlying)
     {
         public int Account { get; } = account;
+        public int Underlying { get; } = underlying; // −1: the credit limit
         public bool Seen;
         public double Usage;
         public double InForce = double.PositiveInfinity;
@@ -93,7 +110,11 @@ public sealed class FirmLimitAggregator
         {
             foreach (int a in f.Accounts)
             {
-                _accounts[a] = new View(a);
+                _accounts[(a, Credit)] = new View(a, Credit);
+                foreach (var p in f.PositionLimits)
+                {
+                    _accounts[(a, p.Underlying)] = new View(a, p.Underlying);
+                }
             }
         }
 
@@ -158,7 +179,8 @@ public sealed class FirmLimitAggregator
         }
 
         ref readonly var m = ref WireMessage.Read<RiskSummaryMessage>(data);
-        if (m.Type != RiskSummaryDescriptor.MessageType || m.Version != RiskSummaryDescriptor.Version || !double.IsFinite(m.CreditUsage) || m.CreditUsage < 0 || double.IsNaN(m.CreditLimit))
+        if (m.Type != RiskSummaryDescriptor.MessageType || m.Version != RiskSummaryDescriptor.Version || !double.IsFinite(m.CreditUsage) || m.CreditUsage < 0 || double.IsNaN(m.CreditLimit)
+            || m.Underlying < -1 || (m.Underlying >= 0 && (!double.IsFinite(m.PositionUsage) || m.PositionUsage < 0 || !(m.PositionLimit > 0))))
         {
             Interlocked.Increment(ref _malformed);
             return false;
@@ -173,29 +195,38 @@ public sealed class FirmLimitAggregator
                 _staleness.Record(MonotonicClock.ToNanos(receivedTicks - m.ComputedTicks));
             }
 
-            if (!_accounts.TryGetValue(m.Account, out var v))
+            if (_accounts.TryGetValue((m.Account, Credit), out var v))
             {
-                return true;
+                Update(v, m.CreditUsage, m.CreditLimit); // every summary carries the account's credit numbers
             }
 
+            if (m.Underlying >= 0 && _accounts.TryGetValue((m.Account, m.Underlying), out v))
+            {
+                Update(v, m.PositionUsage, m.PositionLimit);
+            }
+        }
+
+        return true;
+
+        void Update(View v, double usage, double limit)
+        {
             v.Seen = true;
-            v.Usage = m.CreditUsage;
-            v.InForce = m.CreditLimit;
-            if (!double.IsNaN(v.Sent) && m.CreditLimit.Equals(v.Sent))
+            v.Usage = usage;
+            v.InForce = limit;
+            if (!double.IsNaN(v.Sent) && limit.Equals(v.Sent))
             {
                 v.Sent = double.NaN; // in force: the shard applied it
                 _changesConfirmed++;
             }
         }
-
-        return true;
     }
 
     /// <summary>One limit change to publish.</summary>
     /// <param name="Account">The account.</param>
     /// <param name="Shard">The shard that owns it.</param>
-    /// <param name="Limit">Its new credit limit.</param>
-    public readonly record struct LimitChange(int Account, int Shard, double Limit);
+    /// <param name="Limit">Its new limit: credit, or position in <paramref name="Underlying"/>.</param>
+    /// <param name="Underlying">−1: the credit limit; else the underlying of a position limit.</param>
+    public readonly record struct LimitChange(int Account, int Shard, double Limit, int Underlying = -1);
 
     /// <summary>
     /// Decides this round's changes at <paramref name="nowTicks"/> and marks them in flight (the
@@ -211,55 +242,65 @@ public sealed class FirmLimitAggregator
             foreach (var firm in _firms)
             {
                 var f = firm.Section;
-                var views = f.Accounts.Select(a => _accounts[a]).ToArray();
-                foreach (var v in views)
+                PlanLimit(f, Credit, f.CreditLimit, MinimumLimit);
+                foreach (var p in f.PositionLimits)
                 {
-                    if (!double.IsNaN(v.Sent) && nowTicks - v.SentTicks > timeout)
-                    {
-                        v.Sent = double.NaN; // never seen in force: someone else set the limit, or the engine restarted without its journal
-                        _pendingExpired++;
-                    }
-                }
-
-                if (views.Any(v => !v.Seen))
-                {
-                    continue;
-                }
-
-                double usage = views.Sum(v => v.Usage);
-                double headroom = Math.Max(0, f.CreditLimit - usage) / views.Length;
-                double tolerance = _options.Tolerance * f.CreditLimit;
-                double slack = f.CreditLimit - views.Sum(Effective);
-                foreach (var v in views)
-                {
-                    double target = Math.Max(MinimumLimit, v.Usage + headroom);
-                    if (double.IsNaN(v.Sent) && Effective(v) - target > tolerance)
-                    {
-                        Send(v, target); // lowered first; the room it frees is slack only once it is in force
-                    }
-                }
-
-                foreach (var v in views)
-                {
-                    double target = Math.Max(MinimumLimit, v.Usage + headroom);
-                    double now = Effective(v);
-                    double raise = Math.Min(target - now, slack);
-                    if (double.IsNaN(v.Sent) && target - now > tolerance && raise > tolerance)
-                    {
-                        Send(v, now + raise);
-                        slack -= raise;
-                    }
+                    PlanLimit(f, p.Underlying, p.Limit, MinimumPositionLimit);
                 }
             }
         }
 
         return changes;
 
+        // One limit of one firm: shares of what is left, lowered first, raised out of the slack.
+        void PlanLimit(FirmSection f, int underlying, double firmLimit, double minimum)
+        {
+            var views = f.Accounts.Select(a => _accounts[(a, underlying)]).ToArray();
+            foreach (var v in views)
+            {
+                if (!double.IsNaN(v.Sent) && nowTicks - v.SentTicks > timeout)
+                {
+                    v.Sent = double.NaN; // never seen in force: someone else set the limit, or the engine restarted without its journal
+                    _pendingExpired++;
+                }
+            }
+
+            if (views.Any(v => !v.Seen))
+            {
+                return;
+            }
+
+            double usage = views.Sum(v => v.Usage);
+            double headroom = Math.Max(0, firmLimit - usage) / views.Length;
+            double tolerance = _options.Tolerance * firmLimit;
+            double slack = firmLimit - views.Sum(Effective);
+            foreach (var v in views)
+            {
+                double target = Math.Max(minimum, v.Usage + headroom);
+                if (double.IsNaN(v.Sent) && Effective(v) - target > tolerance)
+                {
+                    Send(v, target); // lowered first; the room it frees is slack only once it is in force
+                }
+            }
+
+            foreach (var v in views)
+            {
+                double target = Math.Max(minimum, v.Usage + headroom);
+                double now = Effective(v);
+                double raise = Math.Min(target - now, slack);
+                if (double.IsNaN(v.Sent) && target - now > tolerance && raise > tolerance)
+                {
+                    Send(v, now + raise);
+                    slack -= raise;
+                }
+            }
+        }
+
         void Send(View v, double limit)
         {
             v.Sent = limit;
             v.SentTicks = nowTicks;
-            changes.Add(new LimitChange(v.Account, _map.ShardOf(v.Account), limit));
+            changes.Add(new LimitChange(v.Account, _map.ShardOf(v.Account), limit, v.Underlying));
         }
     }
 
@@ -279,10 +320,16 @@ public sealed class FirmLimitAggregator
         {
             return [.. _firms.Select(firm =>
             {
-                var views = firm.Section.Accounts.Select(a => _accounts[a]).ToArray();
+                var views = firm.Section.Accounts.Select(a => _accounts[(a, Credit)]).ToArray();
                 double allocated = views.Sum(Effective);
+                var positions = firm.Section.PositionLimits.Select(p =>
+                {
+                    var pv = firm.Section.Accounts.Select(a => _accounts[(a, p.Underlying)]).ToArray();
+                    double sum = pv.Sum(Effective);
+                    return new FirmPositionStatus(p.Underlying, p.Limit, pv.Sum(v => v.Usage), pv.All(v => v.Seen) && double.IsFinite(sum) ? sum : null, pv.Count(v => !double.IsNaN(v.Sent)));
+                }).ToArray();
                 return new FirmStatus(firm.Section.Name!, firm.Section.CreditLimit, views.Sum(v => v.Usage), views.All(v => v.Seen) && double.IsFinite(allocated) ? allocated : null,
-                    views.Count(v => v.Seen), views.Length, views.Count(v => !double.IsNaN(v.Sent)));
+                    views.Count(v => v.Seen), views.Length, views.Count(v => !double.IsNaN(v.Sent)) + positions.Sum(p => p.Pending), positions);
             })];
         }
     }
@@ -298,7 +345,15 @@ public sealed class FirmLimitAggregator
         }
 
         FeedMessageDescriptor.WriteHeader(p, FeedMessageType.LimitChange, _options.ProducerId, _epoch, ++_sequence, business, MonotonicClock.Now());
-        FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MaxOrderQuantityOrCredit, change.Account, change.Limit);
+        if (change.Underlying < 0)
+        {
+            FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MaxOrderQuantityOrCredit, change.Account, change.Limit);
+        }
+        else
+        {
+            FeedMessageDescriptor.WriteLimitChange(p, LimitScope.AccountUnderlying, LimitField.MaxOrderNotionalOrUnderlyingPosition, change.Account, change.Limit, (ushort)change.Underlying);
+        }
+
         return p;
     }
 
@@ -341,7 +396,8 @@ public sealed class FirmLimitAggregator
         {
             var firm = _firms.First(f => f.Section.Name == status.Name);
             if (firm.Published is { } before && Math.Abs(before.Usage - status.Usage) <= _options.Tolerance * status.Limit
-                && Math.Abs((before.Allocated ?? -1) - (status.Allocated ?? -1)) <= _options.Tolerance * status.Limit && before.Summarized == status.Summarized)
+                && Math.Abs((before.Allocated ?? -1) - (status.Allocated ?? -1)) <= _options.Tolerance * status.Limit && before.Summarized == status.Summarized
+                && PositionsAlike(before.Positions, status.Positions))
             {
                 continue;
             }
@@ -351,6 +407,25 @@ public sealed class FirmLimitAggregator
         }
 
         return changes.Count;
+    }
+
+    private bool PositionsAlike(IReadOnlyList<FirmPositionStatus>? before, IReadOnlyList<FirmPositionStatus>? now)
+    {
+        if (before is null || now is null || before.Count != now.Count)
+        {
+            return before is null && now is null;
+        }
+
+        for (int k = 0; k < now.Count; k++)
+        {
+            double tolerance = _options.Tolerance * now[k].Limit;
+            if (Math.Abs(before[k].Usage - now[k].Usage) > tolerance || Math.Abs((before[k].Allocated ?? -1) - (now[k].Allocated ?? -1)) > tolerance)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };

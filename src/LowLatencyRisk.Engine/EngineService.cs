@@ -181,7 +181,7 @@ public sealed class EngineService : IDisposable
             if (summaries is not null)
             {
                 service._summaries = new RiskSummaryPublisher(book, gate, engine.Machine, summaries.CreateSingleProducer(), index,
-                    TimeSpan.FromMilliseconds(config.Summaries.IntervalMilliseconds), TimeSpan.FromSeconds(config.Summaries.HeartbeatSeconds), config.Summaries.Step, config.Summaries.ChangeFraction, config.Summaries.AccountsOf(config.Firms));
+                    TimeSpan.FromMilliseconds(config.Summaries.IntervalMilliseconds), TimeSpan.FromSeconds(config.Summaries.HeartbeatSeconds), config.Summaries.Step, config.Summaries.ChangeFraction, config.Summaries.AccountsOf(config.Firms), config.Firms.PositionUnderlyings());
             }
 
             service._orderChecks = [.. Enumerable.Range(0, gateRings.Count / 2).Select(k =>

@@ -559,7 +559,8 @@ public sealed class FeedStateMachine
         var field = m.Field;
         int id = m.Id;
         double v = m.Value;
-        if (_gate is null || !(scope == LimitScope.Instrument ? _book.IsInstrument(id) : scope == LimitScope.Account && _book.IsAccount(id)))
+        if (_gate is null || !(scope == LimitScope.Instrument ? _book.IsInstrument(id) : scope is LimitScope.Account or LimitScope.AccountUnderlying && _book.IsAccount(id))
+            || (scope == LimitScope.AccountUnderlying && !_book.IsUnderlying(m.Underlying)))
         {
             Reject(FeedReject.UnknownId);
             return;
@@ -593,6 +594,7 @@ public sealed class FeedStateMachine
             case (LimitScope.Account, LimitField.PositionLimitOrEnabled): _gate.SetAccountEnabled(id, v == 1); break;
             case (LimitScope.Account, LimitField.MaxOpenOrders) when GateConfig.IsOrderCount(v): _gate.SetAccountMaxOpenOrders(id, v); break;
             case (LimitScope.Account, LimitField.DailyLossLimit): _gate.SetAccountDailyLossLimit(id, v); break;
+            case (LimitScope.AccountUnderlying, LimitField.MaxOrderNotionalOrUnderlyingPosition): _gate.SetAccountUnderlyingPositionLimit(id, m.Underlying, v); break;
             default: Reject(FeedReject.InvalidValue); break;
         }
     }

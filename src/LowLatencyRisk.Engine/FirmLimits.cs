@@ -5,7 +5,7 @@ using LowLatencyRisk.Engine.Configuration;
 namespace LowLatencyRisk.Engine;
 
 /// <summary>
-/// Firm credit limits across shards, the engine's side. A firm's limit L is split into one credit
+/// Firm credit and position limits across shards, the engine's side. A firm's limit L is split into one credit
 /// limit per account (the gate enforces each locally, in nanoseconds, with no network); the sum of
 /// the accounts' limits never exceeds L, so neither does the firm's gross notional of positions and
 /// working orders from accepted orders, however far apart its accounts' shards are and however
@@ -17,7 +17,9 @@ namespace LowLatencyRisk.Engine;
 /// limit when that is lower, so the sum holds before the aggregator's first round. A journal
 /// replays the aggregator's later limit changes over the starting shares. Exposure that grows
 /// with prices (marks of held positions) is not an order and can take a firm over L; the gate then
-/// refuses every order that adds exposure until the firm is back under.
+/// refuses every order that adds exposure until the firm is back under. A firm's position limit
+/// in an underlying (gross contracts of positions and working orders there) is cut the same way,
+/// into each account's position limit in that underlying.
 /// </remarks>
 public static class FirmLimits
 {
@@ -44,6 +46,15 @@ public static class FirmLimits
                     problems.Add($"firms[{i}].accounts: {a} is not an account of the book (0..{book.Config.MaxAccounts - 1})");
                 }
             }
+
+            for (int k = 0; k < config.Firms[i].PositionLimits.Length; k++)
+            {
+                int u = config.Firms[i].PositionLimits[k].Underlying;
+                if (!book.IsUnderlying(u))
+                {
+                    problems.Add($"firms[{i}].positionLimits[{k}].underlying: {u} is not an underlying of the book");
+                }
+            }
         }
 
         if (problems.Count > 0)
@@ -57,6 +68,10 @@ public static class FirmLimits
             foreach (int a in firm.Accounts)
             {
                 gate.SetAccountLimits(a, creditLimit: Math.Min(gate.CreditLimitOf(a), share));
+                foreach (var p in firm.PositionLimits)
+                {
+                    gate.SetAccountUnderlyingPositionLimit(a, p.Underlying, Math.Min(gate.UnderlyingPositionLimitOf(a, p.Underlying), p.Limit / firm.Accounts.Length));
+                }
             }
         }
     }

@@ -12,7 +12,9 @@ namespace LowLatencyRisk.Engine;
 /// for each one whose numbers moved since its last summary (credit usage, initial or maintenance
 /// margin or equity by more than the change fraction; its credit limit or margin state at all) or
 /// whose last summary is older than the heartbeat. So the rate is bounded by accounts ÷ interval
-/// and a quiet account costs a comparison.
+/// and a quiet account costs a comparison. For each underlying in which a firm has a position
+/// limit, the account's summary in that underlying follows its own (<see cref="RiskSummaryMessage.Underlying"/>):
+/// written when its position usage moved beyond the change fraction or its limit changed, or at the heartbeat.
 /// </summary>
 /// <remarks>
 /// A summary is state, not an event: when the ring has no room the sweep stops at that account
@@ -33,6 +35,8 @@ public sealed class RiskSummaryPublisher
     private readonly int _step;
     private readonly double _changeFraction;
     private readonly Last[] _last;
+    private readonly int[] _positionUnderlyings;
+    private readonly LastPosition[] _lastPosition; // account × tracked underlying
     private long _nextSweep;
     private int _cursor = -1; // −1: between sweeps
     private bool _stalled;
@@ -45,6 +49,13 @@ public sealed class RiskSummaryPublisher
         public bool Sent;
     }
 
+    private struct LastPosition
+    {
+        public double Usage, Limit;
+        public long Ticks;
+        public bool Sent;
+    }
+
     /// <summary>
     /// Creates the publisher writing into <paramref name="ring"/> (a producer of the summary ring) for
     /// the accounts <paramref name="machine"/> owns as shard <paramref name="shard"/>: a sweep each
@@ -52,9 +63,10 @@ public sealed class RiskSummaryPublisher
     /// a summary when a number moved by more than <paramref name="changeFraction"/> of itself or
     /// after <paramref name="heartbeat"/> without one.
     /// </summary>
-    /// <remarks><paramref name="only"/>, when given, limits the summaries to those accounts (<c>summaries.firmsOnly</c>: the firms' accounts).</remarks>
+    /// <remarks><paramref name="only"/>, when given, limits the summaries to those accounts (<c>summaries.firmsOnly</c>: the firms' accounts);
+    /// <paramref name="positionUnderlyings"/> are the underlyings each account is also summarized in (those a firm's position limit names).</remarks>
     public RiskSummaryPublisher(RiskBook book, PreTradeGate gate, FeedStateMachine machine, IRingProducer ring, int shard,
-        TimeSpan interval, TimeSpan heartbeat, int step = 64, double changeFraction = 0.01, IEnumerable<int>? only = null)
+        TimeSpan interval, TimeSpan heartbeat, int step = 64, double changeFraction = 0.01, IEnumerable<int>? only = null, IEnumerable<int>? positionUnderlyings = null)
     {
         ArgumentNullException.ThrowIfNull(book);
         ArgumentNullException.ThrowIfNull(gate);
@@ -86,6 +98,16 @@ public sealed class RiskSummaryPublisher
         _step = step;
         _changeFraction = changeFraction;
         _last = new Last[book.Config.MaxAccounts];
+        _positionUnderlyings = positionUnderlyings is null ? [] : [.. positionUnderlyings.Distinct().Order()];
+        foreach (int u in _positionUnderlyings)
+        {
+            if (!book.IsUnderlying(u))
+            {
+                throw new ArgumentException($"underlying {u} is not defined in the book", nameof(positionUnderlyings));
+            }
+        }
+
+        _lastPosition = new LastPosition[_last.Length * _positionUnderlyings.Length];
         if (only is not null)
         {
             _skip = new bool[_last.Length];
@@ -157,8 +179,82 @@ public sealed class RiskSummaryPublisher
         return written;
     }
 
-    /// <summary>Writes account <paramref name="a"/>'s summary if it moved or its heartbeat is due; false when the ring has no room.</summary>
+    /// <summary>
+    /// Writes account <paramref name="a"/>'s summary, then its summary in each tracked underlying, each
+    /// if it moved or its heartbeat is due; false when the ring has no room (the account is visited
+    /// again: what was written is no longer due, so the visit resumes where it stopped).
+    /// </summary>
     private bool Visit(int a, long nowTicks, ref int written)
+    {
+        if (!VisitAccount(a, nowTicks, ref written))
+        {
+            return false;
+        }
+
+        for (int k = 0; k < _positionUnderlyings.Length; k++)
+        {
+            if (!VisitUnderlying(a, k, nowTicks, ref written))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private bool VisitUnderlying(int a, int k, long nowTicks, ref int written)
+    {
+        int u = _positionUnderlyings[k];
+        double usage = _gate.UnderlyingPositionUsage(a, u);
+        double limit = _gate.UnderlyingPositionLimitOf(a, u);
+        ref LastPosition last = ref _lastPosition[(a * _positionUnderlyings.Length) + k];
+        if (last.Sent && nowTicks - last.Ticks < _heartbeatTicks && limit.Equals(last.Limit) && !Moved(usage, last.Usage))
+        {
+            return true;
+        }
+
+        if (!_ring.TryClaim(1, out long slot))
+        {
+            return false;
+        }
+
+        ref var m = ref WireMessage.As<RiskSummaryMessage>(_ring.Payload(slot));
+        Fill(ref m, a, u, nowTicks, _gate.CreditLimitOf(a));
+        m.CreditUsage = _book.GrossNotional(a, -1, out _) + _gate.WorkingNotional(a);
+        m.PositionUsage = usage;
+        m.PositionLimit = limit;
+        m.PublishTicks = MonotonicClock.Now();
+        if (!_ring.Publish(slot))
+        {
+            return false;
+        }
+
+        last = new LastPosition { Usage = usage, Limit = limit, Ticks = nowTicks, Sent = true };
+        Published++;
+        written++;
+        return true;
+    }
+
+    /// <summary>The fields every summary carries (the account's own numbers).</summary>
+    private void Fill(ref RiskSummaryMessage m, int a, int underlying, long nowTicks, double creditLimit)
+    {
+        m = default;
+        m.Type = RiskSummaryDescriptor.MessageType;
+        m.Version = RiskSummaryDescriptor.Version;
+        m.State = _book.State(a);
+        m.Shard = _shard;
+        m.Account = a;
+        m.Underlying = underlying;
+        m.FeedEvents = _machine.Counters.Events;
+        m.BusinessNanos = _book.NowNanos;
+        m.ComputedTicks = nowTicks;
+        m.CreditLimit = creditLimit;
+        m.InitialMargin = _book.InitialMargin(a);
+        m.MaintenanceMargin = _book.MaintenanceMargin(a);
+        m.Equity = _book.Equity(a);
+    }
+
+    private bool VisitAccount(int a, long nowTicks, ref int written)
     {
         double usage = _book.GrossNotional(a, -1, out _) + _gate.WorkingNotional(a);
         double limit = _gate.CreditLimitOf(a);
@@ -180,20 +276,8 @@ public sealed class RiskSummaryPublisher
         }
 
         ref var m = ref WireMessage.As<RiskSummaryMessage>(_ring.Payload(slot));
-        m = default;
-        m.Type = RiskSummaryDescriptor.MessageType;
-        m.Version = RiskSummaryDescriptor.Version;
-        m.State = state;
-        m.Shard = _shard;
-        m.Account = a;
-        m.FeedEvents = _machine.Counters.Events;
-        m.BusinessNanos = _book.NowNanos;
-        m.ComputedTicks = nowTicks;
+        Fill(ref m, a, -1, nowTicks, limit);
         m.CreditUsage = usage;
-        m.CreditLimit = limit;
-        m.InitialMargin = initial;
-        m.MaintenanceMargin = maintenance;
-        m.Equity = equity;
         m.PublishTicks = MonotonicClock.Now();
         if (!_ring.Publish(slot))
         {

@@ -114,7 +114,7 @@ public sealed class ShardMap
             case FeedMessageType.LimitChange:
                 ref readonly var l = ref WireMessage.Read<LimitChangeMessage>(payload);
                 first = l.Id;
-                return l.Scope == LimitScope.Account ? 1 : 0;
+                return l.Scope is LimitScope.Account or LimitScope.AccountUnderlying ? 1 : 0;
             case FeedMessageType.MarginMode:
                 ref readonly var m = ref WireMessage.Read<MarginModeMessage>(payload);
                 first = m.Account;

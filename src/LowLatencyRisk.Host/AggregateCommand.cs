@@ -50,6 +50,10 @@ internal static class AggregateCommand
                 foreach (var f in aggregator.Firms())
                 {
                     Console.WriteLine(string.Create(Inv, $"llr aggregate: firm {f.Name}: usage {f.Usage:N0} of {f.Limit:N0}, limits that may be in force {(f.Allocated is { } allocated ? allocated.ToString("N0", Inv) : "not known (an account not summarized, or one without a limit)")}, {f.Summarized} of {f.Accounts} accounts summarized, {f.Pending} changes in flight"));
+                    foreach (var p in f.Positions ?? [])
+                    {
+                        Console.WriteLine(string.Create(Inv, $"llr aggregate: firm {f.Name}, underlying {p.Underlying}: {p.Usage:N3} of {p.Limit:N3} contracts, limits that may be in force {(p.Allocated is { } pa ? pa.ToString("N3", Inv) : "not known (an account not summarized there)")}, {p.Pending} changes in flight"));
+                    }
                 }
 
                 return failure is null ? 0 : 4;

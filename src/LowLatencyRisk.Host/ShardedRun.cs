@@ -79,7 +79,7 @@ internal static class ShardedRun
                 var section = firms.Summaries;
                 SummaryRing = SharedRing.CreateInProcess(firms.SummaryRingOptions());
                 Summaries = new RiskSummaryPublisher(w.Book, gate, Engine.Machine, SummaryRing.CreateSingleProducer(), index,
-                    TimeSpan.FromMilliseconds(section.IntervalMilliseconds), TimeSpan.FromSeconds(section.HeartbeatSeconds), section.Step, section.ChangeFraction, section.AccountsOf(firms.Firms));
+                    TimeSpan.FromMilliseconds(section.IntervalMilliseconds), TimeSpan.FromSeconds(section.HeartbeatSeconds), section.Step, section.ChangeFraction, section.AccountsOf(firms.Firms), firms.Firms.PositionUnderlyings());
             }
         }
 

@@ -16,7 +16,7 @@ public sealed class FirmLimitAggregatorTests
 {
     private const double Limit = 1_000_000;
 
-    internal static byte[] Summary(int shard, int account, double usage, double limit, long ticks = 0)
+    internal static byte[] Summary(int shard, int account, double usage, double limit, long ticks = 0, int underlying = -1, double positionUsage = 0, double positionLimit = 0)
     {
         var p = new byte[RiskSummaryDescriptor.SlotSize - 8];
         ref var m = ref WireMessage.As<RiskSummaryMessage>(p);
@@ -24,10 +24,56 @@ public sealed class FirmLimitAggregatorTests
         m.Version = RiskSummaryDescriptor.Version;
         m.Shard = shard;
         m.Account = account;
+        m.Underlying = underlying;
         m.CreditUsage = usage;
         m.CreditLimit = limit;
         m.ComputedTicks = ticks;
+        m.PositionUsage = positionUsage;
+        m.PositionLimit = positionLimit;
         return p;
+    }
+
+    [Fact]
+    public void APositionLimit_IsSharedLikeCredit_OnItsOwnNumbers_AndSentAsTheAccountsLimitInThatUnderlying()
+    {
+        // Firm: accounts 0 (shard 0) and 1 (shard 1), 100 contracts in underlying 2, credit 1,000,000.
+        var agg = new FirmLimitAggregator(new NatsJSContext(new NatsConnection()), new JetStreamSection(), new ShardMap(1, 2, ShardRule.Modulo),
+            [new FirmSection { Name = "f", Accounts = [0, 1], CreditLimit = Limit, PositionLimits = [new FirmPositionLimit { Underlying = 2, Limit = 100 }] }],
+            new AggregatorSection { Tolerance = 0.01 }, epoch: 1) { SameMachineClock = false };
+
+        // Credit is balanced (usage 0, 500,000 each: nothing to move); the starting position shares are 50 each.
+        agg.OnSummary(Summary(0, 0, 0, 500_000), 0);
+        agg.OnSummary(Summary(1, 1, 0, 500_000), 0);
+        Assert.Empty(agg.Plan(0)); // position summaries not in yet: its limit is left as it is
+        agg.OnSummary(Summary(0, 0, 0, 500_000, underlying: 2, positionUsage: 40, positionLimit: 50), 0);
+        agg.OnSummary(Summary(1, 1, 0, 500_000, underlying: 2, positionUsage: 0, positionLimit: 50), 0);
+
+        // Headroom 60 split equally: account 1 → 30 (lowered first), account 0 → 70 once that is in force.
+        var lower = Assert.Single(agg.Plan(0));
+        Assert.Equal(new FirmLimitAggregator.LimitChange(1, 1, 30, 2), lower);
+        Assert.Empty(agg.Plan(1));
+        var msg = agg.Message(lower);
+        ref readonly var m = ref WireMessage.Read<LimitChangeMessage>(msg);
+        Assert.Equal((FeedMessageType.LimitChange, LimitScope.AccountUnderlying, LimitField.MaxOrderNotionalOrUnderlyingPosition, (ushort)2, 1, 30.0),
+            (m.Header.Type, m.Scope, m.Field, m.Underlying, m.Id, m.Value));
+
+        agg.OnSummary(Summary(1, 1, 0, 500_000, underlying: 2, positionUsage: 0, positionLimit: 30), 0); // in force
+        var raise = Assert.Single(agg.Plan(2));
+        Assert.Equal(new FirmLimitAggregator.LimitChange(0, 0, 70, 2), raise);
+
+        var status = Assert.Single(agg.Firms());
+        var position = Assert.Single(status.Positions!);
+        Assert.Equal((2, 100.0, 40.0, (double?)100, 1), (position.Underlying, position.Limit, position.Usage, position.Allocated, position.Pending));
+        Assert.Equal(0, status.Usage); // the credit numbers are the account's, untouched by the position summaries' own fields
+
+        // A credit change is still sent as a credit change (negative control of the scope).
+        Assert.Equal(LimitScope.Account, WireMessage.Read<LimitChangeMessage>(agg.Message(new FirmLimitAggregator.LimitChange(0, 0, 5_000))).Scope);
+
+        // A position summary with a position limit that is not positive, or a negative usage, is malformed.
+        Assert.False(agg.OnSummary(Summary(0, 0, 0, 500_000, underlying: 2, positionUsage: 1, positionLimit: 0), 0));
+        Assert.False(agg.OnSummary(Summary(0, 0, 0, 500_000, underlying: 2, positionUsage: -1, positionLimit: 5), 0));
+        Assert.False(agg.OnSummary(Summary(0, 0, 0, 500_000, underlying: -2), 0));
+        Assert.Equal(3, agg.Malformed);
     }
 
     private static FirmLimitAggregator Aggregator(int[] accounts, bool trustInFlight = false) =>

@@ -70,7 +70,8 @@ public sealed class FirmLimitsOverJetStreamTests(ITestOutputHelper output)
             FirmLimits.ApplyStartingShares(config, book, Gate);
             Engine = new RiskEngine(book, Gate, Feed.CreateConsumer(0), breaches: null);
             Engine.Machine.AssignShard(map, index);
-            Publisher = new RiskSummaryPublisher(book, Gate, Engine.Machine, Summaries.CreateSingleProducer(), index, TimeSpan.FromMilliseconds(20), TimeSpan.FromSeconds(5));
+            Publisher = new RiskSummaryPublisher(book, Gate, Engine.Machine, Summaries.CreateSingleProducer(), index, TimeSpan.FromMilliseconds(20), TimeSpan.FromSeconds(5),
+                positionUnderlyings: config.Firms.PositionUnderlyings());
         }
 
         public SharedRing Feed { get; }
@@ -96,14 +97,16 @@ public sealed class FirmLimitsOverJetStreamTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Market buys of a future of about 100,000 notional each until one is refused or <paramref name="most"/> were accepted; returns the refusal (or None).</summary>
-    private static (int Accepted, Decision Last) Buy(Shard shard, int account, int most, ref long orderId)
+    private static int Future(RiskBook book) => Enumerable.Range(0, book.Config.MaxInstruments).First(i => book.IsInstrument(i) && book.Instrument(i).Kind == InstrumentKind.Future);
+
+    /// <summary>Market buys of a future of about 100,000 notional each (or <paramref name="contracts"/> each) until one is refused or <paramref name="most"/> were accepted; returns the refusal (or None).</summary>
+    private static (int Accepted, Decision Last) Buy(Shard shard, int account, int most, ref long orderId, double contracts = 0)
     {
         var book = shard.Engine.Book;
-        int future = Enumerable.Range(0, book.Config.MaxInstruments).First(i => book.IsInstrument(i) && book.Instrument(i).Kind == InstrumentKind.Future);
+        int future = Future(book);
         var spec = book.Instrument(future);
         double perLot = spec.LotSize * book.MarkPrice(future) * 1.05 * spec.Multiplier; // a market buy is valued at the mark plus the 5 % protection
-        double quantity = Math.Ceiling(100_000 / perLot) * spec.LotSize;
+        double quantity = contracts > 0 ? contracts : Math.Ceiling(100_000 / perLot) * spec.LotSize;
         int accepted = 0;
         var last = Decision.Accept;
         while (accepted < most)
@@ -118,6 +121,45 @@ public sealed class FirmLimitsOverJetStreamTests(ITestOutputHelper output)
         }
 
         return (accepted, last);
+    }
+
+    /// <summary>The legs between the two shards and the server — feed bridges, summary bridges, the aggregator — and a wait that polls both engines meanwhile.</summary>
+    private sealed class Legs
+    {
+        private readonly Shard _a, _b;
+        private readonly Task[] _running;
+
+        public Legs(NatsJSContext js, JetStreamSection jsConfig, ShardMap map, LlrConfig config, Shard a, Shard b, CancellationToken stop)
+        {
+            _a = a;
+            _b = b;
+            Aggregator = new FirmLimitAggregator(js, jsConfig, map, config.Firms, new AggregatorSection { RebalanceMilliseconds = 20, Tolerance = 0.01 });
+            _running =
+            [
+                Task.Run(() => new FeedBridge(js, jsConfig, a.Feed.CreateMultiProducer(), FeedBridge.DurableName(0)).RunAsync(stop), CancellationToken.None),
+                Task.Run(() => new FeedBridge(js, jsConfig, b.Feed.CreateMultiProducer(), FeedBridge.DurableName(1)).RunAsync(stop), CancellationToken.None),
+                Task.Run(() => new SummaryBridge(js, jsConfig, 0, a.Summaries, a.Summaries.CreateConsumer(0)).RunAsync(stop), CancellationToken.None),
+                Task.Run(() => new SummaryBridge(js, jsConfig, 1, b.Summaries, b.Summaries.CreateConsumer(0)).RunAsync(stop), CancellationToken.None),
+                Task.Run(() => Aggregator.RunAsync(stop), CancellationToken.None),
+            ];
+        }
+
+        public FirmLimitAggregator Aggregator { get; }
+
+        public async Task Until(Func<bool> done, string what)
+        {
+            var clock = Stopwatch.StartNew();
+            while (!done())
+            {
+                _a.Poll();
+                _b.Poll();
+                Assert.True(clock.Elapsed < Patience, $"{what} within {Patience.TotalSeconds} s; aggregator: {string.Join("; ", Aggregator.Firms().Select(f => $"{f} {string.Join(", ", f.Positions ?? [])}"))}, {Aggregator.ChangesPublished} changes, {Aggregator.ChangesConfirmed} confirmed");
+                Assert.False(_running.FirstOrDefault(t => t.IsFaulted) is { } failed, $"a leg failed: {_running.FirstOrDefault(t => t.IsFaulted)?.Exception}");
+                await Task.Yield();
+            }
+        }
+
+        public Task Stopped() => Task.WhenAll(_running.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
     }
 
     private static double Usage(Shard shard, int account) => shard.Engine.Book.GrossNotional(account, -1, out _) + shard.Gate.WorkingNotional(account);
@@ -139,30 +181,10 @@ public sealed class FirmLimitsOverJetStreamTests(ITestOutputHelper output)
         Assert.Equal(FirmLimit / 2, b.Gate.CreditLimitOf(1));
 
         using var stop = new CancellationTokenSource();
-        var aggregator = new FirmLimitAggregator(js, jsConfig, map, config.Firms, new AggregatorSection { RebalanceMilliseconds = 20, Tolerance = 0.01 });
-        var running = new[]
-        {
-            Task.Run(() => new FeedBridge(js, jsConfig, a.Feed.CreateMultiProducer(), FeedBridge.DurableName(0)).RunAsync(stop.Token)),
-            Task.Run(() => new FeedBridge(js, jsConfig, b.Feed.CreateMultiProducer(), FeedBridge.DurableName(1)).RunAsync(stop.Token)),
-            Task.Run(() => new SummaryBridge(js, jsConfig, 0, a.Summaries, a.Summaries.CreateConsumer(0)).RunAsync(stop.Token)),
-            Task.Run(() => new SummaryBridge(js, jsConfig, 1, b.Summaries, b.Summaries.CreateConsumer(0)).RunAsync(stop.Token)),
-            Task.Run(() => aggregator.RunAsync(stop.Token)),
-        };
-
-        async Task Until(Func<bool> done, string what)
-        {
-            var clock = Stopwatch.StartNew();
-            while (!done())
-            {
-                a.Poll();
-                b.Poll();
-                Assert.True(clock.Elapsed < Patience, $"{what} within {Patience.TotalSeconds} s; aggregator: {string.Join("; ", aggregator.Firms())}, {aggregator.ChangesPublished} changes, {aggregator.ChangesConfirmed} confirmed");
-                Assert.False(running.FirstOrDefault(t => t.IsFaulted) is { } failed, $"a leg failed: {running.FirstOrDefault(t => t.IsFaulted)?.Exception}");
-                await Task.Yield();
-            }
-        }
-
-        await Until(() => aggregator.Firms()[0].Summarized == 2, "both accounts summarized");
+        var legs = new Legs(js, jsConfig, map, config, a, b, stop.Token);
+        var aggregator = legs.Aggregator;
+        var until = legs.Until;
+        await until(() => aggregator.Firms()[0].Summarized == 2, "both accounts summarized");
 
         // Account 0 buys up to its starting share, and is refused there.
         long orderId = 0;
@@ -179,7 +201,7 @@ public sealed class FirmLimitsOverJetStreamTests(ITestOutputHelper output)
             double u0 = Usage(a, 0);
             double expectedB = (FirmLimit - u0) / 2;
             var clock = Stopwatch.StartNew();
-            await Until(() => Math.Abs(b.Gate.CreditLimitOf(1) - expectedB) <= 0.02 * FirmLimit && a.Gate.CreditLimitOf(0) >= u0 + expectedB - (0.02 * FirmLimit),
+            await until(() => Math.Abs(b.Gate.CreditLimitOf(1) - expectedB) <= 0.02 * FirmLimit && a.Gate.CreditLimitOf(0) >= u0 + expectedB - (0.02 * FirmLimit),
                 $"round {round}: account 1's limit near {expectedB:N0} and account 0's near {u0 + expectedB:N0}");
             propagation.Add(clock.Elapsed.TotalMilliseconds);
             var (more, _) = Buy(a, 0, 50, ref orderId);
@@ -198,12 +220,12 @@ public sealed class FirmLimitsOverJetStreamTests(ITestOutputHelper output)
         Assert.True(taken < 3);
 
         // The aggregator catches up with the last orders (its firm summary then says so), then everything stops.
-        await Until(() => Math.Abs(aggregator.Firms()[0].Usage - total) <= 0.005 * FirmLimit, "the aggregator's view of the firm's usage reaching the gates' own");
+        await until(() => Math.Abs(aggregator.Firms()[0].Usage - total) <= 0.005 * FirmLimit, "the aggregator's view of the firm's usage reaching the gates' own");
         var settle = Stopwatch.StartNew();
-        await Until(() => settle.ElapsedMilliseconds >= 200, "a last round to publish the firm's summary"); // the engines polled meanwhile
+        await until(() => settle.ElapsedMilliseconds >= 200, "a last round to publish the firm's summary"); // the engines polled meanwhile
 
         await stop.CancelAsync();
-        await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+        await legs.Stopped();
         var staleness = aggregator.Staleness;
         propagation.Sort();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -225,6 +247,62 @@ public sealed class FirmLimitsOverJetStreamTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task APositionLimitInOneUnderlying_OnTwoShards_IsHeldByTheFirm_WhileItsSharesMoveToWhereTheOrdersAre()
+    {
+        const double Contracts = 20; // the firm's gross contracts of positions and working orders in the future's underlying
+        using var server = LocalJetStreamServer.Start();
+        var jsConfig = new JetStreamSection { Url = server.Url, AckWindow = 128 };
+        var map = new ShardMap(1, 2, ShardRule.Modulo);
+        var probe = Book();
+        int u = probe.Instrument(Future(probe)).Underlying;
+        var config = new LlrConfig
+        {
+            Firms = [new FirmSection { Name = "firm-p", Accounts = [0, 1], CreditLimit = 1e12, PositionLimits = [new FirmPositionLimit { Underlying = u, Limit = Contracts }] }],
+            Limits = new LimitsSection { CreditLimit = double.PositiveInfinity },
+        };
+        await using var nats = await JetStreamTopology.ConnectAsync(jsConfig, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, jsConfig, CancellationToken.None);
+        using var a = new Shard(map, 0, config);
+        using var b = new Shard(map, 1, config);
+        Assert.Equal(Contracts / 2, a.Gate.UnderlyingPositionLimitOf(0, u)); // the starting shares
+        Assert.Equal(Contracts / 2, b.Gate.UnderlyingPositionLimitOf(1, u));
+
+        using var stop = new CancellationTokenSource();
+        var legs = new Legs(js, jsConfig, map, config, a, b, stop.Token);
+        var aggregator = legs.Aggregator;
+        var until = legs.Until;
+        await until(() => aggregator.Firms()[0].Positions![0].Allocated is not null, "both accounts summarized in the underlying");
+
+        // Account 0 buys one contract at a time up to its starting share of 10, and is refused there.
+        long orderId = 0;
+        var (first, refusal) = Buy(a, 0, 50, ref orderId, contracts: 1);
+        Assert.Equal((10, RejectReason.UnderlyingPositionLimit), (first, refusal.Reason));
+
+        // The aggregator moves the share: account 1 (no contracts) lowered to (20 − 10) / 2 = 5, then account 0 raised to 15.
+        await until(() => b.Gate.UnderlyingPositionLimitOf(1, u) <= 5.0001 && a.Gate.UnderlyingPositionLimitOf(0, u) >= 14.9999, "account 1's share near 5 and account 0's near 15");
+        Assert.True(a.Gate.UnderlyingPositionLimitOf(0, u) + b.Gate.UnderlyingPositionLimitOf(1, u) <= Contracts + 1e-6, "the shares in force sum to at most the firm's");
+        var (more, _) = Buy(a, 0, 50, ref orderId, contracts: 1);
+        Assert.Equal(5, more);
+
+        // Account 1, on the other shard, asks for 6: within a static half, but beyond the firm's 20 with account 0's 15. Refused at 5 by its own gate.
+        var (taken, decision) = Buy(b, 1, 6, ref orderId, contracts: 1);
+        Assert.Equal((5, RejectReason.UnderlyingPositionLimit), (taken, decision.Reason));
+        double total = a.Gate.UnderlyingPositionUsage(0, u) + b.Gate.UnderlyingPositionUsage(1, u);
+        Assert.Equal(Contracts, total, 6);
+
+        // The firm's summary shows its position in the underlying.
+        await until(() => aggregator.Firms()[0].Positions![0].Usage >= Contracts - 1e-6, "the aggregator's view of the firm's contracts");
+        var position = aggregator.Firms()[0].Positions![0];
+        Assert.Equal((u, Contracts), (position.Underlying, position.Limit));
+        Assert.True(position.Allocated <= Contracts + 1e-6);
+        await stop.CancelAsync();
+        await legs.Stopped();
+        Assert.Equal(0, aggregator.Malformed);
+        Assert.Equal(0, aggregator.PendingExpired);
+    }
+
+    [Fact]
     public void NegativeControl_WithoutTheAggregator_AccountLimitsAloneLetTheFirmExceedItsLimit()
     {
         // The naive set-up the aggregator replaces: each account may use the firm's whole limit
@@ -239,6 +317,15 @@ public sealed class FirmLimitsOverJetStreamTests(ITestOutputHelper output)
         Assert.Equal(3, taken);
         Assert.True(decision.Accepted);
         Assert.True(Usage(a, 0) + Usage(b, 1) > FirmLimit, "together beyond the firm's limit: the scenario above is one that local checks alone get wrong");
+
+        // The same for contracts: each account may hold the firm's 20 in the underlying; 15 + 6 go through.
+        var positions = new LlrConfig { Limits = new LimitsSection { UnderlyingPositionLimit = 20 } };
+        using var c = new Shard(map, 0, positions);
+        using var d = new Shard(map, 1, positions);
+        Assert.Equal(15, Buy(c, 0, 15, ref orderId, contracts: 1).Accepted);
+        Assert.Equal(6, Buy(d, 1, 6, ref orderId, contracts: 1).Accepted);
+        int u = c.Engine.Book.Instrument(Future(c.Engine.Book)).Underlying;
+        Assert.Equal(21, c.Gate.UnderlyingPositionUsage(0, u) + d.Gate.UnderlyingPositionUsage(1, u), 6);
     }
     [Fact]
     public async Task TheAggregatorsSummaryReader_WhenItsConsumerIsLost_ResumesAfterTheLastSummaryRead()

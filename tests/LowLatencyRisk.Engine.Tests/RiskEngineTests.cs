@@ -286,18 +286,27 @@ public sealed class RiskEngineTests : IDisposable
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.DailyLossLimit, 2, 25_000); });        // valid
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.DailyLossLimit, 3, 0); });             // not positive
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Instrument, LimitField.DailyLossLimit, free, 5); });       // an account limit only
+        const LimitField Pos = LimitField.MaxOrderNotionalOrUnderlyingPosition;
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.AccountUnderlying, Pos, 5, 40, underlying: 1); });        // valid: account 5 in underlying 1
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.AccountUnderlying, Pos, 5, 40, underlying: 900); });      // unknown underlying
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.AccountUnderlying, Pos, 99_999, 40, underlying: 1); });   // unknown account
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.AccountUnderlying, Pos, 5, 0, underlying: 0); });         // not positive
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.AccountUnderlying, Pos, 5, double.NaN, underlying: 0); });
+        rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.AccountUnderlying, LimitField.MaxOrderQuantityOrCredit, 5, 40, underlying: 0); }); // only the position limit has this scope
         while (rig.Engine.PollOnce() > 0)
         {
         }
 
         var c = rig.Engine.Counters;
-        Assert.Equal(24, c.Events);
+        Assert.Equal(30, c.Events);
         Assert.Equal(6, c.Rejects[(int)FeedReject.InvalidDefinition]);
-        Assert.Equal(2, c.Rejects[(int)FeedReject.UnknownId]);
-        Assert.Equal(11, c.Rejects[(int)FeedReject.InvalidValue]);
-        Assert.Equal(19, c.TotalRejects);
+        Assert.Equal(4, c.Rejects[(int)FeedReject.UnknownId]);
+        Assert.Equal(14, c.Rejects[(int)FeedReject.InvalidValue]);
+        Assert.Equal(24, c.TotalRejects);
         Assert.Equal(25_000, rig.Gate.DailyLossLimitOf(2));
         Assert.Equal(double.PositiveInfinity, rig.Gate.DailyLossLimitOf(3));
+        Assert.Equal(40, rig.Gate.UnderlyingPositionLimitOf(5, 1));
+        Assert.Equal(double.PositiveInfinity, rig.Gate.UnderlyingPositionLimitOf(5, 0)); // none of the refused ones changed anything
 
         // The business day started on the feed's clock: the next one begins at the next 00:00 UTC after it.
         long day = GateConfig.NanosPerDay;

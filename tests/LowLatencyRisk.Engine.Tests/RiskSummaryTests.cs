@@ -20,7 +20,7 @@ public sealed class RiskSummaryTests
 
     private sealed class Fixture : IDisposable
     {
-        public Fixture(ShardMap? map = null, int shard = 0, int capacity = 1 << 14, double changeFraction = 0.01)
+        public Fixture(ShardMap? map = null, int shard = 0, int capacity = 1 << 14, double changeFraction = 0.01, int[]? positionUnderlyings = null)
         {
             Workload = StandardWorkload.Build(WorkloadScale.Small);
             Workload.SetCollateralToMargin(1.3);
@@ -33,7 +33,8 @@ public sealed class RiskSummaryTests
 
             Ring = SharedRing.CreateInProcess(new RingOptions(RiskSummaryDescriptor.SlotSize, capacity, ProducerMode.Single));
             Reader = Ring.CreateConsumer(0);
-            Publisher = new RiskSummaryPublisher(Book, Gate, Machine, Ring.CreateSingleProducer(), shard, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), step: 64, changeFraction);
+            Publisher = new RiskSummaryPublisher(Book, Gate, Machine, Ring.CreateSingleProducer(), shard, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), step: 64, changeFraction,
+                positionUnderlyings: positionUnderlyings);
         }
 
         public StandardWorkload Workload { get; }
@@ -169,6 +170,46 @@ public sealed class RiskSummaryTests
     }
 
     [Fact]
+    public void InTheUnderlyingsAFirmLimits_EachAccountIsAlsoSummarizedThere_WithTheGatesUsageAndLimit_AndAgainWhenThoseMove()
+    {
+        using var f = new Fixture(positionUnderlyings: [1, 0, 1]); // a repeated underlying counts once
+        int accounts = f.Book.Config.MaxAccounts;
+        f.Gate.SetAccountUnderlyingPositionLimit(4, 1, 35);
+        f.Sweep(1 * Second);
+        var first = f.Drain();
+        Assert.Equal(3 * accounts, first.Count); // the account's own, then underlyings 0 and 2
+        Assert.Equal(accounts, first.Count(m => m.Underlying == -1));
+        foreach (var m in first.Where(m => m.Underlying >= 0))
+        {
+            Assert.Contains(m.Underlying, (int[])[0, 1]);
+            Assert.Equal(f.Gate.UnderlyingPositionUsage(m.Account, m.Underlying), m.PositionUsage);
+            Assert.Equal(f.Gate.UnderlyingPositionLimitOf(m.Account, m.Underlying), m.PositionLimit);
+            Assert.Equal(f.Book.GrossNotional(m.Account, -1, out _) + f.Gate.WorkingNotional(m.Account), m.CreditUsage); // the account's numbers too
+        }
+
+        Assert.All(first.Where(m => m.Underlying == -1), m => Assert.Equal((0.0, 0.0), (m.PositionUsage, m.PositionLimit)));
+        Assert.Equal(35, first.Single(m => m.Account == 4 && m.Underlying == 1).PositionLimit);
+        Assert.Contains(first, m => m.Underlying >= 0 && m.PositionUsage > 0); // negative control: the workload holds contracts
+
+        // A limit change in underlying 0 and an order in underlying 1: only those two per-underlying summaries
+        // (and the ordering account's own, whose credit usage moved) are written.
+        int future = Enumerable.Range(0, f.Book.Config.MaxInstruments).First(i => f.Book.IsInstrument(i) && f.Book.Instrument(i).Kind == InstrumentKind.Future && f.Book.Instrument(i).Underlying == 1);
+        f.Book.SetCollateral(7, 0, 1e9);
+        f.Sweep(2 * Second);
+        f.Drain();
+        f.Gate.SetAccountUnderlyingPositionLimit(6, 0, 12);
+        var d = f.Gate.Check(new OrderRequest(7, future, OrderSide.Buy, 50, 0, OrderType.Market, 1), f.Book.NowNanos);
+        Assert.True(d.Accepted, d.Reason.ToString());
+        f.Sweep(3 * Second);
+        var moved = f.Drain();
+        Assert.Contains(moved, m => (m.Account, m.Underlying, m.PositionLimit) == (6, 0, 12));
+        Assert.Contains(moved, m => m.Account == 7 && m.Underlying == 1 && m.PositionUsage == f.Gate.UnderlyingPositionUsage(7, 1));
+        Assert.DoesNotContain(moved, m => m.Underlying >= 0 && m.Account is not (6 or 7));
+        Assert.DoesNotContain(moved, m => m.Account == 7 && m.Underlying == 0);
+        Assert.Throws<ArgumentException>(() => new RiskSummaryPublisher(f.Book, f.Gate, f.Machine, f.Ring.CreateSingleProducer(), 0, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), positionUnderlyings: [77]));
+    }
+
+    [Fact]
     public void AFullRing_DefersTheSweep_AndEveryAccountStillGetsItsSummary()
     {
         using var f = new Fixture(capacity: 64);
@@ -253,6 +294,19 @@ public sealed class RiskSummaryTests
         Assert.Equal(7, gate.CreditLimitOf(5));
         Assert.True(double.IsPositiveInfinity(gate.CreditLimitOf(6)), "an account of no firm keeps its limit");
 
+        var positions = LlrConfig.Parse("""{ "firms": [ { "name": "p", "accounts": [8, 9, 10, 11], "creditLimit": 4000000, "positionLimits": [ { "underlying": 1, "limit": 100 } ] } ] }""");
+        gate.SetAccountLimits(9, underlyingPositionLimit: 10);
+        FirmLimits.ApplyStartingShares(positions, w.Book, gate);
+        Assert.Equal(25, gate.UnderlyingPositionLimitOf(8, 1));
+        Assert.Equal(10, gate.UnderlyingPositionLimitOf(9, 1)); // the account's own lower limit binds
+        Assert.Equal(double.PositiveInfinity, gate.UnderlyingPositionLimitOf(8, 0)); // only the underlying named
+        Assert.Equal(double.PositiveInfinity, gate.UnderlyingPositionLimitOf(12, 1)); // only the firm's accounts
+        Assert.Equal([1], positions.Firms.PositionUnderlyings());
+
+        var unknownUnderlying = LlrConfig.Parse("""{ "firms": [ { "name": "p", "accounts": [8], "creditLimit": 10, "positionLimits": [ { "underlying": 900, "limit": 1 } ] } ] }""");
+        Assert.Contains(Assert.Throws<ConfigException>(() => FirmLimits.ApplyStartingShares(unknownUnderlying, w.Book, gate)).Problems,
+            p => p.StartsWith("firms[0].positionLimits[0].underlying: 900 is not an underlying of the book", StringComparison.Ordinal));
+
         var unknown = LlrConfig.Parse("""{ "firms": [ { "name": "a", "accounts": [1, 999999], "creditLimit": 10 } ] }""");
         var e = Assert.Throws<ConfigException>(() => FirmLimits.ApplyStartingShares(unknown, w.Book, gate));
         Assert.Contains(e.Problems, p => p.StartsWith("firms[0].accounts: 999999 is not an account of the book", StringComparison.Ordinal));
@@ -267,7 +321,8 @@ public sealed class RiskSummaryTests
                 { "name": "a", "accounts": [1, 2], "creditLimit": 0 },
                 { "name": "a", "accounts": [2], "creditLimit": 5 },
                 { "name": "c d", "accounts": [], "creditLimit": 5 },
-                { "name": "e", "accounts": [-1], "creditLimit": 5 }
+                { "name": "e", "accounts": [-1], "creditLimit": 5 },
+                { "name": "g", "accounts": [20], "creditLimit": 5, "positionLimits": [ { "underlying": 1, "limit": 0 }, { "underlying": 1, "limit": 5 }, { "underlying": -3, "limit": 5 } ] }
               ],
               "summaries": { "capacity": 1000, "intervalMilliseconds": 0, "step": 0, "changeFraction": 1 },
               "aggregator": { "producerId": 1, "rebalanceMilliseconds": 0, "tolerance": -1 },
@@ -277,7 +332,8 @@ public sealed class RiskSummaryTests
         string[] expected =
         [
             "firms[0].creditLimit:", "firms[1].name:", "firms[1].accounts: account 2 is already in firm a", "firms[2].name:", "firms[2].accounts: is empty",
-            "firms[3].accounts: -1 is not an account id", "summaries.capacity:", "summaries.intervalMilliseconds:", "summaries.step:", "summaries.changeFraction:",
+            "firms[3].accounts: -1 is not an account id", "firms[4].positionLimits[0].limit:", "firms[4].positionLimits[1].underlying: 1 is not a distinct",
+            "firms[4].positionLimits[2].underlying: -3", "summaries.capacity:", "summaries.intervalMilliseconds:", "summaries.step:", "summaries.changeFraction:",
             "aggregator.producerId:", "aggregator.rebalanceMilliseconds:", "aggregator.tolerance:", "jetStream.summaryStream:",
         ];
         foreach (string start in expected)

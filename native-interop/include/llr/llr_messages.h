@@ -28,7 +28,7 @@
 #define LLR_GATE_SLOT_SIZE               64
 #define LLR_GATE_VERSION                 1
 #define LLR_SUMMARY_SLOT_SIZE            128
-#define LLR_SUMMARY_VERSION              1
+#define LLR_SUMMARY_VERSION              2
 
 /* FeedMessageType */
 enum { LLR_MSG_INDEX_PRICE = 2, LLR_MSG_OPTION_MARK = 3, LLR_MSG_FILL = 4, LLR_MSG_ORDER_LIFECYCLE = 5, LLR_MSG_COLLATERAL = 6, LLR_MSG_KILL_SWITCH = 7, LLR_MSG_HEARTBEAT = 8, LLR_MSG_INSTRUMENT_DEFINITION = 9, LLR_MSG_LIMIT_CHANGE = 10, LLR_MSG_MARGIN_MODE = 11, LLR_MSG_COLLATERAL_TRANSFER = 12, LLR_MSG_SIZE_ADD_ON = 13, LLR_MSG_MMP_CONFIG = 14, LLR_MSG_FUNDING_RATE = 15, LLR_MSG_SCENARIO_CALIBRATION = 19, LLR_MSG_BREACH = 16, LLR_MSG_LIQUIDATION_ORDER = 17, LLR_MSG_MASS_CANCEL = 18, LLR_MSG_ORDER_CHECK_REQUEST = 20, LLR_MSG_ORDER_CHECK_RESPONSE = 21, LLR_MSG_RISK_SUMMARY = 22 };
@@ -39,7 +39,7 @@ enum { LLR_KILL_SWITCH_SCOPE_VENUE = 0, LLR_KILL_SWITCH_SCOPE_UNDERLYING = 1, LL
 /* InstrumentKind */
 enum { LLR_INSTRUMENT_KIND_SPOT = 0, LLR_INSTRUMENT_KIND_FUTURE = 1, LLR_INSTRUMENT_KIND_PERPETUAL = 2, LLR_INSTRUMENT_KIND_CALL = 3, LLR_INSTRUMENT_KIND_PUT = 4 };
 /* LimitScope */
-enum { LLR_LIMIT_SCOPE_INSTRUMENT = 1, LLR_LIMIT_SCOPE_ACCOUNT = 2 };
+enum { LLR_LIMIT_SCOPE_INSTRUMENT = 1, LLR_LIMIT_SCOPE_ACCOUNT = 2, LLR_LIMIT_SCOPE_ACCOUNT_UNDERLYING = 3 };
 /* LimitField */
 enum { LLR_LIMIT_FIELD_MAX_ORDER_QUANTITY_OR_CREDIT = 1, LLR_LIMIT_FIELD_MAX_ORDER_NOTIONAL_OR_UNDERLYING_POSITION = 2, LLR_LIMIT_FIELD_MIN_QUANTITY_OR_THROTTLE_RATE = 3, LLR_LIMIT_FIELD_PRICE_BAND_OR_THROTTLE_BURST = 4, LLR_LIMIT_FIELD_POSITION_LIMIT_OR_ENABLED = 5, LLR_LIMIT_FIELD_HALTED = 6, LLR_LIMIT_FIELD_MAX_OPEN_ORDERS = 7, LLR_LIMIT_FIELD_DAILY_LOSS_LIMIT = 8 };
 /* MarginMode */
@@ -207,13 +207,14 @@ typedef struct llr_limit_change_t {
     llr_feed_header_t header;            /*   0 */
     uint8_t scope;                       /*  32 LimitScope: instrument or account */
     uint8_t field;                       /*  33 LimitField: which limit (meaning by scope) */
-    uint8_t pad0[2];
+    uint16_t underlying;                 /*  34 underlying id (scope 3 only; else 0) */
     int32_t id;                          /*  36 instrument or account id */
     double value;                        /*  40 the value (switches: 0 or 1) */
 } llr_limit_change_t;
 _Static_assert(offsetof(llr_limit_change_t, header) == 0, "llr_limit_change_t.header");
 _Static_assert(offsetof(llr_limit_change_t, scope) == 32, "llr_limit_change_t.scope");
 _Static_assert(offsetof(llr_limit_change_t, field) == 33, "llr_limit_change_t.field");
+_Static_assert(offsetof(llr_limit_change_t, underlying) == 34, "llr_limit_change_t.underlying");
 _Static_assert(offsetof(llr_limit_change_t, id) == 36, "llr_limit_change_t.id");
 _Static_assert(offsetof(llr_limit_change_t, value) == 40, "llr_limit_change_t.value");
 _Static_assert(sizeof(llr_limit_change_t) == 48, "llr_limit_change_t size");
@@ -510,7 +511,7 @@ _Static_assert(offsetof(llr_order_check_response_t, actual) == 24, "llr_order_ch
 _Static_assert(offsetof(llr_order_check_response_t, request_timestamp) == 32, "llr_order_check_response_t.request_timestamp");
 _Static_assert(sizeof(llr_order_check_response_t) == 56, "llr_order_check_response_t size");
 
-/* RiskSummary: an account's risk summary: state, not an event (a reader keeps the latest per account); at most one per account per sweep. */
+/* RiskSummary: an account's risk summary (underlying -1) or its summary in one underlying: state, not an event (a reader keeps the latest per account and underlying); at most one each per sweep. */
 typedef struct llr_risk_summary_t {
     uint8_t type;                        /*   0 22 */
     uint8_t version;                     /*   1 layout version, 1 */
@@ -518,7 +519,7 @@ typedef struct llr_risk_summary_t {
     uint8_t pad0[1];
     int32_t shard;                       /*   4 the shard that owns the account */
     int32_t account;                     /*   8 account id */
-    uint8_t pad1[4];
+    int32_t underlying;                  /*  12 -1: the account's summary; else the underlying of PositionUsage/PositionLimit */
     int64_t feed_events;                 /*  16 feed messages the engine had consumed when it computed this */
     int64_t business_nanos;              /*  24 business time of the book (the feed's clock) when computed */
     int64_t computed_ticks;              /*  32 CLOCK_MONOTONIC ns when computed */
@@ -528,12 +529,15 @@ typedef struct llr_risk_summary_t {
     double maintenance_margin;           /*  64 maintenance margin */
     double equity;                       /*  72 equity */
     int64_t publish_ticks;               /*  80 CLOCK_MONOTONIC ns when this ring's writer published it */
+    double position_usage;               /*  88 position usage in the underlying: gross contracts + working (0 when underlying is -1) */
+    double position_limit;               /*  96 the position limit in force there (+inf: none; 0 when underlying is -1) */
 } llr_risk_summary_t;
 _Static_assert(offsetof(llr_risk_summary_t, type) == 0, "llr_risk_summary_t.type");
 _Static_assert(offsetof(llr_risk_summary_t, version) == 1, "llr_risk_summary_t.version");
 _Static_assert(offsetof(llr_risk_summary_t, state) == 2, "llr_risk_summary_t.state");
 _Static_assert(offsetof(llr_risk_summary_t, shard) == 4, "llr_risk_summary_t.shard");
 _Static_assert(offsetof(llr_risk_summary_t, account) == 8, "llr_risk_summary_t.account");
+_Static_assert(offsetof(llr_risk_summary_t, underlying) == 12, "llr_risk_summary_t.underlying");
 _Static_assert(offsetof(llr_risk_summary_t, feed_events) == 16, "llr_risk_summary_t.feed_events");
 _Static_assert(offsetof(llr_risk_summary_t, business_nanos) == 24, "llr_risk_summary_t.business_nanos");
 _Static_assert(offsetof(llr_risk_summary_t, computed_ticks) == 32, "llr_risk_summary_t.computed_ticks");
@@ -543,6 +547,8 @@ _Static_assert(offsetof(llr_risk_summary_t, initial_margin) == 56, "llr_risk_sum
 _Static_assert(offsetof(llr_risk_summary_t, maintenance_margin) == 64, "llr_risk_summary_t.maintenance_margin");
 _Static_assert(offsetof(llr_risk_summary_t, equity) == 72, "llr_risk_summary_t.equity");
 _Static_assert(offsetof(llr_risk_summary_t, publish_ticks) == 80, "llr_risk_summary_t.publish_ticks");
-_Static_assert(sizeof(llr_risk_summary_t) == 88, "llr_risk_summary_t size");
+_Static_assert(offsetof(llr_risk_summary_t, position_usage) == 88, "llr_risk_summary_t.position_usage");
+_Static_assert(offsetof(llr_risk_summary_t, position_limit) == 96, "llr_risk_summary_t.position_limit");
+_Static_assert(sizeof(llr_risk_summary_t) == 104, "llr_risk_summary_t size");
 
 #endif

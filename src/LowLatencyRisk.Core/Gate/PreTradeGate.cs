@@ -47,6 +47,10 @@ public class PreTradeGate<TMargin>
     private readonly bool[] _accountDisabled;
     private readonly bool[] _accountKill;
     private readonly double[] _creditLimit, _underlyingPositionLimit, _throttleRate, _throttleBurst;
+
+    // Per account × underlying: a position limit of its own in one underlying (a firm's share there), +∞ when none.
+    private readonly double[] _pairPositionLimit;
+    private readonly int _underlyings;
     private readonly double[] _tokens;
     private readonly long[] _lastRefill;
     private readonly double[] _workingNotional;
@@ -85,6 +89,8 @@ public class PreTradeGate<TMargin>
         _accountKill = new bool[accounts];
         _creditLimit = Filled(accounts, config.CreditLimit);
         _underlyingPositionLimit = Filled(accounts, config.UnderlyingPositionLimit);
+        _underlyings = book.Config.MaxUnderlyings;
+        _pairPositionLimit = Filled(accounts * _underlyings, double.PositiveInfinity);
         _throttleRate = Filled(accounts, config.ThrottleRate);
         _throttleBurst = Filled(accounts, config.ThrottleBurst);
         _tokens = Filled(accounts, config.ThrottleBurst);
@@ -135,6 +141,7 @@ public class PreTradeGate<TMargin>
         v.Array(_openOrders);
         v.Value(ref _nextDayStart);
 
+        v.Array(_pairPositionLimit);
         v.Array(_underlyingKill);
         v.Array(_accountDisabled);
         v.Array(_accountKill);
@@ -200,6 +207,33 @@ public class PreTradeGate<TMargin>
         Set(_throttleRate, account, throttleRate);
         Set(_throttleBurst, account, throttleBurst);
         _tokens[account] = Math.Min(_tokens[account], _throttleBurst[account]);
+    }
+
+    /// <summary>
+    /// Sets an account's position limit in one underlying (gross contracts of positions and working
+    /// orders there; +∞: none): in force together with the account's limit for every underlying, the
+    /// lower one binding. A firm's position limit in an underlying is cut into these (<c>llr aggregate</c>).
+    /// </summary>
+    public void SetAccountUnderlyingPositionLimit(int account, int underlying, double limit)
+    {
+        if (!(limit > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(limit), limit, "A position limit is positive, or +∞ for none.");
+        }
+
+        _pairPositionLimit[(account * _underlyings) + underlying] = limit;
+    }
+
+    /// <summary>The position limit in force for <paramref name="account"/> in <paramref name="underlying"/>: the lower of the account's limit for every underlying and its own there (+∞: none).</summary>
+    public double UnderlyingPositionLimitOf(int account, int underlying) =>
+        Math.Min(_underlyingPositionLimit[account], _pairPositionLimit[(account * _underlyings) + underlying]);
+
+    /// <summary>What that limit counts: gross contracts of the account's positions in <paramref name="underlying"/> plus its working orders there.</summary>
+    public double UnderlyingPositionUsage(int account, int underlying)
+    {
+        _book.GrossNotional(account, underlying, out double contracts);
+        ref double working = ref _workingByUnderlying.Find(UnderlyingKey(account, underlying));
+        return contracts + (Unsafe.IsNullRef(ref working) ? 0 : working);
     }
 
     /// <summary>Sets an account's most working orders (a whole number ≥ 1, or +∞ for none); orders already working stay.</summary>
@@ -424,7 +458,7 @@ public class PreTradeGate<TMargin>
             return new Decision(RejectReason.PositionLimit, _positionLimit[i], projected);
         }
 
-        double underlyingLimit = _underlyingPositionLimit[a];
+        double underlyingLimit = Math.Min(_underlyingPositionLimit[a], _pairPositionLimit[(a * _underlyings) + u]);
         double creditLimit = _creditLimit[a];
         if (!double.IsPositiveInfinity(underlyingLimit) || !double.IsPositiveInfinity(creditLimit))
         {

@@ -362,6 +362,21 @@ public sealed class LlrConfig
             Check(IsToken(f.Name) && names.Add(f.Name!), $"{at}.name", $"\"{f.Name}\" is not a distinct name of letters, digits, '-' and '_'");
             Check(f.CreditLimit is > 0 and < double.PositiveInfinity, $"{at}.creditLimit", "must be a positive, finite amount (settlement currency): the firm's gross notional of positions and working orders");
             Check(f.Accounts.Length > 0, $"{at}.accounts", "is empty");
+            var limited = new HashSet<int>();
+            for (int k = 0; k < (f.PositionLimits?.Length ?? 0); k++)
+            {
+                var pl = f.PositionLimits![k];
+                string pat = $"{at}.positionLimits[{k}]";
+                if (pl is null)
+                {
+                    Check(false, pat, "is null");
+                    continue;
+                }
+
+                Check(pl.Underlying is >= 0 and < 1024 && limited.Add(pl.Underlying), $"{pat}.underlying", $"{pl.Underlying} is not a distinct underlying id (0..1023)");
+                Check(pl.Limit is > 0 and < double.PositiveInfinity, $"{pat}.limit", "must be a positive, finite number of contracts: the firm's gross contracts of positions and working orders in the underlying");
+            }
+
             foreach (int a in f.Accounts)
             {
                 Check(a >= 0, $"{at}.accounts", $"{a} is not an account id");
@@ -1008,6 +1023,10 @@ public sealed class JetStreamSection
     /// <summary>The subject of account <paramref name="account"/>'s risk summaries (shard <paramref name="shard"/> publishes them; the stream keeps the latest per subject).</summary>
     public string AccountSummarySubject(int shard, int account) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{SubjectPrefix}.summary.account.{shard}.{account}");
 
+    /// <summary>The subject of account <paramref name="account"/>'s summaries in underlying <paramref name="underlying"/> (−1: <see cref="AccountSummarySubject(int, int)"/>).</summary>
+    public string AccountSummarySubject(int shard, int account, int underlying) => underlying < 0 ? AccountSummarySubject(shard, account)
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{SubjectPrefix}.summary.account.{shard}.{account}.{underlying}");
+
     /// <summary>Every account summary subject (what the aggregator reads).</summary>
     public string AccountSummarySubjects => $"{SubjectPrefix}.summary.account.>";
 
@@ -1038,6 +1057,21 @@ public sealed class FirmSection
     public string? Name { get; init; }
     public int[] Accounts { get; init; } = [];
     public double CreditLimit { get; init; }
+    public FirmPositionLimit[] PositionLimits { get; init; } = [];
+}
+
+/// <summary>A firm's position limit in one underlying: the most gross contracts of positions and working orders its accounts hold there together.</summary>
+public sealed class FirmPositionLimit
+{
+    public int Underlying { get; init; } = -1;
+    public double Limit { get; init; }
+}
+
+public static class FirmSections
+{
+    /// <summary>The underlyings any firm has a position limit in (the summaries per underlying the engine publishes).</summary>
+    public static IEnumerable<int> PositionUnderlyings(this FirmSection[] firms) =>
+        firms.SelectMany(f => f.PositionLimits ?? []).Where(p => p is not null).Select(p => p.Underlying).Distinct();
 }
 
 public sealed class AggregatorSection

@@ -44,6 +44,8 @@ public enum LimitScope : byte
     Instrument = 1,
     /// <summary>An account's limit.</summary>
     Account = 2,
+    /// <summary>An account's limit in one underlying (<see cref="LimitChangeMessage.Underlying"/>); field <see cref="LimitField.MaxOrderNotionalOrUnderlyingPosition"/> only.</summary>
+    AccountUnderlying = 3,
 }
 
 /// <summary>Which limit a <see cref="FeedMessageType.LimitChange"/> sets (the meaning depends on the scope).</summary>
@@ -51,7 +53,7 @@ public enum LimitField : byte
 {
     /// <summary>Instrument: largest order quantity. Account: credit limit.</summary>
     MaxOrderQuantityOrCredit = 1,
-    /// <summary>Instrument: largest order notional. Account: position limit per underlying.</summary>
+    /// <summary>Instrument: largest order notional. Account: position limit per underlying (every underlying; scope 3: the one named).</summary>
     MaxOrderNotionalOrUnderlyingPosition = 2,
     /// <summary>Instrument: smallest order quantity. Account: throttle rate (orders/s).</summary>
     MinQuantityOrThrottleRate = 3,
@@ -243,11 +245,15 @@ public static class FeedMessageDescriptor
     }
 
     /// <summary>A limit change.</summary>
-    public static void WriteLimitChange(Span<byte> p, LimitScope scope, LimitField field, int id, double value)
+    public static void WriteLimitChange(Span<byte> p, LimitScope scope, LimitField field, int id, double value) => WriteLimitChange(p, scope, field, id, value, 0);
+
+    /// <summary>A limit change (<paramref name="underlying"/>: scope <see cref="LimitScope.AccountUnderlying"/> only).</summary>
+    public static void WriteLimitChange(Span<byte> p, LimitScope scope, LimitField field, int id, double value, ushort underlying)
     {
         ref var m = ref WireMessage.As<LimitChangeMessage>(p);
         m.Scope = scope;
         m.Field = field;
+        m.Underlying = underlying;
         m.Id = id;
         m.Value = value;
     }
@@ -333,9 +339,9 @@ public static class RiskSummaryDescriptor
     /// <summary>Message type.</summary>
     public const byte MessageType = 22;
     /// <summary>Layout version.</summary>
-    public const byte Version = 1;
+    public const byte Version = 2; // 2: the summary in one underlying (underlying, position usage and limit)
     /// <summary>Payload bytes of the message.</summary>
-    public const int Size = 88;
+    public const int Size = 104;
 }
 
 /// <summary>The breach ring: 128-byte slots, each payload one <see cref="BreachMessage"/>.</summary>

@@ -238,6 +238,8 @@ public struct LimitChangeMessage
     [FieldOffset(32), Wire("instrument or account")] public LimitScope Scope;
     /// <summary>Which limit (its meaning depends on the scope).</summary>
     [FieldOffset(33), Wire("which limit (meaning by scope)")] public LimitField Field;
+    /// <summary>The underlying (scope <see cref="LimitScope.AccountUnderlying"/> only; 0 otherwise).</summary>
+    [FieldOffset(34), Wire("underlying id (scope 3 only; else 0)")] public ushort Underlying;
     /// <summary>The instrument or account.</summary>
     [FieldOffset(36), Wire("instrument or account id")] public int Id;
     /// <summary>The value.</summary>
@@ -430,13 +432,16 @@ public struct MassCancelMessage
 }
 
 /// <summary>
-/// An account's risk summary (88-byte payload of a 128-byte slot on the summary ring): what a
+/// An account's risk summary (104-byte payload of a 128-byte slot on the summary ring): what a
 /// shard's engine publishes, at a bounded rate, for risk systems and the firm-limit aggregator on
 /// other machines (<see cref="RiskSummaryDescriptor"/>). A summary is state, not an event: a reader
-/// keeps the latest per account, and one the ring had no room for is sent at the next sweep.
+/// keeps the latest per account (and per account × underlying), and one the ring had no room for is
+/// sent at the next sweep. <see cref="Underlying"/> −1 is the account's summary; an underlying's id
+/// is its summary in that underlying (the account's numbers, plus its position usage and limit there),
+/// published for the underlyings a firm limits.
 /// </summary>
-[StructLayout(LayoutKind.Explicit, Size = 88)]
-[Wire("an account's risk summary: state, not an event (a reader keeps the latest per account); at most one per account per sweep")]
+[StructLayout(LayoutKind.Explicit, Size = 104)]
+[Wire("an account's risk summary (underlying -1) or its summary in one underlying: state, not an event (a reader keeps the latest per account and underlying); at most one each per sweep")]
 public struct RiskSummaryMessage
 {
     /// <summary><see cref="RiskSummaryDescriptor.MessageType"/>.</summary>
@@ -449,6 +454,8 @@ public struct RiskSummaryMessage
     [FieldOffset(4), Wire("the shard that owns the account")] public int Shard;
     /// <summary>The account.</summary>
     [FieldOffset(8), Wire("account id")] public int Account;
+    /// <summary>−1: the account's summary; else the underlying whose position usage and limit it carries.</summary>
+    [FieldOffset(12), Wire("-1: the account's summary; else the underlying of PositionUsage/PositionLimit")] public int Underlying;
     /// <summary>Feed messages the engine had consumed when it computed the summary.</summary>
     [FieldOffset(16), Wire("feed messages the engine had consumed when it computed this")] public long FeedEvents;
     /// <summary>Business time of the book (the feed's clock) when computed.</summary>
@@ -467,6 +474,10 @@ public struct RiskSummaryMessage
     [FieldOffset(72), Wire("equity")] public double Equity;
     /// <summary>Monotonic clock when published.</summary>
     [FieldOffset(80), Wire("CLOCK_MONOTONIC ns when this ring's writer published it")] public long PublishTicks;
+    /// <summary>What the position limit in <see cref="Underlying"/> counts: gross contracts of positions plus working orders there (0 for the account's summary).</summary>
+    [FieldOffset(88), Wire("position usage in the underlying: gross contracts + working (0 when underlying is -1)")] public double PositionUsage;
+    /// <summary>The position limit in force in <see cref="Underlying"/> in the shard's gate (+∞: none; 0 for the account's summary).</summary>
+    [FieldOffset(96), Wire("the position limit in force there (+inf: none; 0 when underlying is -1)")] public double PositionLimit;
 }
 
 /// <summary>A position to close first, on a liquidation breach.</summary>

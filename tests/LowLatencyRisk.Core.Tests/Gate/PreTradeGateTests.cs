@@ -325,6 +325,36 @@ public class PreTradeGateTests
     }
 
     [Fact]
+    public void PositionLimitInOneUnderlying_BindsThereOnly_TheLowerLimitWins_AndReducingAlwaysPasses()
+    {
+        // Account 9: 8 contracts of a firm's position limit in underlying 0 (its share), none in underlying 1.
+        _gate.SetAccountUnderlyingPositionLimit(9, 0, 8);
+        Assert.Equal(8, _gate.UnderlyingPositionLimitOf(9, 0));
+        Assert.Equal(double.PositiveInfinity, _gate.UnderlyingPositionLimitOf(9, 1));
+        Book.ApplyFill(9, Perp, 5, 30_000);
+        Assert.True(Check(Buy(2, 30_000, account: 9)).Accepted);                       // 5 held + 2 working = 7
+        Assert.Equal(7, _gate.UnderlyingPositionUsage(9, 0));
+        var over = Check(Buy(2, 30_000, account: 9, instrument: _f.Future(0, 0)));    // 5 + 2 + 2 = 9 > 8 (gross, any instrument of u 0)
+        Assert.Equal((RejectReason.UnderlyingPositionLimit, 8.0, 9.0), (over.Reason, over.Limit, over.Actual));
+        Assert.True(Check(Buy(1, 30_000, account: 9, instrument: _f.Future(0, 0))).Accepted); // exactly 8 passes
+        Assert.True(Check(Buy(30, 2_000, account: 9, instrument: _f.Perp(1))).Accepted);      // underlying 1 has no limit of its own
+        Assert.True(Check(Sell(3, 30_000, account: 9)).Accepted);                              // reducing passes at the limit
+
+        // The account's limit for every underlying still applies; the lower of the two binds.
+        _gate.SetAccountLimits(9, underlyingPositionLimit: 4);
+        Assert.Equal(4, _gate.UnderlyingPositionLimitOf(9, 0));
+        Assert.Equal(4, _gate.UnderlyingPositionLimitOf(9, 1));
+        Assert.Equal(RejectReason.UnderlyingPositionLimit, Check(Buy(1, 2_000, account: 9, instrument: _f.Perp(1))).Reason); // 30 working > 4
+
+        // Negative control: another account is untouched by account 9's limit.
+        Book.ApplyFill(10, Perp, 5, 30_000);
+        Assert.True(Check(Buy(20, 30_000, account: 10)).Accepted);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => _gate.SetAccountUnderlyingPositionLimit(9, 0, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _gate.SetAccountUnderlyingPositionLimit(9, 0, double.NaN));
+    }
+
+    [Fact]
     public void Margin_InsufficientForRiskIncreasing_RiskReducingAlwaysPasses()
     {
         var f = new BookFixture(underlyings: 1, accounts: 2);
