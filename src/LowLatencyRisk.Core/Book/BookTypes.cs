@@ -35,6 +35,7 @@ internal struct AccountUnderlying
     public double ShortOptionUnits;
     public double Margin; // the initial requirement of this aggregate under the account's mode, as last computed; 0 when nothing is held
     public int PositionCount;
+    public int Start; // where this underlying's group begins among the account's positions (the groups below it, counted): read with the line the fill and the tick read anyway
 }
 
 /// <summary>An account's totals; 64 bytes, one cache line.</summary>

@@ -60,6 +60,7 @@ public partial class RiskBook<TMargin>
             int count = _accounts[account].PositionCount++;
             _positions.AsSpan(baseIndex + k, count - k).CopyTo(_positions.AsSpan(baseIndex + k + 1, count - k));
             _positions[baseIndex + k] = new Position { Instrument = instrument, Underlying = u };
+            ShiftGroupsAbove(account, u, 1);
             if (_au[auNew].PositionCount++ == 0)
             {
                 _blocks[u].Holders.Add(account);
@@ -167,18 +168,21 @@ public partial class RiskBook<TMargin>
     /// <summary>
     /// An account's positions are kept grouped by underlying, in underlying order, so a tick on
     /// one underlying walks exactly that group, with no unpredictable skip branch per position.
-    /// Group u starts after the groups of the underlyings below it.
+    /// Group u starts after the groups of the underlyings below it; the start is kept in the group's
+    /// own aggregate line (moved when a position opens or closes below it), so finding a position
+    /// reads the line the fill, the what-if and the tick read anyway instead of one line per
+    /// underlying below it.
     /// </summary>
-    private int GroupStart(int account, int u)
-    {
-        int start = 0;
-        int baseAu = account * _underlyings;
-        for (int v = 0; v < u; v++)
-        {
-            start += _au[baseAu + v].PositionCount;
-        }
+    private int GroupStart(int account, int u) => _au[(account * _underlyings) + u].Start;
 
-        return start;
+    /// <summary>A position opened (+1) or closed (−1) in group <paramref name="u"/>: the groups above it move.</summary>
+    private void ShiftGroupsAbove(int account, int u, int by)
+    {
+        int baseAu = account * _underlyings;
+        for (int v = u + 1; v < _underlyings; v++)
+        {
+            _au[baseAu + v].Start += by;
+        }
     }
 
     private int FindPosition(int account, int instrument)
@@ -204,6 +208,7 @@ public partial class RiskBook<TMargin>
         int count = --_accounts[account].PositionCount;
         _positions.AsSpan(baseIndex + k + 1, count - k).CopyTo(_positions.AsSpan(baseIndex + k, count - k));
         int au = (account * _underlyings) + u;
+        ShiftGroupsAbove(account, u, -1);
         if (--_au[au].PositionCount == 0)
         {
             _blocks[u].Holders.Remove(account);
