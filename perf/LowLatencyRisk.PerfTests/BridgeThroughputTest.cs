@@ -59,7 +59,12 @@ public static class BridgeThroughputTest
         return 0;
     }
 
-    private static async Task<(double Routed, double Delivered)> RunOnce(string url, int window, long count, long rate, LatencyHistogram? latency)
+    /// <summary>
+    /// One run of the leg: <paramref name="count"/> messages (paced at <paramref name="rate"/> when
+    /// positive), or fewer when <paramref name="end"/> fires first; returns the routed and delivered
+    /// rates of what was produced.
+    /// </summary>
+    internal static async Task<(double Routed, double Delivered)> RunOnce(string url, int window, long count, long rate, LatencyHistogram? latency, CancellationToken end = default)
     {
         var config = new JetStreamSection { Url = url, AckWindow = window };
         await using var nats = await JetStreamTopology.ConnectAsync(config, "perf", CancellationToken.None).ConfigureAwait(false);
@@ -70,14 +75,15 @@ public static class BridgeThroughputTest
         var router = new FeedRouter(js, config, new ShardMap(1, 2, ShardRule.Modulo), producers, producers.CreateConsumer(0));
         var bridge = new FeedBridge(js, config, shard.CreateMultiProducer(), FeedBridge.DurableName(0));
         using var stop = new CancellationTokenSource();
-        var legs = new[] { Task.Run(() => router.RunAsync(stop.Token)), Task.Run(() => bridge.RunAsync(stop.Token)) };
+        var legs = new[] { Task.Run(() => router.RunAsync(stop.Token), CancellationToken.None), Task.Run(() => bridge.RunAsync(stop.Token), CancellationToken.None) };
 
         long received = 0;
+        long target = count;
         var reader = new Thread(() =>
         {
             var consumer = shard.CreateConsumer(0);
             var handler = new Reader(latency);
-            while (Volatile.Read(ref received) < count && !stop.IsCancellationRequested)
+            while (Volatile.Read(ref received) < Volatile.Read(ref target) && !stop.IsCancellationRequested)
             {
                 int n = consumer.Poll(ref handler);
                 Volatile.Write(ref received, received + n);
@@ -94,7 +100,8 @@ public static class BridgeThroughputTest
         var clock = Stopwatch.StartNew();
         double ticksPerMessage = rate > 0 ? Stopwatch.Frequency / (double)rate : 0;
         long start = Stopwatch.GetTimestamp();
-        for (long i = 0; i < count; i++)
+        long produced = 0;
+        for (long i = 0; i < count && !end.IsCancellationRequested; i++, produced++)
         {
             if (ticksPerMessage > 0)
             {
@@ -115,6 +122,8 @@ public static class BridgeThroughputTest
             producer.Publish(slot);
         }
 
+        count = produced;
+        Volatile.Write(ref target, produced);
         double routedAt = 0;
         while (reader.IsAlive)
         {

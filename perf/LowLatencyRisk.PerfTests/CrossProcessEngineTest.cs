@@ -11,11 +11,14 @@ using LowLatencyRisk.Fixtures;
 namespace LowLatencyRisk.PerfTests;
 
 /// <summary>
-/// <c>fill-breach-xproc</c>: fill → breach across processes. The engine is the real <c>llr engine</c>
-/// process (pinned to CPU 1, busy-spin, warmed up); this process is the venue and the liquidator,
-/// one duty cycle on CPU 0 (the machine has two): it publishes the standard workload into the
-/// feed ring at the offered rate and reads the breach ring, timing each breach from the publish of
-/// the fill that caused it.
+/// <c>fill-breach-xproc</c>: fill → breach and fill → liquidation order across processes. The
+/// engine is the real <c>llr engine</c> process (pinned to CPU 1, busy-spin, warmed up, sizing
+/// liquidation orders); this process is the venue and the liquidator, one duty cycle on CPU 0 (the
+/// machine has two): it publishes the standard workload into the feed ring at the offered rate,
+/// reads the breach ring and sends each liquidation order on to an order ring (as <c>llr
+/// liquidator</c> does, with an in-memory ledger), timing each breach and each order from the
+/// publish of the fill that caused it. Nothing fills the orders (the matching engine is not
+/// played), so an account's next order waits for its order timeout.
 /// </summary>
 public static class CrossProcessEngineTest
 {
@@ -40,9 +43,12 @@ public static class CrossProcessEngineTest
             using var feed = SharedRing.AttachMapped(config.PathOf(config.Rings.Feed), new RingOptions(FeedMessageDescriptor.SlotSize, config.Rings.FeedCapacity, ProducerMode.Multi));
             using var breach = SharedRing.AttachMapped(config.PathOf(config.Rings.Breach), config.BreachRingOptions());
             bool pinned = CpuAffinity.TryPinCurrentThread(0);
-            var liquidator = new Liquidator(breach.CreateConsumer(0));
+            using var orders = SharedRing.CreateInProcess(new RingOptions(LiquidationOrderDescriptor.SlotSize, 1 << 18, ProducerMode.Single));
+            var workload = config.BuildWorkload();
+            using var ledger = LiquidatorLedger.InMemory(workload.Book.Config.MaxAccounts);
+            var liquidator = new Liquidator(breach.CreateConsumer(0), orders: orders.CreateSingleProducer(), ledger: ledger);
             long expected = (long)(seconds * rate);
-            var simulator = new VenueSimulator(config.BuildWorkload(), seed: 7, producerId: 1, stressStart: expected * 4 / 10, stressLength: expected / 5);
+            var simulator = new VenueSimulator(workload, seed: 7, producerId: 1, stressStart: expected * 4 / 10, stressLength: expected / 5);
             var progress = new VenueProgress();
             var clock = Stopwatch.StartNew();
             VenueDriver.Run(feed.CreateMultiProducer(), simulator, rate, Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency), liquidator, progress);
@@ -68,6 +74,9 @@ public static class CrossProcessEngineTest
                 ("mark → breach p50 / p99 (ns)", $"{liquidator.RevaluationLatency.ValueAtPercentile(50)} / {liquidator.RevaluationLatency.ValueAtPercentile(99)}"),
                 ("fill → breach published by the engine p50 / p99 (ns)", $"{liquidator.TradeToPublish.ValueAtPercentile(50)} / {liquidator.TradeToPublish.ValueAtPercentile(99)}"),
                 ("breach published → read p50 / p99 (ns)", $"{liquidator.Delivery.ValueAtPercentile(50)} / {liquidator.Delivery.ValueAtPercentile(99)}"),
+                ("fill → liquidation order published p50 / p99 / p99.9 (ns)", $"{liquidator.TradeOrderLatency.ValueAtPercentile(50)} / {liquidator.TradeOrderLatency.ValueAtPercentile(99)} / {liquidator.TradeOrderLatency.ValueAtPercentile(99.9)} ({liquidator.TradeOrderLatency.TotalCount:N0} orders)"),
+                ("any cause → liquidation order published p50 / p99 (ns)", $"{liquidator.OrderLatency.ValueAtPercentile(50)} / {liquidator.OrderLatency.ValueAtPercentile(99)} ({liquidator.OrderLatency.TotalCount:N0} orders)"),
+                ("orders read / sent / refused / order ring full", $"{liquidator.OrdersRead:N0} / {liquidator.OrdersSent:N0} / {liquidator.OrdersRefused:N0} / {liquidator.OrderRingFull:N0}"),
                 ("engine process", engineThread.Replace("llr engine: ", "", StringComparison.Ordinal)),
             };
             foreach (var (name, value) in table)
@@ -76,7 +85,8 @@ public static class CrossProcessEngineTest
             }
 
             ResultWriter.Write(options, "fill-breach-xproc", $"dotnet run -c Release --project perf/LowLatencyRisk.PerfTests -- fill-breach-xproc --duration {seconds} --rate {rate}", table,
-                [("fill-to-breach", liquidator.TradeLatency), ("mark-to-breach", liquidator.RevaluationLatency), ("fill-to-breach-publish", liquidator.TradeToPublish), ("breach-delivery", liquidator.Delivery)]);
+                [("fill-to-breach", liquidator.TradeLatency), ("mark-to-breach", liquidator.RevaluationLatency), ("fill-to-breach-publish", liquidator.TradeToPublish), ("breach-delivery", liquidator.Delivery),
+                 ("fill-to-liquidation-order", liquidator.TradeOrderLatency)]);
             return liquidator.Read > 0 && liquidator.SequenceGaps == 0 ? 0 : 1;
         }
         finally

@@ -32,6 +32,8 @@ public static class Program
                   bridge-throughput the feed leg between machines on loopback: ring → router → nats-server (JetStream) →
                                     bridge → a shard's ring; saturation msgs/s, then publish → shard ring latency
                                     at a paced rate (--messages N 200000, --rate N 20000, --latency-count N, --runs N 3)
+                  engine-bridge     the engine at saturation alone and beside a JetStream bridge leg on the other core,
+                                    interleaved (--duration S 10, --runs N 3, --bridge-rate N msgs/s 20000)
                   suite             all of the above, standard parameters (a few minutes) or --short true (seconds)
                 common: --wait spin|yield (ring-throughput consumer), --peer c (ring tests: the other end is the C peer native-interop/build/llr_ring_bench),
                         --pin true|false (default true: producer/echo on CPU 0, measuring thread on CPU 1)
@@ -52,6 +54,7 @@ public static class Program
             "fill-breach-xproc" => CrossProcessEngineTest.Run(options),
             "serve-load" => ServeLoadTest.Run(options),
             "bridge-throughput" => BridgeThroughputTest.Run(options),
+            "engine-bridge" => EngineBesideBridgeTest.Run(options),
             "suite" => Suite.Run(options),
             GateRoundTripTest.ChildRole => GateRoundTripTest.RunChild(options),
             RingThroughputTest.ChildRole => RingThroughputTest.RunChild(options),

@@ -41,6 +41,9 @@ public sealed class LocalJetStreamServer : IDisposable
     /// <summary>The loopback port it listens on.</summary>
     public int Port { get; }
 
+    /// <summary>The server's process id (for pinning it to a CPU in a measurement).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Its JetStream store (removed on dispose).</summary>
     public string Store { get; }
 

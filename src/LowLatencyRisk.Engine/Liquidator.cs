@@ -64,6 +64,16 @@ public sealed class Liquidator : IAgent
     /// <summary>Cause publish → order published on the order ring, nanoseconds.</summary>
     public LatencyHistogram OrderLatency { get; } = new();
 
+    /// <summary>
+    /// Fill publish → order published on the order ring, nanoseconds: the orders whose cause is the
+    /// fill of the last trade-caused breach read for their account (the engine writes a breach's
+    /// order right after it, with the same cause).
+    /// </summary>
+    public LatencyHistogram TradeOrderLatency { get; } = new();
+
+    private int _lastTradeAccount = -1;
+    private long _lastTradeSourceTicks;
+
     /// <summary>Feed publish → breach read, nanoseconds, every breach.</summary>
     public LatencyHistogram Latency { get; } = new();
 
@@ -206,7 +216,12 @@ public sealed class Liquidator : IAgent
         OrdersSent++;
         if (m.SourcePublishTicks > 0)
         {
-            OrderLatency.Record(MonotonicClock.ToNanos(now - m.SourcePublishTicks));
+            long orderLatency = MonotonicClock.ToNanos(now - m.SourcePublishTicks);
+            OrderLatency.Record(orderLatency);
+            if (m.Account == _lastTradeAccount && m.SourcePublishTicks == _lastTradeSourceTicks)
+            {
+                TradeOrderLatency.Record(orderLatency);
+            }
         }
 
         onOrder?.Invoke(new LiquidationOrderRecord(m.PlanId, m.Account, m.Instrument, m.SignedQuantity, m.LimitPrice, m.Fee, reannounced, Sent: true, m.IsDeleverage ? m.Counterparty : -1));
@@ -243,6 +258,12 @@ public sealed class Liquidator : IAgent
             Latency.Record(latency);
             bool trade = m.Cause == BreachCause.Trade;
             (trade ? TradeLatency : RevaluationLatency).Record(latency);
+            if (trade)
+            {
+                _lastTradeAccount = m.Account;
+                _lastTradeSourceTicks = published;
+            }
+
             if (trade && breachPublished > 0)
             {
                 TradeToPublish.Record(MonotonicClock.ToNanos(breachPublished - published));

@@ -313,6 +313,50 @@ public sealed partial class LiquidationOrderTests : IDisposable
         Assert.Equal(1, ledger.LastSent(1));
     }
 
+    [Fact]
+    public void AnOrderIsTimedFromItsFill_OnlyWhenItsCauseIsTheFillOfItsAccountsLastTradeBreach()
+    {
+        using var breaches = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 64, ProducerMode.Single));
+        using var orders = SharedRing.CreateInProcess(new RingOptions(LiquidationOrderDescriptor.SlotSize, 64, ProducerMode.Single));
+        using var ledger = LiquidatorLedger.InMemory(16);
+        var producer = breaches.CreateSingleProducer();
+        long sequence = 0;
+        long fill = MonotonicClock.Now() - 1_000;
+        void Breach(int account, BreachCause cause, long source)
+        {
+            Assert.True(producer.TryClaim(1, out long s));
+            WireMessage.As<BreachMessage>(producer.Payload(s)) = new BreachMessage
+            {
+                Type = BreachMessageDescriptor.MessageType, Version = BreachMessageDescriptor.Version, Account = account, BreachSequence = ++sequence,
+                FromState = MarginState.Healthy, ToState = MarginState.Liquidation, Cause = cause, SourcePublishTicks = source,
+            };
+            producer.Publish(s);
+        }
+
+        void Order(int account, long plan, long source)
+        {
+            Assert.True(producer.TryClaim(1, out long s));
+            WireMessage.As<LiquidationOrderMessage>(producer.Payload(s)) = new LiquidationOrderMessage
+            {
+                Type = LiquidationOrderDescriptor.MessageType, Version = LiquidationOrderDescriptor.Version, Side = Core.Gate.OrderSide.Sell,
+                Account = account, PlanId = plan, Instrument = 0, Quantity = 1, LimitPrice = 100, SourcePublishTicks = source,
+            };
+            producer.Publish(s);
+        }
+
+        Breach(1, BreachCause.Trade, fill);
+        Order(1, 1, fill);                    // the fill's order: timed from the fill
+        Breach(2, BreachCause.Revaluation, fill + 10);
+        Order(2, 1, fill + 10);               // a mark's order: not a fill's
+        Order(3, 1, fill);                    // another account with the same ticks: not its fill
+        var liquidator = new Liquidator(breaches.CreateConsumer(0), orders: orders.CreateSingleProducer(), ledger: ledger);
+        liquidator.Poll();
+        Assert.Equal(3, liquidator.OrdersSent);
+        Assert.Equal(3, liquidator.OrderLatency.TotalCount);
+        Assert.Equal(1, liquidator.TradeOrderLatency.TotalCount);
+        Assert.True(liquidator.TradeOrderLatency.Max >= 1_000 / 2, "timed from the fill's publish, not from the breach");
+    }
+
     /// <summary>
     /// A crash with orders out, recovered from the journal alone: the orders come back from the
     /// engine's own journal records with their ids (order 1 filled, order 2 outstanding with its
