@@ -33,6 +33,15 @@ public static class BridgeThroughputTest
         var routed = new List<double>();
         var delivered = new List<double>();
         var latency = new LatencyHistogram();
+        if (options.Bool("paced-only", false))
+        {
+            // A paced stream only (a load beside another measurement, e.g. engine-bridge): no saturation rounds, no results file.
+            using var paced = LocalJetStreamServer.Start();
+            var (_, d) = RunOnce(paced.Url, window, latencyCount, rate, latency).GetAwaiter().GetResult();
+            Console.WriteLine(string.Create(inv, $"paced leg: delivered {d / 1e3:F1} k msgs/s, publish → shard ring p50 {latency.ValueAtPercentile(50) / 1e3:F0} µs"));
+            return 0;
+        }
+
         for (int round = 0; round < rounds; round++)
         {
             using var server = LocalJetStreamServer.Start();
