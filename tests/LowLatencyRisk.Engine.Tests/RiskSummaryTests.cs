@@ -275,6 +275,25 @@ public sealed class RiskSummaryTests
         Assert.True(f.Publisher.Published > 20_000);
     }
 
+    [Fact]
+    public void Poll_AllocatesNothing_WithSummariesInUnderlyings()
+    {
+        using var f = new Fixture(changeFraction: 0, positionUnderlyings: [0, 1]);
+        long now = 1 * Second;
+        int i = 0;
+        Testing.GcAssert.NoAllocation(() =>
+        {
+            // Every poll moves one account's limit in underlying 1: its summary there is written.
+            int a = i++ % f.Book.Config.MaxAccounts;
+            f.Gate.SetAccountUnderlyingPositionLimit(a, 1, 1_000 + i);
+            now += Second;
+            f.Publisher.Poll(now);
+            var none = new Drop();
+            f.Reader.PollWhile(ref none);
+        });
+        Assert.True(f.Publisher.Published > 20_000);
+    }
+
     private struct Drop : IRingHandlerWhile
     {
         public readonly bool OnMessage(long sequence, ReadOnlySpan<byte> payload) => true;
