@@ -186,14 +186,15 @@ public sealed class RiskSummaryPublisher
     /// </summary>
     private bool Visit(int a, long nowTicks, ref int written)
     {
-        if (!VisitAccount(a, nowTicks, ref written))
+        double creditUsage = _book.GrossNotional(a, -1, out _) + _gate.WorkingNotional(a); // once: every summary of the account carries it
+        if (!VisitAccount(a, creditUsage, nowTicks, ref written))
         {
             return false;
         }
 
         for (int k = 0; k < _positionUnderlyings.Length; k++)
         {
-            if (!VisitUnderlying(a, k, nowTicks, ref written))
+            if (!VisitUnderlying(a, k, creditUsage, nowTicks, ref written))
             {
                 return false;
             }
@@ -202,7 +203,7 @@ public sealed class RiskSummaryPublisher
         return true;
     }
 
-    private bool VisitUnderlying(int a, int k, long nowTicks, ref int written)
+    private bool VisitUnderlying(int a, int k, double creditUsage, long nowTicks, ref int written)
     {
         int u = _positionUnderlyings[k];
         double usage = _gate.UnderlyingPositionUsage(a, u);
@@ -220,7 +221,7 @@ public sealed class RiskSummaryPublisher
 
         ref var m = ref WireMessage.As<RiskSummaryMessage>(_ring.Payload(slot));
         Fill(ref m, a, u, nowTicks, _gate.CreditLimitOf(a));
-        m.CreditUsage = _book.GrossNotional(a, -1, out _) + _gate.WorkingNotional(a);
+        m.CreditUsage = creditUsage;
         m.PositionUsage = usage;
         m.PositionLimit = limit;
         m.PublishTicks = MonotonicClock.Now();
@@ -254,9 +255,8 @@ public sealed class RiskSummaryPublisher
         m.Equity = _book.Equity(a);
     }
 
-    private bool VisitAccount(int a, long nowTicks, ref int written)
+    private bool VisitAccount(int a, double usage, long nowTicks, ref int written)
     {
-        double usage = _book.GrossNotional(a, -1, out _) + _gate.WorkingNotional(a);
         double limit = _gate.CreditLimitOf(a);
         double initial = _book.InitialMargin(a);
         double maintenance = _book.MaintenanceMargin(a);

@@ -12,7 +12,9 @@ namespace LowLatencyRisk.Benchmarks.Engine;
 /// The risk-summary sweep's cost on the engine thread, per account visited, on the standard book
 /// (10,000 accounts): <see cref="QuietAccount"/> when nothing moved (the usage recomputed and five
 /// comparisons: what a sweep costs an engine whose accounts are still), <see cref="MovedAccount"/>
-/// when every account moved (a summary written to the ring and read off it).
+/// when every account moved (a summary written to the ring and read off it); with
+/// <see cref="PositionUnderlyings"/> 1, each account is also summarized in underlying 0 (a firm's
+/// position limit there).
 /// </summary>
 [MemoryDiagnoser]
 public class RiskSummaryBenchmarks
@@ -22,6 +24,10 @@ public class RiskSummaryBenchmarks
     private RingConsumer _reader = null!;
     private RiskSummaryPublisher _quiet = null!, _moving = null!;
     private long _now;
+
+    /// <summary>Underlyings each account is also summarized in (0: none; 1: underlying 0).</summary>
+    [Params(0, 1)]
+    public int PositionUnderlyings { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -33,8 +39,9 @@ public class RiskSummaryBenchmarks
         _reader = _ring.CreateConsumer(0);
         // The quiet publisher has sent every account once (its sweep then finds nothing moved); the
         // moving one has a change fraction of −∞ in effect: a heartbeat of one interval sends every account each sweep.
-        _quiet = new RiskSummaryPublisher(w.Book, gate, machine, new NullProducer(), 0, TimeSpan.FromTicks(1), TimeSpan.FromDays(1), Step);
-        _moving = new RiskSummaryPublisher(w.Book, gate, machine, _ring.CreateSingleProducer(), 0, TimeSpan.FromTicks(1), TimeSpan.FromTicks(1), Step);
+        int[] underlyings = PositionUnderlyings == 0 ? [] : [0];
+        _quiet = new RiskSummaryPublisher(w.Book, gate, machine, new NullProducer(), 0, TimeSpan.FromTicks(1), TimeSpan.FromDays(1), Step, positionUnderlyings: underlyings);
+        _moving = new RiskSummaryPublisher(w.Book, gate, machine, _ring.CreateSingleProducer(), 0, TimeSpan.FromTicks(1), TimeSpan.FromTicks(1), Step, positionUnderlyings: underlyings);
         _now = Stopwatch.GetTimestamp();
         long sweeps = _quiet.Sweeps;
         while (_quiet.Sweeps == sweeps)

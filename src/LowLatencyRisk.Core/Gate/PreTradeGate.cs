@@ -221,12 +221,31 @@ public class PreTradeGate<TMargin>
             throw new ArgumentOutOfRangeException(nameof(limit), limit, "A position limit is positive, or +∞ for none.");
         }
 
-        _pairPositionLimit[(account * _underlyings) + underlying] = limit;
+        _pairPositionLimit[Pair(account, underlying)] = limit;
     }
 
     /// <summary>The position limit in force for <paramref name="account"/> in <paramref name="underlying"/>: the lower of the account's limit for every underlying and its own there (+∞: none).</summary>
     public double UnderlyingPositionLimitOf(int account, int underlying) =>
-        Math.Min(_underlyingPositionLimit[account], _pairPositionLimit[(account * _underlyings) + underlying]);
+        Math.Min(_underlyingPositionLimit[account], _pairPositionLimit[Pair(account, underlying)]);
+
+    /// <summary>
+    /// The flattened (account, underlying) index; out-of-range ids throw rather than alias another
+    /// account's entry (an underlying past the last would otherwise land in the next account's row).
+    /// </summary>
+    private int Pair(int account, int underlying)
+    {
+        if ((uint)account >= (uint)_underlyingPositionLimit.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(account), account, $"Account ids are 0..{_underlyingPositionLimit.Length - 1}.");
+        }
+
+        if ((uint)underlying >= (uint)_underlyings)
+        {
+            throw new ArgumentOutOfRangeException(nameof(underlying), underlying, $"Underlying ids are 0..{_underlyings - 1}.");
+        }
+
+        return (account * _underlyings) + underlying;
+    }
 
     /// <summary>What that limit counts: gross contracts of the account's positions in <paramref name="underlying"/> plus its working orders there.</summary>
     public double UnderlyingPositionUsage(int account, int underlying)

@@ -352,6 +352,14 @@ public class PreTradeGateTests
 
         Assert.Throws<ArgumentOutOfRangeException>(() => _gate.SetAccountUnderlyingPositionLimit(9, 0, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => _gate.SetAccountUnderlyingPositionLimit(9, 0, double.NaN));
+
+        // An underlying past the last would alias the next account's first entry: refused, nothing changed.
+        int underlyings = Book.Config.MaxUnderlyings;
+        Assert.Throws<ArgumentOutOfRangeException>(() => _gate.SetAccountUnderlyingPositionLimit(9, underlyings, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _gate.SetAccountUnderlyingPositionLimit(9, -1, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _gate.SetAccountUnderlyingPositionLimit(Book.Config.MaxAccounts, 0, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _gate.UnderlyingPositionLimitOf(9, underlyings));
+        Assert.Equal(double.PositiveInfinity, _gate.UnderlyingPositionLimitOf(10, 0));
     }
 
     [Fact]
