@@ -716,8 +716,11 @@ public sealed class BreachPublisher
         // Positions to close first ride on liquidation triggers only: ranking reads a row per
         // position (mostly cache misses), which a margin call does not need on its way out.
         int n = merged.To == MarginState.Liquidation ? _book.RankForLiquidation(a, _candidates) : 0;
+        // What the account's working orders would add rides on every breach, at the same valuation as
+        // its numbers (0 at once without working orders; otherwise one scan per underlying it has
+        // orders in, off the fill path: breaches are rare).
         slot = new PendingBreach(merged, timestamp, publishTicks, cause, _book.Mode(a), n,
-            n > 0 ? _candidates[0] : default, n > 1 ? _candidates[1] : default, n > 2 ? _candidates[2] : default, HasBreach: true);
+            n > 0 ? _candidates[0] : default, n > 1 ? _candidates[1] : default, n > 2 ? _candidates[2] : default, _book.OpenOrderMargin(a), HasBreach: true);
     }
 
     /// <summary>
@@ -913,9 +916,13 @@ public sealed class BreachPublisher
         m.Cause = b.Cause;
         m.MarginMode = b.Mode;
         m.Replaced = b.Transition.Replaced;
-        m.Candidates[0] = new BreachCandidate { Instrument = b.C0.Instrument, Quantity = b.C0.Quantity };
-        m.Candidates[1] = new BreachCandidate { Instrument = b.C1.Instrument, Quantity = b.C1.Quantity };
-        m.Candidates[2] = new BreachCandidate { Instrument = b.C2.Instrument, Quantity = b.C2.Quantity };
+        m.CandidateQuantities[0] = b.C0.Quantity;
+        m.CandidateQuantities[1] = b.C1.Quantity;
+        m.CandidateQuantities[2] = b.C2.Quantity;
+        m.CandidateInstruments[0] = b.C0.Instrument;
+        m.CandidateInstruments[1] = b.C1.Instrument;
+        m.CandidateInstruments[2] = b.C2.Instrument;
+        m.OpenOrderMargin = b.OpenOrderMargin;
     }
 
     private static void WriteOrder(ref LiquidationOrderMessage m, int account, in LiquidationPlan p, MarginMode mode)
@@ -941,7 +948,7 @@ public sealed class BreachPublisher
     }
 
     private readonly record struct PendingBreach(MarginTransition Transition, long Timestamp, long PublishTicks, BreachCause Cause, MarginMode Mode, int CandidateCount,
-        LiquidationCandidate C0, LiquidationCandidate C1, LiquidationCandidate C2, bool HasBreach);
+        LiquidationCandidate C0, LiquidationCandidate C1, LiquidationCandidate C2, double OpenOrderMargin, bool HasBreach);
 
     /// <summary>A mass cancel waiting for room.</summary>
     private struct PendingCancel

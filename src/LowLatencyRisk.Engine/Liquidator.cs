@@ -8,7 +8,11 @@ namespace LowLatencyRisk.Engine;
 /// <summary>A breach as read from the breach ring.</summary>
 /// <remarks><paramref name="Replaced"/>: state changes of the account folded into this breach while it waited for room (it stands for 1 + Replaced changes). <paramref name="Mode"/>: the account's margin mode (isolated: the account is an isolated position).</remarks>
 public readonly record struct BreachRecord(long Sequence, int Account, MarginState From, MarginState To, double Equity, double InitialMargin, double MaintenanceMargin, int Candidates, int TopInstrument, int Replaced = 0,
-    MarginMode Mode = MarginMode.Portfolio);
+    MarginMode Mode = MarginMode.Portfolio)
+{
+    /// <summary>What the account's working orders would add to its initial margin if they filled (0 without working orders; not part of <see cref="InitialMargin"/>).</summary>
+    public double OpenOrderMargin { get; init; }
+}
 
 /// <summary>A liquidation order as the liquidator handled it: <paramref name="Sent"/> false when it had sent that id before (a re-read or a re-announcement).</summary>
 public readonly record struct LiquidationOrderRecord(long PlanId, int Account, int Instrument, double SignedQuantity, double LimitPrice, double Fee, bool Reannounced, bool Sent, int Counterparty = -1);
@@ -275,7 +279,7 @@ public sealed class Liquidator : IAgent
         Read++;
         Coalesced += m.Replaced;
         callback?.Invoke(new BreachRecord(sequence, m.Account, m.FromState, to, m.Equity, m.InitialMargin, m.MaintenanceMargin,
-            m.CandidateCount, m.Candidates[0].Instrument, m.Replaced, m.MarginMode));
+            m.CandidateCount, m.CandidateInstruments[0], m.Replaced, m.MarginMode) { OpenOrderMargin = m.OpenOrderMargin });
     }
 
     private readonly struct Handler(Liquidator owner, Action<BreachRecord>? callback, Action<LiquidationOrderRecord>? onOrder) : IRingHandlerWhile

@@ -253,6 +253,70 @@ public sealed class RiskEngineTests : IDisposable
     }
 
     [Fact]
+    public void ABreach_CarriesWhatTheAccountsWorkingOrdersWouldAdd_AndZeroForAccountsWithoutAny()
+    {
+        var rig = NewRig();
+        var book = rig.Workload.Book;
+        int perp = rig.Workload.Perpetuals[0];
+        const int Trader = 199;
+        // A portfolio account holding only a long perpetual whose IM is 35–70 % of its collateral.
+        while (book.PositionCount(Trader) > 0)
+        {
+            int i = book.PositionInstrumentAt(Trader, 0);
+            Assert.Equal(FillResult.Applied, book.ApplyFill(Trader, i, -book.PositionQuantity(Trader, i), book.MarkPrice(i)));
+        }
+
+        double collateral = book.CollateralBalance(Trader, StandardWorkload.UsdAsset);
+        double q = book.Instrument(perp).LotSize;
+        while (book.WhatIf(Trader, perp, q * 2).InitialMarginAfter < 0.7 * collateral)
+        {
+            q *= 2;
+        }
+
+        Assert.Equal(FillResult.Applied, book.ApplyFill(Trader, perp, q, book.MarkPrice(perp)));
+        while (book.TryDequeueTransition(out _))
+        {
+        }
+
+        // A resting buy of a quarter as much again: accepted by the gate, so it works, and the book's open-order margin
+        // is what a from-scratch recomputation says (the worse side, filled + the buys, over filled alone).
+        long now = StandardWorkload.StartNanos + 1;
+        var order = new OrderRequest(Trader, perp, OrderSide.Buy, q / 4, 0, OrderType.Market, ClientOrderId: 1);
+        Assert.Equal(RejectReason.None, rig.Gate.Check(order, now).Reason);
+        double expected = RiskBookVerifier.Recompute(book, Trader).OpenOrderMargin;
+        Assert.True(expected > 0.2 * book.InitialMargin(Trader), $"open-order margin {expected} against IM {book.InitialMargin(Trader)}");
+        Assert.Equal(expected, book.OpenOrderMargin(Trader), 6);
+
+        // The index falls 9 % at a time (within the jump band) until the account is in liquidation: with its IM at
+        // least 35 % of its collateral and IM about 15 % of notional, five falls (to 62 %) are more than enough.
+        long seq = 0;
+        for (int fall = 0; fall < 8 && book.State(Trader) != MarginState.Liquidation; fall++)
+        {
+            double index = book.IndexPrice(0) * 0.91;
+            rig.Publish(p =>
+            {
+                FeedMessageDescriptor.WriteHeader(p, FeedMessageType.IndexPrice, 5, ++seq, now + seq, 0);
+                FeedMessageDescriptor.WriteIndexPrice(p, 0, index);
+            });
+            while (rig.Engine.PollOnce() > 0 || rig.Engine.HasPendingMarks)
+            {
+            }
+        }
+
+        rig.Liquidator.Poll();
+        Assert.True(MarginState.Liquidation == book.State(Trader), $"{book.State(Trader)}: equity {book.Equity(Trader)} IM {book.InitialMargin(Trader)} MM {book.MaintenanceMargin(Trader)} index {book.IndexPrice(0)}");
+        var breach = rig.Breaches.Last(b => b.Account == Trader);
+        Assert.Equal(MarginState.Liquidation, breach.To);
+        double atBreach = RiskBookVerifier.Recompute(book, Trader).OpenOrderMargin; // same valuation: nothing moved since
+        Assert.True(atBreach > 0);
+        Assert.Equal(atBreach, breach.OpenOrderMargin, 6);
+        // The control: every other account that breached works no order, and says 0.
+        var others = rig.Breaches.Where(b => b.Account != Trader).ToList();
+        Assert.NotEmpty(others);
+        Assert.All(others, b => Assert.Equal(0, b.OpenOrderMargin));
+    }
+
+    [Fact]
     public void InstrumentDefinitionsAndLimitChanges_AppliedWhenValid_RejectedByReasonOtherwise()
     {
         var rig = NewRig();

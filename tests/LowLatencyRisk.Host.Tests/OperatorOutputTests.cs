@@ -26,6 +26,8 @@ public sealed partial class OperatorOutputTests : IDisposable
         Assert.Contains("close first: instrument 31 (2 candidates)", line, StringComparison.Ordinal);
         Assert.Contains("equity 1,000.00  IM 1,200.00  MM 960.00", line, StringComparison.Ordinal);
         Assert.Contains("(folds 1 earlier change)", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("open orders", line, StringComparison.Ordinal); // none working: nothing said
+        Assert.Contains("IM 1,200.00  MM 960.00  open orders +250.50  close first", LiquidatorCommand.Describe(liquidation with { OpenOrderMargin = 250.5 }), StringComparison.Ordinal);
     }
 
     [Fact]

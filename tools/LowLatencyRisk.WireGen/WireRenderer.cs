@@ -35,7 +35,6 @@ public static class WireRenderer
     [
         typeof(FeedHeader),
         .. FeedMessageDescriptor.Messages.Select(m => m.Struct),
-        typeof(BreachCandidate),
         typeof(BreachMessage),
         typeof(LiquidationOrderMessage),
         typeof(MassCancelMessage),
@@ -223,7 +222,7 @@ public static class WireRenderer
         : throw new NotSupportedException($"no C type for {t}");
 
     private static string ShortType(Type t) =>
-        Length(t) > 1 ? string.Create(CultureInfo.InvariantCulture, $"{Length(t)} × {ShortName(Element(t))}")
+        Length(t) > 1 ? string.Create(CultureInfo.InvariantCulture, $"{Length(t)} × {(s_primitives.TryGetValue(Primitive(Element(t)), out var e) ? e.Short : ShortName(Element(t)))}")
         : s_primitives.TryGetValue(Primitive(t), out var p) ? p.Short
         : ShortName(t);
 
@@ -365,7 +364,7 @@ public static class WireRenderer
         foreach (var t in Structs)
         {
             string ring = t == typeof(FeedHeader) ? string.Create(CultureInfo.InvariantCulture, $"feed ({FeedMessageDescriptor.SlotSize}-byte slots)")
-                : t == typeof(BreachCandidate) ? string.Create(CultureInfo.InvariantCulture, $"breach ({BreachMessageDescriptor.SlotSize}-byte slots)")
+                : t == typeof(BreachMessage) ? string.Create(CultureInfo.InvariantCulture, $"breach ({BreachMessageDescriptor.SlotSize}-byte slots)")
                 : t == typeof(LiquidationOrderMessage) ? string.Create(CultureInfo.InvariantCulture, $"breach; liquidation orders ({LiquidationOrderDescriptor.SlotSize}-byte slots)")
                 : t == typeof(MassCancelMessage) ? string.Create(CultureInfo.InvariantCulture, $"breach; liquidation orders ({LiquidationOrderDescriptor.SlotSize}-byte slots)")
                 : t == typeof(OrderCheckRequestMessage) ? string.Create(CultureInfo.InvariantCulture, $"gate requests ({8 + OrderCheckRequestDescriptor.Size}-byte slots)")

@@ -15,7 +15,7 @@
 #define LLR_FEED_HEADER_SIZE             32
 #define LLR_MAX_PRODUCERS                64 /* producer ids are 0..63: the engine refuses any other */
 #define LLR_BREACH_SLOT_SIZE             128
-#define LLR_BREACH_VERSION               3
+#define LLR_BREACH_VERSION               4
 #define LLR_BREACH_MAX_CANDIDATES        3
 #define LLR_LIQUIDATION_ORDER_SLOT_SIZE  128
 #define LLR_LIQUIDATION_ORDER_VERSION    2
@@ -341,20 +341,10 @@ _Static_assert(offsetof(llr_scenario_calibration_t, basis_annual_move) == 88, "l
 _Static_assert(offsetof(llr_scenario_calibration_t, basis_minimum_move) == 96, "llr_scenario_calibration_t.basis_minimum_move");
 _Static_assert(sizeof(llr_scenario_calibration_t) == 104, "llr_scenario_calibration_t size");
 
-/* BreachCandidate: a position to close first. */
-typedef struct llr_breach_candidate_t {
-    int32_t instrument;                  /*   0 instrument id */
-    uint8_t pad0[4];
-    double quantity;                     /*   8 the position's signed quantity */
-} llr_breach_candidate_t;
-_Static_assert(offsetof(llr_breach_candidate_t, instrument) == 0, "llr_breach_candidate_t.instrument");
-_Static_assert(offsetof(llr_breach_candidate_t, quantity) == 8, "llr_breach_candidate_t.quantity");
-_Static_assert(sizeof(llr_breach_candidate_t) == 16, "llr_breach_candidate_t size");
-
 /* Breach: a margin state change; while the ring is full, later changes of the account fold into its waiting breach. */
 typedef struct llr_breach_t {
     uint8_t type;                        /*   0 16 */
-    uint8_t version;                     /*   1 layout version, 3 */
+    uint8_t version;                     /*   1 layout version, 4 */
     uint8_t from_state;                  /*   2 MarginState: the first from-state when changes were folded */
     uint8_t to_state;                    /*   3 MarginState: the account's latest state */
     int32_t account;                     /*   4 account id */
@@ -369,7 +359,10 @@ typedef struct llr_breach_t {
     uint8_t margin_mode;                 /*  58 MarginMode: the account's mode (isolated: its candidate is its one instrument) */
     uint8_t pad0[1];
     int32_t replaced;                    /*  60 state changes folded into this one while it waited (0 normally) */
-    llr_breach_candidate_t candidates[3]; /*  64 positions to close first, heaviest in the worst scenario first */
+    double candidate_quantities[3];      /*  64 signed quantities of the positions to close first, heaviest in the worst scenario first */
+    int32_t candidate_instruments[3];    /*  88 their instrument ids, in the same order */
+    uint8_t pad1[4];
+    double open_order_margin;            /* 104 open-order margin: what the working orders would add on fill (not in the ladder's IM) */
     int64_t publish_ticks;               /* 112 CLOCK_MONOTONIC ns when the engine published it */
 } llr_breach_t;
 _Static_assert(offsetof(llr_breach_t, type) == 0, "llr_breach_t.type");
@@ -387,7 +380,9 @@ _Static_assert(offsetof(llr_breach_t, candidate_count) == 56, "llr_breach_t.cand
 _Static_assert(offsetof(llr_breach_t, cause) == 57, "llr_breach_t.cause");
 _Static_assert(offsetof(llr_breach_t, margin_mode) == 58, "llr_breach_t.margin_mode");
 _Static_assert(offsetof(llr_breach_t, replaced) == 60, "llr_breach_t.replaced");
-_Static_assert(offsetof(llr_breach_t, candidates) == 64, "llr_breach_t.candidates");
+_Static_assert(offsetof(llr_breach_t, candidate_quantities) == 64, "llr_breach_t.candidate_quantities");
+_Static_assert(offsetof(llr_breach_t, candidate_instruments) == 88, "llr_breach_t.candidate_instruments");
+_Static_assert(offsetof(llr_breach_t, open_order_margin) == 104, "llr_breach_t.open_order_margin");
 _Static_assert(offsetof(llr_breach_t, publish_ticks) == 112, "llr_breach_t.publish_ticks");
 _Static_assert(sizeof(llr_breach_t) == 120, "llr_breach_t size");
 

@@ -352,7 +352,7 @@ public static class BreachMessageDescriptor
     /// <summary>Message type.</summary>
     public const byte MessageType = 16;
     /// <summary>Layout version.</summary>
-    public const byte Version = 3; // 3: the account's margin mode at 58
+    public const byte Version = 4; // 3: the account's margin mode at 58; 4: candidates as two arrays (quantities at 64, instruments at 88) so the open-order margin fits at 104
     /// <summary>Liquidation candidates carried.</summary>
     public const int MaxCandidates = 3;
 }

@@ -480,22 +480,18 @@ public struct RiskSummaryMessage
     [FieldOffset(96), Wire("the position limit in force there (+inf: none; 0 when underlying is -1)")] public double PositionLimit;
 }
 
-/// <summary>A position to close first, on a liquidation breach.</summary>
-[StructLayout(LayoutKind.Explicit, Size = 16)]
-[Wire("a position to close first")]
-public struct BreachCandidate
+/// <summary>The instruments of a breach's positions to close first (<see cref="BreachMessage.CandidateInstruments"/>).</summary>
+[InlineArray(BreachMessageDescriptor.MaxCandidates)]
+public struct BreachCandidateInstruments
 {
-    /// <summary>The instrument.</summary>
-    [FieldOffset(0), Wire("instrument id")] public int Instrument;
-    /// <summary>The position's signed quantity.</summary>
-    [FieldOffset(8), Wire("the position's signed quantity")] public double Quantity;
+    private int _first;
 }
 
-/// <summary>The breach's three candidate slots.</summary>
+/// <summary>The signed quantities of a breach's positions to close first (<see cref="BreachMessage.CandidateQuantities"/>).</summary>
 [InlineArray(BreachMessageDescriptor.MaxCandidates)]
-public struct BreachCandidates
+public struct BreachCandidateQuantities
 {
-    private BreachCandidate _first;
+    private double _first;
 }
 
 /// <summary>A margin state change on the breach ring (120-byte payload of a 128-byte slot).</summary>
@@ -513,7 +509,7 @@ public struct BreachMessage
     /// <summary><see cref="BreachMessageDescriptor.MessageType"/>.</summary>
     [FieldOffset(0), Wire("16")] public byte Type;
     /// <summary><see cref="BreachMessageDescriptor.Version"/>.</summary>
-    [FieldOffset(1), Wire("layout version, 3")] public byte Version;
+    [FieldOffset(1), Wire("layout version, 4")] public byte Version;
     /// <summary>The first from-state when changes were folded.</summary>
     [FieldOffset(2), Wire("the first from-state when changes were folded")] public MarginState FromState;
     /// <summary>The account's latest state.</summary>
@@ -540,8 +536,17 @@ public struct BreachMessage
     [FieldOffset(58), Wire("the account's mode (isolated: its candidate is its one instrument)")] public MarginMode MarginMode;
     /// <summary>State changes folded into this breach while it waited for room (0 normally).</summary>
     [FieldOffset(60), Wire("state changes folded into this one while it waited (0 normally)")] public int Replaced;
-    /// <summary>Positions to close first, heaviest in the worst scenario first.</summary>
-    [FieldOffset(64), Wire("positions to close first, heaviest in the worst scenario first")] public BreachCandidates Candidates;
+    /// <summary>The signed quantities of the positions to close first, heaviest in the worst scenario first (the first <see cref="CandidateCount"/> are set).</summary>
+    [FieldOffset(64), Wire("signed quantities of the positions to close first, heaviest in the worst scenario first")] public BreachCandidateQuantities CandidateQuantities;
+    /// <summary>The instruments of those positions, in the same order.</summary>
+    [FieldOffset(88), Wire("their instrument ids, in the same order")] public BreachCandidateInstruments CandidateInstruments;
+    /// <summary>
+    /// Margin the account's working orders would add if they filled: per underlying, the worse of its
+    /// positions plus all working buys and plus all working sells, over its positions alone (0 without
+    /// working orders). Not part of <see cref="InitialMargin"/>, which is what the ladder reads; the
+    /// liquidator cancels these orders first.
+    /// </summary>
+    [FieldOffset(104), Wire("open-order margin: what the working orders would add on fill (not in the ladder's IM)")] public double OpenOrderMargin;
     /// <summary>Monotonic clock when the engine published this breach.</summary>
     [FieldOffset(112), Wire("CLOCK_MONOTONIC ns when the engine published it")] public long PublishTicks;
 }
