@@ -134,6 +134,14 @@ public sealed class FeedBridge
     /// </summary>
     public TimeSpan HoldLimit { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Where each producer stands in what this shard's bridges wrote into the ring (null: nowhere
+    /// recorded — each producer then starts where this process first meets it). The bridge starts a
+    /// producer's session from it and records every message it writes, so a bridge restarted in the
+    /// middle of a hold still holds what comes before the missing message.
+    /// </summary>
+    public FeedPositions? Positions { get; init; }
+
     /// <summary>Messages that arrived ahead of a missing sequence of their producer and were held until it came (or the hold limit passed).</summary>
     public long HeldBack => Volatile.Read(ref _heldBack);
 
@@ -143,8 +151,8 @@ public sealed class FeedBridge
     private long _heldBack, _gapsAccepted;
     private int _held; // messages held now (read by OnReplicated on the shipper's thread)
 
-    // Per producer session (id, epoch): the last sequence written into the ring (−1: none seen since
-    // this process started), and the messages held ahead of a missing one.
+    // Per producer session (id, epoch): the last sequence written into the ring (−1: not known — not
+    // in the positions and not seen since this process started), and the messages held ahead of a missing one.
     private sealed class Session
     {
         public long Last = -1;
@@ -337,8 +345,8 @@ public sealed class FeedBridge
     /// ahead of a missing sequence (stored after it in a cluster's leader change, when the router's publish
     /// of the missing one was refused and the next accepted; the router sends it again) is held until the
     /// missing one comes, then both are written in sequence order; an older or repeated one is written as
-    /// it is (the engine refuses it as a duplicate). The first message of a session this process sees sets
-    /// where it stands.
+    /// it is (the engine refuses it as a duplicate). A session starts where <see cref="Positions"/> says
+    /// it stands; without a record, the first message of it this process sees sets where it stands.
     /// </summary>
     private async ValueTask OfferAsync(byte[] data, INatsJSMsg<byte[]> msg, ulong stream, CancellationToken cancel)
     {
@@ -347,7 +355,7 @@ public sealed class FeedBridge
         long sequence = h.ProducerSequence;
         if (!_sessions.TryGetValue(key, out var session))
         {
-            _sessions[key] = session = new Session();
+            _sessions[key] = session = new Session { Last = Positions?.StartOf(h.ProducerId, h.ProducerEpoch) ?? -1 };
         }
 
         if (session.Last >= 0 && sequence > session.Last + 1)
@@ -453,10 +461,17 @@ public sealed class FeedBridge
     /// <summary>Writes one message into the ring (queued first for the shipper with the journal on).</summary>
     private async ValueTask WriteOneAsync(byte[] data, INatsJSMsg<byte[]> msg, ulong stream, CancellationToken cancel)
     {
-        ref readonly var h = ref FeedMessageDescriptor.Header(data);
-        Enqueue(h.ProducerId, h.ProducerEpoch, h.ProducerSequence, msg, stream); // before it is in the ring: the shipper may report its record at once
+        var (producer, epoch, sequence) = SessionOf(data);
+        Enqueue(producer, epoch, sequence, msg, stream); // before it is in the ring: the shipper may report its record at once
         await WriteAsync(data, cancel).ConfigureAwait(false);
+        Positions?.Wrote(producer, epoch, sequence); // in the ring, and before anything after it is acknowledged
         Interlocked.Increment(ref _forwarded);
+    }
+
+    private static (int Producer, uint Epoch, long Sequence) SessionOf(byte[] data)
+    {
+        ref readonly var h = ref FeedMessageDescriptor.Header(data);
+        return (h.ProducerId, h.ProducerEpoch, h.ProducerSequence);
     }
 
     private void Enqueue(int producer, uint epoch, long sequence, INatsJSMsg<byte[]> msg, ulong stream)

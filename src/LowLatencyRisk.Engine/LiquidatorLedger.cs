@@ -1,4 +1,3 @@
-using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Ipc;
@@ -21,16 +20,13 @@ namespace LowLatencyRisk.Engine;
 public sealed class LiquidatorLedger : IDisposable
 {
     private const long Magic = 0x3130_5149_4C52_4C4C; // "LLRLIQ01" little-endian
-    private const int HeaderSize = 64;
-    private readonly MemoryMappedFile? _file;
-    private readonly MemoryMappedViewAccessor? _view;
+    private readonly MappedStateFile? _file;
     private readonly long[]? _memory; // in memory
 
-    private LiquidatorLedger(int accounts, MemoryMappedFile? file, MemoryMappedViewAccessor? view, long[]? memory)
+    private LiquidatorLedger(int accounts, MappedStateFile? file, long[]? memory)
     {
         Accounts = accounts;
         _file = file;
-        _view = view;
         _memory = memory;
     }
 
@@ -44,7 +40,7 @@ public sealed class LiquidatorLedger : IDisposable
     public static LiquidatorLedger InMemory(int accounts)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(accounts);
-        return new LiquidatorLedger(accounts, null, null, new long[accounts]);
+        return new LiquidatorLedger(accounts, null, new long[accounts]);
     }
 
     /// <summary>
@@ -56,56 +52,14 @@ public sealed class LiquidatorLedger : IDisposable
     public static LiquidatorLedger Open(string path, int accounts, UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(accounts);
-        long length = HeaderSize + (8L * accounts);
-        bool existed = File.Exists(path);
-        if (existed)
-        {
-            long actual = new FileInfo(path).Length;
-            if (actual != length)
-            {
-                throw new InvalidDataException($"{path}: {actual} bytes, a ledger of {accounts} accounts has {length}: not this configuration's ledger (remove it only if no liquidation order is in flight)");
-            }
-        }
-        else
-        {
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = mode; // created with it (then set exactly, whatever the umask)
-            }
-
-            using (var create = new FileStream(path, options))
-            {
-                create.SetLength(length);
-            }
-
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(path, mode);
-            }
-        }
-
-        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, length, MemoryMappedFileAccess.ReadWrite);
-        var view = file.CreateViewAccessor(0, length, MemoryMappedFileAccess.ReadWrite);
-        if (!existed)
-        {
-            view.Write(8, (long)accounts);
-            view.Write(0, Magic);
-        }
-        else if (view.ReadInt64(0) != Magic || view.ReadInt64(8) != accounts)
-        {
-            long magic = view.ReadInt64(0), count = view.ReadInt64(8);
-            view.Dispose();
-            file.Dispose();
-            throw new InvalidDataException($"{path}: not a liquidator ledger of {accounts} accounts (magic {magic:X16}, accounts {count})");
-        }
-
-        return new LiquidatorLedger(accounts, file, view, null);
+        var file = MappedStateFile.Open(path, Magic, accounts, MappedStateFile.HeaderSize + (8L * accounts), mode,
+            $"a liquidator ledger of {accounts} accounts", "not this configuration's ledger (remove it only if no liquidation order is in flight)");
+        return new LiquidatorLedger(accounts, file, null);
     }
 
     /// <summary>The id of the last order sent for <paramref name="account"/> (0: none); −1 for an account outside the ledger.</summary>
     public long LastSent(int account) =>
-        (uint)account >= (uint)Accounts ? -1 : _memory is not null ? _memory[account] : _view!.ReadInt64(HeaderSize + (8L * account));
+        (uint)account >= (uint)Accounts ? -1 : _memory is not null ? _memory[account] : _file!.View.ReadInt64(MappedStateFile.HeaderSize + (8L * account));
 
     /// <summary>Records that order <paramref name="id"/> of <paramref name="account"/> was sent (ids only rise).</summary>
     public void Record(int account, long id)
@@ -121,7 +75,7 @@ public sealed class LiquidatorLedger : IDisposable
         }
         else
         {
-            _view!.Write(HeaderSize + (8L * account), id); // a store into the shared mapping: in the page cache at once
+            _file!.View.Write(MappedStateFile.HeaderSize + (8L * account), id); // a store into the shared mapping: in the page cache at once
         }
     }
 
@@ -150,15 +104,5 @@ public sealed class LiquidatorLedger : IDisposable
     }
 
     /// <summary>Unmaps the file (its contents stay).</summary>
-    public void Dispose()
-    {
-        if (_view is not null)
-        {
-            _view.Flush();
-            _view.Dispose();
-            _file!.Dispose();
-        }
-
-        GC.KeepAlive(_memory);
-    }
+    public void Dispose() => _file?.Dispose();
 }

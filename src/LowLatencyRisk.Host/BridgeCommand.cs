@@ -159,7 +159,19 @@ internal static class BridgeCommand
         // With the journal on, a feed message is acknowledged on the stream only once its journal
         // record is replicated: whatever the stream considers delivered, a standby holds.
         using var shipper = c.Journal.Mode == JournalMode.None ? null : new JournalShipper(js, c.JetStream, index, EngineService.JournalDirectory(c));
-        var bridge = new FeedBridge(js, c.JetStream, feed.CreateMultiProducer(), FeedBridge.DurableName(index), ackWhenReplicated: shipper is not null);
+        FeedPositions positions;
+        try
+        {
+            positions = FeedPositions.Open(FeedPositions.PathBeside(c.PathOf(c.Rings.Feed)), c.FilePermissions);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) // InvalidDataException is an IOException: another file's shape
+        {
+            Console.Error.WriteLine($"llr bridge shard {index}: cannot open its positions file: {e.Message}");
+            return 4;
+        }
+
+        using var positionsOwned = positions;
+        var bridge = new FeedBridge(js, c.JetStream, feed.CreateMultiProducer(), FeedBridge.DurableName(index), ackWhenReplicated: shipper is not null) { Positions = positions };
         if (shipper is not null)
         {
             shipper.Replicated = bridge.OnReplicated;

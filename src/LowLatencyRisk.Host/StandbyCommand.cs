@@ -122,7 +122,7 @@ internal static class StandbyCommand
 
                         if (tookOver)
                         {
-                            return await TakeOverAsync(c, index, js, lease!, follower, following, task, local, stop.Token).ConfigureAwait(false);
+                            return await TakeOverAsync(c, index, js, lease!, follower, following, task, local, engine.Machine, stop.Token).ConfigureAwait(false);
                         }
 
                         try
@@ -155,7 +155,7 @@ internal static class StandbyCommand
     /// legs on its rings, renewing the lease; until stopped or the lease is lost.
     /// </summary>
     private static async Task<int> TakeOverAsync(LlrConfig c, int index, NatsJSContext js, ShardLease lease, JournalFollower follower,
-        CancellationTokenSource following, Task followingTask, JournalWriter local, CancellationToken stop)
+        CancellationTokenSource following, Task followingTask, JournalWriter local, FeedStateMachine replayed, CancellationToken stop)
     {
         var failover = Stopwatch.StartNew();
         using var keeping = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -175,6 +175,19 @@ internal static class StandbyCommand
         }
 
         local.Dispose(); // the engine opens this journal folder now
+        try
+        {
+            // The bridge this machine starts begins each producer where the replayed journal left it
+            // (what the engine recovers to), whatever a bridge here wrote in an earlier life.
+            using var positions = FeedPositions.Open(FeedPositions.PathBeside(c.PathOf(c.Rings.Feed)), c.FilePermissions);
+            positions.SeedFrom(replayed);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"llr standby: cannot take over: {e.Message}");
+            return 4;
+        }
+
         Console.WriteLine(string.Create(Inv, $"llr standby: took over shard {index} (lease as {lease.Holder}); the replicated journal applied through record {last:N0} in {failover.ElapsedMilliseconds} ms; starting the engine"));
         using var engineStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
         int engineCode = 0;

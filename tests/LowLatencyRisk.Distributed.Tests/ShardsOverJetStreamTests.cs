@@ -6,6 +6,7 @@ using LowLatencyRisk.Engine.Wire;
 using LowLatencyRisk.Fixtures;
 using LowLatencyRisk.Fixtures.Simulation;
 using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Testing;
 using NATS.Client.JetStream;
 
 namespace LowLatencyRisk.Distributed.Tests;
@@ -475,6 +476,101 @@ public sealed class ShardsOverJetStreamTests
         var unordered = Single(stored);
         Assert.Equal(expected.Counters.Rejects[(int)FeedReject.Duplicate] + 20, unordered.Counters.Rejects[(int)FeedReject.Duplicate]);
         Assert.Contains(Enumerable.Range(0, 2), k => EngineStateHash.ComputeShard(unordered, map, k) != EngineStateHash.ComputeShard(expected, map, k));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // the negative control: a successor without the positions loses the missing message
+    public async Task ABridgeRestartedInTheMiddleOfAHold_StartsFromItsRecordedPositions_AndStillWritesTheMissingMessageFirst(bool positionsKept)
+    {
+        // A producer's fill a is refused in a leader change while its next two messages b and c are stored;
+        // the bridge holds b and c — and is killed before a is stored again. Its successor's consumer starts
+        // after the acknowledgement floor, which is just before b: it never meets a message of that
+        // producer before the missing one. From the positions file it knows where the producer stands, so
+        // it holds b and c again until a comes. Without them it took b as where the producer stood, wrote
+        // b and c, and the engine refused a, arriving after them, as a duplicate: lost.
+        using var server = LocalJetStreamServer.Start();
+        var config = new JetStreamSection { Url = server.Url, AckWindow = 128 };
+        var map = new ShardMap(1, 2, ShardRule.Modulo);
+        var input = Input(3_000);
+        int at = Enumerable.Range(1_000, 1_500).First(i => ProducerOf(input[i]) == 2 && ProducerOf(input[i + 1]) == 2 && ProducerOf(input[i + 2]) == 2
+            && FeedMessageDescriptor.Header(input[i]).Type == FeedMessageType.Fill && map.Route(input[i]) == 0);
+        var stored = new List<byte[]>(input);
+        (stored[at], stored[at + 1], stored[at + 2]) = (stored[at + 1], stored[at + 2], stored[at]); // (b, c, a)
+        await using var nats = await JetStreamTopology.ConnectAsync(config, "test", CancellationToken.None);
+        var js = new NatsJSContext(nats);
+        await JetStreamTopology.EnsureStreamsAsync(js, config, CancellationToken.None);
+        using var shard = new Shard(map, 0);
+        using var files = new TempFiles();
+        string path = files.NewPath("llr-bridge-positions");
+
+        // The first bridge takes everything before b (acknowledged: nothing more pending), then holds b and c.
+        await StoreAsync(js, config, map, stored.Take(at));
+        var firstPositions = FeedPositions.Open(path);
+        var first = new FeedBridge(js, config, shard.Ring.CreateMultiProducer(), FeedBridge.DurableName(0)) { HoldLimit = TimeSpan.FromSeconds(60), Positions = firstPositions };
+        using (var stop = new CancellationTokenSource())
+        {
+            var running = Task.Run(() => first.RunAsync(stop.Token));
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < Patience && (shard.Engine.Counters.Events < at || (await js.GetConsumerAsync(config.FeedStream, FeedBridge.DurableName(0))).Info.AckFloor.StreamSeq < (ulong)at))
+            {
+                shard.Engine.PollOnce();
+                Assert.False(running.IsFaulted, running.Exception?.ToString());
+                await Task.Delay(1);
+            }
+
+            await StoreAsync(js, config, map, stored.Skip(at).Take(2));
+            while (first.HeldBack < 2 && clock.Elapsed < Patience)
+            {
+                shard.Engine.PollOnce();
+                await Task.Delay(1);
+            }
+
+            Assert.Equal((2L, 0L), (first.HeldBack, first.GapsAccepted));
+            await stop.CancelAsync(); // gone with b and c in hand, never acknowledged
+            await running.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        firstPositions.Dispose();
+        Drain(shard.Engine);
+        Assert.Equal((ulong)at, (await js.GetConsumerAsync(config.FeedStream, FeedBridge.DurableName(0))).Info.AckFloor.StreamSeq);
+
+        // a is stored again, then the rest; the successor starts.
+        await StoreAsync(js, config, map, stored.Skip(at + 2));
+        using var secondPositions = positionsKept ? FeedPositions.Open(path) : null;
+        var second = new FeedBridge(js, config, shard.Ring.CreateMultiProducer(), FeedBridge.DurableName(0)) { HoldLimit = TimeSpan.FromSeconds(60), Positions = secondPositions };
+        using (var stop = new CancellationTokenSource())
+        {
+            var running = Task.Run(() => second.RunAsync(stop.Token));
+            var clock = Stopwatch.StartNew();
+            while (second.LastStreamSequence < (ulong)stored.Count && clock.Elapsed < Patience)
+            {
+                shard.Engine.PollOnce();
+                Assert.False(running.IsFaulted, running.Exception?.ToString());
+                await Task.Yield();
+            }
+
+            await stop.CancelAsync();
+            await running.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        while (shard.Engine.PollOnce() > 0)
+        {
+        }
+
+        Drain(shard.Engine);
+        var expected = Single(input);
+        string state = $"held {second.HeldBack}, gaps accepted {second.GapsAccepted}; engine: events {shard.Engine.Counters.Events}, duplicates {shard.Engine.Counters.Rejects[(int)FeedReject.Duplicate]}, gaps {shard.Engine.Counters.SequenceGaps}";
+        if (positionsKept)
+        {
+            Assert.True(EngineStateHash.ComputeShard(expected, map, 0) == EngineStateHash.ComputeShard(shard.Engine.Machine, map, 0), state);
+            Assert.True((2L, 0L, 0L) == (second.HeldBack, second.GapsAccepted, shard.Engine.Counters.SequenceGaps), state);
+        }
+        else
+        {
+            Assert.True(EngineStateHash.ComputeShard(expected, map, 0) != EngineStateHash.ComputeShard(shard.Engine.Machine, map, 0), state);
+            Assert.True((0L, 1L) == (second.HeldBack, shard.Engine.Counters.SequenceGaps), state); // b written at once, after a gap; a refused after it
+        }
     }
 
     /// <summary>
