@@ -146,7 +146,7 @@ public sealed class BreachPublisher
         }
         else if (liquidationFill && _liquidation.Policy.FeeRate > 0)
         {
-            double fee = _liquidation.Policy.FeeRate * covered * price * _book.Instrument(instrument).Multiplier;
+            double fee = _liquidation.Policy.FeeRate * _book.ContractNotional(instrument, covered, price);
             if (double.IsFinite(fee) && fee > 0 && _book.Settle(account, -fee))
             {
                 _fund += fee;
@@ -446,7 +446,7 @@ public sealed class BreachPublisher
     /// and fee of closing it) is paid again. What the fund cannot pay is deleveraged: the account's
     /// heaviest position in the worst scenario is closed against the opposite side's highest-ranked
     /// holder (<see cref="RiskBook{TMargin}.FindDeleverageCounterparty"/>) at the bankruptcy price
-    /// (<see cref="RiskBook{TMargin}.BankruptcyPrice"/>), one counterparty per order — the next order
+    /// (<see cref="RiskBook{TMargin}.BankruptcyPrice(int, int, double, double)"/>), one counterparty per order — the next order
     /// follows the fill, at the same price while the marks stand. A position nobody holds the other
     /// side of is liquidated in the market like any other, its loss uncovered (counted). A flat account
     /// keeps its deficit (counted) and is tried again after the order timeout: fees paid into the fund
@@ -490,7 +490,7 @@ public sealed class BreachPublisher
 
         int instrument = _candidates[k].Instrument;
         double held = _candidates[k].Quantity;
-        double price = _book.BankruptcyPrice(instrument, held, deficit);
+        double price = _book.BankruptcyPrice(account, instrument, held, deficit);
         if (!double.IsFinite(price) || !_book.FindDeleverageCounterparty(instrument, held, account, out var other, _deleveragedBy))
         {
             Counters.UncoveredDeficits++; // nobody holds the other side: closed in the market like any account, the loss uncovered

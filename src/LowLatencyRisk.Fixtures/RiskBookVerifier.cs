@@ -93,14 +93,14 @@ public static class RiskBookVerifier
             int instrument = book.PositionInstrumentAt(account, k);
             ref readonly var spec = ref book.Instrument(instrument);
             int u = spec.Underlying;
-            double q = book.PositionQuantity(account, instrument);
             double average = book.PositionAveragePrice(account, instrument);
+            double q = Units(spec, book.PositionQuantity(account, instrument), average); // an inverse position: the coins it carries
             double index = book.IndexPrice(u);
             double carry = book.UnderlyingCarry(u);
             double t = spec.ExpiryNanos == 0 ? 0 : (spec.ExpiryNanos - book.ValuationNanos(u)) / RiskBook.NanosPerYear;
             double forwardPerIndex = spec.Kind is InstrumentKind.Future or InstrumentKind.Call or InstrumentKind.Put ? Math.Exp(carry * Math.Max(t, 0)) : 1.0;
             double forward = index * forwardPerIndex;
-            double m = spec.Multiplier;
+            double m = spec.IsInverse ? 1 : spec.Multiplier; // an inverse contract is valued per coin
             double omega, mark, delta, gamma, vega, theta, volatility = 0.5, strike = 1, time = Math.Max(t, 0);
             if (spec.IsOption)
             {
@@ -230,10 +230,11 @@ public static class RiskBookVerifier
                 working = true;
                 var (buy, sell) = book.WorkingQuantity(account, instrument);
                 ScalarRow(book, calculators[u], instrument, row);
+                double perContract = book.Instrument(instrument).IsInverse ? book.Instrument(instrument).Multiplier / ScalarMark(book, instrument) : 1; // an inverse order: its coins at the mark
                 for (int j = 0; j < row.Length; j++)
                 {
-                    buys[j] += buy * row[j];
-                    sells[j] -= sell * row[j];
+                    buys[j] += buy * perContract * row[j];
+                    sells[j] -= sell * perContract * row[j];
                 }
 
                 sellShorts += book.Instrument(instrument).IsOption ? sell * book.Instrument(instrument).Multiplier : 0;
@@ -247,10 +248,13 @@ public static class RiskBookVerifier
                     if (book.Instrument(instrument).Underlying == u)
                     {
                         var (buy, sell) = book.WorkingQuantity(account, instrument);
-                        double q = book.PositionQuantity(account, instrument);
+                        double contracts = book.PositionQuantity(account, instrument);
+                        double average = book.PositionAveragePrice(account, instrument);
                         var spec = book.Instrument(instrument);
-                        double Own(double quantity) => method.Position(new PositionTerms(spec.Kind, quantity, ScalarMark(book, instrument), spec.Multiplier, book.IndexPrice(u), spec.Strike)).Initial;
-                        result.OpenOrderMargin += Math.Max(0, Math.Max(Own(q + buy), Own(q - sell)) - Own(q));
+                        double mark = ScalarMark(book, instrument);
+                        double q = Units(spec, contracts, average);
+                        double Own(double quantity) => method.Position(new PositionTerms(spec.Kind, quantity, mark, spec.IsInverse ? 1 : spec.Multiplier, book.IndexPrice(u), spec.Strike)).Initial;
+                        result.OpenOrderMargin += Math.Max(0, Math.Max(Own(q + Trade(spec, contracts, average, buy, mark)), Own(q + Trade(spec, contracts, average, -sell, mark))) - Own(q));
                     }
                 }
             }
@@ -289,6 +293,34 @@ public static class RiskBookVerifier
         return result;
     }
 
+    /// <summary>What the book values of a position of <paramref name="contracts"/> at <paramref name="average"/>: the contracts, or an inverse contract's coins, contracts × face / average.</summary>
+    private static double Units(in InstrumentSpec spec, double contracts, double average) =>
+        !spec.IsInverse || contracts == 0 ? contracts : contracts * spec.Multiplier / average;
+
+    /// <summary>
+    /// The units a trade of <paramref name="trade"/> contracts at <paramref name="price"/> moves a position of
+    /// <paramref name="contracts"/> at <paramref name="average"/> by: the contracts; for an inverse contract
+    /// the coins bought at the price when opening or adding, the held coins' share at the average when
+    /// reducing, all of them and the new side's at the price when flipping.
+    /// </summary>
+    private static double Trade(in InstrumentSpec spec, double contracts, double average, double trade, double price)
+    {
+        if (!spec.IsInverse || trade == 0)
+        {
+            return trade;
+        }
+
+        double face = spec.Multiplier;
+        if (contracts == 0 || Math.Sign(contracts) == Math.Sign(trade))
+        {
+            return trade * face / price;
+        }
+
+        return Math.Abs(trade) <= Math.Abs(contracts)
+            ? trade * face / average
+            : (-contracts * face / average) + ((contracts + trade) * face / price);
+    }
+
     /// <summary>The scalar reference's loss per contract per scenario of one instrument, at its underlying's last valuation.</summary>
     private static void ScalarRow<TMargin>(RiskBook<TMargin> book, RiskArrayCalculator calculator, int instrument, double[] row)
         where TMargin : struct, IMarginMethodology
@@ -297,7 +329,7 @@ public static class RiskBookVerifier
         var (t, forward) = TimeAndForward(book, instrument);
         bool option = spec.IsOption;
         double omega = option ? (spec.Kind == InstrumentKind.Call ? 1 : -1) : 0;
-        calculator.ComputeScalar(new RiskArrayInputs([omega], [forward], [option ? spec.Strike : 1], [option ? t : Math.Max(t, 0)], [option ? book.MarkVolatility(instrument) : 0.5], [book.Config.Rate], [0.0], [0.0], [spec.Multiplier]), row);
+        calculator.ComputeScalar(new RiskArrayInputs([omega], [forward], [option ? spec.Strike : 1], [option ? t : Math.Max(t, 0)], [option ? book.MarkVolatility(instrument) : 0.5], [book.Config.Rate], [0.0], [0.0], [spec.IsInverse ? 1 : spec.Multiplier]), row);
     }
 
     /// <summary>The scalar reference's mark of one instrument per unit (futures: the forward; options: Black-76 at the mark volatility).</summary>

@@ -333,6 +333,9 @@ public sealed class RiskEngineTests : IDisposable
         rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, free + 1, call with { Underlying = 77 }); });
         rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, free + 1, call with { Kind = (InstrumentKind)9 }); });
         rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, free + 1, call with { Strike = -1 }); });
+        var inverse = new InstrumentSpec(InstrumentKind.Perpetual, 0, 0, 0, 100, 0.5, 1) { Settlement = Settlement.Inverse };
+        rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, free + 2, inverse); });          // valid: coin-settled, $100 a contract
+        rig.Publish(p => { Header(p, FeedMessageType.InstrumentDefinition); FeedMessageDescriptor.WriteInstrumentDefinition(p, free + 3, call with { Settlement = Settlement.Inverse }); }); // inverse options: refused
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Instrument, LimitField.MaxOrderQuantityOrCredit, free, 3); }); // valid
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.PositionLimitOrEnabled, 4, 0); });         // valid: disable
         rig.Publish(p => { Header(p, FeedMessageType.LimitChange); FeedMessageDescriptor.WriteLimitChange(p, LimitScope.Account, LimitField.MaxOrderQuantityOrCredit, 4, -1); });      // negative
@@ -362,11 +365,13 @@ public sealed class RiskEngineTests : IDisposable
         }
 
         var c = rig.Engine.Counters;
-        Assert.Equal(30, c.Events);
-        Assert.Equal(6, c.Rejects[(int)FeedReject.InvalidDefinition]);
+        Assert.Equal(32, c.Events);
+        Assert.Equal(7, c.Rejects[(int)FeedReject.InvalidDefinition]);
         Assert.Equal(4, c.Rejects[(int)FeedReject.UnknownId]);
         Assert.Equal(14, c.Rejects[(int)FeedReject.InvalidValue]);
-        Assert.Equal(24, c.TotalRejects);
+        Assert.Equal(25, c.TotalRejects);
+        Assert.Equal(inverse, book.Instrument(free + 2)); // the settlement crossed the wire
+        Assert.False(book.IsInstrument(free + 3));
         Assert.Equal(25_000, rig.Gate.DailyLossLimitOf(2));
         Assert.Equal(double.PositiveInfinity, rig.Gate.DailyLossLimitOf(3));
         Assert.Equal(40, rig.Gate.UnderlyingPositionLimitOf(5, 1));

@@ -38,6 +38,8 @@ enum { LLR_ORDER_LIFECYCLE_EVENT_FILLED = 1, LLR_ORDER_LIFECYCLE_EVENT_CANCELLED
 enum { LLR_KILL_SWITCH_SCOPE_VENUE = 0, LLR_KILL_SWITCH_SCOPE_UNDERLYING = 1, LLR_KILL_SWITCH_SCOPE_ACCOUNT = 2 };
 /* InstrumentKind */
 enum { LLR_INSTRUMENT_KIND_SPOT = 0, LLR_INSTRUMENT_KIND_FUTURE = 1, LLR_INSTRUMENT_KIND_PERPETUAL = 2, LLR_INSTRUMENT_KIND_CALL = 3, LLR_INSTRUMENT_KIND_PUT = 4 };
+/* Settlement */
+enum { LLR_SETTLEMENT_LINEAR = 0, LLR_SETTLEMENT_INVERSE = 1 };
 /* LimitScope */
 enum { LLR_LIMIT_SCOPE_INSTRUMENT = 1, LLR_LIMIT_SCOPE_ACCOUNT = 2, LLR_LIMIT_SCOPE_ACCOUNT_UNDERLYING = 3 };
 /* LimitField */
@@ -189,7 +191,8 @@ typedef struct llr_instrument_definition_t {
     double tick_size;                    /*  64 price increment */
     double lot_size;                     /*  72 quantity increment */
     uint8_t kind;                        /*  80 InstrumentKind: kind */
-    uint8_t pad0[7];
+    uint8_t settlement;                  /*  81 Settlement: settlement (inverse: futures and perpetuals; multiplier = face value per contract) */
+    uint8_t pad0[6];
 } llr_instrument_definition_t;
 _Static_assert(offsetof(llr_instrument_definition_t, header) == 0, "llr_instrument_definition_t.header");
 _Static_assert(offsetof(llr_instrument_definition_t, instrument) == 32, "llr_instrument_definition_t.instrument");
@@ -200,6 +203,7 @@ _Static_assert(offsetof(llr_instrument_definition_t, multiplier) == 56, "llr_ins
 _Static_assert(offsetof(llr_instrument_definition_t, tick_size) == 64, "llr_instrument_definition_t.tick_size");
 _Static_assert(offsetof(llr_instrument_definition_t, lot_size) == 72, "llr_instrument_definition_t.lot_size");
 _Static_assert(offsetof(llr_instrument_definition_t, kind) == 80, "llr_instrument_definition_t.kind");
+_Static_assert(offsetof(llr_instrument_definition_t, settlement) == 81, "llr_instrument_definition_t.settlement");
 _Static_assert(sizeof(llr_instrument_definition_t) == 88, "llr_instrument_definition_t size");
 
 /* LimitChange: a limit of an instrument or account. */

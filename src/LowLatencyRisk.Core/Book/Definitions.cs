@@ -17,11 +17,19 @@ public enum InstrumentKind : byte
     Put = 4,
 }
 
-/// <summary>How profit and loss settle. Only linear (quote-currency) settlement is implemented; the enum leaves room for inverse (coin-settled) contracts.</summary>
+/// <summary>How profit and loss settle.</summary>
 public enum Settlement : byte
 {
     /// <summary>P&amp;L = quantity × price change × multiplier, in the quote currency.</summary>
     Linear = 0,
+    /// <summary>
+    /// Inverse (coin-settled) futures and perpetuals: quoted in the quote currency, margined and
+    /// settled in the underlying coin; the multiplier is the contract's face value in the quote
+    /// currency, and P&amp;L = quantity × face × (1/entry − 1/exit) coins. The book carries such a
+    /// position as the coins it is worth at entry (quantity × face / entry), valued like a linear
+    /// position of that many coins (see <see cref="RiskBook{TMargin}.PositionUnits"/>).
+    /// </summary>
+    Inverse = 1,
 }
 
 /// <summary>An instrument definition.</summary>
@@ -36,6 +44,12 @@ public readonly record struct InstrumentSpec(InstrumentKind Kind, int Underlying
 {
     /// <summary>True for calls and puts.</summary>
     public bool IsOption => Kind is InstrumentKind.Call or InstrumentKind.Put;
+
+    /// <summary>Linear (the default) or inverse (futures and perpetuals only; <see cref="Multiplier"/> is then the face value per contract).</summary>
+    public Settlement Settlement { get; init; }
+
+    /// <summary>True for an inverse (coin-settled) contract.</summary>
+    public bool IsInverse => Settlement == Settlement.Inverse;
 }
 
 /// <summary>One tier of a collateral haircut schedule: value up to <paramref name="UpToValue"/> (cumulative) is counted at 1 − <paramref name="Haircut"/>.</summary>
@@ -60,6 +74,8 @@ public enum DefinitionResult : byte
     MissingExpiry = 6,
     /// <summary>A kind beyond <see cref="InstrumentKind.Put"/>.</summary>
     UnknownKind = 7,
+    /// <summary>A settlement beyond <see cref="Settlement.Inverse"/>, or inverse settlement for spot or an option (futures and perpetuals only).</summary>
+    InvalidSettlement = 8,
 }
 
 /// <summary>What a mark update did.</summary>

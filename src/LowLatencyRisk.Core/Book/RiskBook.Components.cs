@@ -226,7 +226,7 @@ public partial class RiskBook<TMargin>
         PortfolioComponents c = _components!;
         ref readonly InstrumentValue v = ref _values[instrument];
         ref readonly ComponentTerms now = ref _terms[au];
-        double held = PositionQuantity(account, instrument);
+        double held = PositionUnits(account, instrument);
         double deltaAfter = _au[au].NetDelta + (quantity * v.Delta);
         var after = new ComponentTerms { Scan = scanAfter, GrossVega = now.GrossVega + ((Math.Abs(held + quantity) - Math.Abs(held)) * Math.Abs(v.Vega)) };
         if (c.HasTiers(u))

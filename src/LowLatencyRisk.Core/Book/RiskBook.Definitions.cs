@@ -61,6 +61,7 @@ public partial class RiskBook<TMargin>
         DefinitionResult.InvalidSize => "multiplier, tick size and lot size must be positive and finite",
         DefinitionResult.InvalidOption => "an option needs a positive strike and an expiry",
         DefinitionResult.MissingExpiry => "a future needs an expiry",
+        DefinitionResult.InvalidSettlement => "settlement is linear or inverse, and inverse only for futures and perpetuals",
         _ => "unknown instrument kind",
     };
 
@@ -97,6 +98,11 @@ public partial class RiskBook<TMargin>
             return DefinitionResult.InvalidOption;
         }
 
+        if (spec.Settlement > Settlement.Inverse || (spec.IsInverse && spec.Kind is not (InstrumentKind.Future or InstrumentKind.Perpetual)))
+        {
+            return DefinitionResult.InvalidSettlement;
+        }
+
         return spec.Kind == InstrumentKind.Future && spec.ExpiryNanos <= 0 ? DefinitionResult.MissingExpiry : DefinitionResult.Defined;
     }
 
@@ -113,7 +119,9 @@ public partial class RiskBook<TMargin>
         group.Rate[slot] = _config.Rate;
         group.CarryB[slot] = 0; // Black-76 on the instrument's forward
         group.SpotModel[slot] = 0;
-        group.Multiplier[slot] = spec.Multiplier;
+        // An inverse contract is valued per coin of its exposure (the position carries coins: PositionUnits).
+        double valuation = spec.IsInverse ? 1 : spec.Multiplier;
+        group.Multiplier[slot] = valuation;
         group.Volatility[slot] = 0.5;
         group.Time[slot] = 1;
         group.Forward[slot] = 1;
@@ -124,7 +132,8 @@ public partial class RiskBook<TMargin>
         _defined[id] = true;
         // Until the underlying's next revaluation a fill on it books realized P&L with this
         // multiplier (marks and Greeks arrive with the revaluation, which re-bases the holders).
-        _values[id] = new InstrumentValue { Multiplier = spec.Multiplier };
+        _values[id] = new InstrumentValue { Multiplier = valuation };
+        _face[id] = spec.IsInverse ? spec.Multiplier : 0;
         block.Dirty = true;
     }
 }

@@ -102,13 +102,16 @@ public partial class RiskBook<TMargin>
             return FundingResult.Applied;
         }
 
+        bool inverse = _face[instrument] > 0;
         foreach (int account in _blocks[spec.Underlying].Holders.Members)
         {
-            double q = PositionQuantity(account, instrument);
+            double q = PositionUnits(account, instrument);
             if (q != 0)
             {
                 _fundingAccounts[_fundingCount] = account;
-                _fundingAmounts[_fundingCount] = -q * perContract;
+                // An inverse perpetual pays contracts × face × rate (its coin payment, face / mark × rate per
+                // contract, at the mark): the coins carried × the average entry price × rate.
+                _fundingAmounts[_fundingCount] = inverse ? -q * PositionAveragePrice(account, instrument) * rate : -q * perContract;
                 _fundingCount++;
             }
         }
@@ -192,7 +195,7 @@ public partial class RiskBook<TMargin>
         }
     }
 
-    /// <summary>One position's provision: the next interval's payment at the current rate when it pays, else 0.</summary>
+    /// <summary>One position's provision: the next interval's payment at the current rate when it pays, else 0 (an inverse perpetual's estimated at its coins' value at the mark).</summary>
     private double ProvisionTerm(int instrument, double quantity)
     {
         ref readonly InstrumentValue v = ref _values[instrument];
@@ -240,7 +243,7 @@ public partial class RiskBook<TMargin>
             return 0;
         }
 
-        double held = PositionQuantity(account, instrument);
+        double held = PositionUnits(account, instrument); // the what-if's quantity is in units already
         return ProvisionTerm(instrument, held + quantity) - ProvisionTerm(instrument, held);
     }
 

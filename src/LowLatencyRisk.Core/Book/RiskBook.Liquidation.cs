@@ -51,7 +51,7 @@ public partial class RiskBook<TMargin>
             if (at < destination.Length)
             {
                 ref readonly Position p = ref _positions[baseIndex + k];
-                destination[at] = new LiquidationCandidate(p.Instrument, p.Quantity, loss);
+                destination[at] = new LiquidationCandidate(p.Instrument, _face[p.Instrument] > 0 ? ContractsOf(p.Instrument, p.Quantity, p.Average) : p.Quantity, loss); // contracts
                 n = Math.Min(n + 1, destination.Length);
             }
         }
@@ -190,11 +190,11 @@ public partial class RiskBook<TMargin>
             }
             else
             {
-                double held = PositionQuantity(account, instrument);
-                maintenance = t.MaintenanceSum - PositionRequirement(instrument, held).Maintenance + PositionRequirement(instrument, held + trade).Maintenance;
+                double held = PositionUnits(account, instrument);
+                maintenance = t.MaintenanceSum - PositionRequirement(instrument, held).Maintenance + PositionRequirement(instrument, held + UnitsOfTrade(account, instrument, trade, price)).Maintenance;
             }
 
-            fee = policy.FeeRate * Math.Abs(trade) * price * _values[instrument].Multiplier;
+            fee = policy.FeeRate * ContractNotional(instrument, trade, price);
             equity = r.EquityAfter - fee;
         }
 

@@ -31,7 +31,7 @@ public partial class RiskBook<TMargin>
     public int IsolatedInstrument(int account) => _links[account].Instrument;
 
     /// <summary>The requirement of one position of the account on its own (the per-position rule of standard and isolated margin), at the last valuation.</summary>
-    public Requirement RequirementOfPosition(int account, int instrument) => PositionRequirement(instrument, PositionQuantity(account, instrument));
+    public Requirement RequirementOfPosition(int account, int instrument) => PositionRequirement(instrument, PositionUnits(account, instrument));
 
     /// <summary>True when <paramref name="account"/> may hold <paramref name="instrument"/> (false only for an isolated account bound to another instrument).</summary>
     public bool MayHold(int account, int instrument) =>

@@ -8,9 +8,10 @@ public partial class RiskBook<TMargin>
     where TMargin : struct, IMarginMethodology
 {
     /// <summary>
-    /// Applies a fill of signed quantity <paramref name="quantity"/> (buy positive) at
+    /// Applies a fill of signed quantity <paramref name="quantity"/> (contracts, buy positive) at
     /// <paramref name="price"/>: position, average price, realized P&amp;L, netted Greeks, risk
-    /// array, margin and state. Invalid input changes nothing.
+    /// array, margin and state. Invalid input changes nothing. An inverse contract's fill moves the
+    /// coins the position carries (<see cref="PositionUnits"/>).
     /// </summary>
     public FillResult ApplyFill(int account, int instrument, double quantity, double price)
     {
@@ -25,9 +26,9 @@ public partial class RiskBook<TMargin>
         }
 
         // Bounded inputs keep every derived number finite (no NaN or ∞ can enter the state): the
-        // comparisons are written so that NaN fails them.
+        // comparisons are written so that NaN fails them. Quantities are contracts (inverse too).
         if (!(Math.Abs(quantity) <= _config.MaxQuantity) || quantity == 0 || !(price > 0 && price <= _config.MaxPrice)
-            || !(Math.Abs(quantity) * price * _specs[instrument].Multiplier <= _config.MaxNotional))
+            || !(ContractNotional(instrument, quantity, price) <= _config.MaxNotional))
         {
             return FillResult.RejectedInvalid;
         }
@@ -40,7 +41,19 @@ public partial class RiskBook<TMargin>
             return FillResult.RejectedPositionCapacity;
         }
 
-        if (k >= 0 && !(Math.Abs(_positions[baseIndex + k].Quantity + quantity) <= _config.MaxQuantity))
+        if (_face[instrument] > 0)
+        {
+            // An inverse contract: from here on the position is the coins it carries (PositionUnits).
+            double units = k < 0 ? 0 : _positions[baseIndex + k].Quantity;
+            double average = k < 0 ? 0 : _positions[baseIndex + k].Average;
+            if (k >= 0 && !(Math.Abs(ContractsOf(instrument, units, average) + quantity) <= _config.MaxQuantity))
+            {
+                return FillResult.RejectedInvalid;
+            }
+
+            quantity = UnitsChange(instrument, units, average, quantity, price);
+        }
+        else if (k >= 0 && !(Math.Abs(_positions[baseIndex + k].Quantity + quantity) <= _config.MaxQuantity))
         {
             return FillResult.RejectedInvalid;
         }

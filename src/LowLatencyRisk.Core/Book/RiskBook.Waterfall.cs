@@ -43,9 +43,29 @@ public partial class RiskBook<TMargin>
     /// covered in full, and never below one tick (a short's deficit too large for any positive price
     /// is then covered only in part). NaN for an unknown instrument, no mark or no quantity.
     /// </summary>
-    public double BankruptcyPrice(int instrument, double quantity, double deficit)
+    public double BankruptcyPrice(int instrument, double quantity, double deficit) =>
+        IsInstrument(instrument) && _face[instrument] > 0 ? double.NaN : BankruptcyPriceOf(instrument, quantity, quantity, deficit);
+
+    /// <summary>
+    /// <see cref="BankruptcyPrice(int, double, double)"/> of <paramref name="account"/>'s position: for an
+    /// inverse contract the close of <paramref name="quantity"/> contracts realizes the coins they carry
+    /// at the account's average (contracts × face / average) times the price's distance from the mark,
+    /// so the price is mark + deficit / those coins.
+    /// </summary>
+    public double BankruptcyPrice(int account, int instrument, double quantity, double deficit)
     {
-        if (!IsInstrument(instrument) || quantity == 0 || !double.IsFinite(quantity) || !double.IsFinite(deficit))
+        if (!IsAccount(account) || !IsInstrument(instrument))
+        {
+            return double.NaN;
+        }
+
+        double units = _face[instrument] > 0 ? quantity * _face[instrument] / PositionAveragePrice(account, instrument) : quantity;
+        return BankruptcyPriceOf(instrument, quantity, units, deficit);
+    }
+
+    private double BankruptcyPriceOf(int instrument, double quantity, double units, double deficit)
+    {
+        if (!IsInstrument(instrument) || quantity == 0 || !double.IsFinite(quantity) || !double.IsFinite(units) || units == 0 || !double.IsFinite(deficit))
         {
             return double.NaN;
         }
@@ -56,7 +76,7 @@ public partial class RiskBook<TMargin>
             return double.NaN;
         }
 
-        double raw = v.Mark + (Math.Max(deficit, 0) / (quantity * v.Multiplier));
+        double raw = v.Mark + (Math.Max(deficit, 0) / (units * v.Multiplier));
         double tick = _specs[instrument].TickSize;
         if (!(tick > 0))
         {
@@ -96,7 +116,7 @@ public partial class RiskBook<TMargin>
                 continue;
             }
 
-            double held = PositionQuantity(c, instrument);
+            double held = PositionUnits(c, instrument); // the ranking values what the book values (an inverse position's coins)
             double equity = _accounts[c].Equity;
             if (!(held * bankruptQuantity < 0) || !(equity > 0))
             {
@@ -115,7 +135,7 @@ public partial class RiskBook<TMargin>
 
             if (!found || score > candidate.Score || (score == candidate.Score && c < candidate.Account))
             {
-                candidate = new DeleverageCandidate(c, held, score);
+                candidate = new DeleverageCandidate(c, _face[instrument] > 0 ? PositionQuantity(c, instrument) : held, score);
                 found = true;
             }
         }

@@ -7,12 +7,17 @@ public partial class RiskBook<TMargin>
     where TMargin : struct, IMarginMethodology
 {
     /// <summary>
-    /// Initial margin and equity of <paramref name="account"/> as if <paramref name="quantity"/> of
+    /// Initial margin and equity of <paramref name="account"/> as if <paramref name="quantity"/> (contracts) of
     /// <paramref name="instrument"/> were filled at <paramref name="price"/> (NaN = at the mark),
     /// without changing anything, at the valuation of the last <see cref="Revalue()"/>.
     /// </summary>
     public WhatIfResult WhatIf(int account, int instrument, double quantity, double price = double.NaN)
     {
+        if (_face[instrument] > 0)
+        {
+            quantity = UnitsOfTrade(account, instrument, quantity, double.IsNaN(price) ? _values[instrument].Mark : price); // inverse: the coins it moves
+        }
+
         if (_accounts[account].Mode != MarginMode.Portfolio)
         {
             return WhatIfPerPosition(account, instrument, quantity, price);
@@ -46,7 +51,7 @@ public partial class RiskBook<TMargin>
         double multiplier = value.Multiplier;
         if (_isOption[instrument])
         {
-            double held = PositionQuantity(account, instrument);
+            double held = PositionUnits(account, instrument);
             shortAfter += (Math.Max(-(held + quantity), 0) - Math.Max(-held, 0)) * multiplier;
         }
 
@@ -71,7 +76,7 @@ public partial class RiskBook<TMargin>
     private WhatIfResult WhatIfPerPosition(int account, int instrument, double quantity, double price)
     {
         ref readonly InstrumentValue value = ref _values[instrument];
-        double held = PositionQuantity(account, instrument);
+        double held = PositionUnits(account, instrument);
         Requirement before = PositionRequirement(instrument, held);
         Requirement after = PositionRequirement(instrument, held + quantity);
         ref readonly AccountTotals t = ref _accounts[account];

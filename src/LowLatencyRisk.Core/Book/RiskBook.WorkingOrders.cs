@@ -104,7 +104,7 @@ public partial class RiskBook<TMargin>
         if (_orderBuiltAt[au] == _blocks[u].Revaluations)
         {
             // Current arrays: move by this order alone (a buy adds its row, a sell its negative).
-            MultiplyAdd(_orderArrays.AsSpan(((au * 2) + side) * _scenarios, _scenarios), side == 0 ? moved : -moved, _rows.AsSpan(instrument * _scenarios, _scenarios));
+            MultiplyAdd(_orderArrays.AsSpan(((au * 2) + side) * _scenarios, _scenarios), (side == 0 ? moved : -moved) * UnitsPerContract(instrument), _rows.AsSpan(instrument * _scenarios, _scenarios));
             if (side == 1 && _isOption[instrument])
             {
                 _orderShortUnits[au] = Snap(_orderShortUnits[au] + (moved * _values[instrument].Multiplier));
@@ -197,8 +197,9 @@ public partial class RiskBook<TMargin>
         ReadOnlySpan<double> buys = _orderArrays.AsSpan(au * 2 * _scenarios, _scenarios);
         ReadOnlySpan<double> sells = _orderArrays.AsSpan(((au * 2) + 1) * _scenarios, _scenarios);
         ReadOnlySpan<double> row = instrument >= 0 ? _rows.AsSpan(instrument * _scenarios, _scenarios) : default;
-        double addBuy = instrument >= 0 && signedQuantity > 0 ? signedQuantity : 0;
-        double addSell = instrument >= 0 && signedQuantity < 0 ? signedQuantity : 0;
+        double perContract = instrument >= 0 ? UnitsPerContract(instrument) : 0;
+        double addBuy = instrument >= 0 && signedQuantity > 0 ? signedQuantity * perContract : 0;
+        double addSell = instrument >= 0 && signedQuantity < 0 ? signedQuantity * perContract : 0;
         double index = _blocks[u].Index;
         double shortUnits = _au[au].ShortOptionUnits;
         double sellShorts = _orderShortUnits[au] + (addSell != 0 && _isOption[instrument] ? -addSell * _values[instrument].Multiplier : 0);
@@ -232,10 +233,30 @@ public partial class RiskBook<TMargin>
 
     private double PerPositionIncrease(int account, int instrument, double buy, double sell)
     {
-        double held = PositionQuantity(account, instrument);
+        double held = PositionUnits(account, instrument);
         double now = PositionRequirement(instrument, held).Initial;
-        double worst = Math.Max(PositionRequirement(instrument, held + buy).Initial, PositionRequirement(instrument, held - sell).Initial);
+        double mark = _values[instrument].Mark;
+        double bought = buy == 0 ? 0 : UnitsOfTrade(account, instrument, buy, mark);
+        double sold = sell == 0 ? 0 : UnitsOfTrade(account, instrument, -sell, mark);
+        double worst = Math.Max(PositionRequirement(instrument, held + bought).Initial, PositionRequirement(instrument, held + sold).Initial);
         return Math.Max(0, worst - now);
+    }
+
+    /// <summary>
+    /// The units one working contract counts for in the side arrays: 1, or for an inverse contract
+    /// the coins it would carry filled at the mark, face / mark (0 before the first mark; the arrays
+    /// are rebuilt at each revaluation, so they follow the mark).
+    /// </summary>
+    private double UnitsPerContract(int instrument)
+    {
+        double face = _face[instrument];
+        if (face == 0)
+        {
+            return 1;
+        }
+
+        double mark = _values[instrument].Mark;
+        return mark > 0 ? face / mark : 0;
     }
 
     /// <summary>The side arrays of one account × underlying from its working quantities and the current rows.</summary>
@@ -255,14 +276,15 @@ public partial class RiskBook<TMargin>
             }
 
             ReadOnlySpan<double> row = _rows.AsSpan(w.Instrument * _scenarios, _scenarios);
+            double units = UnitsPerContract(w.Instrument);
             if (w.Buy != 0)
             {
-                MultiplyAdd(buys, w.Buy, row);
+                MultiplyAdd(buys, w.Buy * units, row);
             }
 
             if (w.Sell != 0)
             {
-                MultiplyAdd(sells, -w.Sell, row);
+                MultiplyAdd(sells, -w.Sell * units, row);
                 shorts += _isOption[w.Instrument] ? w.Sell * _values[w.Instrument].Multiplier : 0;
             }
         }

@@ -52,6 +52,7 @@ public partial class RiskBook<TMargin>
     private readonly bool[] _defined;
     private readonly int[] _slot;
     private readonly bool[] _isOption;
+    private readonly double[] _face; // by instrument: an inverse contract's face value in the quote currency (0: linear)
 
     // Per-account state is array-of-structs on purpose (unlike the instrument tables, which are
     // struct-of-arrays for the kernels): a tick visits holder accounts one after another, and
@@ -96,6 +97,7 @@ public partial class RiskBook<TMargin>
         _defined = new bool[config.MaxInstruments];
         _slot = new int[config.MaxInstruments];
         _isOption = new bool[config.MaxInstruments];
+        _face = new double[config.MaxInstruments];
 
         _positions = new Position[accounts * _positionsPerAccount];
         _au = new AccountUnderlying[accounts * _underlyings];
@@ -221,6 +223,7 @@ public partial class RiskBook<TMargin>
         visitor.Array(_defined);
         visitor.Array(_slot);
         visitor.Array(_isOption);
+        visitor.Array(_face);
         foreach (var block in _blocks)
         {
             block.VisitState(visitor);
@@ -316,20 +319,106 @@ public partial class RiskBook<TMargin>
         return _rows.AsSpan(instrument * _scenarios, _scenarios);
     }
 
-    /// <summary>Per-contract delta with respect to the index (multiplier included).</summary>
+    /// <summary>Per-contract delta with respect to the index (multiplier included; an inverse contract's coins at the mark, face / mark per coin of delta).</summary>
     public double InstrumentDelta(int instrument)
     {
-        return _values[instrument].Delta;
+        ref readonly InstrumentValue v = ref _values[instrument];
+        double face = _face[instrument];
+        return face > 0 ? (v.Mark > 0 ? v.Delta * face / v.Mark : 0) : v.Delta;
     }
 
     /// <summary>Per-contract vega (per 1.00 of volatility, multiplier included); 0 for futures and perpetuals.</summary>
     public double InstrumentVega(int instrument) => _values[instrument].Vega;
 
-    /// <summary>Quantity held by <paramref name="account"/> in <paramref name="instrument"/> (0 if none).</summary>
+    /// <summary>Contracts held by <paramref name="account"/> in <paramref name="instrument"/>, signed (0 if none).</summary>
     public double PositionQuantity(int account, int instrument)
     {
         int k = FindPosition(account, instrument);
+        if (k < 0)
+        {
+            return 0;
+        }
+
+        ref readonly Position p = ref _positions[(account * _positionsPerAccount) + k];
+        return _face[instrument] > 0 ? ContractsOf(instrument, p.Quantity, p.Average) : p.Quantity;
+    }
+
+    /// <summary>
+    /// What the book values of the position: its contracts for a linear instrument; for an inverse
+    /// one the coins it is worth at entry, contracts × face / average entry price (the average being
+    /// the harmonic mean of the fill prices, as inverse venues compute it). An inverse position of
+    /// E coins at average A is, in the quote currency, a linear position of E at A when its coin
+    /// P&amp;L is converted at the mark: contracts × face × (1/A − 1/F) × F = E × (F − A). So margin,
+    /// risk arrays, Greeks and P&amp;L treat it as E units of a per-coin instrument.
+    /// </summary>
+    public double PositionUnits(int account, int instrument)
+    {
+        int k = FindPosition(account, instrument);
         return k < 0 ? 0 : _positions[(account * _positionsPerAccount) + k].Quantity;
+    }
+
+    /// <summary>
+    /// The quote-currency notional of <paramref name="contracts"/> of <paramref name="instrument"/> at
+    /// <paramref name="price"/>: |contracts| × price × multiplier, or for an inverse contract
+    /// |contracts| × its face value (what the order limits, working notional and fees count).
+    /// </summary>
+    public double ContractNotional(int instrument, double contracts, double price)
+    {
+        double face = _face[instrument];
+        return face > 0 ? Math.Abs(contracts) * face : Math.Abs(contracts) * price * _specs[instrument].Multiplier;
+    }
+
+    /// <summary>An inverse position's contracts from its coins and average: E × A / face, on the lot grid when within 1e-9 of it (rounding of the division).</summary>
+    private double ContractsOf(int instrument, double units, double average)
+    {
+        double contracts = units * average / _face[instrument];
+        double lot = _specs[instrument].LotSize;
+        double onGrid = Math.Round(contracts / lot) * lot;
+        return Math.Abs(contracts - onGrid) <= 1e-9 * Math.Max(1, Math.Abs(contracts)) ? onGrid : contracts;
+    }
+
+    /// <summary>
+    /// The coins a trade of <paramref name="contracts"/> of inverse <paramref name="instrument"/> at
+    /// <paramref name="price"/> adds to a position of <paramref name="units"/> coins at average
+    /// <paramref name="average"/>: opening or adding, contracts × face / price; reducing, the
+    /// closed contracts' share of the coins, contracts × face / average (so the average stays and the
+    /// realized P&amp;L is E_closed × (price − average), the coin P&amp;L converted at the trade price);
+    /// closing, exactly all of them; flipping, all of them and the new side's contracts × face / price.
+    /// </summary>
+    private double UnitsChange(int instrument, double units, double average, double contracts, double price)
+    {
+        double face = _face[instrument];
+        double held = units == 0 ? 0 : ContractsOf(instrument, units, average);
+        if (held == 0 || Math.Sign(held) == Math.Sign(contracts))
+        {
+            return contracts * face / price;
+        }
+
+        double after = held + contracts;
+        if (Math.Abs(contracts) <= Math.Abs(held))
+        {
+            return Math.Abs(after) <= 1e-9 * Math.Abs(held) ? -units : contracts * face / average;
+        }
+
+        return -units + (after * face / price);
+    }
+
+    /// <summary>The units a trade of <paramref name="contracts"/> at <paramref name="price"/> moves the account's position by (the contracts themselves for a linear instrument).</summary>
+    private double UnitsOfTrade(int account, int instrument, double contracts, double price)
+    {
+        if (_face[instrument] == 0)
+        {
+            return contracts;
+        }
+
+        int k = FindPosition(account, instrument);
+        if (k < 0)
+        {
+            return UnitsChange(instrument, 0, 0, contracts, price);
+        }
+
+        ref readonly Position p = ref _positions[(account * _positionsPerAccount) + k];
+        return UnitsChange(instrument, p.Quantity, p.Average, contracts, price);
     }
 
     /// <summary>Average open price of the position (0 if none).</summary>

@@ -425,7 +425,7 @@ public class PreTradeGate<TMargin>
         double price = order.Type == OrderType.Market
             ? mark * (order.Side == OrderSide.Buy ? 1 + _config.MarketProtection : 1 - _config.MarketProtection)
             : order.LimitPrice;
-        double notional = quantity * price * spec.Multiplier;
+        double notional = _book.ContractNotional(i, quantity, price); // an inverse contract: quantity × face
         if (notional > _maxOrderNotional[i])
         {
             return new Decision(RejectReason.MaxOrderValue, _maxOrderNotional[i], notional);
@@ -588,7 +588,7 @@ public class PreTradeGate<TMargin>
         ref WorkingQuantity working = ref _workingByInstrument.GetOrAdd(InstrumentKey(order.Account, order.Instrument), out _);
         ref double workingU = ref _workingByUnderlying.GetOrAdd(UnderlyingKey(order.Account, _book.Instrument(order.Instrument).Underlying), out _);
         ref WorkingOrder o = ref _orders.GetOrAdd(key, out _);
-        o = new WorkingOrder { Account = order.Account, Instrument = order.Instrument, Remaining = signed, Price = price, Multiplier = _book.Instrument(order.Instrument).Multiplier, Live = true };
+        o = new WorkingOrder { Account = order.Account, Instrument = order.Instrument, Remaining = signed, Price = price, Live = true };
         if (signed > 0)
         {
             working.Buy += signed;
@@ -634,7 +634,7 @@ public class PreTradeGate<TMargin>
             _workingByUnderlying.Remove(underlyingKey);
         }
 
-        _workingNotional[o.Account] = Math.Max(0, _workingNotional[o.Account] - (quantity * o.Price * o.Multiplier));
+        _workingNotional[o.Account] = Math.Max(0, _workingNotional[o.Account] - _book.ContractNotional(o.Instrument, quantity, o.Price));
     }
 
     private void End(ref WorkingOrder o, long key, long nowNanos)
@@ -707,7 +707,6 @@ public class PreTradeGate<TMargin>
         public int Instrument;
         public double Remaining;   // signed
         public double Price;
-        public double Multiplier;
         public bool Live;
     }
 

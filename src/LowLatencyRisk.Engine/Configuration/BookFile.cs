@@ -122,7 +122,7 @@ public static class BookFile
         for (int i = 0; i < file.Instruments.Length; i++)
         {
             var x = file.Instruments[i];
-            var spec = new InstrumentSpec(x.Kind!.Value, plan.Underlyings[x.Underlying!], x.Strike ?? 0, plan.Expiries[i], x.Multiplier, x.TickSize, x.LotSize);
+            var spec = new InstrumentSpec(x.Kind!.Value, plan.Underlyings[x.Underlying!], x.Strike ?? 0, plan.Expiries[i], x.Multiplier, x.TickSize, x.LotSize) { Settlement = x.Settlement };
             var defined = book.TryDefineInstrument(i, spec);
             if (defined != DefinitionResult.Defined)
             {

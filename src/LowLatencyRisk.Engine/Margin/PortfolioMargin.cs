@@ -268,6 +268,11 @@ public static partial class PortfolioMargin
             {
                 errors.Add(string.Create(CultureInfo.InvariantCulture, $"{at}: multiplier must be in (0, margin.maxMultiplier = {m.MaxMultiplier}], tick and lot size positive and finite"));
             }
+
+            if (x.Settlement > Settlement.Inverse || (x.Settlement == Settlement.Inverse && kind is not (InstrumentKind.Future or InstrumentKind.Perpetual)))
+            {
+                errors.Add($"{at}.settlement: linear or inverse, and inverse only for futures and perpetuals (its multiplier is then the face value per contract)");
+            }
         }
 
         for (int k = 0; k < f.Assets.Length; k++)
@@ -586,7 +591,7 @@ public static partial class PortfolioMargin
         foreach (int g in usedInstruments)
         {
             var x = f.Instruments![g];
-            var spec = new InstrumentSpec(x.Kind!.Value, localUnderlying[plan.Underlyings[x.Underlying!]], x.Strike ?? 0, plan.Expiries[g], x.Multiplier, x.TickSize, x.LotSize);
+            var spec = new InstrumentSpec(x.Kind!.Value, localUnderlying[plan.Underlyings[x.Underlying!]], x.Strike ?? 0, plan.Expiries[g], x.Multiplier, x.TickSize, x.LotSize) { Settlement = x.Settlement };
             var result = book.TryDefineInstrument(localInstrument[g], spec);
             if (result != DefinitionResult.Defined)
             {
@@ -831,6 +836,9 @@ public sealed class InstrumentEntry
     public string? Name { get; init; }
     public string? Underlying { get; init; }
     public InstrumentKind? Kind { get; init; }
+
+    /// <summary>Linear (absent) or inverse: a coin-settled future or perpetual whose multiplier is its face value per contract.</summary>
+    public Settlement Settlement { get; init; }
     public double? Strike { get; init; }
     public string? Expiry { get; init; }
     public double? Volatility { get; init; }

@@ -242,6 +242,7 @@ public static class FeedMessageDescriptor
         m.TickSize = spec.TickSize;
         m.LotSize = spec.LotSize;
         m.Kind = spec.Kind;
+        m.Settlement = spec.Settlement;
     }
 
     /// <summary>A limit change.</summary>

@@ -222,9 +222,11 @@ public struct InstrumentDefinitionMessage
     [FieldOffset(72), Wire("quantity increment")] public double LotSize;
     /// <summary>Kind.</summary>
     [FieldOffset(80), Wire("kind")] public InstrumentKind Kind;
+    /// <summary>Linear, or inverse (coin-settled futures and perpetuals; <see cref="Multiplier"/> is then the face value per contract). Write it: a producer that leaves the byte of a reused slot unwritten defines what is there.</summary>
+    [FieldOffset(81), Wire("settlement (inverse: futures and perpetuals; multiplier = face value per contract)")] public Settlement Settlement;
 
     /// <summary>The definition as the book takes it.</summary>
-    public readonly InstrumentSpec ToSpec() => new(Kind, Underlying, Strike, ExpiryNanos, Multiplier, TickSize, LotSize);
+    public readonly InstrumentSpec ToSpec() => new(Kind, Underlying, Strike, ExpiryNanos, Multiplier, TickSize, LotSize) { Settlement = Settlement };
 }
 
 /// <summary>A limit of an instrument or account (the gate's per-id overrides).</summary>

@@ -19,8 +19,11 @@ internal sealed class BookFixture
     public int Option(int u, int expiry, int strike, bool call) => ByUnderlying[u][3 + (expiry * 10) + (strike * 2) + (call ? 0 : 1)];
     public double[] Strikes { get; } = [0.8, 0.9, 1.0, 1.1, 1.2];
 
+    /// <summary>The inverse perpetual (n 0) or future (n 1) of an underlying (a fixture built with inverse contracts).</summary>
+    public int Inverse(int u, int n) => ByUnderlying[u][33 + n];
+
     public BookFixture(int underlyings = 2, int accounts = 300, ScenarioGrid? grid = null, JumpPolicy jumps = JumpPolicy.HoldForConfirmation, double carry = 0.0, PortfolioComponentsConfig? components = null, bool coinInScenarios = false,
-        bool fundingProvision = false)
+        bool fundingProvision = false, bool inverse = false)
     {
         var config = new RiskConfig
         {
@@ -52,6 +55,14 @@ internal sealed class BookFixture
                     Add(u, new InstrumentSpec(InstrumentKind.Call, u, index * k, Start + ((7 + (30 * e)) * Day), 1, 0.1, 0.01));
                     Add(u, new InstrumentSpec(InstrumentKind.Put, u, index * k, Start + ((7 + (30 * e)) * Day), 1, 0.1, 0.01));
                 }
+            }
+
+            if (inverse)
+            {
+                // Coin-settled: a perpetual and a 90-day future of face value 100 (BTC) or 10 (ETH) per contract.
+                double face = u == 0 ? 100 : 10;
+                Add(u, new InstrumentSpec(InstrumentKind.Perpetual, u, 0, 0, face, 0.5, 1) { Settlement = Settlement.Inverse });
+                Add(u, new InstrumentSpec(InstrumentKind.Future, u, 0, Start + (90 * Day), face, 0.5, 1) { Settlement = Settlement.Inverse });
             }
 
             Assert.Equal(MarkResult.Accepted, Book.UpdateIndex(u, index, Start));

@@ -19,7 +19,7 @@ public class RiskBookExactnessTests
         for (int k = 0; k < book.PositionCount(account); k++)
         {
             int i = book.PositionInstrumentAt(account, k);
-            gross += Math.Abs(book.PositionQuantity(account, i)) * book.Instrument(i).Multiplier * book.IndexPrice(book.Instrument(i).Underlying);
+            gross += Math.Abs(book.PositionUnits(account, i)) * (book.Instrument(i).IsInverse ? 1 : book.Instrument(i).Multiplier) * book.IndexPrice(book.Instrument(i).Underlying);
         }
 
         Close(book.Equity(account), r.Equity, "equity");
@@ -48,10 +48,14 @@ public class RiskBookExactnessTests
     [Fact]
     public void LongRandomSequence_EveryAccountEqualsFromScratchRecomputation() => RunLongRandomSequence(null);
 
+    /// <summary>The same with a coin-settled perpetual and future per underlying traded among the rest (fills that open, add, reduce, close and flip them), funding paid on the inverse perpetual and a funding provision.</summary>
+    [Fact]
+    public void LongRandomSequence_WithInverseContracts_EveryAccountEqualsFromScratchRecomputation() => RunLongRandomSequence(null, carry: 0.05, fundingProvision: true, inverse: true);
+
     /// <summary>120,000 random events (fills, index and vol ticks, perpetual funding, collateral) with a revaluation every 500, then 20,000 fills alone; every account checked against the from-scratch recomputation after each phase.</summary>
-    internal static void RunLongRandomSequence(ScenarioGrid? grid, double carry = 0, bool coinInScenarios = false, bool recalibrate = false, bool fundingProvision = false)
+    internal static void RunLongRandomSequence(ScenarioGrid? grid, double carry = 0, bool coinInScenarios = false, bool recalibrate = false, bool fundingProvision = false, bool inverse = false)
     {
-        var f = new BookFixture(underlyings: 2, accounts: 300, grid: grid, carry: carry, coinInScenarios: coinInScenarios, fundingProvision: fundingProvision);
+        var f = new BookFixture(underlyings: 2, accounts: 300, grid: grid, carry: carry, coinInScenarios: coinInScenarios, fundingProvision: fundingProvision, inverse: inverse);
         var book = f.Book;
         var rng = new Random(2024);
         double[] index = [30_000, 2_000];
@@ -69,7 +73,7 @@ public class RiskBookExactnessTests
             {
                 int account = rng.Next(300);
                 int instrument = f.Instruments[rng.Next(f.Instruments.Count)];
-                double quantity = (rng.Next(2) == 0 ? -1 : 1) * (1 + rng.Next(5)) * (book.Instrument(instrument).IsOption ? 0.5 : 0.1);
+                double quantity = (rng.Next(2) == 0 ? -1 : 1) * (1 + rng.Next(5)) * (book.Instrument(instrument).IsOption ? 0.5 : book.Instrument(instrument).IsInverse ? 10 : 0.1);
                 double price = book.MarkPrice(instrument) * (1 + ((rng.NextDouble() - 0.5) * 0.02));
                 if (book.ApplyFill(account, instrument, quantity, Math.Max(price, 0.01)) == FillResult.Applied)
                 {
@@ -106,7 +110,8 @@ public class RiskBookExactnessTests
             else if (kind < 97)
             {
                 // A funding event of a perpetual, its payments settled a few at a time while other events go on.
-                Assert.Equal(FundingResult.Applied, book.BeginFunding(f.Perp(rng.Next(2)), (rng.NextDouble() - 0.5) * 0.002, now + e));
+                int fundingU = rng.Next(2);
+                Assert.Equal(FundingResult.Applied, book.BeginFunding(inverse && rng.Next(2) == 0 ? f.Inverse(fundingU, 0) : f.Perp(fundingU), (rng.NextDouble() - 0.5) * 0.002, now + e));
                 book.ContinueFunding(16);
             }
             else
@@ -129,6 +134,13 @@ public class RiskBookExactnessTests
 
         book.Revalue();
         Assert.True(applied > 25_000, $"only {applied} fills applied");
+        if (inverse)
+        {
+            // Not vacuous: many accounts hold the coin-settled contracts at the check.
+            int holding = Enumerable.Range(0, 300).Count(a => book.PositionUnits(a, f.Inverse(0, 0)) != 0 || book.PositionUnits(a, f.Inverse(1, 1)) != 0);
+            Assert.True(holding > 100, $"only {holding} accounts hold an inverse contract");
+        }
+
         for (int account = 0; account < 300; account++)
         {
             AssertMatches(book, account);
@@ -139,7 +151,7 @@ public class RiskBookExactnessTests
         {
             int account = rng.Next(300);
             int instrument = f.Instruments[rng.Next(f.Instruments.Count)];
-            book.ApplyFill(account, instrument, (rng.Next(2) == 0 ? -1 : 1) * 0.5, book.MarkPrice(instrument));
+            book.ApplyFill(account, instrument, (rng.Next(2) == 0 ? -1 : 1) * (book.Instrument(instrument).IsInverse ? 20 : 0.5), book.MarkPrice(instrument));
         }
 
         for (int account = 0; account < 300; account++)

@@ -1,0 +1,75 @@
+using BenchmarkDotNet.Attributes;
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Fixtures;
+
+namespace LowLatencyRisk.Benchmarks.Book;
+
+/// <summary>
+/// What an inverse (coin-settled) perpetual costs a fill and a what-if against a linear one, side by
+/// side in one run: the standard workload with one more perpetual on underlying 0 — linear
+/// (multiplier 1) or inverse ($100 a contract) — that every account holds; the fill alternates a buy
+/// and a sale of the same size each sweep over the accounts (for the inverse one: an add at the price,
+/// then a reduce at the average), so positions stay where they were. The inverse path converts the
+/// contracts to the coins they move (one more branch and a division) and is otherwise the linear one.
+/// </summary>
+[MemoryDiagnoser]
+public class InverseContractBenchmarks
+{
+    private RiskBook _book = null!;
+    private int _perp;
+    private double _size;
+    private int _n;
+    private long _calls;
+    private int _accounts;
+
+    /// <summary>How the benchmarked perpetual settles.</summary>
+    [Params(Settlement.Linear, Settlement.Inverse)]
+    public Settlement Settlement { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var w = StandardWorkload.Build(new WorkloadScale());
+        _book = w.Book;
+        _accounts = w.Scale.Accounts;
+        _perp = Enumerable.Range(0, _book.Config.MaxInstruments).First(i => !_book.IsInstrument(i));
+        bool inverse = Settlement == Settlement.Inverse;
+        _book.DefineInstrument(_perp, new InstrumentSpec(InstrumentKind.Perpetual, 0, 0, 0, inverse ? 100 : 1, 0.5, inverse ? 1 : 0.001) { Settlement = Settlement });
+        _book.Revalue();
+        double mark = _book.MarkPrice(_perp);
+        _size = inverse ? 100 : 100 * 100 / mark; // the same coins either way
+        for (int a = 0; a < _accounts; a++)
+        {
+            if (_book.ApplyFill(a, _perp, inverse ? 1_000 : 1_000 * 100 / mark, mark) != FillResult.Applied)
+            {
+                throw new InvalidOperationException($"set-up: account {a} cannot hold the perpetual");
+            }
+        }
+
+        _book.Revalue();
+        while (_book.TryDequeueTransition(out _))
+        {
+        }
+    }
+
+    /// <summary>One fill of the perpetual on an existing position.</summary>
+    [Benchmark]
+    public FillResult Fill()
+    {
+        _n = (_n + 7919) % _accounts;
+        var r = _book.ApplyFill(_n, _perp, ((_calls++ / _accounts) & 1) == 0 ? _size : -_size, _book.MarkPrice(_perp));
+        while (_book.TryDequeueTransition(out _))
+        {
+        }
+
+        return r;
+    }
+
+    /// <summary>Margin after a hypothetical sale of the perpetual.</summary>
+    [Benchmark]
+    public double WhatIf()
+    {
+        _n = (_n + 7919) % _accounts;
+        return _book.WhatIf(_n, _perp, -_size).InitialMarginAfter;
+    }
+}
