@@ -387,6 +387,11 @@ public partial class RiskBook<TMargin>
     /// </summary>
     private double UnitsChange(int instrument, double units, double average, double contracts, double price)
     {
+        if (!(price > 0) || !double.IsFinite(price))
+        {
+            return 0; // no price to buy coins at (a what-if or a working order before the first mark): like a linear row before it, nothing
+        }
+
         double face = _face[instrument];
         double held = units == 0 ? 0 : ContractsOf(instrument, units, average);
         if (held == 0 || Math.Sign(held) == Math.Sign(contracts))

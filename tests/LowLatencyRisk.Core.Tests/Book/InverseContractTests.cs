@@ -184,6 +184,12 @@ public class InverseContractTests
         Assert.Equal(DefinitionResult.InvalidSettlement, book.TryDefineInstrument(100, spec with { Kind = InstrumentKind.Perpetual, Settlement = (Settlement)7 }));
         Assert.Equal(DefinitionResult.Defined, book.TryDefineInstrument(100, spec with { Kind = InstrumentKind.Perpetual }));
         Assert.True(book.Instrument(100).IsInverse);
+
+        // Before its first revaluation it has no mark to turn contracts into coins at: a what-if at the mark
+        // sees nothing (as a linear instrument's all-zero row does), and says so in finite numbers.
+        Assert.Equal(0, book.MarkPrice(100));
+        var r = book.WhatIf(0, 100, 1_000);
+        Assert.Equal((book.InitialMargin(0), book.Equity(0)), (r.InitialMarginAfter, r.EquityAfter));
     }
 
     [Fact]
