@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Fixtures;
 
 namespace LowLatencyRisk.Benchmarks.Book;
@@ -21,6 +22,11 @@ public class InverseContractBenchmarks
     private int _n;
     private long _calls;
     private int _accounts;
+    private PreTradeGate _gate = null!;
+    private double _orderSize;
+    private double _limit;
+    private long _id;
+    private long _now = StandardWorkload.StartNanos + 1_000;
 
     /// <summary>How the benchmarked perpetual settles.</summary>
     [Params(Settlement.Linear, Settlement.Inverse)]
@@ -50,6 +56,31 @@ public class InverseContractBenchmarks
         while (_book.TryDequeueTransition(out _))
         {
         }
+
+        // The gate's check of a sale of about one coin (inverse: mark / 100 contracts), at the mark on the tick.
+        _gate = new PreTradeGate(_book, new GateConfig());
+        _orderSize = inverse ? Math.Round(mark / 100) : 1;
+        _limit = Math.Round(mark / 0.5) * 0.5;
+        if (!GateCheck())
+        {
+            throw new InvalidOperationException($"set-up: the order check is refused: {_gate.Check(new OrderRequest(0, _perp, OrderSide.Sell, _orderSize, _limit, OrderType.Limit, ++_id), _now).Reason}");
+        }
+    }
+
+    /// <summary>
+    /// The gate's check of a sale of the perpetual (every check and the what-if; risk-reducing, so accepted), then its
+    /// release as a cancel would: in a gate the position lookup the inverse what-if needs has just been made by the
+    /// gate's own position checks.
+    /// </summary>
+    [Benchmark]
+    public bool GateCheck()
+    {
+        _n = (_n + 7919) % _accounts;
+        long id = ++_id;
+        _now += 1_000;
+        var d = _gate.Check(new OrderRequest(_n, _perp, OrderSide.Sell, _orderSize, _limit, OrderType.Limit, id), _now);
+        _gate.OnOrderEnded(_n, id, _now);
+        return d.Accepted;
     }
 
     /// <summary>One fill of the perpetual on an existing position.</summary>
