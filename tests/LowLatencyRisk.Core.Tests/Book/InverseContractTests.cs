@@ -192,6 +192,35 @@ public class InverseContractTests
         Assert.Equal((book.InitialMargin(0), book.Equity(0)), (r.InitialMarginAfter, r.EquityAfter));
     }
 
+    [Theory]
+    [InlineData(MarginMode.Portfolio)]
+    [InlineData(MarginMode.Standard)]
+    public void WorkingInverseOrders_CountTheCoinsTheyWouldCarry_AsTheFromScratchRecomputationSays(MarginMode mode)
+    {
+        // Resting orders on the inverse perpetual and future beside a position: the open-order margin the book
+        // keeps (side arrays in portfolio, per position otherwise) equals the verifier's, which values each
+        // working contract at face / mark coins (a reduction: at the average) on its own.
+        var (f, book, perp) = Fixture();
+        int future = f.Inverse(0, 1);
+        if (mode != MarginMode.Portfolio)
+        {
+            Assert.Equal(ModeChangeResult.Changed, book.SetMarginMode(6, mode));
+        }
+
+        Assert.Equal(FillResult.Applied, book.ApplyFill(6, perp, 2_000, 31_000));
+        book.Revalue();
+        Assert.True(book.AddWorkingOrder(6, perp, 1_500));
+        Assert.True(book.AddWorkingOrder(6, perp, -2_500));
+        Assert.True(book.AddWorkingOrder(6, future, -700));
+        Assert.True(book.OpenOrderMargin(6) > 0);
+        RiskBookExactnessTests.AssertMatches(book, 6);
+        Assert.True(book.UpdateIndex(0, 31_500, BookFixture.Start + BookFixture.Day) == MarkResult.Accepted);
+        book.Revalue(); // the arrays follow the new mark
+        RiskBookExactnessTests.AssertMatches(book, 6);
+        Assert.True(book.RemoveWorkingOrder(6, perp, -2_500));
+        RiskBookExactnessTests.AssertMatches(book, 6);
+    }
+
     [Fact]
     public void InverseFillAndWhatIf_DoNotAllocate()
     {
