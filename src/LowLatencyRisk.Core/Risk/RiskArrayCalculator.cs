@@ -253,6 +253,7 @@ public sealed class RiskArrayCalculator
         Vector256<double> discount = SimdMath.Exp(-r * positiveTime);
         Vector256<double> carryFactor = SimdMath.Exp((b - r) * positiveTime);
         Vector256<double> sqrtT = Vector256.Sqrt(positiveTime);
+        Vector256<double> drift = logMoneyness + (b * positiveTime);
 
         int count = Count;
         ref double row0 = ref MemoryMarshal.GetReference(arrays);
@@ -277,8 +278,9 @@ public sealed class RiskArrayCalculator
             Vector256<double> shocked = Vector256.Max(sigma + (Vector256.Create(_volShift[j]) * unit), Vector256.Create(_volFloor[j]));
             Vector256<double> scenarioS = s * factor;
             Vector256<double> sigmaSqrtT = Vector256.Max(shocked * sqrtT, Vector256.Create(BlackScholes.MinTotalVolatility));
-            Vector256<double> sig = sigmaSqrtT / sqrtT;
-            Vector256<double> d1 = (logMoneyness + logFactor + ((b + (sig * 0.5 * sig)) * positiveTime)) / sigmaSqrtT;
+            // d1 = (ln(S'/K) + (b + σ²/2)T) / σ√T = (ln(S'/K) + bT) / σ√T + σ√T / 2: one division, with the
+            // per-instrument part (drift) outside the loop; the total-volatility floor holds as before.
+            Vector256<double> d1 = ((drift + logFactor) / sigmaSqrtT) + (sigmaSqrtT * 0.5);
             Vector256<double> d2 = d1 - sigmaSqrtT;
             Vector256<double> nd1 = NormalDistribution.Cdf(omega * d1, out _);
             Vector256<double> nd2 = NormalDistribution.Cdf(omega * d2, out _);
@@ -362,6 +364,7 @@ public sealed class RiskArrayCalculator
         // φ(d2) = φ(d1)·F/K per scenario, F/K = moneyness · move · e^(bT): one exponential per
         // scenario instead of two while |d1| stays well inside the tail (checked per scenario).
         Vector512<double> growth = Vector512.EqualsAll(b, Vector512<double>.Zero) ? moneyness : moneyness * carryFactor / discount;
+        Vector512<double> drift = logMoneyness + (b * positiveTime);
 
         int count = Count;
         ref double row0 = ref MemoryMarshal.GetReference(arrays);
@@ -386,8 +389,9 @@ public sealed class RiskArrayCalculator
             Vector512<double> shocked = Vector512.Max(sigma + (Vector512.Create(_volShift[j]) * unit), Vector512.Create(_volFloor[j]));
             Vector512<double> scenarioS = s * factor;
             Vector512<double> sigmaSqrtT = Vector512.Max(shocked * sqrtT, Vector512.Create(BlackScholes.MinTotalVolatility));
-            Vector512<double> sig = sigmaSqrtT / sqrtT;
-            Vector512<double> d1 = (logMoneyness + logFactor + ((b + (sig * 0.5 * sig)) * positiveTime)) / sigmaSqrtT;
+            // d1 = (ln(S'/K) + (b + σ²/2)T) / σ√T = (ln(S'/K) + bT) / σ√T + σ√T / 2: one division, with the
+            // per-instrument part (drift) outside the loop; the total-volatility floor holds as before.
+            Vector512<double> d1 = ((drift + logFactor) / sigmaSqrtT) + (sigmaSqrtT * 0.5);
             Vector512<double> d2 = d1 - sigmaSqrtT;
             Vector512<double> nd1 = NormalDistribution.Cdf(omega * d1, out Vector512<double> pdf1);
             Vector512<double> nd2 = Vector512.LessThanAll(Vector512.Abs(d1), Vector512.Create(30.0))
