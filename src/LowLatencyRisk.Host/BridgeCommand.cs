@@ -164,7 +164,7 @@ internal static class BridgeCommand
         {
             positions = FeedPositions.Open(FeedPositions.PathBeside(c.PathOf(c.Rings.Feed)), c.FilePermissions);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) // InvalidDataException is an IOException: another file's shape
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException) // InvalidDataException (another file's shape) is not an IOException
         {
             Console.Error.WriteLine($"llr bridge shard {index}: cannot open its positions file: {e.Message}");
             return 4;

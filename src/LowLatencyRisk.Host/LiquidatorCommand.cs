@@ -147,7 +147,7 @@ internal static class LiquidatorCommand
         {
             return LiquidatorLedger.Open(path, LiquidatorLedger.DefaultAccounts, c.FilePermissions);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) // InvalidDataException is an IOException: another file's shape
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException) // InvalidDataException (another file's shape) is not an IOException
         {
             Console.Error.WriteLine($"llr liquidator: cannot open its ledger {path}: {e.Message}");
             return null;

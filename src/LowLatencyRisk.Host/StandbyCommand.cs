@@ -182,7 +182,7 @@ internal static class StandbyCommand
             using var positions = FeedPositions.Open(FeedPositions.PathBeside(c.PathOf(c.Rings.Feed)), c.FilePermissions);
             positions.SeedFrom(replayed);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             Console.Error.WriteLine($"llr standby: cannot take over: {e.Message}");
             return 4;

@@ -240,6 +240,51 @@ public sealed partial class StandbyCommandTests(Xunit.Abstractions.ITestOutputHe
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void TheBridgesPositionsFile_IsMadeBesideTheFeedRing_AndOneOfAnotherShapeStopsTheBridgeWithItsReason()
+    {
+        using var server = LocalJetStreamServer.Start();
+        string config = Config("positions", server.Url);
+        string positions = Path.Combine(_dir, "positions", "llr-feed.bridge-positions");
+        var timeout = TimeSpan.FromSeconds(90);
+        using var engine = PeerProcess.StartDotnet("llr", "engine", "--config", config);
+        engine.WaitForLine("llr engine: live", timeout);
+
+        // Something else where the positions file belongs: the bridge says what and stops (exit 4), writing nothing.
+        File.WriteAllBytes(positions, new byte[100]);
+        using (var refused = PeerProcess.StartDotnet("llr", "bridge", "shard", "--config", config))
+        {
+            Assert.True(refused.WaitForExit(timeout) == 4, refused.Output);
+            Assert.Contains("cannot open its positions file", refused.Output, StringComparison.Ordinal);
+            Assert.Contains("a feed bridge's positions file has 1088", refused.Output, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(100, new FileInfo(positions).Length);
+
+        // Without it, the bridge makes it (owner-only, like the rings) and runs.
+        File.Delete(positions);
+        using var bridge = PeerProcess.StartDotnet("llr", "bridge", "shard", "--config", config);
+        bridge.WaitForLine("llr bridge shard 0:", timeout);
+        bridge.Signal("TERM");
+        Assert.Equal(0, bridge.WaitForExit(timeout));
+        Assert.Equal(1088, new FileInfo(positions).Length);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(positions));
+
+        // The liquidator's ledger, the other state file of this shape, the same way (it crashed on one before:
+        // the catch took InvalidDataException for an IOException, which it is not).
+        File.WriteAllBytes(Path.Combine(_dir, "positions", "llr-liquidator-state"), new byte[100]);
+        using (var liquidator = PeerProcess.StartDotnet("llr", "liquidator", "--config", config, "--duration", "1"))
+        {
+            Assert.True(liquidator.WaitForExit(timeout) == 3, liquidator.Output);
+            Assert.Contains("cannot open its ledger", liquidator.Output, StringComparison.Ordinal);
+            Assert.Contains("not this configuration's ledger", liquidator.Output, StringComparison.Ordinal);
+        }
+
+        engine.Signal("TERM");
+        Assert.Equal(0, engine.WaitForExit(timeout));
+    }
+
+    [Fact]
     public void AnEngineWithSummaries_ItsBridge_AndLlrAggregate_AsProcesses_BringEveryFirmAccountsNumbersToTheAggregator()
     {
         using var server = LocalJetStreamServer.Start();
