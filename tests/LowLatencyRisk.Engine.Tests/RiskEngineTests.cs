@@ -708,8 +708,12 @@ public sealed class RiskEngineTests : IDisposable
         using var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 1024, ProducerMode.Multi));
         using var breaches = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1024, ProducerMode.Single));
         var engine = new RiskEngine(w.Book, null, feed.CreateConsumer(0), breaches.CreateSingleProducer());
-        var liquidator = new Liquidator(breaches.CreateConsumer(0));
+        var withOrders = new long[1];
+        var liquidator = new Liquidator(breaches.CreateConsumer(0), b => withOrders[0] += b.OpenOrderMargin > 0 ? 1 : 0);
         Assert.True(w.Book.InitialMargin(0) > 0);
+        // Working orders rest, so each breach also computes the account's open-order margin.
+        Assert.True(w.Book.AddWorkingOrder(0, w.Perpetuals[0], 2));
+        Assert.True(w.Book.AddWorkingOrder(0, w.Perpetuals[1], -3));
         var state = (engine, liquidator, producer: feed.CreateMultiProducer(), seq: new long[1]);
         // Each collateral message flips account 0 between rich (healthy) and broke (liquidation):
         // one transition, one breach emitted and read, per message.
@@ -725,6 +729,7 @@ public sealed class RiskEngineTests : IDisposable
             s.liquidator.Poll();
         }, warmUp: 200, iterations: 2_000);
         Assert.True(liquidator.Read >= 2_000, $"{liquidator.Read} breaches read");
+        Assert.Equal(liquidator.Read, withOrders[0]); // every breach carried it (the path measured is the one with orders)
         Assert.Equal(engine.Counters.BreachesPublished, liquidator.Read);
         Assert.Equal(engine.Counters.StateChanges, liquidator.Read + liquidator.Coalesced);
         Assert.Equal(0, liquidator.SequenceGaps);

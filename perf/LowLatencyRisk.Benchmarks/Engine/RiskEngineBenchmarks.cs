@@ -44,6 +44,11 @@ public class RiskEngineBenchmarks
         _breachEngine = new RiskEngine(w2.Book, null, _feed2.CreateConsumer(0), _breaches2.CreateSingleProducer());
         _breachLiquidator = new Liquidator(_breaches2.CreateConsumer(0));
         _producer2 = _feed2.CreateMultiProducer();
+        // Account 1 has working orders, so each of its breaches also computes its open-order margin.
+        if (!w2.Book.AddWorkingOrder(1, w2.Perpetuals[0], 2) || !w2.Book.AddWorkingOrder(1, w2.Perpetuals[1], -3))
+        {
+            throw new InvalidOperationException("set-up: working orders");
+        }
     }
 
     [GlobalCleanup]
@@ -80,13 +85,19 @@ public class RiskEngineBenchmarks
 
     /// <summary>One collateral message → one margin transition → one breach emitted and read.</summary>
     [Benchmark]
-    public long EmitBreach()
+    public long EmitBreach() => EmitBreachOf(0);
+
+    /// <summary>The same for an account with working orders: the breach carries their open-order margin.</summary>
+    [Benchmark]
+    public long EmitBreach_WorkingOrders() => EmitBreachOf(1);
+
+    private long EmitBreachOf(int account)
     {
         long n = ++_sequence;
         _producer2.TryClaim(1, out long slot);
         var p = _producer2.Payload(slot);
         FeedMessageDescriptor.WriteHeader(p, FeedMessageType.Collateral, 1, n, StandardWorkload.StartNanos + n, MonotonicClock.Now());
-        FeedMessageDescriptor.WriteCollateral(p, 0, StandardWorkload.UsdAsset, (n & 1) == 0 ? 1e9 : 0);
+        FeedMessageDescriptor.WriteCollateral(p, account, StandardWorkload.UsdAsset, (n & 1) == 0 ? 1e9 : 0);
         _producer2.Publish(slot);
         _breachEngine.PollOnce();
         _breachLiquidator.Poll();
