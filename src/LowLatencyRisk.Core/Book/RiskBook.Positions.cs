@@ -52,6 +52,14 @@ public partial class RiskBook<TMargin>
             }
 
             quantity = UnitsChange(instrument, units, average, quantity, price);
+            // The contracts' notional (face) is bounded above, but the coins they carry grow as the price
+            // falls: a fill far below the mark (a price of 1e-300 is "positive") would put unbounded coins,
+            // and an infinite value at the mark, into the state. The coins moved are bounded like a linear
+            // fill's notional, at the dearer of the price and the mark.
+            if (!(Math.Abs(quantity) * Math.Max(price, _values[instrument].Mark) <= _config.MaxNotional))
+            {
+                return FillResult.RejectedInvalid;
+            }
         }
         else if (k >= 0 && !(Math.Abs(_positions[baseIndex + k].Quantity + quantity) <= _config.MaxQuantity))
         {

@@ -77,6 +77,24 @@ public class InverseContractTests
     }
 
     [Fact]
+    public void AFillFarBelowTheMark_WhoseCoinsWouldBeUnbounded_IsRefusedAndChangesNothing()
+    {
+        // 1,000 contracts of $100 at a price of 1e-300 carry 1e305 coins (worth ∞ at the mark): refused as
+        // invalid, like a linear fill beyond the notional limit; the book is as it was, every number finite.
+        var (_, book, perp) = Fixture();
+        Assert.Equal(FillResult.Applied, book.ApplyFill(7, perp, 1_000, 30_000));
+        double equity = book.Equity(7), im = book.InitialMargin(7);
+        Assert.Equal(FillResult.RejectedInvalid, book.ApplyFill(7, perp, 1_000, 1e-300));
+        Assert.Equal(FillResult.RejectedInvalid, book.ApplyFill(8, perp, 1, double.Epsilon));
+        Assert.Equal((1_000.0, equity, im), (book.PositionQuantity(7, perp), book.Equity(7), book.InitialMargin(7)));
+        Assert.Equal(0, book.PositionCount(8));
+        // A sale at such a price reduces at the average (the coins are the held ones): bounded, applied.
+        Assert.Equal(FillResult.Applied, book.ApplyFill(7, perp, -500, 1e-6));
+        Assert.True(double.IsFinite(book.Equity(7)) && double.IsFinite(book.InitialMargin(7)));
+        RiskBookExactnessTests.AssertMatches(book, 7);
+    }
+
+    [Fact]
     public void AnInversePositionIsMarginedLikeTheCoinsItCarries_AndUnlikeALinearOneOfAsManyContracts()
     {
         // 3,000 inverse contracts at 30,000 carry 10 coins; a linear perpetual of multiplier 1 and 10 contracts
