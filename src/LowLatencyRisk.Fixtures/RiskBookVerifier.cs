@@ -68,7 +68,7 @@ public static class RiskBookVerifier
         var calculators = new RiskArrayCalculator[underlyings];
         for (int u = 0; u < underlyings; u++)
         {
-            calculators[u] = new RiskArrayCalculator(config.Grid);
+            calculators[u] = new RiskArrayCalculator(config.Grid, u);
             calculators[u].Recalibrate(book.ScenarioCalibration(u));
         }
 
@@ -180,7 +180,7 @@ public static class RiskBookVerifier
 
             for (int j = 0; coin != 0 && j < calculator.Count; j++)
             {
-                result.RiskArrays[u][j] += coin * (-config.Grid.RelativeMoveOf(j, book.ScenarioCalibration(u)) * config.Grid.Scenarios[j].Weight);
+                result.RiskArrays[u][j] += coin * (-config.Grid.RelativeMoveOf(j, u, book.ScenarioCalibration(u)) * config.Grid.Scenarios[j].Weight);
             }
 
             scans[u] = held[u] ? config.Grid.ScanOf(result.RiskArrays[u], book.ScenarioCalibration(u).ExtendedDampener) : 0;
@@ -277,7 +277,30 @@ public static class RiskBookVerifier
             }
         }
 
-        if (mode == MarginMode.Portfolio)
+        if (mode == MarginMode.Portfolio && config.Grid.Measure == ScanMeasure.ExpectedShortfall && held.Count(h => h) >= 2)
+        {
+            // The historical grid's account level: the expected shortfall of the joint sample (row j is
+            // one date for every underlying), floored by the short option minima, plus the provision.
+            double[] joint = new double[calculator.Count];
+            double minimum = 0;
+            for (int u = 0; u < underlyings; u++)
+            {
+                if (held[u])
+                {
+                    for (int j = 0; j < joint.Length; j++)
+                    {
+                        joint[j] += result.RiskArrays[u][j];
+                    }
+
+                    minimum += method.ShortOptionMinimum(shortUnits[u], book.IndexPrice(u));
+                }
+            }
+
+            double initial = method.AccountInitial(Math.Max(Math.Max(RiskMeasures.ExpectedShortfall(joint, config.Grid.Confidence, new double[joint.Length]), 0), minimum) + provision);
+            result.InitialMargin = initial;
+            result.MaintenanceMargin = method.Maintenance(initial);
+        }
+        else if (mode == MarginMode.Portfolio)
         {
             double initial = method.AccountInitial(requirements + provision);
             result.InitialMargin = initial;

@@ -69,7 +69,7 @@ internal static class EngineCommand
         using var serviceScope = service;
         service.SnapshotFailed = message => Console.Error.WriteLine($"llr engine: snapshot failed (the engine goes on; the journal holds everything): {message}");
         Console.WriteLine(string.Create(Inv, $"llr engine: feed {service.Feed.Location}, breach {service.Breach.Location} ({(service.AttachedToExistingRings ? "attached" : "created")}), counters {c.PathOf(c.Rings.Counters)}"));
-        Console.WriteLine(string.Create(Inv, $"llr engine: book {service.Engine.Book.Config.MaxAccounts:N0} accounts, grid {c.ToGrid().Name}, built in {clock.ElapsedMilliseconds} ms"));
+        Console.WriteLine(string.Create(Inv, $"llr engine: book {service.Engine.Book.Config.MaxAccounts:N0} accounts, grid {service.Engine.Book.Config.Grid.Name}, built in {clock.ElapsedMilliseconds} ms"));
         var machine = service.Engine.Machine;
         if (machine.ShardMap.Count > 1)
         {

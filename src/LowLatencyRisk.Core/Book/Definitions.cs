@@ -162,7 +162,10 @@ public enum MarginState : byte
 /// </summary>
 public readonly record struct MarginTransition(int Account, MarginState From, MarginState To, double Equity, double InitialMargin, double MaintenanceMargin, int Replaced = 0);
 
-/// <summary>A position in a liquidation ranking: its loss in its underlying's worst scenario.</summary>
+/// <summary>
+/// A position in a liquidation ranking: its loss in its underlying's worst scenario (under a historical
+/// grid's tail measure, its contribution to the account's expected shortfall).
+/// </summary>
 public readonly record struct LiquidationCandidate(int Instrument, double Quantity, double WorstScenarioLoss);
 
 /// <summary>

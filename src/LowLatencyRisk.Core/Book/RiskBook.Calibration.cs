@@ -32,7 +32,7 @@ public partial class RiskBook<TMargin>
 
         for (int j = 0; j < _scenarios; j++)
         {
-            if (!(_grid.RelativeMoveOf(j, parameters) > -1))
+            if (!(_grid.RelativeMoveOf(j, underlying, parameters) > -1))
             {
                 return "priceScanRange would move a regular row's price to zero or below";
             }

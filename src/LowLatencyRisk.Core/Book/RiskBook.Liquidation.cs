@@ -7,8 +7,9 @@ public partial class RiskBook<TMargin>
     where TMargin : struct, IMarginMethodology
 {
     /// <summary>
-    /// Ranks the account's positions by their loss in the worst scenario of their own underlying,
-    /// heaviest first, into <paramref name="destination"/>; returns how many were written.
+    /// Ranks the account's positions by their loss in the worst scenario of their own underlying —
+    /// under a historical grid's tail measure, by their contribution to the account's expected
+    /// shortfall — heaviest first, into <paramref name="destination"/>; returns how many were written.
     /// </summary>
     public int RankForLiquidation(int account, Span<LiquidationCandidate> destination)
     {
@@ -18,6 +19,12 @@ public partial class RiskBook<TMargin>
         // by underlying, so the worst scenario is found once per group; the instrument rows are
         // read in a loop without dependencies between iterations, so their cache misses overlap.
         Span<double> losses = _rankLosses.AsSpan(0, count);
+        if (_tailRows.Length > 0)
+        {
+            TailContributions(account, count, baseIndex, losses);
+            return Heaviest(account, count, baseIndex, losses, destination);
+        }
+
         int groupUnderlying = -1;
         int worst = 0;
         for (int k = 0; k < count; k++)
@@ -32,7 +39,35 @@ public partial class RiskBook<TMargin>
             losses[k] = p.Quantity * _rows[(p.Instrument * _scenarios) + worst];
         }
 
-        // Pass 2: the heaviest few, by insertion into the short destination.
+        return Heaviest(account, count, baseIndex, losses, destination);
+    }
+
+    /// <summary>
+    /// The tail measure's pass 1: each position's contribution to the account's expected shortfall —
+    /// Σ over the tail's rows of the ES weight × its own loss there (the rows of the account's joint
+    /// sample, so contributions add up to the account's ES before the floor). A position that gains in
+    /// the tail contributes a negative amount, and closing it would add risk, as with the worst row.
+    /// </summary>
+    private void TailContributions(int account, int count, int baseIndex, Span<double> losses)
+    {
+        int m = TailMeasure.TailScenarios(AccountSample(account), _grid.Confidence, _tailRows, out double weight, out double boundary);
+        for (int k = 0; k < count; k++)
+        {
+            ref readonly Position p = ref _positions[baseIndex + k];
+            int rowStart = p.Instrument * _scenarios;
+            double sum = boundary * _rows[rowStart + _tailRows[m - 1]];
+            for (int i = m - 2; i >= 0; i--)
+            {
+                sum += weight * _rows[rowStart + _tailRows[i]];
+            }
+
+            losses[k] = p.Quantity * sum;
+        }
+    }
+
+    /// <summary>Pass 2: the heaviest few of <paramref name="losses"/>, by insertion into the short destination.</summary>
+    private int Heaviest(int account, int count, int baseIndex, ReadOnlySpan<double> losses, Span<LiquidationCandidate> destination)
+    {
         int n = 0;
         for (int k = 0; k < count; k++)
         {

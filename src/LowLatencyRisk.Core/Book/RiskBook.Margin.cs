@@ -70,7 +70,10 @@ public partial class RiskBook<TMargin>
         double initial, maintenance;
         if (t.Mode == MarginMode.Portfolio)
         {
-            initial = _method.AccountInitial(_components is { HasInterCommodity: true } ? requirementSum - InterAdjustment(account, -1, 0, default, 0) : requirementSum);
+            initial = _method.AccountInitial(
+                _components is { HasInterCommodity: true } ? requirementSum - InterAdjustment(account, -1, 0, default, 0)
+                : _jointTail ? JointRequirement(account, requirementSum, -1, 0, default, 0, 0)
+                : requirementSum);
             maintenance = _method.Maintenance(initial);
         }
         else

@@ -60,7 +60,13 @@ public partial class RiskBook<TMargin>
         if (_components is null)
         {
             double after = _method.UnderlyingRequirement(scanAfter, shortAfter, _blocks[u].Index);
-            initialAfter = _method.AccountInitial(_accounts[account].RequirementSum - _au[au].Margin + after + provisionAfter);
+            double sumAfter = _accounts[account].RequirementSum - _au[au].Margin + after + provisionAfter;
+            if (_jointTail)
+            {
+                sumAfter = JointRequirement(account, sumAfter, u, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios), shortAfter, provisionAfter);
+            }
+
+            initialAfter = _method.AccountInitial(sumAfter);
         }
         else
         {

@@ -127,9 +127,14 @@ public partial class RiskBook<TMargin>
         _indexValueLoss = new double[_underlyings * _scenarios];
         _calibration = new ScenarioParameters[_underlyings];
         _calculators = new RiskArrayCalculator[_underlyings];
+        if (config.Grid.HistoricalMoves is { } history && history.Count < _underlyings)
+        {
+            throw new ArgumentException($"The historical grid {config.Grid.Name} has moves for {history.Count} underlyings; the book has {_underlyings}.", nameof(config));
+        }
+
         for (int u = 0; u < _underlyings; u++)
         {
-            _calculators[u] = new RiskArrayCalculator(config.Grid);
+            _calculators[u] = new RiskArrayCalculator(config.Grid, u);
             ApplyCalibration(u, config.Grid.Calibration);
         }
 
@@ -177,6 +182,16 @@ public partial class RiskBook<TMargin>
             throw new ArgumentException($"The scanning-spread form of an inter-commodity credit needs a grid of regular rows only; {config.Grid.Name} has extended or basis rows (use the delta-ratio form).", nameof(config));
         }
 
+        if (_components is not null && config.Grid.Measure == ScanMeasure.ExpectedShortfall)
+        {
+            // The tail measure nets the underlyings through history's joint moves; SPAN's spread
+            // charges and credits on top would count the same offsets again.
+            throw new ArgumentException($"Portfolio components (spread charges, credits, add-ons) are SPAN's additions to a worst-row scan; the historical grid {config.Grid.Name} margins by expected shortfall and takes none.", nameof(config));
+        }
+
+        _jointTail = config.Grid.Measure == ScanMeasure.ExpectedShortfall && _underlyings > 1;
+        _jointArray = _jointTail ? new double[_scenarios] : [];
+        _tailRows = config.Grid.Measure == ScanMeasure.ExpectedShortfall ? new int[TailMeasure.TailRows(_scenarios, config.Grid.Confidence)] : [];
         _terms = _components is null ? [] : new ComponentTerms[accounts * _underlyings];
         _tierDeltas = _components is { HasIntraCommodity: true } ? new double[accounts * _underlyings * PortfolioComponents.MaxTiers] : [];
         _tier = new byte[config.MaxInstruments];

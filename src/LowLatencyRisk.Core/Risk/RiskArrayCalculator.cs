@@ -57,11 +57,25 @@ public sealed class RiskArrayCalculator
     private readonly double[] _weight;
     private readonly bool _hasBasis;
 
-    /// <summary>Creates a calculator for <paramref name="grid"/>.</summary>
+    private readonly int _underlying;
+
+    /// <summary>Creates a calculator for <paramref name="grid"/> (a historical grid: its first underlying's moves).</summary>
     public RiskArrayCalculator(ScenarioGrid grid)
+        : this(grid, 0)
+    {
+    }
+
+    /// <summary>Creates a calculator for <paramref name="grid"/>'s rows of <paramref name="underlying"/> (only a historical grid's moves differ by underlying).</summary>
+    public RiskArrayCalculator(ScenarioGrid grid, int underlying)
     {
         ArgumentNullException.ThrowIfNull(grid);
+        if (grid.HistoricalMoves is { } moves && (uint)underlying >= (uint)moves.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(underlying), underlying, $"The historical grid has moves for {moves.Count} underlyings.");
+        }
+
         Grid = grid;
+        _underlying = underlying;
         int n = grid.Count;
         _moveFactor = new double[n];
         _logMoveFactor = new double[n];
@@ -100,7 +114,7 @@ public sealed class RiskArrayCalculator
 
         for (int j = 0; j < _weight.Length; j++)
         {
-            if (!(Grid.RelativeMoveOf(j, parameters) > -1))
+            if (!(Grid.RelativeMoveOf(j, _underlying, parameters) > -1))
             {
                 throw new ArgumentException($"Scenario {j} would move the price to zero or below with a scan range of {parameters.PriceScanRange}.", nameof(parameters));
             }
@@ -110,7 +124,7 @@ public sealed class RiskArrayCalculator
         for (int j = 0; j < _weight.Length; j++)
         {
             var s = Grid.Scenarios[j];
-            _relativeMove[j] = Grid.RelativeMoveOf(j, parameters);
+            _relativeMove[j] = Grid.RelativeMoveOf(j, _underlying, parameters);
             _moveFactor[j] = 1.0 + _relativeMove[j];
             _logMoveFactor[j] = Math.Log(_moveFactor[j]);
             _volShift[j] = Grid.VolShiftOf(s, parameters);

@@ -28,6 +28,19 @@ public enum VolShockRule : byte
     Relative = 1,
 }
 
+/// <summary>How the scan risk reads a risk array.</summary>
+public enum ScanMeasure : byte
+{
+    /// <summary>The worst row (SPAN and the venue grids), with extended and basis rows in their three parts.</summary>
+    WorstRow = 0,
+    /// <summary>
+    /// Expected shortfall of the rows as an equally likely sample of losses (filtered historical
+    /// simulation, <see cref="ScenarioGrid.Historical"/>): the mean of the worst (1 − confidence) share,
+    /// the boundary row counted in the fraction that falls in the tail (<see cref="TailMeasure"/>).
+    /// </summary>
+    ExpectedShortfall = 1,
+}
+
 /// <summary>One stress scenario: a price move, a volatility shift, and how much of its loss counts.</summary>
 /// <param name="PriceMove">Relative move of every underlying and forward price, as a fraction of the scan range (1 = one full scan range up, −1 down). 0 for a basis row.</param>
 /// <param name="VolShift">Volatility shift: +1 up, −1 down, 0 unchanged (a fraction of the shock of <see cref="ScenarioGrid.VolShock"/>).</param>
@@ -349,6 +362,101 @@ public sealed class ScenarioGrid
         };
     }
 
+    /// <summary>Most rows of a <see cref="Historical"/> grid (every account × underlying keeps one risk array of this length).</summary>
+    public const int MaxHistoricalScenarios = 4096;
+
+    /// <summary>
+    /// A filtered-historical-simulation grid: row j moves each underlying u's index and forwards by
+    /// <paramref name="relativeMovesByUnderlying"/>[u][j] (a relative move, e^(r̃) − 1 of a filtered
+    /// log return r̃), all underlyings on the same historical date; volatilities stay, no look-ahead,
+    /// every row weight 1. The scan risk is the expected shortfall at <paramref name="confidence"/> of
+    /// the rows (<see cref="ScanMeasure.ExpectedShortfall"/>), not the worst row.
+    /// </summary>
+    /// <remarks>
+    /// The moves are the grid's, not a calibration: the per-underlying <see cref="ScenarioParameters"/>
+    /// (scan ranges, vol shocks) do not apply to them. Throws <see cref="ArgumentException"/> when the
+    /// underlyings' samples differ in length, a move is not finite or would take a price to zero or
+    /// below (or above 21 times), the confidence is not in [0.9, 1), or the tail would need more than
+    /// <see cref="TailMeasure.MaxTailRows"/> rows.
+    /// </remarks>
+    public static ScenarioGrid Historical(IReadOnlyList<IReadOnlyList<double>> relativeMovesByUnderlying, double confidence = 0.975)
+    {
+        ArgumentNullException.ThrowIfNull(relativeMovesByUnderlying);
+        if (relativeMovesByUnderlying.Count == 0 || relativeMovesByUnderlying.Any(m => m is null))
+        {
+            throw new ArgumentException("A historical grid needs each underlying's moves.", nameof(relativeMovesByUnderlying));
+        }
+
+        int n = relativeMovesByUnderlying[0].Count;
+        if (n is < 20 or > MaxHistoricalScenarios)
+        {
+            throw new ArgumentException($"A historical grid needs 20 to {MaxHistoricalScenarios} scenarios; {n} given.", nameof(relativeMovesByUnderlying));
+        }
+
+        if (!(confidence is >= 0.9 and < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(confidence), confidence, "The expected shortfall's confidence must be in [0.9, 1).");
+        }
+
+        if (TailMeasure.TailRows(n, confidence) > TailMeasure.MaxTailRows)
+        {
+            throw new ArgumentException($"{n} scenarios at {confidence} leave {TailMeasure.TailRows(n, confidence)} rows in the tail; at most {TailMeasure.MaxTailRows}.", nameof(confidence));
+        }
+
+        var moves = new double[relativeMovesByUnderlying.Count][];
+        for (int u = 0; u < moves.Length; u++)
+        {
+            var m = relativeMovesByUnderlying[u];
+            if (m.Count != n)
+            {
+                throw new ArgumentException($"Underlying {u} has {m.Count} moves where underlying 0 has {n}: the scenarios are dates shared by every underlying.", nameof(relativeMovesByUnderlying));
+            }
+
+            for (int j = 0; j < n; j++)
+            {
+                if (!(m[j] > -1 && m[j] <= 20))
+                {
+                    throw new ArgumentException($"Underlying {u}, scenario {j}: a move of {m[j]} is not in (−1, 20].", nameof(relativeMovesByUnderlying));
+                }
+            }
+
+            moves[u] = [.. m];
+        }
+
+        var rows = new Scenario[n];
+        Array.Fill(rows, new Scenario(0, 0)); // the moves are per underlying (HistoricalMoves); the price scan range below scales nothing
+        string name = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"historical-{n}");
+        return new ScenarioGrid(name, rows, priceScanRange: 0.5, volScanRange: 0)
+        {
+            Measure = ScanMeasure.ExpectedShortfall,
+            Confidence = confidence,
+            HistoricalMoves = moves,
+        };
+    }
+
+    /// <summary>
+    /// This grid for a book whose underlying l is this grid's <paramref name="underlyings"/>[l] (a per-account
+    /// book of a portfolio file numbers only the underlyings it uses), with <paramref name="count"/> underlyings in
+    /// all — those past the map move 0 (nothing is held there). A grid whose moves do not differ by underlying
+    /// is returned as it is.
+    /// </summary>
+    public ScenarioGrid ForUnderlyings(IReadOnlyList<int> underlyings, int count)
+    {
+        ArgumentNullException.ThrowIfNull(underlyings);
+        if (HistoricalMoves is not { } moves)
+        {
+            return this;
+        }
+
+        var local = new double[Math.Max(count, underlyings.Count)][];
+        for (int l = 0; l < local.Length; l++)
+        {
+            local[l] = l < underlyings.Count ? moves[underlyings[l]] : new double[Count];
+        }
+
+        return Historical(local, Confidence);
+    }
+
     /// <summary>How <see cref="Scenario.VolShift"/> moves volatility.</summary>
     public VolShockRule VolShock { get; private init; }
 
@@ -385,8 +493,21 @@ public sealed class ScenarioGrid
     /// <summary>Basis rows (the last ones).</summary>
     public int BasisCount { get; }
 
-    /// <summary>True when the scan risk is the plain worst row (no extended or basis rows).</summary>
-    public bool IsPlain => ExtendedCount == 0 && BasisCount == 0;
+    /// <summary>True when the scan risk is the plain worst row (no extended or basis rows, not a tail measure).</summary>
+    public bool IsPlain => ExtendedCount == 0 && BasisCount == 0 && Measure == ScanMeasure.WorstRow;
+
+    /// <summary>How the scan risk reads a risk array (<see cref="ScanMeasure.WorstRow"/> but for <see cref="Historical"/> grids).</summary>
+    public ScanMeasure Measure { get; private init; }
+
+    /// <summary>Confidence of the expected shortfall (<see cref="ScanMeasure.ExpectedShortfall"/>), else 0.</summary>
+    public double Confidence { get; private init; }
+
+    /// <summary>
+    /// A historical grid's relative price move of every row per underlying (<c>[underlying][row]</c>),
+    /// else null: row j moves underlying u's index and forwards by <c>HistoricalMoves[u][j]</c> on the same
+    /// date for every underlying, so the joint sample keeps history's co-movements.
+    /// </summary>
+    public IReadOnlyList<double[]>? HistoricalMoves { get; private init; }
 
     /// <summary>The grid's own calibration (what every underlying starts with).</summary>
     public ScenarioParameters Calibration => new(PriceScanRange, VolScanRange, VolUp, VolDown, MinVolForShockUp, ExtendedDampener, BasisAnnualMove, BasisMinimumMove);
@@ -395,14 +516,19 @@ public sealed class ScenarioGrid
     public double ScanOf(ReadOnlySpan<double> array) => ScanOf(array, ExtendedDampener);
 
     /// <summary>As <see cref="ScanOf(ReadOnlySpan{double})"/> with an underlying's own dampener.</summary>
-    public double ScanOf(ReadOnlySpan<double> array, double dampener) => IsPlain ? WorstOf(array, default, 0, 0, array.Length) : PartsOf(array, default, 0, dampener).Total;
+    public double ScanOf(ReadOnlySpan<double> array, double dampener) =>
+        IsPlain ? WorstOf(array, default, 0, 0, array.Length)
+        : Measure == ScanMeasure.ExpectedShortfall ? Math.Max(TailMeasure.ExpectedShortfall(array, default, 0, Confidence), 0)
+        : PartsOf(array, default, 0, dampener).Total;
 
     /// <summary>Scan risk of <paramref name="array"/> + <paramref name="quantity"/> × <paramref name="row"/> (a what-if), without writing the sum anywhere.</summary>
     public double ScanOf(ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity) => ScanOf(array, row, quantity, ExtendedDampener);
 
     /// <summary>As <see cref="ScanOf(ReadOnlySpan{double}, ReadOnlySpan{double}, double)"/> with an underlying's own dampener.</summary>
     public double ScanOf(ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity, double dampener) =>
-        IsPlain ? WorstOf(array, row, quantity, 0, array.Length) : PartsOf(array, row, quantity, dampener).Total;
+        IsPlain ? WorstOf(array, row, quantity, 0, array.Length)
+        : Measure == ScanMeasure.ExpectedShortfall ? Math.Max(TailMeasure.ExpectedShortfall(array, row, quantity, Confidence), 0)
+        : PartsOf(array, row, quantity, dampener).Total;
 
     /// <summary>The parts of the scan risk of an account's risk array.</summary>
     public ScanParts PartsOf(ReadOnlySpan<double> array) => PartsOf(array, default, 0, ExtendedDampener);
@@ -412,6 +538,11 @@ public sealed class ScenarioGrid
 
     private ScanParts PartsOf(ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity, double dampener)
     {
+        if (Measure == ScanMeasure.ExpectedShortfall)
+        {
+            return new ScanParts(Math.Max(TailMeasure.ExpectedShortfall(array, row, quantity, Confidence), 0), 0, 0); // one part: the tail
+        }
+
         int e = RegularCount + ExtendedCount;
         return new ScanParts(
             WorstOf(array, row, quantity, 0, RegularCount),
@@ -528,6 +659,13 @@ public sealed class ScenarioGrid
         double days = Math.Max(years * 365.0, 1.0);
         return volScanRange * Math.Min(Math.Pow(TenorReferenceDays / days, TenorExponent), 3.0);
     }
+
+    /// <summary>
+    /// Row <paramref name="row"/>'s relative price move of <paramref name="underlying"/> under <paramref name="p"/>:
+    /// a historical grid's own move of that underlying, any other grid's <see cref="RelativeMoveOf(int, in ScenarioParameters)"/>.
+    /// </summary>
+    public double RelativeMoveOf(int row, int underlying, in ScenarioParameters p) =>
+        HistoricalMoves is { } moves ? moves[underlying][row] : RelativeMoveOf(row, p);
 
     /// <summary>A row's relative price move under <paramref name="p"/>: a regular row its fraction of the scan range, an extended row its own absolute move (whatever the range), a basis row 0.</summary>
     public double RelativeMoveOf(int row, in ScenarioParameters p)

@@ -220,6 +220,25 @@ public sealed class LlrConfig
         Check(g.Steps is >= 2 and <= 41, "scenarioGrid.steps", $"{g.Steps} is not in 2..41");
         CheckSection(g.CryptoPortfolio is null ? null : g.CryptoPortfolio.Validate, "scenarioGrid.cryptoPortfolio", "leave it out for the published BTC parameters");
 
+        var hg = g.Historical;
+        Check(hg is not null, "scenarioGrid.historical", "is null; leave it out for the defaults");
+        if (hg is not null)
+        {
+            Check(hg.History is null || !string.IsNullOrWhiteSpace(hg.History), "scenarioGrid.historical.history", "is empty; leave it out for a synthetic history");
+            Check(hg.HorizonDays is >= 1 and <= 250, "scenarioGrid.historical.horizonDays", $"{hg.HorizonDays} is not in 1..250");
+            Check(hg.Lambda is > 0 and < 1, "scenarioGrid.historical.lambda", $"{hg.Lambda} is not in (0, 1)");
+            Check(hg.Confidence is >= 0.9 and < 1, "scenarioGrid.historical.confidence", $"{hg.Confidence} is not in [0.9, 1)");
+            Check(hg.Scenarios is >= 20 and <= Core.Risk.ScenarioGrid.MaxHistoricalScenarios, "scenarioGrid.historical.scenarios", $"{hg.Scenarios} is not in 20..{Core.Risk.ScenarioGrid.MaxHistoricalScenarios}");
+            Check(hg.SyntheticSeed >= 0, "scenarioGrid.historical.syntheticSeed", $"{hg.SyntheticSeed} is negative");
+            const int maxDays = global::LowLatencyRisk.Engine.Margin.PriceHistory.MaxDays;
+            Check(hg.SyntheticDays >= hg.Scenarios + hg.HorizonDays && hg.SyntheticDays <= maxDays, "scenarioGrid.historical.syntheticDays",
+                $"{hg.SyntheticDays} is not in {hg.Scenarios + hg.HorizonDays}..{maxDays} (scenarios + horizonDays dates at least)");
+            Check(g.Preset != GridPreset.Historical || Margin.Components is not { } c || (c.IntraCommodity is not { Length: > 0 } && c.InterCommodity is not { Length: > 0 } && c.SizeAddOns is not { Length: > 0 }), "margin.components",
+                "are SPAN's additions to a worst-row scan; the historical preset margins by expected shortfall of the joint sample and takes none");
+            Check(g.Preset != GridPreset.Historical || Margin.DynamicRange is not { Enabled: true }, "margin.dynamicRange",
+                "scales a grid's price scan range; the historical preset's moves are the history's, filtered by its own EWMA (scenarioGrid.historical.lambda) — turn one of them off");
+        }
+
         Check(g.Preset != GridPreset.CmeSpan16 || !(g.PriceScanRange * g.ExtremeMultiplier >= 1), "scenarioGrid",
             $"priceScanRange × extremeMultiplier = {g.PriceScanRange * g.ExtremeMultiplier:G4} must be below 1 (the extreme scenario would take the price to zero or below)");
 
@@ -416,12 +435,84 @@ public sealed class LlrConfig
     private static bool IsPowerOfTwo(int value, int min, int max) => value >= min && value <= max && (value & (value - 1)) == 0;
 
     /// <summary>The scenario grid.</summary>
-    public ScenarioGrid ToGrid() => ScenarioGrid.Preset switch
+    public ScenarioGrid ToGrid() => ToGrid(null);
+
+    /// <summary>
+    /// The grid; a historical one's moves by <paramref name="underlyingNames"/> (a book file's
+    /// underlyings; null: the generated book's ids "0" … "n − 1"). Throws <see cref="ConfigException"/>
+    /// naming what is wrong with the history.
+    /// </summary>
+    public ScenarioGrid ToGrid(IReadOnlyList<string>? underlyingNames) => ScenarioGrid.Preset switch
     {
         GridPreset.Crypto => Core.Risk.ScenarioGrid.Crypto(ScenarioGrid.PriceScanRange, ScenarioGrid.Steps, ScenarioGrid.VolScanRange),
         GridPreset.CryptoPortfolio => Core.Risk.ScenarioGrid.CryptoPortfolio(ScenarioGrid.CryptoPortfolio),
+        GridPreset.Historical => HistoricalGrid(underlyingNames ?? [.. Enumerable.Range(0, Workload.Underlyings).Select(u => u.ToString(System.Globalization.CultureInfo.InvariantCulture))]),
         _ => Core.Risk.ScenarioGrid.CmeSpan16(ScenarioGrid.PriceScanRange, ScenarioGrid.VolScanRange, ScenarioGrid.ExtremeMultiplier, ScenarioGrid.CoverFraction),
     };
+
+    /// <summary>The historical grid of <see cref="HistoricalGridSection"/> for <paramref name="names"/>.</summary>
+    private ScenarioGrid HistoricalGrid(IReadOnlyList<string> names)
+    {
+        const string At = "scenarioGrid.historical";
+        var h = ScenarioGrid.Historical;
+        global::LowLatencyRisk.Engine.Margin.PriceHistory history;
+        if (h.History is { } path)
+        {
+            if (global::LowLatencyRisk.Engine.Margin.PortfolioMargin.ReadFile(path, out string csv) is { } problem)
+            {
+                throw new ConfigException(At + ".history", [$"{path}: {problem}"]);
+            }
+
+            try
+            {
+                history = global::LowLatencyRisk.Engine.Margin.PriceHistory.ParseCsv(csv, path);
+            }
+            catch (ConfigException e)
+            {
+                throw new ConfigException(At + ".history", e.Problems);
+            }
+        }
+        else
+        {
+            history = global::LowLatencyRisk.Engine.Margin.PriceHistory.Synthetic(names, [.. names.Select(_ => 100.0)], new DateOnly(2020, 1, 1), h.SyntheticDays, h.SyntheticSeed, new global::LowLatencyRisk.Engine.Margin.GarchParameters());
+        }
+
+        var errors = new List<string>();
+        var moves = new double[names.Count][];
+        string source = h.History ?? "synthetic history";
+        for (int u = 0; u < names.Count; u++)
+        {
+            int column = history.ColumnOf(names[u]);
+            if (column < 0)
+            {
+                errors.Add($"{source}: no column for underlying '{names[u]}' (the header names {string.Join(", ", history.Underlyings)})");
+                continue;
+            }
+
+            double[] returns = global::LowLatencyRisk.Engine.Margin.FilteredHistoricalSimulation.FilteredReturns(history.Closes[column], h.HorizonDays, h.Lambda);
+            if (returns.Length < h.Scenarios)
+            {
+                errors.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{source}: {history.Dates.Count} dates give {returns.Length} {h.HorizonDays}-day scenarios; scenarios asks for {h.Scenarios}"));
+                continue;
+            }
+
+            moves[u] = [.. returns[^h.Scenarios..].Select(r => Math.Exp(r) - 1)];
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(At, errors);
+        }
+
+        try
+        {
+            return Core.Risk.ScenarioGrid.Historical(moves, h.Confidence);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException(At, [$"{source}: {e.Message}"]);
+        }
+    }
 
     /// <summary>Applies the margin section to a book configuration whose underlyings are named by their ids ("0", "1", …: the generated book).</summary>
     public RiskConfig Apply(RiskConfig config) => Apply(config, null);
@@ -442,13 +533,14 @@ public sealed class LlrConfig
             throw new ConfigException("margin.components", errors);
         }
 
+        var grid = ToGrid(names);
         var calibrations = ResolveCalibrations(names, errors);
         if (errors.Count > 0)
         {
             throw new ConfigException("scenarioGrid.calibrations", errors);
         }
 
-        var applied = ApplyParameters(config) with { Components = components, ScenarioCalibrations = calibrations };
+        var applied = ApplyParameters(config, grid) with { Components = components, ScenarioCalibrations = calibrations };
         if (Margin.DynamicRange.Enabled && Margin.DynamicRange.SeedHistory is { } history)
         {
             applied = applied with { DynamicRange = applied.DynamicRange with { SeedDailyVolatilities = SeedsFromHistory(history, names) } };
@@ -517,6 +609,17 @@ public sealed class LlrConfig
         ArgumentNullException.ThrowIfNull(names);
         ArgumentNullException.ThrowIfNull(errors);
         var entries = ScenarioGrid.Calibrations ?? [];
+        if (entries.Length == 0)
+        {
+            return [];
+        }
+
+        if (ScenarioGrid.Preset == GridPreset.Historical)
+        {
+            errors.Add("scenarioGrid.calibrations: the historical preset's moves are the history's own (no scan range or vol shock to calibrate); remove them");
+            return [];
+        }
+
         var grid = ToGrid();
         var result = new List<UnderlyingCalibration>(entries.Length);
         for (int k = 0; k < entries.Length; k++)
@@ -557,9 +660,9 @@ public sealed class LlrConfig
         return result;
     }
 
-    private RiskConfig ApplyParameters(RiskConfig config) => config with
+    private RiskConfig ApplyParameters(RiskConfig config, ScenarioGrid grid) => config with
     {
-        Grid = ToGrid(),
+        Grid = grid,
         MaintenanceFraction = Margin.MaintenanceFraction,
         Rate = Margin.Rate,
         ShortOptionMinimumFraction = Margin.ShortOptionMinimumFraction,
@@ -668,6 +771,8 @@ public enum GridPreset
     Crypto,
     /// <summary>The crypto-venue portfolio-margin set: relative tenor-scaled vol shocks, the extended table, basis rows (<see cref="Core.Risk.ScenarioGrid.CryptoPortfolio"/>).</summary>
     CryptoPortfolio,
+    /// <summary>Filtered historical simulation: one row per historical date, margined by expected shortfall (<see cref="Core.Risk.ScenarioGrid.Historical"/>, <see cref="HistoricalGridSection"/>).</summary>
+    Historical,
 }
 
 /// <summary>Wait strategies by name.</summary>
@@ -711,7 +816,28 @@ public sealed class GridSection
     public double CoverFraction { get; init; } = 0.33;
     public int Steps { get; init; } = 9;
     public CryptoPortfolioParameters CryptoPortfolio { get; init; } = new();
+    public HistoricalGridSection Historical { get; init; } = new();
     public CalibrationSection[] Calibrations { get; init; } = [];
+}
+
+/// <summary>
+/// <c>scenarioGrid.historical</c> (preset <c>historical</c>): where the filtered historical moves come from.
+/// From a CSV of dated closes (<see cref="History"/>; one column per underlying, by the book's
+/// underlying names — ids for the generated book), or, without one, a seeded synthetic GARCH(1,1)
+/// history with Student-t innovations (<see cref="Margin.GarchParameters"/> defaults; not market data).
+/// Each underlying's h-day log returns are filtered by EWMA volatility (σ_now / σ_t, λ =
+/// <see cref="Lambda"/>), the most recent <see cref="Scenarios"/> dates kept, and row j moves every
+/// underlying by e^(r̃_j) − 1 on the same date.
+/// </summary>
+public sealed class HistoricalGridSection
+{
+    public string? History { get; init; }
+    public int SyntheticDays { get; init; } = 750;
+    public int SyntheticSeed { get; init; } = 7;
+    public int HorizonDays { get; init; } = 1;
+    public double Lambda { get; init; } = 0.94;
+    public double Confidence { get; init; } = 0.975;
+    public int Scenarios { get; init; } = 500;
 }
 
 public sealed class CalibrationSection

@@ -76,10 +76,11 @@ public static partial class PortfolioMargin
 
         // An absolute grid's shift in vol points; a relative grid's as the 30-day relative shock (+0.5 = σ × 1.5).
         bool relative = grid.VolShock == VolShockRule.Relative;
-        var scenarios = grid.Scenarios.Select(s => new ScenarioResult(s.PriceMove * grid.PriceScanRange, relative ? grid.VolShiftOf(s) : s.VolShift * grid.VolScanRange, s.Weight)
+        var scenarios = grid.Scenarios.Select((s, j) => new ScenarioResult(s.PriceMove * grid.PriceScanRange, relative ? grid.VolShiftOf(s) : s.VolShift * grid.VolScanRange, s.Weight)
         {
             Kind = s.Kind,
             RelativeVol = relative,
+            HistoricalMoves = grid.HistoricalMoves is { } moves ? [.. moves.Select(m => m[j])] : null,
         }).ToArray();
         return new PortfolioResult(grid.Name, scenarios, accounts);
     }
@@ -503,6 +504,7 @@ public static partial class PortfolioMargin
         int accounts = mode == MarginMode.Isolated ? 2 : 1;
         RiskBook Build(int u, int i, int x) => new(plan.Parameters with
         {
+            Grid = plan.Parameters.Grid.ForUnderlyings(usedUnderlyings, u), // a historical grid's moves by the book's own underlyings
             Components = Local(plan.Parameters.Components, localUnderlying),
             MaxAccounts = accounts,
             MaxUnderlyings = u,
@@ -524,7 +526,7 @@ public static partial class PortfolioMargin
             // built from, so a book only serves a request it would have been built for. The components
             // name underlyings, so the key names the book's underlyings in its order (their places in
             // the file would let two files that list them differently share a book built for the other).
-            var components = plan.Parameters.Components.IsEmpty ? "" : string.Join('\u001f', usedUnderlyings.Select(g => f.Underlyings![g].Name));
+            var components = plan.Parameters.Components.IsEmpty && plan.Parameters.Grid.HistoricalMoves is null ? "" : string.Join('\u001f', usedUnderlyings.Select(g => f.Underlyings![g].Name));
             int u = Bucket(usedUnderlyings.Length), i = Bucket(usedInstruments.Length), x = Bucket(usedAssets.Length);
             key = string.Create(CultureInfo.InvariantCulture, $"{parameters.Value}|{u}|{i}|{x}|{accounts}|{components}");
             book = books.Rent(key, () => Build(u, i, x));
@@ -668,7 +670,7 @@ public static partial class PortfolioMargin
                 InterCommodityCredit = parts.InterCommodityCredit,
                 SizeAddOn = parts.SizeAddOn,
                 Requirement = parts.Requirement,
-                ScanParts = book.Config.Grid.IsPlain ? null : book.ScanRiskParts(0, l),
+                ScanParts = book.Config.Grid.IsPlain || book.Config.Grid.Measure == ScanMeasure.ExpectedShortfall ? null : book.ScanRiskParts(0, l),
                 CollateralImpact = book.ScenarioCollateralImpact(0, l),
                 FundingProvision = book.FundingProvision(0, l),
             };
@@ -908,6 +910,9 @@ public sealed record ScenarioResult(double PriceMove, double VolShift, double We
 
     /// <summary>True when <see cref="VolShift"/> is a relative shock at 30 days (σ × (1 + shift)), false when it is in vol points.</summary>
     public bool RelativeVol { get; init; }
+
+    /// <summary>A historical grid's relative move of each underlying, in the file's order, on this row's date (<see cref="PriceMove"/> is then 0); null for any other grid.</summary>
+    public double[]? HistoricalMoves { get; init; }
 }
 
 public sealed record UnderlyingResult(string Underlying, double ScanRisk, double ShortOptionMinimum, double Delta, double Gamma, double Vega, double Theta, double UnrealizedPnl,
@@ -963,11 +968,20 @@ public sealed record PortfolioResult(string Grid, ScenarioResult[] Scenarios, Ac
 {
     public string ToJson() => JsonSerializer.Serialize(this, LlrConfig.JsonOptions);
 
+    /// <summary>Most scenario losses the table lists per underlying (a historical grid has hundreds: JSON has them all).</summary>
+    public const int MaxScenarioLossesShown = 64;
+
     public string ToTable()
     {
         var c = CultureInfo.InvariantCulture;
         var b = new StringBuilder();
+        bool historical = Scenarios.Length > 0 && Scenarios[0].HistoricalMoves is not null;
         b.AppendLine(string.Create(c, $"grid {Grid}, {Scenarios.Length} scenarios; scenario loss is positive for a loss"));
+        if (historical)
+        {
+            b.AppendLine(string.Create(c, $"historical grid: one scenario per date, every underlying its own filtered move that date; scan = expected shortfall of the dates; an account of several underlyings: initial = max(expected shortfall of their joint loss, short-option minima) + funding provision"));
+        }
+
         b.AppendLine(string.Create(c, $"{"account",-16} {"equity",16} {"initial",16} {"maintenance",16} {"excess",16} state"));
         foreach (var a in Accounts)
         {
@@ -1008,6 +1022,12 @@ public sealed record PortfolioResult(string Grid, ScenarioResult[] Scenarios, Ac
                 if (u.IntraCommodityCharge != 0 || u.InterCommodityCredit != 0 || u.SizeAddOn != 0)
                 {
                     b.AppendLine(string.Create(c, $"    requirement {u.Requirement,14:N2} = scan {u.ScanRisk:N2} + intra-commodity {u.IntraCommodityCharge:N2} − inter-commodity credit {u.InterCommodityCredit:N2} (floor: short-option min), add-on {u.SizeAddOn:N2}"));
+                }
+
+                if (u.ScenarioLoss.Length > MaxScenarioLossesShown)
+                {
+                    b.AppendLine(string.Create(c, $"    scenario loss: {u.ScenarioLoss.Length} values, worst {u.ScenarioLoss.Max():F0} (all of them in --format json)"));
+                    continue;
                 }
 
                 b.Append("    scenario loss:");

@@ -53,7 +53,7 @@ public class RiskBookExactnessTests
     public void LongRandomSequence_WithInverseContracts_EveryAccountEqualsFromScratchRecomputation() => RunLongRandomSequence(null, carry: 0.05, fundingProvision: true, inverse: true);
 
     /// <summary>120,000 random events (fills, index and vol ticks, perpetual funding, collateral) with a revaluation every 500, then 20,000 fills alone; every account checked against the from-scratch recomputation after each phase.</summary>
-    internal static void RunLongRandomSequence(ScenarioGrid? grid, double carry = 0, bool coinInScenarios = false, bool recalibrate = false, bool fundingProvision = false, bool inverse = false)
+    internal static void RunLongRandomSequence(ScenarioGrid? grid, double carry = 0, bool coinInScenarios = false, bool recalibrate = false, bool fundingProvision = false, bool inverse = false, bool checkJoint = false)
     {
         var f = new BookFixture(underlyings: 2, accounts: 300, grid: grid, carry: carry, coinInScenarios: coinInScenarios, fundingProvision: fundingProvision, inverse: inverse);
         var book = f.Book;
@@ -139,6 +139,23 @@ public class RiskBookExactnessTests
             // Not vacuous: many accounts hold the coin-settled contracts at the check.
             int holding = Enumerable.Range(0, 300).Count(a => book.PositionUnits(a, f.Inverse(0, 0)) != 0 || book.PositionUnits(a, f.Inverse(1, 1)) != 0);
             Assert.True(holding > 100, $"only {holding} accounts hold an inverse contract");
+        }
+
+        if (checkJoint)
+        {
+            // Not vacuous: many accounts hold both underlyings, and for most of them the joint sample
+            // requires less than the two underlyings alone (the joint path, not the sum, set their IM).
+            int both = 0, offset = 0;
+            for (int a = 0; a < 300; a++)
+            {
+                if (Enumerable.Range(0, book.PositionCount(a)).Select(k => book.Instrument(book.PositionInstrumentAt(a, k)).Underlying).Distinct().Count() == 2)
+                {
+                    both++;
+                    offset += book.InitialMargin(a) < book.ScanRisk(a, 0) + book.ScanRisk(a, 1) + book.FundingProvision(a) - 1e-6 ? 1 : 0;
+                }
+            }
+
+            Assert.True(both > 100 && offset > both / 2, $"{both} accounts hold both underlyings, {offset} of them offset");
         }
 
         for (int account = 0; account < 300; account++)

@@ -1,0 +1,179 @@
+using LowLatencyRisk.Core.Book;
+using LowLatencyRisk.Core.Risk;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Core.Tests.Book;
+
+/// <summary>
+/// Filtered historical simulation as the book's own methodology: a historical grid (one row per
+/// date, each underlying its own move that date) margined by expected shortfall, per underlying and
+/// — with two or more underlyings held — over the account's joint sample. Every number is derived in
+/// the comments from the moves the test chooses.
+/// </summary>
+public class HistoricalGridTests
+{
+    /// <summary>
+    /// 40 dates: BTC moves (j − 20) / 200, from −10 % to +9.5 % in steps of 0.5 %; ETH the opposite
+    /// (<paramref name="anti"/>) or the same. At 90 %: αn = 36, k = 36, the tail is 4 rows, the
+    /// boundary row's weight 36 − 36 = 0 — the expected shortfall is the mean of the 4 worst losses.
+    /// </summary>
+    internal static ScenarioGrid Ramp(bool anti)
+    {
+        var btc = Enumerable.Range(0, 40).Select(j => (j - 20) / 200.0).ToArray();
+        return ScenarioGrid.Historical([btc, [.. btc.Select(m => anti ? -m : m)]], confidence: 0.90);
+    }
+
+    /// <summary>A seeded joint sample of <paramref name="n"/> dates for two underlyings: fat-tailed, correlated 0.6.</summary>
+    internal static ScenarioGrid Sample(int n, int seed = 9)
+    {
+        var rng = new Random(seed);
+        var moves = new[] { new double[n], new double[n] };
+        for (int j = 0; j < n; j++)
+        {
+            double common = Normal(rng), scale = 0.03 * (rng.Next(10) == 0 ? 3 : 1); // one day in ten a stress day
+            moves[0][j] = Math.Exp(scale * common) - 1;
+            moves[1][j] = Math.Exp(scale * ((0.6 * common) + (0.8 * Normal(rng)))) - 1;
+        }
+
+        return ScenarioGrid.Historical(moves, 0.975);
+
+        static double Normal(Random r) => Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble());
+    }
+
+    [Fact]
+    public void OneUnderlying_IsTheExpectedShortfallOfItsMoves()
+    {
+        var f = new BookFixture(underlyings: 2, accounts: 4, grid: Ramp(anti: true));
+        var book = f.Book;
+        Assert.True(book.SetCollateral(0, BookFixture.Usd, 100_000));
+        // Long 1 BTC perpetual at the index 30,000: row j loses −30,000 × move_j. The 4 worst moves are
+        // −10 %, −9.5 %, −9 %, −8.5 %: losses 3,000, 2,850, 2,700, 2,550, mean 2,775.
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Perp(0), 1, 30_000));
+        Assert.Equal(2_775, book.ScanRisk(0, 0), 9);
+        Assert.Equal(2_775, book.InitialMargin(0), 9);
+        Assert.Equal(2_775 * book.Config.MaintenanceFraction, book.MaintenanceMargin(0), 9);
+        var parts = book.ScanRiskParts(0, 0);
+        Assert.Equal((2_775.0, 0.0, 0.0), (Math.Round(parts.Regular, 9), parts.Extended, parts.Basis));
+    }
+
+    [Fact]
+    public void TwoUnderlyings_AreMarginedOnTheJointSample_SoHistorysCorrelationIsTheOffset()
+    {
+        var f = new BookFixture(underlyings: 2, accounts: 4, grid: Ramp(anti: true));
+        var book = f.Book;
+        for (int a = 0; a < 4; a++)
+        {
+            Assert.True(book.SetCollateral(a, BookFixture.Usd, 100_000));
+        }
+
+        // Account 0: long 1 BTC (30,000) and long 15 ETH perpetuals (15 × 2,000 = 30,000). ETH moves opposite
+        // to BTC on every date, so the joint loss is −30,000 m + 30,000 m = 0 on every row: ES 0. Alone, BTC
+        // requires 2,775 (the test above) and ETH 2,625: its 4 worst rows are BTC's 4 best, +9.5 %, +9 %, +8.5 %,
+        // +8 %, on which ETH falls as much — losses 2,850, 2,700, 2,550, 2,400.
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Perp(0), 1, 30_000));
+        var whatIf = book.WhatIf(0, f.Perp(1), 15);
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Perp(1), 15, 2_000));
+        Assert.Equal(2_775, book.ScanRisk(0, 0), 9);
+        Assert.Equal(2_625, book.ScanRisk(0, 1), 9);
+        Assert.Equal(0, book.InitialMargin(0), 9);
+        Assert.Equal(book.InitialMargin(0), whatIf.InitialMarginAfter, 9); // the what-if saw the joint sample too
+
+        // Account 1: long BTC, short 15 ETH: the legs add, −60,000 m: the 4 worst rows lose 6,000, 5,700, 5,400,
+        // 5,100 — ES 5,550, the sum of the two alone (nothing offsets).
+        Assert.Equal(FillResult.Applied, book.ApplyFill(1, f.Perp(0), 1, 30_000));
+        Assert.Equal(FillResult.Applied, book.ApplyFill(1, f.Perp(1), -15, 2_000));
+        Assert.Equal(5_550, book.InitialMargin(1), 9);
+
+        // Negative control: the same positions on a history where ETH moves with BTC — account 0's legs
+        // add (5,550), account 1's cancel (0). Only the dates' joint moves differ.
+        var g = new BookFixture(underlyings: 2, accounts: 4, grid: Ramp(anti: false));
+        for (int a = 0; a < 2; a++)
+        {
+            Assert.True(g.Book.SetCollateral(a, BookFixture.Usd, 100_000));
+            Assert.Equal(FillResult.Applied, g.Book.ApplyFill(a, g.Perp(0), 1, 30_000));
+            Assert.Equal(FillResult.Applied, g.Book.ApplyFill(a, g.Perp(1), a == 0 ? 15 : -15, 2_000));
+        }
+
+        Assert.Equal(5_550, g.Book.InitialMargin(0), 9);
+        Assert.Equal(0, g.Book.InitialMargin(1), 9);
+        RiskBookExactnessTests.AssertMatches(book, 0);
+        RiskBookExactnessTests.AssertMatches(book, 1);
+        RiskBookExactnessTests.AssertMatches(g.Book, 0);
+    }
+
+    [Fact]
+    public void TheLiquidationRanking_IsByContributionToTheAccountsTail()
+    {
+        var f = new BookFixture(underlyings: 2, accounts: 2, grid: Ramp(anti: true));
+        var book = f.Book;
+        Assert.True(book.SetCollateral(0, BookFixture.Usd, 100_000));
+        // Long 1 BTC (−30,000 m per row) and long 30 ETH (+60,000 m): joint −30,000 m + 60,000 m = 30,000 m,
+        // whose worst rows are BTC's best moves +9.5 %, +9 %, +8.5 %, +8 %: ES (2,850 + 2,700 + 2,550 + 2,400) / 4
+        // = 2,625. Contributions over those rows: ETH 60,000 × 8.75 % = 5,250; BTC −30,000 × 8.75 % = −2,625
+        // (a hedge in the tail — though its own worst row alone would lose 3,000). They add up to the ES.
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Perp(0), 1, 30_000));
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Perp(1), 30, 2_000));
+        Assert.Equal(2_625, book.InitialMargin(0), 9);
+        Span<LiquidationCandidate> ranked = stackalloc LiquidationCandidate[4];
+        Assert.Equal(2, book.RankForLiquidation(0, ranked));
+        Assert.Equal(f.Perp(1), ranked[0].Instrument);
+        Assert.Equal(5_250, ranked[0].WorstScenarioLoss, 9);
+        Assert.Equal(f.Perp(0), ranked[1].Instrument);
+        Assert.Equal(-2_625, ranked[1].WorstScenarioLoss, 9);
+    }
+
+    [Fact]
+    public void LongRandomSequence_With500HistoricalDates_EveryAccountEqualsFromScratchRecomputation()
+    {
+        // The standard exactness run (fills, index and vol ticks, funding, collateral; revaluations) on a
+        // 500-date joint sample at 97.5 %: the verifier measures each account with the sort-based ES of the
+        // risk arrays it rebuilds from positions.
+        RiskBookExactnessTests.RunLongRandomSequence(Sample(500), carry: 0.05, fundingProvision: true, checkJoint: true);
+    }
+
+    [Fact]
+    public void FillTickAndWhatIf_OnTheJointSample_DoNotAllocate()
+    {
+        var f = new BookFixture(underlyings: 2, accounts: 4, grid: Sample(500));
+        var book = f.Book;
+        Assert.True(book.SetCollateral(0, BookFixture.Usd, 1_000_000));
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Perp(0), 1, 30_000));
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Option(1, 1, 2, true), -3, book.MarkPrice(f.Option(1, 1, 2, true))));
+        book.Revalue();
+        long n = 0;
+        long now = BookFixture.Start;
+        GcAssert.NoAllocation(() =>
+        {
+            double q = (n++ % 2) == 0 ? 0.5 : -0.5;
+            book.ApplyFill(0, f.Future(1, 0), q, book.MarkPrice(f.Future(1, 0)));
+            book.WhatIf(0, f.Perp(0), q);
+            if (n % 64 == 0)
+            {
+                now += 1_000_000_000;
+                book.UpdateIndex(1, 2_000 + (n % 5), now);
+                book.Revalue();
+            }
+
+            while (book.TryDequeueTransition(out _))
+            {
+            }
+        });
+    }
+
+    [Fact]
+    public void WhatTheGridCannotTake_IsRefusedWithItsReason()
+    {
+        double[] ok = [.. Enumerable.Range(0, 30).Select(j => (j - 15) / 100.0)];
+        Assert.Contains("20 to", Assert.Throws<ArgumentException>(() => ScenarioGrid.Historical([ok[..10]])).Message);
+        Assert.Contains("Underlying 1 has 29 moves", Assert.Throws<ArgumentException>(() => ScenarioGrid.Historical([ok, ok[..29]])).Message);
+        Assert.Contains("not in (−1, 20]", Assert.Throws<ArgumentException>(() => ScenarioGrid.Historical([[.. ok[..29], -1.0]])).Message);
+        Assert.Contains("not in (−1, 20]", Assert.Throws<ArgumentException>(() => ScenarioGrid.Historical([[.. ok[..29], double.NaN]])).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ScenarioGrid.Historical([ok], 0.5));
+
+        // A book of more underlyings than the history has columns; components beside the tail measure.
+        var grid = ScenarioGrid.Historical([ok]);
+        Assert.Contains("moves for 1 underlyings", Assert.Throws<ArgumentException>(() => new BookFixture(underlyings: 2, accounts: 2, grid: grid)).Message);
+        var components = new PortfolioComponentsConfig { SizeAddOns = [new SizeAddOnConfig { Underlying = 0, BaseRate = 0.01 }] };
+        Assert.Contains("expected shortfall", Assert.Throws<ArgumentException>(() => new BookFixture(underlyings: 1, accounts: 2, grid: grid, components: components)).Message);
+    }
+}

@@ -1,0 +1,112 @@
+using LowLatencyRisk.Core.Risk;
+using LowLatencyRisk.Testing;
+
+namespace LowLatencyRisk.Core.Tests.Risk;
+
+/// <summary>
+/// The fill path's expected shortfall (<see cref="TailMeasure"/>) against the sort-based definition
+/// (<see cref="RiskMeasures.ExpectedShortfall"/>): the same number to the last bit, whatever the
+/// sample, its size, the confidence, ties, and whether a what-if row is added. CI reruns this with
+/// AVX-512 and AVX2 off, so the vector and scalar passes are each held to it.
+/// </summary>
+[Trait("Category", "Math")]
+public class TailMeasureTests
+{
+    [Fact]
+    public void ByHand_TheBoundaryRowCountsItsFractionOfTheTail()
+    {
+        // Losses 1..50 shuffled, 97.5 %: αn = 48.75, k = ⌈48.75⌉ = 49, the tail is (1 − 0.975) × 50 = 1.25 rows:
+        // ES = (0.25 × 49 + 50) / 1.25 = 62.25 / 1.25 = 49.8.
+        var losses = Enumerable.Range(1, 50).Select(i => (double)i).ToArray();
+        new Random(3).Shuffle(losses);
+        Assert.Equal(2, TailMeasure.TailRows(50, 0.975));
+        Assert.Equal(49.8, TailMeasure.ExpectedShortfall(losses, default, 0, 0.975), 12);
+
+        // 90 % of 20 losses 1..20: k = 18, tail 2 rows, the boundary's weight 18 − 18 = 0: ES = (19 + 20) / 2 = 19.5.
+        var twenty = Enumerable.Range(1, 20).Select(i => (double)i).Reverse().ToArray();
+        Assert.Equal(19.5, TailMeasure.ExpectedShortfall(twenty, default, 0, 0.90), 12);
+    }
+
+    [Theory]
+    [InlineData(20, 0.90)]
+    [InlineData(37, 0.95)]
+    [InlineData(250, 0.975)]
+    [InlineData(500, 0.975)]
+    [InlineData(503, 0.99)]
+    [InlineData(1000, 0.975)]
+    [InlineData(4096, 0.99)]
+    public void EqualsTheSortBasedDefinition_ToTheBit(int n, double confidence)
+    {
+        var rng = new Random(n);
+        var scratch = new double[n];
+        for (int trial = 0; trial < 200; trial++)
+        {
+            var losses = Sample(rng, n, trial);
+            Assert.Equal(RiskMeasures.ExpectedShortfall(losses, confidence, scratch), TailMeasure.ExpectedShortfall(losses, default, 0, confidence));
+
+            // A what-if: losses + q × row, each value the fused multiply-add both passes form.
+            var row = Sample(rng, n, trial + 1);
+            double q = (rng.NextDouble() - 0.5) * 10;
+            var sum = losses.Select((x, j) => Math.FusedMultiplyAdd(q, row[j], x)).ToArray();
+            Assert.Equal(RiskMeasures.ExpectedShortfall(sum, confidence, scratch), TailMeasure.ExpectedShortfall(losses, row, q, confidence));
+        }
+    }
+
+    [Fact]
+    public void TheTailsRowsAndWeights_AddUpToTheExpectedShortfall()
+    {
+        var rng = new Random(11);
+        var rows = new int[TailMeasure.MaxTailRows];
+        foreach (int n in new[] { 40, 500, 999 })
+        {
+            var losses = Sample(rng, n, 1);
+            int m = TailMeasure.TailScenarios(losses, 0.975, rows, out double weight, out double boundary);
+            Assert.Equal(TailMeasure.TailRows(n, 0.975), m);
+            var sorted = losses.Order().ToArray();
+            for (int i = 0; i < m; i++)
+            {
+                Assert.Equal(sorted[n - 1 - i], losses[rows[i]]); // heaviest first
+            }
+
+            double es = boundary * losses[rows[m - 1]];
+            for (int i = m - 2; i >= 0; i--)
+            {
+                es += weight * losses[rows[i]];
+            }
+
+            Assert.Equal(RiskMeasures.ExpectedShortfall(losses, 0.975, new double[n]), es, 1e-9 * Math.Abs(es));
+        }
+    }
+
+    [Fact]
+    public void TheWhatIfForm_DoesNotAllocate()
+    {
+        var rng = new Random(5);
+        var losses = Sample(rng, 500, 0);
+        var row = Sample(rng, 500, 1);
+        double sink = 0;
+        GcAssert.NoAllocation(() => sink += TailMeasure.ExpectedShortfall(losses, row, 0.3, 0.975) + TailMeasure.ExpectedShortfall(losses, default, 0, 0.975));
+        Assert.True(double.IsFinite(sink));
+    }
+
+    /// <summary>Losses of mixed sign: smooth (trial even), or whole numbers with many ties (odd), or one spike.</summary>
+    private static double[] Sample(Random rng, int n, int trial)
+    {
+        var x = new double[n];
+        for (int j = 0; j < n; j++)
+        {
+            x[j] = (trial % 2) switch
+            {
+                0 => (rng.NextDouble() - 0.45) * 1e6,
+                _ => rng.Next(-5, 6),
+            };
+        }
+
+        if (trial % 7 == 3)
+        {
+            x[rng.Next(n)] = 1e9; // one spike
+        }
+
+        return x;
+    }
+}

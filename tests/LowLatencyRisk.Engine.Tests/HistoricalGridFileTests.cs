@@ -1,0 +1,105 @@
+using LowLatencyRisk.Engine.Configuration;
+using LowLatencyRisk.Engine.Margin;
+
+namespace LowLatencyRisk.Engine.Tests;
+
+/// <summary>
+/// The historical preset (<c>"scenarioGrid": { "preset": "historical" }</c>): the book margins with
+/// filtered historical simulation itself. Its requirement must be the number <c>llr margin --method fhs</c>
+/// computes independently — that path revalues each account's whole book at every date's index
+/// (full revaluation, the sort-based ES), this one sums precomputed instrument rows and selects the
+/// tail on the fill path.
+/// </summary>
+public sealed class HistoricalGridFileTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("llr-historical-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>301 seeded synthetic closes of BTC and ETH (GARCH(1,1), Student-t, correlation 0.7): 300 one-day scenarios.</summary>
+    private string WriteHistory()
+    {
+        var history = PriceHistory.Synthetic(["BTC", "ETH"], [30_000, 2_000], new DateOnly(2024, 1, 1), 301, 5, new GarchParameters());
+        string path = Path.Combine(_dir, "history.csv");
+        File.WriteAllText(path, history.ToCsv());
+        return path;
+    }
+
+    private static string Portfolio(string grid) => $$"""
+        {
+          "valuationTime": "2026-11-22T08:00:00Z",
+          "scenarioGrid": {{grid}},
+          "margin": { "shortOptionMinimumFraction": 0 },
+          "underlyings": [ { "name": "BTC", "index": 30000 }, { "name": "ETH", "index": 2000 } ],
+          "instruments": [
+            { "name": "BTC-PERP", "underlying": "BTC", "kind": "perpetual" },
+            { "name": "ETH-PERP", "underlying": "ETH", "kind": "perpetual" },
+            { "name": "ETH-C-2200", "underlying": "ETH", "kind": "call", "strike": 2200, "expiry": "2026-12-25T08:00:00Z", "volatility": 0.7 }
+          ],
+          "accounts": [
+            { "name": "btc-long", "collateral": [ { "asset": "USD", "balance": 100000 } ],
+              "positions": [ { "instrument": "BTC-PERP", "side": "buy", "quantity": 1, "price": 30000 } ] },
+            { "name": "pair", "collateral": [ { "asset": "USD", "balance": 100000 } ],
+              "positions": [ { "instrument": "BTC-PERP", "side": "buy", "quantity": 1, "price": 30000 },
+                             { "instrument": "ETH-PERP", "side": "sell", "quantity": 12, "price": 2000 } ] },
+            { "name": "eth-options", "collateral": [ { "asset": "USD", "balance": 100000 } ],
+              "positions": [ { "instrument": "ETH-C-2200", "side": "sell", "quantity": 20, "price": 60 },
+                             { "instrument": "ETH-PERP", "side": "buy", "quantity": 8, "price": 2000 },
+                             { "instrument": "BTC-PERP", "side": "sell", "quantity": 0.3, "price": 30000 } ] }
+          ]
+        }
+        """;
+
+    [Fact]
+    public void TheBooksRequirement_IsTheExpectedShortfallThatFullRevaluationComputes()
+    {
+        string path = WriteHistory().Replace("\\", "\\\\", StringComparison.Ordinal);
+        var result = PortfolioMargin.Compute(Portfolio($$"""{ "preset": "historical", "historical": { "history": "{{path}}", "scenarios": 300, "lambda": 0.94, "confidence": 0.975 } }"""));
+        Assert.Equal("historical-300", result.Grid);
+
+        // The independent computation: every account's book revalued in full at each of the 300 dates.
+        var fhs = FilteredHistoricalSimulation.Run(PortfolioMargin.ParsePortfolio(Portfolio("""{ "preset": "cmeSpan16" }""")), "t",
+            PriceHistory.ParseCsv(File.ReadAllText(WriteHistory()), "history.csv"), horizonDays: 1, lambda: 0.94, varConfidence: 0.99, esConfidence: 0.975);
+        Assert.Equal(300, fhs.Scenarios);
+        foreach (var account in result.Accounts)
+        {
+            double es = fhs.Accounts.Single(a => a.Account == account.Account).ExpectedShortfall;
+            Assert.True(es > 100, $"{account.Account}: ES {es} — the comparison would be vacuous");
+            Assert.Equal(es, account.InitialMargin, 1e-9 * es);
+        }
+
+        // The pair is margined on the joint sample: less than its two underlyings alone (history's
+        // correlation 0.7 offsets a long BTC against a short ETH).
+        var pair = result.Accounts.Single(a => a.Account == "pair");
+        Assert.True(pair.InitialMargin < pair.Underlyings.Sum(u => u.ScanRisk) - 1, $"pair: IM {pair.InitialMargin}, alone {pair.Underlyings.Sum(u => u.ScanRisk)}");
+        Assert.Contains("expected shortfall of the dates", result.ToTable(), StringComparison.Ordinal);
+        Assert.Contains("scenario loss: 300 values", result.ToTable(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AHistoryThatCannotServe_IsRefusedByPathWithTheReason()
+    {
+        string path = WriteHistory();
+        string Refusal(string historical) =>
+            Assert.Throws<ConfigException>(() => PortfolioMargin.Compute(Portfolio($$"""{ "preset": "historical", "historical": {{historical}} }"""))).Message;
+
+        Assert.Contains("300 1-day scenarios; scenarios asks for 500", Refusal($$"""{ "history": "{{path}}" }"""), StringComparison.Ordinal);
+        Assert.Contains("scenarioGrid.historical.confidence", Refusal($$"""{ "history": "{{path}}", "scenarios": 300, "confidence": 0.5 }"""), StringComparison.Ordinal);
+        Assert.Contains("scenarioGrid.historical.history", Refusal($$"""{ "history": "{{Path.Combine(_dir, "missing.csv")}}", "scenarios": 300 }"""), StringComparison.Ordinal);
+
+        string oneColumn = Path.Combine(_dir, "btc.csv");
+        File.WriteAllLines(oneColumn, File.ReadAllLines(path).Select(l => l[..l.LastIndexOf(',')]));
+        Assert.Contains("no column for underlying 'ETH'", Refusal($$"""{ "history": "{{oneColumn}}", "scenarios": 300 }"""), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WithoutAHistory_ASeededSyntheticOneServes_TheSameOnEveryRun()
+    {
+        string grid = """{ "preset": "historical", "historical": { "scenarios": 250, "syntheticDays": 400, "syntheticSeed": 3 } }""";
+        var first = PortfolioMargin.Compute(Portfolio(grid));
+        var second = PortfolioMargin.Compute(Portfolio(grid));
+        Assert.Equal("historical-250", first.Grid);
+        Assert.Equal(first.Accounts.Select(a => a.InitialMargin), second.Accounts.Select(a => a.InitialMargin));
+        Assert.All(first.Accounts, a => Assert.True(a.InitialMargin > 0 && double.IsFinite(a.InitialMargin)));
+    }
+}
