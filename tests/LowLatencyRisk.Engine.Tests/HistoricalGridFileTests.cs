@@ -1,5 +1,11 @@
+using LowLatencyRisk.Core.Gate;
 using LowLatencyRisk.Engine.Configuration;
 using LowLatencyRisk.Engine.Margin;
+using LowLatencyRisk.Engine.Wire;
+using LowLatencyRisk.Fixtures;
+using LowLatencyRisk.Fixtures.Simulation;
+using LowLatencyRisk.Ipc;
+using LowLatencyRisk.Testing;
 
 namespace LowLatencyRisk.Engine.Tests;
 
@@ -90,6 +96,62 @@ public sealed class HistoricalGridFileTests : IDisposable
         string oneColumn = Path.Combine(_dir, "btc.csv");
         File.WriteAllLines(oneColumn, File.ReadAllLines(path).Select(l => l[..l.LastIndexOf(',')]));
         Assert.Contains("no column for underlying 'ETH'", Refusal($$"""{ "history": "{{oneColumn}}", "scenarios": 300 }"""), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheEngine_OnTheHistoricalPreset_StaysExactUnderTheSimulatedVenue_AndItsThreadAllocatesNothing()
+    {
+        // The generated book (ids "0", "1") on 250 synthetic dates; the venue simulator's fills, marks, collateral
+        // and its stress phase through the engine, then every account against the from-scratch verifier.
+        var config = LlrConfig.Parse("""
+            {
+              "workload": { "underlyings": 2, "futures": 2, "expiries": 3, "strikes": 5, "accounts": 300, "positionsPerAccount": 10, "collateralToMargin": 1.1 },
+              "scenarioGrid": { "preset": "historical", "historical": { "scenarios": 250, "syntheticDays": 400 } }
+            }
+            """);
+        var book = config.BuildWorkload();
+        var shadow = config.BuildWorkload();
+        Assert.Equal("historical-250", book.Book.Config.Grid.Name);
+        using var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 4096, ProducerMode.Multi));
+        using var breach = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single));
+        var engine = new RiskEngine(book.Book, new PreTradeGate(book.Book, config.ToGateConfig()), feed.CreateConsumer(0), breach.CreateSingleProducer(), liquidation: config.ToLiquidationOptions());
+        var liquidator = new Liquidator(breach.CreateConsumer(0));
+        var producer = feed.CreateMultiProducer();
+        var sim = new VenueSimulator(shadow, seed: 3, producerId: 1, stressStart: 20_000, stressLength: 20_000);
+        long engineBytes = 0;
+        for (int sent = 0; sent < 60_000; sent += 256)
+        {
+            long first;
+            while (!producer.TryClaim(256, out first))
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                engine.PollOnce();
+                engineBytes += sent > 10_000 ? GC.GetAllocatedBytesForCurrentThread() - before : 0; // after warm-up
+                liquidator.Poll();
+            }
+
+            long now = MonotonicClock.Now();
+            for (int k = 0; k < 256; k++)
+            {
+                sim.Next(producer.Payload(first + k), now);
+                producer.Publish(first + k);
+            }
+        }
+
+        while (engine.PollOnce() > 0 || engine.HasPendingMarks)
+        {
+            liquidator.Poll();
+        }
+
+        Assert.Equal(0, engineBytes);
+        Assert.True(liquidator.Read > 0, "the stress phase moved no account: the check would be thin");
+        book.Book.Revalue();
+        for (int a = 0; a < 300; a++)
+        {
+            var r = RiskBookVerifier.Recompute(book.Book, a);
+            Assert.Equal(r.InitialMargin, book.Book.InitialMargin(a), (1e-9 * Math.Abs(r.InitialMargin)) + 1e-6);
+            Assert.Equal(r.Equity, book.Book.Equity(a), (1e-9 * Math.Abs(r.Equity)) + 1e-6);
+        }
     }
 
     [Fact]

@@ -19,6 +19,9 @@ public abstract class BookPathBenchmarks
     private long _t;
     private int _option;
 
+    /// <summary>The book benchmarked.</summary>
+    protected RiskBook Book => _book;
+
     /// <summary>Positions in underlying 0 (the ones a tick on it revalues).</summary>
     protected int AffectedPositions { get; private set; }
 

@@ -185,6 +185,19 @@ public partial class RiskBook<TMargin>
     private static void MultiplyAdd(Span<double> target, double quantity, ReadOnlySpan<double> row)
     {
         int i = 0;
+        if (Vector512.IsHardwareAccelerated && target.Length >= 64)
+        {
+            // Long arrays (a historical grid's hundreds of dates): eight lanes at a time; the same fused
+            // multiply-add per element, so the sums are those of the narrower loop to the bit.
+            ref double t = ref MemoryMarshal.GetReference(target);
+            ref double r = ref MemoryMarshal.GetReference(row);
+            var q = Vector512.Create(quantity);
+            for (; i <= target.Length - 8; i += 8)
+            {
+                Vector512.FusedMultiplyAdd(q, Vector512.LoadUnsafe(ref r, (nuint)i), Vector512.LoadUnsafe(ref t, (nuint)i)).StoreUnsafe(ref t, (nuint)i);
+            }
+        }
+
         if (Vector256.IsHardwareAccelerated)
         {
             ref double t = ref MemoryMarshal.GetReference(target);
