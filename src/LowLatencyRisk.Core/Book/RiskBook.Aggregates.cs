@@ -110,7 +110,7 @@ public partial class RiskBook<TMargin>
         s.NetTheta = theta;
         s.Unrealized = unrealized;
         s.ShortOptionUnits = shortUnits;
-        s.Margin = MarginOf(u, ScanOf(array, u), shortUnits);
+        s.Margin = MarginOf(u, _tailHint.Length > 0 ? TailScan(au, array, default, 0, double.PositiveInfinity, store: true) : ScanOf(array, u), shortUnits);
     }
 
     /// <summary>

@@ -21,25 +21,66 @@ public partial class RiskBook<TMargin>
     private readonly double[] _jointArray; // the account's joint sample while it is measured
     private readonly int[] _tailRows;      // liquidation ranking: the tail's rows
 
+    // Where each tail was at its last measure (the value-at-risk row's value): after a fill of q of an
+    // instrument no row moved by more than |q| × the largest |loss| of the instrument's row, so the tail's
+    // m rows all still reach the old boundary lowered by that — the next measure starts there instead of
+    // finding a threshold (TailMeasure's guess). Hints only: a wrong one costs time, never a number.
+    private readonly double[] _tailHint;   // by account × underlying
+    private readonly double[] _jointHint;  // by account
+    private readonly double[] _rowBound;   // by instrument: max |row|, set with the rows
+    private double _jointSlack = double.PositiveInfinity; // what the joint sample moved since its last measure, when a fill knows it
+
+    /// <summary>
+    /// An aggregate's scan risk under the tail measure, from its last boundary lowered by <paramref name="slack"/>
+    /// (∞: no guess), of array + <paramref name="quantity"/> × <paramref name="row"/>; <paramref name="store"/>: the
+    /// array is the aggregate's own, changed, so its boundary is kept for the next measure.
+    /// </summary>
+    private double TailScan(int au, ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity, double slack, bool store)
+    {
+        double es = TailMeasure.ExpectedShortfall(array, row, quantity, _grid.Confidence, _tailHint[au] - slack, out double boundary);
+        if (store)
+        {
+            _tailHint[au] = boundary;
+        }
+
+        return Math.Max(es, 0);
+    }
+
+    /// <summary>The fill path's scan under the tail measure: the aggregate's and, for the account's next joint measure, the slack this fill leaves.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)] // off the fill's inlined body
+    private double TailAfterFill(int au, ReadOnlySpan<double> array, int instrument, double quantity)
+    {
+        double slack = SlackOf(instrument, quantity);
+        _jointSlack = slack;
+        return TailScan(au, array, default, 0, slack, store: true);
+    }
+
+    /// <summary>Underlyings the account holds, counting <paramref name="u"/> as held (a what-if's fill is in it).</summary>
+    private int HeldAfter(int account, int u)
+    {
+        int baseAu = account * _underlyings, held = 0;
+        for (int v = 0; v < _underlyings; v++)
+        {
+            held += _au[baseAu + v].PositionCount > 0 || v == u ? 1 : 0;
+        }
+
+        return held;
+    }
+
+    /// <summary>How far a fill of <paramref name="quantity"/> of <paramref name="instrument"/> can move any row of an array.</summary>
+    private double SlackOf(int instrument, double quantity) => Math.Abs(quantity) * _rowBound[instrument] * (1 + 1e-12);
+
     /// <summary>
     /// A portfolio account's requirement under the tail measure from <paramref name="requirementSum"/> (the sum of
     /// its aggregates' requirements): that sum while at most one underlying is held, else the joint form above.
     /// With <paramref name="overrideU"/> ≥ 0 that underlying's array is read as array + <paramref name="quantity"/> ×
-    /// <paramref name="overrideRow"/>, with its short option units and provision replaced (what-if). Allocates nothing.
+    /// <paramref name="overrideRow"/>, with its short option units and provision replaced (what-if). <paramref name="slack"/>:
+    /// how far any row of the joint sample moved since its last measure (∞ when not known). Allocates nothing.
     /// </summary>
-    private double JointRequirement(int account, double requirementSum, int overrideU, double quantity, ReadOnlySpan<double> overrideRow, double overrideShortUnits, double overrideProvision)
+    private double JointRequirement(int account, double requirementSum, int overrideU, double quantity, ReadOnlySpan<double> overrideRow, double overrideShortUnits, double overrideProvision, double slack)
     {
         int baseAu = account * _underlyings;
-        int held = 0;
-        for (int u = 0; u < _underlyings; u++)
-        {
-            if (_au[baseAu + u].PositionCount > 0 || u == overrideU)
-            {
-                held++;
-            }
-        }
-
-        if (held < 2)
+        if (HeldAfter(account, overrideU) < 2)
         {
             return requirementSum;
         }
@@ -66,7 +107,12 @@ public partial class RiskBook<TMargin>
             provision += over ? overrideProvision : ProvisionAt(au);
         }
 
-        double tail = Math.Max(TailMeasure.ExpectedShortfall(joint, default, 0, _grid.Confidence), 0);
+        double tail = Math.Max(TailMeasure.ExpectedShortfall(joint, default, 0, _grid.Confidence, _jointHint[account] - slack, out double boundary), 0);
+        if (overrideU < 0)
+        {
+            _jointHint[account] = boundary; // the account's own sample: where its tail is now
+        }
+
         return Math.Max(tail, minimum) + provision;
     }
 
@@ -103,5 +149,17 @@ public partial class RiskBook<TMargin>
         }
 
         return joint;
+    }
+
+    /// <summary>max |x| over a row (a fill's slack per unit of quantity).</summary>
+    private static double LargestMagnitude(ReadOnlySpan<double> row)
+    {
+        double largest = 0;
+        foreach (double x in row)
+        {
+            largest = Math.Max(largest, Math.Abs(x));
+        }
+
+        return largest;
     }
 }

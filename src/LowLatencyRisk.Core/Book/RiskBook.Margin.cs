@@ -72,7 +72,7 @@ public partial class RiskBook<TMargin>
         {
             initial = _method.AccountInitial(
                 _components is { HasInterCommodity: true } ? requirementSum - InterAdjustment(account, -1, 0, default, 0)
-                : _jointTail ? JointRequirement(account, requirementSum, -1, 0, default, 0, 0)
+                : _jointTail ? JointRequirement(account, requirementSum, -1, 0, default, 0, 0, TakeJointSlack())
                 : requirementSum);
             maintenance = _method.Maintenance(initial);
         }
@@ -93,5 +93,13 @@ public partial class RiskBook<TMargin>
             t.State = to;
             Enqueue(new MarginTransition(account, from, to, equity, initial, maintenance));
         }
+    }
+
+    /// <summary>The slack a fill left for the joint sample's next measure (∞ once taken, or when nothing set it).</summary>
+    private double TakeJointSlack()
+    {
+        double slack = _jointSlack;
+        _jointSlack = double.PositiveInfinity;
+        return slack;
     }
 }

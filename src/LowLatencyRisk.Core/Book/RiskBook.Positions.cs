@@ -139,7 +139,7 @@ public partial class RiskBook<TMargin>
         }
         else if (_accounts[account].Mode == MarginMode.Portfolio)
         {
-            _au[au].Margin = MarginOf(u, ScanOf(accountArray, u), _au[au].ShortOptionUnits);
+            _au[au].Margin = MarginOf(u, _tailHint.Length > 0 ? TailAfterFill(au, accountArray, instrument, quantity) : ScanOf(accountArray, u), _au[au].ShortOptionUnits);
         }
         else
         {

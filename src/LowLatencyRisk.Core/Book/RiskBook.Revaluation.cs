@@ -219,6 +219,10 @@ public partial class RiskBook<TMargin>
             v.Vega = g.Vega[k] * m;
             v.Theta = g.Theta[k] * m;
             g.Row(k).CopyTo(_rows.AsSpan(id * _scenarios, _scenarios));
+            if (_rowBound.Length > 0)
+            {
+                _rowBound[id] = LargestMagnitude(g.Row(k));
+            }
         }
     }
 }

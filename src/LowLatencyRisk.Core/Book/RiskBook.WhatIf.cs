@@ -40,11 +40,18 @@ public partial class RiskBook<TMargin>
             var worst = Vector256.Max(Vector256.Max(w0, w1), Vector256.Max(w2, w3));
             scanAfter = Math.Max(0, Math.Max(Math.Max(worst.GetElement(0), worst.GetElement(1)), Math.Max(worst.GetElement(2), worst.GetElement(3))));
         }
+        else if (_jointTail && HeldAfter(account, u) >= 2)
+        {
+            // The joint sample below sets the requirement: the underlying's own expected shortfall would be discarded.
+            scanAfter = 0;
+        }
         else
         {
             // Any other grid: the sum is formed and scanned in registers, range by range (regular,
             // extended, basis), never written.
-            scanAfter = _grid.ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios), _rows.AsSpan(instrument * _scenarios, _scenarios), quantity, _calibration[u].ExtendedDampener);
+            scanAfter = _tailHint.Length > 0
+                ? TailScan(au, _riskArrays.AsSpan(au * _scenarios, _scenarios), _rows.AsSpan(instrument * _scenarios, _scenarios), quantity, SlackOf(instrument, quantity), store: false)
+                : _grid.ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios), _rows.AsSpan(instrument * _scenarios, _scenarios), quantity, _calibration[u].ExtendedDampener);
         }
 
         double shortAfter = _au[au].ShortOptionUnits;
@@ -63,7 +70,7 @@ public partial class RiskBook<TMargin>
             double sumAfter = _accounts[account].RequirementSum - _au[au].Margin + after + provisionAfter;
             if (_jointTail)
             {
-                sumAfter = JointRequirement(account, sumAfter, u, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios), shortAfter, provisionAfter);
+                sumAfter = JointRequirement(account, sumAfter, u, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios), shortAfter, provisionAfter, SlackOf(instrument, quantity));
             }
 
             initialAfter = _method.AccountInitial(sumAfter);

@@ -191,7 +191,13 @@ public partial class RiskBook<TMargin>
 
         _jointTail = config.Grid.Measure == ScanMeasure.ExpectedShortfall && _underlyings > 1;
         _jointArray = _jointTail ? new double[_scenarios] : [];
-        _tailRows = config.Grid.Measure == ScanMeasure.ExpectedShortfall ? new int[TailMeasure.TailRows(_scenarios, config.Grid.Confidence)] : [];
+        bool tail = config.Grid.Measure == ScanMeasure.ExpectedShortfall;
+        _tailRows = tail ? new int[TailMeasure.TailRows(_scenarios, config.Grid.Confidence)] : [];
+        _tailHint = tail ? new double[accounts * _underlyings] : [];
+        _tailHint.AsSpan().Fill(double.NaN);
+        _jointHint = tail ? new double[accounts] : [];
+        _jointHint.AsSpan().Fill(double.NaN);
+        _rowBound = tail ? new double[config.MaxInstruments] : [];
         _terms = _components is null ? [] : new ComponentTerms[accounts * _underlyings];
         _tierDeltas = _components is { HasIntraCommodity: true } ? new double[accounts * _underlyings * PortfolioComponents.MaxTiers] : [];
         _tier = new byte[config.MaxInstruments];

@@ -16,7 +16,8 @@ namespace LowLatencyRisk.Core.Risk;
 /// A first vector pass finds a threshold that at least 13 rows reach (the 13th largest of about 26
 /// lane maxima), a second keeps only the rows at or above it — eight rows compared at a time
 /// (AVX-512; four with AVX2), one load (and one fused multiply-add for a what-if) per row and pass —
-/// and only those few are sorted. Nothing is allocated.</para>
+/// and only those few are sorted. A caller that knows where the tail was (the book, after a fill)
+/// passes that as a guess and saves the first pass. Nothing is allocated.</para>
 /// <para>The what-if form reads array + quantity × row without writing the sum: each value is the
 /// same fused multiply-add in the vector and the scalar code, so the buffer holds the same numbers
 /// whichever path met them.</para>
@@ -37,7 +38,18 @@ public static class TailMeasure
     /// <paramref name="row"/> (<paramref name="row"/> is read only when <paramref name="quantity"/> is not 0).
     /// Not floored: the scan risk floors it at 0.
     /// </summary>
-    public static double ExpectedShortfall(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, double confidence)
+    public static double ExpectedShortfall(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, double confidence) =>
+        ExpectedShortfall(losses, row, quantity, confidence, double.NaN, out _);
+
+    /// <summary>
+    /// As <see cref="ExpectedShortfall(ReadOnlySpan{double}, ReadOnlySpan{double}, double, double)"/>, starting from a
+    /// <paramref name="guess"/> at a value that at least m = <see cref="TailRows"/> rows reach (NaN or −∞: none), and
+    /// giving back the value-at-risk row's value as <paramref name="boundary"/> — the guess for the next call after a
+    /// small change. Any guess gives the same number: when fewer than m rows reach it, the threshold is found as
+    /// without one. A good guess saves the first pass and most of the candidates (the book keeps the last boundary
+    /// per risk array and lowers it by what a fill can move a row).
+    /// </summary>
+    public static double ExpectedShortfall(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, double confidence, double guess, out double boundary)
     {
         int n = losses.Length;
         int k = Rank(n, confidence);
@@ -49,10 +61,23 @@ public static class TailMeasure
 
         // A superset of the m largest (as values), then sorted: the m largest are its last m, ascending.
         Span<double> candidates = stackalloc double[CandidateCapacity(m)];
-        int c = Candidates(losses, row, quantity, m, candidates);
+        int c = 0, reached = 0;
+        if (guess > double.NegativeInfinity)
+        {
+            // A guess far below the tail (a large what-if lowers it by a lot) would fill the buffer again and
+            // again: then it is dropped as soon as the buffer is full, and the threshold found instead.
+            c = Collect(losses, row, quantity, m, guess, candidates, out reached, giveUpWhenFull: true);
+        }
+
+        if (reached < m || c < 0)
+        {
+            c = Collect(losses, row, quantity, m, Threshold(losses, row, quantity, m), candidates, out _, giveUpWhenFull: false);
+        }
+
         Span<double> sorted = candidates[..c];
         sorted.Sort();
-        double sum = (k - (confidence * n)) * sorted[c - m];
+        boundary = sorted[c - m];
+        double sum = (k - (confidence * n)) * boundary;
         for (int i = c - m + 1; i < c; i++)
         {
             sum += sorted[i]; // ascending, as the sort-based form adds them
@@ -110,25 +135,19 @@ public static class TailMeasure
     private static int CandidateCapacity(int m) => 4 * m;
 
     /// <summary>
-    /// Writes into <paramref name="candidates"/> a set of rows' values that holds the m largest of
-    /// losses + quantity × row (as a multiset of values); returns how many (at least m).
+    /// A threshold that at least m rows of losses + quantity × row reach, as high as one vector pass finds
+    /// cheaply: the rows are split among about 2m lanes (each lane the running maximum of its own rows) and
+    /// the m-th largest of those maxima is taken — m distinct rows are at least that. −∞ (every row) without
+    /// vectors or for short arrays.
     /// </summary>
     /// <remarks>
-    /// Two vector passes. The first splits the rows among about 2m lanes (each lane the running maximum of
-    /// its own rows) and takes the m-th largest of those maxima as a threshold T — m distinct rows are at
-    /// least T, so the m largest all are; it is found without a branch per value (each maximum's count of
-    /// maxima at or above it, by vector compares). The second appends only the rows at or above T — about
-    /// 1.5 m on a random sample — found by one compare per vector and a walk over the set bits of its mask.
-    /// Ties at T can bring many more: a full buffer is sorted and cut to its m largest. (Keeping a sorted
-    /// buffer of m and inserting every row above its smallest took about 650 ns for 500 rows on the
+    /// With it, <see cref="Collect"/> keeps about 1.5 m rows of a random sample, which are then sorted. (Keeping a
+    /// sorted buffer of m and inserting every row above its smallest took about 650 ns for 500 rows on the
     /// session's host: the insertions' branches, not the loads, were the cost.)
     /// </remarks>
-    private static int Candidates(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, int m, Span<double> candidates)
+    private static double Threshold(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, int m)
     {
         int n = losses.Length;
-        double threshold = double.NegativeInfinity;
-        int covered = 0; // rows [0, covered) are read by the vector pass 2
-        int count = 0;
         bool withRow = quantity != 0;
         ref double a = ref MemoryMarshal.GetReference(losses);
         ref double r = ref MemoryMarshal.GetReference(row);
@@ -151,21 +170,10 @@ public static class TailMeasure
                 Vector512.Max(Vector512.LoadUnsafe(ref mx, at), Load512(ref a, ref r, q, withRow, v * Lanes)).StoreUnsafe(ref mx, at);
             }
 
-            threshold = MthLargest(maxima, m);
-            var t = Vector512.Create(threshold);
-            for (int v = 0; v < vectors; v++)
-            {
-                ulong mask = Vector512.GreaterThanOrEqual(Load512(ref a, ref r, q, withRow, v * Lanes), t).ExtractMostSignificantBits();
-                while (mask != 0)
-                {
-                    count = Append(candidates, count, m, Value(losses, row, quantity, (v * Lanes) + BitOperations.TrailingZeroCount(mask)));
-                    mask &= mask - 1;
-                }
-            }
-
-            covered = vectors * Lanes;
+            return MthLargest(maxima, m);
         }
-        else if (Vector256.IsHardwareAccelerated && n >= 8 * Vector256<double>.Count)
+
+        if (Vector256.IsHardwareAccelerated && n >= 8 * Vector256<double>.Count)
         {
             const int Lanes = 4;
             int vectors = n / Lanes;
@@ -184,14 +192,69 @@ public static class TailMeasure
                 Vector256.Max(Vector256.LoadUnsafe(ref mx, at), Load256(ref a, ref r, q, withRow, v * Lanes)).StoreUnsafe(ref mx, at);
             }
 
-            threshold = MthLargest(maxima, m);
+            return MthLargest(maxima, m);
+        }
+
+        return double.NegativeInfinity;
+    }
+
+    /// <summary>
+    /// Appends to <paramref name="candidates"/> every row of losses + quantity × row at or above
+    /// <paramref name="threshold"/> (a full buffer cut to its m largest on the way); <paramref name="reached"/> counts
+    /// them all. When at least m rows reach it, the buffer holds the m largest; returns its length — or −1 as soon as
+    /// the buffer is full when <paramref name="giveUpWhenFull"/> (the threshold was a guess, and a poor one).
+    /// </summary>
+    private static int Collect(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, int m, double threshold, Span<double> candidates, out int reached, bool giveUpWhenFull)
+    {
+        int n = losses.Length;
+        int covered = 0; // rows [0, covered) are read by a vector loop
+        int count = 0;
+        reached = 0;
+        bool withRow = quantity != 0;
+        ref double a = ref MemoryMarshal.GetReference(losses);
+        ref double r = ref MemoryMarshal.GetReference(row);
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<double>.Count)
+        {
+            const int Lanes = 8;
+            int vectors = n / Lanes;
+            var q = Vector512.Create(quantity);
+            var t = Vector512.Create(threshold);
+            for (int v = 0; v < vectors; v++)
+            {
+                ulong mask = Vector512.GreaterThanOrEqual(Load512(ref a, ref r, q, withRow, v * Lanes), t).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    if (giveUpWhenFull && count == candidates.Length)
+                    {
+                        return -1;
+                    }
+
+                    count = Append(candidates, count, m, Value(losses, row, quantity, (v * Lanes) + BitOperations.TrailingZeroCount(mask)));
+                    reached++;
+                    mask &= mask - 1;
+                }
+            }
+
+            covered = vectors * Lanes;
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= Vector256<double>.Count)
+        {
+            const int Lanes = 4;
+            int vectors = n / Lanes;
+            var q = Vector256.Create(quantity);
             var t = Vector256.Create(threshold);
             for (int v = 0; v < vectors; v++)
             {
                 uint mask = Vector256.GreaterThanOrEqual(Load256(ref a, ref r, q, withRow, v * Lanes), t).ExtractMostSignificantBits();
                 while (mask != 0)
                 {
+                    if (giveUpWhenFull && count == candidates.Length)
+                    {
+                        return -1;
+                    }
+
                     count = Append(candidates, count, m, Value(losses, row, quantity, (v * Lanes) + BitOperations.TrailingZeroCount(mask)));
+                    reached++;
                     mask &= mask - 1;
                 }
             }
@@ -204,7 +267,13 @@ public static class TailMeasure
             double x = Value(losses, row, quantity, j);
             if (x >= threshold)
             {
+                if (giveUpWhenFull && count == candidates.Length)
+                {
+                    return -1;
+                }
+
                 count = Append(candidates, count, m, x);
+                reached++;
             }
         }
 

@@ -132,6 +132,42 @@ public class HistoricalGridTests
     }
 
     [Fact]
+    public void TheWhatIf_SaysWhatTheFillThenDoes_OnOneUnderlyingAndOnTheJointSample()
+    {
+        // 2,000 random fills at the mark on 500 dates: before each, the what-if's margin after; after it, the book's.
+        // The what-if measures from where the tail was (a guess lowered by what the fill can move a row) and, for
+        // an account of two underlyings, skips the underlying's own measure — the number must not differ.
+        var f = new BookFixture(underlyings: 2, accounts: 20, grid: Sample(500));
+        var book = f.Book;
+        var rng = new Random(4);
+        for (int a = 0; a < 20; a++)
+        {
+            Assert.True(book.SetCollateral(a, BookFixture.Usd, 10_000_000));
+        }
+
+        int joint = 0;
+        for (int e = 0; e < 2_000; e++)
+        {
+            int a = rng.Next(20);
+            int i = f.Instruments[rng.Next(f.Instruments.Count)];
+            double q = (rng.Next(2) == 0 ? -1 : 1) * (1 + rng.Next(3)) * (book.Instrument(i).IsOption ? 0.5 : 0.1);
+            double predicted = book.WhatIf(a, i, q).InitialMarginAfter;
+            if (book.ApplyFill(a, i, q, book.MarkPrice(i)) != FillResult.Applied)
+            {
+                continue;
+            }
+
+            joint += Enumerable.Range(0, book.PositionCount(a)).Select(k => book.Instrument(book.PositionInstrumentAt(a, k)).Underlying).Distinct().Count() > 1 ? 1 : 0;
+            Assert.Equal(book.InitialMargin(a), predicted, (1e-9 * Math.Abs(book.InitialMargin(a))) + 1e-6);
+            while (book.TryDequeueTransition(out _))
+            {
+            }
+        }
+
+        Assert.True(joint > 500, $"only {joint} fills left an account of two underlyings");
+    }
+
+    [Fact]
     public void FillTickAndWhatIf_OnTheJointSample_DoNotAllocate()
     {
         var f = new BookFixture(underlyings: 2, accounts: 4, grid: Sample(500));

@@ -53,6 +53,33 @@ public class TailMeasureTests
     }
 
     [Fact]
+    public void AnyGuess_GivesTheSameNumber_AndTheBoundaryIsTheValueAtRiskRow()
+    {
+        // The book passes where the tail was (lowered by what a fill can move a row); a guess only saves work.
+        // Too high (fewer than m rows reach it: the threshold is found as without one), exact, too low (hundreds
+        // of candidates: the buffer is cut on the way), none — the sort-based number every time.
+        var rng = new Random(17);
+        foreach (int n in new[] { 20, 500, 1000 })
+        {
+            var scratch = new double[n];
+            for (int trial = 0; trial < 40; trial++)
+            {
+                var losses = Sample(rng, n, trial);
+                double expected = RiskMeasures.ExpectedShortfall(losses, 0.975, scratch);
+                double var = scratch[TailMeasure.Rank(n, 0.975) - 1]; // the sorted sample's value-at-risk row
+                double exact = TailMeasure.ExpectedShortfall(losses, default, 0, 0.975, double.NaN, out double boundary);
+                Assert.Equal(expected, exact);
+                Assert.Equal(var, boundary);
+                foreach (double guess in new[] { boundary, boundary - 1, boundary + 1e-9, double.PositiveInfinity, double.NegativeInfinity, -1e300, scratch[n / 2] })
+                {
+                    Assert.Equal(expected, TailMeasure.ExpectedShortfall(losses, default, 0, 0.975, guess, out double again));
+                    Assert.Equal(boundary, again);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void TheTailsRowsAndWeights_AddUpToTheExpectedShortfall()
     {
         var rng = new Random(11);
@@ -85,7 +112,9 @@ public class TailMeasureTests
         var losses = Sample(rng, 500, 0);
         var row = Sample(rng, 500, 1);
         double sink = 0;
-        GcAssert.NoAllocation(() => sink += TailMeasure.ExpectedShortfall(losses, row, 0.3, 0.975) + TailMeasure.ExpectedShortfall(losses, default, 0, 0.975));
+        TailMeasure.ExpectedShortfall(losses, default, 0, 0.975, double.NaN, out double boundary);
+        GcAssert.NoAllocation(() => sink += TailMeasure.ExpectedShortfall(losses, row, 0.3, 0.975) + TailMeasure.ExpectedShortfall(losses, default, 0, 0.975)
+            + TailMeasure.ExpectedShortfall(losses, row, 0.001, 0.975, boundary - 1, out _));
         Assert.True(double.IsFinite(sink));
     }
 
