@@ -31,11 +31,11 @@ public sealed class HistoricalGridFileTests : IDisposable
         return path;
     }
 
-    private static string Portfolio(string grid) => $$"""
+    private static string Portfolio(string grid, string margin = """{ "shortOptionMinimumFraction": 0 }""") => $$"""
         {
           "valuationTime": "2026-11-22T08:00:00Z",
           "scenarioGrid": {{grid}},
-          "margin": { "shortOptionMinimumFraction": 0 },
+          "margin": {{margin}},
           "underlyings": [ { "name": "BTC", "index": 30000 }, { "name": "ETH", "index": 2000 } ],
           "instruments": [
             { "name": "BTC-PERP", "underlying": "BTC", "kind": "perpetual" },
@@ -80,6 +80,27 @@ public sealed class HistoricalGridFileTests : IDisposable
         Assert.True(pair.InitialMargin < pair.Underlyings.Sum(u => u.ScanRisk) - 1, $"pair: IM {pair.InitialMargin}, alone {pair.Underlyings.Sum(u => u.ScanRisk)}");
         Assert.Contains("expected shortfall of the dates", result.ToTable(), StringComparison.Ordinal);
         Assert.Contains("scenario loss: 300 values", result.ToTable(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WithTheDynamicRange_SeededFromTheSameHistory_TheMovesStayAsFiltered_AndALiveVolatilityRescalesThem()
+    {
+        // The EWMA seeded from the history the moves were filtered with starts at their σ_now: the requirement is
+        // the plain preset's. Seeded at 1.5 × that instead, every filtered log return is × 1.5: more margin.
+        string raw = WriteHistory();
+        string path = raw.Replace("\\", "\\\\", StringComparison.Ordinal);
+        string grid = $$"""{ "preset": "historical", "historical": { "history": "{{path}}", "scenarios": 300 } }""";
+        var history = PriceHistory.ParseCsv(File.ReadAllText(raw), "h");
+        double btc = FilteredHistoricalSimulation.EwmaDailyVolatility(history.Closes[0], 0.94), eth = FilteredHistoricalSimulation.EwmaDailyVolatility(history.Closes[1], 0.94);
+        var plain = PortfolioMargin.Compute(Portfolio(grid));
+        var seeded = PortfolioMargin.Compute(Portfolio(grid, $$"""{ "shortOptionMinimumFraction": 0, "dynamicRange": { "enabled": true, "seedHistory": "{{path}}" } }"""));
+        var stressed = PortfolioMargin.Compute(Portfolio(grid, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $$"""{ "shortOptionMinimumFraction": 0, "dynamicRange": { "enabled": true, "seedDailyVolatilities": [ {{1.5 * btc:R}}, {{1.5 * eth:R}} ] } }""")));
+        for (int a = 0; a < plain.Accounts.Length; a++)
+        {
+            Assert.Equal(plain.Accounts[a].InitialMargin, seeded.Accounts[a].InitialMargin, 1e-9 * plain.Accounts[a].InitialMargin);
+            Assert.True(stressed.Accounts[a].InitialMargin > 1.3 * plain.Accounts[a].InitialMargin, $"{plain.Accounts[a].Account}: {plain.Accounts[a].InitialMargin} → {stressed.Accounts[a].InitialMargin}");
+        }
     }
 
     [Fact]

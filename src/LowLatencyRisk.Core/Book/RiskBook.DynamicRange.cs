@@ -6,8 +6,9 @@ namespace LowLatencyRisk.Core.Book;
 /// clamp(k × σ_day × √MPOR × (1 + buffer), floor, ceiling), rising by at most the daily cap. A change
 /// recalibrates the underlying like a vol tick (<see cref="SetScenarioCalibration"/>). Two of EMIR
 /// Art. 28's anti-procyclicality options are switchable (<see cref="DynamicRangeConfig.ReleaseBufferInStress"/>,
-/// <see cref="DynamicRangeConfig.StressedWeight"/>); the floor is the third. O(1) per index tick,
-/// nothing allocated.
+/// <see cref="DynamicRangeConfig.StressedWeight"/>); the floor is the third. On a historical grid with
+/// reference volatilities the same EWMA rescales its filtered moves instead (σ_EWMA ÷ σ_ref, the daily
+/// cap and the stressed weight applying). O(1) per index tick, nothing allocated.
 /// </content>
 public partial class RiskBook<TMargin>
     where TMargin : struct, IMarginMethodology
@@ -19,6 +20,9 @@ public partial class RiskBook<TMargin>
     private readonly long[] _rangeDay;         // that day (Unix ns / 1 day)
 
     private const long NanosPerDay = 86_400_000_000_000;
+
+    /// <summary>Largest scale of a historical grid's moves (as a calibration value: just under 10× the reference).</summary>
+    private const double MaxHistoricalScale = 0.999;
 
     /// <summary>The EWMA volatility of an underlying's index per day (from its per-interval estimate); NaN before its first sample or when off.</summary>
     public double EwmaDailyVolatility(int underlying)
@@ -75,6 +79,26 @@ public partial class RiskBook<TMargin>
         if (d.StressedWeight > 0)
         {
             dailyVariance = ((1 - d.StressedWeight) * dailyVariance) + (d.StressedWeight * d.StressedDailyVolatility * d.StressedDailyVolatility);
+        }
+
+        if (_grid.HistoricalMoves is not null && _grid.ReferenceVolatilities is null)
+        {
+            return; // historical moves without the volatility they were filtered to: nothing to rescale them by
+        }
+
+        if (_grid.ReferenceVolatilities is { } reference)
+        {
+            // A historical grid: the EWMA is the filter's σ_now, live — the moves scale by σ_EWMA ÷ σ_ref
+            // (ScenarioGrid.RelativeMoveOf), rising by at most the daily cap; the scan-range formula, its
+            // buffer, floor and ceiling are the grid's kind of margin, not this one's.
+            double scaled = Risk.ScenarioGrid.HistoricalReferenceRange * Math.Sqrt(dailyVariance) / reference[u];
+            double capped = Math.Min(seeding ? scaled : Math.Min(scaled, _dayStartRange[u] * (1 + d.MaxDailyIncrease)), MaxHistoricalScale);
+            if (capped != current && capped > 0)
+            {
+                _ = SetScenarioCalibration(u, _calibration[u] with { PriceScanRange = capped });
+            }
+
+            return;
         }
 
         double unbuffered = d.Multiplier * Math.Sqrt(dailyVariance) * Math.Sqrt(d.MarginPeriodDays);

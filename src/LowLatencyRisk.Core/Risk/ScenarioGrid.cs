@@ -362,6 +362,15 @@ public sealed class ScenarioGrid
         };
     }
 
+    /// <summary>
+    /// A historical grid's <see cref="PriceScanRange"/>: the calibration value at which its moves are as filtered
+    /// (scale 1). Other values scale the moves' log returns in proportion, from just above 0 to just under 10×.
+    /// </summary>
+    public const double HistoricalReferenceRange = 0.1;
+
+    /// <summary>A historical grid's reference daily volatility per underlying (what its moves were filtered to), or null.</summary>
+    public IReadOnlyList<double>? ReferenceVolatilities { get; private init; }
+
     /// <summary>Most rows of a <see cref="Historical"/> grid (every account × underlying keeps one risk array of this length).</summary>
     public const int MaxHistoricalScenarios = 4096;
 
@@ -379,9 +388,21 @@ public sealed class ScenarioGrid
     /// below (or above 21 times), the confidence is not in [0.9, 1), or the tail would need more than
     /// <see cref="TailMeasure.MaxTailRows"/> rows.
     /// </remarks>
-    public static ScenarioGrid Historical(IReadOnlyList<IReadOnlyList<double>> relativeMovesByUnderlying, double confidence = 0.975)
+    /// <param name="relativeMovesByUnderlying">Per underlying, each date's relative move.</param>
+    /// <param name="confidence">Confidence of the expected shortfall.</param>
+    /// <param name="referenceVolatilities">
+    /// Each underlying's daily volatility σ_ref the moves were filtered to (the history's EWMA at its end): with
+    /// <c>margin.dynamicRange</c> on, the engine's own EWMA σ rescales them as it moves
+    /// (<see cref="RelativeMoveOf(int, int, in ScenarioParameters)"/>). Null: the moves stay as given.
+    /// </param>
+    public static ScenarioGrid Historical(IReadOnlyList<IReadOnlyList<double>> relativeMovesByUnderlying, double confidence = 0.975, IReadOnlyList<double>? referenceVolatilities = null)
     {
         ArgumentNullException.ThrowIfNull(relativeMovesByUnderlying);
+        if (referenceVolatilities is not null && (referenceVolatilities.Count != relativeMovesByUnderlying.Count || referenceVolatilities.Any(v => !(v is > 0 and < 1))))
+        {
+            throw new ArgumentException("One reference daily volatility in (0, 1) per underlying.", nameof(referenceVolatilities));
+        }
+
         if (relativeMovesByUnderlying.Count == 0 || relativeMovesByUnderlying.Any(m => m is null))
         {
             throw new ArgumentException("A historical grid needs each underlying's moves.", nameof(relativeMovesByUnderlying));
@@ -426,11 +447,12 @@ public sealed class ScenarioGrid
         var rows = new Scenario[n];
         Array.Fill(rows, new Scenario(0, 0)); // the moves are per underlying (HistoricalMoves); the price scan range below scales nothing
         string name = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"historical-{n}");
-        return new ScenarioGrid(name, rows, priceScanRange: 0.5, volScanRange: 0)
+        return new ScenarioGrid(name, rows, priceScanRange: HistoricalReferenceRange, volScanRange: 0)
         {
             Measure = ScanMeasure.ExpectedShortfall,
             Confidence = confidence,
             HistoricalMoves = moves,
+            ReferenceVolatilities = referenceVolatilities is null ? null : [.. referenceVolatilities],
         };
     }
 
@@ -454,7 +476,8 @@ public sealed class ScenarioGrid
             local[l] = l < underlyings.Count ? moves[underlyings[l]] : new double[Count];
         }
 
-        return Historical(local, Confidence);
+        var volatilities = ReferenceVolatilities is { } v ? (double[]?)[.. Enumerable.Range(0, local.Length).Select(l => l < underlyings.Count ? v[underlyings[l]] : v[0])] : null;
+        return Historical(local, Confidence, volatilities);
     }
 
     /// <summary>How <see cref="Scenario.VolShift"/> moves volatility.</summary>
@@ -662,10 +685,16 @@ public sealed class ScenarioGrid
 
     /// <summary>
     /// Row <paramref name="row"/>'s relative price move of <paramref name="underlying"/> under <paramref name="p"/>:
-    /// a historical grid's own move of that underlying, any other grid's <see cref="RelativeMoveOf(int, in ScenarioParameters)"/>.
+    /// any other grid's <see cref="RelativeMoveOf(int, in ScenarioParameters)"/>; a historical grid's own move m of that
+    /// underlying rescaled by s = <c>p.PriceScanRange</c> ÷ <see cref="HistoricalReferenceRange"/> as a log return,
+    /// (1 + m)^s − 1 = e^(s r̃) − 1 — on a historical grid the calibration's "scan range" is the volatility scale of the
+    /// moves: <see cref="HistoricalReferenceRange"/> (what every underlying starts with) keeps them as filtered; the
+    /// engine's EWMA sets it to the reference range × σ_EWMA ÷ σ_ref (the filter's σ_now, live).
     /// </summary>
     public double RelativeMoveOf(int row, int underlying, in ScenarioParameters p) =>
-        HistoricalMoves is { } moves ? moves[underlying][row] : RelativeMoveOf(row, p);
+        HistoricalMoves is not { } moves ? RelativeMoveOf(row, p)
+        : p.PriceScanRange == HistoricalReferenceRange ? moves[underlying][row]
+        : Math.Pow(1 + moves[underlying][row], p.PriceScanRange / HistoricalReferenceRange) - 1; // e^(r̃ s) − 1: the filtered log return scaled by s
 
     /// <summary>A row's relative price move under <paramref name="p"/>: a regular row its fraction of the scan range, an extended row its own absolute move (whatever the range), a basis row 0.</summary>
     public double RelativeMoveOf(int row, in ScenarioParameters p)

@@ -235,8 +235,6 @@ public sealed class LlrConfig
                 $"{hg.SyntheticDays} is not in {hg.Scenarios + hg.HorizonDays}..{maxDays} (scenarios + horizonDays dates at least)");
             Check(g.Preset != GridPreset.Historical || Margin.Components is not { } c || (c.IntraCommodity is not { Length: > 0 } && c.InterCommodity is not { Length: > 0 } && c.SizeAddOns is not { Length: > 0 }), "margin.components",
                 "are SPAN's additions to a worst-row scan; the historical preset margins by expected shortfall of the joint sample and takes none");
-            Check(g.Preset != GridPreset.Historical || Margin.DynamicRange is not { Enabled: true }, "margin.dynamicRange",
-                "scales a grid's price scan range; the historical preset's moves are the history's, filtered by its own EWMA (scenarioGrid.historical.lambda) — turn one of them off");
         }
 
         Check(g.Preset != GridPreset.CmeSpan16 || !(g.PriceScanRange * g.ExtremeMultiplier >= 1), "scenarioGrid",
@@ -479,6 +477,7 @@ public sealed class LlrConfig
 
         var errors = new List<string>();
         var moves = new double[names.Count][];
+        var reference = new double[names.Count];
         string source = h.History ?? "synthetic history";
         for (int u = 0; u < names.Count; u++)
         {
@@ -497,6 +496,7 @@ public sealed class LlrConfig
             }
 
             moves[u] = [.. returns[^h.Scenarios..].Select(r => Math.Exp(r) - 1)];
+            reference[u] = global::LowLatencyRisk.Engine.Margin.FilteredHistoricalSimulation.EwmaDailyVolatility(history.Closes[column], h.Lambda);
         }
 
         if (errors.Count > 0)
@@ -506,7 +506,7 @@ public sealed class LlrConfig
 
         try
         {
-            return Core.Risk.ScenarioGrid.Historical(moves, h.Confidence);
+            return Core.Risk.ScenarioGrid.Historical(moves, h.Confidence, reference);
         }
         catch (ArgumentException e)
         {

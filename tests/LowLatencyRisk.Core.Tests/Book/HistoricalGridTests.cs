@@ -123,6 +123,62 @@ public class HistoricalGridTests
     }
 
     [Fact]
+    public void WithTheDynamicRangeOn_TheEnginesEwmaRescalesTheFilteredMoves_AsTheFilterWould()
+    {
+        // One underlying, the BTC ramp filtered to σ_ref = 2 % a day. The engine's EWMA starts at 4 %: the filter's
+        // σ_now is twice the reference, so each filtered log return doubles — a move m becomes (1 + m)² − 1. The 4
+        // worst, −10 %, −9.5 %, −9 %, −8.5 %, become −19 %, −18.0975 %, −17.19 %, −16.2775 %: a long perpetual at
+        // 30,000 loses 5,700, 5,429.25, 5,157, 4,883.25 — ES (mean of 4) 5,292.375, against 2,775 as filtered.
+        var btc = Enumerable.Range(0, 40).Select(j => (j - 20) / 200.0).ToArray();
+        RiskBook Book(double[]? reference)
+        {
+            var book = new RiskBook(new RiskConfig
+            {
+                MaxUnderlyings = 1, MaxInstruments = 1, MaxAccounts = 1, MaxPositionsPerAccount = 1, MaxAssets = 1,
+                Grid = ScenarioGrid.Historical([btc], 0.90, reference),
+                DynamicRange = new DynamicRangeConfig { Enabled = true, SeedDailyVolatility = 0.04 },
+                IndexBand = 0.5,
+            });
+            book.DefineUnderlying(0);
+            book.DefineInstrument(0, new InstrumentSpec(InstrumentKind.Perpetual, 0, 0, 0, 1, 0.5, 0.001));
+            book.DefineAsset(0, -1, 1.0, [new HaircutTier(1e12, 0.0)]);
+            Assert.True(book.SetCollateral(0, 0, 100_000));
+            Assert.Equal(MarkResult.Accepted, book.UpdateIndex(0, 30_000, BookFixture.Start)); // the first sample seeds the EWMA at 4 %
+            book.Revalue();
+            Assert.Equal(FillResult.Applied, book.ApplyFill(0, 0, 1, 30_000));
+            return book;
+        }
+
+        var live = Book([0.02]);
+        Assert.Equal(0.2, live.ScenarioCalibration(0).PriceScanRange, 15); // the reference range 0.1 × 4 % ÷ 2 %
+        Assert.Equal(5_292.375, live.InitialMargin(0), 6);
+
+        // A calm day (index unchanged): σ² = 0.94 × 0.04², σ = 3.87814 %; the scale falls with it (no cap on a fall),
+        // and the moves are the ramp's log returns × 1.93907.
+        Assert.Equal(MarkResult.Accepted, live.UpdateIndex(0, 30_000, BookFixture.Start + BookFixture.Day));
+        live.Revalue();
+        double sigma = 0.04 * Math.Sqrt(0.94);
+        Assert.Equal(sigma, live.EwmaDailyVolatility(0), 12);
+        Assert.Equal(0.1 * sigma / 0.02, live.ScenarioCalibration(0).PriceScanRange, 12);
+        double s = sigma / 0.02;
+        double expected = new[] { -0.10, -0.095, -0.09, -0.085 }.Average(m => -30_000 * (Math.Pow(1 + m, s) - 1));
+        Assert.Equal(expected, live.InitialMargin(0), 6);
+        RiskBookExactnessTests.AssertMatches(live, 0);
+
+        // A crash day, −30 %: σ² = 0.94 × σ² + 0.06 × ln(0.7)² would scale the moves by 3.3; the daily cap holds the
+        // rise to 1.5 × the day's start.
+        Assert.Equal(MarkResult.Accepted, live.UpdateIndex(0, 21_000, BookFixture.Start + (2 * BookFixture.Day)));
+        double crash = Math.Sqrt((0.94 * sigma * sigma) + (0.06 * Math.Log(0.7) * Math.Log(0.7)));
+        Assert.True(0.1 * crash / 0.02 > 1.5 * 0.1 * s);
+        Assert.Equal(1.5 * 0.1 * s, live.ScenarioCalibration(0).PriceScanRange, 12);
+
+        // Negative control: moves without a reference volatility are not rescaled (the EWMA runs, the moves stay).
+        var fixedMoves = Book(null);
+        Assert.Equal(ScenarioGrid.HistoricalReferenceRange, fixedMoves.ScenarioCalibration(0).PriceScanRange);
+        Assert.Equal(2_775, fixedMoves.InitialMargin(0), 6);
+    }
+
+    [Fact]
     public void LongRandomSequence_With500HistoricalDates_EveryAccountEqualsFromScratchRecomputation()
     {
         // The standard exactness run (fills, index and vol ticks, funding, collateral; revaluations) on a
