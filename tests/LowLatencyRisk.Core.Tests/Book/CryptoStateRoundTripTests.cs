@@ -9,10 +9,10 @@ public class CryptoStateRoundTripTests
 {
     private const long Hour = 3_600_000_000_000;
 
-    private static RiskBook NewBook() => new(new RiskConfig
+    private static RiskBook NewBook(ScenarioGrid grid) => new(new RiskConfig
     {
         MaxUnderlyings = 1, MaxInstruments = 4, MaxAccounts = 8, MaxPositionsPerAccount = 4, MaxAssets = 1, IndexBand = 0.5,
-        Grid = ScenarioGrid.CryptoPortfolio(),
+        Grid = grid,
         DynamicRange = new DynamicRangeConfig { Enabled = true, SampleIntervalNanos = Hour },
     });
 
@@ -24,9 +24,16 @@ public class CryptoStateRoundTripTests
     }
 
     [Fact]
-    public void CalibrationFundingAndEwma_RoundTripThroughTheStateWalk()
+    public void CalibrationFundingAndEwma_RoundTripThroughTheStateWalk() => RoundTrip(ScenarioGrid.CryptoPortfolio(), 0.16);
+
+    /// <summary>The historical grid: its live filter's scale is carried in the calibration, and the tail's hints are not state (a restored book measures from none).</summary>
+    [Fact]
+    public void TheHistoricalGridsLiveScale_RoundTripsThroughTheStateWalk() =>
+        RoundTrip(ScenarioGrid.Historical([[.. Enumerable.Range(0, 60).Select(j => (j - 30) / 300.0)]], 0.95, [0.02]), ScenarioGrid.HistoricalReferenceRange);
+
+    private static void RoundTrip(ScenarioGrid grid, double gridRange)
     {
-        var live = NewBook();
+        var live = NewBook(grid);
         Define(live);
         long t = 1_767_225_600_000_000_000;
         double price = 30_000;
@@ -52,7 +59,7 @@ public class CryptoStateRoundTripTests
         live.VisitState(measure);
         var bytes = new byte[measure.Length];
         live.VisitState(new StateCapture(bytes));
-        var restored = NewBook();
+        var restored = NewBook(grid);
         Define(restored);
         restored.VisitState(new StateRestore(bytes));
 
@@ -72,6 +79,6 @@ public class CryptoStateRoundTripTests
         live.UpdateIndex(0, price * 0.95, t + Hour);
         restored.UpdateIndex(0, price * 0.95, t + Hour);
         Assert.Equal(live.ScenarioCalibration(0), restored.ScenarioCalibration(0));
-        Assert.NotEqual(0.16, restored.ScenarioCalibration(0).PriceScanRange);
+        Assert.NotEqual(gridRange, restored.ScenarioCalibration(0).PriceScanRange);
     }
 }
