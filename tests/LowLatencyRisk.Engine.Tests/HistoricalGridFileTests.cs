@@ -69,10 +69,16 @@ public sealed class HistoricalGridFileTests : IDisposable
         Assert.Equal(300, fhs.Scenarios);
         foreach (var account in result.Accounts)
         {
-            double es = fhs.Accounts.Single(a => a.Account == account.Account).ExpectedShortfall;
+            var independent = fhs.Accounts.Single(a => a.Account == account.Account);
+            double es = independent.ExpectedShortfall;
             Assert.True(es > 100, $"{account.Account}: ES {es} — the comparison would be vacuous");
             Assert.Equal(es, account.InitialMargin, 1e-9 * es);
+            var tail = Assert.NotNull(account.HistoricalRisk); // the book's own VaR 99 % and ES, printed beside the margin
+            Assert.Equal(independent.ValueAtRisk, tail.ValueAtRisk, 1e-9 * independent.ValueAtRisk);
+            Assert.Equal(es, tail.ExpectedShortfall, 1e-9 * es);
         }
+
+        Assert.Contains("historical VaR 99%", result.ToTable(), StringComparison.Ordinal);
 
         // The pair is margined on the joint sample: less than its two underlyings alone (history's
         // correlation 0.7 offsets a long BTC against a short ETH).

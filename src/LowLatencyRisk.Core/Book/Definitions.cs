@@ -162,6 +162,11 @@ public enum MarginState : byte
 /// </summary>
 public readonly record struct MarginTransition(int Account, MarginState From, MarginState To, double Equity, double InitialMargin, double MaintenanceMargin, int Replaced = 0);
 
+/// <summary>An account's historical risk measures (<c>RiskBook.HistoricalRisk</c>): losses positive.</summary>
+/// <param name="ValueAtRisk">The loss at the VaR confidence (the ⌈αN⌉-th smallest of the dates').</param>
+/// <param name="ExpectedShortfall">The mean of the worst (1 − α) share at the grid's confidence.</param>
+public readonly record struct TailRisk(double ValueAtRisk, double ExpectedShortfall);
+
 /// <summary>
 /// A position in a liquidation ranking: its loss in its underlying's worst scenario (under a historical
 /// grid's tail measure, its contribution to the account's expected shortfall).

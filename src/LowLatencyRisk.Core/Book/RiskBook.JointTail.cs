@@ -117,6 +117,29 @@ public partial class RiskBook<TMargin>
     }
 
     /// <summary>
+    /// An account's historical value-at-risk at <paramref name="varConfidence"/> and expected shortfall at the grid's
+    /// confidence, of the sample its margin reads (its underlyings' joint sample; one underlying's own array), not
+    /// floored — what a risk officer compares with the requirement. (0, 0) without positions. Off the hot path (it
+    /// sums the sample afresh); throws <see cref="InvalidOperationException"/> on a grid that is not historical.
+    /// </summary>
+    public TailRisk HistoricalRisk(int account, double varConfidence = 0.99)
+    {
+        if (_tailRows.Length == 0)
+        {
+            throw new InvalidOperationException($"The grid {_grid.Name} is not a historical grid: it has no sample of dates to take a VaR of.");
+        }
+
+        if (!IsAccount(account) || _accounts[account].PositionCount == 0)
+        {
+            return default;
+        }
+
+        ReadOnlySpan<double> sample = AccountSample(account);
+        TailMeasure.ExpectedShortfall(sample, default, 0, varConfidence, double.NaN, out double valueAtRisk);
+        return new TailRisk(valueAtRisk, TailMeasure.ExpectedShortfall(sample, default, 0, _grid.Confidence));
+    }
+
+    /// <summary>
     /// The account's loss sample the liquidation ranking reads under the tail measure: the joint
     /// sample of every underlying held (one underlying's own array when it holds one).
     /// </summary>

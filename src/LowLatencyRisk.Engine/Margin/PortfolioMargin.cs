@@ -694,6 +694,7 @@ public static partial class PortfolioMargin
             Positions = own,
             OpenOrderMargin = orders.Length == 0 ? null : book.OpenOrderMargin(0),
             FundingProvision = book.Config.FundingProvision ? book.FundingProvision(0) : null,
+            HistoricalRisk = book.Config.Grid.Measure == ScanMeasure.ExpectedShortfall && mode == MarginMode.Portfolio ? book.HistoricalRisk(0) : null,
         };
         if (FirstNonFinite(account) is { } field)
         {
@@ -733,6 +734,7 @@ public static partial class PortfolioMargin
         if (!double.IsFinite(r.MaintenanceMargin)) { return "maintenance margin"; }
         if (!double.IsFinite(r.Excess)) { return "excess"; }
         if (r.FundingProvision is { } provision && !double.IsFinite(provision)) { return "funding provision"; }
+        if (r.HistoricalRisk is { } tail && !(double.IsFinite(tail.ValueAtRisk) && double.IsFinite(tail.ExpectedShortfall))) { return "historical VaR or ES"; }
         if (r.Positions?.Any(p => !double.IsFinite(p.InitialMargin) || !double.IsFinite(p.MaintenanceMargin)) == true) { return "a position's requirement"; }
         foreach (var u in r.Underlyings)
         {
@@ -957,6 +959,10 @@ public sealed record AccountResult(string Account, double Equity, double Collate
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public double? FundingProvision { get; init; }
 
+    /// <summary>A portfolio account on a historical grid: VaR 99 % and the ES its margin is, of its joint sample of dates (not floored); null otherwise.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public TailRisk? HistoricalRisk { get; init; }
+
     /// <summary>Standard and isolated accounts: each position's own requirement (their sum is the account's margin); null for portfolio.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public PositionResult[]? Positions { get; init; }
@@ -989,6 +995,11 @@ public sealed record PortfolioResult(string Grid, ScenarioResult[] Scenarios, Ac
             if (a.OpenOrderMargin is { } open)
             {
                 b.AppendLine(string.Create(c, $"  open-order margin {open,14:N2} (working orders, the worse side as if filled; initial with orders {a.InitialMargin + open:N2})"));
+            }
+
+            if (a.HistoricalRisk is { } tail)
+            {
+                b.AppendLine(string.Create(c, $"  historical VaR 99% {tail.ValueAtRisk,14:N2}  ES {tail.ExpectedShortfall,14:N2} (the account's joint sample of dates; initial = max(ES, short-option minima) + provision)"));
             }
 
             if (a.FundingProvision is { } provision)

@@ -52,6 +52,9 @@ public class HistoricalGridTests
         Assert.Equal(2_775, book.ScanRisk(0, 0), 9);
         Assert.Equal(2_775, book.InitialMargin(0), 9);
         Assert.Equal(2_775 * book.Config.MaintenanceFraction, book.MaintenanceMargin(0), 9);
+        // VaR 99 % of 40 dates: k = ⌈39.6⌉ = 40, the worst loss, 3,000; ES at the grid's 90 %: the 2,775 above.
+        Assert.Equal(new TailRisk(3_000, 2_775), new TailRisk(Math.Round(book.HistoricalRisk(0).ValueAtRisk, 9), Math.Round(book.HistoricalRisk(0).ExpectedShortfall, 9)));
+        Assert.Equal(default, book.HistoricalRisk(1)); // no positions
         var parts = book.ScanRiskParts(0, 0);
         Assert.Equal((2_775.0, 0.0, 0.0), (Math.Round(parts.Regular, 9), parts.Extended, parts.Basis));
     }
