@@ -190,6 +190,35 @@ public sealed class MarginCommandTests : IDisposable
         Assert.Contains("open-order margin       1,000.00", table.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// <c>llr margin</c> of examples/historical.json: the historical preset as the margin methodology — the pair is
+    /// margined on its joint sample (below its two underlyings alone), each account's IM is the ES of its sample
+    /// (or the short-option minimum), and the table prints the VaR 99 % and ES beside it.
+    /// </summary>
+    [Fact]
+    public void Margin_HistoricalExample_MarginsThePairOnItsJointSample()
+    {
+        using var llr = PeerProcess.StartDotnet("llr", "margin", Path.Combine(AppContext.BaseDirectory, "examples", "historical.json"), "--format", "json");
+        Assert.Equal(0, llr.WaitForExit(TimeSpan.FromSeconds(60)));
+        using var doc = JsonDocument.Parse(llr.Output[llr.Output.IndexOf('{', StringComparison.Ordinal)..]);
+        Assert.Equal("historical-500", doc.RootElement.GetProperty("grid").GetString());
+        var accounts = doc.RootElement.GetProperty("accounts").EnumerateArray().ToDictionary(a => a.GetProperty("account").GetString()!);
+        var pair = accounts["pair"];
+        double im = pair.GetProperty("initialMargin").GetDouble();
+        double alone = pair.GetProperty("underlyings").EnumerateArray().Sum(u => u.GetProperty("scanRisk").GetDouble());
+        Assert.True(im > 0 && im < alone, $"pair: IM {im}, its underlyings alone {alone}");
+        Assert.Equal(im, pair.GetProperty("historicalRisk").GetProperty("expectedShortfall").GetDouble(), 6);
+        var call = accounts["short-call"];
+        double es = call.GetProperty("historicalRisk").GetProperty("expectedShortfall").GetDouble();
+        double minimum = call.GetProperty("underlyings")[0].GetProperty("shortOptionMinimum").GetDouble();
+        Assert.Equal(Math.Max(es, minimum), call.GetProperty("initialMargin").GetDouble(), 6);
+
+        using var table = PeerProcess.StartDotnet("llr", "margin", Path.Combine(AppContext.BaseDirectory, "examples", "historical.json"));
+        Assert.Equal(0, table.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("historical VaR 99%", table.Output, StringComparison.Ordinal);
+        Assert.Contains("scenario loss: 500 values", table.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Margin_MissingFile_ExitsWithAClearError()
     {
