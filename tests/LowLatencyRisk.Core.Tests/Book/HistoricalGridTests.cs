@@ -190,6 +190,11 @@ public class HistoricalGridTests
         RiskBookExactnessTests.RunLongRandomSequence(Sample(500), carry: 0.05, fundingProvision: true, checkJoint: true);
     }
 
+    /// <summary>The same with coin collateral inside the scenarios: each date moves the coin with its index, in the underlying's array and so in the joint sample.</summary>
+    [Fact]
+    public void LongRandomSequence_WithCoinCollateralInTheDates_EveryAccountEqualsFromScratchRecomputation() =>
+        RiskBookExactnessTests.RunLongRandomSequence(Sample(500, seed: 12), coinInScenarios: true, checkJoint: true);
+
     [Fact]
     public void TheWhatIf_SaysWhatTheFillThenDoes_OnOneUnderlyingAndOnTheJointSample()
     {
@@ -224,6 +229,26 @@ public class HistoricalGridTests
         }
 
         Assert.True(joint > 500, $"only {joint} fills left an account of two underlyings");
+    }
+
+    [Fact]
+    public void WorkingOrders_OnTheDates_AreMarginedAsTheVerifierDoes()
+    {
+        // Resting orders on both underlyings of an account that holds both: their margin is per underlying, each the
+        // worse side's expected shortfall as if filled over the filled one — the verifier's from positions and orders.
+        var f = new BookFixture(underlyings: 2, accounts: 4, grid: Sample(500));
+        var book = f.Book;
+        Assert.True(book.SetCollateral(0, BookFixture.Usd, 1_000_000));
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Perp(0), 1, book.MarkPrice(f.Perp(0))));
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Perp(1), -10, book.MarkPrice(f.Perp(1))));
+        Assert.True(book.AddWorkingOrder(0, f.Future(0, 0), 2));
+        Assert.True(book.AddWorkingOrder(0, f.Option(1, 1, 2, call: true), -5));
+        book.Revalue();
+        Assert.True(book.OpenOrderMargin(0) > 0);
+        RiskBookExactnessTests.AssertMatches(book, 0);
+        Assert.True(book.RemoveWorkingOrder(0, f.Future(0, 0), 2));
+        book.Revalue();
+        RiskBookExactnessTests.AssertMatches(book, 0);
     }
 
     [Fact]
