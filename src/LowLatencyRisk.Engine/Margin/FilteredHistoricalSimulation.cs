@@ -22,9 +22,9 @@ namespace LowLatencyRisk.Engine.Margin;
 /// history's co-movements are kept — with volatilities, time and everything else as in the file.</para>
 /// <para><b>Measures.</b> The loss of a scenario is the fall of the account's equity, revalued in full
 /// by its own <see cref="RiskBook"/>; VaR at the confidence (99 %) is the ⌈αN⌉-th smallest loss and ES
-/// (97.5 %) the mean of the worst (1 − α) share (<see cref="RiskMeasures"/>). Not yet the book's margin
-/// methodology: the engine still margins with the scenario grid; this is the number a venue compares
-/// it with.</para>
+/// (97.5 %) the mean of the worst (1 − α) share (<see cref="RiskMeasures"/>). By full revaluation, it is
+/// the independent check of the book's own FHS methodology (the <c>historical</c> grid preset, which sums
+/// precomputed instrument rows on the fill path): on the same history the two agree within 1e-9.</para>
 /// </remarks>
 public static class FilteredHistoricalSimulation
 {
