@@ -129,6 +129,11 @@ public partial class RiskBook<TMargin>
             throw new InvalidOperationException($"The grid {_grid.Name} is not a historical grid: it has no sample of dates to take a VaR of.");
         }
 
+        if (!(varConfidence is >= 0.5 and < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(varConfidence), varConfidence, "A VaR confidence is in [0.5, 1).");
+        }
+
         if (!IsAccount(account) || _accounts[account].PositionCount == 0)
         {
             return default;

@@ -52,6 +52,11 @@ public static class TailMeasure
     public static double ExpectedShortfall(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, double confidence, double guess, out double boundary)
     {
         int n = losses.Length;
+        if (n == 0 || !(confidence is > 0 and < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(confidence), confidence, "A non-empty sample and a confidence in (0, 1).");
+        }
+
         int k = Rank(n, confidence);
         int m = n - k + 1;
         if (m > MaxTailRows || (quantity != 0 && row.Length < n))

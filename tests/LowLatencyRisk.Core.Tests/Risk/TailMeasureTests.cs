@@ -106,6 +106,18 @@ public class TailMeasureTests
     }
 
     [Fact]
+    public void AConfidenceOutsideTheUnitInterval_OrAnEmptySample_IsRefused()
+    {
+        double[] losses = [.. Enumerable.Range(0, 40).Select(i => (double)i)];
+        foreach (double confidence in new[] { 0.0, 1.0, -0.5, 1.5, double.NaN })
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => TailMeasure.ExpectedShortfall(losses, default, 0, confidence));
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => TailMeasure.ExpectedShortfall([], default, 0, 0.975));
+    }
+
+    [Fact]
     public void TheWhatIfForm_DoesNotAllocate()
     {
         var rng = new Random(5);
