@@ -205,14 +205,22 @@ public sealed class SnapshotRecoveryTests : IDisposable
             store.TryCapture(service.Engine, service.Engine.Journal!.LastSequence);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++)
+        // Three windows of twenty captures: a capture that allocates shows in every window (twenty times its
+        // bytes); a one-off of the runtime under load shows in one. The steady state is what is asserted.
+        var windows = new List<long>();
+        for (int w = 0; w < 3 && (windows.Count == 0 || windows[^1] != 0); w++)
         {
-            store.WaitIdle();
-            Assert.True(store.TryCapture(service.Engine, service.Engine.Journal!.LastSequence));
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++)
+            {
+                store.WaitIdle();
+                Assert.True(store.TryCapture(service.Engine, service.Engine.Journal!.LastSequence));
+            }
+
+            windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(windows[^1] == 0, $"bytes allocated per window of 20 captures: {string.Join(", ", windows)}");
         store.WaitIdle();
     }
     [Fact]
