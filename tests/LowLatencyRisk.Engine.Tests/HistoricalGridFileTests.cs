@@ -120,6 +120,23 @@ public sealed class HistoricalGridFileTests : IDisposable
         Assert.Contains("scenarioGrid.historical.confidence", Refusal($$"""{ "history": "{{path}}", "scenarios": 300, "confidence": 0.5 }"""), StringComparison.Ordinal);
         Assert.Contains("scenarioGrid.historical.history", Refusal($$"""{ "history": "{{Path.Combine(_dir, "missing.csv")}}", "scenarios": 300 }"""), StringComparison.Ordinal);
 
+        // A close that is not a number: named by the file's line and field under the preset's path.
+        string bad = Path.Combine(_dir, "bad.csv");
+        var lines = File.ReadAllLines(path);
+        lines[3] = lines[3][..(lines[3].IndexOf(',', StringComparison.Ordinal) + 1)] + "oops," + lines[3][(lines[3].LastIndexOf(',') + 1)..];
+        File.WriteAllLines(bad, lines);
+        string refused = Refusal($$"""{ "history": "{{bad}}", "scenarios": 200 }""");
+        Assert.Contains("scenarioGrid.historical.history", refused, StringComparison.Ordinal);
+        Assert.Contains("line 4, field 2 (BTC)", refused, StringComparison.Ordinal);
+
+        // Calibrations and SPAN components beside the preset.
+        Assert.Contains("scenarioGrid.calibrations: the historical preset's moves are the history's own",
+            Assert.Throws<ConfigException>(() => PortfolioMargin.Compute(Portfolio($$"""{ "preset": "historical", "historical": { "history": "{{path}}", "scenarios": 300 }, "calibrations": [ { "underlying": "BTC", "priceScanRange": 0.2 } ] }"""))).Message,
+            StringComparison.Ordinal);
+        Assert.Contains("margin.components: are SPAN's additions to a worst-row scan",
+            Assert.Throws<ConfigException>(() => PortfolioMargin.Compute(Portfolio($$"""{ "preset": "historical", "historical": { "history": "{{path}}", "scenarios": 300 } }""",
+                """{ "components": { "sizeAddOns": [ { "underlying": "BTC", "baseRate": 0.01 } ] } }"""))).Message, StringComparison.Ordinal);
+
         string oneColumn = Path.Combine(_dir, "btc.csv");
         File.WriteAllLines(oneColumn, File.ReadAllLines(path).Select(l => l[..l.LastIndexOf(',')]));
         Assert.Contains("no column for underlying 'ETH'", Refusal($$"""{ "history": "{{oneColumn}}", "scenarios": 300 }"""), StringComparison.Ordinal);

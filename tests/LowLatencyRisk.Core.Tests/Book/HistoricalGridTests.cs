@@ -133,13 +133,13 @@ public class HistoricalGridTests
         // worst, −10 %, −9.5 %, −9 %, −8.5 %, become −19 %, −18.0975 %, −17.19 %, −16.2775 %: a long perpetual at
         // 30,000 loses 5,700, 5,429.25, 5,157, 4,883.25 — ES (mean of 4) 5,292.375, against 2,775 as filtered.
         var btc = Enumerable.Range(0, 40).Select(j => (j - 20) / 200.0).ToArray();
-        RiskBook Book(double[]? reference)
+        RiskBook Book(double[]? reference, double seed = 0.04)
         {
             var book = new RiskBook(new RiskConfig
             {
                 MaxUnderlyings = 1, MaxInstruments = 1, MaxAccounts = 1, MaxPositionsPerAccount = 1, MaxAssets = 1,
                 Grid = ScenarioGrid.Historical([btc], 0.90, reference),
-                DynamicRange = new DynamicRangeConfig { Enabled = true, SeedDailyVolatility = 0.04 },
+                DynamicRange = new DynamicRangeConfig { Enabled = true, SeedDailyVolatility = seed },
                 IndexBand = 0.5,
             });
             book.DefineUnderlying(0);
@@ -174,6 +174,9 @@ public class HistoricalGridTests
         double crash = Math.Sqrt((0.94 * sigma * sigma) + (0.06 * Math.Log(0.7) * Math.Log(0.7)));
         Assert.True(0.1 * crash / 0.02 > 1.5 * 0.1 * s);
         Assert.Equal(1.5 * 0.1 * s, live.ScenarioCalibration(0).PriceScanRange, 12);
+
+        // A seed of 40 % against 2 % would scale the log returns 20×: the scale stops just under 10× (0.999 as a calibration).
+        Assert.Equal(0.999, Book([0.02], seed: 0.40).ScenarioCalibration(0).PriceScanRange);
 
         // Negative control: moves without a reference volatility are not rescaled (the EWMA runs, the moves stay).
         var fixedMoves = Book(null);
