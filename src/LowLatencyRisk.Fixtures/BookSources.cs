@@ -53,7 +53,8 @@ public static class BookSources
     public static StandardWorkload BuildWorkload(this LlrConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var w = StandardWorkload.Build(config.ToScale(), config.ToGrid(), config.Apply, config.ToHaircuts());
+        // The grid is Apply's (built once, by the book's underlyings: a historical one reads its history once).
+        var w = StandardWorkload.Build(config.ToScale(), null, config.Apply, config.ToHaircuts());
         if (config.Workload.CollateralToMargin > 0)
         {
             w.SetCollateralToMargin(config.Workload.CollateralToMargin);
@@ -83,8 +84,8 @@ public static class EngineWarmup
         }
 
         var scale = WorkloadScale.Small with { Seed = config.Workload.Seed };
-        var book = StandardWorkload.Build(scale, config.ToGrid(), config.Apply, config.ToHaircuts());
-        var shadow = StandardWorkload.Build(scale, config.ToGrid(), config.Apply, config.ToHaircuts());
+        var book = StandardWorkload.Build(scale, null, config.Apply, config.ToHaircuts());
+        var shadow = StandardWorkload.Build(scale, null, config.Apply, config.ToHaircuts());
         using var feed = SharedRing.CreateInProcess(new RingOptions(FeedMessageDescriptor.SlotSize, 4096, ProducerMode.Multi));
         using var breach = SharedRing.CreateInProcess(new RingOptions(BreachMessageDescriptor.SlotSize, 1 << 16, ProducerMode.Single));
         var engine = new RiskEngine(book.Book, new PreTradeGate(book.Book, config.ToGateConfig()), feed.CreateConsumer(0), breach.CreateSingleProducer(), liquidation: config.ToLiquidationOptions());

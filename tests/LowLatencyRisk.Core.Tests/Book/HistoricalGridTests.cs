@@ -255,7 +255,7 @@ public class HistoricalGridTests
     }
 
     [Fact]
-    public void FillTickAndWhatIf_OnTheJointSample_DoNotAllocate()
+    public void FillTickWhatIfAndRanking_OnTheJointSample_DoNotAllocate()
     {
         var f = new BookFixture(underlyings: 2, accounts: 4, grid: Sample(500));
         var book = f.Book;
@@ -265,11 +265,13 @@ public class HistoricalGridTests
         book.Revalue();
         long n = 0;
         long now = BookFixture.Start;
+        var ranked = new LiquidationCandidate[4];
         GcAssert.NoAllocation(() =>
         {
             double q = (n++ % 2) == 0 ? 0.5 : -0.5;
             book.ApplyFill(0, f.Future(1, 0), q, book.MarkPrice(f.Future(1, 0)));
             book.WhatIf(0, f.Perp(0), q);
+            book.RankForLiquidation(0, ranked); // the breach path's ranking by tail contribution
             if (n % 64 == 0)
             {
                 now += 1_000_000_000;
