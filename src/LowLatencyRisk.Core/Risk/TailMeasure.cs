@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LowLatencyRisk.Core.Risk;
 
@@ -49,7 +50,136 @@ public static class TailMeasure
     /// without one. A good guess saves the first pass and most of the candidates (the book keeps the last boundary
     /// per risk array and lowers it by what a fill can move a row).
     /// </summary>
-    public static double ExpectedShortfall(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, double confidence, double guess, out double boundary)
+    public static double ExpectedShortfall(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, double confidence, double guess, out double boundary) =>
+        ExpectedShortfall(losses, row, quantity, default, confidence, guess, out boundary);
+
+    /// <summary>
+    /// The expected shortfall of a sum of two samples, (<paramref name="losses"/> + <paramref name="quantity"/> ×
+    /// <paramref name="row"/>) + <paramref name="plus"/> row by row (<paramref name="plus"/> empty: none), measured
+    /// without writing the sum: the number the other forms give for that sum formed first (each value is the same
+    /// fused multiply-add and the same addition in every pass), from the same passes reading both samples. The book's
+    /// joint sample of an account holding two underlyings (the two risk arrays, one of them with a what-if's row).
+    /// </summary>
+    public static double ExpectedShortfall(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, ReadOnlySpan<double> plus, double confidence, double guess, out double boundary)
+    {
+        Check(losses, confidence, out int m);
+        return ExpectedShortfall(losses, row, quantity, plus, confidence, guess, out boundary, stackalloc double[ScratchLength(m)]);
+    }
+
+    /// <summary>
+    /// As the public form, in <paramref name="scratch"/> (at least <see cref="ScratchLength(int, double)"/> values) instead
+    /// of the stack: the book lends one, so nothing is zeroed per measure (a stack buffer is, and at 500 rows that was a
+    /// tenth of the measure).
+    /// </summary>
+    internal static double ExpectedShortfall(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, ReadOnlySpan<double> plus, double confidence, double guess, out double boundary, Span<double> scratch)
+    {
+        int n = Check(losses, confidence, out int m);
+        if ((quantity != 0 && row.Length < n) || (!plus.IsEmpty && plus.Length < n))
+        {
+            throw new ArgumentException($"A row and a second sample as long as the array ({n}).", nameof(losses));
+        }
+
+        ref double a = ref MemoryMarshal.GetReference(losses);
+        if (plus.IsEmpty)
+        {
+            if (quantity == 0)
+            {
+                var own = new Own(ref a);
+                return Measure(ref own, n, m, confidence, guess, out boundary, scratch);
+            }
+
+            var withRow = new WithRow(ref a, ref MemoryMarshal.GetReference(row), quantity);
+            return Measure(ref withRow, n, m, confidence, guess, out boundary, scratch);
+        }
+
+        if (quantity == 0)
+        {
+            var pair = new Pair(ref a, ref MemoryMarshal.GetReference(plus));
+            return Measure(ref pair, n, m, confidence, guess, out boundary, scratch);
+        }
+
+        var pairWithRow = new PairWithRow(ref a, ref MemoryMarshal.GetReference(row), quantity, ref MemoryMarshal.GetReference(plus));
+        return Measure(ref pairWithRow, n, m, confidence, guess, out boundary, scratch);
+    }
+
+    /// <summary>
+    /// A fill and its measure in one pass: <paramref name="losses"/> becomes <paramref name="losses"/> +
+    /// <paramref name="quantity"/> × <paramref name="row"/> (each element the fused multiply-add
+    /// <see cref="ExpectedShortfall(ReadOnlySpan{double}, ReadOnlySpan{double}, double, ReadOnlySpan{double}, double, double, out double)"/>
+    /// forms), and the expected shortfall of the new <paramref name="losses"/> + <paramref name="plus"/> is returned —
+    /// the same number as applying the fill first and measuring after, with one read of each array instead of two.
+    /// The book's fill of an account holding two underlyings.
+    /// </summary>
+    public static double ApplyAndMeasure(Span<double> losses, ReadOnlySpan<double> row, double quantity, ReadOnlySpan<double> plus, double confidence, double guess, out double boundary)
+    {
+        Check(losses, confidence, out int m);
+        return ApplyAndMeasure(losses, row, quantity, plus, confidence, guess, out boundary, stackalloc double[ScratchLength(m)]);
+    }
+
+    /// <summary>As the public form, in <paramref name="scratch"/> (see the internal <see cref="ExpectedShortfall(ReadOnlySpan{double}, ReadOnlySpan{double}, double, ReadOnlySpan{double}, double, double, out double, Span{double})"/>).</summary>
+    internal static double ApplyAndMeasure(Span<double> losses, ReadOnlySpan<double> row, double quantity, ReadOnlySpan<double> plus, double confidence, double guess, out double boundary, Span<double> scratch)
+    {
+        int n = Check(losses, confidence, out int m);
+        if (row.Length < n || (!plus.IsEmpty && plus.Length < n))
+        {
+            throw new ArgumentException($"A row and a second sample as long as the array ({n}).", nameof(losses));
+        }
+
+        ref double a = ref MemoryMarshal.GetReference(losses);
+        ref double r = ref MemoryMarshal.GetReference(row);
+        if (!(guess > double.NegativeInfinity))
+        {
+            // No guess to collect with while writing: apply, then measure as any sample.
+            var apply = new PairApplying(ref a, ref r, quantity, ref a, plus: false);
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
+                {
+                    apply.V512((nuint)i);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                for (; i <= n - Vector256<double>.Count; i += Vector256<double>.Count)
+                {
+                    apply.V256((nuint)i);
+                }
+            }
+
+            for (; i < n; i++)
+            {
+                apply.At((nuint)i);
+            }
+
+            return ExpectedShortfall(losses, default, 0, plus, confidence, guess, out boundary, scratch);
+        }
+
+        Span<double> candidates = scratch[..CandidateCapacity(m)];
+        int c;
+        int reached;
+        if (plus.IsEmpty)
+        {
+            var own = new PairApplying(ref a, ref r, quantity, ref a, plus: false);
+            c = Collect(ref own, n, m, guess, candidates, out reached, giveUpWhenFull: true);
+        }
+        else
+        {
+            var pair = new PairApplying(ref a, ref r, quantity, ref MemoryMarshal.GetReference(plus), plus: true);
+            c = Collect(ref pair, n, m, guess, candidates, out reached, giveUpWhenFull: true);
+        }
+
+        if (reached < m || c < 0)
+        {
+            // The guess was wrong: the fill is written (the applying pass always runs to the end); measure the result.
+            return ExpectedShortfall(losses, default, 0, plus, confidence, double.NaN, out boundary, scratch);
+        }
+
+        return FromCandidates(candidates[..c], n, m, confidence, out boundary, scratch[CandidateCapacity(m)..]);
+    }
+
+    /// <summary>Validates the sample and the confidence; returns n and the tail's row count m.</summary>
+    private static int Check(ReadOnlySpan<double> losses, double confidence, out int m)
     {
         int n = losses.Length;
         if (n == 0 || !(confidence is > 0 and < 1))
@@ -57,40 +187,105 @@ public static class TailMeasure
             throw new ArgumentOutOfRangeException(nameof(confidence), confidence, "A non-empty sample and a confidence in (0, 1).");
         }
 
-        int k = Rank(n, confidence);
-        int m = n - k + 1;
-        if (m > MaxTailRows || (quantity != 0 && row.Length < n))
+        m = n - Rank(n, confidence) + 1;
+        if (m > MaxTailRows)
         {
-            throw new ArgumentException($"The tail of {n} rows at {confidence} needs {m} rows (at most {MaxTailRows}), and a row as long as the array.", nameof(losses));
+            throw new ArgumentException($"The tail of {n} rows at {confidence} needs {m} rows (at most {MaxTailRows}).", nameof(losses));
         }
 
-        // A superset of the m largest (as values), then sorted: the m largest are its last m, ascending.
-        Span<double> candidates = stackalloc double[CandidateCapacity(m)];
+        return n;
+    }
+
+    private static double Measure<TSample>(scoped ref TSample sample, int n, int m, double confidence, double guess, out double boundary, Span<double> scratch)
+        where TSample : struct, ISample, allows ref struct
+    {
+        // A superset of the m largest (as values); the m largest are then put in order.
+        Span<double> candidates = scratch[..CandidateCapacity(m)];
         int c = 0, reached = 0;
         if (guess > double.NegativeInfinity)
         {
             // A guess far below the tail (a large what-if lowers it by a lot) would fill the buffer again and
             // again: then it is dropped as soon as the buffer is full, and the threshold found instead.
-            c = Collect(losses, row, quantity, m, guess, candidates, out reached, giveUpWhenFull: true);
+            c = Collect(ref sample, n, m, guess, candidates, out reached, giveUpWhenFull: true);
         }
 
         if (reached < m || c < 0)
         {
-            c = Collect(losses, row, quantity, m, Threshold(losses, row, quantity, m), candidates, out _, giveUpWhenFull: false);
+            c = Collect(ref sample, n, m, Threshold(ref sample, n, m), candidates, out _, giveUpWhenFull: false);
         }
 
-        Span<double> sorted = candidates[..c];
-        sorted.Sort();
-        boundary = sorted[c - m];
+        return FromCandidates(candidates[..c], n, m, confidence, out boundary, scratch[CandidateCapacity(m)..]);
+    }
+
+    /// <summary>The expected shortfall from a superset of the m largest values: those m in ascending order, summed as the sort-based form adds them.</summary>
+    private static double FromCandidates(Span<double> candidates, int n, int m, double confidence, out double boundary, Span<double> top)
+    {
+        int k = n - m + 1;
+        // top: the m largest ascending, and a slot the others are written to
+        Largest(candidates, m, top);
+        boundary = top[0];
         double sum = (k - (confidence * n)) * boundary;
-        for (int i = c - m + 1; i < c; i++)
+        for (int i = 1; i < m; i++)
         {
-            sum += sorted[i]; // ascending, as the sort-based form adds them
+            sum += top[i]; // ascending, as the sort-based form adds them
         }
 
         return sum / ((1 - confidence) * n);
     }
 
+    /// <summary>
+    /// The <paramref name="m"/> largest of <paramref name="candidates"/> into <paramref name="top"/>[0..m) in ascending
+    /// order (<paramref name="top"/> has m + 1 slots). Up to 64 candidates — what a good guess or the threshold
+    /// leaves — by rank: each candidate's rank (how many are larger, or equal and earlier: a strict order, so the
+    /// ranks are a permutation) from vector compares against all of them, and the candidate written to its place,
+    /// or to the spare slot when it is not among the m — no branch on the data, where a sort of 17 values spent
+    /// most of its time in mispredicted branches. More: a sort.
+    /// </summary>
+    private static void Largest(Span<double> candidates, int m, Span<double> top)
+    {
+        int c = candidates.Length;
+        ref double first = ref MemoryMarshal.GetReference(candidates);
+        if (c <= 64 && Vector256.IsHardwareAccelerated)
+        {
+            // The buffer has room past c up to a whole number of vectors (CandidateCapacity); those lanes are masked off.
+            ulong valid = c == 64 ? ulong.MaxValue : (1UL << c) - 1;
+            ref double slot = ref MemoryMarshal.GetReference(top);
+            for (int i = 0; i < c; i++)
+            {
+                double x = Unsafe.Add(ref first, i);
+                ulong larger = 0, equal = 0;
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    var bx = Vector512.Create(x);
+                    for (int j = 0; j < c; j += Vector512<double>.Count)
+                    {
+                        var y = Vector512.LoadUnsafe(ref first, (nuint)j);
+                        larger |= Vector512.GreaterThan(y, bx).ExtractMostSignificantBits() << j;
+                        equal |= Vector512.Equals(y, bx).ExtractMostSignificantBits() << j;
+                    }
+                }
+                else
+                {
+                    var bx = Vector256.Create(x);
+                    for (int j = 0; j < c; j += Vector256<double>.Count)
+                    {
+                        var y = Vector256.LoadUnsafe(ref first, (nuint)j);
+                        larger |= (ulong)Vector256.GreaterThan(y, bx).ExtractMostSignificantBits() << j;
+                        equal |= (ulong)Vector256.Equals(y, bx).ExtractMostSignificantBits() << j;
+                    }
+                }
+
+                int rank = BitOperations.PopCount((larger | (equal & ((1UL << i) - 1))) & valid);
+                int at = m - 1 - rank; // rank 0 (the largest) last
+                Unsafe.Add(ref slot, at >= 0 ? at : m) = x;
+            }
+
+            return;
+        }
+
+        candidates.Sort();
+        candidates[(c - m)..].CopyTo(top);
+    }
     /// <summary>
     /// The rows of the tail, heaviest first, into <paramref name="rows"/> (length ≥ <see cref="TailRows"/>), and
     /// the weight each carries in the expected shortfall: the value-at-risk row (the last) (k − αn) ÷ ((1 − α)n),
@@ -141,43 +336,49 @@ public static class TailMeasure
         return m;
     }
 
-    /// <summary>Room for candidates: four times the tail (a full buffer is compacted to its m largest and filling goes on).</summary>
-    private static int CandidateCapacity(int m) => 4 * m;
+    /// <summary>
+    /// The candidate buffer's length: room for four times the tail (a full buffer is cut to its m largest and
+    /// filling goes on), at least 56, and one vector more — the AVX-512 collect stores each compressed vector
+    /// whole, so up to eight slots past the last kept are written — which also makes 64 slots readable for the
+    /// rank ordering.
+    /// </summary>
+    private static int CandidateCapacity(int m) => Math.Max(4 * m, 56) + Vector512<double>.Count;
+
+    /// <summary>Scratch a measure of a tail of <paramref name="m"/> rows needs: the candidates, then the m largest and a spare slot.</summary>
+    private static int ScratchLength(int m) => CandidateCapacity(m) + m + 1;
+
+    /// <summary>Scratch a measure of <paramref name="n"/> rows at <paramref name="confidence"/> needs (the internal forms that take one).</summary>
+    internal static int ScratchLength(int n, double confidence) => ScratchLength(TailRows(n, confidence));
 
     /// <summary>
-    /// A threshold that at least m rows of losses + quantity × row reach, as high as one vector pass finds
-    /// cheaply: the rows are split among about 2m lanes (each lane the running maximum of its own rows) and
-    /// the m-th largest of those maxima is taken — m distinct rows are at least that. −∞ (every row) without
-    /// vectors or for short arrays.
+    /// A threshold that at least m rows of the sample reach, as high as one vector pass finds cheaply: the rows
+    /// are split among about 2m lanes (each lane the running maximum of its own rows) and the m-th largest of
+    /// those maxima is taken — m distinct rows are at least that. −∞ (every row) without vectors or for short arrays.
     /// </summary>
     /// <remarks>
-    /// With it, <see cref="Collect"/> keeps about m rows of a random sample (13 of 500 uniform losses at 97.5 %), which are then sorted. (Keeping a
-    /// sorted buffer of m and inserting every row above its smallest took about 650 ns for 500 rows on the
-    /// session's host: the insertions' branches, not the loads, were the cost.)
+    /// With it, <see cref="Collect"/> keeps about m rows of a random sample (13 of 500 uniform losses at 97.5 %), which are then put in order.
+    /// (Keeping a sorted buffer of m and inserting every row above its smallest took about 650 ns for 500 rows on
+    /// the host of the session that wrote this: the insertions' branches, not the loads, were the cost.)
     /// </remarks>
-    private static double Threshold(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, int m)
+    private static double Threshold<TSample>(scoped ref TSample sample, int n, int m)
+        where TSample : struct, ISample, allows ref struct
     {
-        int n = losses.Length;
-        bool withRow = quantity != 0;
-        ref double a = ref MemoryMarshal.GetReference(losses);
-        ref double r = ref MemoryMarshal.GetReference(row);
         if (Vector512.IsHardwareAccelerated && n >= 8 * Vector512<double>.Count)
         {
             const int Lanes = 8;
             int vectors = n / Lanes;
             int accumulators = Math.Min((2 * m + Lanes - 1) / Lanes, vectors);
-            var q = Vector512.Create(quantity);
             Span<double> maxima = stackalloc double[accumulators * Lanes];
             ref double mx = ref MemoryMarshal.GetReference(maxima);
             for (int k = 0; k < accumulators; k++)
             {
-                Load512(ref a, ref r, q, withRow, k * Lanes).StoreUnsafe(ref mx, (nuint)(k * Lanes));
+                sample.V512((nuint)(k * Lanes)).StoreUnsafe(ref mx, (nuint)(k * Lanes));
             }
 
             for (int v = accumulators, k = 0; v < vectors; v++, k = k + 1 == accumulators ? 0 : k + 1)
             {
                 nuint at = (nuint)(k * Lanes);
-                Vector512.Max(Vector512.LoadUnsafe(ref mx, at), Load512(ref a, ref r, q, withRow, v * Lanes)).StoreUnsafe(ref mx, at);
+                Vector512.Max(Vector512.LoadUnsafe(ref mx, at), sample.V512((nuint)(v * Lanes))).StoreUnsafe(ref mx, at);
             }
 
             return MthLargest(maxima, m);
@@ -188,18 +389,17 @@ public static class TailMeasure
             const int Lanes = 4;
             int vectors = n / Lanes;
             int accumulators = Math.Min((2 * m + Lanes - 1) / Lanes, vectors);
-            var q = Vector256.Create(quantity);
             Span<double> maxima = stackalloc double[accumulators * Lanes];
             ref double mx = ref MemoryMarshal.GetReference(maxima);
             for (int k = 0; k < accumulators; k++)
             {
-                Load256(ref a, ref r, q, withRow, k * Lanes).StoreUnsafe(ref mx, (nuint)(k * Lanes));
+                sample.V256((nuint)(k * Lanes)).StoreUnsafe(ref mx, (nuint)(k * Lanes));
             }
 
             for (int v = accumulators, k = 0; v < vectors; v++, k = k + 1 == accumulators ? 0 : k + 1)
             {
                 nuint at = (nuint)(k * Lanes);
-                Vector256.Max(Vector256.LoadUnsafe(ref mx, at), Load256(ref a, ref r, q, withRow, v * Lanes)).StoreUnsafe(ref mx, at);
+                Vector256.Max(Vector256.LoadUnsafe(ref mx, at), sample.V256((nuint)(v * Lanes))).StoreUnsafe(ref mx, at);
             }
 
             return MthLargest(maxima, m);
@@ -209,39 +409,59 @@ public static class TailMeasure
     }
 
     /// <summary>
-    /// Appends to <paramref name="candidates"/> every row of losses + quantity × row at or above
-    /// <paramref name="threshold"/> (a full buffer cut to its m largest on the way); <paramref name="reached"/> counts
-    /// them all. When at least m rows reach it, the buffer holds the m largest; returns its length — or −1 as soon as
-    /// the buffer is full when <paramref name="giveUpWhenFull"/> (the threshold was a guess, and a poor one).
+    /// Appends to <paramref name="candidates"/> every row of the sample at or above <paramref name="threshold"/> (a
+    /// full buffer cut to its m largest on the way, the threshold raised to the smallest of them); <paramref name="reached"/>
+    /// counts them all. When at least m rows reach it, the buffer holds the m largest; returns its length — or −1
+    /// when the buffer filled and <paramref name="giveUpWhenFull"/> (the threshold was a guess, and a poor one): a
+    /// sample that reads only stops there, one that writes (<see cref="ISample.Writes"/>) goes on to the end, so every
+    /// row is written once.
     /// </summary>
-    private static int Collect(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, int m, double threshold, Span<double> candidates, out int reached, bool giveUpWhenFull)
+    /// <remarks>
+    /// With AVX-512 eight rows are compared at a time and the ones that reach the threshold are packed to the
+    /// front of a register (<c>vcompresspd</c>, the register form: the memory form is slow on some cores) and the
+    /// whole register stored at the buffer's end, which then moves by how many there were — no branch on the data.
+    /// A loop over each vector's hits instead mispredicted its exit about once per hit. With AVX2 (no compress),
+    /// that loop.
+    /// </remarks>
+    private static int Collect<TSample>(scoped ref TSample sample, int n, int m, double threshold, scoped Span<double> candidates, out int reached, bool giveUpWhenFull)
+        where TSample : struct, ISample, allows ref struct
     {
-        int n = losses.Length;
+        int room = candidates.Length - Vector512<double>.Count; // most values kept; the last vector's store may reach past it
         int covered = 0; // rows [0, covered) are read by a vector loop
         int count = 0;
+        bool full = false;
         reached = 0;
-        bool withRow = quantity != 0;
-        ref double a = ref MemoryMarshal.GetReference(losses);
-        ref double r = ref MemoryMarshal.GetReference(row);
-        if (Vector512.IsHardwareAccelerated && n >= Vector512<double>.Count)
+        ref double kept = ref MemoryMarshal.GetReference(candidates);
+        if (Avx512F.IsSupported && n >= Vector512<double>.Count)
         {
             const int Lanes = 8;
             int vectors = n / Lanes;
-            var q = Vector512.Create(quantity);
             var t = Vector512.Create(threshold);
             for (int v = 0; v < vectors; v++)
             {
-                ulong mask = Vector512.GreaterThanOrEqual(Load512(ref a, ref r, q, withRow, v * Lanes), t).ExtractMostSignificantBits();
-                while (mask != 0)
+                var x = sample.V512((nuint)(v * Lanes));
+                var hit = Vector512.GreaterThanOrEqual(x, t);
+                Avx512F.Compress(Vector512<double>.Zero, hit, x).StoreUnsafe(ref kept, (nuint)count);
+                int got = BitOperations.PopCount(hit.ExtractMostSignificantBits());
+                reached += got;
+                count += got;
+                if (count > room - Lanes)
                 {
-                    if (giveUpWhenFull && count == candidates.Length)
+                    if (giveUpWhenFull)
                     {
-                        return -1;
-                    }
+                        if (!TSample.Writes)
+                        {
+                            return -1;
+                        }
 
-                    count = Append(candidates, count, m, Value(losses, row, quantity, (v * Lanes) + BitOperations.TrailingZeroCount(mask)));
-                    reached++;
-                    mask &= mask - 1;
+                        full = true;
+                        count = 0; // keep writing the sample; the values collected no longer matter
+                    }
+                    else
+                    {
+                        count = Compact(candidates, count, m, ref threshold);
+                        t = Vector512.Create(threshold);
+                    }
                 }
             }
 
@@ -251,19 +471,17 @@ public static class TailMeasure
         {
             const int Lanes = 4;
             int vectors = n / Lanes;
-            var q = Vector256.Create(quantity);
-            var t = Vector256.Create(threshold);
             for (int v = 0; v < vectors; v++)
             {
-                uint mask = Vector256.GreaterThanOrEqual(Load256(ref a, ref r, q, withRow, v * Lanes), t).ExtractMostSignificantBits();
+                var x = sample.V256((nuint)(v * Lanes));
+                uint mask = Vector256.GreaterThanOrEqual(x, Vector256.Create(threshold)).ExtractMostSignificantBits();
                 while (mask != 0)
                 {
-                    if (giveUpWhenFull && count == candidates.Length)
+                    if (!Keep(candidates, ref count, room, m, ref threshold, x.GetElement(BitOperations.TrailingZeroCount(mask)), giveUpWhenFull, ref full) && !TSample.Writes)
                     {
                         return -1;
                     }
 
-                    count = Append(candidates, count, m, Value(losses, row, quantity, (v * Lanes) + BitOperations.TrailingZeroCount(mask)));
                     reached++;
                     mask &= mask - 1;
                 }
@@ -274,35 +492,56 @@ public static class TailMeasure
 
         for (int j = covered; j < n; j++)
         {
-            double x = Value(losses, row, quantity, j);
+            double x = sample.At((nuint)j);
             if (x >= threshold)
             {
-                if (giveUpWhenFull && count == candidates.Length)
+                if (!Keep(candidates, ref count, room, m, ref threshold, x, giveUpWhenFull, ref full) && !TSample.Writes)
                 {
                     return -1;
                 }
 
-                count = Append(candidates, count, m, x);
                 reached++;
             }
         }
 
-        return count;
+        return full ? -1 : count;
     }
 
-    /// <summary>Appends <paramref name="x"/>; a full buffer is first cut to its m largest (sorted, moved to the front).</summary>
+    /// <summary>
+    /// Keeps <paramref name="x"/> (one at a time: the AVX2 and scalar collects); a full buffer is cut to its m
+    /// largest first — or, when <paramref name="giveUpWhenFull"/>, <paramref name="full"/> is set, the buffer
+    /// restarts, and false is returned.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Append(Span<double> candidates, int count, int m, double x)
+    private static bool Keep(scoped Span<double> candidates, ref int count, int room, int m, ref double threshold, double x, bool giveUpWhenFull, ref bool full)
     {
-        if (count == candidates.Length)
+        if (count == room)
         {
-            candidates.Sort();
-            candidates[^m..].CopyTo(candidates);
-            count = m;
+            if (giveUpWhenFull)
+            {
+                full = true;
+                count = 0;
+                return false;
+            }
+
+            count = Compact(candidates, count, m, ref threshold);
         }
 
-        candidates[count] = x;
-        return count + 1;
+        candidates[count++] = x;
+        return true;
+    }
+
+    /// <summary>
+    /// Cuts the first <paramref name="count"/> candidates to their m largest (moved to the front) and raises the
+    /// threshold to the smallest of them: m rows reach it, so no row below it is among the m largest.
+    /// </summary>
+    private static int Compact(scoped Span<double> candidates, int count, int m, ref double threshold)
+    {
+        Span<double> full = candidates[..count];
+        full.Sort();
+        full[(count - m)..].CopyTo(candidates);
+        threshold = Math.Max(threshold, candidates[0]);
+        return m;
     }
 
     /// <summary>
@@ -373,16 +612,116 @@ public static class TailMeasure
         return best;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<double> Load512(ref double a, ref double r, Vector512<double> q, bool withRow, int i) =>
-        withRow ? Vector512.FusedMultiplyAdd(q, Vector512.LoadUnsafe(ref r, (nuint)i), Vector512.LoadUnsafe(ref a, (nuint)i)) : Vector512.LoadUnsafe(ref a, (nuint)i);
+    /// <summary>
+    /// A sample the passes read row by row: eight (AVX-512), four (AVX2) or one at a time, each value formed the same
+    /// way at every width (the same fused multiply-add, the same addition), so a value is the same whichever pass
+    /// met it. Structs, so each pass is compiled for its sample and the loads are inlined (as Disruptor-net's
+    /// struct handlers are).
+    /// </summary>
+    private interface ISample
+    {
+        /// <summary>Whether reading a row writes it (a fill applied in the pass): such a sample is read once, to the end.</summary>
+        static abstract bool Writes { get; }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> Load256(ref double a, ref double r, Vector256<double> q, bool withRow, int i) =>
-        withRow ? Vector256.FusedMultiplyAdd(q, Vector256.LoadUnsafe(ref r, (nuint)i), Vector256.LoadUnsafe(ref a, (nuint)i)) : Vector256.LoadUnsafe(ref a, (nuint)i);
+        Vector512<double> V512(nuint i);
 
-    /// <summary>Row j's value, the same fused multiply-add the vector passes form.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static double Value(ReadOnlySpan<double> losses, ReadOnlySpan<double> row, double quantity, int j) =>
-        quantity != 0 ? Math.FusedMultiplyAdd(quantity, row[j], losses[j]) : losses[j];
+        Vector256<double> V256(nuint i);
+
+        double At(nuint i);
+    }
+
+    /// <summary>The array as it is.</summary>
+    private readonly ref struct Own(ref double a) : ISample
+    {
+        private readonly ref double _a = ref a;
+
+        public static bool Writes => false;
+
+        public Vector512<double> V512(nuint i) => Vector512.LoadUnsafe(ref _a, i);
+
+        public Vector256<double> V256(nuint i) => Vector256.LoadUnsafe(ref _a, i);
+
+        public double At(nuint i) => Unsafe.Add(ref _a, i);
+    }
+
+    /// <summary>array + q × row (a what-if), one fused multiply-add per value.</summary>
+    private readonly ref struct WithRow(ref double a, ref double r, double q) : ISample
+    {
+        private readonly ref double _a = ref a;
+        private readonly ref double _r = ref r;
+        private readonly double _q = q;
+
+        public static bool Writes => false;
+
+        public Vector512<double> V512(nuint i) => Vector512.FusedMultiplyAdd(Vector512.Create(_q), Vector512.LoadUnsafe(ref _r, i), Vector512.LoadUnsafe(ref _a, i));
+
+        public Vector256<double> V256(nuint i) => Vector256.FusedMultiplyAdd(Vector256.Create(_q), Vector256.LoadUnsafe(ref _r, i), Vector256.LoadUnsafe(ref _a, i));
+
+        public double At(nuint i) => Math.FusedMultiplyAdd(_q, Unsafe.Add(ref _r, i), Unsafe.Add(ref _a, i));
+    }
+
+    /// <summary>a + b: two underlyings' arrays, the joint sample (addition of two values is commutative, so either order is the same sum).</summary>
+    private readonly ref struct Pair(ref double a, ref double b) : ISample
+    {
+        private readonly ref double _a = ref a;
+        private readonly ref double _b = ref b;
+
+        public static bool Writes => false;
+
+        public Vector512<double> V512(nuint i) => Vector512.LoadUnsafe(ref _a, i) + Vector512.LoadUnsafe(ref _b, i);
+
+        public Vector256<double> V256(nuint i) => Vector256.LoadUnsafe(ref _a, i) + Vector256.LoadUnsafe(ref _b, i);
+
+        public double At(nuint i) => Unsafe.Add(ref _a, i) + Unsafe.Add(ref _b, i);
+    }
+
+    /// <summary>(a + q × row) + b: the joint sample with a what-if on one of the two.</summary>
+    private readonly ref struct PairWithRow(ref double a, ref double r, double q, ref double b) : ISample
+    {
+        private readonly ref double _a = ref a;
+        private readonly ref double _r = ref r;
+        private readonly ref double _b = ref b;
+        private readonly double _q = q;
+
+        public static bool Writes => false;
+
+        public Vector512<double> V512(nuint i) => Vector512.FusedMultiplyAdd(Vector512.Create(_q), Vector512.LoadUnsafe(ref _r, i), Vector512.LoadUnsafe(ref _a, i)) + Vector512.LoadUnsafe(ref _b, i);
+
+        public Vector256<double> V256(nuint i) => Vector256.FusedMultiplyAdd(Vector256.Create(_q), Vector256.LoadUnsafe(ref _r, i), Vector256.LoadUnsafe(ref _a, i)) + Vector256.LoadUnsafe(ref _b, i);
+
+        public double At(nuint i) => Math.FusedMultiplyAdd(_q, Unsafe.Add(ref _r, i), Unsafe.Add(ref _a, i)) + Unsafe.Add(ref _b, i);
+    }
+
+    /// <summary>a ← a + q × row, written as read; the value read is the new a, plus b when <c>plus</c> (the fill and its joint measure in one pass).</summary>
+    private readonly ref struct PairApplying(ref double a, ref double r, double q, ref double b, bool plus) : ISample
+    {
+        private readonly ref double _a = ref a;
+        private readonly ref double _r = ref r;
+        private readonly ref double _b = ref b;
+        private readonly double _q = q;
+        private readonly bool _plus = plus;
+
+        public static bool Writes => true;
+
+        public Vector512<double> V512(nuint i)
+        {
+            var x = Vector512.FusedMultiplyAdd(Vector512.Create(_q), Vector512.LoadUnsafe(ref _r, i), Vector512.LoadUnsafe(ref _a, i));
+            x.StoreUnsafe(ref _a, i);
+            return _plus ? x + Vector512.LoadUnsafe(ref _b, i) : x;
+        }
+
+        public Vector256<double> V256(nuint i)
+        {
+            var x = Vector256.FusedMultiplyAdd(Vector256.Create(_q), Vector256.LoadUnsafe(ref _r, i), Vector256.LoadUnsafe(ref _a, i));
+            x.StoreUnsafe(ref _a, i);
+            return _plus ? x + Vector256.LoadUnsafe(ref _b, i) : x;
+        }
+
+        public double At(nuint i)
+        {
+            double x = Math.FusedMultiplyAdd(_q, Unsafe.Add(ref _r, i), Unsafe.Add(ref _a, i));
+            Unsafe.Add(ref _a, i) = x;
+            return _plus ? x + Unsafe.Add(ref _b, i) : x;
+        }
+    }
 }

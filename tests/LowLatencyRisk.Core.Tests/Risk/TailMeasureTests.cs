@@ -79,6 +79,60 @@ public class TailMeasureTests
         }
     }
 
+    [Theory]
+    [InlineData(20, 0.90)]
+    [InlineData(500, 0.975)]
+    [InlineData(503, 0.99)]
+    [InlineData(1000, 0.975)]
+    public void ThePairForms_AndTheFillInItsOwnPass_EqualTheSumFormedFirst_ToTheBit(int n, double confidence)
+    {
+        // The joint sample of two underlyings is measured without writing it: (a + q × row) + b row by row. It must
+        // be the number of that sum formed first and measured, whatever the guess — and a fill applied in the pass
+        // (ApplyAndMeasure) must leave a = a + q × row, each element written once, even when its guess is so low that
+        // the candidate buffer fills and the measure starts over (the pass still runs to the end, then a second
+        // reads the written array): applied twice, the array would hold a + 2q × row and this test fails.
+        var rng = new Random(n + 1);
+        var scratch = new double[n];
+        for (int trial = 0; trial < 60; trial++)
+        {
+            var a = Sample(rng, n, trial);
+            var b = Sample(rng, n, trial + 1);
+            var row = Sample(rng, n, trial + 2);
+            double q = (rng.NextDouble() - 0.5) * 4;
+            var applied = a.Select((x, j) => Math.FusedMultiplyAdd(q, row[j], x)).ToArray();
+            var pair = a.Select((x, j) => x + b[j]).ToArray();
+            var pairWithRow = applied.Select((x, j) => x + b[j]).ToArray();
+            double expectedPair = RiskMeasures.ExpectedShortfall(pair, confidence, scratch);
+            double expectedWithRow = RiskMeasures.ExpectedShortfall(pairWithRow, confidence, scratch);
+            double boundary = scratch[TailMeasure.Rank(n, confidence) - 1];
+            foreach (double guess in new[] { double.NaN, boundary, boundary - 1e-3, -1e300, double.PositiveInfinity })
+            {
+                Assert.Equal(expectedPair, TailMeasure.ExpectedShortfall(a, default, 0, b, confidence, guess, out _));
+                Assert.Equal(expectedWithRow, TailMeasure.ExpectedShortfall(a, row, q, b, confidence, guess, out double at));
+                Assert.Equal(boundary, at);
+
+                var written = (double[])a.Clone();
+                Assert.Equal(expectedWithRow, TailMeasure.ApplyAndMeasure(written, row, q, b, confidence, guess, out double after));
+                Assert.Equal(boundary, after);
+                Assert.Equal(applied, written);
+
+                var alone = (double[])a.Clone();
+                Assert.Equal(RiskMeasures.ExpectedShortfall(applied, confidence, scratch), TailMeasure.ApplyAndMeasure(alone, row, q, default, confidence, guess, out _));
+                Assert.Equal(applied, alone);
+            }
+        }
+    }
+
+    [Fact]
+    public void APairOrARowShorterThanTheSample_IsRefused()
+    {
+        double[] losses = [.. Enumerable.Range(0, 40).Select(i => (double)i)];
+        Assert.Throws<ArgumentException>(() => TailMeasure.ExpectedShortfall(losses, default, 0, new double[39], 0.975, double.NaN, out _));
+        Assert.Throws<ArgumentException>(() => TailMeasure.ApplyAndMeasure(losses, new double[39], 1, default, 0.975, double.NaN, out _));
+        Assert.Throws<ArgumentException>(() => TailMeasure.ApplyAndMeasure(losses, new double[40], 1, new double[10], 0.975, double.NaN, out _));
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => (double)i), losses); // nothing written before the refusal
+    }
+
     [Fact]
     public void TheTailsRowsAndWeights_AddUpToTheExpectedShortfall()
     {
@@ -125,8 +179,11 @@ public class TailMeasureTests
         var row = Sample(rng, 500, 1);
         double sink = 0;
         TailMeasure.ExpectedShortfall(losses, default, 0, 0.975, double.NaN, out double boundary);
+        var other = Sample(rng, 500, 2);
         GcAssert.NoAllocation(() => sink += TailMeasure.ExpectedShortfall(losses, row, 0.3, 0.975) + TailMeasure.ExpectedShortfall(losses, default, 0, 0.975)
-            + TailMeasure.ExpectedShortfall(losses, row, 0.001, 0.975, boundary - 1, out _));
+            + TailMeasure.ExpectedShortfall(losses, row, 0.001, 0.975, boundary - 1, out _)
+            + TailMeasure.ExpectedShortfall(losses, row, 0.001, other, 0.975, double.NaN, out _)
+            + TailMeasure.ApplyAndMeasure(losses, row, 0, other, 0.975, boundary, out _));
         Assert.True(double.IsFinite(sink));
     }
 
