@@ -110,7 +110,8 @@ public partial class RiskBook<TMargin>
         s.NetTheta = theta;
         s.Unrealized = unrealized;
         s.ShortOptionUnits = shortUnits;
-        s.Margin = MarginOf(u, _tailHint.Length > 0 ? TailScan(au, array, default, 0, double.PositiveInfinity, store: true) : ScanOf(array, u), shortUnits);
+        double scan = _tailHint.Length > 0 ? TailAfterRecompute(account, au, array) : ScanOf(array, u);
+        s.Margin = double.IsNaN(scan) ? double.NaN : MarginOf(u, scan, shortUnits); // NaN: not measured (a joint sample margins the account)
     }
 
     /// <summary>

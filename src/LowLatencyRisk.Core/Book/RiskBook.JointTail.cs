@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using LowLatencyRisk.Core.Risk;
 
 namespace LowLatencyRisk.Core.Book;
@@ -20,6 +21,7 @@ public partial class RiskBook<TMargin>
     private readonly bool _jointTail;      // a tail-measure grid and more than one underlying
     private readonly double[] _jointArray; // the account's joint sample while it is measured
     private readonly int[] _tailRows;      // liquidation ranking: the tail's rows
+    private readonly double[] _tailScratch; // the tail measure's candidates, lent so that no stack buffer is zeroed per measure
 
     // Where each tail was at its last measure (the value-at-risk row's value): after a fill of q of an
     // instrument no row moved by more than |q| × the largest |loss| of the instrument's row, so the tail's
@@ -29,6 +31,8 @@ public partial class RiskBook<TMargin>
     private readonly double[] _jointHint;  // by account
     private readonly double[] _rowBound;   // by instrument: max |row|, set with the rows
     private double _jointSlack = double.PositiveInfinity; // what the joint sample moved since its last measure, when a fill knows it
+    private double _jointKnown;                           // the joint sample's expected shortfall a fill measured in its own pass ...
+    private int _jointKnownAccount = -1;                  // ... for this account (−1: none), taken by the account's next margin
 
     /// <summary>
     /// An aggregate's scan risk under the tail measure, from its last boundary lowered by <paramref name="slack"/>
@@ -37,7 +41,7 @@ public partial class RiskBook<TMargin>
     /// </summary>
     private double TailScan(int au, ReadOnlySpan<double> array, ReadOnlySpan<double> row, double quantity, double slack, bool store)
     {
-        double es = TailMeasure.ExpectedShortfall(array, row, quantity, _grid.Confidence, _tailHint[au] - slack, out double boundary);
+        double es = TailMeasure.ExpectedShortfall(array, row, quantity, default, _grid.Confidence, _tailHint[au] - slack, out double boundary, _tailScratch);
         if (store)
         {
             _tailHint[au] = boundary;
@@ -46,13 +50,91 @@ public partial class RiskBook<TMargin>
         return Math.Max(es, 0);
     }
 
-    /// <summary>The fill path's scan under the tail measure: the aggregate's and, for the account's next joint measure, the slack this fill leaves.</summary>
+    /// <summary>
+    /// The fill path under the tail measure, for a portfolio account: applies the fill to the aggregate's array
+    /// and returns the aggregate's scan risk — or NaN when the account holds two underlyings or more after the
+    /// fill: its requirement is then the joint sample's, and the aggregate's own expected shortfall (a second tail
+    /// on every fill) is not taken. Its <c>Margin</c> is left NaN, "not measured", and measured when the account
+    /// comes to hold one underlying again (<see cref="MeasureStaleAlone"/>); NaN is kept in the snapshot like any
+    /// value, so a restored book knows it too. With exactly two underlyings the fill and the joint measure are one
+    /// pass over the two arrays (<c>TailMeasure.ApplyAndMeasure</c>), the result kept for the account's
+    /// margin a moment later.
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)] // off the fill's inlined body
-    private double TailAfterFill(int au, ReadOnlySpan<double> array, int instrument, double quantity)
+    private double TailAfterFill(int account, int au, int u, int instrument, double quantity, double newQuantity)
     {
+        Span<double> array = _riskArrays.AsSpan(au * _scenarios, _scenarios);
+        ReadOnlySpan<double> row = _rows.AsSpan(instrument * _scenarios, _scenarios);
         double slack = SlackOf(instrument, quantity);
+        if (_jointTail && (newQuantity != 0 || _au[au].PositionCount > 1))
+        {
+            int baseAu = account * _underlyings, others = 0, other = -1;
+            for (int v = 0; v < _underlyings; v++)
+            {
+                bool held = v != u && _au[baseAu + v].PositionCount > 0;
+                others += held ? 1 : 0;
+                other = held ? v : other;
+            }
+
+            if (others == 1)
+            {
+                double es = TailMeasure.ApplyAndMeasure(array, row, quantity, _riskArrays.AsSpan((baseAu + other) * _scenarios, _scenarios), _grid.Confidence, _jointHint[account] - slack, out double boundary, _tailScratch);
+                _jointHint[account] = boundary;
+                _jointKnown = Math.Max(es, 0);
+                _jointKnownAccount = account;
+                return double.NaN;
+            }
+
+            if (others > 1)
+            {
+                MultiplyAdd(array, quantity, row);
+                _jointSlack = slack;
+                return double.NaN;
+            }
+        }
+
+        double own = TailMeasure.ApplyAndMeasure(array, row, quantity, default, _grid.Confidence, _tailHint[au] - slack, out double ownBoundary, _tailScratch);
+        _tailHint[au] = ownBoundary;
         _jointSlack = slack;
-        return TailScan(au, array, default, 0, slack, store: true);
+        return Math.Max(own, 0);
+    }
+
+    /// <summary>
+    /// A revaluation's scan of an aggregate whose array was just recomputed: its expected shortfall, or NaN (not
+    /// measured, as after a fill) while its portfolio account holds two underlyings or more.
+    /// </summary>
+    private double TailAfterRecompute(int account, int au, ReadOnlySpan<double> array)
+    {
+        if (_jointTail && _accounts[account].Mode == MarginMode.Portfolio && _au[au].PositionCount > 0 && HeldAfter(account, au - (account * _underlyings)) >= 2)
+        {
+            return double.NaN;
+        }
+
+        return TailScan(au, array, default, 0, double.PositiveInfinity, store: true);
+    }
+
+    /// <summary>
+    /// Measures the aggregates left "not measured" (NaN) while the account held two underlyings or more, now that it
+    /// holds at most one, and returns the account's sum of requirements afresh.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private double MeasureStaleAlone(int account)
+    {
+        int baseAu = account * _underlyings;
+        double sum = 0;
+        for (int u = 0; u < _underlyings; u++)
+        {
+            int au = baseAu + u;
+            if (double.IsNaN(_au[au].Margin))
+            {
+                double scan = TailScan(au, _riskArrays.AsSpan(au * _scenarios, _scenarios), default, 0, double.PositiveInfinity, store: true);
+                _au[au].Margin = MarginOf(u, scan, _au[au].ShortOptionUnits) + ProvisionAt(au);
+            }
+
+            sum += _au[au].Margin;
+        }
+
+        return sum;
     }
 
     /// <summary>Underlyings the account holds, counting <paramref name="u"/> as held (a what-if's fill is in it).</summary>
@@ -72,22 +154,30 @@ public partial class RiskBook<TMargin>
 
     /// <summary>
     /// A portfolio account's requirement under the tail measure from <paramref name="requirementSum"/> (the sum of
-    /// its aggregates' requirements): that sum while at most one underlying is held, else the joint form above.
-    /// With <paramref name="overrideU"/> ≥ 0 that underlying's array is read as array + <paramref name="quantity"/> ×
-    /// <paramref name="overrideRow"/>, with its short option units and provision replaced (what-if). <paramref name="slack"/>:
-    /// how far any row of the joint sample moved since its last measure (∞ when not known). Allocates nothing.
+    /// its aggregates' requirements): that sum while at most one underlying is held (the aggregates not measured while
+    /// it held more are measured first), else the joint form above. With <paramref name="overrideU"/> ≥ 0 that
+    /// underlying's array is read as array + <paramref name="quantity"/> × <paramref name="overrideRow"/>, with its
+    /// short option units and provision replaced (what-if). <paramref name="slack"/>: how far any row of the joint
+    /// sample moved since its last measure (∞ when not known). Allocates nothing.
     /// </summary>
+    /// <remarks>
+    /// The joint sample is Σ_u x_u added in the order of the underlyings, x_u the array (with the what-if's row
+    /// fused in: array + q × row, as a fill leaves it), so a what-if and the fill it asks about give the same
+    /// number to the bit. With two underlyings held (the common case) the two arrays are measured as a pair without
+    /// writing their sum; with more, all but the last are summed first.
+    /// </remarks>
     private double JointRequirement(int account, double requirementSum, int overrideU, double quantity, ReadOnlySpan<double> overrideRow, double overrideShortUnits, double overrideProvision, double slack)
     {
         int baseAu = account * _underlyings;
-        if (HeldAfter(account, overrideU) < 2)
+        int held = HeldAfter(account, overrideU);
+        if (held < 2)
         {
-            return requirementSum;
+            _jointKnownAccount = -1;
+            return overrideU < 0 && double.IsNaN(requirementSum) ? MeasureStaleAlone(account) : requirementSum;
         }
 
-        Span<double> joint = _jointArray;
-        joint.Clear();
         double minimum = 0, provision = 0;
+        int first = -1, last = -1;
         for (int u = 0; u < _underlyings; u++)
         {
             int au = baseAu + u;
@@ -97,23 +187,106 @@ public partial class RiskBook<TMargin>
                 continue;
             }
 
-            MultiplyAdd(joint, 1, _riskArrays.AsSpan(au * _scenarios, _scenarios));
-            if (over && quantity != 0)
-            {
-                MultiplyAdd(joint, quantity, overrideRow);
-            }
-
+            first = first < 0 ? u : first;
+            last = u;
             minimum += _method.ShortOptionMinimum(over ? overrideShortUnits : _au[au].ShortOptionUnits, _blocks[u].Index);
             provision += over ? overrideProvision : ProvisionAt(au);
         }
 
-        double tail = Math.Max(TailMeasure.ExpectedShortfall(joint, default, 0, _grid.Confidence, _jointHint[account] - slack, out double boundary), 0);
-        if (overrideU < 0)
+        double tail;
+        if (overrideU < 0 && _jointKnownAccount == account)
         {
-            _jointHint[account] = boundary; // the account's own sample: where its tail is now
+            tail = _jointKnown; // measured by the fill in its own pass
+        }
+        else
+        {
+            // Two underlyings: one array (with the what-if's row when it is on one of them) and the other, as a pair.
+            // More: all but the last summed in order first, then the last with that sum.
+            int sampled = last, added = first;
+            ReadOnlySpan<double> plus;
+            if (held == 2)
+            {
+                (sampled, added) = first == overrideU && quantity != 0 ? (first, last) : (last, first);
+                plus = _riskArrays.AsSpan((baseAu + added) * _scenarios, _scenarios);
+            }
+            else
+            {
+                Span<double> joint = _jointArray;
+                for (int u = first, terms = 0; u < last; u++)
+                {
+                    if (u != overrideU && _au[baseAu + u].PositionCount == 0)
+                    {
+                        continue;
+                    }
+
+                    AddTerm(joint, terms++ == 0, _riskArrays.AsSpan((baseAu + u) * _scenarios, _scenarios), u == overrideU ? quantity : 0, overrideRow);
+                }
+
+                plus = joint;
+            }
+
+            bool withRow = sampled == overrideU && quantity != 0;
+            ReadOnlySpan<double> sample = _riskArrays.AsSpan((baseAu + sampled) * _scenarios, _scenarios);
+            tail = Math.Max(TailMeasure.ExpectedShortfall(sample, withRow ? overrideRow : default, withRow ? quantity : 0, plus, _grid.Confidence, _jointHint[account] - slack, out double boundary, _tailScratch), 0);
+            if (overrideU < 0)
+            {
+                _jointHint[account] = boundary; // the account's own sample: where its tail is now
+            }
         }
 
+        _jointKnownAccount = -1;
         return Math.Max(tail, minimum) + provision;
+    }
+
+    /// <summary>
+    /// joint ← array + q × row (<paramref name="start"/>) or joint + (array + q × row): one underlying's term of the joint
+    /// sample, each value the fused multiply-add and the addition the pair measure forms.
+    /// </summary>
+    private static void AddTerm(Span<double> joint, bool start, ReadOnlySpan<double> array, double quantity, ReadOnlySpan<double> row)
+    {
+        int n = joint.Length, i = 0;
+        ref double j = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(joint);
+        ref double a = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(array);
+        if (quantity == 0)
+        {
+            if (start)
+            {
+                array.CopyTo(joint);
+                return;
+            }
+
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
+                {
+                    (Vector512.LoadUnsafe(ref j, (nuint)i) + Vector512.LoadUnsafe(ref a, (nuint)i)).StoreUnsafe(ref j, (nuint)i);
+                }
+            }
+
+            for (; i < n; i++)
+            {
+                joint[i] += array[i];
+            }
+
+            return;
+        }
+
+        ref double r = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(row);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var q = Vector512.Create(quantity);
+            for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
+            {
+                var x = Vector512.FusedMultiplyAdd(q, Vector512.LoadUnsafe(ref r, (nuint)i), Vector512.LoadUnsafe(ref a, (nuint)i));
+                (start ? x : Vector512.LoadUnsafe(ref j, (nuint)i) + x).StoreUnsafe(ref j, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            double x = Math.FusedMultiplyAdd(quantity, row[i], array[i]);
+            joint[i] = start ? x : joint[i] + x;
+        }
     }
 
     /// <summary>

@@ -205,7 +205,14 @@ public partial class RiskBook<TMargin>
             double after = ScenarioCollateralValue(from, u);
             _balances[fromSlot] = fromBalance;
             double scan = _grid.ScanOf(_riskArrays.AsSpan(au * _scenarios, _scenarios), _indexValueLoss.AsSpan(u * _scenarios, _scenarios), after - before, _calibration[u].ExtendedDampener);
-            initialAfter = _method.AccountInitial(source.RequirementSum - _au[au].Margin + MarginOf(u, scan, _au[au].ShortOptionUnits) + ProvisionAt(au));
+            double sumAfter = source.RequirementSum - _au[au].Margin + MarginOf(u, scan, _au[au].ShortOptionUnits) + ProvisionAt(au);
+            if (_jointTail)
+            {
+                // Two underlyings or more: the joint sample with the coin's change in this underlying's array.
+                sumAfter = JointRequirement(from, sumAfter, u, after - before, _indexValueLoss.AsSpan(u * _scenarios, _scenarios), _au[au].ShortOptionUnits, ProvisionAt(au), double.PositiveInfinity);
+            }
+
+            initialAfter = _method.AccountInitial(sumAfter);
             maintenanceAfter = _method.Maintenance(initialAfter);
         }
 

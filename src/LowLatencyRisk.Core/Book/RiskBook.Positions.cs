@@ -123,8 +123,24 @@ public partial class RiskBook<TMargin>
         }
 
         Span<double> accountArray = _riskArrays.AsSpan(au * _scenarios, _scenarios);
-        MultiplyAdd(accountArray, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios));
-        if (_components is not null)
+        bool tailPortfolio = _tailHint.Length > 0 && _accounts[account].Mode == MarginMode.Portfolio;
+        if (tailPortfolio)
+        {
+            // A historical grid (no components beside it): the fill is applied in the tail's own pass; NaN: not
+            // measured while the account's requirement is its joint sample's.
+            double scan = TailAfterFill(account, au, u, instrument, quantity, newQuantity);
+            _au[au].Margin = double.IsNaN(scan) ? double.NaN : MarginOf(u, scan, _au[au].ShortOptionUnits);
+        }
+        else
+        {
+            MultiplyAdd(accountArray, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios));
+        }
+
+        if (tailPortfolio)
+        {
+            // Margined above.
+        }
+        else if (_components is not null)
         {
             // Kept for every mode (a switch to portfolio reads them); a portfolio aggregate carries the result.
             double requirement = ComponentsAfterFill(au, u, instrument, quantity, oldQuantity, newQuantity, ScanOf(accountArray, u));
@@ -139,7 +155,7 @@ public partial class RiskBook<TMargin>
         }
         else if (_accounts[account].Mode == MarginMode.Portfolio)
         {
-            _au[au].Margin = MarginOf(u, _tailHint.Length > 0 ? TailAfterFill(au, accountArray, instrument, quantity) : ScanOf(accountArray, u), _au[au].ShortOptionUnits);
+            _au[au].Margin = MarginOf(u, ScanOf(accountArray, u), _au[au].ShortOptionUnits);
         }
         else
         {

@@ -193,6 +193,7 @@ public partial class RiskBook<TMargin>
         _jointArray = _jointTail ? new double[_scenarios] : [];
         bool tail = config.Grid.Measure == ScanMeasure.ExpectedShortfall;
         _tailRows = tail ? new int[TailMeasure.TailRows(_scenarios, config.Grid.Confidence)] : [];
+        _tailScratch = tail ? new double[TailMeasure.ScratchLength(_scenarios, config.Grid.Confidence)] : [];
         _tailHint = tail ? new double[accounts * _underlyings] : [];
         _tailHint.AsSpan().Fill(double.NaN);
         _jointHint = tail ? new double[accounts] : [];
