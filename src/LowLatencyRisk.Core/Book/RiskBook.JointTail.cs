@@ -30,7 +30,8 @@ public partial class RiskBook<TMargin>
     private readonly double[] _tailHint;   // by account × underlying
     private readonly double[] _jointHint;  // by account
     private readonly double[] _rowBound;   // by instrument: max |row|, set with the rows
-    private double _jointSlack = double.PositiveInfinity; // what the joint sample moved since its last measure, when a fill knows it
+    private readonly int[] _jointOthers;  // the underlyings of a joint sample other than the changed one, in order
+    private readonly double[] _zeros;     // the fourth term of a joint sample of three underlyings
     private double _jointKnown;                           // the joint sample's expected shortfall a fill measured in its own pass ...
     private int _jointKnownAccount = -1;                  // ... for this account (−1: none), taken by the account's next margin
 
@@ -55,10 +56,9 @@ public partial class RiskBook<TMargin>
     /// and returns the aggregate's scan risk — or NaN when the account holds two underlyings or more after the
     /// fill: its requirement is then the joint sample's, and the aggregate's own expected shortfall (a second tail
     /// on every fill) is not taken. Its <c>Margin</c> is left NaN, "not measured", and measured when the account
-    /// comes to hold one underlying again (<see cref="MeasureStaleAlone"/>); NaN is kept in the snapshot like any
-    /// value, so a restored book knows it too. With exactly two underlyings the fill and the joint measure are one
-    /// pass over the two arrays (<c>TailMeasure.ApplyAndMeasure</c>), the result kept for the account's
-    /// margin a moment later.
+    /// comes to hold one underlying again (<see cref="MeasureStaleAlone"/>, from <see cref="SetMargin"/>); NaN is kept in the snapshot like any
+    /// value, so a restored book knows it too. The fill and the joint measure are one pass over the arrays
+    /// (<see cref="JointTail"/>), the result kept for the account's margin a moment later.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)] // off the fill's inlined body
     private double TailAfterFill(int account, int au, int u, int instrument, double quantity, double newQuantity)
@@ -66,36 +66,15 @@ public partial class RiskBook<TMargin>
         Span<double> array = _riskArrays.AsSpan(au * _scenarios, _scenarios);
         ReadOnlySpan<double> row = _rows.AsSpan(instrument * _scenarios, _scenarios);
         double slack = SlackOf(instrument, quantity);
-        if (_jointTail && (newQuantity != 0 || _au[au].PositionCount > 1))
+        if (_jointTail && (newQuantity != 0 || _au[au].PositionCount > 1) && HeldAfter(account, u) >= 2)
         {
-            int baseAu = account * _underlyings, others = 0, other = -1;
-            for (int v = 0; v < _underlyings; v++)
-            {
-                bool held = v != u && _au[baseAu + v].PositionCount > 0;
-                others += held ? 1 : 0;
-                other = held ? v : other;
-            }
-
-            if (others == 1)
-            {
-                double es = TailMeasure.ApplyAndMeasure(array, row, quantity, _riskArrays.AsSpan((baseAu + other) * _scenarios, _scenarios), _grid.Confidence, _jointHint[account] - slack, out double boundary, _tailScratch);
-                _jointHint[account] = boundary;
-                _jointKnown = Math.Max(es, 0);
-                _jointKnownAccount = account;
-                return double.NaN;
-            }
-
-            if (others > 1)
-            {
-                MultiplyAdd(array, quantity, row);
-                _jointSlack = slack;
-                return double.NaN;
-            }
+            _jointKnown = Math.Max(JointTail(account, u, quantity, row, apply: true, slack), 0);
+            _jointKnownAccount = account;
+            return double.NaN;
         }
 
         double own = TailMeasure.ApplyAndMeasure(array, row, quantity, default, _grid.Confidence, _tailHint[au] - slack, out double ownBoundary, _tailScratch);
         _tailHint[au] = ownBoundary;
-        _jointSlack = slack;
         return Math.Max(own, 0);
     }
 
@@ -154,8 +133,7 @@ public partial class RiskBook<TMargin>
 
     /// <summary>
     /// A portfolio account's requirement under the tail measure from <paramref name="requirementSum"/> (the sum of
-    /// its aggregates' requirements): that sum while at most one underlying is held (the aggregates not measured while
-    /// it held more are measured first), else the joint form above. With <paramref name="overrideU"/> ≥ 0 that
+    /// its aggregates' requirements): that sum while at most one underlying is held, else the joint form above. With <paramref name="overrideU"/> ≥ 0 that
     /// underlying's array is read as array + <paramref name="quantity"/> × <paramref name="overrideRow"/>, with its
     /// short option units and provision replaced (what-if). <paramref name="slack"/>: how far any row of the joint
     /// sample moved since its last measure (∞ when not known). Allocates nothing.
@@ -173,11 +151,11 @@ public partial class RiskBook<TMargin>
         if (held < 2)
         {
             _jointKnownAccount = -1;
-            return overrideU < 0 && double.IsNaN(requirementSum) ? MeasureStaleAlone(account) : requirementSum;
+            return requirementSum; // one underlying: its own requirement (measured again on leaving the joint sample: SetMargin)
         }
 
         double minimum = 0, provision = 0;
-        int first = -1, last = -1;
+        int last = -1;
         for (int u = 0; u < _underlyings; u++)
         {
             int au = baseAu + u;
@@ -187,7 +165,6 @@ public partial class RiskBook<TMargin>
                 continue;
             }
 
-            first = first < 0 ? u : first;
             last = u;
             minimum += _method.ShortOptionMinimum(over ? overrideShortUnits : _au[au].ShortOptionUnits, _blocks[u].Index);
             provision += over ? overrideProvision : ProvisionAt(au);
@@ -200,38 +177,7 @@ public partial class RiskBook<TMargin>
         }
         else
         {
-            // Two underlyings: one array (with the what-if's row when it is on one of them) and the other, as a pair.
-            // More: all but the last summed in order first, then the last with that sum.
-            int sampled = last, added = first;
-            ReadOnlySpan<double> plus;
-            if (held == 2)
-            {
-                (sampled, added) = first == overrideU && quantity != 0 ? (first, last) : (last, first);
-                plus = _riskArrays.AsSpan((baseAu + added) * _scenarios, _scenarios);
-            }
-            else
-            {
-                Span<double> joint = _jointArray;
-                for (int u = first, terms = 0; u < last; u++)
-                {
-                    if (u != overrideU && _au[baseAu + u].PositionCount == 0)
-                    {
-                        continue;
-                    }
-
-                    AddTerm(joint, terms++ == 0, _riskArrays.AsSpan((baseAu + u) * _scenarios, _scenarios), u == overrideU ? quantity : 0, overrideRow);
-                }
-
-                plus = joint;
-            }
-
-            bool withRow = sampled == overrideU && quantity != 0;
-            ReadOnlySpan<double> sample = _riskArrays.AsSpan((baseAu + sampled) * _scenarios, _scenarios);
-            tail = Math.Max(TailMeasure.ExpectedShortfall(sample, withRow ? overrideRow : default, withRow ? quantity : 0, plus, _grid.Confidence, _jointHint[account] - slack, out double boundary, _tailScratch), 0);
-            if (overrideU < 0)
-            {
-                _jointHint[account] = boundary; // the account's own sample: where its tail is now
-            }
+            tail = Math.Max(JointTail(account, overrideU < 0 ? last : overrideU, quantity, overrideRow, apply: false, slack), 0);
         }
 
         _jointKnownAccount = -1;
@@ -239,53 +185,88 @@ public partial class RiskBook<TMargin>
     }
 
     /// <summary>
-    /// joint ← array + q × row (<paramref name="start"/>) or joint + (array + q × row): one underlying's term of the joint
-    /// sample, each value the fused multiply-add and the addition the pair measure forms.
+    /// The expected shortfall of an account's joint sample (not floored): the held underlyings other than
+    /// <paramref name="changed"/> added in order, then <paramref name="changed"/>'s array + <paramref name="quantity"/> ×
+    /// <paramref name="row"/> (<paramref name="apply"/>: a fill, written into the array in the same pass; otherwise
+    /// read only — a what-if, or with quantity 0 the account as it is, <paramref name="changed"/> then its last
+    /// underlying held). So a fill and the what-if that asked about it form the same sums in the same order and give
+    /// the same number to the bit; measures of the same positions after different events may differ in the last
+    /// bits (the order of the sum), as the verifier's tolerance allows. Up to three others are read in the pass
+    /// itself (two with an array of zeros as the third); more are summed first. The boundary is kept as the next
+    /// guess when it is the account's own sample; <paramref name="slack"/> lowers the last one (∞: none).
     /// </summary>
-    private static void AddTerm(Span<double> joint, bool start, ReadOnlySpan<double> array, double quantity, ReadOnlySpan<double> row)
+    private double JointTail(int account, int changed, double quantity, ReadOnlySpan<double> row, bool apply, double slack)
     {
-        int n = joint.Length, i = 0;
-        ref double j = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(joint);
-        ref double a = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(array);
-        if (quantity == 0)
+        int baseAu = account * _underlyings, others = 0;
+        for (int v = 0; v < _underlyings; v++)
         {
-            if (start)
+            _jointOthers[others] = v;
+            others += v != changed && _au[baseAu + v].PositionCount > 0 ? 1 : 0;
+        }
+
+        Span<double> array = _riskArrays.AsSpan((baseAu + changed) * _scenarios, _scenarios);
+        double guess = _jointHint[account] - slack, es, boundary;
+        if (others <= 3)
+        {
+            ReadOnlySpan<double> first = ArrayOf(baseAu + _jointOthers[0]);
+            if (others == 1)
             {
-                array.CopyTo(joint);
-                return;
+                es = apply
+                    ? TailMeasure.ApplyAndMeasure(array, row, quantity, first, _grid.Confidence, guess, out boundary, _tailScratch)
+                    : TailMeasure.ExpectedShortfall(array, row, quantity, first, _grid.Confidence, guess, out boundary, _tailScratch);
+            }
+            else
+            {
+                ReadOnlySpan<double> third = others == 3 ? ArrayOf(baseAu + _jointOthers[2]) : _zeros;
+                es = TailMeasure.JointOfFour(array, row, quantity, apply, first, ArrayOf(baseAu + _jointOthers[1]), third, _grid.Confidence, guess, out boundary, _tailScratch);
+            }
+        }
+        else
+        {
+            Span<double> joint = _jointArray;
+            for (int k = 0; k < others; k++)
+            {
+                AddTerm(joint, k == 0, ArrayOf(baseAu + _jointOthers[k]));
             }
 
-            if (Vector512.IsHardwareAccelerated)
-            {
-                for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
-                {
-                    (Vector512.LoadUnsafe(ref j, (nuint)i) + Vector512.LoadUnsafe(ref a, (nuint)i)).StoreUnsafe(ref j, (nuint)i);
-                }
-            }
+            es = apply
+                ? TailMeasure.ApplyAndMeasure(array, row, quantity, joint, _grid.Confidence, guess, out boundary, _tailScratch)
+                : TailMeasure.ExpectedShortfall(array, row, quantity, joint, _grid.Confidence, guess, out boundary, _tailScratch);
+        }
 
-            for (; i < n; i++)
-            {
-                joint[i] += array[i];
-            }
+        if (apply || quantity == 0)
+        {
+            _jointHint[account] = boundary; // the account's own sample: where its tail is now
+        }
 
+        return es;
+    }
+
+    private ReadOnlySpan<double> ArrayOf(int au) => _riskArrays.AsSpan(au * _scenarios, _scenarios);
+
+    /// <summary>joint ← array (<paramref name="start"/>) or joint + array: the others of a joint sample of five underlyings or more, summed in order.</summary>
+    private static void AddTerm(Span<double> joint, bool start, ReadOnlySpan<double> array)
+    {
+        if (start)
+        {
+            array.CopyTo(joint);
             return;
         }
 
-        ref double r = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(row);
+        int n = joint.Length, i = 0;
+        ref double j = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(joint);
+        ref double a = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(array);
         if (Vector512.IsHardwareAccelerated)
         {
-            var q = Vector512.Create(quantity);
             for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
             {
-                var x = Vector512.FusedMultiplyAdd(q, Vector512.LoadUnsafe(ref r, (nuint)i), Vector512.LoadUnsafe(ref a, (nuint)i));
-                (start ? x : Vector512.LoadUnsafe(ref j, (nuint)i) + x).StoreUnsafe(ref j, (nuint)i);
+                (Vector512.LoadUnsafe(ref j, (nuint)i) + Vector512.LoadUnsafe(ref a, (nuint)i)).StoreUnsafe(ref j, (nuint)i);
             }
         }
 
         for (; i < n; i++)
         {
-            double x = Math.FusedMultiplyAdd(quantity, row[i], array[i]);
-            joint[i] = start ? x : joint[i] + x;
+            joint[i] += array[i];
         }
     }
 

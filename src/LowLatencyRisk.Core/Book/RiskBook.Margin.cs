@@ -68,11 +68,18 @@ public partial class RiskBook<TMargin>
         ref AccountTotals t = ref _accounts[account];
         double equity = t.Collateral + t.Realized + t.UnrealizedTotal;
         double initial, maintenance;
+        if (double.IsNaN(requirementSum) && _jointTail && t.Mode == MarginMode.Portfolio && HeldAfter(account, -1) < 2)
+        {
+            // The account has just left the joint sample: its aggregates not measured while it held two underlyings
+            // or more are measured now, and the sum stored is a number again.
+            requirementSum = MeasureStaleAlone(account);
+        }
+
         if (t.Mode == MarginMode.Portfolio)
         {
             initial = _method.AccountInitial(
                 _components is { HasInterCommodity: true } ? requirementSum - InterAdjustment(account, -1, 0, default, 0)
-                : _jointTail ? JointRequirement(account, requirementSum, -1, 0, default, 0, 0, TakeJointSlack())
+                : _jointTail ? JointRequirement(account, requirementSum, -1, 0, default, 0, 0, double.PositiveInfinity)
                 : requirementSum);
             maintenance = _method.Maintenance(initial);
         }
@@ -93,13 +100,5 @@ public partial class RiskBook<TMargin>
             t.State = to;
             Enqueue(new MarginTransition(account, from, to, equity, initial, maintenance));
         }
-    }
-
-    /// <summary>The slack a fill left for the joint sample's next measure (∞ once taken, or when nothing set it).</summary>
-    private double TakeJointSlack()
-    {
-        double slack = _jointSlack;
-        _jointSlack = double.PositiveInfinity;
-        return slack;
     }
 }

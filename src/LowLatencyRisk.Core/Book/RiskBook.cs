@@ -191,6 +191,8 @@ public partial class RiskBook<TMargin>
 
         _jointTail = config.Grid.Measure == ScanMeasure.ExpectedShortfall && _underlyings > 1;
         _jointArray = _jointTail ? new double[_scenarios] : [];
+        _zeros = _jointTail ? new double[_scenarios] : [];
+        _jointOthers = _jointTail ? new int[_underlyings + 1] : [];
         bool tail = config.Grid.Measure == ScanMeasure.ExpectedShortfall;
         _tailRows = tail ? new int[TailMeasure.TailRows(_scenarios, config.Grid.Confidence)] : [];
         _tailScratch = tail ? new double[TailMeasure.ScratchLength(_scenarios, config.Grid.Confidence)] : [];

@@ -131,26 +131,7 @@ public static class TailMeasure
         {
             // No guess to collect with while writing: apply, then measure as any sample.
             var apply = new PairApplying(ref a, ref r, quantity, ref a, plus: false);
-            int i = 0;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
-                {
-                    apply.V512((nuint)i);
-                }
-            }
-            else if (Vector256.IsHardwareAccelerated)
-            {
-                for (; i <= n - Vector256<double>.Count; i += Vector256<double>.Count)
-                {
-                    apply.V256((nuint)i);
-                }
-            }
-
-            for (; i < n; i++)
-            {
-                apply.At((nuint)i);
-            }
+            ApplyAll(ref apply, n);
 
             return ExpectedShortfall(losses, default, 0, plus, confidence, guess, out boundary, scratch);
         }
@@ -176,6 +157,85 @@ public static class TailMeasure
         }
 
         return FromCandidates(candidates[..c], n, m, confidence, out boundary, scratch[CandidateCapacity(m)..]);
+    }
+
+    /// <summary>
+    /// The expected shortfall of ((<paramref name="plus0"/> + <paramref name="plus1"/>) + <paramref name="plus2"/>) +
+    /// (<paramref name="losses"/> + <paramref name="quantity"/> × <paramref name="row"/>) row by row — the joint sample
+    /// of an account holding three or four underlyings (three others, or two and an array of zeros, and the one a
+    /// fill or what-if changes) — measured without writing it. <paramref name="apply"/>: the fill is written into
+    /// <paramref name="losses"/> in the same pass (as <see cref="ApplyAndMeasure(Span{double}, ReadOnlySpan{double}, double, ReadOnlySpan{double}, double, double, out double)"/>);
+    /// otherwise <paramref name="losses"/> is only read. Every span as long as the sample.
+    /// </summary>
+    internal static double JointOfFour(Span<double> losses, ReadOnlySpan<double> row, double quantity, bool apply, ReadOnlySpan<double> plus0, ReadOnlySpan<double> plus1, ReadOnlySpan<double> plus2, double confidence, double guess, out double boundary, Span<double> scratch)
+    {
+        int n = Check(losses, confidence, out int m);
+        if ((quantity != 0 && row.Length < n) || plus0.Length < n || plus1.Length < n || plus2.Length < n)
+        {
+            throw new ArgumentException($"A row and three other samples as long as the array ({n}).", nameof(losses));
+        }
+
+        ref double a = ref MemoryMarshal.GetReference(losses);
+        ref double r = ref MemoryMarshal.GetReference(row);
+        ref double b0 = ref MemoryMarshal.GetReference(plus0);
+        ref double b1 = ref MemoryMarshal.GetReference(plus1);
+        ref double b2 = ref MemoryMarshal.GetReference(plus2);
+        if (apply && quantity != 0)
+        {
+            var applying = new FourApplying(ref a, ref r, quantity, ref b0, ref b1, ref b2);
+            if (guess > double.NegativeInfinity)
+            {
+                Span<double> candidates = scratch[..CandidateCapacity(m)];
+                int c = Collect(ref applying, n, m, guess, candidates, out int reached, giveUpWhenFull: true);
+                if (reached >= m && c >= 0)
+                {
+                    return FromCandidates(candidates[..c], n, m, confidence, out boundary, scratch[CandidateCapacity(m)..]);
+                }
+            }
+            else
+            {
+                ApplyAll(ref applying, n);
+            }
+
+            // Written; measured as it now is.
+            var written = new Four(ref a, ref b0, ref b1, ref b2);
+            return Measure(ref written, n, m, confidence, double.NaN, out boundary, scratch);
+        }
+
+        if (quantity == 0)
+        {
+            var four = new Four(ref a, ref b0, ref b1, ref b2);
+            return Measure(ref four, n, m, confidence, guess, out boundary, scratch);
+        }
+
+        var withRow = new FourWithRow(ref a, ref r, quantity, ref b0, ref b1, ref b2);
+        return Measure(ref withRow, n, m, confidence, guess, out boundary, scratch);
+    }
+
+    /// <summary>Reads every row of a writing sample once, so its writes are done.</summary>
+    private static void ApplyAll<TSample>(scoped ref TSample sample, int n)
+        where TSample : struct, ISample, allows ref struct
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
+            {
+                sample.V512((nuint)i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector256<double>.Count; i += Vector256<double>.Count)
+            {
+                sample.V256((nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            sample.At((nuint)i);
+        }
     }
 
     /// <summary>Validates the sample and the confidence; returns n and the tail's row count m.</summary>
@@ -690,6 +750,78 @@ public static class TailMeasure
         public Vector256<double> V256(nuint i) => Vector256.FusedMultiplyAdd(Vector256.Create(_q), Vector256.LoadUnsafe(ref _r, i), Vector256.LoadUnsafe(ref _a, i)) + Vector256.LoadUnsafe(ref _b, i);
 
         public double At(nuint i) => Math.FusedMultiplyAdd(_q, Unsafe.Add(ref _r, i), Unsafe.Add(ref _a, i)) + Unsafe.Add(ref _b, i);
+    }
+
+    /// <summary>((b0 + b1) + b2) + a: the joint sample of three or four underlyings, the changed one last.</summary>
+    private readonly ref struct Four(ref double a, ref double b0, ref double b1, ref double b2) : ISample
+    {
+        private readonly ref double _a = ref a;
+        private readonly ref double _b0 = ref b0;
+        private readonly ref double _b1 = ref b1;
+        private readonly ref double _b2 = ref b2;
+
+        public static bool Writes => false;
+
+        public Vector512<double> V512(nuint i) => ((Vector512.LoadUnsafe(ref _b0, i) + Vector512.LoadUnsafe(ref _b1, i)) + Vector512.LoadUnsafe(ref _b2, i)) + Vector512.LoadUnsafe(ref _a, i);
+
+        public Vector256<double> V256(nuint i) => ((Vector256.LoadUnsafe(ref _b0, i) + Vector256.LoadUnsafe(ref _b1, i)) + Vector256.LoadUnsafe(ref _b2, i)) + Vector256.LoadUnsafe(ref _a, i);
+
+        public double At(nuint i) => ((Unsafe.Add(ref _b0, i) + Unsafe.Add(ref _b1, i)) + Unsafe.Add(ref _b2, i)) + Unsafe.Add(ref _a, i);
+    }
+
+    /// <summary>((b0 + b1) + b2) + (a + q × row): a what-if on the changed one.</summary>
+    private readonly ref struct FourWithRow(ref double a, ref double r, double q, ref double b0, ref double b1, ref double b2) : ISample
+    {
+        private readonly ref double _a = ref a;
+        private readonly ref double _r = ref r;
+        private readonly ref double _b0 = ref b0;
+        private readonly ref double _b1 = ref b1;
+        private readonly ref double _b2 = ref b2;
+        private readonly double _q = q;
+
+        public static bool Writes => false;
+
+        public Vector512<double> V512(nuint i) => ((Vector512.LoadUnsafe(ref _b0, i) + Vector512.LoadUnsafe(ref _b1, i)) + Vector512.LoadUnsafe(ref _b2, i))
+            + Vector512.FusedMultiplyAdd(Vector512.Create(_q), Vector512.LoadUnsafe(ref _r, i), Vector512.LoadUnsafe(ref _a, i));
+
+        public Vector256<double> V256(nuint i) => ((Vector256.LoadUnsafe(ref _b0, i) + Vector256.LoadUnsafe(ref _b1, i)) + Vector256.LoadUnsafe(ref _b2, i))
+            + Vector256.FusedMultiplyAdd(Vector256.Create(_q), Vector256.LoadUnsafe(ref _r, i), Vector256.LoadUnsafe(ref _a, i));
+
+        public double At(nuint i) => ((Unsafe.Add(ref _b0, i) + Unsafe.Add(ref _b1, i)) + Unsafe.Add(ref _b2, i)) + Math.FusedMultiplyAdd(_q, Unsafe.Add(ref _r, i), Unsafe.Add(ref _a, i));
+    }
+
+    /// <summary>a ← a + q × row, written as read; the value read is ((b0 + b1) + b2) + the new a (a fill on the changed one).</summary>
+    private readonly ref struct FourApplying(ref double a, ref double r, double q, ref double b0, ref double b1, ref double b2) : ISample
+    {
+        private readonly ref double _a = ref a;
+        private readonly ref double _r = ref r;
+        private readonly ref double _b0 = ref b0;
+        private readonly ref double _b1 = ref b1;
+        private readonly ref double _b2 = ref b2;
+        private readonly double _q = q;
+
+        public static bool Writes => true;
+
+        public Vector512<double> V512(nuint i)
+        {
+            var x = Vector512.FusedMultiplyAdd(Vector512.Create(_q), Vector512.LoadUnsafe(ref _r, i), Vector512.LoadUnsafe(ref _a, i));
+            x.StoreUnsafe(ref _a, i);
+            return ((Vector512.LoadUnsafe(ref _b0, i) + Vector512.LoadUnsafe(ref _b1, i)) + Vector512.LoadUnsafe(ref _b2, i)) + x;
+        }
+
+        public Vector256<double> V256(nuint i)
+        {
+            var x = Vector256.FusedMultiplyAdd(Vector256.Create(_q), Vector256.LoadUnsafe(ref _r, i), Vector256.LoadUnsafe(ref _a, i));
+            x.StoreUnsafe(ref _a, i);
+            return ((Vector256.LoadUnsafe(ref _b0, i) + Vector256.LoadUnsafe(ref _b1, i)) + Vector256.LoadUnsafe(ref _b2, i)) + x;
+        }
+
+        public double At(nuint i)
+        {
+            double x = Math.FusedMultiplyAdd(_q, Unsafe.Add(ref _r, i), Unsafe.Add(ref _a, i));
+            Unsafe.Add(ref _a, i) = x;
+            return ((Unsafe.Add(ref _b0, i) + Unsafe.Add(ref _b1, i)) + Unsafe.Add(ref _b2, i)) + x;
+        }
     }
 
     /// <summary>a ← a + q × row, written as read; the value read is the new a, plus b when <c>plus</c> (the fill and its joint measure in one pass).</summary>

@@ -144,6 +144,32 @@ public class HistoricalGridTests
     }
 
     [Fact]
+    public void MovingCoinOutOfAJointAccount_IsCheckedOnTheJointSample()
+    {
+        // The anti-correlated ramp, the BTC coin inside the scenarios (haircut 10 %: 1 BTC counts 27,000). Parent 0:
+        // short 1 BTC perpetual (loss 30,000 m on a date BTC moves m), 1 BTC of coin (−27,000 m), short 15 ETH
+        // perpetuals (ETH moves −m: loss −30,000 m), 3,000 USD. Joint loss −27,000 m: its 4 worst dates are BTC's
+        // falls of 10 %, 9.5 %, 9 %, 8.5 %: ES 27,000 × 9.25 % = 2,497.5; equity 30,000: healthy. Moving the coin to
+        // its isolated account leaves 30,000 m − 30,000 m = 0 on every date: IM 0 against equity 3,000 — applied.
+        // Checked against the underlyings' own requirements instead (BTC short alone 2,625, ETH short alone 2,775:
+        // 5,400 above 3,000), it was refused.
+        var f = new BookFixture(underlyings: 2, accounts: 2, grid: Ramp(anti: true), coinInScenarios: true);
+        var book = f.Book;
+        Assert.True(book.SetCollateral(0, BookFixture.Usd, 3_000));
+        Assert.True(book.SetCollateral(0, BookFixture.Btc, 1));
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Perp(0), -1, 30_000));
+        Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Perp(1), -15, 2_000));
+        Assert.Equal(2_497.5, book.InitialMargin(0), 9);
+        Assert.Equal(ModeChangeResult.Changed, book.SetMarginMode(1, MarginMode.Isolated, parent: 0, instrument: f.Perp(0)));
+        Assert.Equal(MarginState.Healthy, book.State(0));
+
+        Assert.Equal(TransferResult.Applied, book.TransferCollateral(0, 1, BookFixture.Btc, 1));
+        Assert.Equal(0, book.InitialMargin(0), 9);
+        Assert.Equal(MarginState.Healthy, book.State(0));
+        RiskBookExactnessTests.AssertMatches(book, 0);
+    }
+
+    [Fact]
     public void TheLiquidationRanking_IsByContributionToTheAccountsTail()
     {
         var f = new BookFixture(underlyings: 2, accounts: 2, grid: Ramp(anti: true));
@@ -282,6 +308,103 @@ public class HistoricalGridTests
     }
 
     [Fact]
+    public void JointSamplesOfUpToSixUnderlyings_TheWhatIfIsTheFillToTheBit_AndEveryAccountEqualsFromScratch()
+    {
+        // The joint sample is read in the measure's own pass for up to four underlyings (the changed one and three
+        // others, or two others and zeros) and summed first beyond; accounts here come to hold one to six. 3,000
+        // random fills (half of them closing what is held, so accounts also leave underlyings) and index ticks with
+        // revaluations; before each fill the what-if, after it the book: the same sums in the same order, so the same
+        // number to the bit on the joint sample; every 500 events and at the end every account against the verifier.
+        const int Underlyings = 6, Accounts = 24;
+        var rng = new Random(21);
+        var moves = new double[Underlyings][];
+        for (int u = 0; u < Underlyings; u++)
+        {
+            moves[u] = new double[500];
+        }
+
+        for (int j = 0; j < 500; j++)
+        {
+            double common = (rng.NextDouble() - 0.5) * 0.08;
+            for (int u = 0; u < Underlyings; u++)
+            {
+                moves[u][j] = (0.7 * common) + ((rng.NextDouble() - 0.5) * 0.04);
+            }
+        }
+
+        var f = new BookFixture(underlyings: Underlyings, accounts: Accounts, grid: ScenarioGrid.Historical(moves, 0.975));
+        var book = f.Book;
+        for (int a = 0; a < Accounts; a++)
+        {
+            Assert.True(book.SetCollateral(a, BookFixture.Usd, 50_000_000));
+        }
+
+        var held = new int[Underlyings + 1];
+        long now = BookFixture.Start;
+        for (int e = 0; e < 3_000; e++)
+        {
+            if (e % 50 == 49)
+            {
+                int u = rng.Next(Underlyings);
+                Assert.Equal(MarkResult.Accepted, book.UpdateIndex(u, book.IndexPrice(u) * (1 + ((rng.NextDouble() - 0.5) * 0.01)), now += 1_000_000_000));
+                book.Revalue();
+            }
+
+            int account = rng.Next(Accounts);
+            int instrument, count = book.PositionCount(account);
+            double q;
+            if (count > 0 && rng.Next(2) == 0)
+            {
+                instrument = book.PositionInstrumentAt(account, rng.Next(count));
+                q = -book.PositionQuantity(account, instrument); // close it
+            }
+            else
+            {
+                instrument = f.Instruments[rng.Next(f.Instruments.Count)];
+                q = (rng.Next(2) == 0 ? -1 : 1) * (1 + rng.Next(3)) * (book.Instrument(instrument).IsOption ? 0.5 : 0.1);
+            }
+
+            double predicted = book.WhatIf(account, instrument, q).InitialMarginAfter;
+            Assert.Equal(FillResult.Applied, book.ApplyFill(account, instrument, q, book.MarkPrice(instrument)));
+            int underlyingsHeld = Enumerable.Range(0, book.PositionCount(account)).Select(k => book.Instrument(book.PositionInstrumentAt(account, k)).Underlying).Distinct().Count();
+            held[underlyingsHeld]++;
+            int filled = book.Instrument(instrument).Underlying;
+            bool stillHeld = Enumerable.Range(0, book.PositionCount(account)).Any(k => book.Instrument(book.PositionInstrumentAt(account, k)).Underlying == filled);
+            if (underlyingsHeld >= 2 && stillHeld)
+            {
+                Assert.Equal(book.InitialMargin(account), predicted); // on the joint sample: to the bit
+            }
+            else
+            {
+                Assert.Equal(book.InitialMargin(account), predicted, (1e-9 * Math.Abs(book.InitialMargin(account))) + 1e-6);
+            }
+
+            Assert.True(double.IsFinite(book.InitialMargin(account)));
+            while (book.TryDequeueTransition(out _))
+            {
+            }
+
+            if (e % 500 == 499)
+            {
+                for (int a = 0; a < Accounts; a++)
+                {
+                    RiskBookExactnessTests.AssertMatches(book, a);
+                }
+            }
+        }
+
+        for (int a = 0; a < Accounts; a++)
+        {
+            RiskBookExactnessTests.AssertMatches(book, a);
+        }
+
+        for (int h = 2; h <= 5; h++)
+        {
+            Assert.True(held[h] > 50, $"only {held[h]} fills left an account holding {h} underlyings: [{string.Join(", ", held)}]");
+        }
+    }
+
+    [Fact]
     public void WorkingOrders_OnTheDates_AreMarginedAsTheVerifierDoes()
     {
         // Resting orders on both underlyings of an account that holds both: their margin is per underlying, each the
@@ -301,14 +424,22 @@ public class HistoricalGridTests
         RiskBookExactnessTests.AssertMatches(book, 0);
     }
 
-    [Fact]
-    public void FillTickWhatIfAndRanking_OnTheJointSample_DoNotAllocate()
+    [Theory]
+    [InlineData(2)] // the pair
+    [InlineData(4)] // the changed underlying and three others in the pass
+    [InlineData(6)] // others summed first
+    public void FillTickWhatIfAndRanking_OnTheJointSample_DoNotAllocate(int held)
     {
-        var f = new BookFixture(underlyings: 2, accounts: 4, grid: Sample(500));
+        var f = new BookFixture(underlyings: held, accounts: 4, grid: held == 2 ? Sample(500) : ScenarioGrid.Historical([.. Enumerable.Range(0, held).Select(u => Sample(500, seed: 9 + u).HistoricalMoves![0])], 0.975));
         var book = f.Book;
         Assert.True(book.SetCollateral(0, BookFixture.Usd, 1_000_000));
         Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Perp(0), 1, 30_000));
         Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Option(1, 1, 2, true), -3, book.MarkPrice(f.Option(1, 1, 2, true))));
+        for (int u = 2; u < held; u++)
+        {
+            Assert.Equal(FillResult.Applied, book.ApplyFill(0, f.Perp(u), -1, book.MarkPrice(f.Perp(u))));
+        }
+
         book.Revalue();
         long n = 0;
         long now = BookFixture.Start;

@@ -123,6 +123,44 @@ public class TailMeasureTests
         }
     }
 
+    [Theory]
+    [InlineData(20, 0.90)]
+    [InlineData(500, 0.975)]
+    [InlineData(1003, 0.99)]
+    public void TheJointOfFour_EqualsItsSumFormedFirst_ToTheBit(int n, double confidence)
+    {
+        // ((b0 + b1) + b2) + (a + q × row): the joint sample of three or four underlyings, the changed one last —
+        // read, read with a what-if's row, or with the fill written in the pass; b2 all zeros for three.
+        var rng = new Random(n + 7);
+        var scratch = new double[TailMeasure.ScratchLength(n, confidence)];
+        var sortScratch = new double[n];
+        for (int trial = 0; trial < 40; trial++)
+        {
+            var a = Sample(rng, n, trial);
+            var b0 = Sample(rng, n, trial + 1);
+            var b1 = Sample(rng, n, trial + 2);
+            var b2 = trial % 3 == 0 ? new double[n] : Sample(rng, n, trial + 3);
+            var row = Sample(rng, n, trial + 4);
+            double q = (rng.NextDouble() - 0.5) * 4;
+            var applied = a.Select((x, j) => Math.FusedMultiplyAdd(q, row[j], x)).ToArray();
+            var plain = a.Select((x, j) => ((b0[j] + b1[j]) + b2[j]) + x).ToArray();
+            var changed = applied.Select((x, j) => ((b0[j] + b1[j]) + b2[j]) + x).ToArray();
+            double expectedPlain = RiskMeasures.ExpectedShortfall(plain, confidence, sortScratch);
+            double expected = RiskMeasures.ExpectedShortfall(changed, confidence, sortScratch);
+            double boundary = sortScratch[TailMeasure.Rank(n, confidence) - 1];
+            foreach (double guess in new[] { double.NaN, boundary, boundary - 1e-3, -1e300, double.PositiveInfinity })
+            {
+                Assert.Equal(expectedPlain, TailMeasure.JointOfFour(a, default, 0, apply: false, b0, b1, b2, confidence, guess, out _, scratch));
+                Assert.Equal(expected, TailMeasure.JointOfFour(a, row, q, apply: false, b0, b1, b2, confidence, guess, out double at, scratch));
+                Assert.Equal(boundary, at);
+                var written = (double[])a.Clone();
+                Assert.Equal(expected, TailMeasure.JointOfFour(written, row, q, apply: true, b0, b1, b2, confidence, guess, out double after, scratch));
+                Assert.Equal(boundary, after);
+                Assert.Equal(applied, written); // written once, whatever the guess
+            }
+        }
+    }
+
     [Fact]
     public void APairOrARowShorterThanTheSample_IsRefused()
     {
