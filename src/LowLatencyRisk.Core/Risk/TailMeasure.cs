@@ -2,7 +2,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace LowLatencyRisk.Core.Risk;
 
@@ -398,9 +397,8 @@ public static class TailMeasure
 
     /// <summary>
     /// The candidate buffer's length: room for four times the tail (a full buffer is cut to its m largest and
-    /// filling goes on), at least 56, and one vector more — the AVX-512 collect stores each compressed vector
-    /// whole, so up to eight slots past the last kept are written — which also makes 64 slots readable for the
-    /// rank ordering.
+    /// filling goes on), at least 56, and one vector more, so the rank ordering may read whole vectors up to 64
+    /// slots.
     /// </summary>
     private static int CandidateCapacity(int m) => Math.Max(4 * m, 56) + Vector512<double>.Count;
 
@@ -477,22 +475,22 @@ public static class TailMeasure
     /// row is written once.
     /// </summary>
     /// <remarks>
-    /// With AVX-512 eight rows are compared at a time and the ones that reach the threshold are packed to the
-    /// front of a register (<c>vcompresspd</c>, the register form: the memory form is slow on some cores) and the
-    /// whole register stored at the buffer's end, which then moves by how many there were — no branch on the data.
-    /// A loop over each vector's hits instead mispredicted its exit about once per hit. With AVX2 (no compress),
-    /// that loop.
+    /// Eight rows (AVX-512) or four (AVX2) are compared at a time; a vector's hits — rare once the threshold is
+    /// near the tail — are kept one by one. Packing them branch-free instead (<c>vcompresspd</c>, register form, and a
+    /// whole-register store per vector; commit 94dd780) measured slower on the session's Intel host — two uops on the
+    /// shuffle port per eight rows cost more than the mispredicted branches of the few vectors with hits
+    /// (perf/results/2026-12-01-joint-tail-pass).
     /// </remarks>
     private static int Collect<TSample>(scoped ref TSample sample, int n, int m, double threshold, scoped Span<double> candidates, out int reached, bool giveUpWhenFull)
         where TSample : struct, ISample, allows ref struct
     {
-        int room = candidates.Length - Vector512<double>.Count; // most values kept; the last vector's store may reach past it
+        int room = candidates.Length - Vector512<double>.Count; // most values kept (the slots past it keep 64 readable for the ranks)
         int covered = 0; // rows [0, covered) are read by a vector loop
         int count = 0;
         bool full = false;
         reached = 0;
         ref double kept = ref MemoryMarshal.GetReference(candidates);
-        if (Avx512F.IsSupported && n >= Vector512<double>.Count)
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<double>.Count)
         {
             const int Lanes = 8;
             int vectors = n / Lanes;
@@ -500,29 +498,19 @@ public static class TailMeasure
             for (int v = 0; v < vectors; v++)
             {
                 var x = sample.V512((nuint)(v * Lanes));
-                var hit = Vector512.GreaterThanOrEqual(x, t);
-                Avx512F.Compress(Vector512<double>.Zero, hit, x).StoreUnsafe(ref kept, (nuint)count);
-                int got = BitOperations.PopCount(hit.ExtractMostSignificantBits());
-                reached += got;
-                count += got;
-                if (count > room - Lanes)
+                ulong mask = Vector512.GreaterThanOrEqual(x, t).ExtractMostSignificantBits();
+                while (mask != 0)
                 {
-                    if (giveUpWhenFull)
+                    if (!Keep(candidates, ref count, room, m, ref threshold, x.GetElement(BitOperations.TrailingZeroCount(mask)), giveUpWhenFull, ref full) && !TSample.Writes)
                     {
-                        if (!TSample.Writes)
-                        {
-                            return -1;
-                        }
+                        return -1;
+                    }
 
-                        full = true;
-                        count = 0; // keep writing the sample; the values collected no longer matter
-                    }
-                    else
-                    {
-                        count = Compact(candidates, count, m, ref threshold);
-                        t = Vector512.Create(threshold);
-                    }
+                    reached++;
+                    mask &= mask - 1;
                 }
+
+                t = Vector512.Create(threshold); // raised when a full buffer was cut
             }
 
             covered = vectors * Lanes;
