@@ -133,16 +133,15 @@ public partial class RiskBook<TMargin>
 
     /// <summary>
     /// A portfolio account's requirement under the tail measure from <paramref name="requirementSum"/> (the sum of
-    /// its aggregates' requirements): that sum while at most one underlying is held, else the joint form above. With <paramref name="overrideU"/> ≥ 0 that
-    /// underlying's array is read as array + <paramref name="quantity"/> × <paramref name="overrideRow"/>, with its
+    /// its aggregates' requirements): that sum while at most one underlying is held, else the joint form above.
+    /// With <paramref name="overrideU"/> ≥ 0 that underlying's array is read as array + <paramref name="quantity"/> × <paramref name="overrideRow"/>, with its
     /// short option units and provision replaced (what-if). <paramref name="slack"/>: how far any row of the joint
     /// sample moved since its last measure (∞ when not known). Allocates nothing.
     /// </summary>
     /// <remarks>
-    /// The joint sample is Σ_u x_u added in the order of the underlyings, x_u the array (with the what-if's row
-    /// fused in: array + q × row, as a fill leaves it), so a what-if and the fill it asks about give the same
-    /// number to the bit. With two underlyings held (the common case) the two arrays are measured as a pair without
-    /// writing their sum; with more, all but the last are summed first.
+    /// The tail is <see cref="JointTail"/>'s (the others in order, then the changed underlying with the what-if's
+    /// row fused in, as a fill leaves it), so a what-if and the fill it asks about give the same number to the
+    /// bit — or the one the fill just measured in its own pass, for the account's own margin after it.
     /// </remarks>
     private double JointRequirement(int account, double requirementSum, int overrideU, double quantity, ReadOnlySpan<double> overrideRow, double overrideShortUnits, double overrideProvision, double slack)
     {
