@@ -16,15 +16,17 @@ namespace LowLatencyRisk.Core.Risk;
 /// A first vector pass finds a threshold that at least 13 rows reach (the 13th largest of about 26
 /// lane maxima), a second keeps only the rows at or above it — eight rows compared at a time
 /// (AVX-512; four with AVX2), one load (and one fused multiply-add for a what-if) per row and pass —
-/// and only those few are sorted. A caller that knows where the tail was (the book, after a fill)
-/// passes that as a guess and saves the first pass. Nothing is allocated.</para>
-/// <para>The what-if form reads array + quantity × row without writing the sum: each value is the
-/// same fused multiply-add in the vector and the scalar code, so the buffer holds the same numbers
-/// whichever path met them.</para>
+/// and only those few are put in order (by rank). A caller that knows where the tail was (the book,
+/// after a fill) passes that as a guess and saves the first pass. Nothing is allocated.</para>
+/// <para>The sample a pass reads is formed in the pass and never written: an array, array + quantity ×
+/// row (a what-if), the sum of two or four arrays (an account's joint sample), or — the fill's form — an
+/// array that the pass itself updates by quantity × row as it reads it. Each value is the same fused
+/// multiply-add and the same additions in the vector and the scalar code, so the candidates hold the
+/// same numbers whichever path met them, and the result is that of the sum formed first.</para>
 /// </remarks>
 public static class TailMeasure
 {
-    /// <summary>Most rows a tail may hold (the selection buffer lives on the stack).</summary>
+    /// <summary>Most rows a tail may hold (the selection buffer lives on the stack, or in the caller's scratch).</summary>
     public const int MaxTailRows = 256;
 
     /// <summary>The rank k = ⌈αn⌉ (clamped to 1..n) of the value-at-risk row, as <see cref="RiskMeasures"/> counts it.</summary>
