@@ -123,8 +123,7 @@ public partial class RiskBook<TMargin>
         }
 
         Span<double> accountArray = _riskArrays.AsSpan(au * _scenarios, _scenarios);
-        bool tailPortfolio = _tailHint.Length > 0 && _accounts[account].Mode == MarginMode.Portfolio;
-        if (tailPortfolio)
+        if (_tailHint.Length > 0 && _accounts[account].Mode == MarginMode.Portfolio)
         {
             // A historical grid (no components beside it): the fill is applied in the tail's own pass; NaN: not
             // measured while the account's requirement is its joint sample's.
@@ -134,32 +133,27 @@ public partial class RiskBook<TMargin>
         else
         {
             MultiplyAdd(accountArray, quantity, _rows.AsSpan(instrument * _scenarios, _scenarios));
-        }
-
-        if (tailPortfolio)
-        {
-            // Margined above.
-        }
-        else if (_components is not null)
-        {
-            // Kept for every mode (a switch to portfolio reads them); a portfolio aggregate carries the result.
-            double requirement = ComponentsAfterFill(au, u, instrument, quantity, oldQuantity, newQuantity, ScanOf(accountArray, u));
-            if (_accounts[account].Mode == MarginMode.Portfolio)
+            if (_components is not null)
             {
-                _au[au].Margin = requirement;
+                // Kept for every mode (a switch to portfolio reads them); a portfolio aggregate carries the result.
+                double requirement = ComponentsAfterFill(au, u, instrument, quantity, oldQuantity, newQuantity, ScanOf(accountArray, u));
+                if (_accounts[account].Mode == MarginMode.Portfolio)
+                {
+                    _au[au].Margin = requirement;
+                }
+                else
+                {
+                    MovePerPositionRequirement(au, instrument, oldQuantity, newQuantity);
+                }
+            }
+            else if (_accounts[account].Mode == MarginMode.Portfolio)
+            {
+                _au[au].Margin = MarginOf(u, ScanOf(accountArray, u), _au[au].ShortOptionUnits);
             }
             else
             {
                 MovePerPositionRequirement(au, instrument, oldQuantity, newQuantity);
             }
-        }
-        else if (_accounts[account].Mode == MarginMode.Portfolio)
-        {
-            _au[au].Margin = MarginOf(u, ScanOf(accountArray, u), _au[au].ShortOptionUnits);
-        }
-        else
-        {
-            MovePerPositionRequirement(au, instrument, oldQuantity, newQuantity);
         }
 
         if (_provisionOn)

@@ -128,36 +128,17 @@ public static class TailMeasure
 
         ref double a = ref MemoryMarshal.GetReference(losses);
         ref double r = ref MemoryMarshal.GetReference(row);
-        if (!(guess > double.NegativeInfinity))
-        {
-            // No guess to collect with while writing: apply, then measure as any sample.
-            var apply = new PairApplying(ref a, ref r, quantity, ref a, plus: false);
-            ApplyAll(ref apply, n);
-
-            return ExpectedShortfall(losses, default, 0, plus, confidence, guess, out boundary, scratch);
-        }
-
-        Span<double> candidates = scratch[..CandidateCapacity(m)];
-        int c;
-        int reached;
         if (plus.IsEmpty)
         {
-            var own = new PairApplying(ref a, ref r, quantity, ref a, plus: false);
-            c = Collect(ref own, n, m, guess, candidates, out reached, giveUpWhenFull: true);
-        }
-        else
-        {
-            var pair = new PairApplying(ref a, ref r, quantity, ref MemoryMarshal.GetReference(plus), plus: true);
-            c = Collect(ref pair, n, m, guess, candidates, out reached, giveUpWhenFull: true);
+            var alone = new PairApplying(ref a, ref r, quantity, ref a, plus: false);
+            var written = new Own(ref a);
+            return MeasureApplying(ref alone, ref written, n, m, confidence, guess, out boundary, scratch);
         }
 
-        if (reached < m || c < 0)
-        {
-            // The guess was wrong: the fill is written (the applying pass always runs to the end); measure the result.
-            return ExpectedShortfall(losses, default, 0, plus, confidence, double.NaN, out boundary, scratch);
-        }
-
-        return FromCandidates(candidates[..c], n, m, confidence, out boundary, scratch[CandidateCapacity(m)..]);
+        ref double b = ref MemoryMarshal.GetReference(plus);
+        var pair = new PairApplying(ref a, ref r, quantity, ref b, plus: true);
+        var writtenPair = new Pair(ref a, ref b);
+        return MeasureApplying(ref pair, ref writtenPair, n, m, confidence, guess, out boundary, scratch);
     }
 
     /// <summary>
@@ -184,23 +165,8 @@ public static class TailMeasure
         if (apply && quantity != 0)
         {
             var applying = new FourApplying(ref a, ref r, quantity, ref b0, ref b1, ref b2);
-            if (guess > double.NegativeInfinity)
-            {
-                Span<double> candidates = scratch[..CandidateCapacity(m)];
-                int c = Collect(ref applying, n, m, guess, candidates, out int reached, giveUpWhenFull: true);
-                if (reached >= m && c >= 0)
-                {
-                    return FromCandidates(candidates[..c], n, m, confidence, out boundary, scratch[CandidateCapacity(m)..]);
-                }
-            }
-            else
-            {
-                ApplyAll(ref applying, n);
-            }
-
-            // Written; measured as it now is.
             var written = new Four(ref a, ref b0, ref b1, ref b2);
-            return Measure(ref written, n, m, confidence, double.NaN, out boundary, scratch);
+            return MeasureApplying(ref applying, ref written, n, m, confidence, guess, out boundary, scratch);
         }
 
         if (quantity == 0)
@@ -211,6 +177,32 @@ public static class TailMeasure
 
         var withRow = new FourWithRow(ref a, ref r, quantity, ref b0, ref b1, ref b2);
         return Measure(ref withRow, n, m, confidence, guess, out boundary, scratch);
+    }
+
+    /// <summary>
+    /// A fill written by <paramref name="applying"/> as it is read, and the expected shortfall of the result: collected
+    /// in that one pass from the guess; when the guess fails (or there is none) the pass still writes every row once,
+    /// and <paramref name="written"/> — the same sample read after the writes — is measured without a guess.
+    /// </summary>
+    private static double MeasureApplying<TApplying, TWritten>(scoped ref TApplying applying, scoped ref TWritten written, int n, int m, double confidence, double guess, out double boundary, Span<double> scratch)
+        where TApplying : struct, ISample, allows ref struct
+        where TWritten : struct, ISample, allows ref struct
+    {
+        if (guess > double.NegativeInfinity)
+        {
+            Span<double> candidates = scratch[..CandidateCapacity(m)];
+            int c = Collect(ref applying, n, m, guess, candidates, out int reached, giveUpWhenFull: true);
+            if (reached >= m && c >= 0)
+            {
+                return FromCandidates(candidates[..c], n, m, confidence, out boundary, scratch[CandidateCapacity(m)..]);
+            }
+        }
+        else
+        {
+            ApplyAll(ref applying, n);
+        }
+
+        return Measure(ref written, n, m, confidence, double.NaN, out boundary, scratch);
     }
 
     /// <summary>Reads every row of a writing sample once, so its writes are done.</summary>
@@ -282,6 +274,14 @@ public static class TailMeasure
     private static double FromCandidates(Span<double> candidates, int n, int m, double confidence, out double boundary, Span<double> top)
     {
         int k = n - m + 1;
+        if (candidates.Length < m)
+        {
+            // Fewer than m rows reach even the threshold every finite row reaches: the sample is mostly NaN (a
+            // non-finite value the book never admits, but never a read of a previous measure's scratch): not a number.
+            boundary = double.NaN;
+            return double.NaN;
+        }
+
         // top: the m largest ascending, and a slot the others are written to
         Largest(candidates, m, top);
         boundary = top[0];

@@ -162,6 +162,23 @@ public class TailMeasureTests
     }
 
     [Fact]
+    public void ASampleOfNaNs_IsNotANumber_NeverThePreviousMeasure()
+    {
+        // The book admits no non-finite value into a risk array, but the measure must not make one up: with fewer
+        // than m rows that any threshold can reach, the ranks have nothing to order. Measured in the same scratch right
+        // after a real sample (what the book does), the answer is NaN — not the previous measure's tail left in the
+        // scratch (without the guard this returns the first sample's ES), and no exception on the fill path.
+        var scratch = new double[TailMeasure.ScratchLength(500, 0.975)];
+        var real = Sample(new Random(3), 500, 0);
+        double first = TailMeasure.ExpectedShortfall(real, default, 0, default, 0.975, double.NaN, out _, scratch);
+        Assert.True(double.IsFinite(first));
+        var nans = Enumerable.Repeat(double.NaN, 500).ToArray();
+        Assert.True(double.IsNaN(TailMeasure.ExpectedShortfall(nans, default, 0, default, 0.975, double.NaN, out double boundary, scratch)));
+        Assert.True(double.IsNaN(boundary));
+        Assert.True(double.IsNaN(TailMeasure.ExpectedShortfall(nans, default, 0, 0.975)));
+    }
+
+    [Fact]
     public void APairOrARowShorterThanTheSample_IsRefused()
     {
         double[] losses = [.. Enumerable.Range(0, 40).Select(i => (double)i)];
